@@ -1,0 +1,111 @@
+// swift-tools-version: 6.1
+//
+// PumpWand: the driver and command-line programmer for an implanted
+// intrathecal drug pump, reached through a USB or serial programmer wand.
+//
+// The targets are listed in layer order; dependencies point down only:
+//   C shims (CLibUSB, CUdev) -> WandLink (transports, discovery)
+//   -> WandProtocol (frames, messages, sessions) and Therapy (pure domain)
+//   -> PumpSimulator (the pump's side) and PumpProgrammer (workflows)
+//   -> the executables pumpctl and wandsim.
+import PackageDescription
+
+let package = Package(
+    name: "PumpWand",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "pumpctl", targets: ["pumpctl"]),
+        .executable(name: "wandsim", targets: ["wandsim"]),
+        .library(name: "Therapy", targets: ["Therapy"]),
+        .library(name: "WandProtocol", targets: ["WandProtocol"]),
+        .library(name: "WandLink", targets: ["WandLink"]),
+        .library(name: "PumpSimulator", targets: ["PumpSimulator"]),
+        .library(name: "PumpProgrammer", targets: ["PumpProgrammer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.0"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.4.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+    ],
+    targets: [
+        // MARK: C shims
+        .systemLibrary(
+            name: "CLibUSB",
+            pkgConfig: "libusb-1.0",
+            providers: [.apt(["libusb-1.0-0-dev"])]
+        ),
+        .systemLibrary(
+            name: "CUdev",
+            pkgConfig: "libudev",
+            providers: [.apt(["libudev-dev"])]
+        ),
+
+        // MARK: Transports and discovery
+        .target(
+            name: "WandLink",
+            dependencies: [
+                "CLibUSB", "CUdev",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+
+        // MARK: Wire protocol
+        .target(
+            name: "WandProtocol",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+
+        // MARK: Therapy domain (pure: standard library and Foundation only)
+        .target(name: "Therapy"),
+
+        // MARK: The pump's side, and the host's workflows
+        .target(
+            name: "PumpSimulator",
+            dependencies: ["Therapy", "WandProtocol", "WandLink"]
+        ),
+        .target(
+            name: "PumpProgrammer",
+            dependencies: [
+                "Therapy", "WandProtocol", "WandLink",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+
+        // MARK: Executables
+        .executableTarget(
+            name: "pumpctl",
+            dependencies: [
+                "Therapy", "WandProtocol", "WandLink", "PumpSimulator", "PumpProgrammer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "wandsim",
+            dependencies: [
+                "PumpSimulator", "WandLink", "WandProtocol", "Therapy",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: Tests (one target per library, and one for the command line)
+        .testTarget(name: "WandLinkTests", dependencies: ["WandLink", "CLibUSB", "CUdev"]),
+        .testTarget(
+            name: "WandProtocolTests",
+            dependencies: [
+                "WandProtocol",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "TherapyTests",
+            dependencies: [
+                "Therapy",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(name: "PumpctlTests", dependencies: ["pumpctl", "wandsim"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

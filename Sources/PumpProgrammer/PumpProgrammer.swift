@@ -1,0 +1,3 @@
+/// PumpProgrammer: the technician's workflows (interrogate, program, refill,
+/// bolus), uncertain-delivery tracking and the audit log.
+enum PumpProgrammerModule {}
