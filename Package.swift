@@ -15,7 +15,6 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "pumpctl", targets: ["pumpctl"]),
-        .executable(name: "wandsim", targets: ["wandsim"]),
         .library(name: "Therapy", targets: ["Therapy"]),
         .library(name: "WandProtocol", targets: ["WandProtocol"]),
         .library(name: "WandLink", targets: ["WandLink"]),
@@ -81,31 +80,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(
-            name: "wandsim",
-            dependencies: [
-                "PumpSimulator", "WandLink", "WandProtocol", "Therapy",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
-        ),
 
         // MARK: Tests (one target per library, and one for the command line)
         .testTarget(name: "WandLinkTests", dependencies: ["WandLink", "CLibUSB", "CUdev"]),
-        .testTarget(
-            name: "WandProtocolTests",
-            dependencies: [
-                "WandProtocol",
-                .product(name: "PropertyBased", package: "swift-property-based"),
-            ]
-        ),
-        .testTarget(
-            name: "TherapyTests",
-            dependencies: [
-                "Therapy",
-                .product(name: "PropertyBased", package: "swift-property-based"),
-            ]
-        ),
-        .testTarget(name: "PumpctlTests", dependencies: ["pumpctl", "wandsim"]),
+        .testTarget(name: "PumpctlTests", dependencies: ["pumpctl"]),
     ],
     swiftLanguageModes: [.v6]
 )

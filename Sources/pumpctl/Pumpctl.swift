@@ -1,0 +1,25 @@
+import ArgumentParser
+
+/// The programmer's command line. Global options go before the command
+/// (`pumpctl --json wands`); each command reads them through `GlobalOptions`.
+@main
+struct Pumpctl: AsyncParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "pumpctl",
+        abstract: "Program an implanted intrathecal drug pump through a PumpWand programmer wand.",
+        discussion: """
+            Quantities always carry a unit: 400mcg/day, 2000mcg/mL, 20mL, 0.5mL/day, 2mg, 90min, 30d.
+
+            Exit status: 0 success; 64 usage error; 65 refused by safety policy; 69 wand or pump not found; 70 internal error; 74 communication failure; 75 delivery UNCERTAIN (resolve it before anything else); 76 device fault; 77 permission denied.
+            """,
+        version: version,
+        subcommands: [Wands.self]
+    )
+
+    // Declared here too so global options may come before the command name
+    // (`pumpctl --json wands`); argument-parser hands them to the command's
+    // own `GlobalOptions`.
+    @OptionGroup var global: GlobalOptions
+}

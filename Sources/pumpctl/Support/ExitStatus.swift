@@ -1,0 +1,27 @@
+import ArgumentParser
+
+/// Exit statuses scripts can rely on. Values follow sysexits.h where one
+/// fits, so they never collide with argument-parser's own 64 for usage.
+enum ExitStatus: Int32, CaseIterable, Sendable {
+    case success = 0
+    case usage = 64
+    case refusedByPolicy = 65
+    case notFound = 69
+    case internalError = 70
+    case communicationFailure = 74
+    case uncertain = 75
+    case deviceFault = 76
+    case permissionDenied = 77
+
+    var exitCode: ExitCode { ExitCode(rawValue) }
+}
+
+/// An error the command line reports as one plain message and a documented
+/// exit status. Library errors are mapped to this at the edge, so the
+/// library reports what it found and the CLI decides how to advise.
+struct CommandFailure: Error, CustomStringConvertible {
+    let status: ExitStatus
+    let message: String
+
+    var description: String { message }
+}
