@@ -50,6 +50,12 @@ let package = Package(
             ]
         ),
 
+        // MARK: Durable files (atomic writes, bounded reads) for state and records
+        .target(
+            name: "StateFiles",
+            dependencies: [.product(name: "SystemPackage", package: "swift-system")]
+        ),
+
         // MARK: Wire protocol
         .target(
             name: "WandProtocol",
@@ -62,13 +68,14 @@ let package = Package(
         // MARK: The pump's side, and the host's workflows
         .target(
             name: "PumpSimulator",
-            dependencies: ["Therapy", "WandProtocol", "WandLink"]
+            dependencies: ["Therapy", "WandProtocol", "WandLink", "StateFiles"]
         ),
         .target(
             name: "PumpProgrammer",
             dependencies: [
-                "Therapy", "WandProtocol", "WandLink",
+                "Therapy", "WandProtocol", "WandLink", "StateFiles",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
 
@@ -83,6 +90,11 @@ let package = Package(
 
         // MARK: Tests (one target per library, and one for the command line)
         .testTarget(name: "WandLinkTests", dependencies: ["WandLink", "CLibUSB", "CUdev"]),
+        .testTarget(name: "StateFilesTests", dependencies: ["StateFiles"]),
+        .testTarget(
+            name: "PumpProgrammerTests",
+            dependencies: ["PumpProgrammer", "StateFiles", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "PumpctlTests", dependencies: ["pumpctl"]),
     ],
     swiftLanguageModes: [.v6]
