@@ -83,8 +83,9 @@ let package = Package(
         .executableTarget(
             name: "pumpctl",
             dependencies: [
-                "Therapy", "WandProtocol", "WandLink", "PumpSimulator", "PumpProgrammer",
+                "Therapy", "WandProtocol", "WandLink", "PumpSimulator", "PumpProgrammer", "StateFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
 
