@@ -91,6 +91,13 @@ let package = Package(
 
         // MARK: Tests (one target per library, and one for the command line)
         .testTarget(name: "WandLinkTests", dependencies: ["WandLink", "CLibUSB", "CUdev"]),
+        .testTarget(
+            name: "PumpSimulatorTests",
+            dependencies: [
+                "PumpSimulator", "Therapy", "WandProtocol", "WandLink", "StateFiles",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
         .testTarget(name: "StateFilesTests", dependencies: ["StateFiles"]),
         .testTarget(
             name: "PumpProgrammerTests",

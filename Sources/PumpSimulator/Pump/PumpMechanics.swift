@@ -1,0 +1,187 @@
+/// The physical pump on a simulated clock: reservoir, fluid line, motor,
+/// battery and the alarms they raise.
+///
+/// Delivery is event-driven. Between two events (a schedule step boundary,
+/// a bolus end, a reservoir or battery threshold, the end of the advance)
+/// the volume rate is constant, so each interval is computed in closed form
+/// in exact `FineVolume` units: a year of a 13-step flex schedule is a few
+/// thousand intervals, never a tick per second.
+public struct PumpMechanics: Codable, Sendable, Equatable {
+    /// A bolus in progress: the rest of its volume and its rate.
+    public struct Bolus: Codable, Sendable, Equatable {
+        public enum Kind: String, Codable, Sendable { case therapeutic, bridge, prime, patient }
+        public var kind: Kind
+        public var remaining: FineVolume
+        /// FineVolume units per second (nL/day), at least 1.
+        public var rate: Int64
+        public var commandID: UInt64?
+    }
+
+    /// Something the mechanics noticed while advancing, for the event log.
+    public enum Happening: Equatable, Sendable {
+        case alarmRaised(PumpAlarm, at: Int64)
+        case bolusFinished(Bolus.Kind, at: Int64, delivered: FineVolume)
+        case bolusCut(Bolus.Kind, at: Int64, undelivered: FineVolume)
+    }
+
+    public var clock: Int64
+    /// The pump's zone offset from UTC, seconds.
+    public var zoneOffset: Int64
+    public var reservoir: FineVolume
+    /// ng/mL of what is in the reservoir.
+    public var reservoirConcentration: Int64
+    public var line: FluidLine
+    public var schedule: DeliverySchedule
+    public var infusionStopped: Bool
+    public var bolus: Bolus?
+    public var lowReservoirThreshold: FineVolume
+    public var battery: BatteryModel
+    public private(set) var alarms: Set<PumpAlarm>
+    /// Everything that left the catheter tip, FineVolume units x ng/mL.
+    public private(set) var deliveredDrug: Int128
+    public private(set) var pumpedVolume: FineVolume
+
+    public init(
+        clock: Int64, zoneOffset: Int64, reservoir: FineVolume, reservoirConcentration: Int64, line: FluidLine,
+        schedule: DeliverySchedule, lowReservoirThreshold: FineVolume, battery: BatteryModel = BatteryModel()
+    ) {
+        self.clock = clock
+        self.zoneOffset = zoneOffset
+        self.reservoir = reservoir
+        self.reservoirConcentration = reservoirConcentration
+        self.line = line
+        self.schedule = schedule
+        infusionStopped = false
+        bolus = nil
+        self.lowReservoirThreshold = lowReservoirThreshold
+        self.battery = battery
+        alarms = []
+        deliveredDrug = 0
+        pumpedVolume = .zero
+        _ = refreshAlarms(at: clock)
+    }
+
+    /// Drug delivered to the patient, in whole ng (rounded down).
+    public var deliveredNanograms: Int64 {
+        Int64(deliveredDrug / Int128(FineVolume.perNanolitre * 1_000_000))
+    }
+
+    public var deliveryStopped: Bool { alarms.contains { $0.stopsDelivery } }
+
+    /// The volume rate now, nL/day: schedule plus any bolus, or zero.
+    public func currentRate(at time: Int64) -> (rate: Int64, until: Int64) {
+        guard !deliveryStopped, reservoir.units > 0 else { return (0, Int64.max) }
+        var (rate, until) = infusionStopped ? (0, Int64.max) : schedule.segment(at: time, zoneOffset: zoneOffset)
+        if let bolus {
+            rate += bolus.rate
+            let end = time + (bolus.remaining.units + bolus.rate - 1) / bolus.rate
+            until = min(until, end)
+        }
+        return (rate, until)
+    }
+
+    /// Runs the pump until `target`, returning what happened on the way.
+    public mutating func advance(to target: Int64) -> [Happening] {
+        var happenings: [Happening] = []
+        while clock < target {
+            let (rate, scheduleUntil) = currentRate(at: clock)
+            var until = min(target, scheduleUntil)
+            // Thresholds ahead at this rate: low reservoir, empty, battery.
+            if rate > 0 {
+                let aboveLow = reservoir.units - lowReservoirThreshold.units
+                if aboveLow > 0 && !alarms.contains(.lowReservoir) {
+                    until = min(until, clock + (aboveLow + rate - 1) / rate)
+                }
+                until = min(until, clock + (reservoir.units + rate - 1) / rate)
+            }
+            // The battery's next threshold, at this rate's drain (approximate
+            // to the second: pumping cost is one charge unit per 10^6 FineVolume).
+            let drainPerMegaSecond = 1_000_000 * BatteryModel.standbyPerSecond + rate
+            for threshold in [BatteryModel.replacementReserve, 0] where battery.remaining > threshold {
+                until = min(until, clock + max(1, (battery.remaining - threshold) * 1_000_000 / drainPerMegaSecond))
+            }
+            until = max(until, clock + 1)
+            let seconds = until - clock
+            var pumped = FineVolume.delivered(rate: rate, seconds: seconds)
+            pumped = min(pumped, reservoir)
+            if var running = bolus, !deliveryStopped {
+                // The bolus's share of this interval; the schedule gets the rest.
+                let share = min(running.remaining, FineVolume.delivered(rate: running.rate, seconds: seconds), pumped)
+                running.remaining = running.remaining - share
+                if running.remaining.units == 0 {
+                    happenings.append(.bolusFinished(running.kind, at: until, delivered: share))
+                    bolus = nil
+                } else {
+                    bolus = running
+                }
+            }
+            reservoir = reservoir - pumped
+            pumpedVolume = pumpedVolume + pumped
+            deliveredDrug += line.push(pumped, concentration: reservoirConcentration)
+            battery.drain(seconds: seconds, pumped: pumped)
+            clock = until
+            happenings += refreshAlarms(at: clock)
+        }
+        return happenings
+    }
+
+    /// Starts a bolus of `volume` over `duration` seconds. The caller has
+    /// checked the pump's limits; this only refuses what cannot run at all.
+    public mutating func startBolus(kind: Bolus.Kind, volume: FineVolume, duration: Int64, commandID: UInt64?) {
+        let rate = max(1, volume.units / max(1, duration))
+        bolus = Bolus(kind: kind, remaining: volume, rate: rate, commandID: commandID)
+    }
+
+    /// Cancels the bolus in progress, returning what it did not deliver.
+    @discardableResult
+    public mutating func cancelBolus() -> FineVolume? {
+        defer { bolus = nil }
+        return bolus?.remaining
+    }
+
+    /// Refill: the needle withdraws everything and the new drug goes in.
+    public mutating func refill(withdrawn: FineVolume, added: FineVolume, concentration: Int64) {
+        reservoir = max(.zero, reservoir - withdrawn) + added
+        reservoirConcentration = concentration
+        alarms.remove(.lowReservoir)
+        alarms.remove(.emptyReservoir)
+        _ = refreshAlarms(at: clock)
+    }
+
+    /// Raises a fault alarm (motor stall, memory fault); one that stops
+    /// delivery also cuts a bolus in progress.
+    public mutating func raise(_ alarm: PumpAlarm) -> [Happening] {
+        guard !alarms.contains(alarm) else { return [] }
+        var happenings: [Happening] = []
+        if alarm.stopsDelivery, let running = bolus {
+            happenings.append(.bolusCut(running.kind, at: clock, undelivered: running.remaining))
+            bolus = nil
+        }
+        alarms.insert(alarm)
+        happenings.append(.alarmRaised(alarm, at: clock))
+        return happenings
+    }
+
+    public mutating func clear(_ alarm: PumpAlarm) {
+        alarms.remove(alarm)
+    }
+
+    /// Raises the alarms the reservoir and battery now call for.
+    private mutating func refreshAlarms(at time: Int64) -> [Happening] {
+        var happenings: [Happening] = []
+        var raised: [PumpAlarm] = []
+        if reservoir <= lowReservoirThreshold { raised.append(.lowReservoir) }
+        if reservoir.units <= 0 { raised.append(.emptyReservoir) }
+        if battery.electiveReplacement { raised.append(.electiveReplacement) }
+        if battery.endOfService { raised.append(.endOfService) }
+        for alarm in raised where !alarms.contains(alarm) {
+            if alarm.stopsDelivery, let running = bolus {
+                happenings.append(.bolusCut(running.kind, at: time, undelivered: running.remaining))
+                bolus = nil
+            }
+            alarms.insert(alarm)
+            happenings.append(.alarmRaised(alarm, at: time))
+        }
+        return happenings
+    }
+}
