@@ -83,6 +83,7 @@ let package = Package(
 
         // MARK: Tests (one target per library, and one for the command line)
         .testTarget(name: "WandLinkTests", dependencies: ["WandLink", "CLibUSB", "CUdev"]),
+        .testTarget(name: "TherapyTests", dependencies: ["Therapy", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "PumpctlTests", dependencies: ["pumpctl"]),
     ],
     swiftLanguageModes: [.v6]
