@@ -103,6 +103,7 @@ let package = Package(
             name: "PumpProgrammerTests",
             dependencies: ["PumpProgrammer", "StateFiles", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        .testTarget(name: "TherapyTests", dependencies: ["Therapy", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "PumpctlTests", dependencies: ["pumpctl"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,26 @@
+/// Exact decimal text for a ratio of integers, without trailing zeros.
+enum DecimalText {
+    /// `value / divisor` as decimal text. `exact` is false when the ratio has
+    /// no finite decimal expansion (a factor of 3 from an hourly unit); the
+    /// text is then truncated toward zero at nine decimal places.
+    static func format(_ value: Int64, per divisor: Int64) -> (text: String, exact: Bool) {
+        guard divisor > 0 else { return (String(value), true) }
+        let negative = value < 0
+        let magnitude = value.magnitude
+        let unsignedDivisor = divisor.magnitude
+        let whole = magnitude / unsignedDivisor
+        var remainder = magnitude % unsignedDivisor
+        var digits = ""
+        // Long division; remainder < divisor <= 2^63 so remainder * 10 fits.
+        while remainder != 0 && digits.count < 9 {
+            remainder *= 10
+            digits.append(Character(String(remainder / unsignedDivisor)))
+            remainder %= unsignedDivisor
+        }
+        while digits.hasSuffix("0") { digits.removeLast() }
+        var text = String(whole)
+        if !digits.isEmpty { text += "." + digits }
+        if negative && (whole != 0 || !digits.isEmpty) { text = "-" + text }
+        return (text, remainder == 0)
+    }
+}

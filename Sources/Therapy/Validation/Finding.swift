@@ -1,0 +1,144 @@
+/// How a finding is handled: a hard finding refuses the prescription and
+/// has no override; a soft finding needs an explicit override with a reason.
+public enum Severity: String, Sendable, Codable, Equatable {
+    case hard, soft
+}
+
+/// A stable dotted identifier for a kind of finding. Scripts and the audit
+/// log match on these; a released code keeps its meaning.
+public struct FindingCode: RawRepresentable, Sendable, Hashable, Codable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    public static let drugNotInLibrary = FindingCode(rawValue: "drug.not-in-library")
+    public static let drugChanged = FindingCode(rawValue: "drug.changed")
+    public static let concentrationNotInLibrary = FindingCode(rawValue: "concentration.not-in-library")
+    public static let concentrationChanged = FindingCode(rawValue: "concentration.changed")
+    public static let doseAboveHardMax = FindingCode(rawValue: "dose.above-hard-max")
+    public static let doseAboveSoftMax = FindingCode(rawValue: "dose.above-soft-max")
+    public static let doseProbableDecimalError = FindingCode(rawValue: "dose.probable-decimal-error")
+    public static let titrationAboveLimit = FindingCode(rawValue: "titration.above-limit")
+    public static let titrationWithin24h = FindingCode(rawValue: "titration.within-24h")
+    public static let titrationTooManyIncreases = FindingCode(rawValue: "titration.too-many-increases")
+    public static let withdrawalRisk = FindingCode(rawValue: "withdrawal.risk")
+    public static let rateBelowMinimum = FindingCode(rawValue: "rate.below-minimum")
+    public static let rateAboveMaximum = FindingCode(rawValue: "rate.above-maximum")
+    public static let scheduleTooManySteps = FindingCode(rawValue: "schedule.too-many-steps")
+    public static let bolusAboveHardMax = FindingCode(rawValue: "bolus.above-hard-max")
+    public static let bolusAboveSoftMax = FindingCode(rawValue: "bolus.above-soft-max")
+    public static let bolusRateAboveMaximum = FindingCode(rawValue: "bolus.rate-above-maximum")
+    public static let ptmExceeds24h = FindingCode(rawValue: "ptm.exceeds-24h")
+    public static let ptmLockoutShorterThanBolus = FindingCode(rawValue: "ptm.lockout-shorter-than-bolus")
+    public static let ptmWorstCaseAboveHardMax = FindingCode(rawValue: "ptm.worst-case-above-hard-max")
+    public static let ptmWorstCaseAboveSoftMax = FindingCode(rawValue: "ptm.worst-case-above-soft-max")
+    public static let primingDeliversDrug = FindingCode(rawValue: "priming.delivers-drug")
+    public static let arithmeticOutOfRange = FindingCode(rawValue: "arithmetic.out-of-range")
+
+    /// Every code this module can produce, with its severity, for docs and tests.
+    public static let catalog: [(code: FindingCode, severity: Severity)] = [
+        (.drugNotInLibrary, .hard), (.drugChanged, .soft),
+        (.concentrationNotInLibrary, .hard), (.concentrationChanged, .soft),
+        (.doseAboveHardMax, .hard), (.doseAboveSoftMax, .soft), (.doseProbableDecimalError, .soft),
+        (.titrationAboveLimit, .soft), (.titrationWithin24h, .soft), (.titrationTooManyIncreases, .soft),
+        (.withdrawalRisk, .soft),
+        (.rateBelowMinimum, .hard), (.rateAboveMaximum, .hard), (.scheduleTooManySteps, .hard),
+        (.bolusAboveHardMax, .hard), (.bolusAboveSoftMax, .soft), (.bolusRateAboveMaximum, .hard),
+        (.ptmExceeds24h, .hard), (.ptmLockoutShorterThanBolus, .hard),
+        (.ptmWorstCaseAboveHardMax, .hard), (.ptmWorstCaseAboveSoftMax, .soft),
+        (.primingDeliversDrug, .soft), (.arithmeticOutOfRange, .hard),
+    ]
+}
+
+/// One thing validation found: a stable code, its severity, and a plain
+/// message naming the values involved.
+public struct Finding: Sendable, Equatable, Codable {
+    public let code: FindingCode
+    public let severity: Severity
+    public let message: String
+
+    public init(code: FindingCode, severity: Severity, message: String) {
+        self.code = code
+        self.severity = severity
+        self.message = message
+    }
+}
+
+/// A person's decision to proceed despite a soft finding, with the reason
+/// that goes into the audit log.
+public struct Override: Sendable, Equatable, Codable {
+    public let code: FindingCode
+    public let reason: String
+
+    public init(code: FindingCode, reason: String) {
+        self.code = code
+        self.reason = reason
+    }
+}
+
+/// Everything validation found about one pending prescription.
+public struct ValidationReport: Sendable, Equatable, Codable {
+    public let findings: [Finding]
+
+    public init(findings: [Finding]) {
+        self.findings = findings
+    }
+
+    /// Hard findings: the prescription is refused.
+    public var errors: [Finding] { findings.filter { $0.severity == .hard } }
+    /// Soft findings: each needs an override with a reason.
+    public var warnings: [Finding] { findings.filter { $0.severity == .soft } }
+
+    /// The one rule for proceeding, shared by the session layer and scripts:
+    /// no hard finding; every soft finding overridden with a non-empty
+    /// reason; no override for a finding that is not there (a stale or
+    /// mistyped override is a sign the person is not looking at this report).
+    public func accepting(overrides: [Override]) throws(ValidationRefusal) -> AcceptedPrescription {
+        let hard = errors
+        guard hard.isEmpty else { throw .hardFindings(hard) }
+        let soft = warnings
+        for override in overrides {
+            guard soft.contains(where: { $0.code == override.code }) else { throw .overrideWithoutFinding(override.code) }
+            guard !override.reason.trimmingWhitespace().isEmpty else { throw .overrideWithoutReason(override.code) }
+        }
+        let missing = soft.filter { finding in !overrides.contains { $0.code == finding.code } }
+        guard missing.isEmpty else { throw .softFindingsNotOverridden(missing) }
+        return AcceptedPrescription(
+            overridden: soft.map { finding in
+                AcceptedPrescription.OverriddenFinding(
+                    finding: finding, reason: overrides.first { $0.code == finding.code }?.reason.trimmingWhitespace() ?? "")
+            })
+    }
+}
+
+/// Proof that a report was accepted, with every override and its reason
+/// for the audit log.
+public struct AcceptedPrescription: Sendable, Equatable, Codable {
+    public struct OverriddenFinding: Sendable, Equatable, Codable {
+        public let finding: Finding
+        public let reason: String
+    }
+
+    public let overridden: [OverriddenFinding]
+}
+
+/// Why a validated prescription may not proceed. Nothing was sent to the pump.
+public enum ValidationRefusal: Error, Sendable, Equatable, CustomStringConvertible {
+    case hardFindings([Finding])
+    case softFindingsNotOverridden([Finding])
+    case overrideWithoutReason(FindingCode)
+    case overrideWithoutFinding(FindingCode)
+
+    public var description: String {
+        switch self {
+        case .hardFindings(let findings):
+            return "refused by a hard limit (no override possible): " + findings.map { "\($0.code): \($0.message)" }.joined(separator: "; ")
+        case .softFindingsNotOverridden(let findings):
+            return "needs an override with a reason for: " + findings.map { "\($0.code): \($0.message)" }.joined(separator: "; ")
+        case .overrideWithoutReason(let code):
+            return "the override for \(code) has no reason; an override must say why"
+        case .overrideWithoutFinding(let code):
+            return "an override was given for \(code), but this prescription has no such finding; check it is the right prescription"
+        }
+    }
+}
