@@ -84,6 +84,13 @@ let package = Package(
         // MARK: Tests (one target per library, and one for the command line)
         .testTarget(name: "WandLinkTests", dependencies: ["WandLink", "CLibUSB", "CUdev"]),
         .testTarget(name: "PumpctlTests", dependencies: ["pumpctl"]),
+        .testTarget(
+            name: "WandProtocolTests",
+            dependencies: [
+                "WandProtocol",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
