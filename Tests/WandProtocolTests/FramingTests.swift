@@ -56,10 +56,10 @@ struct FramingTests {
     func encoderLimits() {
         #expect(throws: FramingError.emptyBody) { try FrameEncoder.encode([]) }
         let tooLong = [UInt8](repeating: 1, count: FrameFormat.maximumBodyLength + 1)
-        #expect(throws: FramingError.bodyTooLong(length: 1025, maximum: 1024)) {
+        #expect(throws: FramingError.bodyTooLong(length: 2049, maximum: 2048)) {
             try FrameEncoder.encode(tooLong)
         }
-        #expect((try? FrameEncoder.encode([UInt8](repeating: 0, count: 1024))) != nil)
+        #expect((try? FrameEncoder.encode([UInt8](repeating: 0, count: 2048))) != nil)
     }
 
     /// Several frames of varied content (zeros, 0xFF runs, block boundaries).

@@ -9,10 +9,11 @@ public enum FrameFormat {
     public static let delimiter: UInt8 = 0x00
 
     /// Largest frame body (header plus payload) in bytes. Sized for the
-    /// largest pump message (an interrogate report with a full flex
-    /// prescription and the command record, sealed) with room to spare, and
-    /// small enough for a wand microcontroller to buffer twice.
-    public static let maximumBodyLength = 1024
+    /// largest pump message (a sealed interrogate report carrying a weekly
+    /// flex prescription of 91 steps and the command record, about 1.4 KiB)
+    /// with room to spare, and small enough for a wand microcontroller to
+    /// buffer twice.
+    public static let maximumBodyLength = 2048
 
     /// Bytes of CRC appended to the body before COBS encoding.
     public static let checksumLength = 4
