@@ -105,6 +105,13 @@ let package = Package(
         ),
         .testTarget(name: "TherapyTests", dependencies: ["Therapy", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "PumpctlTests", dependencies: ["pumpctl"]),
+        .testTarget(
+            name: "WandProtocolTests",
+            dependencies: [
+                "WandProtocol",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

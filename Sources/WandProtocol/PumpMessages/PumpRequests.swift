@@ -1,0 +1,430 @@
+// Requests from the host to the pump. All are sent sealed inside a session
+// (see Sessions); the layouts below are of the plaintext. Offsets count from
+// the opcode byte. Integers are little-endian.
+
+/// Ask for the pump's identity and full status.
+/// ```
+/// 0  1  opcode 0x02
+/// ```
+public struct InterrogateRequest: PumpRequestMessage {
+    public static let opcode = PumpOpcode.interrogate
+    public init() {}
+    public init(reading reader: inout ByteReader) throws(WireError) {}
+    public func write(to writer: inout ByteWriter) {}
+}
+
+/// Ask for the active prescription and its hash.
+/// ```
+/// 0  1  opcode 0x03
+/// ```
+public struct ReadPrescriptionRequest: PumpRequestMessage {
+    public static let opcode = PumpOpcode.readPrescription
+    public init() {}
+    public init(reading reader: inout ByteReader) throws(WireError) {}
+    public func write(to writer: inout ByteWriter) {}
+}
+
+/// Hand the pump a prescription to validate and hold, not yet active.
+/// Staging replaces anything staged before.
+/// ```
+/// 0   1   opcode 0x04
+/// 1   16  command id
+/// 17  ... WirePrescription
+/// ```
+public struct StagePrescription: StateChangingRequest {
+    public static let opcode = PumpOpcode.stagePrescription
+    public var commandId: CommandID
+    public var prescription: WirePrescription
+    public init(commandId: CommandID, prescription: WirePrescription) {
+        self.commandId = commandId
+        self.prescription = prescription
+    }
+    public init(reading reader: inout ByteReader) throws(WireError) {
+        commandId = try CommandID(reading: &reader)
+        prescription = try WirePrescription(reading: &reader)
+    }
+    public func write(to writer: inout ByteWriter) {
+        commandId.write(to: &writer)
+        prescription.write(to: &writer)
+    }
+}
+
+/// Make the staged prescription active, if and only if its hash is `stagedHash`.
+/// ```
+/// 0   1   opcode 0x05
+/// 1   16  command id
+/// 17  32  hash of the staged prescription (from the stage receipt)
+/// ```
+public struct CommitStagedPrescription: StateChangingRequest {
+    public static let opcode = PumpOpcode.commitStagedPrescription
+    public var commandId: CommandID
+    public var stagedHash: PrescriptionHash
+    public init(commandId: CommandID, stagedHash: PrescriptionHash) {
+        self.commandId = commandId
+        self.stagedHash = stagedHash
+    }
+    public init(reading reader: inout ByteReader) throws(WireError) {
+        commandId = try CommandID(reading: &reader)
+        stagedHash = try PrescriptionHash(reading: &reader)
+    }
+    public func write(to writer: inout ByteWriter) {
+        commandId.write(to: &writer)
+        stagedHash.write(to: &writer)
+    }
+}
+
+/// A request whose only field is its command id.
+/// ```
+/// 0   1   opcode
+/// 1   16  command id
+/// ```
+public protocol CommandOnlyRequest: StateChangingRequest {
+    init(commandId: CommandID)
+}
+
+extension CommandOnlyRequest {
+    public init(reading reader: inout ByteReader) throws(WireError) {
+        self.init(commandId: try CommandID(reading: &reader))
+    }
+    public func write(to writer: inout ByteWriter) { commandId.write(to: &writer) }
+}
+
+/// Drop the staged prescription. `0x06 | command id (16)`.
+public struct DiscardStagedPrescription: CommandOnlyRequest {
+    public static let opcode = PumpOpcode.discardStagedPrescription
+    public var commandId: CommandID
+    public init(commandId: CommandID) { self.commandId = commandId }
+}
+
+/// Stop a bolus in progress. `0x08 | command id (16)`.
+public struct CancelBolus: CommandOnlyRequest {
+    public static let opcode = PumpOpcode.cancelBolus
+    public var commandId: CommandID
+    public init(commandId: CommandID) { self.commandId = commandId }
+}
+
+/// Stop all delivery (the pump keeps its prescription). `0x09 | command id (16)`.
+public struct StopInfusion: CommandOnlyRequest {
+    public static let opcode = PumpOpcode.stopInfusion
+    public var commandId: CommandID
+    public init(commandId: CommandID) { self.commandId = commandId }
+}
+
+/// Resume delivery of the active prescription. `0x0A | command id (16)`.
+public struct ResumeInfusion: CommandOnlyRequest {
+    public static let opcode = PumpOpcode.resumeInfusion
+    public var commandId: CommandID
+    public init(commandId: CommandID) { self.commandId = commandId }
+}
+
+/// Enter refill: delivery pauses and the pump reports the residual volume it
+/// expects to be withdrawn. `0x0B | command id (16)`.
+public struct RefillBegin: CommandOnlyRequest {
+    public static let opcode = PumpOpcode.refillBegin
+    public var commandId: CommandID
+    public init(commandId: CommandID) { self.commandId = commandId }
+}
+
+/// The kinds of bolus.
+public enum BolusKind: UInt8, Sendable, CaseIterable {
+    /// A clinician bolus of drug on top of the prescription.
+    case therapeutic = 1
+    /// Pushes the old drug out of the catheter at the old concentration
+    /// after a concentration change, so the new one arrives on schedule.
+    case bridge = 2
+    /// Fills an empty catheter (after implant or catheter revision).
+    case prime = 3
+}
+
+/// Start a bolus.
+/// ```
+/// 0   1   opcode 0x07
+/// 1   16  command id
+/// 17  1   kind (1 therapeutic, 2 bridge, 3 prime)
+/// 18  4   dose, ng
+/// 22  4   volume, nL (1 ... 40 000 000)
+/// 26  4   duration, s (1 ... 86 400)
+/// ```
+public struct StartBolus: StateChangingRequest {
+    public static let opcode = PumpOpcode.startBolus
+    public static let maximumVolumeNanolitres: UInt32 = 40_000_000
+    public var commandId: CommandID
+    public var kind: BolusKind
+    public var doseNanograms: UInt32
+    public var volumeNanolitres: UInt32
+    public var durationSeconds: UInt32
+    public init(commandId: CommandID, kind: BolusKind, doseNanograms: UInt32, volumeNanolitres: UInt32, durationSeconds: UInt32) {
+        self.commandId = commandId
+        self.kind = kind
+        self.doseNanograms = doseNanograms
+        self.volumeNanolitres = volumeNanolitres
+        self.durationSeconds = durationSeconds
+    }
+    public init(reading reader: inout ByteReader) throws(WireError) {
+        commandId = try CommandID(reading: &reader)
+        kind = try readEnum(BolusKind.self, &reader, "bolus.kind")
+        doseNanograms = try reader.uint32("bolus.dose")
+        volumeNanolitres = try reader.uint32("bolus.volume")
+        guard (1...Self.maximumVolumeNanolitres).contains(volumeNanolitres) else {
+            throw .invalidValue(field: "bolus.volume", value: Int64(volumeNanolitres))
+        }
+        durationSeconds = try reader.uint32("bolus.duration")
+        guard (1...86_400).contains(durationSeconds) else {
+            throw .invalidValue(field: "bolus.duration", value: Int64(durationSeconds))
+        }
+    }
+    public func write(to writer: inout ByteWriter) {
+        commandId.write(to: &writer)
+        writer.uint8(kind.rawValue)
+        writer.uint32(doseNanograms)
+        writer.uint32(volumeNanolitres)
+        writer.uint32(durationSeconds)
+    }
+}
+
+/// Finish a refill. The reservoir then holds `added` nL of `drug` at
+/// `concentration`. A concentration (or drug) different from the pump's
+/// current one must carry the prescription to run with it; the pump commits
+/// reservoir contents and prescription together or not at all.
+/// ```
+/// 0   1   opcode 0x0C
+/// 1   16  command id
+/// 17  4   volume withdrawn, nL
+/// 21  4   volume added, nL (1 ... 40 000 000)
+/// 25  1   drug
+/// 26  4   concentration, ng/mL (1 ... 100 000 000)
+/// 30  1   new prescription present (0 or 1)
+/// 31  ... WirePrescription, if present (its drug and concentration must
+///         equal the two fields above)
+/// ```
+public struct RefillComplete: StateChangingRequest {
+    public static let opcode = PumpOpcode.refillComplete
+    public var commandId: CommandID
+    public var withdrawnNanolitres: UInt32
+    public var addedNanolitres: UInt32
+    public var drug: WireDrug
+    public var concentrationNanogramsPerMillilitre: UInt32
+    public var newPrescription: WirePrescription?
+    public init(commandId: CommandID, withdrawnNanolitres: UInt32, addedNanolitres: UInt32, drug: WireDrug,
+                concentrationNanogramsPerMillilitre: UInt32, newPrescription: WirePrescription?) {
+        self.commandId = commandId
+        self.withdrawnNanolitres = withdrawnNanolitres
+        self.addedNanolitres = addedNanolitres
+        self.drug = drug
+        self.concentrationNanogramsPerMillilitre = concentrationNanogramsPerMillilitre
+        self.newPrescription = newPrescription
+    }
+    public init(reading reader: inout ByteReader) throws(WireError) {
+        commandId = try CommandID(reading: &reader)
+        withdrawnNanolitres = try reader.uint32("refill.withdrawn")
+        addedNanolitres = try reader.uint32("refill.added")
+        guard (1...StartBolus.maximumVolumeNanolitres).contains(addedNanolitres) else {
+            throw .invalidValue(field: "refill.added", value: Int64(addedNanolitres))
+        }
+        drug = try readEnum(WireDrug.self, &reader, "refill.drug")
+        concentrationNanogramsPerMillilitre = try reader.uint32("refill.concentration")
+        guard (1...WirePrescription.maximumConcentration).contains(concentrationNanogramsPerMillilitre) else {
+            throw .invalidValue(field: "refill.concentration", value: Int64(concentrationNanogramsPerMillilitre))
+        }
+        if try reader.flag("refill.newPrescription.present") {
+            let prescription = try WirePrescription(reading: &reader)
+            // A prescription for another drug or strength than the one in the
+            // reservoir would dose wrongly by that ratio: refuse it as malformed.
+            guard prescription.drug == drug else {
+                throw .invalidValue(field: "refill.newPrescription.drug", value: Int64(prescription.drug.rawValue))
+            }
+            guard prescription.concentrationNanogramsPerMillilitre == concentrationNanogramsPerMillilitre else {
+                throw .invalidValue(field: "refill.newPrescription.concentration",
+                                    value: Int64(prescription.concentrationNanogramsPerMillilitre))
+            }
+            newPrescription = prescription
+        } else {
+            newPrescription = nil
+        }
+    }
+    public func write(to writer: inout ByteWriter) {
+        commandId.write(to: &writer)
+        writer.uint32(withdrawnNanolitres)
+        writer.uint32(addedNanolitres)
+        writer.uint8(drug.rawValue)
+        writer.uint32(concentrationNanogramsPerMillilitre)
+        if let newPrescription {
+            writer.flag(true)
+            newPrescription.write(to: &writer)
+        } else {
+            writer.flag(false)
+        }
+    }
+}
+
+/// Set the low-reservoir alarm threshold.
+/// ```
+/// 0   1   opcode 0x0D
+/// 1   16  command id
+/// 17  4   low-reservoir alarm threshold, nL (0 = alarm off is not allowed:
+///         1 ... 40 000 000)
+/// ```
+public struct SetAlarmConfiguration: StateChangingRequest {
+    public static let opcode = PumpOpcode.setAlarmConfiguration
+    public var commandId: CommandID
+    public var lowReservoirThresholdNanolitres: UInt32
+    public init(commandId: CommandID, lowReservoirThresholdNanolitres: UInt32) {
+        self.commandId = commandId
+        self.lowReservoirThresholdNanolitres = lowReservoirThresholdNanolitres
+    }
+    public init(reading reader: inout ByteReader) throws(WireError) {
+        commandId = try CommandID(reading: &reader)
+        lowReservoirThresholdNanolitres = try reader.uint32("alarm.lowReservoirThreshold")
+        guard (1...StartBolus.maximumVolumeNanolitres).contains(lowReservoirThresholdNanolitres) else {
+            throw .invalidValue(field: "alarm.lowReservoirThreshold", value: Int64(lowReservoirThresholdNanolitres))
+        }
+    }
+    public func write(to writer: inout ByteWriter) {
+        commandId.write(to: &writer)
+        writer.uint32(lowReservoirThresholdNanolitres)
+    }
+}
+
+/// Read one page of the event log (page 0 holds the newest events).
+/// ```
+/// 0   1   opcode 0x0E
+/// 1   2   page index
+/// ```
+public struct ReadEventLog: PumpRequestMessage {
+    public static let opcode = PumpOpcode.readEventLog
+    public var page: UInt16
+    public init(page: UInt16) { self.page = page }
+    public init(reading reader: inout ByteReader) throws(WireError) { page = try reader.uint16("eventLog.page") }
+    public func write(to writer: inout ByteWriter) { writer.uint16(page) }
+}
+
+/// Read the pump's clock. `0x0F`.
+public struct ReadClock: PumpRequestMessage {
+    public static let opcode = PumpOpcode.readClock
+    public init() {}
+    public init(reading reader: inout ByteReader) throws(WireError) {}
+    public func write(to writer: inout ByteWriter) {}
+}
+
+/// Set the pump's clock.
+/// ```
+/// 0   1   opcode 0x10
+/// 1   16  command id
+/// 17  8   UTC seconds since 1970 (Int64, >= 0)
+/// 25  2   zone offset, minutes east of UTC (Int16, -720 ... 840)
+/// ```
+public struct SetClock: StateChangingRequest {
+    public static let opcode = PumpOpcode.setClock
+    public var commandId: CommandID
+    public var time: WireTime
+    public init(commandId: CommandID, time: WireTime) {
+        self.commandId = commandId
+        self.time = time
+    }
+    public init(reading reader: inout ByteReader) throws(WireError) {
+        commandId = try CommandID(reading: &reader)
+        time = try WireTime(reading: &reader)
+    }
+    public func write(to writer: inout ByteWriter) {
+        commandId.write(to: &writer)
+        time.write(to: &writer)
+    }
+}
+
+/// Ask what became of a command id (after a lost reply). Does not execute anything.
+/// ```
+/// 0   1   opcode 0x11
+/// 1   16  command id asked about
+/// ```
+public struct QueryCommandOutcome: PumpRequestMessage {
+    public static let opcode = PumpOpcode.queryCommandOutcome
+    public var commandId: CommandID
+    public init(commandId: CommandID) { self.commandId = commandId }
+    public init(reading reader: inout ByteReader) throws(WireError) { commandId = try CommandID(reading: &reader) }
+    public func write(to writer: inout ByteWriter) { commandId.write(to: &writer) }
+}
+
+/// End the session; the pump forgets the session keys. `0x12`.
+public struct CloseSession: PumpRequestMessage {
+    public static let opcode = PumpOpcode.closeSession
+    public init() {}
+    public init(reading reader: inout ByteReader) throws(WireError) {}
+    public func write(to writer: inout ByteWriter) {}
+}
+
+/// Any sealed request, by opcode: the type enum the pump dispatches on.
+public enum PumpRequest: WireMessage {
+    case interrogate(InterrogateRequest)
+    case readPrescription(ReadPrescriptionRequest)
+    case stagePrescription(StagePrescription)
+    case commitStagedPrescription(CommitStagedPrescription)
+    case discardStagedPrescription(DiscardStagedPrescription)
+    case startBolus(StartBolus)
+    case cancelBolus(CancelBolus)
+    case stopInfusion(StopInfusion)
+    case resumeInfusion(ResumeInfusion)
+    case refillBegin(RefillBegin)
+    case refillComplete(RefillComplete)
+    case setAlarmConfiguration(SetAlarmConfiguration)
+    case readEventLog(ReadEventLog)
+    case readClock(ReadClock)
+    case setClock(SetClock)
+    case queryCommandOutcome(QueryCommandOutcome)
+    case closeSession(CloseSession)
+
+    public init(decoding bytes: [UInt8]) throws(WireError) {
+        guard let first = bytes.first else { throw .truncated(field: "pump.opcode", needed: 1, available: 0) }
+        guard let opcode = PumpOpcode(rawValue: first), opcode != .openSession else { throw .unknownOpcode(first) }
+        switch opcode {
+        case .openSession: throw .unknownOpcode(first)
+        case .interrogate: self = .interrogate(try .init(decoding: bytes))
+        case .readPrescription: self = .readPrescription(try .init(decoding: bytes))
+        case .stagePrescription: self = .stagePrescription(try .init(decoding: bytes))
+        case .commitStagedPrescription: self = .commitStagedPrescription(try .init(decoding: bytes))
+        case .discardStagedPrescription: self = .discardStagedPrescription(try .init(decoding: bytes))
+        case .startBolus: self = .startBolus(try .init(decoding: bytes))
+        case .cancelBolus: self = .cancelBolus(try .init(decoding: bytes))
+        case .stopInfusion: self = .stopInfusion(try .init(decoding: bytes))
+        case .resumeInfusion: self = .resumeInfusion(try .init(decoding: bytes))
+        case .refillBegin: self = .refillBegin(try .init(decoding: bytes))
+        case .refillComplete: self = .refillComplete(try .init(decoding: bytes))
+        case .setAlarmConfiguration: self = .setAlarmConfiguration(try .init(decoding: bytes))
+        case .readEventLog: self = .readEventLog(try .init(decoding: bytes))
+        case .readClock: self = .readClock(try .init(decoding: bytes))
+        case .setClock: self = .setClock(try .init(decoding: bytes))
+        case .queryCommandOutcome: self = .queryCommandOutcome(try .init(decoding: bytes))
+        case .closeSession: self = .closeSession(try .init(decoding: bytes))
+        }
+    }
+
+    /// The message inside.
+    public var message: any PumpRequestMessage {
+        switch self {
+        case .interrogate(let m): m
+        case .readPrescription(let m): m
+        case .stagePrescription(let m): m
+        case .commitStagedPrescription(let m): m
+        case .discardStagedPrescription(let m): m
+        case .startBolus(let m): m
+        case .cancelBolus(let m): m
+        case .stopInfusion(let m): m
+        case .resumeInfusion(let m): m
+        case .refillBegin(let m): m
+        case .refillComplete(let m): m
+        case .setAlarmConfiguration(let m): m
+        case .readEventLog(let m): m
+        case .readClock(let m): m
+        case .setClock(let m): m
+        case .queryCommandOutcome(let m): m
+        case .closeSession(let m): m
+        }
+    }
+
+    /// The opcode of the message inside.
+    public var opcode: PumpOpcode { type(of: message).opcode }
+
+    /// The command id, for state-changing requests.
+    public var commandId: CommandID? { (message as? any StateChangingRequest)?.commandId }
+
+    public var encoded: [UInt8] { message.encoded }
+}
