@@ -129,17 +129,16 @@ import Testing
         #expect(mechanics.deliveryStopped)
     }
 
-    @Test func eventLogIsBoundedAndPagesWithoutGapsOrRepeats() {
+    @Test func eventLogIsBoundedAndPagesNewestFirst() {
         var log = EventLog(capacity: 4)
-        for index in 0..<6 { log.append(time: Int64(index), code: 1, detail: "event \(index)") }
+        for index in 0..<6 { log.append(time: Int64(index), code: 1, detail: UInt32(index)) }
         #expect(log.entries.map(\.index) == [2, 3, 4, 5])
         #expect(log.dropped == 2)
-        let first = log.page(from: 0, limit: 3)
-        #expect(first.entries.map(\.index) == [2, 3, 4])
-        let second = log.page(from: first.next, limit: 3)
-        #expect(second.entries.map(\.index) == [5])
-        #expect(log.page(from: second.next, limit: 3).entries.isEmpty)
-        log.append(time: 9, code: 2, detail: String(repeating: "x", count: 100))
-        #expect(log.entries.last?.detail.utf8.count == EventLog.detailLimit)
+        let first = log.page(0, size: 3)
+        #expect(first.entries.map(\.index) == [5, 4, 3])
+        #expect(first.pageCount == 2)
+        #expect(log.page(1, size: 3).entries.map(\.index) == [2])
+        #expect(log.page(2, size: 3).entries.isEmpty)
+        #expect(EventLog().page(0, size: 16).pageCount == 1)
     }
 }

@@ -8,11 +8,10 @@ public struct EventLog: Codable, Sendable, Equatable {
         /// Pump clock, UTC seconds since the Unix epoch.
         public var time: Int64
         public var code: UInt16
-        /// A short ASCII detail, at most `detailLimit` bytes.
-        public var detail: String
+        /// A volume in nL, an alarm code or an opcode, by event code.
+        public var detail: UInt32
     }
 
-    public static let detailLimit = 48
     public let capacity: Int
     public private(set) var entries: [Entry] = []
     public private(set) var nextIndex: UInt32 = 0
@@ -22,9 +21,8 @@ public struct EventLog: Codable, Sendable, Equatable {
         self.capacity = max(1, capacity)
     }
 
-    public mutating func append(time: Int64, code: UInt16, detail: String) {
-        let bounded = String(decoding: Array(detail.utf8.prefix(Self.detailLimit)), as: UTF8.self)
-        entries.append(Entry(index: nextIndex, time: time, code: code, detail: bounded))
+    public mutating func append(time: Int64, code: UInt16, detail: UInt32 = 0) {
+        entries.append(Entry(index: nextIndex, time: time, code: code, detail: detail))
         nextIndex &+= 1
         if entries.count > capacity {
             entries.removeFirst(entries.count - capacity)
@@ -32,10 +30,13 @@ public struct EventLog: Codable, Sendable, Equatable {
         }
     }
 
-    /// Up to `limit` entries with index >= `from`, and the index to ask for next.
-    public func page(from: UInt32, limit: Int) -> (entries: [Entry], next: UInt32) {
-        let selected = entries.lazy.filter { $0.index >= from }.prefix(max(0, limit))
-        let array = Array(selected)
-        return (array, array.last.map { $0.index &+ 1 } ?? max(from, entries.first?.index ?? from))
+    /// Page `number` of `size` entries, newest first (page 0 holds the newest),
+    /// and how many pages there are (at least 1, an empty log has one empty page).
+    public func page(_ number: Int, size: Int) -> (entries: [Entry], pageCount: Int) {
+        let size = max(1, size)
+        let pageCount = max(1, (entries.count + size - 1) / size)
+        guard number >= 0, number < pageCount else { return ([], pageCount) }
+        let newestFirst = entries.reversed()
+        return (Array(newestFirst.dropFirst(number * size).prefix(size)), pageCount)
     }
 }

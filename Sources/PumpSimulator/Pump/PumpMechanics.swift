@@ -19,7 +19,7 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
 
     /// Something the mechanics noticed while advancing, for the event log.
     public enum Happening: Equatable, Sendable {
-        case alarmRaised(PumpAlarm, at: Int64)
+        case alarmRaised(SimulatedAlarm, at: Int64)
         case bolusFinished(Bolus.Kind, at: Int64, delivered: FineVolume)
         case bolusCut(Bolus.Kind, at: Int64, undelivered: FineVolume)
     }
@@ -36,7 +36,7 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
     public var bolus: Bolus?
     public var lowReservoirThreshold: FineVolume
     public var battery: BatteryModel
-    public private(set) var alarms: Set<PumpAlarm>
+    public private(set) var alarms: Set<SimulatedAlarm>
     /// Everything that left the catheter tip, FineVolume units x ng/mL.
     public private(set) var deliveredDrug: Int128
     public private(set) var pumpedVolume: FineVolume
@@ -150,7 +150,7 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
 
     /// Raises a fault alarm (motor stall, memory fault); one that stops
     /// delivery also cuts a bolus in progress.
-    public mutating func raise(_ alarm: PumpAlarm) -> [Happening] {
+    public mutating func raise(_ alarm: SimulatedAlarm) -> [Happening] {
         guard !alarms.contains(alarm) else { return [] }
         var happenings: [Happening] = []
         if alarm.stopsDelivery, let running = bolus {
@@ -162,14 +162,14 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
         return happenings
     }
 
-    public mutating func clear(_ alarm: PumpAlarm) {
+    public mutating func clear(_ alarm: SimulatedAlarm) {
         alarms.remove(alarm)
     }
 
     /// Raises the alarms the reservoir and battery now call for.
     private mutating func refreshAlarms(at time: Int64) -> [Happening] {
         var happenings: [Happening] = []
-        var raised: [PumpAlarm] = []
+        var raised: [SimulatedAlarm] = []
         if reservoir <= lowReservoirThreshold { raised.append(.lowReservoir) }
         if reservoir.units <= 0 { raised.append(.emptyReservoir) }
         if battery.electiveReplacement { raised.append(.electiveReplacement) }

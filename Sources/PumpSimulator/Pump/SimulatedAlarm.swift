@@ -1,6 +1,8 @@
+import WandProtocol
+
 /// Alarms the simulated pump raises. Those that stop delivery sound the
 /// two-tone alarm on a real pump; the others sound the single tone.
-public enum PumpAlarm: String, Codable, Sendable, CaseIterable, Comparable {
+public enum SimulatedAlarm: String, Codable, Sendable, CaseIterable, Comparable {
     case lowReservoir = "low-reservoir"
     case emptyReservoir = "empty-reservoir"
     case electiveReplacement = "elective-replacement"
@@ -16,7 +18,19 @@ public enum PumpAlarm: String, Codable, Sendable, CaseIterable, Comparable {
         }
     }
 
-    public static func < (a: PumpAlarm, b: PumpAlarm) -> Bool {
+    /// The alarm's code on the wire.
+    public var wireCode: PumpAlarm {
+        switch self {
+        case .lowReservoir: return .lowReservoir
+        case .emptyReservoir: return .emptyReservoir
+        case .electiveReplacement: return .electiveReplacement
+        case .endOfService: return .endOfService
+        case .motorStall: return .motorStall
+        case .memoryFault: return .memoryFault
+        }
+    }
+
+    public static func < (a: SimulatedAlarm, b: SimulatedAlarm) -> Bool {
         allCases.firstIndex(of: a) ?? 0 < allCases.firstIndex(of: b) ?? 0
     }
 }

@@ -1,0 +1,34 @@
+/// Codes of the simulated pump's event log entries, as read by `log`.
+/// The detail word's meaning depends on the code.
+public enum PumpEventCode: UInt16, Sendable, CaseIterable {
+    /// detail: alarm code.
+    case alarmRaised = 0x0001
+    /// detail: alarm code.
+    case alarmCleared = 0x0002
+    /// detail: first 4 bytes of the new prescription's hash.
+    case prescriptionCommitted = 0x0010
+    case prescriptionStaged = 0x0011
+    case stagedDiscarded = 0x0012
+    /// detail: bolus volume, nL.
+    case bolusStarted = 0x0020
+    /// detail: volume delivered, nL.
+    case bolusFinished = 0x0021
+    /// detail: volume not delivered, nL.
+    case bolusCancelled = 0x0022
+    /// detail: patient bolus volume, nL.
+    case patientBolus = 0x0023
+    /// detail: patient requests refused (lockout or daily maximum).
+    case patientBolusRefused = 0x0024
+    case infusionStopped = 0x0030
+    case infusionResumed = 0x0031
+    /// detail: expected residual, nL.
+    case refillBegun = 0x0040
+    /// detail: volume added, nL.
+    case refillCompleted = 0x0041
+    /// detail: new threshold, nL.
+    case alarmThresholdSet = 0x0050
+    /// detail: seconds the clock moved (two's complement).
+    case clockSet = 0x0060
+    /// detail: opcode of the refused request.
+    case commandRefused = 0x0070
+}

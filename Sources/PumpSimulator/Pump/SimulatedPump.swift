@@ -1,0 +1,373 @@
+import Therapy
+import WandProtocol
+
+/// The simulated pump's therapy logic: it executes authenticated requests
+/// and keeps its own hard limits whatever the host says.
+///
+/// It knows only what a pump knows: volumes, rates, concentrations and its
+/// profile. Doses and clinic policy are the host's; the pump refuses what it
+/// cannot do safely (overfill, rates outside its range, a prescription that
+/// does not match the drug in its reservoir, delivery in an alarm that stops
+/// it) and records everything in its event log.
+public struct SimulatedPump: Sendable, Equatable {
+    public var identity: PumpIdentity
+    public let profile: PumpProfile
+    public var mechanics: PumpMechanics
+    public var drug: WireDrug
+    public private(set) var prescription: WirePrescription
+    public private(set) var staged: WirePrescription?
+    public private(set) var lastChange: Int64
+    /// Set between refill begin and refill complete: the residual the pump expected.
+    public private(set) var refillExpectedResidual: FineVolume?
+    public var eventLog: EventLog
+    /// The pump's persistent record of command ids and their replies.
+    public var outcomes: CommandOutcomeStore
+    /// Start times of recent patient boluses, for lockout and the 24 h maximum.
+    public private(set) var patientBolusTimes: [Int64]
+
+    public init(identity: PumpIdentity, profile: PumpProfile, mechanics: PumpMechanics, drug: WireDrug,
+                prescription: WirePrescription, lastChange: Int64) {
+        self.identity = identity
+        self.profile = profile
+        self.mechanics = mechanics
+        self.drug = drug
+        self.prescription = prescription
+        staged = nil
+        self.lastChange = lastChange
+        refillExpectedResidual = nil
+        eventLog = EventLog()
+        outcomes = CommandOutcomeStore()
+        patientBolusTimes = []
+        mechanics.schedule = Self.schedule(for: prescription)
+    }
+
+    public var clock: Int64 { mechanics.clock }
+    public var wireTime: WireTime {
+        WireTime(utcSeconds: mechanics.clock, zoneOffsetMinutes: Int16(clamping: mechanics.zoneOffset / 60))
+    }
+
+    // MARK: Time
+
+    /// Runs the pump to `time`, logging alarms and bolus ends on the way.
+    public mutating func advance(to time: Int64) {
+        guard time > mechanics.clock else { return }
+        record(mechanics.advance(to: time))
+    }
+
+    private mutating func record(_ happenings: [PumpMechanics.Happening]) {
+        for happening in happenings {
+            switch happening {
+            case let .alarmRaised(alarm, at):
+                eventLog.append(time: at, code: PumpEventCode.alarmRaised.rawValue, detail: UInt32(alarm.wireCode.rawValue))
+            case let .bolusFinished(_, at, delivered):
+                eventLog.append(time: at, code: PumpEventCode.bolusFinished.rawValue, detail: UInt32(clamping: delivered.nanolitres))
+            case let .bolusCut(_, at, undelivered):
+                eventLog.append(time: at, code: PumpEventCode.bolusCancelled.rawValue, detail: UInt32(clamping: undelivered.nanolitres))
+            }
+        }
+    }
+
+    // MARK: Requests
+
+    /// Executes one authenticated, non-repeated request.
+    public mutating func execute(_ request: PumpRequest) -> PumpReply {
+        let reply = dispatch(request)
+        if case let .refused(opcode, _) = reply {
+            eventLog.append(time: clock, code: PumpEventCode.commandRefused.rawValue, detail: UInt32(opcode.rawValue))
+        }
+        return reply
+    }
+
+    private mutating func dispatch(_ request: PumpRequest) -> PumpReply {
+        switch request {
+        case .interrogate:
+            return .interrogate(interrogateReport())
+        case .readPrescription:
+            return .prescription(PrescriptionReport(prescription: prescription, hash: prescription.hash))
+        case let .stagePrescription(message):
+            return stage(message)
+        case let .commitStagedPrescription(message):
+            return commit(message)
+        case let .discardStagedPrescription(message):
+            staged = nil
+            eventLog.append(time: clock, code: PumpEventCode.stagedDiscarded.rawValue)
+            return executed(.discardStagedPrescription, message.commandId)
+        case let .startBolus(message):
+            return startBolus(message)
+        case let .cancelBolus(message):
+            guard let remaining = mechanics.cancelBolus() else { return .refused(.cancelBolus, .noBolusInProgress) }
+            eventLog.append(time: clock, code: PumpEventCode.bolusCancelled.rawValue, detail: UInt32(clamping: remaining.nanolitres))
+            return executed(.cancelBolus, message.commandId)
+        case let .stopInfusion(message):
+            guard !mechanics.infusionStopped else { return .refused(.stopInfusion, .alreadyStopped) }
+            mechanics.infusionStopped = true
+            mechanics.cancelBolus()
+            lastChange = clock
+            eventLog.append(time: clock, code: PumpEventCode.infusionStopped.rawValue)
+            return executed(.stopInfusion, message.commandId)
+        case let .resumeInfusion(message):
+            guard mechanics.infusionStopped else { return .refused(.resumeInfusion, .alreadyRunning) }
+            if let refusal = therapyChangeRefusal() { return .refused(.resumeInfusion, refusal) }
+            mechanics.infusionStopped = false
+            lastChange = clock
+            eventLog.append(time: clock, code: PumpEventCode.infusionResumed.rawValue)
+            return executed(.resumeInfusion, message.commandId)
+        case let .refillBegin(message):
+            guard refillExpectedResidual == nil else { return .refused(.refillBegin, .refillInProgress) }
+            refillExpectedResidual = mechanics.reservoir
+            eventLog.append(time: clock, code: PumpEventCode.refillBegun.rawValue, detail: UInt32(clamping: mechanics.reservoir.nanolitres))
+            return .refillBegun(RefillBeginReport(
+                commandId: message.commandId, expectedResidualNanolitres: UInt32(clamping: mechanics.reservoir.nanolitres),
+                reservoirCapacityNanolitres: UInt32(clamping: profile.capacity.baseValue)))
+        case let .refillComplete(message):
+            return completeRefill(message)
+        case let .setAlarmConfiguration(message):
+            let threshold = Volume.nL(Int64(message.lowReservoirThresholdNanolitres))
+            guard profile.lowReservoirAlarmRange.contains(threshold) else {
+                return .refused(.setAlarmConfiguration, .alarmThresholdOutOfRange)
+            }
+            mechanics.lowReservoirThreshold = FineVolume(nanolitres: threshold.baseValue)
+            if mechanics.reservoir > mechanics.lowReservoirThreshold { mechanics.clear(.lowReservoir) }
+            record(mechanics.advance(to: clock))
+            eventLog.append(time: clock, code: PumpEventCode.alarmThresholdSet.rawValue, detail: message.lowReservoirThresholdNanolitres)
+            return executed(.setAlarmConfiguration, message.commandId)
+        case let .readEventLog(message):
+            let (entries, pageCount) = eventLog.page(Int(message.page), size: EventLogPage.maximumEntries)
+            guard Int(message.page) < pageCount else { return .refused(.readEventLog, .pageOutOfRange) }
+            return .eventLog(EventLogPage(
+                page: message.page, pageCount: UInt16(clamping: pageCount), totalEvents: UInt32(clamping: eventLog.entries.count),
+                events: entries.map { PumpEvent(index: $0.index, utcSeconds: $0.time, code: $0.code, detail: $0.detail) }))
+        case .readClock:
+            return .clock(wireTime)
+        case let .setClock(message):
+            guard mechanics.bolus == nil else { return .refused(.setClock, .bolusInProgress) }
+            let moved = message.time.utcSeconds - clock
+            // The pump's clock and its delivery clock are one: moving it
+            // moves schedule steps, not the reservoir.
+            mechanics.clock = message.time.utcSeconds
+            mechanics.zoneOffset = Int64(message.time.zoneOffsetMinutes) * 60
+            eventLog.append(time: clock, code: PumpEventCode.clockSet.rawValue, detail: UInt32(bitPattern: Int32(clamping: moved)))
+            return executed(.setClock, message.commandId)
+        case let .queryCommandOutcome(message):
+            return .outcome(CommandOutcomeReport(commandId: message.commandId, storedReply: outcomes.storedReply(for: message.commandId)))
+        case .closeSession:
+            return .sessionClosed
+        }
+    }
+
+    private func executed(_ opcode: PumpOpcode, _ id: CommandID) -> PumpReply {
+        .executed(opcode, CommandReceipt(commandId: id, executedAtUTCSeconds: clock))
+    }
+
+    /// Refusals that apply to any change of therapy.
+    private func therapyChangeRefusal() -> PumpRefusal? {
+        if mechanics.alarms.contains(.endOfService) { return .batteryEndOfService }
+        if mechanics.alarms.contains(.motorStall) || mechanics.alarms.contains(.memoryFault) { return .blockingAlarmActive }
+        return nil
+    }
+
+    // MARK: Prescriptions
+
+    private mutating func stage(_ message: StagePrescription) -> PumpReply {
+        if let refusal = therapyChangeRefusal() { return .refused(.stagePrescription, refusal) }
+        let candidate = message.prescription
+        guard candidate.drug == drug, candidate.concentrationNanogramsPerMillilitre == reservoirConcentration else {
+            return .refused(.stagePrescription, .drugMismatch)
+        }
+        guard pumpAccepts(candidate) else { return .refused(.stagePrescription, .prescriptionInvalid) }
+        staged = candidate
+        eventLog.append(time: clock, code: PumpEventCode.prescriptionStaged.rawValue, detail: hashWord(candidate.hash))
+        return .staged(StageReceipt(commandId: message.commandId, stagedHash: candidate.hash))
+    }
+
+    private mutating func commit(_ message: CommitStagedPrescription) -> PumpReply {
+        if let refusal = therapyChangeRefusal() { return .refused(.commitStagedPrescription, refusal) }
+        guard let candidate = staged else { return .refused(.commitStagedPrescription, .nothingStaged) }
+        guard candidate.hash == message.stagedHash else { return .refused(.commitStagedPrescription, .stagedHashMismatch) }
+        activate(candidate)
+        return executed(.commitStagedPrescription, message.commandId)
+    }
+
+    private mutating func activate(_ candidate: WirePrescription) {
+        prescription = candidate
+        staged = nil
+        mechanics.schedule = Self.schedule(for: candidate)
+        mechanics.infusionStopped = candidate.mode == .stopped
+        lastChange = clock
+        eventLog.append(time: clock, code: PumpEventCode.prescriptionCommitted.rawValue, detail: hashWord(candidate.hash))
+    }
+
+    /// The pump's own checks of a prescription: every rate within its
+    /// range and on its resolution, the dose figures consistent with the
+    /// volume and concentration, and a patient bolus it can deliver.
+    func pumpAccepts(_ candidate: WirePrescription) -> Bool {
+        let concentration = Int64(candidate.concentrationNanogramsPerMillilitre)
+        func rateAcceptable(_ volume: UInt32, _ dose: UInt32) -> Bool {
+            let rate = VolumeRate.nL(Int64(volume))
+            guard rate.baseValue == 0 || (rate >= profile.minimumRate && rate <= profile.maximumContinuousRate),
+                  rate.baseValue % profile.rateResolution.baseValue == 0 else { return false }
+            return doseConsistent(volume: Int64(volume), dose: Int64(dose), concentration: concentration)
+        }
+        switch candidate.mode {
+        case .stopped:
+            break
+        case .continuous, .minimumRate:
+            guard candidate.continuousVolumeRateNanolitresPerDay > 0,
+                  rateAcceptable(candidate.continuousVolumeRateNanolitresPerDay, candidate.continuousDoseRateNanogramsPerDay)
+            else { return false }
+            if candidate.mode == .minimumRate,
+               Int64(candidate.continuousVolumeRateNanolitresPerDay) != profile.minimumRate.baseValue { return false }
+        case .flex:
+            guard candidate.steps.allSatisfy({ rateAcceptable($0.volumeRateNanolitresPerDay, $0.doseRateNanogramsPerDay) })
+            else { return false }
+        }
+        if let bolus = candidate.patientBolus {
+            guard bolus.volumeNanolitres > 0, bolus.durationSeconds > 0,
+                  doseConsistent(volume: Int64(bolus.volumeNanolitres), dose: Int64(bolus.doseNanograms), concentration: concentration),
+                  // Rate = volume / duration, in nL/day.
+                  Int64(bolus.volumeNanolitres) * 86_400 / Int64(bolus.durationSeconds) <= profile.maximumBolusRate.baseValue,
+                  Int64(bolus.lockoutSeconds) * Int64(bolus.maximumPer24Hours) <= 86_400
+            else { return false }
+        }
+        return true
+    }
+
+    /// dose (ng) = volume (nL) x concentration (ng/mL) / 10^6, rounded down
+    /// by the host; anything else is a host bug or a forged figure.
+    private func doseConsistent(volume: Int64, dose: Int64, concentration: Int64) -> Bool {
+        let (product, overflow) = volume.multipliedReportingOverflow(by: concentration)
+        return !overflow && product / 1_000_000 == dose
+    }
+
+    private func hashWord(_ hash: PrescriptionHash) -> UInt32 {
+        hash.bytes.prefix(4).reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
+    var reservoirConcentration: UInt32 { UInt32(clamping: mechanics.reservoirConcentration) }
+
+    /// The schedule the motor runs for a prescription.
+    static func schedule(for prescription: WirePrescription) -> DeliverySchedule {
+        switch prescription.mode {
+        case .stopped:
+            return .stopped
+        case .continuous, .minimumRate:
+            return .continuous(rate: Int64(prescription.continuousVolumeRateNanolitresPerDay))
+        case .flex:
+            let cycle = prescription.cycle ?? .daily
+            return DeliverySchedule(
+                cycleLength: Int64(cycle.minutes) * 60,
+                steps: prescription.steps.map { .init(start: Int64($0.startMinute) * 60, rate: Int64($0.volumeRateNanolitresPerDay)) })
+        }
+    }
+
+    // MARK: Boluses
+
+    private mutating func startBolus(_ message: StartBolus) -> PumpReply {
+        if let refusal = therapyChangeRefusal() { return .refused(.startBolus, refusal) }
+        guard !mechanics.deliveryStopped else { return .refused(.startBolus, .blockingAlarmActive) }
+        guard !mechanics.infusionStopped else { return .refused(.startBolus, .infusionStopped) }
+        guard mechanics.bolus == nil else { return .refused(.startBolus, .bolusInProgress) }
+        let volume = FineVolume(nanolitres: Int64(message.volumeNanolitres))
+        guard message.volumeNanolitres > 0, message.durationSeconds > 0, volume <= mechanics.reservoir,
+              Int64(message.volumeNanolitres) * 86_400 / Int64(message.durationSeconds) <= profile.maximumBolusRate.baseValue
+        else { return .refused(.startBolus, .bolusExceedsLimit) }
+        let kind: PumpMechanics.Bolus.Kind = switch message.kind {
+        case .therapeutic: .therapeutic
+        case .bridge: .bridge
+        case .prime: .prime
+        }
+        mechanics.startBolus(kind: kind, volume: volume, duration: Int64(message.durationSeconds), commandID: nil)
+        eventLog.append(time: clock, code: PumpEventCode.bolusStarted.rawValue, detail: message.volumeNanolitres)
+        return executed(.startBolus, message.commandId)
+    }
+
+    /// The patient presses the bolus button of their controller: granted
+    /// when the prescription allows one, the lockout has passed, the 24 h
+    /// maximum is not reached and nothing stops delivery.
+    @discardableResult
+    public mutating func requestPatientBolus() -> Bool {
+        guard let allowance = prescription.patientBolus, !mechanics.deliveryStopped, !mechanics.infusionStopped,
+              mechanics.bolus == nil, refillExpectedResidual == nil
+        else {
+            eventLog.append(time: clock, code: PumpEventCode.patientBolusRefused.rawValue)
+            return false
+        }
+        patientBolusTimes.removeAll { $0 <= clock - 86_400 }
+        if let last = patientBolusTimes.last, clock - last < Int64(allowance.lockoutSeconds) {
+            eventLog.append(time: clock, code: PumpEventCode.patientBolusRefused.rawValue)
+            return false
+        }
+        guard patientBolusTimes.count < Int(allowance.maximumPer24Hours) else {
+            eventLog.append(time: clock, code: PumpEventCode.patientBolusRefused.rawValue)
+            return false
+        }
+        patientBolusTimes.append(clock)
+        mechanics.startBolus(
+            kind: .patient, volume: FineVolume(nanolitres: Int64(allowance.volumeNanolitres)),
+            duration: Int64(allowance.durationSeconds), commandID: nil)
+        eventLog.append(time: clock, code: PumpEventCode.patientBolus.rawValue, detail: allowance.volumeNanolitres)
+        return true
+    }
+
+    // MARK: Refill
+
+    private mutating func completeRefill(_ message: RefillComplete) -> PumpReply {
+        guard refillExpectedResidual != nil else { return .refused(.refillComplete, .notInRefill) }
+        let withdrawn = FineVolume(nanolitres: Int64(message.withdrawnNanolitres))
+        let added = FineVolume(nanolitres: Int64(message.addedNanolitres))
+        let remaining = max(.zero, mechanics.reservoir - withdrawn)
+        guard remaining + added <= FineVolume(nanolitres: profile.capacity.baseValue) else {
+            return .refused(.refillComplete, .reservoirOverfill)
+        }
+        let changesDrug = message.drug != drug || message.concentrationNanogramsPerMillilitre != reservoirConcentration
+        if changesDrug {
+            // A new drug or concentration takes effect only together with a
+            // prescription written for it, in this one command.
+            guard let next = message.newPrescription else {
+                return .refused(.refillComplete, .concentrationChangeNeedsPrescription)
+            }
+            guard next.drug == message.drug, next.concentrationNanogramsPerMillilitre == message.concentrationNanogramsPerMillilitre
+            else { return .refused(.refillComplete, .drugMismatch) }
+            if let refusal = therapyChangeRefusal() { return .refused(.refillComplete, refusal) }
+            guard pumpAccepts(next) else { return .refused(.refillComplete, .prescriptionInvalid) }
+        } else if let next = message.newPrescription {
+            guard next.drug == drug, next.concentrationNanogramsPerMillilitre == reservoirConcentration else {
+                return .refused(.refillComplete, .drugMismatch)
+            }
+            guard pumpAccepts(next) else { return .refused(.refillComplete, .prescriptionInvalid) }
+        }
+        mechanics.refill(withdrawn: withdrawn, added: added, concentration: Int64(message.concentrationNanogramsPerMillilitre))
+        drug = message.drug
+        refillExpectedResidual = nil
+        if let next = message.newPrescription { activate(next) }
+        eventLog.append(time: clock, code: PumpEventCode.refillCompleted.rawValue, detail: message.addedNanolitres)
+        return executed(.refillComplete, message.commandId)
+    }
+
+    // MARK: Reports
+
+    public func interrogateReport() -> InterrogateReport {
+        let infusion: InfusionState =
+            refillExpectedResidual != nil ? .refillInProgress
+            : mechanics.infusionStopped || mechanics.deliveryStopped ? .stopped
+            : mechanics.bolus != nil ? .bolusInProgress : .infusing
+        let battery: BatteryState =
+            mechanics.battery.endOfService ? .endOfService : mechanics.battery.electiveReplacement ? .electiveReplacement : .ok
+        return InterrogateReport(
+            serial: identity.serial, firmwareMajor: identity.firmware.first ?? 0,
+            firmwareMinor: identity.firmware.dropFirst().first ?? 0, firmwarePatch: identity.firmware.dropFirst(2).first ?? 0,
+            clock: wireTime,
+            // 2.6 V spent to 3.2 V full, linear in the remaining charge.
+            batteryMillivolts: UInt16(2_600 + 600 * mechanics.battery.perMille / 1000),
+            batteryState: battery,
+            reservoirVolumeNanolitres: UInt32(clamping: mechanics.reservoir.nanolitres),
+            reservoirCapacityNanolitres: UInt32(clamping: profile.capacity.baseValue),
+            lowReservoirThresholdNanolitres: UInt32(clamping: mechanics.lowReservoirThreshold.nanolitres),
+            reservoirDrug: drug, reservoirConcentrationNanogramsPerMillilitre: reservoirConcentration,
+            infusionState: infusion, prescription: prescription, prescriptionHash: prescription.hash,
+            stagedHash: staged?.hash,
+            activeAlarms: mechanics.alarms.sorted().prefix(InterrogateReport.maximumAlarms).map(\.wireCode),
+            lastChangeUTCSeconds: lastChange,
+            recentCommands: outcomes.recentRecords())
+    }
+}
