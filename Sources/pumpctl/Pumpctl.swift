@@ -15,7 +15,9 @@ struct Pumpctl: AsyncParsableCommand {
             Exit status: 0 success; 64 usage error; 65 refused by safety policy; 69 wand or pump not found; 70 internal error; 74 communication failure; 75 delivery UNCERTAIN (resolve it before anything else); 76 device fault; 77 permission denied.
             """,
         version: version,
-        subcommands: [Wands.self, Audit.self]
+
+        subcommands: [Wands.self, Calc.self, Audit.self]
+
     )
 
     // Declared here too so global options may come before the command name

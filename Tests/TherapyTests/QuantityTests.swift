@@ -63,7 +63,7 @@ import Testing
     }
 
     @Test func wrongDimensionNamesWhatTheUnitIs() {
-        #expect(throws: QuantityParseError.wrongDimension(unit: "mg", isA: "mass", expected: "concentration", examples: ["1mg/mL", "1mg/ml"])) {
+        #expect(throws: QuantityParseError.wrongDimension(unit: "mg", isA: "mass", expected: "concentration", examples: ["1mg/mL", "1mcg/mL"])) {
             try Concentration(parsing: "2mg")
         }
     }

@@ -6,10 +6,26 @@ public struct DosePlan: Sendable, Equatable {
         public let start: Int64
         public let seconds: Int64
         public let setting: RateSetting
+
+        public init(start: Int64, seconds: Int64, setting: RateSetting) {
+            self.start = start
+            self.seconds = seconds
+            self.setting = setting
+        }
     }
 
     public let cycle: ScheduleCycle
     public let steps: [Step]
+
+    public init(cycle: ScheduleCycle, steps: [Step]) {
+        self.cycle = cycle
+        self.steps = steps
+    }
+
+    /// One setting all day.
+    public static func continuous(_ setting: RateSetting) -> DosePlan {
+        DosePlan(cycle: .daily, steps: [Step(start: 0, seconds: 86_400, setting: setting)])
+    }
 
     /// Delivered drug per day averaged over the cycle, rounded down.
     public var averageDailyDose: DoseRate {

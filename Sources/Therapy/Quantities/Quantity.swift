@@ -141,3 +141,18 @@ extension Quantity where D == DurationDimension {
     public static func hours(_ value: Int64) -> Duration { Duration(baseValue: value * 3_600) }
     public static func days(_ value: Int64) -> Duration { Duration(baseValue: value * 86_400) }
 }
+
+/// A quantity as JSON output shows it, in a unit the caller chose (the drug
+/// library's unit, so a morphine dose stays in mg): `{"value": 2, "unit": "mg/day"}`.
+public struct QuantityValue: Sendable, Equatable, Encodable {
+    public let value: Decimal
+    public let unit: String
+}
+
+extension Quantity {
+    /// The `{value, unit}` form in `unit`, or in the preferred unit when nil.
+    public func valueAndUnit(in unit: QuantityUnit<D>? = nil) -> QuantityValue {
+        let chosen = unit ?? preferredUnit
+        return QuantityValue(value: decimalValue(in: chosen), unit: chosen.symbol)
+    }
+}

@@ -70,7 +70,13 @@ extension Quantity {
         guard text.count <= maximumTextLength else { throw .tooLong(length: text.count) }
         let trimmed = text.trimmingWhitespace()
         guard !trimmed.isEmpty else { throw .empty }
-        let examples = Array(D.units.map { "1" + $0.symbol }.prefix(2))
+        // One example per distinct unit size: "1mg/mL or 1mcg/mL", not two spellings of mg/mL.
+        var examples: [String] = []
+        var factors: [Int64] = []
+        for unit in D.units where !factors.contains(unit.basePerUnit) && examples.count < 2 {
+            factors.append(unit.basePerUnit)
+            examples.append("1" + unit.symbol)
+        }
         let scalars = Array(trimmed.unicodeScalars)
         if scalars[0] == "-" { throw .negative(text: trimmed) }
         if scalars[0] == "+" { throw .malformedNumber(text: trimmed) }

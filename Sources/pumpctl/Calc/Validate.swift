@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import Therapy
+
+struct Validate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a prescription against the clinic policy, the pump and the current prescription.",
+        discussion: """
+            Errors are hard limits: the prescription is refused and the exit status is 65. Warnings are soft
+            limits: programming needs an override with a reason for each. Codes are stable (docs/therapy.md).
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Pending prescription file (JSON).") var prescription: String
+    @Option(help: "Current prescription file (JSON), for titration and decimal-error checks.") var current: String?
+    @Option(name: .customLong("last-change"), help: "When the current dose last changed (ISO 8601).") var lastChange: String?
+    @Option(help: "The time to validate at (ISO 8601; default now).") var now: String?
+    @Option(help: "Clinic policy file (JSON); the shipped defaults otherwise.") var policy: String?
+    @Option(help: "Pump model: RP-20 or RP-40 (simulated reference pumps).") var pump = "RP-20"
+
+    struct Item: Encodable {
+        var code: String
+        var severity: String
+        var message: String
+    }
+
+    struct Result: Encodable {
+        var errors: [Item]
+        var warnings: [Item]
+    }
+
+    func run() async throws {
+        let profile = try CalcInput.profile(pump)
+        let clinic = try CalcInput.policy(policy)
+        let pending = try CalcInput.prescription(prescription)
+        let currentPrescription = try current.map { try CalcInput.prescription($0) }
+        let last = try lastChange.map { try CalcInput.time($0, option: "--last-change") }
+        let moment = try now.map { try CalcInput.time($0, option: "--now") } ?? CalcInput.now
+        let report = PrescriptionValidator.validate(pending, in: ValidationContext(
+            policy: clinic, profile: profile, current: currentPrescription, lastChange: last, now: moment))
+        func items(_ findings: [Finding]) -> [Item] {
+            findings.map { Item(code: $0.code.rawValue, severity: $0.severity.rawValue, message: $0.message) }
+        }
+        if global.json {
+            try Output.json(Result(errors: items(report.errors), warnings: items(report.warnings)))
+        } else if report.findings.isEmpty {
+            Output.line("No findings: the prescription is within the policy and the \(profile.model)'s limits.")
+        } else {
+            Output.line(Output.table(header: ["SEVERITY", "CODE", "MESSAGE"], rows: report.findings.map {
+                [$0.severity == .hard ? "ERROR" : "WARNING", $0.code.rawValue, $0.message]
+            }))
+        }
+        if !report.errors.isEmpty {
+            throw ExitStatus.refusedByPolicy.exitCode
+        }
+    }
+}
+
+struct PolicyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "policy",
+        abstract: "Print the shipped clinic policy (drug library and limits) as JSON, or check an edited one.",
+        discussion: """
+            Save it, edit it, and pass it with --policy FILE to validate and refill-check:
+              pumpctl calc policy > policy.json
+              pumpctl calc policy --check policy.json
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Check a policy file and report whether it loads.") var check: String?
+
+    func run() async throws {
+        guard let check else {
+            Output.line(ClinicPolicy.shippedDefaultsJSON)
+            return
+        }
+        let loaded = try CalcInput.policy(check)
+        if global.json {
+            struct Result: Encodable { var valid: Bool; var name: String; var drugs: [String] }
+            try Output.json(Result(valid: true, name: loaded.name, drugs: loaded.drugs.map(\.drug.rawValue)))
+        } else {
+            Output.line("\(check): valid policy '\(loaded.name)' for \(loaded.drugs.map(\.drug.rawValue).joined(separator: ", ")).")
+        }
+    }
+}
