@@ -41,6 +41,9 @@ let package = Package(
             providers: [.apt(["libudev-dev"])]
         ),
 
+        // Pseudo-terminal creation (posix_openpt and friends, hidden from Swift).
+        .target(name: "CTerminal"),
+
         // MARK: Transports and discovery
         .target(
             name: "WandLink",
@@ -82,7 +85,7 @@ let package = Package(
         ),
 
         // MARK: Tests (one target per library, and one for the command line)
-        .testTarget(name: "WandLinkTests", dependencies: ["WandLink", "CLibUSB", "CUdev"]),
+        .testTarget(name: "WandLinkTests", dependencies: ["WandLink", "CLibUSB", "CUdev", "CTerminal"]),
         .testTarget(name: "PumpctlTests", dependencies: ["pumpctl"]),
     ],
     swiftLanguageModes: [.v6]
