@@ -41,6 +41,9 @@ let package = Package(
             providers: [.apt(["libudev-dev"])]
         ),
 
+        // Pseudo-terminal creation (posix_openpt and friends, hidden from Swift).
+        .target(name: "CTerminal"),
+
         // MARK: Transports and discovery
         .target(
             name: "WandLink",
@@ -90,7 +93,6 @@ let package = Package(
         ),
 
         // MARK: Tests (one target per library, and one for the command line)
-        .testTarget(name: "WandLinkTests", dependencies: ["WandLink", "CLibUSB", "CUdev"]),
         .testTarget(
             name: "PumpSimulatorTests",
             dependencies: [
@@ -104,6 +106,7 @@ let package = Package(
             dependencies: ["PumpProgrammer", "StateFiles", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "TherapyTests", dependencies: ["Therapy", .product(name: "PropertyBased", package: "swift-property-based")]),
+        .testTarget(name: "WandLinkTests", dependencies: ["WandLink", "CLibUSB", "CUdev", "CTerminal"]),
         .testTarget(name: "PumpctlTests", dependencies: ["pumpctl"]),
         .testTarget(
             name: "WandProtocolTests",

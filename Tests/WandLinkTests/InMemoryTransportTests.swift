@@ -1,0 +1,93 @@
+import Testing
+@testable import WandLink
+
+@Suite struct InMemoryTransportTests {
+    static func soon() -> ContinuousClock.Instant { .now + .seconds(5) }
+
+    /// Receives until `count` bytes have arrived.
+    static func receive(_ count: Int, from end: InMemoryTransport) async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        while bytes.count < count { bytes += try await end.receive(deadline: soon()) }
+        return bytes
+    }
+
+    @Test func bytesCrossInBothDirectionsUnchanged() async throws {
+        let (host, wand) = InMemoryTransport.pair()
+        let request: [UInt8] = [0x00, 0x11, 0x13, 0x0D, 0x7F, 0xFF]
+        try await host.send(request)
+        #expect(try await wand.receive(deadline: Self.soon()) == request)
+        try await wand.send([0xA5, 0x5A])
+        #expect(try await host.receive(deadline: Self.soon()) == [0xA5, 0x5A])
+    }
+
+    @Test func receiveTimesOutWhenNothingArrives() async {
+        let (host, _wand) = InMemoryTransport.pair()
+        await #expect(throws: WandTransportError.timedOut) {
+            _ = try await host.receive(deadline: .now + .milliseconds(20))
+        }
+        _ = _wand
+    }
+
+    @Test func closingOneEndIsAnUnplugForTheOtherAfterBufferedBytes() async throws {
+        let (host, wand) = InMemoryTransport.pair()
+        try await wand.send([1, 2, 3])
+        await wand.close()
+        // Bytes sent before the close are still delivered, then the unplug.
+        #expect(try await host.receive(deadline: Self.soon()) == [1, 2, 3])
+        await #expect(throws: WandTransportError.unplugged) {
+            _ = try await host.receive(deadline: Self.soon())
+        }
+        await #expect(throws: WandTransportError.unplugged) { try await host.send([4]) }
+        await #expect(throws: WandTransportError.closed) { try await wand.send([5]) }
+    }
+
+    @Test func closeWakesAWaitingReceiveOnTheOtherEnd() async throws {
+        let (host, wand) = InMemoryTransport.pair()
+        let waiting = Task { try await host.receive(deadline: .now + .seconds(30)) }
+        await wand.close()
+        await #expect(throws: WandTransportError.unplugged) { _ = try await waiting.value }
+    }
+
+    @Test func droppingAnEndIsAnUnplug() async {
+        var pair: (host: InMemoryTransport, wand: InMemoryTransport)? = InMemoryTransport.pair()
+        let host = pair?.host
+        pair = nil
+        await #expect(throws: WandTransportError.unplugged) {
+            _ = try await host?.receive(deadline: Self.soon())
+        }
+    }
+
+    @Test func sendWaitsForRoomAndTimesOutWhenNobodyReads() async throws {
+        // Capacity 8: the first 8 bytes fit, the 9th cannot, nobody reads.
+        let (host, wand) = InMemoryTransport.pair(capacity: 8, sendTimeout: .milliseconds(20))
+        await #expect(throws: WandTransportError.timedOut) { try await host.send(Array(0..<9)) }
+        // The 8 that fitted were delivered: a send that throws may have sent part.
+        #expect(try await wand.receive(deadline: Self.soon()) == Array(0..<8))
+    }
+
+    @Test func aLargeSendCompletesThroughASmallBufferWhenTheOtherEndReads() async throws {
+        let (host, wand) = InMemoryTransport.pair(capacity: 7, sendTimeout: .seconds(10))
+        let message = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        async let received = Self.receive(message.count, from: wand)
+        try await host.send(message)
+        #expect(try await received == message)
+    }
+
+    @Test func operationsAfterCloseThrowClosed() async {
+        let (host, _wand) = InMemoryTransport.pair()
+        await host.close()
+        await host.close()  // idempotent
+        await #expect(throws: WandTransportError.closed) { try await host.send([1]) }
+        await #expect(throws: WandTransportError.closed) { _ = try await host.receive(deadline: Self.soon()) }
+        _ = _wand
+    }
+
+    @Test func cancellingAReceiveThrowsCancelledAndLosesNoBytes() async throws {
+        let (host, wand) = InMemoryTransport.pair()
+        let waiting = Task { try await host.receive(deadline: .now + .seconds(30)) }
+        waiting.cancel()
+        await #expect(throws: WandTransportError.cancelled) { _ = try await waiting.value }
+        try await wand.send([9])
+        #expect(try await host.receive(deadline: Self.soon()) == [9])
+    }
+}
