@@ -108,6 +108,7 @@ struct SimulationSnapshot: Codable {
     var eventLog: EventLog
     var outcomes: CommandOutcomeStore
     var patientBolusTimes: [Int64]
+    var bolusesDelivered: Int
     /// Simulated clock minus host clock, seconds: the simulated pump runs
     /// on the host's clock plus what `sim advance` added.
     var clockOffset: Int64
@@ -119,7 +120,8 @@ struct SimulationSnapshot: Codable {
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", identity, model, mechanics, drug, prescription, staged
         case lastChange = "last_change", refillExpectedResidual = "refill_expected_residual"
-        case eventLog = "event_log", outcomes, patientBolusTimes = "patient_bolus_times", clockOffset = "clock_offset"
+        case eventLog = "event_log", outcomes, patientBolusTimes = "patient_bolus_times"
+        case bolusesDelivered = "boluses_delivered", clockOffset = "clock_offset"
         case link, generator, pendingFaults = "pending_faults", rejected
     }
 }

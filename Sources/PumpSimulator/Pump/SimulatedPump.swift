@@ -24,6 +24,8 @@ public struct SimulatedPump: Sendable, Equatable {
     public var outcomes: CommandOutcomeStore
     /// Start times of recent patient boluses, for lockout and the 24 h maximum.
     public private(set) var patientBolusTimes: [Int64]
+    /// Boluses of every kind that ran to their end.
+    public private(set) var bolusesDelivered: Int
 
     public init(identity: PumpIdentity, profile: PumpProfile, mechanics: PumpMechanics, drug: WireDrug,
                 prescription: WirePrescription, lastChange: Int64) {
@@ -38,7 +40,28 @@ public struct SimulatedPump: Sendable, Equatable {
         eventLog = EventLog()
         outcomes = CommandOutcomeStore()
         patientBolusTimes = []
-        mechanics.schedule = Self.schedule(for: prescription)
+        bolusesDelivered = 0
+        self.mechanics.schedule = Self.schedule(for: prescription)
+        self.mechanics.infusionStopped = prescription.mode == .stopped
+    }
+
+    /// Restores a pump from its persisted parts.
+    init(identity: PumpIdentity, profile: PumpProfile, mechanics: PumpMechanics, drug: WireDrug,
+         prescription: WirePrescription, staged: WirePrescription?, lastChange: Int64,
+         refillExpectedResidual: FineVolume?, eventLog: EventLog, outcomes: CommandOutcomeStore,
+         patientBolusTimes: [Int64], bolusesDelivered: Int) {
+        self.identity = identity
+        self.profile = profile
+        self.mechanics = mechanics
+        self.drug = drug
+        self.prescription = prescription
+        self.staged = staged
+        self.lastChange = lastChange
+        self.refillExpectedResidual = refillExpectedResidual
+        self.eventLog = eventLog
+        self.outcomes = outcomes
+        self.patientBolusTimes = patientBolusTimes
+        self.bolusesDelivered = bolusesDelivered
     }
 
     public var clock: Int64 { mechanics.clock }
@@ -60,11 +83,17 @@ public struct SimulatedPump: Sendable, Equatable {
             case let .alarmRaised(alarm, at):
                 eventLog.append(time: at, code: PumpEventCode.alarmRaised.rawValue, detail: UInt32(alarm.wireCode.rawValue))
             case let .bolusFinished(_, at, delivered):
+                bolusesDelivered += 1
                 eventLog.append(time: at, code: PumpEventCode.bolusFinished.rawValue, detail: UInt32(clamping: delivered.nanolitres))
             case let .bolusCut(_, at, undelivered):
                 eventLog.append(time: at, code: PumpEventCode.bolusCancelled.rawValue, detail: UInt32(clamping: undelivered.nanolitres))
             }
         }
+    }
+
+    /// Raises a fault alarm (motor stall, memory fault) and logs it.
+    public mutating func raise(_ alarm: SimulatedAlarm) {
+        record(mechanics.raise(alarm))
     }
 
     // MARK: Requests
@@ -203,7 +232,7 @@ public struct SimulatedPump: Sendable, Equatable {
     func pumpAccepts(_ candidate: WirePrescription) -> Bool {
         let concentration = Int64(candidate.concentrationNanogramsPerMillilitre)
         func rateAcceptable(_ volume: UInt32, _ dose: UInt32) -> Bool {
-            let rate = VolumeRate.nL(Int64(volume))
+            let rate = VolumeRate.nLPerDay(Int64(volume))
             guard rate.baseValue == 0 || (rate >= profile.minimumRate && rate <= profile.maximumContinuousRate),
                   rate.baseValue % profile.rateResolution.baseValue == 0 else { return false }
             return doseConsistent(volume: Int64(volume), dose: Int64(dose), concentration: concentration)
@@ -292,7 +321,8 @@ public struct SimulatedPump: Sendable, Equatable {
             eventLog.append(time: clock, code: PumpEventCode.patientBolusRefused.rawValue)
             return false
         }
-        patientBolusTimes.removeAll { $0 <= clock - 86_400 }
+        let windowStart = clock - 86_400
+        patientBolusTimes.removeAll { $0 <= windowStart }
         if let last = patientBolusTimes.last, clock - last < Int64(allowance.lockoutSeconds) {
             eventLog.append(time: clock, code: PumpEventCode.patientBolusRefused.rawValue)
             return false

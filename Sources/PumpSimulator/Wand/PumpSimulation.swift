@@ -1,0 +1,283 @@
+import Therapy
+import WandProtocol
+
+/// The simulated wand with the simulated pump in range: the far side of
+/// the real protocol, byte for byte.
+///
+/// Bytes from the host go through the same framing, header, session and
+/// sealing code a real wand and pump would run; the wand answers its own
+/// commands and relays pump messages over a modelled radio link, where
+/// frames can be delayed, lost, corrupted or duplicated, and where injected
+/// faults act. The pump's clock follows the host's plus `clockOffset`, so
+/// between commands it keeps infusing as a real pump would.
+public struct PumpSimulation: Sendable {
+    /// The simulated wand's own identity.
+    public static let wandSerial = "PW1-900001"
+    public static let wandFirmware: [UInt8] = [1, 0, 0]
+
+    public var pump: SimulatedPump
+    public var link: LinkModel
+    var generator: SeededGenerator
+    public private(set) var pendingFaults: [Fault]
+    public private(set) var clockOffset: Int64
+    public private(set) var rejected: RejectionCounters
+    /// Nil only for a pump whose key is not a usable key: it answers nothing.
+    private var endpoint: PumpSessionEndpoint?
+    private var decoder = FrameDecoder()
+    private var countedDecoderDrops = 0
+    private var countedEndpoint = PumpSessionEndpoint.Statistics()
+    private var framesRelayed: UInt32 = 0
+
+    /// A frame for the host and how long the link holds it first.
+    public struct Outgoing: Sendable, Equatable {
+        public var bytes: [UInt8]
+        public var delayMilliseconds: Int
+    }
+
+    // MARK: Creating
+
+    /// A pump as after a routine visit: baclofen 2000 mcg/mL, 400 mcg/day
+    /// continuous (0.2 mL/day), 12 mL in the reservoir, alarm at 2 mL, a
+    /// 100 cm catheter (0.26 mL) behind a 0.2 mL internal pathway, no alarms.
+    public static func fresh(profile: PumpProfile = .rp20, seed: UInt64 = 1, hostNow: Int64,
+                             link: LinkModel = .perfect) -> PumpSimulation {
+        let identity = PumpIdentity.demo(model: profile.model)
+        let concentration: Int64 = 2_000_000
+        let catheter: Int64 = 260_000
+        let prescription = WirePrescription(
+            drug: .baclofen, concentrationNanogramsPerMillilitre: UInt32(concentration), indication: .severeSpasticity,
+            mode: .continuous, continuousVolumeRateNanolitresPerDay: 200_000,
+            continuousDoseRateNanogramsPerDay: 400_000, catheterVolumeNanolitres: UInt32(catheter))
+        let line = FineVolume(nanolitres: profile.internalPathwayVolume.baseValue + catheter)
+        let mechanics = PumpMechanics(
+            clock: hostNow, zoneOffset: 0, reservoir: FineVolume(nanolitres: 12_000_000),
+            reservoirConcentration: concentration, line: FluidLine(capacity: line, concentration: concentration),
+            schedule: .stopped, lowReservoirThreshold: FineVolume(nanolitres: profile.defaultLowReservoirAlarm.baseValue))
+        let pump = SimulatedPump(
+            identity: identity, profile: profile, mechanics: mechanics, drug: .baclofen,
+            prescription: prescription, lastChange: hostNow - 86_400)
+        return PumpSimulation(pump: pump, link: link, generator: SeededGenerator(seed: seed), pendingFaults: [],
+                              clockOffset: 0, rejected: RejectionCounters())
+    }
+
+    init(pump: SimulatedPump, link: LinkModel, generator: SeededGenerator, pendingFaults: [Fault],
+         clockOffset: Int64, rejected: RejectionCounters) {
+        self.pump = pump
+        self.link = link
+        self.generator = generator
+        self.pendingFaults = pendingFaults
+        self.clockOffset = clockOffset
+        self.rejected = rejected
+        // The key was checked when the identity was made or loaded.
+        endpoint = PumpKey(bytes: pump.identity.key).map { PumpSessionEndpoint(serial: pump.identity.serial, key: $0) }
+    }
+
+    init(snapshot: SimulationSnapshot, path: String) throws(SimulatorStateError) {
+        guard let profile = PumpProfile.named(snapshot.model) else {
+            throw .corrupt(path: path, detail: "unknown pump model \(snapshot.model)")
+        }
+        guard snapshot.identity.key.count == PumpKey.length else {
+            throw .corrupt(path: path, detail: "the pump key is not \(PumpKey.length) bytes")
+        }
+        guard let drug = WireDrug(rawValue: snapshot.drug) else {
+            throw .corrupt(path: path, detail: "unknown drug code \(snapshot.drug)")
+        }
+        func prescription(_ hex: String, _ field: String) throws(SimulatorStateError) -> WirePrescription {
+            guard let bytes = Hex.decode(hex), let value = try? WirePrescription(decodingFields: bytes) else {
+                throw .corrupt(path: path, detail: "the \(field) prescription is not a valid wire encoding")
+            }
+            return value
+        }
+        let active = try prescription(snapshot.prescription, "active")
+        let staged = try snapshot.staged.map { hex throws(SimulatorStateError) in try prescription(hex, "staged") }
+        let pump = SimulatedPump(
+            identity: snapshot.identity, profile: profile, mechanics: snapshot.mechanics, drug: drug,
+            prescription: active, staged: staged, lastChange: snapshot.lastChange,
+            refillExpectedResidual: snapshot.refillExpectedResidual, eventLog: snapshot.eventLog,
+            outcomes: snapshot.outcomes, patientBolusTimes: snapshot.patientBolusTimes,
+            bolusesDelivered: snapshot.bolusesDelivered)
+        self.init(pump: pump, link: snapshot.link, generator: snapshot.generator, pendingFaults: snapshot.pendingFaults,
+                  clockOffset: snapshot.clockOffset, rejected: snapshot.rejected)
+    }
+
+    var snapshot: SimulationSnapshot {
+        SimulationSnapshot(
+            formatVersion: SimulatorStateFile.currentVersion, identity: pump.identity, model: pump.profile.model,
+            mechanics: pump.mechanics, drug: pump.drug.rawValue, prescription: Hex.encode(pump.prescription.canonicalEncoding),
+            staged: pump.staged.map { Hex.encode($0.canonicalEncoding) }, lastChange: pump.lastChange,
+            refillExpectedResidual: pump.refillExpectedResidual, eventLog: pump.eventLog, outcomes: pump.outcomes,
+            patientBolusTimes: pump.patientBolusTimes, bolusesDelivered: pump.bolusesDelivered,
+            clockOffset: clockOffset, link: link, generator: generator, pendingFaults: pendingFaults, rejected: rejected)
+    }
+
+    // MARK: Time and faults
+
+    /// Brings the pump up to the host's present.
+    public mutating func catchUp(hostNow: Int64) {
+        pump.advance(to: hostNow + clockOffset)
+    }
+
+    /// Moves simulated time forward by `seconds` (`sim advance`).
+    public mutating func advance(seconds: Int64, hostNow: Int64) {
+        clockOffset += max(0, seconds)
+        catchUp(hostNow: hostNow)
+    }
+
+    /// Injects a fault. Faults on the link wait for the next frame; faults in
+    /// the pump act at once.
+    public mutating func inject(_ fault: Fault, minutes: Int = 0) {
+        switch fault {
+        case .dropNextRequest, .dropNextResponse, .corruptNextFrame:
+            pendingFaults.append(fault)
+        case .outOfRange:
+            link.pumpInRange = false
+        case .inRange:
+            link.pumpInRange = true
+        case .motorStall:
+            pump.raise(.motorStall)
+        case .memoryFault:
+            pump.raise(.memoryFault)
+        case .batteryERI:
+            pump.mechanics.battery = BatteryModel(remaining: min(pump.mechanics.battery.remaining, BatteryModel.replacementReserve))
+            pump.advance(to: pump.clock + 1)
+        case .batteryEOS:
+            pump.mechanics.battery = BatteryModel(remaining: 0)
+            pump.advance(to: pump.clock + 1)
+        case .clockDrift:
+            // The pump's clock runs off by `minutes`; the simulated world does not.
+            pump.mechanics.clock += Int64(minutes) * 60
+            clockOffset += Int64(minutes) * 60
+        }
+    }
+
+    private mutating func takeFault(_ fault: Fault) -> Bool {
+        guard let index = pendingFaults.firstIndex(of: fault) else { return false }
+        pendingFaults.remove(at: index)
+        return true
+    }
+
+    // MARK: Bytes from the host
+
+    /// Feeds bytes from the host; returns the frames to send back.
+    public mutating func receive(fromHost bytes: [UInt8]) -> [Outgoing] {
+        var outgoing: [Outgoing] = []
+        for body in decoder.feed(bytes) {
+            outgoing += handle(frameBody: body)
+        }
+        let drops = decoder.statistics.droppedFrames
+        rejected.badFrames += drops - countedDecoderDrops
+        countedDecoderDrops = drops
+        return outgoing
+    }
+
+    private mutating func handle(frameBody body: [UInt8]) -> [Outgoing] {
+        guard let frame = try? Frame(body: body) else {
+            rejected.badFrames += 1
+            return reply(.negativeAcknowledgement, sequence: 0, payload: NegativeAcknowledgement.malformedFrame.encoded)
+        }
+        switch frame.header.kind {
+        case .wandCommand:
+            guard let request = try? WandRequest(decoding: frame.payload) else {
+                return reply(.negativeAcknowledgement, sequence: frame.header.sequence,
+                             payload: NegativeAcknowledgement.unknownWandOpcode.encoded)
+            }
+            return reply(.wandResponse, sequence: frame.header.sequence, payload: answer(request).encoded)
+        case .pumpMessage:
+            return relay(frame, body: body)
+        default:
+            return reply(.negativeAcknowledgement, sequence: frame.header.sequence,
+                         payload: NegativeAcknowledgement.unknownKind.encoded)
+        }
+    }
+
+    private mutating func answer(_ request: WandRequest) -> WandResponse {
+        switch request {
+        case .info:
+            return .info(WandInfo(
+                firmwareMajor: Self.wandFirmware[0], firmwareMinor: Self.wandFirmware[1],
+                firmwarePatch: Self.wandFirmware[2], serial: Self.wandSerial,
+                supportedVersions: [FrameHeader.currentVersion]))
+        case .linkStatus:
+            let quality = link.pumpInRange ? UInt8(clamping: 100 - (link.lossPerMille + link.corruptionPerMille) / 10) : 0
+            return .linkStatus(LinkStatus(
+                pumpInRange: link.pumpInRange, signalQualityPercent: quality,
+                crcErrors: UInt32(clamping: rejected.badFrames), retries: UInt32(clamping: countedEndpoint.retransmissionsAnswered),
+                framesRelayed: framesRelayed))
+        case let .loopback(data):
+            return .loopback(data)
+        case .linkReset:
+            decoder.reset()
+            return .linkReset
+        }
+    }
+
+    /// Carries a pump message over the radio to the pump and its reply back.
+    private mutating func relay(_ frame: Frame, body: [UInt8]) -> [Outgoing] {
+        guard link.pumpInRange else {
+            return reply(.negativeAcknowledgement, sequence: frame.header.sequence,
+                         payload: NegativeAcknowledgement.pumpNotInRange.encoded)
+        }
+        framesRelayed &+= 1
+        if takeFault(.dropNextRequest) { return [] }
+        var toPump = body
+        var copies = 1
+        switch link.fate(of: body.count, using: &generator) {
+        case .lost: return []
+        case let .corrupted(bit): toPump[bit / 8] ^= 1 << UInt8(bit % 8)
+        case .duplicated: copies = 2
+        case .delivered: break
+        }
+        guard var endpoint else { return [] }
+        var replies: [[UInt8]] = []
+        for _ in 0..<copies {
+            var pumpCopy = pump
+            var outcomes = pumpCopy.outcomes
+            let answer = endpoint.handle(
+                frameBody: toPump, now: .seconds(pumpCopy.clock), utcSeconds: pumpCopy.clock, outcomes: &outcomes
+            ) { request in pumpCopy.execute(request) }
+            pumpCopy.outcomes = outcomes
+            pump = pumpCopy
+            if let answer { replies.append(answer) }
+        }
+        self.endpoint = endpoint
+        countEndpointRejections()
+        if takeFault(.dropNextResponse) { return [] }
+        var outgoing: [Outgoing] = []
+        for var replyBody in replies {
+            switch link.fate(of: replyBody.count, using: &generator) {
+            case .lost: continue
+            case let .corrupted(bit): replyBody[bit / 8] ^= 1 << UInt8(bit % 8)
+            case .duplicated: outgoing += framed(replyBody)
+            case .delivered: break
+            }
+            outgoing += framed(replyBody)
+        }
+        return outgoing
+    }
+
+    private mutating func countEndpointRejections() {
+        guard let now = endpoint?.statistics else { return }
+        rejected.authenticationFailures += now.forgeriesRejected - countedEndpoint.forgeriesRejected
+        rejected.replays += now.replaysRejected - countedEndpoint.replaysRejected
+        rejected.withoutSession += now.withoutSession - countedEndpoint.withoutSession
+        rejected.malformedRequests += now.malformedRequests - countedEndpoint.malformedRequests
+        countedEndpoint = now
+    }
+
+    private mutating func reply(_ kind: FrameKind, sequence: UInt16, payload: [UInt8]) -> [Outgoing] {
+        framed(FrameHeader(kind: kind, sequence: sequence).encoded + payload)
+    }
+
+    /// Frames a body for the host, applying a pending corruption fault.
+    private mutating func framed(_ body: [UInt8]) -> [Outgoing] {
+        guard var bytes = try? FrameEncoder.encode(body) else { return [] }
+        if takeFault(.corruptNextFrame), bytes.count > 2 {
+            // Flip a bit inside the frame, never the delimiter, so the host's
+            // decoder sees a frame that fails its CRC.
+            let index = 1 + Int(generator.next() % UInt64(bytes.count - 2))
+            bytes[index] ^= 0x10
+            if bytes[index] == 0 { bytes[index] = 0x01 }
+        }
+        return [Outgoing(bytes: bytes, delayMilliseconds: link.transitMilliseconds(size: bytes.count) * 2)]
+    }
+}
