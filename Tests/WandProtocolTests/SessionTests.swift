@@ -23,10 +23,11 @@ struct SessionRig {
 
     /// The pump's reply frame body to a frame body, executing accepted
     /// requests with a stand-in that records them and always succeeds.
-    mutating func deliver(_ body: [UInt8]) -> [UInt8]? {
+    mutating func deliver(_ body: [UInt8], refusingWith refusal: PumpRefusal? = nil) -> [UInt8]? {
         var executed: [PumpRequest] = []
         let reply = pump.handle(frameBody: body, now: now, utcSeconds: 1_700_000_000, outcomes: &outcomes) { request in
             executed.append(request)
+            if let refusal { return .refused(request.opcode, refusal) }
             if let id = request.commandId {
                 if case .stagePrescription(let stage) = request {
                     return .staged(StageReceipt(commandId: id, stagedHash: stage.prescription.hash))
