@@ -18,7 +18,7 @@ enum Fixture {
     ///   cycle 00 | steps 00 | bolus 00 | catheter 150 000 = 0x000249F0 -> F0 49 02 00
     static let continuousHex = "01 80841E00 01 01 400D0300 801A0600 00 00 00 F0490200"
     static let continuous = WirePrescription(
-        drug: .baclofen, concentrationNanogramsPerMillilitre: 2_000_000, indication: .severeSpasticity, mode: .continuous,
+        drug: .baclofen, concentrationNanogramsPerMillilitre: 2_000_000, indication: .spasticitySpinal, mode: .continuous,
         continuousVolumeRateNanolitresPerDay: 200_000, continuousDoseRateNanogramsPerDay: 400_000,
         catheterVolumeNanolitres: 150_000)
     /// SHA-256 of the 22 bytes above, computed with Python's hashlib.
@@ -37,7 +37,7 @@ enum Fixture {
         01 20A10700 204E0000 58020000 100E0000 04  F0490200
         """
     static let flex = WirePrescription(
-        drug: .morphine, concentrationNanogramsPerMillilitre: 25_000_000, indication: .chronicNonMalignantPain, mode: .flex,
+        drug: .morphine, concentrationNanogramsPerMillilitre: 25_000_000, indication: .chronicPain, mode: .flex,
         cycle: .daily,
         steps: [
             .init(startMinute: 0, volumeRateNanolitresPerDay: 100_000, doseRateNanogramsPerDay: 2_500_000),

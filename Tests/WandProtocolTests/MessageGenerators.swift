@@ -35,7 +35,7 @@ enum MessageGenerators {
         var prescription = WirePrescription(
             drug: WireDrug.allCases.randomElement(using: &rng) ?? .baclofen,
             concentrationNanogramsPerMillilitre: u32(&rng, 1...WirePrescription.maximumConcentration),
-            indication: WireIndication.allCases.randomElement(using: &rng) ?? .severeSpasticity,
+            indication: WireIndication.allCases.randomElement(using: &rng) ?? .spasticitySpinal,
             mode: mode, catheterVolumeNanolitres: u32(&rng))
         switch mode {
         case .continuous, .minimumRate:

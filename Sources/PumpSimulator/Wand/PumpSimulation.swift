@@ -45,7 +45,7 @@ public struct PumpSimulation: Sendable {
         let concentration: Int64 = 2_000_000
         let catheter: Int64 = 260_000
         let prescription = WirePrescription(
-            drug: .baclofen, concentrationNanogramsPerMillilitre: UInt32(concentration), indication: .severeSpasticity,
+            drug: .baclofen, concentrationNanogramsPerMillilitre: UInt32(concentration), indication: .spasticitySpinal,
             mode: .continuous, continuousVolumeRateNanolitresPerDay: 200_000,
             continuousDoseRateNanogramsPerDay: 400_000, catheterVolumeNanolitres: UInt32(catheter))
         let line = FineVolume(nanolitres: profile.internalPathwayVolume.baseValue + catheter)

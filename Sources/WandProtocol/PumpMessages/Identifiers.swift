@@ -83,9 +83,12 @@ public enum WireDrug: UInt8, Sendable, CaseIterable {
 
 /// Why the pump is implanted.
 public enum WireIndication: UInt8, Sendable, CaseIterable {
-    case severeSpasticity = 1
-    case chronicMalignantPain = 2
-    case chronicNonMalignantPain = 3
+    /// Spasticity of spinal origin (baclofen titration up to 30% a day).
+    case spasticitySpinal = 1
+    /// Spasticity of cerebral origin (baclofen titration up to 15% a day).
+    case spasticityCerebral = 2
+    /// Chronic pain (morphine, ziconotide).
+    case chronicPain = 3
 }
 
 /// A UTC time and the pump's zone offset.

@@ -5,8 +5,8 @@
 /// offset size field
 ///  0     1    drug (1 baclofen, 2 morphine, 3 ziconotide)
 ///  1     4    concentration, ng/mL, 1 ... 100 000 000
-///  5     1    indication (1 severe spasticity, 2 chronic malignant pain,
-///             3 chronic non-malignant pain)
+///  5     1    indication (1 spasticity of spinal origin, 2 spasticity of
+///             cerebral origin, 3 chronic pain)
 ///  6     1    mode (0 stopped, 1 continuous, 2 flex, 3 minimum rate)
 ///  7     4    continuous volume rate, nL/day  (0 unless continuous/minimum rate)
 /// 11     4    continuous dose rate, ng/day    (0 unless continuous/minimum rate)
