@@ -1,0 +1,74 @@
+import WandLink
+import WandProtocol
+
+/// One open line to one pump: the wand checked, the session authenticated.
+///
+/// Everything sent to the pump goes through `send(_:)`, which returns the
+/// exchange layer's three-way result. Whether a lost reply is resolved or
+/// reported is the caller's decision (see `Programmer.perform`).
+public actor PumpConnection {
+    public let channel: WandChannel
+    public let transport: any WandTransport
+    public let wandInfo: WandInfo
+    public let pumpSerial: String
+
+    private init(channel: WandChannel, transport: any WandTransport, wandInfo: WandInfo, pumpSerial: String) {
+        self.channel = channel
+        self.transport = transport
+        self.wandInfo = wandInfo
+        self.pumpSerial = pumpSerial
+    }
+
+    /// Says hello to the wand, then opens an authenticated session with the
+    /// pump in range.
+    public static func open(transport: any WandTransport, keyring: PumpKeyring,
+                            policy: RetryPolicy = .standard) async throws(ProgrammerError) -> PumpConnection {
+        let channel = WandChannel(link: TransportFrameLink(transport: transport), policy: policy)
+        let info: WandInfo
+        switch await channel.wand(.info) {
+        case .replied(.info(let reply), _):
+            info = reply
+        case .replied:
+            throw .deviceFault("the wand at \(transport.peerDescription) answered its info request with something else")
+        case .notSent(let reason):
+            throw .communication("the wand at \(transport.peerDescription) could not be reached (\(reason))")
+        case .unacknowledged:
+            throw .notFound("The wand at \(transport.peerDescription) does not answer. Check it is a PumpWand wand, powered, and that no other program is using it.")
+        }
+        guard info.supportedVersions.contains(FrameHeader.currentVersion) else {
+            throw .deviceFault("the wand (firmware \(info.firmwareMajor).\(info.firmwareMinor).\(info.firmwarePatch)) does not speak protocol version \(FrameHeader.currentVersion)")
+        }
+        let result = await channel.openSession { serial in keyring.key(for: serial) }
+        switch result {
+        case .success(let session):
+            return PumpConnection(channel: channel, transport: transport, wandInfo: info, pumpSerial: session.pumpSerial)
+        case .failure(let error):
+            throw sessionFailure(error)
+        }
+    }
+
+    static func sessionFailure(_ error: SessionOpenError) -> ProgrammerError {
+        switch error {
+        case .notSent(.wandRefused(.pumpNotInRange)):
+            return .notFound("No pump answers: hold the wand over the pump and try again.")
+        case .notSent(let reason):
+            return .communication("the session request was not sent (\(reason))")
+        case .noReply:
+            return .notFound("No pump answers: hold the wand over the pump and try again.")
+        case .rejected(.unknownPump(let serial)):
+            return .input("No key is known for pump \(serial). Give its key file with --key-file.")
+        case .rejected(let reason):
+            return .deviceFault("the pump's session answer failed its checks (\(reason)); nothing was sent to it")
+        }
+    }
+
+    public func send(_ request: PumpRequest) async -> PumpExchangeResult {
+        await channel.send(request)
+    }
+
+    /// Ends the session politely; a lost reply here changes nothing.
+    public func close() async {
+        _ = await channel.send(.closeSession(CloseSession()))
+        await transport.close()
+    }
+}
