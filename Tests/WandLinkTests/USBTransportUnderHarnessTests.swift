@@ -1,5 +1,7 @@
 import Foundation
+import Synchronization
 import Testing
+@testable import WandLink
 
 /// Runs `USBTransportLiveTests` under the umockdev harness, one harness
 /// mode at a time.
@@ -69,6 +71,29 @@ struct USBTransportUnderHarnessTests {
             "aMessageSpanningSeveralPacketsIsEchoedWhole", "aMessageOfWholePacketsIsEchoedWhole",
             "aSecondOpenIsBusyUntilTheFirstCloses",
         ])
+    }
+
+    /// The relay mode, as wandsim on a pty will use it: the harness relays
+    /// the wand's bulk endpoints to a pty, and this test echoes on its master.
+    @Test func echoRelayedThroughAPty() throws {
+        guard Self.python != nil else { return }
+        let pty = try PseudoTerminal()
+        let stop = Atomic(false)
+        let echo = Thread {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while !stop.load(ordering: .acquiring) {
+                guard let ready = try? pty.master.poll(for: .readable, timeoutMilliseconds: 50), !ready.isEmpty,
+                      let count = try? buffer.withUnsafeMutableBytes({ try pty.master.read(into: $0) }), count > 0
+                else { continue }
+                try? pty.write(Array(buffer.prefix(count)))
+            }
+        }
+        echo.start()
+        defer { stop.store(true, ordering: .releasing) }
+        guard let run = try Self.runLiveTests(
+            mode: "echo", harnessArguments: ["--mode", "relay", "--relay", "path:\(pty.slavePath)"])
+        else { return }
+        Self.expectPassed(run, ["aMessageSpanningSeveralPacketsIsEchoedWhole", "aMessageOfWholePacketsIsEchoedWhole"])
     }
 
     @Test func timeoutThroughRealLibusb() throws {
