@@ -31,7 +31,7 @@ import Testing
         #expect(Self.hex(table["Bulk OUT endpoint"]) == Int(WandIdentity.bulkOutEndpoint))
         #expect(Self.hex(table["Bulk IN endpoint"]) == Int(WandIdentity.bulkInEndpoint))
         #expect(table["Max packet size"] == "\(WandIdentity.maxPacketSize)")
-        #expect(table["Vendor interface"] == String(format: "0, class 0x%02X", WandIdentity.vendorInterfaceClass))
+        #expect(table["Vendor interface"] == String(format: "%d, class 0x%02X", WandIdentity.vendorInterfaceNumber, WandIdentity.vendorInterfaceClass))
         #expect(table["Product string"] == WandIdentity.productString)
         #expect(table["Manufacturer string"] == WandIdentity.manufacturerString)
     }

@@ -8,6 +8,8 @@ public enum WandIdentity {
     public static let productID: UInt16 = 0x0001
     /// The vendor-specific interface that carries the framed byte stream.
     public static let vendorInterfaceClass: UInt8 = 0xFF
+    /// That interface's number (bInterfaceNumber), which the USB transport claims.
+    public static let vendorInterfaceNumber = 0
     /// Bulk OUT (host to wand) and bulk IN (wand to host) endpoint addresses.
     public static let bulkOutEndpoint: UInt8 = 0x01
     public static let bulkInEndpoint: UInt8 = 0x81
