@@ -1,5 +1,6 @@
-/// Codes of the simulated pump's event log entries, as read by `log`.
-/// The detail word's meaning depends on the code.
+/// Codes of the pump's event log entries (`PumpEvent.code`). The detail
+/// word's meaning depends on the code. Codes not listed here are shown by
+/// number, never dropped.
 public enum PumpEventCode: UInt16, Sendable, CaseIterable {
     /// detail: alarm code.
     case alarmRaised = 0x0001
@@ -31,4 +32,29 @@ public enum PumpEventCode: UInt16, Sendable, CaseIterable {
     case clockSet = 0x0060
     /// detail: opcode of the refused request.
     case commandRefused = 0x0070
+}
+
+extension PumpEventCode {
+    /// A short name for logs and tables.
+    public var name: String {
+        switch self {
+        case .alarmRaised: "alarm raised"
+        case .alarmCleared: "alarm cleared"
+        case .prescriptionCommitted: "prescription committed"
+        case .prescriptionStaged: "prescription staged"
+        case .stagedDiscarded: "staged prescription discarded"
+        case .bolusStarted: "bolus started"
+        case .bolusFinished: "bolus finished"
+        case .bolusCancelled: "bolus cancelled"
+        case .patientBolus: "patient bolus"
+        case .patientBolusRefused: "patient bolus refused"
+        case .infusionStopped: "infusion stopped"
+        case .infusionResumed: "infusion resumed"
+        case .refillBegun: "refill begun"
+        case .refillCompleted: "refill completed"
+        case .alarmThresholdSet: "alarm threshold set"
+        case .clockSet: "clock set"
+        case .commandRefused: "command refused"
+        }
+    }
 }

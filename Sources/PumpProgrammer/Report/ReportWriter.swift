@@ -1,0 +1,84 @@
+import Foundation
+import StateFiles
+import SystemPackage
+import Therapy
+
+extension Programmer {
+    /// Writes the session report (Markdown and HTML) into `reports/` of the
+    /// state directory and returns the paths. A report that cannot be
+    /// written is recorded in the audit log; the programming itself stands.
+    func writeReport(title: String, plan: ProgramPlan?, status: PumpStatus, overrides: [AcceptedPrescription.OverriddenFinding],
+                     extra: [SessionReport.Section] = []) -> [String] {
+        let drugPolicy = context.policy.policy(for: status.prescription.drug)
+        let doseUnit = drugPolicy?.doseRateUnit ?? .mcgPerDay
+        var sections: [SessionReport.Section] = [
+            .init(title: "Pump", fields: [
+                .init("Serial", status.serial), .init("Model", status.model), .init("Clock", status.clock),
+                .init("Battery", status.battery), .init("Operator", context.operatorName),
+                .init("Second operator", context.secondOperator ?? "-"),
+            ]),
+            .init(title: "Now programmed", fields: [
+                .init("Drug", status.drug), .init("Concentration", status.concentration.description),
+                .init("Mode", status.mode), .init("Daily dose", status.dailyDose.formatted(in: doseUnit)),
+                .init("Rate", status.rate.description), .init("Reservoir", status.reservoirVolume.description),
+                .init("Low-reservoir alarm at", status.lowReservoirThreshold.description),
+                .init("Low-reservoir alarm date", status.lowReservoirAlarmDate ?? "none within ten years"),
+                .init("Refill date", status.refillDate ?? "-"),
+            ]),
+        ]
+        if let plan {
+            sections.append(.init(title: "Changes (current -> pending)", fields: plan.review.rows.filter(\.changed).map {
+                .init($0.field, "\($0.current) -> \($0.pending)")
+            }))
+        }
+        if !overrides.isEmpty {
+            sections.append(.init(title: "Overrides", fields: overrides.map { .init($0.finding.code.rawValue, $0.reason) }))
+        }
+        sections += extra
+        let report = SessionReport(
+            title: "\(title), pump \(status.serial)", headline: status.schedulerSentence, sections: sections,
+            doseUnit: doseUnit.symbol, schedule: doseSteps(status.prescription, unit: doseUnit),
+            projection: projectionPoints(status), alarmThresholdML: millilitres(status.lowReservoirThreshold),
+            simulated: context.simulated)
+        let stamp = AuditLog.format(context.now()).replacingOccurrences(of: ":", with: "")
+        let base = "\(stamp)-\(status.serial)-\(title.lowercased().replacingOccurrences(of: " ", with: "-"))"
+        let folder = StateDirectory(path: context.stateDirectory.file("reports"))
+        var paths: [String] = []
+        do {
+            try folder.create()
+            for (suffix, text) in [("md", report.markdown), ("html", report.html)] {
+                let path = folder.file("\(base).\(suffix)")
+                try AtomicFile.write(Array(text.utf8), to: path)
+                paths.append(path.string)
+            }
+        } catch {
+            try? record(command: "report", phase: .event, outcome: "report not written: \(error.description)")
+        }
+        return paths
+    }
+
+    private func doseSteps(_ prescription: Prescription, unit: QuantityUnit<DoseRateDimension>) -> [SessionReport.DoseStep] {
+        func value(_ dose: DoseRate) -> Double { NSDecimalNumber(decimal: dose.decimalValue(in: unit)).doubleValue }
+        switch prescription.mode {
+        case .continuous(let dose):
+            return [.init(startSeconds: 0, dosePerDay: value(dose))]
+        case .flex(let schedule):
+            // A weekly schedule is drawn for its first day.
+            return schedule.steps.filter { $0.start < 86_400 }.map { .init(startSeconds: Int($0.start), dosePerDay: value($0.doseRate)) }
+        case .minimumRate, .stopped:
+            return [.init(startSeconds: 0, dosePerDay: 0)]
+        }
+    }
+
+    private func projectionPoints(_ status: PumpStatus) -> [SessionReport.ReservoirPoint] {
+        let start = millilitres(status.reservoirVolume)
+        guard let days = status.daysToAlarm, status.rate.baseValue > 0 else {
+            return [.init(day: 0, millilitres: start), .init(day: 30, millilitres: start)]
+        }
+        let perDay = millilitres(Volume(baseValue: status.rate.baseValue))
+        let end = Double(days) + 14
+        return [.init(day: 0, millilitres: start), .init(day: end, millilitres: max(0, start - perDay * end))]
+    }
+
+    private func millilitres(_ volume: Volume) -> Double { Double(volume.baseValue) / 1_000_000 }
+}
