@@ -103,7 +103,10 @@ let package = Package(
         .testTarget(name: "StateFilesTests", dependencies: ["StateFiles"]),
         .testTarget(
             name: "PumpProgrammerTests",
-            dependencies: ["PumpProgrammer", "StateFiles", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "PumpProgrammer", "PumpSimulator", "Therapy", "WandProtocol", "WandLink", "StateFiles",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(name: "TherapyTests", dependencies: ["Therapy", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "WandLinkTests", dependencies: ["WandLink", "CLibUSB", "CUdev", "CTerminal"]),

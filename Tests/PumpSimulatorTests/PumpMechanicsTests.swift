@@ -50,7 +50,7 @@ import Testing
         // 520 mcg (an over-dose: 800 mcg/day for 0.65 days). After that,
         // 0.4 mL/day x 1000 mcg/mL = 400 mcg/day again.
         var mechanics = pump()
-        mechanics.refill(withdrawn: mechanics.reservoir, added: FineVolume(nanolitres: 18_000_000), concentration: 1_000_000)
+        mechanics.refill(added: FineVolume(nanolitres: 18_000_000), concentration: 1_000_000)
         mechanics.schedule = .continuous(rate: 400_000)
         _ = mechanics.advance(to: Self.start + 56_160)
         #expect(mechanics.deliveredNanograms == 520_000)

@@ -85,10 +85,10 @@ extension Programmer {
             throw .input("The volume added must be more than zero and the volume withdrawn not negative.")
         }
 
-        // Capacity: what stays after withdrawal plus what goes in.
-        let remaining = Volume(baseValue: max(0, status.reservoirVolume.baseValue - request.withdrawn.baseValue))
-        guard let after = remaining.adding(request.added), after <= profile.capacity else {
-            throw .refusedByPolicy("adding \(request.added) to the \(remaining) left would overfill the \(profile.capacity) reservoir")
+        // Capacity: the residual is withdrawn completely, so the reservoir
+        // will hold exactly what is added.
+        guard request.added <= profile.capacity else {
+            throw .refusedByPolicy("\(request.added) would overfill the \(profile.capacity) reservoir")
         }
 
         // Drug and concentration must match, or come with a prescription for them.

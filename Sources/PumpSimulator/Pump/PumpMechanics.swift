@@ -24,7 +24,11 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
         case bolusCut(Bolus.Kind, at: Int64, undelivered: FineVolume)
     }
 
+    /// True simulated time, UTC seconds: what delivery runs on.
     public var clock: Int64
+    /// The pump's own clock minus true time, seconds: a drifting pump clock.
+    /// Schedule steps follow the pump's clock, as on a real pump.
+    public var clockError: Int64 = 0
     /// The pump's zone offset from UTC, seconds.
     public var zoneOffset: Int64
     public var reservoir: FineVolume
@@ -71,7 +75,7 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
     /// The volume rate now, nL/day: schedule plus any bolus, or zero.
     public func currentRate(at time: Int64) -> (rate: Int64, until: Int64) {
         guard !deliveryStopped, reservoir.units > 0 else { return (0, Int64.max) }
-        var (rate, until) = infusionStopped ? (0, Int64.max) : schedule.segment(at: time, zoneOffset: zoneOffset)
+        var (rate, until) = infusionStopped ? (0, Int64.max) : schedule.segment(at: time, zoneOffset: zoneOffset + clockError)
         if let bolus {
             rate += bolus.rate
             let end = time + (bolus.remaining.units + bolus.rate - 1) / bolus.rate
@@ -139,9 +143,10 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
         return bolus?.remaining
     }
 
-    /// Refill: the needle withdraws everything and the new drug goes in.
-    public mutating func refill(withdrawn: FineVolume, added: FineVolume, concentration: Int64) {
-        reservoir = max(.zero, reservoir - withdrawn) + added
+    /// Refill: the needle withdraws the residual completely and the new
+    /// drug goes in, so the reservoir then holds what was added.
+    public mutating func refill(added: FineVolume, concentration: Int64) {
+        reservoir = added
         reservoirConcentration = concentration
         alarms.remove(.lowReservoir)
         alarms.remove(.emptyReservoir)

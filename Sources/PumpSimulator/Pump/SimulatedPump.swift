@@ -64,14 +64,17 @@ public struct SimulatedPump: Sendable, Equatable {
         self.bolusesDelivered = bolusesDelivered
     }
 
-    public var clock: Int64 { mechanics.clock }
+    /// The pump's own clock (true time plus its error), which stamps its
+    /// events and replies.
+    public var clock: Int64 { mechanics.clock + mechanics.clockError }
     public var wireTime: WireTime {
-        WireTime(utcSeconds: mechanics.clock, zoneOffsetMinutes: Int16(clamping: mechanics.zoneOffset / 60))
+        WireTime(utcSeconds: clock, zoneOffsetMinutes: Int16(clamping: mechanics.zoneOffset / 60))
     }
 
     // MARK: Time
 
     /// Runs the pump to `time`, logging alarms and bolus ends on the way.
+    /// `time` is true simulated time.
     public mutating func advance(to time: Int64) {
         guard time > mechanics.clock else { return }
         record(mechanics.advance(to: time))
@@ -81,12 +84,12 @@ public struct SimulatedPump: Sendable, Equatable {
         for happening in happenings {
             switch happening {
             case let .alarmRaised(alarm, at):
-                eventLog.append(time: at, code: PumpEventCode.alarmRaised.rawValue, detail: UInt32(alarm.wireCode.rawValue))
+                eventLog.append(time: at + mechanics.clockError, code: PumpEventCode.alarmRaised.rawValue, detail: UInt32(alarm.wireCode.rawValue))
             case let .bolusFinished(_, at, delivered):
                 bolusesDelivered += 1
-                eventLog.append(time: at, code: PumpEventCode.bolusFinished.rawValue, detail: UInt32(clamping: delivered.nanolitres))
+                eventLog.append(time: at + mechanics.clockError, code: PumpEventCode.bolusFinished.rawValue, detail: UInt32(clamping: delivered.nanolitres))
             case let .bolusCut(_, at, undelivered):
-                eventLog.append(time: at, code: PumpEventCode.bolusCancelled.rawValue, detail: UInt32(clamping: undelivered.nanolitres))
+                eventLog.append(time: at + mechanics.clockError, code: PumpEventCode.bolusCancelled.rawValue, detail: UInt32(clamping: undelivered.nanolitres))
             }
         }
     }
@@ -171,9 +174,9 @@ public struct SimulatedPump: Sendable, Equatable {
         case let .setClock(message):
             guard mechanics.bolus == nil else { return .refused(.setClock, .bolusInProgress) }
             let moved = message.time.utcSeconds - clock
-            // The pump's clock and its delivery clock are one: moving it
-            // moves schedule steps, not the reservoir.
-            mechanics.clock = message.time.utcSeconds
+            // Setting the clock moves schedule steps, never the reservoir:
+            // true time goes on, the pump's reading of it changes.
+            mechanics.clockError = message.time.utcSeconds - mechanics.clock
             mechanics.zoneOffset = Int64(message.time.zoneOffsetMinutes) * 60
             eventLog.append(time: clock, code: PumpEventCode.clockSet.rawValue, detail: UInt32(bitPattern: Int32(clamping: moved)))
             return executed(.setClock, message.commandId)
@@ -343,10 +346,8 @@ public struct SimulatedPump: Sendable, Equatable {
 
     private mutating func completeRefill(_ message: RefillComplete) -> PumpReply {
         guard refillExpectedResidual != nil else { return .refused(.refillComplete, .notInRefill) }
-        let withdrawn = FineVolume(nanolitres: Int64(message.withdrawnNanolitres))
         let added = FineVolume(nanolitres: Int64(message.addedNanolitres))
-        let remaining = max(.zero, mechanics.reservoir - withdrawn)
-        guard remaining + added <= FineVolume(nanolitres: profile.capacity.baseValue) else {
+        guard message.addedNanolitres > 0, added <= FineVolume(nanolitres: profile.capacity.baseValue) else {
             return .refused(.refillComplete, .reservoirOverfill)
         }
         let changesDrug = message.drug != drug || message.concentrationNanogramsPerMillilitre != reservoirConcentration
@@ -366,7 +367,7 @@ public struct SimulatedPump: Sendable, Equatable {
             }
             guard pumpAccepts(next) else { return .refused(.refillComplete, .prescriptionInvalid) }
         }
-        mechanics.refill(withdrawn: withdrawn, added: added, concentration: Int64(message.concentrationNanogramsPerMillilitre))
+        mechanics.refill(added: added, concentration: Int64(message.concentrationNanogramsPerMillilitre))
         drug = message.drug
         refillExpectedResidual = nil
         if let next = message.newPrescription { activate(next) }

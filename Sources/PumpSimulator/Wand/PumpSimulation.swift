@@ -144,9 +144,8 @@ public struct PumpSimulation: Sendable {
             pump.mechanics.battery = BatteryModel(remaining: 0)
             pump.advance(to: pump.clock + 1)
         case .clockDrift:
-            // The pump's clock runs off by `minutes`; the simulated world does not.
-            pump.mechanics.clock += Int64(minutes) * 60
-            clockOffset += Int64(minutes) * 60
+            // The pump's clock runs off by `minutes`; true time does not.
+            pump.mechanics.clockError += Int64(minutes) * 60
         }
     }
 
