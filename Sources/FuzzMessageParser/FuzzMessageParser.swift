@@ -5,7 +5,7 @@
 // are canonical), so a parser that accepts two spellings of one message is
 // a finding. The remaining input is also given to a pump session endpoint
 // as a frame body, which must never trap.
-// In a normal build the top-level code replays files named on the command line.
+// In a normal build `Replay.main` replays files named on the command line.
 import WandProtocol
 
 #if canImport(Glibc)
@@ -60,18 +60,28 @@ public func fuzzMessageParser(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
 }
 
 #if !FUZZING
-for path in CommandLine.arguments.dropFirst() {
-    guard let file = fopen(path, "rb") else { continue }
-    var contents: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let count = fread(&buffer, 1, buffer.count, file)
-        if count <= 0 { break }
-        contents += buffer[0..<count]
-    }
-    fclose(file)
-    contents.withUnsafeBufferPointer { pointer in
-        if let base = pointer.baseAddress { _ = fuzzMessageParser(base, pointer.count) }
+/// Normal build: replay the files named on the command line through the
+/// target (libFuzzer supplies `main` in the fuzzing build instead).
+@main
+struct Replay {
+    static func main() {
+        for path in CommandLine.arguments.dropFirst() {
+            guard let file = fopen(path, "rb") else {
+                print("cannot open \(path)")
+                continue
+            }
+            var contents: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = fread(&buffer, 1, buffer.count, file)
+                if count <= 0 { break }
+                contents += buffer[0..<count]
+            }
+            fclose(file)
+            contents.withUnsafeBufferPointer { pointer in
+                if let base = pointer.baseAddress { _ = fuzzMessageParser(base, pointer.count) }
+            }
+        }
     }
 }
 #endif

@@ -1,10 +1,10 @@
 // libFuzzer target for the streaming frame decoder.
 //
 // Built for fuzzing by scripts/fuzz.sh (libFuzzer supplies main and calls
-// LLVMFuzzerTestOneInput). In a normal build this file's top-level code is
-// the entry point instead: it replays the files named on the command line
-// through the same function, so a crash file can be reproduced without the
-// fuzzer toolchain.
+// LLVMFuzzerTestOneInput). In a normal build `Replay.main` is the entry
+// point instead: it replays the files named on the command line through the
+// same function, so a crash file can be reproduced without the fuzzer
+// toolchain.
 //
 // Invariants checked (a violation traps, which is the finding):
 // - feeding the input whole, byte by byte and in uneven chunks yields the
@@ -55,18 +55,28 @@ public func fuzzFrameDecoder(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
 
 // Normal build: replay the given files through the target.
 #if !FUZZING
-for path in CommandLine.arguments.dropFirst() {
-    guard let file = fopen(path, "rb") else { continue }
-    var contents: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let count = fread(&buffer, 1, buffer.count, file)
-        if count <= 0 { break }
-        contents += buffer[0..<count]
-    }
-    fclose(file)
-    contents.withUnsafeBufferPointer { pointer in
-        if let base = pointer.baseAddress { _ = fuzzFrameDecoder(base, pointer.count) }
+/// Normal build: replay the files named on the command line through the
+/// target (libFuzzer supplies `main` in the fuzzing build instead).
+@main
+struct Replay {
+    static func main() {
+        for path in CommandLine.arguments.dropFirst() {
+            guard let file = fopen(path, "rb") else {
+                print("cannot open \(path)")
+                continue
+            }
+            var contents: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = fread(&buffer, 1, buffer.count, file)
+                if count <= 0 { break }
+                contents += buffer[0..<count]
+            }
+            fclose(file)
+            contents.withUnsafeBufferPointer { pointer in
+                if let base = pointer.baseAddress { _ = fuzzFrameDecoder(base, pointer.count) }
+            }
+        }
     }
 }
 #endif
