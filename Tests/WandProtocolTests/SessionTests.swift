@@ -74,6 +74,25 @@ struct SessionTests {
         #expect(rig.executions.count == 1)
     }
 
+    @Test("A retransmitted handshake gets the same reply and session, not a new one")
+    func handshakeRetransmission() throws {
+        // System nonces: a second session would carry a different pump nonce.
+        var pump = PumpSessionEndpoint(serial: "SP-12345", key: SessionRig.fallbackKey, nonces: .system)
+        var outcomes = CommandOutcomeStore()
+        let body = FrameHeader(kind: .pumpMessage, sequence: 1).encoded + OpenSessionRequest(hostNonce: [UInt8](repeating: 0x11, count: 32)).encoded
+        let first = pump.handle(frameBody: body, now: .zero, utcSeconds: 0, outcomes: &outcomes) { _ in .sessionClosed }
+        let second = pump.handle(frameBody: body, now: .zero, utcSeconds: 0, outcomes: &outcomes) { _ in .sessionClosed }
+        #expect(first != nil)
+        #expect(first == second)
+        #expect(pump.statistics.retransmissionsAnswered == 1)
+        // A different handshake (new host nonce) does start a new session.
+        let other = FrameHeader(kind: .pumpMessage, sequence: 2).encoded + OpenSessionRequest(hostNonce: [UInt8](repeating: 0x12, count: 32)).encoded
+        let third = pump.handle(frameBody: other, now: .zero, utcSeconds: 0, outcomes: &outcomes) { _ in .sessionClosed }
+        #expect(third != nil)
+        // Pump nonce: after header (5), 81 00, serial length and 8 serial bytes = offset 16.
+        #expect(Array((third ?? []).dropFirst(16).prefix(32)) != Array((first ?? []).dropFirst(16).prefix(32)))
+    }
+
     @Test("A host with the wrong key rejects the pump's confirmation")
     func wrongKey() throws {
         var rig = SessionRig()

@@ -187,6 +187,12 @@ public struct PumpSessionEndpoint: Sendable {
             }
         }
 
+        // The pump's counter cannot pass its limit in practice (2^64 replies);
+        // if it ever would, the session ends rather than reuse a nonce.
+        guard current.replyCounter < UInt64.max else {
+            session = nil
+            return nil
+        }
         current.replyCounter += 1
         let header = FrameHeader(kind: .pumpMessage, sequence: frame.header.sequence, flags: [.sealed, .fromPump])
         var plaintext = ByteWriter()
