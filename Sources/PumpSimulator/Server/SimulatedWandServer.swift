@@ -93,6 +93,13 @@ public actor SimulatedWandServer {
         return await task.value
     }
 
+    /// Waits until serving ends by itself (the host closed the transport)
+    /// and returns why. Returns `.stopped` at once when nothing is serving.
+    public func finished() async -> StopReason {
+        guard let task = servingTask.withLock({ $0 }) else { return .stopped }
+        return await task.value
+    }
+
     /// Serves the simulated wand on `transport` until the transport closes
     /// or `stop()` is called, then saves the state. The transport is
     /// closed on the way out.
