@@ -28,6 +28,11 @@ public struct PumpSimulation: Sendable {
     private var countedEndpoint = PumpSessionEndpoint.Statistics()
     private var framesRelayed: UInt32 = 0
 
+    /// Pump messages the wand has relayed so far (in this process): a
+    /// server saves the state whenever this moves, because the pump may
+    /// have changed.
+    public var relayedMessageCount: UInt32 { framesRelayed }
+
     /// A frame for the host and how long the link holds it first.
     public struct Outgoing: Sendable, Equatable {
         public var bytes: [UInt8]
