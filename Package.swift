@@ -98,6 +98,13 @@ let package = Package(
         .executableTarget(name: "FuzzFrameDecoder", dependencies: ["WandProtocol"]),
         .executableTarget(name: "FuzzMessageParser", dependencies: ["WandProtocol"]),
         .executableTarget(name: "pumpwand-bench", dependencies: ["WandProtocol"]),
+        // Opens a wand through WandSelection in a process of its own, so the
+        // tests can run it under umockdev (Tests/Probes/WandSelectionProbe).
+        .executableTarget(
+            name: "wand-selection-probe",
+            dependencies: ["WandLink"],
+            path: "Tests/Probes/WandSelectionProbe"
+        ),
 
         // MARK: Tests (one target per library, and one for the command line)
         .testTarget(
@@ -117,7 +124,7 @@ let package = Package(
         ),
         .testTarget(name: "TherapyTests", dependencies: ["Therapy", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "WandLinkTests", dependencies: ["WandLink", "CLibUSB", "CUdev", "CTerminal"]),
-        .testTarget(name: "PumpctlTests", dependencies: ["pumpctl"]),
+        .testTarget(name: "PumpctlTests", dependencies: ["pumpctl", "wand-selection-probe"]),
         .testTarget(
             name: "WandProtocolTests",
             dependencies: [
