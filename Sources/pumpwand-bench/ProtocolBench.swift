@@ -18,7 +18,7 @@ enum ProtocolBench {
         let cycle: WirePrescription.Cycle = steps > 13 ? .weekly : .daily
         let spacing = cycle.minutes / steps
         let prescription = WirePrescription(
-            drug: .baclofen, concentrationNanogramsPerMillilitre: 2_000_000, indication: .severeSpasticity, mode: .flex,
+            drug: .baclofen, concentrationNanogramsPerMillilitre: 2_000_000, indication: .spasticitySpinal, mode: .flex,
             cycle: cycle,
             steps: (0..<steps).map { index in
                 .init(startMinute: UInt16(index * spacing), volumeRateNanolitresPerDay: 200_000, doseRateNanogramsPerDay: 400_000)

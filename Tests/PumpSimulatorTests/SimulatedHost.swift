@@ -103,7 +103,7 @@ enum Prescriptions {
     static func continuous(rate: UInt32, concentration: UInt32 = 2_000_000, drug: WireDrug = .baclofen,
                            patientBolus: WirePrescription.PatientBolus? = nil) -> WirePrescription {
         WirePrescription(
-            drug: drug, concentrationNanogramsPerMillilitre: concentration, indication: .severeSpasticity, mode: .continuous,
+            drug: drug, concentrationNanogramsPerMillilitre: concentration, indication: .spasticitySpinal, mode: .continuous,
             continuousVolumeRateNanolitresPerDay: rate,
             continuousDoseRateNanogramsPerDay: UInt32(UInt64(rate) * UInt64(concentration) / 1_000_000),
             patientBolus: patientBolus, catheterVolumeNanolitres: 260_000)
@@ -112,7 +112,7 @@ enum Prescriptions {
     static func flex(steps: [(minute: UInt16, rate: UInt32)], concentration: UInt32 = 2_000_000,
                      patientBolus: WirePrescription.PatientBolus? = nil) -> WirePrescription {
         WirePrescription(
-            drug: .baclofen, concentrationNanogramsPerMillilitre: concentration, indication: .severeSpasticity, mode: .flex,
+            drug: .baclofen, concentrationNanogramsPerMillilitre: concentration, indication: .spasticitySpinal, mode: .flex,
             cycle: .daily,
             steps: steps.map {
                 .init(startMinute: $0.minute, volumeRateNanolitresPerDay: $0.rate,

@@ -83,8 +83,8 @@ import WandProtocol
             Issue.record("refill not begun"); return
         }
         #expect(begun.expectedResidualNanolitres == 12_000_000)
-        // 12 mL left in, 9 mL added: 21 mL > 20 mL.
-        let overfill = RefillComplete(commandId: commandID(2), withdrawnNanolitres: 0, addedNanolitres: 9_000_000, drug: .baclofen,
+        // The residual is withdrawn completely; 21 mL added would overfill 20 mL.
+        let overfill = RefillComplete(commandId: commandID(2), withdrawnNanolitres: 12_000_000, addedNanolitres: 21_000_000, drug: .baclofen,
                                       concentrationNanogramsPerMillilitre: 2_000_000, newPrescription: nil)
         #expect(try host.request(.refillComplete(overfill)).refusal == .reservoirOverfill)
         // 1000 mcg/mL without a prescription for it.
