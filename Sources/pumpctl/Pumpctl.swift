@@ -16,7 +16,10 @@ struct Pumpctl: AsyncParsableCommand {
             """,
         version: version,
 
-        subcommands: [Wands.self, Calc.self, Audit.self]
+        subcommands: [
+            Wands.self, Interrogate.self, Program.self, Refill.self, Bolus.self, Stop.self, Resume.self,
+            Alarms.self, Log.self, Clock.self, Calc.self, Audit.self,
+        ]
 
     )
 

@@ -8,6 +8,19 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .long, help: "Print JSON instead of tables (snake_case keys, quantities as {value, unit}).")
     var json = false
 
+    @Flag(name: .long, help: ArgumentHelp(
+        "Talk to the simulated wand and pump (state in the state directory), never a real one.",
+        discussion: "Every output then says SIMULATED; JSON carries \"simulated\": true."))
+    var simulator = false
+
+    @Option(name: .long, help: ArgumentHelp(
+        "The wand: a serial number (PW1-000123), a /dev/bus/usb node or a tty path. Default: the one attached wand.",
+        valueName: "serial-or-path"))
+    var wand: String?
+
+    @Flag(name: .long, help: "Confirm reviewed changes without a prompt (for scripts; review the output).")
+    var yes = false
+
     @Option(name: .long, help: ArgumentHelp(
         "Where the audit log, pending commands and reports are kept.",
         discussion: "Default: $XDG_STATE_HOME/pumpwand, or ~/.local/state/pumpwand.",

@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import PumpProgrammer
+import Therapy
+
+struct Alarms: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the active alarms and the low-reservoir threshold, or set the threshold (1 to 5 mL).")
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var session: SessionOptions
+    @Option(name: .customLong("low-reservoir"), help: "New low-reservoir alarm threshold, with unit (e.g. 3mL).")
+    var lowReservoir: String?
+
+    func run() async throws {
+        let threshold: Volume? = try lowReservoir.map { try CalcInput.quantity($0, option: "--low-reservoir") }
+        let global = self.global
+        let status = try await PumpSession.run(global, session) { programmer throws(ProgrammerError) in
+            if let threshold {
+                return try await programmer.setLowReservoirThreshold(threshold, confirmation: PumpSession.confirmation(
+                    global, prompt: "Type yes to set the low-reservoir alarm to \(threshold):"))
+            }
+            return try await programmer.interrogate().status
+        }
+        if global.json {
+            struct Result: Encodable {
+                var simulated: Bool
+                var alarms: [PumpStatus.Alarm]
+                var lowReservoirThreshold: Volume
+                var lowReservoirAlarmDate: String?
+            }
+            try Output.json(Result(simulated: status.simulated, alarms: status.alarms,
+                                   lowReservoirThreshold: status.lowReservoirThreshold, lowReservoirAlarmDate: status.lowReservoirAlarmDate))
+            return
+        }
+        if status.simulated { Output.line("SIMULATED PUMP (not a patient)") }
+        Output.line(status.alarms.isEmpty ? "No active alarms." : status.alarms.map { "ALARM: \($0.name)" }.joined(separator: "\n"))
+        Output.line("Low-reservoir alarm at \(status.lowReservoirThreshold).")
+        Output.line(status.schedulerSentence.uppercased())
+    }
+}
+
+struct Log: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Read the pump's event log, newest first.")
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var session: SessionOptions
+    @Option(help: "Only events from this time on (ISO 8601, e.g. 2027-01-01 or 2027-01-01T09:00:00+01:00).") var since: String?
+
+    func run() async throws {
+        let from: PumpTime? = try since.map { try CalcInput.time($0, option: "--since") }
+        let events = try await PumpSession.run(global, session) { programmer throws(ProgrammerError) in
+            try await programmer.eventLog(since: from)
+        }
+        if global.json {
+            struct Result: Encodable { var simulated: Bool; var events: [LoggedEvent] }
+            try Output.json(Result(simulated: global.simulator, events: events))
+            return
+        }
+        if global.simulator { Output.line("SIMULATED PUMP (not a patient)") }
+        Output.line(Output.table(header: ["#", "TIME", "EVENT", "DETAIL"], rows: events.map {
+            ["\($0.index)", $0.time, $0.event, "\($0.detail)"]
+        }))
+    }
+}
+
+struct Clock: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare the pump's clock with this computer's; --sync sets it (never while a bolus runs).")
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var session: SessionOptions
+    @Flag(help: "Set the pump's clock to this computer's time, after confirmation.") var sync = false
+
+    func run() async throws {
+        let global = self.global
+        let sync = self.sync
+        let check = try await PumpSession.run(global, session) { programmer throws(ProgrammerError) in
+            try await programmer.clock(sync: sync, confirmation: PumpSession.confirmation(
+                global, prompt: "Type yes to set the pump's clock to this computer's time:"))
+        }
+        if global.json {
+            struct Result: Encodable { var simulated: Bool; var clock: ClockCheck }
+            try Output.json(Result(simulated: global.simulator, clock: check))
+            return
+        }
+        if global.simulator { Output.line("SIMULATED PUMP (not a patient)") }
+        Output.line("Pump clock: \(check.pumpClock)")
+        Output.line("This computer: \(check.hostClock)")
+        Output.line("Drift: \(check.driftSeconds) s" + (check.large ? " (LARGE: run 'pumpctl clock --sync')" : ""))
+        if check.synchronised { Output.line("The pump's clock was set to this computer's time.") }
+    }
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import PumpProgrammer
+import SystemPackage
+import Therapy
+
+/// Options of the commands that talk to a pump.
+struct SessionOptions: ParsableArguments {
+    @Option(name: .customLong("key-file"), help: ArgumentHelp(
+        "The pump's key file (32 bytes or 64 hex digits, mode 0600). Not needed with --simulator.", valueName: "file"))
+    var keyFile: String?
+
+    @Option(name: .customLong("expect-pump"), help: ArgumentHelp(
+        "The pump serial on the patient's record: any other pump is refused.", valueName: "serial"))
+    var expectPump: String?
+
+    @Option(name: .customLong("second-operator"), help: ArgumentHelp(
+        "The second provider confirming the change (required for a change of concentration).", valueName: "name"))
+    var secondOperator: String?
+
+    @Option(name: .customLong("policy"), help: ArgumentHelp(
+        "Clinic policy file (JSON; see 'pumpctl calc policy'). Default: the shipped drug library.", valueName: "file"))
+    var policyFile: String?
+}
+
+/// `--override CODE=REASON`, repeatable: accept one soft finding, saying why.
+struct OverrideOptions: ParsableArguments {
+    @Option(name: .customLong("override"), help: ArgumentHelp(
+        "Accept a soft finding (warning) with a reason: --override 'dose.above-soft-max=consultant order'. Repeat for each.",
+        valueName: "code=reason"))
+    var overrides: [String] = []
+
+    func parsed() throws -> [Override] {
+        try overrides.map { text in
+            guard let equals = text.firstIndex(of: "=") else {
+                throw ValidationError("--override needs CODE=REASON, e.g. --override 'dose.above-soft-max=consultant order'")
+            }
+            let code = String(text[..<equals]).trimmingCharacters(in: .whitespaces)
+            let reason = String(text[text.index(after: equals)...]).trimmingCharacters(in: .whitespaces)
+            guard !code.isEmpty, !reason.isEmpty else { throw ValidationError("--override '\(text)': both the code and a reason are needed") }
+            return Override(code: FindingCode(rawValue: code), reason: reason)
+        }
+    }
+}
