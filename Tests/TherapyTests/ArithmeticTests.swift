@@ -181,6 +181,34 @@ import Testing
     }
 }
 
+@Suite struct ProjectionAgreementTests {
+    @Test func weeklyFlexOver180DaysAgreesWithAMinuteByMinuteReference() throws {
+        // 20 mL on a weekly schedule averaging about 0.1 mL/day lasts about 180 days to the
+        // 2 mL alarm. The reference walks every minute from a start on a whole minute (so no
+        // sample straddles a step change) and may overshoot by at most one minute.
+        let schedule = DeliverySchedule(cycle: .weekly, steps: [
+            .init(start: 0, rate: .uLPerDay(80)),
+            .init(start: 7 * 3_600, rate: .uLPerDay(130)),
+            .init(start: 22 * 3_600, rate: .uLPerDay(80)),
+            .init(start: 5 * 86_400, rate: .uLPerDay(110)),
+            .init(start: 6 * 86_400 + 12 * 3_600, rate: .uLPerDay(60)),
+        ])
+        let from = try PumpTime(parsing: "2025-03-05T13:27:00+02:00")
+        let projection = try ReservoirProjection.project(reservoir: .mL(20), from: from, schedule: schedule, alarmThreshold: .mL(2))
+        let alarm = try #require(projection.lowReservoirAlarm)
+        var used: Int64 = 0, t: Int64 = 0  // used in nL x minutes/day units: rate x 1 minute
+        let target: Int64 = 18_000_000 * 1_440
+        while used < target {
+            let position = schedule.cyclePosition(of: PumpTime(utcSeconds: from.utcSeconds + t, offsetMinutes: from.offsetMinutes))
+            let step = schedule.steps.last { $0.start <= position } ?? schedule.steps[0]
+            used += step.rate.baseValue
+            t += 60
+        }
+        #expect(t > 170 * 86_400)
+        #expect(abs((alarm.utcSeconds - from.utcSeconds) - t) <= 60)
+    }
+}
+
 @Suite struct RefillBridgePrimingTests {
     let tolerance = ResidualTolerance(minimum: .uL(500), percentOfExpected: 20)
 

@@ -13,9 +13,11 @@ enum DecimalText {
         var digits = ""
         // Long division; remainder < divisor <= 2^63 so remainder * 10 fits.
         while remainder != 0 && digits.count < 9 {
-            remainder *= 10
-            digits.append(Character(String(remainder / unsignedDivisor)))
-            remainder %= unsignedDivisor
+            let (scaled, overflow) = remainder.multipliedReportingOverflow(by: 10)
+            // Only a unit over 1.8 x 10^18 base units could overflow here; stop and mark the text inexact.
+            if overflow { break }
+            digits.append(Character(String(scaled / unsignedDivisor)))
+            remainder = scaled % unsignedDivisor
         }
         while digits.hasSuffix("0") { digits.removeLast() }
         var text = String(whole)
