@@ -5,6 +5,8 @@ import Foundation
 enum PumpctlRun {
     struct Result {
         var status: Int32
+        /// True when the child was ended by a signal (`status` is then the signal).
+        var signalled = false
         var stdout: String
         var stderr: String
     }
@@ -51,7 +53,7 @@ enum PumpctlRun {
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return Result(
-            status: process.terminationStatus,
+            status: process.terminationStatus, signalled: process.terminationReason == .uncaughtSignal,
             stdout: String(decoding: outData, as: UTF8.self),
             stderr: String(decoding: errData, as: UTF8.self))
     }

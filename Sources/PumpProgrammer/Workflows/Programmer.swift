@@ -16,10 +16,23 @@ public struct ProgrammerContext: Sendable {
     /// gave it: a session with any other pump is refused.
     public var expectedPumpSerial: String?
     public var now: @Sendable () -> Date
+    /// For the crash tests: a step of `perform` at which the process kills
+    /// itself. Honoured only against the simulator, never a real pump.
+    public var crashPoint: CrashPoint?
+
+    /// The steps of a state-changing command a crash test can stop at.
+    public enum CrashPoint: String, Sendable, CaseIterable {
+        /// Recorded as pending and as intent, nothing sent.
+        case beforeSend = "before-send"
+        /// Sent and answered, the outcome not yet recorded.
+        case afterSend = "after-send"
+        /// Outcome recorded, the pending record not yet cleared.
+        case afterOutcome = "after-outcome"
+    }
 
     public init(stateDirectory: StateDirectory, operatorName: String, secondOperator: String? = nil,
                 policy: ClinicPolicy, simulated: Bool, expectedPumpSerial: String? = nil,
-                now: @escaping @Sendable () -> Date = { Date() }) {
+                now: @escaping @Sendable () -> Date = { Date() }, crashPoint: CrashPoint? = nil) {
         self.stateDirectory = stateDirectory
         self.operatorName = operatorName
         self.secondOperator = secondOperator
@@ -27,6 +40,7 @@ public struct ProgrammerContext: Sendable {
         self.simulated = simulated
         self.expectedPumpSerial = expectedPumpSerial
         self.now = now
+        self.crashPoint = simulated ? crashPoint : nil
     }
 }
 
@@ -123,11 +137,14 @@ public actor Programmer {
         // record, and the next run asks the pump about this id.
         do { try pending.record(entry) } catch { throw .storage(error.description) }
         try record(command: command, phase: .intent, commandID: entry.commandID, parameters: parameters, overrides: overrides)
+        crashIfAsked(.beforeSend)
 
         let result = await connection.send(request)
+        crashIfAsked(.afterSend)
         switch result {
         case .completed(let reply):
             try record(command: command, phase: .outcome, commandID: entry.commandID, outcome: "done")
+            crashIfAsked(.afterOutcome)
             try clearPending(entry)
             return reply
         case .refused(let opcode, let refusal):
@@ -146,6 +163,11 @@ public actor Programmer {
                        outcome: "UNCERTAIN: no reply after \(attempts) attempts")
             throw .uncertain(entry)
         }
+    }
+
+    private func crashIfAsked(_ point: ProgrammerContext.CrashPoint) {
+        guard context.simulated, context.crashPoint == point else { return }
+        kill(getpid(), SIGKILL)
     }
 
     private func clearPending(_ entry: PendingCommand) throws(ProgrammerError) {

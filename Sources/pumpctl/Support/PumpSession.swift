@@ -42,7 +42,12 @@ enum PumpSession {
         }
         let context = ProgrammerContext(
             stateDirectory: directory, operatorName: global.resolvedOperator, secondOperator: session.secondOperator,
-            policy: policy, simulated: global.simulator, expectedPumpSerial: session.expectPump)
+            policy: policy, simulated: global.simulator, expectedPumpSerial: session.expectPump,
+            // The crash tests stop the simulated visit at a chosen step; a
+            // real pump session ignores this.
+            crashPoint: global.simulator
+                ? ProcessInfo.processInfo.environment["PUMPWAND_SIMULATOR_CRASH_AT"].flatMap(ProgrammerContext.CrashPoint.init(rawValue:))
+                : nil)
         let result: Result<T, ProgrammerError>
         do {
             let connection = try await PumpConnection.open(transport: transport, keyring: keyring)

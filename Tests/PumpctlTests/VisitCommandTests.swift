@@ -1,0 +1,132 @@
+import Foundation
+import Glibc
+import Testing
+
+/// The pump commands on the built binary against the in-process simulator:
+/// JSON contracts, exit statuses, and crashes at every step of the
+/// state-changing commands.
+@Suite struct VisitCommandTests {
+    let stateDir: String = {
+        let path = NSTemporaryDirectory() + "pumpwand-visit-" + UUID().uuidString
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }()
+
+    static let prescriptions: String = {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("examples/prescriptions").path
+    }()
+
+    func pumpctl(_ arguments: [String], environment: [String: String] = [:]) throws -> PumpctlRun.Result {
+        try PumpctlRun.run(["--simulator", "--state-dir", stateDir, "--operator", "test.tech"] + arguments, environment: environment)
+    }
+
+    func json(_ result: PumpctlRun.Result) throws -> [String: Any] {
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        return try #require(object, "not a JSON object: \(result.stdout) \(result.stderr)")
+    }
+
+    @Test func interrogateJSONHasTheDocumentedKeys() throws {
+        let result = try pumpctl(["--json", "interrogate"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let status = try json(result)
+        for key in ["serial", "model", "clock", "drug", "concentration", "mode", "daily_dose", "rate", "reservoir_volume",
+                    "alarms", "low_reservoir_alarm_date", "refill_date", "unresolved_command"] {
+            #expect(status.keys.contains(key), "interrogate --json lacks \(key)")
+        }
+        #expect(status["simulated"] as? Bool == true)
+        #expect(status["model"] as? String == "RP-20")
+        let dose = status["daily_dose"] as? [String: Any]
+        #expect(dose?["unit"] as? String == "mcg/day")
+        #expect((dose?["value"] as? NSNumber)?.intValue == 400)
+        #expect(result.stderr.contains("SIMULATED"))
+    }
+
+    @Test func dryRunReportsFindingsAndRefusesAHardLimit() throws {
+        let result = try pumpctl(["--json", "program", Self.prescriptions + "/baclofen-tenfold-error.json", "--dry-run"])
+        #expect(result.status == 65)
+        let review = try json(result)
+        let errors = review["errors"] as? [[String: Any]] ?? []
+        let warnings = review["warnings"] as? [[String: Any]] ?? []
+        #expect(errors.contains { $0["code"] as? String == "dose.above-hard-max" })
+        #expect(warnings.contains { $0["code"] as? String == "dose.probable-decimal-error" })
+        let after = try json(try pumpctl(["--json", "interrogate"]))
+        #expect((after["daily_dose"] as? [String: Any])?["value"] as? Int == 400)
+    }
+
+    @Test func aChangeWithoutConfirmationIsRefused() throws {
+        // No terminal and no --yes: refused, exit 65, pump unchanged.
+        let result = try pumpctl(["program", Self.prescriptions + "/baclofen-continuous-450.json"])
+        #expect(result.status == 65)
+        #expect(result.stderr.contains("--yes"))
+        let after = try json(try pumpctl(["--json", "interrogate"]))
+        #expect((after["daily_dose"] as? [String: Any])?["value"] as? Int == 400)
+    }
+
+    @Test func programWithYesWritesAndReportsTheNewAlarmDate() throws {
+        let result = try pumpctl(["--json", "program", Self.prescriptions + "/baclofen-continuous-450.json", "--yes"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let done = try json(result)
+        let status = done["status"] as? [String: Any]
+        #expect((status?["daily_dose"] as? [String: Any])?["value"] as? Int == 450)
+        #expect(status?["low_reservoir_alarm_date"] is String)
+        #expect((done["reports"] as? [String])?.count == 2)
+    }
+
+    @Test func simulatorAndWandExcludeEachOther() throws {
+        let result = try pumpctl(["--wand", "/dev/ttyACM0", "interrogate"])
+        #expect(result.status == 64)
+    }
+
+    /// Kills pumpctl (SIGKILL, from inside at a chosen step) during a
+    /// state-changing command; the next run must resolve the pending command
+    /// and the audit log must still verify.
+    @Test(arguments: ["before-send", "after-send", "after-outcome"])
+    func aKilledBolusIsResolvedByTheNextRun(step: String) throws {
+        try killThenResolve(step: step, command: ["bolus", "--dose", "50mcg", "--yes"], commandName: "bolus")
+        let log = try json(try pumpctl(["--json", "log"]))
+        let started = (log["events"] as? [[String: Any]] ?? []).filter { $0["event"] as? String == "bolus started" }
+        // Killed before sending: the pump never saw it. After: exactly once.
+        #expect(started.count == (step == "before-send" ? 0 : 1))
+    }
+
+    @Test(arguments: ["before-send", "after-send", "after-outcome"])
+    func aKilledProgramLeavesTheOldOrTheNewPrescription(step: String) throws {
+        try killThenResolve(step: step, command: ["program", Self.prescriptions + "/baclofen-continuous-450.json", "--yes"],
+                            commandName: "stage")
+        let status = try json(try pumpctl(["--json", "interrogate"]))
+        let dose = (status["daily_dose"] as? [String: Any])?["value"] as? Int
+        // The kill hits the first state change, staging: the active prescription is still the old one.
+        #expect(dose == 400)
+    }
+
+    @Test(arguments: ["before-send", "after-send", "after-outcome"])
+    func aKilledRefillIsResolvedAndNothingIsHalfDone(step: String) throws {
+        try killThenResolve(step: step, command: ["refill", "--withdrawn", "12mL", "--added", "20mL", "--concentration", "2000mcg/mL", "--yes"],
+                            commandName: "refill-begin")
+        let status = try json(try pumpctl(["--json", "interrogate"]))
+        let volume = (status["reservoir_volume"] as? [String: Any])?["value"] as? NSNumber
+        // Refill begin changes no volume; the reservoir still holds about 12 mL.
+        #expect(volume.map { $0.doubleValue > 11.9 && $0.doubleValue <= 12 } == true)
+        // A later refill goes through (a begun refill is picked up, not begun twice).
+        let refill = try pumpctl(["refill", "--withdrawn", "12mL", "--added", "20mL", "--concentration", "2000mcg/mL", "--yes"])
+        #expect(refill.status == 0, "\(refill.stderr)")
+    }
+
+    func killThenResolve(step: String, command: [String], commandName: String) throws {
+        let killed = try pumpctl(command, environment: ["PUMPWAND_SIMULATOR_CRASH_AT": step])
+        #expect(killed.signalled && killed.status == SIGKILL, "expected SIGKILL, got \(killed.status): \(killed.stderr)")
+        let pending = stateDir + "/pending-command.json"
+        #expect(FileManager.default.fileExists(atPath: pending), "the pending command must survive the kill")
+        let next = try pumpctl(["--json", "interrogate"])
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(try json(next)["unresolved_command"] is NSNull)
+        #expect(!FileManager.default.fileExists(atPath: pending))
+        let audit = try json(try PumpctlRun.run(["--json", "--state-dir", stateDir, "audit"]))
+        let outcomes = (audit["entries"] as? [[String: Any]] ?? []).filter { $0["command"] as? String == commandName }
+            .compactMap { $0["outcome"] as? String }
+        #expect(outcomes.contains { $0.hasPrefix("resolved:") }, "no resolution recorded: \(outcomes)")
+        let verify = try PumpctlRun.run(["audit", "verify", "--state-dir", stateDir])
+        #expect(verify.status == 0, "\(verify.stdout)")
+    }
+}
