@@ -11,12 +11,22 @@ public actor PumpConnection {
     public let transport: any WandTransport
     public let wandInfo: WandInfo
     public let pumpSerial: String
+    private let keyring: PumpKeyring
+    private var lastExchange = ContinuousClock.now
 
-    private init(channel: WandChannel, transport: any WandTransport, wandInfo: WandInfo, pumpSerial: String) {
+    /// The pump forgets a session after 120 s without a request
+    /// (PROTOCOL.md); a technician reading a review can take longer. Past
+    /// this idle time the session is opened afresh before the next request,
+    /// so a request never goes to a pump that would silently drop it.
+    static let refreshAfter: Duration = .seconds(90)
+
+    private init(channel: WandChannel, transport: any WandTransport, wandInfo: WandInfo, pumpSerial: String,
+                 keyring: PumpKeyring) {
         self.channel = channel
         self.transport = transport
         self.wandInfo = wandInfo
         self.pumpSerial = pumpSerial
+        self.keyring = keyring
     }
 
     /// Says hello to the wand, then opens an authenticated session with the
@@ -41,7 +51,8 @@ public actor PumpConnection {
         let result = await channel.openSession { serial in keyring.key(for: serial) }
         switch result {
         case .success(let session):
-            return PumpConnection(channel: channel, transport: transport, wandInfo: info, pumpSerial: session.pumpSerial)
+            return PumpConnection(channel: channel, transport: transport, wandInfo: info, pumpSerial: session.pumpSerial,
+                                  keyring: keyring)
         case .failure(let error):
             throw sessionFailure(error)
         }
@@ -63,7 +74,24 @@ public actor PumpConnection {
     }
 
     public func send(_ request: PumpRequest) async -> PumpExchangeResult {
-        await channel.send(request)
+        if ContinuousClock.now - lastExchange > Self.refreshAfter {
+            let keyring = self.keyring
+            switch await channel.openSession(keyForSerial: { keyring.key(for: $0) }) {
+            case .success(let session) where session.pumpSerial == pumpSerial:
+                break
+            case .success:
+                // Another pump answered: send nothing to it.
+                await channel.dropSession()
+                return .notSent(.noSession)
+            case .failure(.notSent(let reason)):
+                return .notSent(reason)
+            case .failure:
+                return .notSent(.noSession)
+            }
+        }
+        let result = await channel.send(request)
+        if case .unacknowledged = result {} else { lastExchange = .now }
+        return result
     }
 
     /// Ends the session politely; a lost reply here changes nothing.

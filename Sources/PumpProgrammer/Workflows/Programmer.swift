@@ -108,9 +108,10 @@ public actor Programmer {
             throw .notFound("The pump is out of range: hold the wand over the pump and try again.")
         case .notSent(let reason):
             throw .communication("\(request.opcode) was not sent (\(reason))")
-        case .unacknowledged(let attempts):
-            try? record(command: "\(request.opcode)", phase: .event, outcome: "no reply after \(attempts) attempts")
-            throw .communication("the pump did not answer \(request.opcode) after \(attempts) attempts")
+        case .unacknowledged(let attempts, let linkError):
+            let why = linkError.map { "the link failed: \($0)" } ?? "no reply after \(attempts) attempts"
+            try? record(command: "\(request.opcode)", phase: .event, outcome: why)
+            throw .communication("the pump did not answer \(request.opcode) (\(why))")
         }
     }
 
@@ -158,9 +159,9 @@ public actor Programmer {
                 throw .notFound("The pump is out of range: hold the wand over the pump and try again. Nothing was sent.")
             }
             throw .communication("\(command) was not sent (\(reason))")
-        case .unacknowledged(let attempts):
-            try record(command: command, phase: .outcome, commandID: entry.commandID,
-                       outcome: "UNCERTAIN: no reply after \(attempts) attempts")
+        case .unacknowledged(let attempts, let linkError):
+            let why = linkError.map { "the link failed (\($0))" } ?? "no reply after \(attempts) attempts"
+            try record(command: command, phase: .outcome, commandID: entry.commandID, outcome: "UNCERTAIN: \(why)")
             throw .uncertain(entry)
         }
     }

@@ -37,7 +37,9 @@ public enum PumpExchangeResult: Sendable, Equatable {
     /// The request never reached the pump; nothing changed.
     case notSent(NotSentReason)
     /// The request was sent but no authenticated reply came back.
-    case unacknowledged(attempts: Int)
+    /// `linkError` says why when the link itself failed (the wand was
+    /// unplugged, say) rather than the reply simply not coming.
+    case unacknowledged(attempts: Int, linkError: String? = nil)
 
     /// Whether the pump certainly did not act on the request.
     public var isCertainFailure: Bool {

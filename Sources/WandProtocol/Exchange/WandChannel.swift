@@ -111,8 +111,8 @@ public actor WandChannel {
             return .completed(reply)
         case .notSent(let reason):
             return .notSent(reason)
-        case .unacknowledged(let attempts, _, _):
-            return .unacknowledged(attempts: attempts)
+        case .unacknowledged(let attempts, _, let linkError):
+            return .unacknowledged(attempts: attempts, linkError: linkError)
         }
     }
 
