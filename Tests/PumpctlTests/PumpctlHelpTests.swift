@@ -15,8 +15,10 @@ import Testing
         // Help is wrapped to the terminal width; compare words, not line breaks.
         let text = result.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         #expect(result.status == 0)
-        #expect(result.stdout.contains("USAGE: pumpctl [--json] [--state-dir <dir>] [--operator <name>] <subcommand>"))
-        #expect(result.stdout.contains("wands"))
+        #expect(text.contains("USAGE: pumpctl [--json] [--simulator] [--wand <serial-or-path>] [--yes] [--state-dir <dir>] [--operator <name>] <subcommand>"))
+        for command in ["wands", "interrogate", "program", "refill", "bolus", "stop", "resume", "alarms", "log", "clock", "calc", "audit"] {
+            #expect(text.contains(" \(command) "), "help does not list \(command)")
+        }
         #expect(text.contains("75 delivery UNCERTAIN"))
         #expect(text.contains("65 refused by safety policy"))
     }
