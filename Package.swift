@@ -15,6 +15,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "pumpctl", targets: ["pumpctl"]),
+        .executable(name: "wandsim", targets: ["wandsim"]),
         .library(name: "Therapy", targets: ["Therapy"]),
         .library(name: "WandProtocol", targets: ["WandProtocol"]),
         .library(name: "WandLink", targets: ["WandLink"]),
@@ -92,11 +93,20 @@ let package = Package(
             ]
         ),
 
+        .executableTarget(
+            name: "wandsim",
+            dependencies: [
+                "PumpSimulator", "WandLink", "WandProtocol", "Therapy", "StateFiles", "CTerminal",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+
         // MARK: Tests (one target per library, and one for the command line)
         .testTarget(
             name: "PumpSimulatorTests",
             dependencies: [
-                "PumpSimulator", "Therapy", "WandProtocol", "WandLink", "StateFiles",
+                "PumpSimulator", "Therapy", "WandProtocol", "WandLink", "StateFiles", "wandsim",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
