@@ -16,7 +16,7 @@ struct Pumpctl: AsyncParsableCommand {
             """,
         version: version,
 
-        subcommands: [Wands.self, Calc.self, Audit.self]
+        subcommands: [Wands.self, Calc.self, Audit.self, Sim.self]
 
     )
 

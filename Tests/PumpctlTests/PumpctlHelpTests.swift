@@ -15,7 +15,7 @@ import Testing
         // Help is wrapped to the terminal width; compare words, not line breaks.
         let text = result.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         #expect(result.status == 0)
-        #expect(result.stdout.contains("USAGE: pumpctl [--json] [--state-dir <dir>] [--operator <name>] <subcommand>"))
+        #expect(result.stdout.contains("USAGE: pumpctl [--json] [--simulator] [--state-dir <dir>] [--operator <name>] <subcommand>"))
         #expect(result.stdout.contains("wands"))
         #expect(text.contains("75 delivery UNCERTAIN"))
         #expect(text.contains("65 refused by safety policy"))

@@ -8,6 +8,9 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .long, help: "Print JSON instead of tables (snake_case keys, quantities as {value, unit}).")
     var json = false
 
+    @Flag(name: .long, help: "Use the SIMULATED wand and pump (its state is simulator.json in the state directory).")
+    var simulator = false
+
     @Option(name: .long, help: ArgumentHelp(
         "Where the audit log, pending commands and reports are kept.",
         discussion: "Default: $XDG_STATE_HOME/pumpwand, or ~/.local/state/pumpwand.",
