@@ -102,6 +102,13 @@ let package = Package(
             ]
         ),
 
+        // MARK: Protocol fuzz targets and benchmarks (scripts/fuzz.sh builds
+        // the fuzz targets with libFuzzer; a normal build makes them replay
+        // files given as arguments)
+        .executableTarget(name: "FuzzFrameDecoder", dependencies: ["WandProtocol"]),
+        .executableTarget(name: "FuzzMessageParser", dependencies: ["WandProtocol"]),
+        .executableTarget(name: "pumpwand-bench", dependencies: ["WandProtocol"]),
+
         // MARK: Tests (one target per library, and one for the command line)
         .testTarget(
             name: "PumpSimulatorTests",

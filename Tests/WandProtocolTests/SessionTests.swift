@@ -23,10 +23,11 @@ struct SessionRig {
 
     /// The pump's reply frame body to a frame body, executing accepted
     /// requests with a stand-in that records them and always succeeds.
-    mutating func deliver(_ body: [UInt8]) -> [UInt8]? {
+    mutating func deliver(_ body: [UInt8], refusingWith refusal: PumpRefusal? = nil) -> [UInt8]? {
         var executed: [PumpRequest] = []
         let reply = pump.handle(frameBody: body, now: now, utcSeconds: 1_700_000_000, outcomes: &outcomes) { request in
             executed.append(request)
+            if let refusal { return .refused(request.opcode, refusal) }
             if let id = request.commandId {
                 if case .stagePrescription(let stage) = request {
                     return .staged(StageReceipt(commandId: id, stagedHash: stage.prescription.hash))
@@ -71,6 +72,25 @@ struct SessionTests {
         #expect(reply.header == FrameHeader(kind: .pumpMessage, sequence: 2, flags: [.sealed, .fromPump]))
         #expect(try host.open(reply, answering: counter) == .clock(WireTime(utcSeconds: 1_700_000_000, zoneOffsetMinutes: 0)))
         #expect(rig.executions.count == 1)
+    }
+
+    @Test("A retransmitted handshake gets the same reply and session, not a new one")
+    func handshakeRetransmission() throws {
+        // System nonces: a second session would carry a different pump nonce.
+        var pump = PumpSessionEndpoint(serial: "SP-12345", key: SessionRig.fallbackKey, nonces: .system)
+        var outcomes = CommandOutcomeStore()
+        let body = FrameHeader(kind: .pumpMessage, sequence: 1).encoded + OpenSessionRequest(hostNonce: [UInt8](repeating: 0x11, count: 32)).encoded
+        let first = pump.handle(frameBody: body, now: .zero, utcSeconds: 0, outcomes: &outcomes) { _ in .sessionClosed }
+        let second = pump.handle(frameBody: body, now: .zero, utcSeconds: 0, outcomes: &outcomes) { _ in .sessionClosed }
+        #expect(first != nil)
+        #expect(first == second)
+        #expect(pump.statistics.retransmissionsAnswered == 1)
+        // A different handshake (new host nonce) does start a new session.
+        let other = FrameHeader(kind: .pumpMessage, sequence: 2).encoded + OpenSessionRequest(hostNonce: [UInt8](repeating: 0x12, count: 32)).encoded
+        let third = pump.handle(frameBody: other, now: .zero, utcSeconds: 0, outcomes: &outcomes) { _ in .sessionClosed }
+        #expect(third != nil)
+        // Pump nonce: after header (5), 81 00, serial length and 8 serial bytes = offset 16.
+        #expect(Array((third ?? []).dropFirst(16).prefix(32)) != Array((first ?? []).dropFirst(16).prefix(32)))
     }
 
     @Test("A host with the wrong key rejects the pump's confirmation")

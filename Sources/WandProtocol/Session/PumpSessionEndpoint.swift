@@ -43,6 +43,10 @@ public struct PumpSessionEndpoint: Sendable {
         /// The last accepted request's frame body and the reply frame body sent for it.
         var cachedRequest: [UInt8] = []
         var cachedReply: [UInt8] = []
+        /// The handshake that opened this session and the reply sent, so a
+        /// retransmitted handshake gets the same session rather than a new one.
+        var handshakeRequest: [UInt8] = []
+        var handshakeReply: [UInt8] = []
     }
 
     public let serial: String
@@ -97,6 +101,11 @@ public struct PumpSessionEndpoint: Sendable {
             statistics.framesIgnored += 1
             return nil
         }
+        if let current = session, current.lastRequestCounter == 0, !current.closed,
+           current.handshakeRequest == frame.body {
+            statistics.retransmissionsAnswered += 1
+            return current.handshakeReply
+        }
         let header = FrameHeader(kind: .pumpMessage, sequence: frame.header.sequence, flags: .fromPump)
         guard request.protocolVersion == FrameHeader.currentVersion else {
             return header.encoded + OpenSessionReply.refused(.unsupportedVersion).encoded
@@ -109,8 +118,9 @@ public struct PumpSessionEndpoint: Sendable {
         accepted.confirmation = keys.confirmation(request: frame.payload, replyPrefix: accepted.confirmedPrefix)
         // A new handshake replaces any session: the host that lost its keys
         // (restart, lost reply) must be able to start over.
-        session = Session(keys: keys, sessionId: sessionId, lastActivity: now)
-        return header.encoded + OpenSessionReply.accepted(accepted).encoded
+        let reply = header.encoded + OpenSessionReply.accepted(accepted).encoded
+        session = Session(keys: keys, sessionId: sessionId, lastActivity: now, handshakeRequest: frame.body, handshakeReply: reply)
+        return reply
     }
 
     private mutating func handleSealed(_ frame: Frame, body: [UInt8], now: Duration, utcSeconds: Int64,
@@ -177,6 +187,12 @@ public struct PumpSessionEndpoint: Sendable {
             }
         }
 
+        // The pump's counter cannot pass its limit in practice (2^64 replies);
+        // if it ever would, the session ends rather than reuse a nonce.
+        guard current.replyCounter < UInt64.max else {
+            session = nil
+            return nil
+        }
         current.replyCounter += 1
         let header = FrameHeader(kind: .pumpMessage, sequence: frame.header.sequence, flags: [.sealed, .fromPump])
         var plaintext = ByteWriter()

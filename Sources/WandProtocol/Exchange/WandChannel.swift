@@ -1,0 +1,198 @@
+/// The host's end of one wand: frames requests, sends them over a
+/// `FrameLink`, waits for the matching reply with a per-attempt timeout,
+/// retransmits the identical bytes a bounded number of times, and keeps the
+/// pump session.
+///
+/// Every request gets a fresh sequence number; retransmissions reuse it and
+/// every other byte. Replies with other sequence numbers (late answers to
+/// earlier exchanges) are ignored and counted.
+public actor WandChannel {
+    /// Counts for diagnostics and the audit log.
+    public struct Statistics: Sendable, Equatable {
+        public var framesSent = 0
+        public var retransmissions = 0
+        /// Frames received that matched no outstanding request.
+        public var unmatchedFrames = 0
+        /// Sealed replies that failed authentication or replay checks.
+        public var rejectedReplies = 0
+        public init() {}
+    }
+
+    private let link: any FrameLink
+    private let policy: RetryPolicy
+    private var decoder = FrameDecoder()
+    private var nextSequence: UInt16 = 1
+    private var session: HostSession?
+    /// Wand events received while waiting for replies (newest last, at most 32).
+    public private(set) var events: [WandEvent] = []
+    public private(set) var statistics = Statistics()
+
+    /// A channel over `link` using `policy` for every exchange.
+    public init(link: any FrameLink, policy: RetryPolicy = .standard) {
+        self.link = link
+        self.policy = policy
+    }
+
+    /// Statistics of the frame decoder (CRC failures and the like).
+    public var decoderStatistics: FrameDecoder.Statistics { decoder.statistics }
+
+    /// The open pump session, if any.
+    public var pumpSession: HostSession? { session }
+
+    private func allocateSequence() -> UInt16 {
+        defer { nextSequence = nextSequence == UInt16.max ? 1 : nextSequence + 1 }
+        return nextSequence
+    }
+
+    /// Sends a wand-level request and returns the wand's reply.
+    public func wand(_ request: WandRequest) async -> ExchangeOutcome<WandResponse> {
+        let sequence = allocateSequence()
+        let body = FrameHeader(kind: .wandCommand, sequence: sequence).encoded + request.encoded
+        return await exchange(body: body, sequence: sequence) { frame in
+            guard frame.header.kind == .wandResponse else { return nil }
+            return try? WandResponse(decoding: frame.payload)
+        }
+    }
+
+    /// Opens a pump session; the pump's serial selects the key.
+    public func openSession(nonces: NonceSource = .system,
+                            keyForSerial: @Sendable (String) -> PumpKey?) async -> Result<HostSession, SessionOpenError> {
+        let handshake = SessionHandshake(nonces: nonces)
+        let sequence = allocateSequence()
+        let body = FrameHeader(kind: .pumpMessage, sequence: sequence).encoded + handshake.request.encoded
+        let outcome: ExchangeOutcome<[UInt8]> = await exchange(body: body, sequence: sequence) { frame in
+            guard frame.header.kind == .pumpMessage, frame.header.flags == .fromPump else { return nil }
+            return frame.payload
+        }
+        switch outcome {
+        case .notSent(let reason):
+            return .failure(.notSent(reason))
+        case .unacknowledged(let attempts, _, _):
+            return .failure(.noReply(attempts: attempts))
+        case .replied(let payload, _):
+            do {
+                let opened = try handshake.complete(replyPayload: payload, keyForSerial: keyForSerial)
+                session = opened
+                return .success(opened)
+            } catch {
+                return .failure(.rejected(error))
+            }
+        }
+    }
+
+    /// Forgets the session (after close, expiry or an authentication failure).
+    public func dropSession() { session = nil }
+
+    /// Sends a sealed pump request and classifies the outcome.
+    public func send(_ request: PumpRequest) async -> PumpExchangeResult {
+        guard var current = session else { return .notSent(.noSession) }
+        let sequence = allocateSequence()
+        let sealed: (frameBody: [UInt8], counter: UInt64)
+        do { sealed = try current.seal(request, sequence: sequence) } catch { return .notSent(.framing("\(error)")) }
+        session = current
+        let counter = sealed.counter
+        let outcome: ExchangeOutcome<PumpReply> = await exchange(body: sealed.frameBody, sequence: sequence) { frame in
+            guard frame.header.kind == .pumpMessage, frame.header.flags == [.sealed, .fromPump],
+                  var opener = self.session
+            else { return nil }
+            do {
+                let reply = try opener.open(frame, answering: counter)
+                self.session = opener
+                return reply
+            } catch {
+                self.statistics.rejectedReplies += 1
+                return nil
+            }
+        }
+        switch outcome {
+        case .replied(let reply, _):
+            if case .refused(let opcode, let refusal) = reply { return .refused(opcode, refusal) }
+            if case .sessionClosed = reply { session = nil }
+            return .completed(reply)
+        case .notSent(let reason):
+            return .notSent(reason)
+        case .unacknowledged(let attempts, _, _):
+            return .unacknowledged(attempts: attempts)
+        }
+    }
+
+    /// One exchange: send `body`, wait for a frame `accept` takes, retransmit
+    /// the identical bytes up to the policy's limit.
+    private func exchange<Reply: Sendable>(body: [UInt8], sequence: UInt16,
+                                           accept: (Frame) -> Reply?) async -> ExchangeOutcome<Reply> {
+        let wire: [UInt8]
+        do { wire = try FrameEncoder.encode(body) } catch { return .notSent(.framing("\(error)")) }
+        var possiblyDelivered = false
+        var lastRefusal: NotSentReason = .linkRefused(reason: "no attempt made")
+        var lastNak: NegativeAcknowledgement?
+        var attempts = 0
+
+        for attempt in 1...policy.maximumAttempts {
+            attempts = attempt
+            do {
+                try await link.send(wire)
+                statistics.framesSent += 1
+                if attempt > 1 { statistics.retransmissions += 1 }
+            } catch FrameLinkError.notSent(let reason) {
+                lastRefusal = .linkRefused(reason: reason)
+                continue
+            } catch {
+                // Some bytes may have left; the link is unusable for now.
+                return .unacknowledged(attempts: attempt, lastNegativeAcknowledgement: lastNak, linkError: "\(error)")
+            }
+            var attemptDelivered = true
+            let deadline = ContinuousClock.now.advanced(by: policy.attemptTimeout)
+            waiting: while true {
+                let chunk: [UInt8]?
+                do { chunk = try await link.receive(until: deadline) } catch {
+                    return .unacknowledged(attempts: attempt, lastNegativeAcknowledgement: lastNak, linkError: "\(error)")
+                }
+                guard let chunk else { break waiting }
+                for frameBody in decoder.feed(chunk) {
+                    guard let frame = try? Frame(body: frameBody) else {
+                        statistics.unmatchedFrames += 1
+                        continue
+                    }
+                    if frame.header.kind == .event {
+                        if let event = try? WandEvent(decoding: frame.payload) {
+                            events.append(event)
+                            if events.count > 32 { events.removeFirst(events.count - 32) }
+                        }
+                        continue
+                    }
+                    guard frame.header.sequence == sequence else {
+                        statistics.unmatchedFrames += 1
+                        continue
+                    }
+                    if frame.header.kind == .negativeAcknowledgement,
+                       let nak = try? NegativeAcknowledgement(decoding: frame.payload) {
+                        lastNak = nak
+                        if nak.provesNotDelivered {
+                            attemptDelivered = false
+                            lastRefusal = .wandRefused(nak)
+                        }
+                        break waiting
+                    }
+                    if let reply = accept(frame) { return .replied(reply, attempts: attempt) }
+                    statistics.unmatchedFrames += 1
+                }
+                if ContinuousClock.now >= deadline { break waiting }
+            }
+            possiblyDelivered = possiblyDelivered || attemptDelivered
+        }
+        if possiblyDelivered {
+            return .unacknowledged(attempts: attempts, lastNegativeAcknowledgement: lastNak, linkError: nil)
+        }
+        return .notSent(lastRefusal)
+    }
+}
+
+/// Why a session could not be opened. No sealed message was sent in any case.
+public enum SessionOpenError: Error, Equatable, Sendable {
+    /// The handshake never reached the pump.
+    case notSent(NotSentReason)
+    /// The handshake was sent but no reply came back (pump out of range?).
+    case noReply(attempts: Int)
+    /// The reply was refused or did not prove the pump's identity.
+    case rejected(SessionError)
+}

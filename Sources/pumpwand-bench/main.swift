@@ -1,0 +1,43 @@
+// pumpwand-bench: prints the cost of hot paths, one section per concern.
+//
+//   pumpwand-bench            run every section
+//   pumpwand-bench protocol   run one section
+//   pumpwand-bench --list     list the sections
+//
+// Figures are wall-clock per operation on this machine; build with
+// `swift build -c release --product pumpwand-bench` for meaningful numbers.
+// Other modules add a `BenchSection` to `sections` below.
+import WandProtocol
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One named group of measurements.
+struct BenchSection {
+    let name: String
+    let summary: String
+    let run: () throws -> Void
+}
+
+let sections: [BenchSection] = [
+    BenchSection(name: "protocol", summary: "framing, sealing and opening of pump messages", run: ProtocolBench.run),
+]
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.first == "--list" {
+    for section in sections { print("\(section.name)\t\(section.summary)") }
+} else {
+    let chosen = arguments.isEmpty ? sections : sections.filter { arguments.contains($0.name) }
+    if chosen.isEmpty {
+        print("unknown section: \(arguments.joined(separator: " ")); try --list")
+        exit(2)
+    }
+    for section in chosen {
+        print("== \(section.name): \(section.summary)")
+        do { try section.run() } catch {
+            print("section \(section.name) failed: \(error)")
+            exit(1)
+        }
+    }
+}

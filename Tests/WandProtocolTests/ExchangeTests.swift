@@ -1,0 +1,248 @@
+import Testing
+@testable import WandProtocol
+
+/// A scripted link: for each frame sent it asks `react` what the far end
+/// does, records every byte sent, and hands queued replies back in the
+/// chunking given. Receiving with nothing queued times out at once, so no
+/// test waits on a clock.
+actor ScriptedLink: FrameLink {
+    enum Reaction: Sendable {
+        /// Deliver these chunks (already framed wire bytes, split as given).
+        case reply([[UInt8]])
+        /// Nothing comes back.
+        case silence
+        /// The send fails with nothing written.
+        case refuseSend
+        /// The send fails after some bytes may have gone out.
+        case breakDuringSend
+    }
+
+    struct Broken: Error {}
+
+    private let react: @Sendable (_ attempt: Int, _ sent: [UInt8]) -> Reaction
+    private(set) var sent: [[UInt8]] = []
+    private var queued: [[UInt8]] = []
+
+    init(react: @escaping @Sendable (_ attempt: Int, _ sent: [UInt8]) -> Reaction) { self.react = react }
+
+    func send(_ bytes: [UInt8]) async throws {
+        switch react(sent.count + 1, bytes) {
+        case .refuseSend: throw FrameLinkError.notSent(reason: "device closed")
+        case .breakDuringSend:
+            sent.append(bytes)
+            throw Broken()
+        case .silence: sent.append(bytes)
+        case .reply(let chunks):
+            sent.append(bytes)
+            queued += chunks
+        }
+    }
+
+    func receive(until deadline: ContinuousClock.Instant) async throws -> [UInt8]? {
+        queued.isEmpty ? nil : queued.removeFirst()
+    }
+}
+
+/// A link with a pump behind it (the session endpoint and a stand-in
+/// therapy) that can lose chosen replies.
+actor PumpBehindLink: FrameLink {
+    private var rig = SessionRig()
+    private var decoder = FrameDecoder()
+    private var queued: [[UInt8]] = []
+    private var replyNumber = 0
+    private let loseReplies: Set<Int>
+    private let refuseWith: PumpRefusal?
+    private(set) var sent: [[UInt8]] = []
+
+    init(loseReplies: Set<Int> = [], refuseWith: PumpRefusal? = nil) {
+        self.loseReplies = loseReplies
+        self.refuseWith = refuseWith
+    }
+
+    var executions: [PumpRequest] { rig.executions }
+    var pumpStatistics: PumpSessionEndpoint.Statistics { rig.pump.statistics }
+
+    func send(_ bytes: [UInt8]) async throws {
+        sent.append(bytes)
+        let bodies = decoder.feed(bytes)
+        for body in bodies {
+            var pump = rig
+            let reply = pump.deliver(body, refusingWith: refuseWith)
+            rig = pump
+            guard let reply else { continue }
+            replyNumber += 1
+            if loseReplies.contains(replyNumber) { continue }
+            // Deliver one byte at a time to exercise the decoder.
+            let wire = try FrameEncoder.encode(reply)
+            queued.append(contentsOf: wire.map { [$0] })
+        }
+    }
+
+    func receive(until deadline: ContinuousClock.Instant) async throws -> [UInt8]? {
+        queued.isEmpty ? nil : queued.removeFirst()
+    }
+}
+
+@Suite("Exchange layer: retries, timeouts and the three-way result")
+struct ExchangeTests {
+    static let info = WandInfo(firmwareMajor: 1, firmwareMinor: 4, firmwarePatch: 2, serial: "PW-00042", supportedVersions: [1])
+
+    static func wandReply(to sent: [UInt8], kind: FrameKind = .wandResponse, payload: [UInt8]) -> [UInt8] {
+        var decoder = FrameDecoder()
+        let sequence = decoder.feed(sent).first.flatMap { try? Frame(body: $0) }?.header.sequence ?? 0
+        return (try? FrameEncoder.encode(FrameHeader(kind: kind, sequence: sequence).encoded + payload)) ?? []
+    }
+
+    @Test("A wand info exchange answered in split chunks completes on the first attempt")
+    func wandInfo() async throws {
+        let link = ScriptedLink { _, sent in
+            let reply = ExchangeTests.wandReply(to: sent, payload: WandResponse.info(ExchangeTests.info).encoded)
+            return .reply([Array(reply[0..<3]), Array(reply[3..<9]), Array(reply[9...])])
+        }
+        let channel = WandChannel(link: link)
+        guard case .replied(let response, let attempts) = await channel.wand(.info) else {
+            Issue.record("expected a reply"); return
+        }
+        #expect(response == .info(Self.info))
+        #expect(attempts == 1)
+        // The bytes sent are the framed request: header 01 01 0100 00, opcode 01.
+        #expect(await link.sent == [try FrameEncoder.encode(hex("01 01 0100 00 01"))])
+    }
+
+    @Test("Silence on every attempt: the identical frame is sent 3 times, then unacknowledged")
+    func silence() async {
+        let link = ScriptedLink { _, _ in .silence }
+        let channel = WandChannel(link: link, policy: RetryPolicy(attemptTimeout: .milliseconds(1), maximumAttempts: 3))
+        guard case .unacknowledged(let attempts, let nak, _) = await channel.wand(.linkStatus) else {
+            Issue.record("expected unacknowledged"); return
+        }
+        #expect(attempts == 3)
+        #expect(nak == nil)
+        let sent = await link.sent
+        #expect(sent.count == 3)
+        #expect(Set(sent).count == 1)
+    }
+
+    @Test("A reply to the second attempt completes after a retransmission")
+    func secondAttempt() async {
+        let link = ScriptedLink { attempt, sent in
+            attempt == 1 ? .silence : .reply([ExchangeTests.wandReply(to: sent, payload: [0x84])])
+        }
+        let channel = WandChannel(link: link)
+        guard case .replied(let response, let attempts) = await channel.wand(.linkReset) else {
+            Issue.record("expected a reply"); return
+        }
+        #expect(response == .linkReset)
+        #expect(attempts == 2)
+        #expect(await channel.statistics.retransmissions == 1)
+    }
+
+    @Test("The wand proving non-delivery on every attempt is a certain failure")
+    func notInRange() async {
+        let link = ScriptedLink { _, sent in
+            .reply([ExchangeTests.wandReply(to: sent, kind: .negativeAcknowledgement, payload: [0x04])])
+        }
+        let channel = WandChannel(link: link)
+        guard case .notSent(let reason) = await channel.wand(.info) else { Issue.record("expected not sent"); return }
+        #expect(reason == .wandRefused(.pumpNotInRange))
+        #expect(await link.sent.count == 3)
+    }
+
+    @Test("A 'no pump reply' NAK leaves the outcome unknown")
+    func noPumpReply() async {
+        let link = ScriptedLink { _, sent in
+            .reply([ExchangeTests.wandReply(to: sent, kind: .negativeAcknowledgement, payload: [0x06])])
+        }
+        let channel = WandChannel(link: link)
+        guard case .unacknowledged(let attempts, let nak, _) = await channel.wand(.info) else {
+            Issue.record("expected unacknowledged"); return
+        }
+        #expect(attempts == 3)
+        #expect(nak == .noPumpReply)
+    }
+
+    @Test("Mixed: one attempt refused by the wand, one silent: unknown, not certain")
+    func mixed() async {
+        let link = ScriptedLink { attempt, sent in
+            attempt == 2 ? .silence : .reply([ExchangeTests.wandReply(to: sent, kind: .negativeAcknowledgement, payload: [0x05])])
+        }
+        let channel = WandChannel(link: link)
+        guard case .unacknowledged = await channel.wand(.info) else { Issue.record("expected unacknowledged"); return }
+    }
+
+    @Test("A link that refuses every send is a certain failure; one that breaks mid-send is not")
+    func linkFailures() async {
+        let refusing = WandChannel(link: ScriptedLink { _, _ in .refuseSend })
+        guard case .notSent(.linkRefused) = await refusing.wand(.info) else { Issue.record("expected not sent"); return }
+        let breaking = WandChannel(link: ScriptedLink { _, _ in .breakDuringSend })
+        guard case .unacknowledged(let attempts, _, let error) = await breaking.wand(.info) else {
+            Issue.record("expected unacknowledged"); return
+        }
+        #expect(attempts == 1)
+        #expect(error != nil)
+    }
+
+    @Test("Replies with another sequence and wand events are not taken as the answer")
+    func staleReplies() async {
+        let link = ScriptedLink { _, sent in
+            let stale = (try? FrameEncoder.encode(FrameHeader(kind: .wandResponse, sequence: 999).encoded + [0x84])) ?? []
+            let event = (try? FrameEncoder.encode(FrameHeader(kind: .event, sequence: 0).encoded + [0x02])) ?? []
+            return .reply([stale, event, ExchangeTests.wandReply(to: sent, payload: [0x84])])
+        }
+        let channel = WandChannel(link: link)
+        guard case .replied(.linkReset, 1) = await channel.wand(.linkReset) else { Issue.record("expected a reply"); return }
+        #expect(await channel.statistics.unmatchedFrames == 1)
+        #expect(await channel.events == [.pumpLeftRange])
+    }
+
+    static func openedChannel(_ link: PumpBehindLink) async throws -> WandChannel {
+        let channel = WandChannel(link: link)
+        let opened = await channel.openSession(nonces: NonceSource { [UInt8](repeating: 0x11, count: $0) }) { _ in SessionRig.key }
+        guard case .success = opened else { throw SessionRig.RigError.dropped }
+        return channel
+    }
+
+    static let bolus = PumpRequest.startBolus(StartBolus(commandId: Fixture.commandId, kind: .therapeutic, doseNanograms: 100_000,
+                                                         volumeNanolitres: 50_000, durationSeconds: 900))
+
+    @Test("A lost pump reply: retransmission answered from the pump's cache, executed once")
+    func lostReply() async throws {
+        // Reply 1 is the handshake; reply 2 (the bolus's first answer) is lost.
+        let link = PumpBehindLink(loseReplies: [2])
+        let channel = try await Self.openedChannel(link)
+        let result = await channel.send(Self.bolus)
+        #expect(result == .completed(.executed(.startBolus, CommandReceipt(commandId: Fixture.commandId, executedAtUTCSeconds: 1_700_000_000))))
+        #expect(await link.executions.count == 1)
+        #expect(await link.pumpStatistics.retransmissionsAnswered == 1)
+        let sent = await link.sent
+        #expect(sent.count == 3)
+        #expect(sent[1] == sent[2])
+    }
+
+    @Test("All replies lost: unacknowledged; the command-id query then tells what happened")
+    func unacknowledgedThenQuery() async throws {
+        let link = PumpBehindLink(loseReplies: [2, 3, 4])
+        let channel = try await Self.openedChannel(link)
+        #expect(await channel.send(Self.bolus) == .unacknowledged(attempts: 3))
+        #expect(await link.executions.count == 1)
+        let query = await channel.send(.queryCommandOutcome(QueryCommandOutcome(commandId: Fixture.commandId)))
+        guard case .completed(.outcome(let report)) = query else { Issue.record("expected an outcome"); return }
+        #expect(try report.decodedReply() == .executed(.startBolus, CommandReceipt(commandId: Fixture.commandId, executedAtUTCSeconds: 1_700_000_000)))
+    }
+
+    @Test("A pump refusal is a certain failure; no session is a certain failure")
+    func refusals() async throws {
+        let link = PumpBehindLink(refuseWith: .bolusInProgress)
+        let channel = try await Self.openedChannel(link)
+        let result = await channel.send(Self.bolus)
+        #expect(result == .refused(.startBolus, .bolusInProgress))
+        #expect(result.isCertainFailure)
+    }
+
+    @Test("Without a session nothing is sent")
+    func noSession() async {
+        let fresh = WandChannel(link: ScriptedLink { _, _ in .silence })
+        #expect(await fresh.send(Self.bolus) == .notSent(.noSession))
+        #expect(PumpExchangeResult.unacknowledged(attempts: 3).isCertainFailure == false)
+    }
+}

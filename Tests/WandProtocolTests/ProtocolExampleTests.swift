@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+@testable import WandProtocol
+
+/// Checks the worked examples of hardware/PROTOCOL.md byte for byte against
+/// this implementation. The examples in the document were produced by an
+/// independent implementation (scripts/protocol_examples.py); agreement
+/// means both follow the text.
+@Suite("PROTOCOL.md worked examples")
+struct ProtocolExampleTests {
+    /// The hex blocks of PROTOCOL.md, by example name.
+    static func examples() throws -> [String: [UInt8]] {
+        let path = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("hardware/PROTOCOL.md").path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        var result: [String: [UInt8]] = [:]
+        let marker = "<!-- example: "
+        var rest = Substring(text)
+        while let start = rest.range(of: marker) {
+            rest = rest[start.upperBound...]
+            guard let nameEnd = rest.range(of: " -->") else { break }
+            let name = String(rest[..<nameEnd.lowerBound])
+            guard let open = rest.range(of: "```hex\n"), let close = rest[open.upperBound...].range(of: "```") else { break }
+            result[name] = hex(String(rest[open.upperBound..<close.lowerBound]))
+            rest = rest[close.upperBound...]
+        }
+        return result
+    }
+
+    static let cid2 = CommandID(unchecked: (16..<32).map { UInt8($0) })
+
+    /// The pump side of the examples: fixed answers per request.
+    static func pumpAnswer(_ request: PumpRequest) -> PumpReply {
+        switch request {
+        case .interrogate: return .interrogate(Fixture.interrogateReport)
+        case .stagePrescription(let stage): return .staged(StageReceipt(commandId: stage.commandId, stagedHash: stage.prescription.hash))
+        case .commitStagedPrescription(let commit):
+            return .executed(.commitStagedPrescription, CommandReceipt(commandId: commit.commandId, executedAtUTCSeconds: 1_700_000_000))
+        default: return .refused(request.opcode, .unknownOpcode)
+        }
+    }
+
+    @Test("Every example in PROTOCOL.md is what this implementation sends and answers")
+    func examplesMatch() throws {
+        let doc = try Self.examples()
+        #expect(doc.count == 12)
+
+        // 10.1 Wand info.
+        let infoRequest = try FrameEncoder.encode(FrameHeader(kind: .wandCommand, sequence: 1).encoded + WandRequest.info.encoded)
+        #expect(doc["wand-info-request"] == infoRequest)
+        let info = WandInfo(firmwareMajor: 1, firmwareMinor: 4, firmwarePatch: 2, serial: "PW-00042", supportedVersions: [1])
+        #expect(doc["wand-info-reply"] == (try FrameEncoder.encode(FrameHeader(kind: .wandResponse, sequence: 1).encoded + info.encoded)))
+
+        // 10.2 Session opening.
+        var pump = SessionRig().pump
+        var outcomes = CommandOutcomeStore()
+        var executions = 0
+        func deliver(_ wire: [UInt8]) throws -> [UInt8]? {
+            var decoder = FrameDecoder()
+            let body = try #require(decoder.feed(wire).first)
+            let reply = pump.handle(frameBody: body, now: .zero, utcSeconds: 1_700_000_000, outcomes: &outcomes) { request in
+                executions += 1
+                return Self.pumpAnswer(request)
+            }
+            return try reply.map { try FrameEncoder.encode($0) }
+        }
+        let handshake = SessionHandshake(nonces: NonceSource { [UInt8](repeating: 0x11, count: $0) })
+        let openRequest = try FrameEncoder.encode(FrameHeader(kind: .pumpMessage, sequence: 2).encoded + handshake.request.encoded)
+        #expect(doc["open-session-request"] == openRequest)
+        let openReply = try #require(try deliver(openRequest))
+        #expect(doc["open-session-reply"] == openReply)
+        let keys = SessionKeys(pumpKey: try #require(SessionRig.key), hostNonce: [UInt8](repeating: 0x11, count: 32),
+                               pumpNonce: [UInt8](repeating: 0x22, count: 32), serial: "SP-12345", sessionId: 0x0403_0201)
+        #expect(doc["seal-key"] == keys.sealKey.withUnsafeBytes { Array($0) })
+        #expect(doc["confirm-key"] == keys.confirmKey.withUnsafeBytes { Array($0) })
+        var decoder = FrameDecoder()
+        let openReplyFrame = try Frame(body: try #require(decoder.feed(openReply).first))
+        var host = try handshake.complete(replyPayload: openReplyFrame.payload) { _ in SessionRig.key }
+
+        // 10.3 Sealed interrogate.
+        let interrogate = try FrameEncoder.encode(host.seal(.interrogate(InterrogateRequest()), sequence: 3).frameBody)
+        #expect(doc["interrogate-request"] == interrogate)
+        let interrogateReply = try #require(try deliver(interrogate))
+        #expect(doc["interrogate-reply"] == interrogateReply)
+        let opened = try host.open(Frame(body: try #require(decoder.feed(interrogateReply).first)), answering: 1)
+        #expect(opened == .interrogate(Fixture.interrogateReport))
+
+        // 10.4 Stage and commit.
+        let stage = try FrameEncoder.encode(
+            host.seal(.stagePrescription(StagePrescription(commandId: Fixture.commandId, prescription: Fixture.flex)), sequence: 4).frameBody)
+        #expect(doc["stage-request"] == stage)
+        let stageReply = try #require(try deliver(stage))
+        #expect(doc["stage-reply"] == stageReply)
+        let flexHash = PrescriptionHash(unchecked: hex(Fixture.flexHashHex))
+        let commit = try FrameEncoder.encode(
+            host.seal(.commitStagedPrescription(CommitStagedPrescription(commandId: Self.cid2, stagedHash: flexHash)), sequence: 5).frameBody)
+        #expect(doc["commit-request"] == commit)
+        let commitReply = try #require(try deliver(commit))
+        #expect(doc["commit-reply"] == commitReply)
+        #expect(executions == 3)
+
+        // 10.5 Retransmission: same bytes in, same bytes out, no execution.
+        #expect(try deliver(commit) == commitReply)
+        #expect(executions == 3)
+        #expect(pump.statistics.retransmissionsAnswered == 1)
+
+        // 10.6 Rejected replay of the stage and interrogate frames.
+        #expect(try deliver(stage) == nil)
+        #expect(try deliver(interrogate) == nil)
+        #expect(executions == 3)
+        #expect(pump.statistics.replaysRejected == 2)
+    }
+}
