@@ -107,7 +107,7 @@ let package = Package(
         // files given as arguments)
         .executableTarget(name: "FuzzFrameDecoder", dependencies: ["WandProtocol"]),
         .executableTarget(name: "FuzzMessageParser", dependencies: ["WandProtocol"]),
-        .executableTarget(name: "pumpwand-bench", dependencies: ["WandProtocol"]),
+        .executableTarget(name: "pumpwand-bench", dependencies: ["WandProtocol", "PumpSimulator"]),
 
         // MARK: Tests (one target per library, and one for the command line)
         .testTarget(

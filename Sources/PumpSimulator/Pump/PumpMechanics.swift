@@ -101,8 +101,16 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
 
     /// Runs the pump until `target`, returning what happened on the way.
     public mutating func advance(to target: Int64) -> [Happening] {
+        var intervals = 0
+        return advance(to: target, intervals: &intervals)
+    }
+
+    /// `advance(to:)`, adding the number of closed-form intervals it took to
+    /// `intervals` (for the benchmark).
+    public mutating func advance(to target: Int64, intervals: inout Int) -> [Happening] {
         var happenings: [Happening] = []
         while clock < target {
+            intervals += 1
             let (basalRate, bolusRate, scheduleUntil) = rates(at: clock)
             let rate = basalRate + bolusRate
             var until = min(target, scheduleUntil)
