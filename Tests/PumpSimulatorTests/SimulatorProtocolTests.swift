@@ -287,6 +287,15 @@ import WandProtocol
         else { Issue.record("no report"); return }
         #expect(report.infusionState == .bolusInProgress)
 
+        // A fault injected between frames reaches the pump and is saved at once.
+        await server.update { $0.inject(.motorStall) }
+        #expect(try file.load().pump.mechanics.alarms.contains(.motorStall))
+        let again = try session.seal(.interrogate(InterrogateRequest()), sequence: 4)
+        guard case let .interrogate(stalled) = try session.open(try await exchange(again.frameBody), answering: again.counter)
+        else { Issue.record("no report"); return }
+        #expect(stalled.activeAlarms.contains(.motorStall))
+        #expect(stalled.infusionState == .stopped)
+
         #expect(await server.stop() == .stopped)
         #expect(try file.load().pump.mechanics.bolus != nil)
         // The host's end sees the wand go away.
