@@ -297,7 +297,10 @@ import WandProtocol
         #expect(stalled.infusionState == .stopped)
 
         #expect(await server.stop() == .stopped)
-        #expect(try file.load().pump.mechanics.bolus != nil)
+        // Saved on the way out: the stall cut the bolus, and the log says so.
+        let saved = try file.load().pump
+        #expect(saved.mechanics.bolus == nil)
+        #expect(saved.eventLog.entries.contains { $0.code == PumpEventCode.bolusCancelled.rawValue })
         // The host's end sees the wand go away.
         await #expect(throws: WandTransportError.unplugged) {
             _ = try await transport.receive(deadline: .now + .seconds(5))
