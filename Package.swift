@@ -15,6 +15,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "pumpctl", targets: ["pumpctl"]),
+        .executable(name: "wandsim", targets: ["wandsim"]),
         .library(name: "Therapy", targets: ["Therapy"]),
         .library(name: "WandProtocol", targets: ["WandProtocol"]),
         .library(name: "WandLink", targets: ["WandLink"]),
@@ -92,12 +93,21 @@ let package = Package(
             ]
         ),
 
+        .executableTarget(
+            name: "wandsim",
+            dependencies: [
+                "PumpSimulator", "WandLink", "WandProtocol", "Therapy", "StateFiles", "CTerminal",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+
         // MARK: Protocol fuzz targets and benchmarks (scripts/fuzz.sh builds
         // the fuzz targets with libFuzzer; a normal build makes them replay
         // files given as arguments)
         .executableTarget(name: "FuzzFrameDecoder", dependencies: ["WandProtocol"]),
         .executableTarget(name: "FuzzMessageParser", dependencies: ["WandProtocol"]),
-        .executableTarget(name: "pumpwand-bench", dependencies: ["WandProtocol"]),
+        .executableTarget(name: "pumpwand-bench", dependencies: ["WandProtocol", "PumpSimulator"]),
         // Opens a wand through WandSelection in a process of its own, so the
         // tests can run it under umockdev (Tests/Probes/WandSelectionProbe).
         .executableTarget(
@@ -110,7 +120,7 @@ let package = Package(
         .testTarget(
             name: "PumpSimulatorTests",
             dependencies: [
-                "PumpSimulator", "Therapy", "WandProtocol", "WandLink", "StateFiles",
+                "PumpSimulator", "Therapy", "WandProtocol", "WandLink", "StateFiles", "wandsim",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

@@ -287,8 +287,20 @@ import WandProtocol
         else { Issue.record("no report"); return }
         #expect(report.infusionState == .bolusInProgress)
 
+        // A fault injected between frames reaches the pump and is saved at once.
+        await server.update { $0.inject(.motorStall) }
+        #expect(try file.load().pump.mechanics.alarms.contains(.motorStall))
+        let again = try session.seal(.interrogate(InterrogateRequest()), sequence: 4)
+        guard case let .interrogate(stalled) = try session.open(try await exchange(again.frameBody), answering: again.counter)
+        else { Issue.record("no report"); return }
+        #expect(stalled.activeAlarms.contains(.motorStall))
+        #expect(stalled.infusionState == .stopped)
+
         #expect(await server.stop() == .stopped)
-        #expect(try file.load().pump.mechanics.bolus != nil)
+        // Saved on the way out: the stall cut the bolus, and the log says so.
+        let saved = try file.load().pump
+        #expect(saved.mechanics.bolus == nil)
+        #expect(saved.eventLog.entries.contains { $0.code == PumpEventCode.bolusCancelled.rawValue })
         // The host's end sees the wand go away.
         await #expect(throws: WandTransportError.unplugged) {
             _ = try await transport.receive(deadline: .now + .seconds(5))

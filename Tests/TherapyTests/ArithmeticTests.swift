@@ -89,6 +89,31 @@ import Testing
         #expect(projection.empty?.utcSeconds == start.utcSeconds + 50 * 86_400)
     }
 
+    @Test func timedPatientBolusesRunAsThePumpRunsThem() throws {
+        // 0.2 mL/day basal; 4 boluses a day of 50 uL over 1 h with a 6 h lockout: the worst
+        // case a pump allows starts them at 0, 6, 12 and 18 h of each 24 h, each at
+        // 50 uL/h = 1.2 mL/day on top of the basal. A day still uses 0.4 mL.
+        // Reservoir 19.65 mL, alarm at 2 mL: 17.65 mL must leave. 44 days use 17.6 mL; the
+        // last 0.05 mL leaves during day 45's first bolus at 1.4 mL/day:
+        // 50,000 nL x 86,400 / 1,400,000 nL/day = 3085.7 s, so 44 d + 3086 s.
+        let timed = BolusAllowance(volumePerBolus: .uL(50), maximumPer24h: 4, duration: .hours(1), lockout: .hours(6))
+        let schedule = DeliverySchedule.continuous(VolumeRate(baseValue: 200_000))
+        let projection = try ReservoirProjection.project(reservoir: .uL(19_650), from: start, schedule: schedule,
+                                                         alarmThreshold: .mL(2), bolus: timed)
+        #expect(projection.lowReservoirAlarm?.utcSeconds == start.utcSeconds + 44 * 86_400 + 3086)
+        // The instantaneous model counts day 45's 0.2 mL of boluses at its first second: 44 d.
+        let instant = try ReservoirProjection.project(reservoir: .uL(19_650), from: start, schedule: schedule, alarmThreshold: .mL(2),
+                                                      bolus: BolusAllowance(volumePerBolus: .uL(50), maximumPer24h: 4))
+        #expect(instant.lowReservoirAlarm?.utcSeconds == start.utcSeconds + 44 * 86_400)
+        // Empty (19.65 mL): 49 days use 19.6 mL, then 0.05 mL at 1.4 mL/day again: 49 d + 3086 s.
+        #expect(projection.empty?.utcSeconds == start.utcSeconds + 49 * 86_400 + 3086)
+        // Boluses that cannot fit in 24 h (4 x 7 h) are no pattern a pump allows.
+        #expect(throws: ArithmeticError.self) {
+            try ReservoirProjection.project(reservoir: .mL(20), from: start, schedule: schedule, alarmThreshold: .mL(2),
+                                            bolus: BolusAllowance(volumePerBolus: .uL(50), maximumPer24h: 4, duration: .hours(1), lockout: .hours(7)))
+        }
+    }
+
     @Test func flexStepsFollowLocalTime() throws {
         // Daily flex at +01:00: 00:00-12:00 local at 0.1 mL/day, 12:00-24:00 at 0.3 mL/day (0.2 mL/day average).
         // Start 2025-03-01T09:00+01:00 (3 h before the fast step). Reservoir 2.1 mL, alarm 2 mL:

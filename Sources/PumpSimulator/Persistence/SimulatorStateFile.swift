@@ -54,6 +54,16 @@ public struct SimulatorStateFile: Sendable {
         return try PumpSimulation(snapshot: snapshot, path: path.string)
     }
 
+    /// The saved simulation, or, when there is no file yet, a fresh pump as
+    /// after a routine visit, saved at once. A file that exists but cannot
+    /// be read is an error, never replaced.
+    public func loadOrCreate(hostNow: Int64, profile: PumpProfile = .rp20, seed: UInt64 = 1) throws(SimulatorStateError) -> PumpSimulation {
+        if exists { return try load() }
+        let simulation = PumpSimulation.fresh(profile: profile, seed: seed, hostNow: hostNow)
+        try save(simulation)
+        return simulation
+    }
+
     public func save(_ simulation: PumpSimulation) throws(SimulatorStateError) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -9,7 +9,15 @@
 public struct PumpMechanics: Codable, Sendable, Equatable {
     /// A bolus in progress: the rest of its volume and its rate.
     public struct Bolus: Codable, Sendable, Equatable {
-        public enum Kind: String, Codable, Sendable { case therapeutic, bridge, prime, patient }
+        public enum Kind: String, Codable, Sendable {
+            case therapeutic, bridge, prime, patient
+
+            /// A bridge or priming bolus replaces the programmed rate while
+            /// it runs: it is sized to move the line volume at its own rate
+            /// (a bridge at the old daily dose), and the prescription takes
+            /// over when it ends. Therapeutic and patient boluses run on top.
+            public var replacesSchedule: Bool { self == .bridge || self == .prime }
+        }
         public var kind: Kind
         public var remaining: FineVolume
         /// FineVolume units per second (nL/day), at least 1.
@@ -74,21 +82,41 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
 
     /// The volume rate now, nL/day: schedule plus any bolus, or zero.
     public func currentRate(at time: Int64) -> (rate: Int64, until: Int64) {
-        guard !deliveryStopped, reservoir.units > 0 else { return (0, Int64.max) }
-        var (rate, until) = infusionStopped ? (0, Int64.max) : schedule.segment(at: time, zoneOffset: zoneOffset + clockError)
+        let rates = rates(at: time)
+        return (rates.basal + rates.bolus, rates.until)
+    }
+
+    /// The schedule's share and the bolus's share of the rate now, and
+    /// when either next changes. A bolus runs at its rate until its last
+    /// second, which delivers only what is left.
+    func rates(at time: Int64) -> (basal: Int64, bolus: Int64, until: Int64) {
+        guard !deliveryStopped, reservoir.units > 0 else { return (0, 0, Int64.max) }
+        let scheduleRuns = !infusionStopped && !(bolus?.kind.replacesSchedule ?? false)
+        var (basal, until) = scheduleRuns ? schedule.segment(at: time, zoneOffset: zoneOffset + clockError) : (0, Int64.max)
+        var bolusRate: Int64 = 0
         if let bolus {
-            rate += bolus.rate
+            bolusRate = bolus.rate
             let end = time + (bolus.remaining.units + bolus.rate - 1) / bolus.rate
             until = min(until, end)
         }
-        return (rate, until)
+        if !scheduleRuns { basal = 0 }
+        return (basal, bolusRate, until)
     }
 
     /// Runs the pump until `target`, returning what happened on the way.
     public mutating func advance(to target: Int64) -> [Happening] {
+        var intervals = 0
+        return advance(to: target, intervals: &intervals)
+    }
+
+    /// `advance(to:)`, adding the number of closed-form intervals it took to
+    /// `intervals` (for the benchmark).
+    public mutating func advance(to target: Int64, intervals: inout Int) -> [Happening] {
         var happenings: [Happening] = []
         while clock < target {
-            let (rate, scheduleUntil) = currentRate(at: clock)
+            intervals += 1
+            let (basalRate, bolusRate, scheduleUntil) = rates(at: clock)
+            let rate = basalRate + bolusRate
             var until = min(target, scheduleUntil)
             // Thresholds ahead at this rate: low reservoir, empty, battery.
             if rate > 0 {
@@ -106,11 +134,16 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
             }
             until = max(until, clock + 1)
             let seconds = until - clock
-            var pumped = FineVolume.delivered(rate: rate, seconds: seconds)
+            // The bolus's share of this interval (its last second may hold
+            // less than a full second's worth), then the schedule's.
+            var bolusShare = FineVolume.zero
+            if let running = bolus, bolusRate > 0 {
+                bolusShare = min(running.remaining, FineVolume.delivered(rate: running.rate, seconds: seconds))
+            }
+            var pumped = FineVolume.delivered(rate: basalRate, seconds: seconds) + bolusShare
             pumped = min(pumped, reservoir)
-            if var running = bolus, !deliveryStopped {
-                // The bolus's share of this interval; the schedule gets the rest.
-                let share = min(running.remaining, FineVolume.delivered(rate: running.rate, seconds: seconds), pumped)
+            if var running = bolus, bolusRate > 0 {
+                let share = min(bolusShare, pumped)
                 running.remaining = running.remaining - share
                 if running.remaining.units == 0 {
                     happenings.append(.bolusFinished(running.kind, at: until, delivered: share))
@@ -132,7 +165,9 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
     /// Starts a bolus of `volume` over `duration` seconds. The caller has
     /// checked the pump's limits; this only refuses what cannot run at all.
     public mutating func startBolus(kind: Bolus.Kind, volume: FineVolume, duration: Int64, commandID: UInt64?) {
-        let rate = max(1, volume.units / max(1, duration))
+        // Rounded up, so the bolus never takes longer than its duration:
+        // a lockout equal to the duration finds it ended.
+        let rate = max(1, (volume.units + max(1, duration) - 1) / max(1, duration))
         bolus = Bolus(kind: kind, remaining: volume, rate: rate, commandID: commandID)
     }
 

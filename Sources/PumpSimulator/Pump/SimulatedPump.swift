@@ -256,8 +256,12 @@ public struct SimulatedPump: Sendable, Equatable {
         if let bolus = candidate.patientBolus {
             guard bolus.volumeNanolitres > 0, bolus.durationSeconds > 0,
                   doseConsistent(volume: Int64(bolus.volumeNanolitres), dose: Int64(bolus.doseNanograms), concentration: concentration),
-                  // Rate = volume / duration, in nL/day.
-                  Int64(bolus.volumeNanolitres) * 86_400 / Int64(bolus.durationSeconds) <= profile.maximumBolusRate.baseValue,
+                  // Rate = volume / duration in nL/day, rounded up as the motor runs it.
+                  Self.bolusRate(volume: Int64(bolus.volumeNanolitres), duration: Int64(bolus.durationSeconds))
+                      <= profile.maximumBolusRate.baseValue,
+                  // The next press needs the previous bolus ended, and the
+                  // day's allotment must fit in a day.
+                  bolus.durationSeconds <= bolus.lockoutSeconds,
                   Int64(bolus.lockoutSeconds) * Int64(bolus.maximumPer24Hours) <= 86_400
             else { return false }
         }
@@ -294,6 +298,11 @@ public struct SimulatedPump: Sendable, Equatable {
 
     // MARK: Boluses
 
+    /// nL/day of a bolus of `volume` nL over `duration` seconds, rounded up.
+    static func bolusRate(volume: Int64, duration: Int64) -> Int64 {
+        (volume * 86_400 + max(1, duration) - 1) / max(1, duration)
+    }
+
     private mutating func startBolus(_ message: StartBolus) -> PumpReply {
         if let refusal = therapyChangeRefusal() { return .refused(.startBolus, refusal) }
         guard !mechanics.deliveryStopped else { return .refused(.startBolus, .blockingAlarmActive) }
@@ -301,7 +310,8 @@ public struct SimulatedPump: Sendable, Equatable {
         guard mechanics.bolus == nil else { return .refused(.startBolus, .bolusInProgress) }
         let volume = FineVolume(nanolitres: Int64(message.volumeNanolitres))
         guard message.volumeNanolitres > 0, message.durationSeconds > 0, volume <= mechanics.reservoir,
-              Int64(message.volumeNanolitres) * 86_400 / Int64(message.durationSeconds) <= profile.maximumBolusRate.baseValue
+              Self.bolusRate(volume: Int64(message.volumeNanolitres), duration: Int64(message.durationSeconds))
+                  <= profile.maximumBolusRate.baseValue
         else { return .refused(.startBolus, .bolusExceedsLimit) }
         let kind: PumpMechanics.Bolus.Kind = switch message.kind {
         case .therapeutic: .therapeutic

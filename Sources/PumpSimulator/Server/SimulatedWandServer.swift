@@ -75,7 +75,7 @@ public actor SimulatedWandServer {
     /// Changes the simulation between frames (advance the clock, inject a
     /// fault, let the patient press the bolus button) and saves it.
     @discardableResult
-    public func update<Result: Sendable>(_ change: (inout PumpSimulation) -> Result) -> Result {
+    public func update<Result: Sendable>(_ change: @Sendable (inout PumpSimulation) -> Result) -> Result {
         let result = change(&simulation)
         save()
         return result
@@ -139,6 +139,10 @@ public actor SimulatedWandServer {
                     try await transport.send(frame.bytes)
                 } catch .closed, .unplugged {
                     return .transportClosed
+                } catch .timedOut {
+                    // Nobody is reading (a pty with no host): the frame is
+                    // lost, as on a radio link, and the wand keeps serving.
+                    continue
                 } catch {
                     return .transportFailed(error)
                 }

@@ -38,17 +38,37 @@ public struct DeliverySchedule: Sendable, Equatable {
     }
 }
 
-/// Worst-case patient bolus use for a projection: every allotted bolus of
-/// each 24 h (counted from the projection's start) is taken at the start of
-/// that 24 h. No pattern the pump allows drains the reservoir sooner.
+/// Worst-case patient bolus use for a projection.
+///
+/// With a duration or a lockout given, this is the exact worst case a pump
+/// allows: the patient presses as soon as the pump lets them, so the
+/// allotted boluses of each 24 h (counted from the projection's start)
+/// start at that window's start + i x max(lockout, bolus duration), and
+/// each runs over its duration at the pump's bolus rate (volume x 86400 /
+/// duration nL/day, rounded up, so it never takes longer than its
+/// duration). Starting every bolus as early as allowed drains the
+/// reservoir at least as fast as any other pattern, at every moment.
+///
+/// Without them (both zero), the day's boluses are all counted at once at
+/// the start of each 24 h: more pessimistic than any pump allows, kept for
+/// callers that know only the volume and the count.
 public struct BolusAllowance: Sendable, Equatable {
     public let volumePerBolus: Volume
     public let maximumPer24h: Int
+    /// How long one bolus runs; zero counts it as instantaneous.
+    public let duration: Duration
+    /// Shortest time from the start of one bolus to the start of the next.
+    public let lockout: Duration
 
-    public init(volumePerBolus: Volume, maximumPer24h: Int) {
+    public init(volumePerBolus: Volume, maximumPer24h: Int, duration: Duration = .seconds(0), lockout: Duration = .seconds(0)) {
         self.volumePerBolus = volumePerBolus
         self.maximumPer24h = maximumPer24h
+        self.duration = duration
+        self.lockout = lockout
     }
+
+    /// True when boluses are spread as a pump spreads them.
+    var isTimed: Bool { duration.baseValue > 0 || lockout.baseValue > 0 }
 }
 
 /// When the reservoir reaches the low-reservoir alarm threshold and when
@@ -89,6 +109,9 @@ public struct ReservoirProjection: Sendable, Equatable {
     static func secondsToConsume(_ target: Int64, from start: PumpTime, schedule: DeliverySchedule,
                                  bolus: BolusAllowance?) throws(ArithmeticError) -> Int64? {
         guard target > 0 else { return 0 }
+        if let bolus, bolus.isTimed, bolus.maximumPer24h > 0, bolus.volumePerBolus.baseValue > 0 {
+            return try secondsToConsume(target, from: start, schedule: schedule, timedBolus: bolus)
+        }
         let day: Int64 = 86_400
         let cycleLength = schedule.cycle.seconds
         guard let scaledTarget = Exact.multiply(target, day) else { throw .outOfRange("the reservoir volume") }
@@ -136,6 +159,88 @@ public struct ReservoirProjection: Sendable, Equatable {
                 return seconds <= horizonSeconds ? seconds : nil
             }
             consumed += rate * span
+            elapsed += span
+            position += span
+            if position >= cycleLength { position -= cycleLength }
+            if position >= stepEnd || stepEnd == cycleLength && position == 0 {
+                stepIndex = position == 0 ? 0 : stepIndex + 1
+            }
+        }
+        return nil
+    }
+
+    /// `secondsToConsume` with boluses spread as a pump allows (see
+    /// `BolusAllowance`). Consumption is counted in nL x s/day, as above; a
+    /// bolus of V nL is V x 86400 units run at rho = ceil(V x 86400 /
+    /// duration) units a second, its last second delivering the rest. The
+    /// answer is the first whole second at which `target` has left.
+    static func secondsToConsume(_ target: Int64, from start: PumpTime, schedule: DeliverySchedule,
+                                 timedBolus bolus: BolusAllowance) throws(ArithmeticError) -> Int64? {
+        let day: Int64 = 86_400
+        let cycleLength = schedule.cycle.seconds
+        let count = Int64(bolus.maximumPer24h)
+        guard let scaledTarget = Exact.multiply(target, day) else { throw .outOfRange("the reservoir volume") }
+        guard bolus.volumePerBolus.baseValue <= 1_000_000_000, count <= 1_000, bolus.duration.baseValue >= 0,
+              bolus.lockout.baseValue >= 0, let units = Exact.multiply(bolus.volumePerBolus.baseValue, day)
+        else { throw .outOfRange("the patient bolus allowance") }
+        let bolusRate = bolus.duration.baseValue > 0 ? (units + bolus.duration.baseValue - 1) / bolus.duration.baseValue : units
+        let runTime = (units + bolusRate - 1) / bolusRate
+        let spacing = max(bolus.lockout.baseValue, runTime)
+        // The pump grants the next press only when the previous bolus has
+        // ended and the lockout has passed; when the day's boluses do not fit
+        // in 24 h the pattern is not daily, and no pump profile allows that.
+        guard count * spacing <= day else {
+            throw .outOfRange("the patient bolus allowance (\(count) boluses every \(spacing) s take more than 24 h)")
+        }
+        var perCycle: Int64 = 0
+        for (index, step) in schedule.steps.enumerated() {
+            let end = index + 1 < schedule.steps.count ? schedule.steps[index + 1].start : cycleLength
+            guard let used = Exact.multiply(step.rate.baseValue, end - step.start),
+                  let sum = Exact.add(perCycle, used) else { throw .outOfRange("the schedule") }
+            perCycle = sum
+        }
+        // Every bolus ends inside its own 24 h, so a cycle (whole days) holds
+        // exactly count x days boluses.
+        guard let perDay = Exact.multiply(units, count), let perCycleBolus = Exact.multiply(perDay, cycleLength / day),
+              let total = Exact.add(perCycle, perCycleBolus) else { throw .outOfRange("the schedule") }
+        perCycle = total
+        guard perCycle > 0 else { return nil }
+        let wholeCycles = (scaledTarget - 1) / perCycle
+        guard let skipped = Exact.multiply(wholeCycles, cycleLength), skipped <= horizonSeconds else { return nil }
+        var consumed = wholeCycles * perCycle
+        var elapsed = skipped
+        var position = (schedule.cyclePosition(of: start) + skipped).floorMod(cycleLength)
+        var stepIndex = schedule.steps.lastIndex { $0.start <= position } ?? 0
+        var nextPress: Int64 = 0
+        var bolusLeft: Int64 = 0
+        // At most one cycle remains: its step boundaries, and per day the
+        // day's start, each press and each bolus end.
+        let days = Int(cycleLength / day) + 1
+        let boundaryLimit = 2 * (schedule.steps.count + 1) * days + days * (2 * Int(count) + 2) + 8
+        for _ in 0..<boundaryLimit {
+            let dayOffset = elapsed % day
+            if dayOffset == 0 { nextPress = 0 }
+            if nextPress < count, dayOffset == nextPress * spacing {
+                bolusLeft = units
+                nextPress += 1
+            }
+            let stepEnd = stepIndex + 1 < schedule.steps.count ? schedule.steps[stepIndex + 1].start : cycleLength
+            var span = min(stepEnd - position, day - dayOffset)
+            if nextPress < count { span = min(span, nextPress * spacing - dayOffset) }
+            if bolusLeft > 0 { span = min(span, (bolusLeft + bolusRate - 1) / bolusRate) }
+            let basal = schedule.steps[stepIndex].rate.baseValue
+            let running = bolusLeft > 0 ? bolusRate : 0
+            let bolusUsed = min(bolusLeft, running * span)
+            let used = basal * span + bolusUsed
+            let need = scaledTarget - consumed
+            if used >= need {
+                // Linear at basal + rho up to the span's last second, which
+                // alone may deliver less: the smallest whole second is exact.
+                let seconds = elapsed + min(span, (need + basal + running - 1) / (basal + running))
+                return seconds <= horizonSeconds ? seconds : nil
+            }
+            consumed += used
+            bolusLeft -= bolusUsed
             elapsed += span
             position += span
             if position >= cycleLength { position -= cycleLength }

@@ -4,17 +4,17 @@ import Synchronization
 /// A transport's own thread for calls that block (poll, read, libusb's
 /// synchronous transfers), so they never hold a thread of Swift's
 /// cooperative pool. Work on one lane runs one call at a time, in order.
-final class BlockingLane: Sendable {
+package final class BlockingLane: Sendable {
     private let queue: DispatchQueue
 
-    init(label: String) {
+    package init(label: String) {
         queue = DispatchQueue(label: label, qos: .userInitiated)
     }
 
     /// Runs `body` on the lane and returns its result. Cancelling the calling
     /// task raises `CancellationFlag.isCancelled` for `body` to notice
     /// between its bounded waits.
-    func run<Value: Sendable>(
+    package func run<Value: Sendable>(
         _ body: @escaping @Sendable (CancellationFlag) -> Result<Value, WandTransportError>
     ) async throws(WandTransportError) -> Value {
         let flag = CancellationFlag()
@@ -29,7 +29,7 @@ final class BlockingLane: Sendable {
     }
 
     /// Returns once every call queued before it has finished.
-    func drain() async {
+    package func drain() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             queue.async { continuation.resume() }
         }
@@ -37,8 +37,8 @@ final class BlockingLane: Sendable {
 }
 
 /// Set when the task waiting on a blocking call is cancelled.
-final class CancellationFlag: Sendable {
+package final class CancellationFlag: Sendable {
     private let cancelled = Atomic(false)
-    var isCancelled: Bool { cancelled.load(ordering: .acquiring) }
+    package var isCancelled: Bool { cancelled.load(ordering: .acquiring) }
     func cancel() { cancelled.store(true, ordering: .releasing) }
 }

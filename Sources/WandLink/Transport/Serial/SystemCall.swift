@@ -9,7 +9,7 @@ import Musl
 /// a `-1` return becomes the `Errno` it set, and a call interrupted by a
 /// signal is retried instead of surfacing EINTR as a failure.
 @discardableResult
-func systemCall(_ body: () -> Int32) throws(Errno) -> Int32 {
+package func systemCall(_ body: () -> Int32) throws(Errno) -> Int32 {
     while true {
         let result = body()
         if result != -1 { return result }
@@ -20,7 +20,7 @@ func systemCall(_ body: () -> Int32) throws(Errno) -> Int32 {
 }
 
 /// Same funnel for calls that return a byte count.
-func systemCall(_ body: () -> Int) throws(Errno) -> Int {
+package func systemCall(_ body: () -> Int) throws(Errno) -> Int {
     while true {
         let result = body()
         if result != -1 { return result }

@@ -10,16 +10,16 @@ import Musl
 // FileDescriptor methods. Only what a wand's serial link needs.
 
 /// A terminal's settings (`struct termios`).
-struct TerminalAttributes {
-    var rawValue: termios
+package struct TerminalAttributes {
+    package var rawValue: termios
 
-    init(rawValue: termios) { self.rawValue = rawValue }
+    package init(rawValue: termios) { self.rawValue = rawValue }
 
     /// Raw mode (`cfmakeraw`): no echo, no line editing, no signal
     /// characters, no XON/XOFF, no CR/LF translation, 8 data bits, no parity.
     /// Every byte the wand sends arrives unchanged, 0x00, 0x11, 0x13, 0x0D
     /// and 0x7F included.
-    mutating func makeRaw() { cfmakeraw(&rawValue) }
+    package mutating func makeRaw() { cfmakeraw(&rawValue) }
 
     var controlFlags: ControlFlags {
         get { ControlFlags(rawValue: rawValue.c_cflag) }
@@ -44,7 +44,7 @@ struct TerminalAttributes {
 
     /// Minimum bytes and inter-byte timeout (tenths of a second) for a
     /// blocking read: `c_cc[VMIN]` and `c_cc[VTIME]`.
-    mutating func setReadThreshold(minimumBytes: UInt8, timeoutDeciseconds: UInt8) {
+    package mutating func setReadThreshold(minimumBytes: UInt8, timeoutDeciseconds: UInt8) {
         withUnsafeMutableBytes(of: &rawValue.c_cc) { cc in
             cc[Int(VMIN)] = minimumBytes
             cc[Int(VTIME)] = timeoutDeciseconds
@@ -80,10 +80,10 @@ struct BaudRate: RawRepresentable, Equatable, Sendable {
 }
 
 /// When new settings take effect (`tcsetattr`'s `optional_actions`).
-enum TerminalSettingsTiming {
+package enum TerminalSettingsTiming {
     case now, afterOutputDrains, afterOutputDrainsDiscardingInput
 
-    var rawValue: Int32 {
+    package var rawValue: Int32 {
         switch self {
         case .now: return TCSANOW
         case .afterOutputDrains: return TCSADRAIN
@@ -118,27 +118,27 @@ struct ModemLines: OptionSet {
 }
 
 /// `poll` event bits.
-struct PollEvents: OptionSet {
-    var rawValue: Int16
-    init(rawValue: Int16) { self.rawValue = rawValue }
+package struct PollEvents: OptionSet, Sendable {
+    package var rawValue: Int16
+    package init(rawValue: Int16) { self.rawValue = rawValue }
 
-    static let readable = PollEvents(rawValue: Int16(POLLIN))
-    static let writable = PollEvents(rawValue: Int16(POLLOUT))
-    static let error = PollEvents(rawValue: Int16(POLLERR))
-    static let hangUp = PollEvents(rawValue: Int16(POLLHUP))
-    static let invalid = PollEvents(rawValue: Int16(POLLNVAL))
+    package static let readable = PollEvents(rawValue: Int16(POLLIN))
+    package static let writable = PollEvents(rawValue: Int16(POLLOUT))
+    package static let error = PollEvents(rawValue: Int16(POLLERR))
+    package static let hangUp = PollEvents(rawValue: Int16(POLLHUP))
+    package static let invalid = PollEvents(rawValue: Int16(POLLNVAL))
 }
 
 extension FileDescriptor {
     /// `tcgetattr`. Fails with ENOTTY when this is not a terminal.
-    func terminalAttributes() throws(Errno) -> TerminalAttributes {
+    package func terminalAttributes() throws(Errno) -> TerminalAttributes {
         var attributes = termios()
         try systemCall { tcgetattr(rawValue, &attributes) }
         return TerminalAttributes(rawValue: attributes)
     }
 
     /// `tcsetattr`.
-    func setTerminalAttributes(_ attributes: TerminalAttributes, when timing: TerminalSettingsTiming = .now)
+    package func setTerminalAttributes(_ attributes: TerminalAttributes, when timing: TerminalSettingsTiming = .now)
         throws(Errno)
     {
         var raw = attributes.rawValue
@@ -173,7 +173,7 @@ extension FileDescriptor {
 
     /// `poll` on this descriptor alone; returns the events that occurred,
     /// empty when `timeoutMilliseconds` passed first.
-    func poll(for events: PollEvents, timeoutMilliseconds: Int32) throws(Errno) -> PollEvents {
+    package func poll(for events: PollEvents, timeoutMilliseconds: Int32) throws(Errno) -> PollEvents {
         var entry = pollfd(fd: rawValue, events: events.rawValue, revents: 0)
         let ready = try systemCall { Glibc.poll(&entry, 1, timeoutMilliseconds) }
         return ready == 0 ? [] : PollEvents(rawValue: entry.revents)

@@ -1,0 +1,91 @@
+import Foundation
+import SystemPackage
+import Testing
+import WandLink
+import WandProtocol
+@testable import PumpSimulator
+
+/// The built `wandsim` as a child process, reached through the real
+/// serial transport (termios, flock, poll) on its pty.
+@Suite struct WandsimProcessTests {
+    static var wandsimBinary: URL {
+        // The test bundle sits in the build products folder, next to wandsim.
+        var url = URL(fileURLWithPath: CommandLine.arguments[0])
+        for _ in 0..<4 {
+            url = url.deletingLastPathComponent()
+            let candidate = url.appendingPathComponent("wandsim")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        return Bundle.main.bundleURL.appendingPathComponent("wandsim")
+    }
+
+    /// Reads the child's output until a line starting with `prefix`.
+    static func line(startingWith prefix: String, from pipe: Pipe) -> String? {
+        var text = ""
+        while true {
+            let data = pipe.fileHandleForReading.availableData
+            if data.isEmpty { return nil }
+            text += String(decoding: data, as: UTF8.self)
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) { return String(line) }
+        }
+    }
+
+    static func exchange(_ transport: SerialTransport, _ body: [UInt8], decoder: inout FrameDecoder) async throws -> Frame {
+        try await transport.send(FrameEncoder.encode(body))
+        while true {
+            let bytes = try await transport.receive(deadline: .now + .seconds(10))
+            if let body = decoder.feed(bytes).first { return try Frame(body: body) }
+        }
+    }
+
+    @Test func servesASessionOnItsPtyAndSavesOnSIGTERM() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wandsim-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let statePath = directory.appendingPathComponent("wandsim.json").path
+        let process = Process()
+        process.executableURL = Self.wandsimBinary
+        process.arguments = ["--state", statePath, "--latency-ms", "5"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+
+        let announced = try #require(Self.line(startingWith: "SIMULATED pty: ", from: output))
+        let ptyPath = String(announced.dropFirst("SIMULATED pty: ".count))
+        #expect(ptyPath.hasPrefix("/dev/pts/"))
+
+        for round in 1...2 {
+            // Two hosts one after the other: closing the slave does not end the wand.
+            let transport = try SerialTransport(path: ptyPath)
+            var decoder = FrameDecoder()
+            let handshake = SessionHandshake()
+            let opened = try await Self.exchange(transport, FrameHeader(kind: .pumpMessage, sequence: 1).encoded + handshake.request.encoded,
+                                                 decoder: &decoder)
+            var session = try handshake.complete(replyPayload: opened.payload) { _ in PumpKey(bytes: PumpIdentity.demoKey) }
+            let interrogate = try session.seal(.interrogate(InterrogateRequest()), sequence: 2)
+            let reply = try session.open(try await Self.exchange(transport, interrogate.frameBody, decoder: &decoder),
+                                         answering: interrogate.counter)
+            guard case let .interrogate(report) = reply else { Issue.record("no report"); return }
+            #expect(report.serial == PumpIdentity.demoSerial)
+            #expect(report.reservoirConcentrationNanogramsPerMillilitre == 2_000_000)
+            if round == 2 {
+                let bolus = StartBolus(commandId: commandID(42), kind: .therapeutic, doseNanograms: 20_000, volumeNanolitres: 10_000,
+                                       durationSeconds: 600)
+                let sealed = try session.seal(.startBolus(bolus), sequence: 3)
+                let started = try session.open(try await Self.exchange(transport, sealed.frameBody, decoder: &decoder),
+                                               answering: sealed.counter)
+                #expect(started.refusal == nil)
+            }
+            await transport.close()
+        }
+
+        process.terminate() // SIGTERM
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 0)
+        let saved = try SimulatorStateFile(path: FilePath(statePath)).load()
+        #expect(saved.pump.outcomes.storedReply(for: commandID(42)) != nil)
+        #expect(Self.line(startingWith: "SIMULATED wandsim stopped", from: output) != nil)
+    }
+}

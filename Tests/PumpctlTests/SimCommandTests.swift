@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+
+/// `pumpctl --simulator sim ...` on the built binary.
+@Suite struct SimCommandTests {
+    func stateDirectory() throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("pumpctl-sim-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url.path
+    }
+
+    func sim(_ directory: String, _ arguments: [String], json: Bool = false) throws -> PumpctlRun.Result {
+        try PumpctlRun.run(["--simulator", "--state-dir", directory] + (json ? ["--json"] : []) + ["sim"] + arguments)
+    }
+
+    func status(_ directory: String) throws -> [String: Any] {
+        let result = try sim(directory, ["status"], json: true)
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
+        return object as? [String: Any] ?? [:]
+    }
+
+    func figure(_ object: [String: Any], _ key: String) -> (value: Double, unit: String)? {
+        guard let quantity = object[key] as? [String: Any], let value = quantity["value"] as? Double,
+              let unit = quantity["unit"] as? String else { return nil }
+        return (value, unit)
+    }
+
+    @Test func refusedWithoutTheSimulatorFlag() throws {
+        let directory = try stateDirectory()
+        let result = try PumpctlRun.run(["--state-dir", directory, "sim", "status"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("--simulator"))
+        #expect(!FileManager.default.fileExists(atPath: directory + "/simulator.json"))
+    }
+
+    @Test func aFreshPumpOnFirstUse() throws {
+        let directory = try stateDirectory()
+        let report = try status(directory)
+        #expect(report["simulated"] as? Bool == true)
+        #expect(report["model"] as? String == "RP-20")
+        #expect(figure(report, "reservoir_volume")?.unit == "mL")
+        // 12 mL, less what a second or two of 0.2 mL/day delivers (2.3 nL a second).
+        #expect(figure(report, "reservoir_volume").map { $0.value > 11.999 && $0.value <= 12 } == true)
+        #expect(figure(report, "total_delivered")?.unit == "mcg")
+        #expect(report["boluses_delivered"] as? Int == 0)
+        #expect((report["alarms"] as? [Any])?.isEmpty == true)
+        let rejected = report["rejected"] as? [String: Any]
+        #expect(rejected?["authentication_failures"] as? Int == 0)
+        #expect(rejected?["bad_frames"] as? Int == 0)
+        #expect((report["clock"] as? String)?.hasSuffix("Z") == true)
+        #expect(FileManager.default.fileExists(atPath: directory + "/simulator.json"))
+    }
+
+    @Test func advanceDeliversAsThePumpWould() throws {
+        let directory = try stateDirectory()
+        _ = try status(directory)
+        let advanced = try sim(directory, ["advance", "30d"])
+        #expect(advanced.status == 0, "\(advanced.stderr)")
+        // 30 days x 0.2 mL/day = 6 mL of 2000 mcg/mL = 12,000 mcg; 12 - 6 = 6 mL left
+        // (less the few seconds of wall-clock time between the commands).
+        let report = try status(directory)
+        #expect(figure(report, "reservoir_volume").map { $0.value > 5.999 && $0.value <= 6 } == true)
+        #expect(figure(report, "total_delivered").map { $0.value >= 12_000 && $0.value < 12_001 } == true)
+        // 40 days more: 8 mL more would take it to -2 mL; at 2 mL left (day 50 from the
+        // start) the low-reservoir alarm, at 0 mL (day 60) empty.
+        #expect(try sim(directory, ["advance", "40d"]).status == 0)
+        let names = (try status(directory)["alarms"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
+        #expect(names == ["low-reservoir", "empty-reservoir"])
+        #expect(try sim(directory, ["advance", "30"]).status == 64) // no unit
+        #expect(try sim(directory, ["advance", "0d"]).status == 64)
+    }
+
+    @Test func faultsShowAsAlarmsAndStopDelivery() throws {
+        let directory = try stateDirectory()
+        let injected = try sim(directory, ["fault", "motor-stall"])
+        #expect(injected.status == 0)
+        #expect(injected.stdout.contains("SIMULATED"))
+        let before = figure(try status(directory), "total_delivered")?.value
+        #expect(try sim(directory, ["advance", "2d"]).status == 0)
+        let report = try status(directory)
+        #expect(figure(report, "total_delivered")?.value == before)
+        let alarms = report["alarms"] as? [[String: Any]]
+        #expect(alarms?.first?["name"] as? String == "motor-stall")
+        #expect(alarms?.first?["code"] as? Int != nil)
+        #expect(try sim(directory, ["fault", "clock-drift"]).status == 64) // needs --minutes
+        #expect(try sim(directory, ["fault", "clock-drift", "--minutes=-5"]).status == 0)
+        #expect(try sim(directory, ["fault", "no-such-fault"]).status == 64)
+    }
+
+    @Test func aCorruptStateIsRefusedAndResetReplacesIt() throws {
+        let directory = try stateDirectory()
+        let path = directory + "/simulator.json"
+        let garbage = Data("{\"format_version\": 1, \"identity\"".utf8)
+        try garbage.write(to: URL(fileURLWithPath: path))
+        let refused = try sim(directory, ["status"])
+        #expect(refused.status == 70)
+        #expect(refused.stderr.contains("corrupt"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == garbage)
+        let reset = try sim(directory, ["reset", "--profile", "RP-40"])
+        #expect(reset.status == 0)
+        #expect(try status(directory)["model"] as? String == "RP-40")
+    }
+
+    @Test func everyTextLineSaysSimulated() throws {
+        let directory = try stateDirectory()
+        for arguments in [["status"], ["advance", "90min"], ["fault", "battery-eri"], ["status"], ["reset"]] {
+            let result = try sim(directory, arguments)
+            #expect(result.status == 0)
+            let lines = result.stdout.split(separator: "\n")
+            #expect(!lines.isEmpty)
+            #expect(lines.allSatisfy { $0.contains("SIMULATED") }, "\(arguments): \(result.stdout)")
+        }
+    }
+}
