@@ -112,7 +112,8 @@ extension PumpStatus {
                 daysToAlarm = projection.daysToAlarm
             }
             let allowance = report.prescription.patientBolus.map {
-                BolusAllowance(volumePerBolus: .nL(Int64($0.volumeNanolitres)), maximumPer24h: Int($0.maximumPer24Hours))
+                BolusAllowance(volumePerBolus: .nL(Int64($0.volumeNanolitres)), maximumPer24h: Int($0.maximumPer24Hours),
+                               duration: .seconds(Int64($0.durationSeconds)), lockout: .seconds(Int64($0.lockoutSeconds)))
             }
             if let allowance,
                let worst = try? ReservoirProjection.project(reservoir: reservoir, from: time, schedule: schedule, alarmThreshold: threshold, bolus: allowance) {

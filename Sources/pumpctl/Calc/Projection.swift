@@ -76,7 +76,9 @@ struct Projection: AsyncParsableCommand {
             }
             allowance = BolusAllowance(volumePerBolus: volume, maximumPer24h: ptmPerDay)
         } else if let bolus, let volume = DoseArithmetic.volume(holding: bolus.dose, at: drugConcentration, roundingUp: true) {
-            allowance = BolusAllowance(volumePerBolus: volume, maximumPer24h: bolus.maximumPer24h)
+            // The prescription gives the run time and lockout: the exact worst case the pump allows.
+            allowance = BolusAllowance(volumePerBolus: volume, maximumPer24h: bolus.maximumPer24h,
+                                       duration: bolus.duration, lockout: bolus.lockout)
         }
         let projection: ReservoirProjection
         do {

@@ -21,8 +21,9 @@ enum PumpSession {
         let keyring: PumpKeyring
         if global.simulator {
             guard global.wand == nil else { throw ValidationError("--simulator and --wand exclude each other.") }
-            let simulation = try SimulatorState.loadOrCreate(directory)
-            let started = SimulatedWandServer.inProcess(simulation: simulation, stateFile: SimulatorState.file(directory))
+            let stateFile = try Sim.stateFile(global)
+            let simulation = try Sim.load(stateFile)
+            let started = SimulatedWandServer.inProcess(simulation: simulation, stateFile: stateFile)
             transport = started.host
             server = started.server
             keyring = PumpKeyring(anySerial: simulation.pump.identity.key)
@@ -114,28 +115,5 @@ enum PumpSession {
         guard isatty(STDIN_FILENO) == 1 else { return .flag(yes: false) }
         FileHandle.standardError.write(Data((prompt + " ").utf8))
         return .typed(readLine(strippingNewline: true) ?? "")
-    }
-}
-
-/// The simulator's state file in the state directory.
-enum SimulatorState {
-    static func file(_ directory: StateDirectory) -> SimulatorStateFile {
-        SimulatorStateFile(path: directory.file(SimulatorStateFile.defaultName))
-    }
-
-    /// The saved simulation, or a fresh routine-visit pump when there is none.
-    static func loadOrCreate(_ directory: StateDirectory) throws -> PumpSimulation {
-        let file = file(directory)
-        do {
-            if file.exists { return try file.load() }
-            try directory.create()
-            let fresh = PumpSimulation.fresh(hostNow: Int64(Date().timeIntervalSince1970))
-            try file.save(fresh)
-            return fresh
-        } catch let error as SimulatorStateError {
-            throw Output.fail(CommandFailure(status: .internalError, message: error.description))
-        } catch let error as StateFileError {
-            throw Output.fail(CommandFailure(status: .internalError, message: error.description))
-        }
     }
 }
