@@ -130,6 +130,49 @@ import WandProtocol
         #expect(outcomes.contains("resolved: the pump had carried it out"))
     }
 
+    /// Program's sends: 1 interrogate (review), 2 stage (3 its retransmission
+    /// when lost), then commit. The replies of both attempts of one step are lost.
+    @Test(arguments: [("stage", Set([2, 3]), false), ("commit", Set([3, 4]), true)])
+    func requirement7ALostReplyAtEveryProgramStepLeavesOldOrNew(step: String, lost: Set<Int>, committed: Bool) async throws {
+        let visit = SimulatedVisit()
+        let programmer = try await visit.programmer()
+        visit.transport.loseFrames(replies: lost)
+        let plan = try await programmer.review(try prescription(Self.increase))
+        let error = await failure { try await programmer.program(plan, overrides: [], confirmation: .flag(yes: true)) }
+        guard case .uncertain? = error else {
+            Issue.record("a lost \(step) reply must end UNCERTAIN, not \(String(describing: error))")
+            return
+        }
+        // Whole old or whole new, never a mix: the active prescription is
+        // exactly one of the two.
+        let active = visit.transport.with { $0.pump.prescription }
+        #expect(active == (committed ? plan.wire : try WirePrescriptionMapping.wire(plan.current, profile: .rp20)))
+        let resolution = try await visit.programmer().resolvePending()
+        #expect(resolution?.executed == true)
+        #expect(try visit.audit().verify().intact)
+    }
+
+    /// Refill's sends: 1 interrogate, 2 refill begin, 3 refill complete (each
+    /// followed by its retransmission when the reply is lost).
+    @Test(arguments: [("begin", Set([2, 3]), false), ("complete", Set([3, 4]), true)])
+    func requirement10ALostReplyAtEveryRefillStepLeavesOldOrNew(step: String, lost: Set<Int>, completed: Bool) async throws {
+        let visit = SimulatedVisit()
+        let programmer = try await visit.programmer()
+        visit.transport.loseFrames(replies: lost)
+        let request = RefillRequest(withdrawn: .mL(12), added: .mL(20), drug: nil, concentration: .mcgPerML(2000),
+                                    newPrescription: nil, discrepancyAcknowledgement: nil, overrides: [])
+        let error = await failure { try await programmer.refill(request, confirmation: .flag(yes: true)) }
+        guard case .uncertain? = error else {
+            Issue.record("a lost \(step) reply must end UNCERTAIN, not \(String(describing: error))")
+            return
+        }
+        let reservoir = visit.transport.with { $0.pump.mechanics.reservoir }
+        #expect(completed ? reservoir == FineVolume(nanolitres: 20_000_000) : reservoir > FineVolume(nanolitres: 11_900_000))
+        #expect(reservoir <= FineVolume(nanolitres: 20_000_000))
+        let resolution = try await visit.programmer().resolvePending()
+        #expect(resolution?.executed == true)
+    }
+
     @Test func requirement8ARequestThatNeverArrivedResolvesAsNotExecuted() async throws {
         let visit = SimulatedVisit()
         let programmer = try await visit.programmer()

@@ -83,6 +83,7 @@ import Testing
     /// and the audit log must still verify.
     @Test(arguments: ["before-send", "after-send", "after-outcome"])
     func aKilledBolusIsResolvedByTheNextRun(step: String) throws {
+        // One state change: the bolus itself.
         try killThenResolve(step: step, command: ["bolus", "--dose", "50mcg", "--yes"], commandName: "bolus")
         let log = try json(try pumpctl(["--json", "log"]))
         let started = (log["events"] as? [[String: Any]] ?? []).filter { $0["event"] as? String == "bolus started" }
@@ -90,27 +91,38 @@ import Testing
         #expect(started.count == (step == "before-send" ? 0 : 1))
     }
 
-    @Test(arguments: ["before-send", "after-send", "after-outcome"])
-    func aKilledProgramLeavesTheOldOrTheNewPrescription(step: String) throws {
-        try killThenResolve(step: step, command: ["program", Self.prescriptions + "/baclofen-continuous-450.json", "--yes"],
-                            commandName: "stage")
+    static let everyStep = ["before-send", "after-send", "after-outcome"]
+
+    /// Program is two state changes: stage (1) and commit (2).
+    @Test(arguments: everyStep, [1, 2])
+    func aKilledProgramLeavesTheOldOrTheNewPrescription(step: String, command: Int) throws {
+        try killThenResolve(step: "\(step):\(command)", command: ["program", Self.prescriptions + "/baclofen-continuous-450.json", "--yes"],
+                            commandName: command == 1 ? "stage" : "program")
         let status = try json(try pumpctl(["--json", "interrogate"]))
         let dose = (status["daily_dose"] as? [String: Any])?["value"] as? Int
-        // The kill hits the first state change, staging: the active prescription is still the old one.
-        #expect(dose == 400)
+        // Killed while staging, or before the commit left: the old
+        // prescription. Once the commit reached the pump: the new one.
+        let committed = command == 2 && step != "before-send"
+        #expect(dose == (committed ? 450 : 400))
     }
 
-    @Test(arguments: ["before-send", "after-send", "after-outcome"])
-    func aKilledRefillIsResolvedAndNothingIsHalfDone(step: String) throws {
-        try killThenResolve(step: step, command: ["refill", "--withdrawn", "12mL", "--added", "20mL", "--concentration", "2000mcg/mL", "--yes"],
-                            commandName: "refill-begin")
+    /// Refill is two state changes: refill begin (1) and refill complete (2).
+    @Test(arguments: everyStep, [1, 2])
+    func aKilledRefillIsResolvedAndNothingIsHalfDone(step: String, command: Int) throws {
+        let refill = ["refill", "--withdrawn", "12mL", "--added", "20mL", "--concentration", "2000mcg/mL", "--yes"]
+        try killThenResolve(step: "\(step):\(command)", command: refill, commandName: command == 1 ? "refill-begin" : "refill")
         let status = try json(try pumpctl(["--json", "interrogate"]))
-        let volume = (status["reservoir_volume"] as? [String: Any])?["value"] as? NSNumber
-        // Refill begin changes no volume; the reservoir still holds about 12 mL.
-        #expect(volume.map { $0.doubleValue > 11.9 && $0.doubleValue <= 12 } == true)
-        // A later refill goes through (a begun refill is picked up, not begun twice).
-        let refill = try pumpctl(["refill", "--withdrawn", "12mL", "--added", "20mL", "--concentration", "2000mcg/mL", "--yes"])
-        #expect(refill.status == 0, "\(refill.stderr)")
+        let volume = ((status["reservoir_volume"] as? [String: Any])?["value"] as? NSNumber)?.doubleValue ?? -1
+        let completed = command == 2 && step != "before-send"
+        if completed {
+            #expect(volume > 19.99 && volume <= 20)
+        } else {
+            // Still the old residual (about 12 mL); a later refill goes
+            // through, picking up a refill already begun instead of beginning twice.
+            #expect(volume > 11.9 && volume <= 12)
+            let again = try pumpctl(refill)
+            #expect(again.status == 0, "\(again.stderr)")
+        }
     }
 
     func killThenResolve(step: String, command: [String], commandName: String) throws {

@@ -17,8 +17,10 @@ public struct ProgrammerContext: Sendable {
     public var expectedPumpSerial: String?
     public var now: @Sendable () -> Date
     /// For the crash tests: a step of `perform` at which the process kills
-    /// itself. Honoured only against the simulator, never a real pump.
+    /// itself, in the `crashAtCommand`-th state-changing command of the run
+    /// (1 = the first). Honoured only against the simulator, never a real pump.
     public var crashPoint: CrashPoint?
+    public var crashAtCommand = 1
 
     /// The steps of a state-changing command a crash test can stop at.
     public enum CrashPoint: String, Sendable, CaseIterable {
@@ -57,6 +59,8 @@ public actor Programmer {
     let audit: AuditLog
     let pending: PendingCommandStore
     public let pumpSerial: String
+    /// State-changing commands performed so far in this run (for the crash tests).
+    private var performed = 0
 
     public init(connection: PumpConnection, context: ProgrammerContext) async throws(ProgrammerError) {
         self.connection = connection
@@ -134,6 +138,7 @@ public actor Programmer {
         let request = make(id)
         let entry = PendingCommand(commandID: id.description, command: command, pumpSerial: pumpSerial,
                                    sentAt: context.now(), parameters: parameters)
+        performed += 1
         // Durable before anything is sent: a crash from here on leaves the
         // record, and the next run asks the pump about this id.
         do { try pending.record(entry) } catch { throw .storage(error.description) }
@@ -167,7 +172,7 @@ public actor Programmer {
     }
 
     private func crashIfAsked(_ point: ProgrammerContext.CrashPoint) {
-        guard context.simulated, context.crashPoint == point else { return }
+        guard context.simulated, context.crashPoint == point, performed == context.crashAtCommand else { return }
         kill(getpid(), SIGKILL)
     }
 

@@ -41,14 +41,18 @@ enum PumpSession {
                 throw Output.fail(failure(error))
             }
         }
-        let context = ProgrammerContext(
+        var context = ProgrammerContext(
             stateDirectory: directory, operatorName: global.resolvedOperator, secondOperator: session.secondOperator,
-            policy: policy, simulated: global.simulator, expectedPumpSerial: session.expectPump,
-            // The crash tests stop the simulated visit at a chosen step; a
-            // real pump session ignores this.
-            crashPoint: global.simulator
-                ? ProcessInfo.processInfo.environment["PUMPWAND_SIMULATOR_CRASH_AT"].flatMap(ProgrammerContext.CrashPoint.init(rawValue:))
-                : nil)
+            policy: policy, simulated: global.simulator, expectedPumpSerial: session.expectPump)
+        // The crash tests stop a simulated visit at a chosen step
+        // (PUMPWAND_SIMULATOR_CRASH_AT=after-send:2 is the second
+        // state-changing command, just after its reply); a real pump session
+        // never reads it.
+        if global.simulator, let spec = ProcessInfo.processInfo.environment["PUMPWAND_SIMULATOR_CRASH_AT"] {
+            let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+            context.crashPoint = ProgrammerContext.CrashPoint(rawValue: parts[0])
+            context.crashAtCommand = parts.count > 1 ? Int(parts[1]) ?? 1 : 1
+        }
         let result: Result<T, ProgrammerError>
         do {
             let connection = try await PumpConnection.open(transport: transport, keyring: keyring)
