@@ -7,6 +7,7 @@ import SystemPackage
 import Therapy
 import WandLink
 import WandProtocol
+import WandTrace
 
 /// Opens a programming session with the pump (through the wand chosen by
 /// `--wand`, or the simulator with `--simulator`), runs `body`, closes the
@@ -17,7 +18,7 @@ enum PumpSession {
         let directory = try global.stateDirectory()
         let policy = try loadPolicy(session.policyFile)
         var server: SimulatedWandServer?
-        let transport: any WandTransport
+        var transport: any WandTransport
         let keyring: PumpKeyring
         if global.simulator {
             guard global.wand == nil else { throw ValidationError("--simulator and --wand exclude each other.") }
@@ -40,6 +41,10 @@ enum PumpSession {
                 throw Output.fail(failure(error))
             }
         }
+        // With --trace every frame of the session is recorded (Bringup/TraceOption.swift).
+        let tracer: TracingTransport?
+        (transport, tracer) = try await TraceOption.wrap(transport, global)
+        defer { TraceOption.report(tracer) }
         let context = ProgrammerContext(
             stateDirectory: directory, operatorName: global.resolvedOperator, secondOperator: session.secondOperator,
             policy: policy, simulated: global.simulator, expectedPumpSerial: session.expectPump,
