@@ -69,6 +69,15 @@ let package = Package(
         // MARK: Therapy domain (pure: standard library and Foundation only)
         .target(name: "Therapy"),
 
+        // MARK: Protocol traces (pcapng) for firmware bring-up
+        .target(
+            name: "WandTrace",
+            dependencies: [
+                "WandLink", "WandProtocol",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+
         // MARK: The pump's side, and the host's workflows
         .target(
             name: "PumpSimulator",
@@ -87,7 +96,7 @@ let package = Package(
         .executableTarget(
             name: "pumpctl",
             dependencies: [
-                "Therapy", "WandProtocol", "WandLink", "PumpSimulator", "PumpProgrammer", "StateFiles",
+                "Therapy", "WandProtocol", "WandLink", "PumpSimulator", "PumpProgrammer", "StateFiles", "WandTrace",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
@@ -125,6 +134,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "StateFilesTests", dependencies: ["StateFiles"]),
+        .testTarget(name: "WandTraceTests", dependencies: ["WandTrace", "WandLink", "WandProtocol"]),
         .testTarget(
             name: "PumpProgrammerTests",
             dependencies: [

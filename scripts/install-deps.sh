@@ -13,6 +13,7 @@ packages=(
     gir1.2-umockdev-1.0  # the Python umockdev harness (live USB wand)
     python3-gi
     python3-crcmod       # independent CRC-32C check values in tests
+    tshark               # the Wireshark dissector test (hardware/wireshark/pumpwand.lua)
 )
 
 missing=()
@@ -29,5 +30,8 @@ if [[ $(id -u) -ne 0 ]]; then
     sudo=(sudo)
 fi
 export DEBIAN_FRONTEND=noninteractive
+# wireshark-common asks whether non-root users may capture; answer no
+# without a prompt (the tests only read trace files).
+echo "wireshark-common wireshark-common/install-setuid boolean false" | "${sudo[@]}" debconf-set-selections
 "${sudo[@]}" apt-get update -q
 "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -18,7 +18,7 @@ struct Pumpctl: AsyncParsableCommand {
 
         subcommands: [
             Wands.self, Interrogate.self, Program.self, Refill.self, Bolus.self, Stop.self, Resume.self,
-            Alarms.self, Log.self, Clock.self, Calc.self, Audit.self, Sim.self,
+            Alarms.self, Log.self, Clock.self, Calc.self, Audit.self, Sim.self, Link.self, Raw.self, Serve.self,
         ]
 
     )

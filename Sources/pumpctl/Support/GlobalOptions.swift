@@ -18,6 +18,12 @@ struct GlobalOptions: ParsableArguments {
         valueName: "serial-or-path"))
     var wand: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Record every frame to and from the wand in this pcapng file (for Wireshark with hardware/wireshark/pumpwand.lua).",
+        discussion: "Sealed pump messages are recorded as sent (ciphertext); the session keys are never written.",
+        valueName: "file.pcapng"))
+    var trace: String?
+
     @Flag(name: .long, help: "Confirm reviewed changes without a prompt (for scripts; review the output).")
     var yes = false
 

@@ -7,6 +7,7 @@ import SystemPackage
 import Therapy
 import WandLink
 import WandProtocol
+import WandTrace
 
 /// Opens a programming session with the pump (through the wand chosen by
 /// `--wand`, or the simulator with `--simulator`), runs `body`, closes the
@@ -16,30 +17,19 @@ enum PumpSession {
                        _ body: (Programmer) async throws(ProgrammerError) -> T) async throws -> T {
         let directory = try global.stateDirectory()
         let policy = try loadPolicy(session.policyFile)
-        var server: SimulatedWandServer?
-        let transport: any WandTransport
-        let keyring: PumpKeyring
-        if global.simulator {
-            guard global.wand == nil else { throw ValidationError("--simulator and --wand exclude each other.") }
-            let stateFile = try Sim.stateFile(global)
-            let simulation = try Sim.load(stateFile)
-            let started = SimulatedWandServer.inProcess(simulation: simulation, stateFile: stateFile)
-            transport = started.host
-            server = started.server
-            keyring = PumpKeyring(anySerial: simulation.pump.identity.key)
-            Output.note("SIMULATED: talking to the simulated pump \(simulation.pump.identity.serial) (state in \(directory.path)), not a patient's pump.")
-        } else {
+        // The key comes first: a missing key file is found before any wand is opened.
+        var keyring: PumpKeyring?
+        if !global.simulator {
             guard let keyFile = session.keyFile else {
                 throw Output.fail(CommandFailure(status: .usage, message: "Give the pump's key file with --key-file (or use --simulator for the simulated pump)."))
             }
-            do {
-                keyring = try PumpKeyring.load(keyFile: FilePath(keyFile))
-                transport = try WandSelection().open(argument: global.wand)
-            } catch let error as WandSelectionError {
-                throw Output.fail(failure(error))
-            } catch let error as ProgrammerError {
-                throw Output.fail(failure(error))
-            }
+            do { keyring = try PumpKeyring.load(keyFile: FilePath(keyFile)) } catch { throw Output.fail(failure(error)) }
+        }
+        let line = try await WandLine.open(global)
+        let transport = line.transport
+        guard let keyring = keyring ?? line.simulatedPumpKey.map({ PumpKeyring(anySerial: $0) }) else {
+            await line.close()
+            throw Output.fail(CommandFailure(status: .internalError, message: "No pump key is at hand."))
         }
         var context = ProgrammerContext(
             stateDirectory: directory, operatorName: global.resolvedOperator, secondOperator: session.secondOperator,
@@ -64,13 +54,9 @@ enum PumpSession {
             }
             await programmer.close()
         } catch {
-            await transport.close()
             result = .failure(error)
         }
-        if let server {
-            await server.stop()
-            if let error = await server.lastSaveError { Output.note("SIMULATED: \(error.description)") }
-        }
+        await line.close()
         switch result {
         case .success(let value): return value
         case .failure(let error): throw Output.fail(failure(error))

@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+
+/// Where the repository is, and where tshark is (if installed).
+enum BringupPaths {
+    static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let dissector = repository.appendingPathComponent("hardware/wireshark/pumpwand.lua").path
+
+    static let tshark: String? = {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return (path.split(separator: ":").map(String.init) + ["/usr/bin"])
+            .map { $0 + "/tshark" }
+            .first { FileManager.default.isExecutableFile(atPath: $0) }
+    }()
+
+    /// Runs tshark with the dissector over `trace` and returns its stdout.
+    static func dissect(_ trace: String, _ extra: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tshark ?? "/usr/bin/tshark")
+        process.arguments = ["-r", trace, "-X", "lua_script:" + dissector] + extra
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+/// `--trace` on the built binary, and the Wireshark dissector over the
+/// recorded trace. CI installs tshark (Debian's package), so these never
+/// skip there; on a machine without it they are skipped with the reason.
+@Suite(.enabled(if: BringupPaths.tshark != nil, "tshark is not installed (apt-get install tshark); the dissector tests need it"))
+struct BringupTraceTests {
+    func record(_ arguments: [String]) throws -> String {
+        let dir = BringupLinkTests.stateDir()
+        let trace = dir + "/t.pcapng"
+        let run = try PumpctlRun.run(["--simulator", "--state-dir", dir, "--trace", trace] + arguments)
+        #expect(run.status == 0, "\(run.stderr)")
+        return trace
+    }
+
+    @Test func theDissectorDecodesALoopbackTraceExactlyAsCommitted() throws {
+        // Frames: info request and reply (sequence 1), then three loopback
+        // echoes of 32 bytes (sequences 2-4; echo i carries (31 i + j) mod 256).
+        let trace = try record(["link", "loopback", "--count", "3"])
+        let decoded = try BringupPaths.dissect(trace, ["-O", "pumpwand"])
+        #expect(decoded.status == 0, "\(decoded.stderr)")
+        let expected = try String(contentsOfFile: BringupPaths.repository.appendingPathComponent(
+            "Tests/BringupExpected/loopback-trace.txt").path, encoding: .utf8)
+        #expect(decoded.stdout == expected)
+    }
+
+    @Test func aPumpSessionTraceShowsTheHandshakeAndSealedEnvelopesOnly() throws {
+        let trace = try record(["interrogate"])
+        let decoded = try BringupPaths.dissect(trace, ["-T", "fields", "-e", "pumpwand.direction", "-e", "pumpwand.kind",
+                                                       "-e", "pumpwand.sequence", "-e", "pumpwand.flags", "-e", "pumpwand.sealed.counter",
+                                                       "-e", "pumpwand.pump.serial"])
+        #expect(decoded.status == 0, "\(decoded.stderr)")
+        let rows = decoded.stdout.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        // info out/in, handshake out/in, interrogate out/in, close out/in.
+        #expect(rows.count == 8)
+        guard rows.count == 8 else { return }
+        #expect(rows.map { $0[0] } == ["2", "1", "2", "1", "2", "1", "2", "1"])  // outbound 2, inbound 1 (epb_flags)
+        #expect(rows[2][1] == "0x03")  // kind: pump message
+        #expect(rows[2][3] == "0x00")  // handshake request: unsealed
+        #expect(rows[3][3] == "0x02")  // handshake reply: from pump
+        #expect(rows[3][5] == "RP20-DEMO-0001")
+        #expect(rows[4][3] == "0x01" && rows[4][4] == "1")  // interrogate: sealed, counter 1
+        #expect(rows[5][3] == "0x03" && rows[5][4] == "1")  // its reply: sealed from pump, pump counter 1
+        #expect(rows[6][4] == "2" && rows[7][4] == "2")    // close session
+        // The sequence numbers pair requests with replies.
+        #expect(rows.map { $0[2] } == ["1", "1", "2", "2", "3", "3", "4", "4"])
+    }
+}
+
+/// The trace file itself, without tshark.
+@Suite struct BringupTraceFileTests {
+    @Test func anUnwritableTracePathIsAUsageErrorBeforeAnythingIsSent() throws {
+        let dir = BringupLinkTests.stateDir()
+        let run = try PumpctlRun.run(["--simulator", "--state-dir", dir, "--trace", "/nonexistent-dir/t.pcapng", "link", "status"])
+        #expect(run.status == 64)
+        #expect(run.stderr.contains("Cannot create the trace file /nonexistent-dir/t.pcapng"))
+    }
+
+    @Test func theTraceStartsWithASectionHeaderAndUser0Interface() throws {
+        let dir = BringupLinkTests.stateDir()
+        let trace = dir + "/t.pcapng"
+        let run = try PumpctlRun.run(["--simulator", "--state-dir", dir, "--trace", trace, "link", "loopback", "--count", "1"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: trace)))
+        #expect(Array(bytes.prefix(4)) == [0x0A, 0x0D, 0x0D, 0x0A])
+        #expect(Array(bytes[8..<12]) == [0x4D, 0x3C, 0x2B, 0x1A])  // little-endian byte-order magic
+        let shbLength = Int(bytes[4]) | Int(bytes[5]) << 8
+        #expect(Array(bytes[shbLength..<(shbLength + 4)]) == [1, 0, 0, 0])  // Interface Description Block
+        #expect(Array(bytes[(shbLength + 8)..<(shbLength + 10)]) == [147, 0])  // LINKTYPE_USER0
+    }
+}
