@@ -175,9 +175,20 @@ public struct PumpSimulation: Sendable {
     }
 
     private mutating func handle(frameBody body: [UInt8]) -> [Outgoing] {
-        guard let frame = try? Frame(body: body) else {
+        let frame: Frame
+        do {
+            frame = try Frame(body: body)
+        } catch {
             rejected.badFrames += 1
-            return reply(.negativeAcknowledgement, sequence: 0, payload: NegativeAcknowledgement.malformedFrame.encoded)
+            // Answer with the frame's own sequence when the header has one,
+            // and the reason PROTOCOL.md gives for what was wrong.
+            let sequence = body.count >= FrameHeader.length ? UInt16(body[2]) | UInt16(body[3]) << 8 : 0
+            let reason: NegativeAcknowledgement = switch error {
+            case .unsupportedVersion: .unsupportedVersion
+            case .invalidValue(field: "header.kind", _): .unknownKind
+            default: .malformedFrame
+            }
+            return reply(.negativeAcknowledgement, sequence: sequence, payload: reason.encoded)
         }
         switch frame.header.kind {
         case .wandCommand:
