@@ -15,4 +15,8 @@ echo "== fuzz (short run; any finding fails)"
 bash scripts/fuzz.sh
 
 echo "== tests"
-swift test --skip-build
+# One test at a time: many tests run pumpctl, wandsim or the umockdev
+# harness as child processes and wait for them, which would otherwise hold
+# the 2-core machine's few concurrency threads and starve the tests that use
+# deadlines (and libusb spins under umockdev).
+swift test --skip-build --no-parallel
