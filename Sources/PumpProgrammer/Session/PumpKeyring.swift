@@ -17,6 +17,11 @@ public struct PumpKeyring: Sendable {
         self.anySerial = anySerial
     }
 
+    /// Whether `key` is among the keys held (to recognise the published demo key).
+    public func holds(_ key: [UInt8]) -> Bool {
+        anySerial == key || keys.values.contains(key)
+    }
+
     public func key(for serial: String) -> PumpKey? {
         (keys[serial] ?? anySerial).flatMap { PumpKey(bytes: $0) }
     }

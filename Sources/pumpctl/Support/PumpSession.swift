@@ -24,6 +24,11 @@ enum PumpSession {
                 throw Output.fail(CommandFailure(status: .usage, message: "Give the pump's key file with --key-file (or use --simulator for the simulated pump)."))
             }
             do { keyring = try PumpKeyring.load(keyFile: FilePath(keyFile)) } catch { throw Output.fail(failure(error)) }
+            // The demo key is published: whatever answers to it is wandsim or
+            // a bench pump, never a patient's, and the output says so.
+            if keyring?.holds(PumpIdentity.demoKey) == true {
+                Output.note("SIMULATED or bench pump: this key file holds the published DEMO key, which no patient's pump uses.")
+            }
         }
         let line = try await WandLine.open(global)
         let transport = line.transport
