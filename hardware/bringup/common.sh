@@ -41,6 +41,7 @@ parse_target() {
     if [[ -z "$state_dir" ]]; then
         state_dir=$(mktemp -d "${TMPDIR:-/tmp}/pumpwand-bringup.XXXXXX")
     fi
+    mkdir -p "$state_dir"
     [[ -z "$trace_dir" ]] || mkdir -p "$trace_dir"
     step_number=0
 }
