@@ -29,6 +29,24 @@ import WandProtocol
         #expect(status.simulated)
     }
 
+    @Test func requirement9TheAlarmDateIsRecomputedOnEveryChange() async throws {
+        let visit = SimulatedVisit()
+        let programmer = try await visit.programmer()
+        // 12 mL, alarm at 2 mL: 0.2 mL/day -> 50 days; 0.225 mL/day -> 10 mL / 0.225 = 44.44 days
+        // (44 days 10 h 40 min); refilled to 20 mL -> 18 / 0.225 = 80 days.
+        let before = try await programmer.interrogate().status
+        #expect(before.daysToAlarm == 50)
+        let plan = try await programmer.review(try prescription(Self.increase))
+        let programmed = try await programmer.program(plan, overrides: [], confirmation: .flag(yes: true)).status
+        #expect(programmed.daysToAlarm == 44)
+        #expect(programmed.lowReservoirAlarmDate == "2027-02-28T18:40:00Z")
+        let refilled = try await programmer.refill(
+            RefillRequest(withdrawn: .mL(12), added: .mL(20), drug: nil, concentration: .mcgPerML(2000), newPrescription: nil,
+                          discrepancyAcknowledgement: nil, overrides: []), confirmation: .flag(yes: true)).status
+        #expect(refilled.daysToAlarm == 80)
+        #expect(refilled.lowReservoirAlarmDate == "2027-04-05T08:00:00Z")
+    }
+
     @Test func requirement14TheWrongPumpIsRefused() async throws {
         let visit = SimulatedVisit()
         await #expect(throws: ProgrammerError.self) {
