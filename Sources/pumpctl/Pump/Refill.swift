@@ -14,31 +14,61 @@ struct Refill: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var session: SessionOptions
     @OptionGroup var overrides: OverrideOptions
-    @Option(help: "Residual withdrawn, with unit (e.g. 3.5mL).") var withdrawn: String
-    @Option(help: "Volume of new drug added, with unit (e.g. 20mL).") var added: String
-    @Option(help: "Concentration of the new drug, with unit (e.g. 2000mcg/mL).") var concentration: String
+    @Option(help: "Residual withdrawn, with unit (e.g. 3.5mL). Asked for at a terminal when not given.") var withdrawn: String?
+    @Option(help: "Volume of new drug added, with unit (e.g. 20mL). Asked for at a terminal when not given.") var added: String?
+    @Option(help: "Concentration of the new drug, with unit (e.g. 2000mcg/mL). Asked for at a terminal when not given.")
+    var concentration: String?
     @Option(help: "The new drug, when it changes (baclofen, morphine, ziconotide).") var drug: String?
     @Option(help: "The prescription for the new concentration (JSON).") var prescription: String?
     @Option(name: .customLong("acknowledge-discrepancy"), help: ArgumentHelp(
         "Go on despite a residual discrepancy, saying why (recorded).", valueName: "reason"))
     var acknowledgeDiscrepancy: String?
 
+    /// A quantity typed or given for `option`; nothing is sent when it is not one.
+    static func quantity<D: PhysicalDimension>(_ text: String?, _ option: String) throws(ProgrammerError) -> Quantity<D> {
+        do {
+            return try Quantity<D>.parseWithUnit(text ?? "").quantity
+        } catch {
+            throw .input("\(option): \(error.description)")
+        }
+    }
+
+    static func ask(_ question: String) -> String {
+        FileHandle.standardError.write(Data((question + " ").utf8))
+        return readLine(strippingNewline: true)?.trimmingCharacters(in: .whitespaces) ?? ""
+    }
+
     func run() async throws {
-        let request = RefillRequest(
-            withdrawn: try CalcInput.quantity(withdrawn, option: "--withdrawn"),
-            added: try CalcInput.quantity(added, option: "--added"),
-            drug: try drug.map { name in
-                guard let drug = Drug(rawValue: name.lowercased()) else {
-                    throw ValidationError("--drug \(name): not one of baclofen, morphine, ziconotide")
-                }
-                return drug
-            },
-            concentration: try CalcInput.quantity(concentration, option: "--concentration"),
-            newPrescription: try prescription.map { try CalcInput.prescription($0) },
-            discrepancyAcknowledgement: acknowledgeDiscrepancy, overrides: try overrides.parsed())
+        let interactive = isatty(STDIN_FILENO) == 1 && !global.json
+        guard interactive || (withdrawn != nil && added != nil && concentration != nil) else {
+            throw ValidationError("Give --withdrawn, --added and --concentration (or run at a terminal to be asked for them).")
+        }
+        let drug: Drug? = try self.drug.map { name in
+            guard let drug = Drug(rawValue: name.lowercased()) else {
+                throw ValidationError("--drug \(name): not one of baclofen, morphine, ziconotide")
+            }
+            return drug
+        }
+        let newPrescription = try prescription.map { try CalcInput.prescription($0) }
+        let discrepancy = acknowledgeDiscrepancy
+        let accepted = try overrides.parsed()
+        let given = (withdrawn, added, concentration)
         let global = self.global
         let record = try await PumpSession.run(global, session) { programmer throws(ProgrammerError) in
-            try await programmer.refill(request, confirmation: PumpSession.confirmation(
+            // Guided: the pump's figures first, then each value asked for.
+            var answers = given
+            if answers.0 == nil || answers.1 == nil || answers.2 == nil {
+                let status = try await programmer.interrogate().status
+                Output.note("The pump holds about \(status.reservoirVolume) of \(status.drug) \(status.concentration); withdraw the residual completely.")
+                answers.0 = answers.0 ?? Self.ask("Residual withdrawn (e.g. 3.5mL):")
+                answers.1 = answers.1 ?? Self.ask("Volume of new drug added (at most \(status.reservoirCapacity)):")
+                answers.2 = answers.2 ?? Self.ask("Concentration of the new drug (the pump's is \(status.concentration)):")
+            }
+            let request = RefillRequest(
+                withdrawn: try Self.quantity(answers.0, "--withdrawn"), added: try Self.quantity(answers.1, "--added"),
+                drug: drug, concentration: try Self.quantity(answers.2, "--concentration"),
+                newPrescription: newPrescription, discrepancyAcknowledgement: discrepancy, overrides: accepted)
+            return try await programmer.refill(request, confirmation: PumpSession.confirmation(
                 global, prompt: "Type yes to record this refill of \(request.added) \(request.concentration) in the pump:"))
         }
         if global.json {
