@@ -83,8 +83,8 @@ struct SimulatedVisit {
         directory = temporaryStateDirectory()
     }
 
-    func programmer(operatorName: String = "tech.a", secondOperator: String? = nil, expectedSerial: String? = nil)
-        async throws -> Programmer
+    func programmer(operatorName: String = "tech.a", secondOperator: String? = nil, expectedSerial: String? = nil,
+                    policy: ClinicPolicy? = nil) async throws -> Programmer
     {
         let connection = try await PumpConnection.open(
             transport: transport, keyring: PumpKeyring(anySerial: PumpIdentity.demoKey),
@@ -92,7 +92,7 @@ struct SimulatedVisit {
         let clock = self.clock
         let context = ProgrammerContext(
             stateDirectory: directory, operatorName: operatorName, secondOperator: secondOperator,
-            policy: try ClinicPolicy.shippedDefaults(), simulated: true, expectedPumpSerial: expectedSerial,
+            policy: try policy ?? ClinicPolicy.shippedDefaults(), simulated: true, expectedPumpSerial: expectedSerial,
             now: { Date(timeIntervalSince1970: TimeInterval(clock.now())) })
         return try await Programmer(connection: connection, context: context)
     }

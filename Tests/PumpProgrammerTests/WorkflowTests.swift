@@ -47,6 +47,30 @@ import WandProtocol
         #expect(refilled.lowReservoirAlarmDate == "2027-04-05T08:00:00Z")
     }
 
+    @Test func aPolicyCanAskASecondProviderForDoseIncreases() async throws {
+        var policy = try ClinicPolicy.shippedDefaults()
+        policy.secondOperatorRequiredFor = [.doseIncrease, .concentrationChange]
+        let visit = SimulatedVisit()
+        let alone = try await visit.programmer(policy: policy)
+        let plan = try await alone.review(try prescription(Self.increase))
+        let refused = await failure { try await alone.program(plan, overrides: [], confirmation: .flag(yes: true)) }
+        guard case .refusedByPolicy(let message)? = refused else {
+            Issue.record("a dose increase without the second provider the policy asks for must be refused")
+            return
+        }
+        #expect(message.contains("--second-operator"))
+        let sameAgain = try await visit.programmer(secondOperator: "tech.a", policy: policy)
+        await #expect(throws: ProgrammerError.self) {
+            _ = try await sameAgain.program(try await sameAgain.review(try prescription(Self.increase)), overrides: [],
+                                            confirmation: .flag(yes: true))
+        }
+        let witnessed = try await visit.programmer(secondOperator: "tech.b", policy: policy)
+        let done = try await witnessed.program(try await witnessed.review(try prescription(Self.increase)), overrides: [],
+                                               confirmation: .flag(yes: true))
+        #expect(done.status.dailyDose == .mcgPerDay(450))
+        #expect(try visit.audit().entries().contains { $0.command == "program" && $0.secondOperator == "tech.b" })
+    }
+
     @Test func requirement14TheWrongPumpIsRefused() async throws {
         let visit = SimulatedVisit()
         await #expect(throws: ProgrammerError.self) {

@@ -66,8 +66,22 @@ extension Programmer {
             try? record(command: "program", phase: .event, parameters: ["refusal": error.description], outcome: "refused by policy")
             throw .refusedByPolicy(error.description)
         }
+        if context.policy.requiresSecondOperator(.anyPrescriptionChange)
+            || (plan.review.doseIncrease && context.policy.requiresSecondOperator(.doseIncrease)) {
+            try requireSecondOperator(plan.review.doseIncrease ? "a dose increase" : "a change of prescription")
+        }
         try Self.check(confirmation, review: plan.review)
         return accepted
+    }
+
+    /// Refuses unless a second provider is named (policy decides when).
+    func requireSecondOperator(_ change: String) throws(ProgrammerError) {
+        guard let second = context.secondOperator?.trimmingCharacters(in: .whitespaces), !second.isEmpty else {
+            throw .refusedByPolicy("the clinic policy asks a second provider to confirm \(change): give --second-operator NAME")
+        }
+        guard second != context.operatorName else {
+            throw .refusedByPolicy("the second provider must be another person than the operator (\(second))")
+        }
     }
 
     static func check(_ confirmation: Confirmation, review: Review) throws(ProgrammerError) {

@@ -100,8 +100,8 @@ extension Programmer {
             guard let next = request.newPrescription else {
                 throw .refusedByPolicy(offerFor(current: current, drug: drug, concentration: request.concentration, profile: profile))
             }
-            guard context.secondOperator?.isEmpty == false else {
-                throw .refusedByPolicy("a change of drug or concentration must be confirmed by a second provider: give --second-operator NAME")
+            if context.policy.requiresSecondOperator(.concentrationChange) {
+                try requireSecondOperator("a change of drug or concentration")
             }
             if drug == current.drug, let lineVolume = lineVolume(current, profile: profile),
                let dose = try? current.dosePlan(on: profile).averagePrescribedDose, dose.baseValue > 0 {
@@ -111,6 +111,9 @@ extension Programmer {
             pendingPrescription = next
         }
         if let next = pendingPrescription {
+            if context.policy.requiresSecondOperator(.anyPrescriptionChange) {
+                try requireSecondOperator("a change of prescription")
+            }
             guard next.drug == drug, next.concentration == request.concentration else {
                 throw .refusedByPolicy("the new prescription is for \(next.drug) \(next.concentration), but the reservoir is being filled with \(drug) \(request.concentration)")
             }

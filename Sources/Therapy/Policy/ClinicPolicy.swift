@@ -9,6 +9,9 @@ public struct ClinicPolicy: Sendable, Equatable, Codable {
     public var name: String
     public var drugs: [DrugPolicy]
     public var residualTolerance: ResidualTolerance
+    /// Changes a second provider must confirm (`--second-operator`); when
+    /// the file leaves it out, concentration changes, as clinical practice asks.
+    public var secondOperatorRequiredFor: [SecondOperatorRule]?
     public var sources: [String]
 
     public static let currentFormat = "pumpwand-policy/1"
@@ -16,6 +19,22 @@ public struct ClinicPolicy: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case format, name, drugs, sources
         case residualTolerance = "residual_tolerance"
+        case secondOperatorRequiredFor = "second_operator_required_for"
+    }
+
+    /// Changes that can be made to need a second provider.
+    public enum SecondOperatorRule: String, Sendable, Equatable, Codable, CaseIterable {
+        /// A refill with another drug or concentration.
+        case concentrationChange = "concentration-change"
+        /// A prescription that raises the daily dose.
+        case doseIncrease = "dose-increase"
+        /// Any change of prescription.
+        case anyPrescriptionChange = "any-prescription-change"
+    }
+
+    /// Whether `rule` needs a second provider under this policy.
+    public func requiresSecondOperator(_ rule: SecondOperatorRule) -> Bool {
+        (secondOperatorRequiredFor ?? [.concentrationChange]).contains(rule)
     }
 
     /// The library entry for a drug, if the clinic stocks it.

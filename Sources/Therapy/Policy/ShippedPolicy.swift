@@ -57,7 +57,9 @@ extension ClinicPolicy {
         }
       ],
       "residual_tolerance": {"minimum": "0.5mL", "percent_of_expected": 20},
+      "second_operator_required_for": ["concentration-change"],
       "sources": [
+        "Second provider for drug changes: refill workflow practice (clinical.md, refill step 3)",
         "Residual discrepancy: 20% tolerance (older pump generation, clinical practice sources); 0.5 mL floor is a clinic default",
         "Safety limits model: FDA Generic Infusion Pump hazard analysis (Arney et al., 2009); FDA Infusion Pump Improvement Initiative (2010)"
       ]
