@@ -147,6 +147,7 @@ import Testing
         let result = running.finish()
 
         #expect([74, 75].contains(result.status), "status \(result.status): \(result.stderr)")
+        print("note: wandsim was killed with pumpctl in \(result.status == 75 ? "a state-changing command (UNCERTAIN)" : "a read") (exit \(result.status))")
         let audit = try bench.auditEntries()
         let linkFailures = audit.compactMap { $0["outcome"] as? String }.filter { $0.contains("the link failed") }
         #expect(!linkFailures.isEmpty, "the audit log must say the link failed: \(audit.compactMap { $0["outcome"] })")
