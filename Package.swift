@@ -144,7 +144,7 @@ let package = Package(
         ),
         .testTarget(name: "TherapyTests", dependencies: ["Therapy", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "WandLinkTests", dependencies: ["WandLink", "CLibUSB", "CUdev", "CTerminal"]),
-        .testTarget(name: "PumpctlTests", dependencies: ["pumpctl", "wand-selection-probe"]),
+        .testTarget(name: "PumpctlTests", dependencies: ["pumpctl", "wandsim", "wand-selection-probe"]),
         .testTarget(
             name: "WandProtocolTests",
             dependencies: [

@@ -24,6 +24,13 @@ Streams (--mode):
 unplugged: a "remove" uevent is sent and every later ioctl fails with ENODEV,
 as the kernel does for a vanished device; the N bytes are not echoed.
 
+--unplug-after-frames N: the same, at a frame boundary: the wand is unplugged
+while the host's N-th frame (frames are 00 | COBS | 00) arrives, and that
+frame never reaches the stream, so the pump never sees it. With
+--unplug-delivers the N-th frame is passed on first, so the pump acts on it
+and only its reply is lost. Tests use this to cut the link in the middle of
+a chosen exchange (the commit of a prescription, say) without any timing.
+
 Needs the Debian packages umockdev, gir1.2-umockdev-1.0 and python3-gi; run it
 with the system Python (/usr/bin/python3), which has the gi module.
 
@@ -104,11 +111,16 @@ class Urb:
 class LiveWand:
     """The wand's side of usbdevfs, bridging bulk endpoints to a stream."""
 
-    def __init__(self, descriptors, serial, sink, unplug_after):
+    def __init__(self, descriptors, serial, sink, unplug_after, unplug_after_frames=None, unplug_delivers=False):
         self.descriptors = descriptors
         self.serial = serial
         self.sink = sink  # called with bytes from the host; None = echo
         self.unplug_after = unplug_after
+        self.unplug_after_frames = unplug_after_frames
+        self.unplug_delivers = unplug_delivers
+        # Frame delimiters (0x00) seen from the host: frame k ends at the
+        # (2k)-th, since every frame opens and closes with one.
+        self.delimiters = 0
         self.unplug_callback = None
         self.lock = threading.Lock()
         self.to_host = bytearray()
@@ -251,6 +263,38 @@ class LiveWand:
         if self.unplug_after is not None and self.received >= self.unplug_after:
             self.unplug()
             return
+        if self.unplug_after_frames is not None:
+            data = self.cut_at_frame(data)
+            if self.unplugged:
+                return
+        if self.sink is None:
+            self.to_host.extend(data)
+            self.fill()
+        else:
+            self.sink(data)
+
+    def cut_at_frame(self, data):
+        """Passes on `data` up to the chosen frame; unplugs inside it."""
+        target = self.unplug_after_frames
+        for index, byte in enumerate(data):
+            if byte != 0:
+                continue
+            self.delimiters += 1
+            if self.delimiters == 2 * target - 1 and not self.unplug_delivers:
+                # The chosen frame starts here: what came before it goes on,
+                # the frame itself dies with the wand.
+                self.deliver(data[:index])
+                self.unplug()
+                return b""
+            if self.delimiters == 2 * target and self.unplug_delivers:
+                self.deliver(data[: index + 1])
+                self.unplug()
+                return b""
+        return data
+
+    def deliver(self, data):
+        if not data:
+            return
         if self.sink is None:
             self.to_host.extend(data)
             self.fill()
@@ -311,6 +355,10 @@ def main():
     parser.add_argument("--relay", help="tcp:HOST:PORT or path:PATH (with --mode relay)")
     parser.add_argument("--serial", default="PW1-000123")
     parser.add_argument("--unplug-after-bytes", type=int)
+    parser.add_argument("--unplug-after-frames", type=int,
+                        help="unplug while the host's N-th frame arrives (it is not passed on)")
+    parser.add_argument("--unplug-delivers", action="store_true",
+                        help="with --unplug-after-frames: pass the N-th frame on, then unplug before its reply")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -329,7 +377,12 @@ def main():
     gen = load_generator()
     wand_place = gen.Wand(args.serial, bus=1, address=2, port=2, tty_index=0)
     testbed = UMockdev.Testbed.new()
-    wand = LiveWand(gen, args.serial, sink=None, unplug_after=args.unplug_after_bytes)
+    if args.unplug_after_frames is not None and args.unplug_after_frames < 1:
+        parser.error("--unplug-after-frames counts from 1")
+    if args.unplug_delivers and args.unplug_after_frames is None:
+        parser.error("--unplug-delivers needs --unplug-after-frames")
+    wand = LiveWand(gen, args.serial, sink=None, unplug_after=args.unplug_after_bytes,
+                    unplug_after_frames=args.unplug_after_frames, unplug_delivers=args.unplug_delivers)
 
     if args.mode == "silent":
         wand.sink = lambda data: None

@@ -1,0 +1,46 @@
+import Foundation
+import Glibc
+import Testing
+
+/// A wand node the user may not open: pumpctl stops with exit 77 and the
+/// message that names the udev rules and how to install them.
+@Suite struct HardwareInTheLoopPermissionTests {
+    static let nobody: UInt32 = 65534
+
+    /// CI runs as root, whom file modes do not stop; there pumpctl runs as
+    /// `nobody` under `setpriv` (a new uid drops root's capabilities at
+    /// exec). The key file is handed to `nobody` so that only the wand's
+    /// node is out of reach.
+    @Test func aWandNodeTheUserMayNotOpenIsPermissionDeniedWithTheUdevHint() throws {
+        let bench = try HardwareInTheLoopBench()
+        let wand = try bench.startSimulator().ptyPath
+        #expect(chmod(wand, 0) == 0)
+
+        var wrapper: [String] = []
+        if getuid() == 0 {
+            guard let setpriv = UmockdevTools.onPath("setpriv") else {
+                print("skipping the permission test: running as root and setpriv is not on PATH (apt-get install util-linux)")
+                return
+            }
+            #expect(chown(bench.keyFile, Self.nobody, Self.nobody) == 0)
+            try FileManager.default.createDirectory(atPath: bench.stateDir, withIntermediateDirectories: true)
+            #expect(chown(bench.stateDir, Self.nobody, Self.nobody) == 0)
+            wrapper = [setpriv, "--reuid=\(Self.nobody)", "--regid=\(Self.nobody)", "--clear-groups", "--"]
+        }
+        let result = try bench.pumpctl(["interrogate", "--json"], wand: wand, wrapper: wrapper)
+        #expect(result.status == 77, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("Permission denied opening \(wand)."), "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("Nothing was sent."))
+        // The hint names the rules and gives the command that installs them.
+        #expect(result.stderr.contains("Install PumpWand's udev rules"))
+        #expect(result.stderr.contains(
+            "sudo cp udev-rules/*.rules /etc/udev/rules.d/ && sudo udevadm control --reload && sudo udevadm trigger"))
+        #expect(result.stderr.contains("udev-rules/README.md"))
+        #expect(result.stdout.isEmpty)
+
+        // The same user gets through once the node allows it: the refusal was the node's mode.
+        #expect(chmod(wand, 0o666) == 0)
+        let allowed = try bench.pumpctl(["interrogate", "--json"], wand: wand, wrapper: wrapper)
+        #expect(allowed.status == 0, "stderr: \(allowed.stderr)")
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import Glibc
+import Testing
+
+/// The USB path end to end: the built `pumpctl` runs inside a umockdev
+/// testbed (Tests/Harness/usb_wand.py) where one live wand, PW1-000123,
+/// answers libusb's usbdevfs calls; its bulk endpoints are relayed to the
+/// built `wandsim`'s pty, so the real libudev discovery, libusb transfers,
+/// wire protocol and simulated pump all take part. No timings are asserted:
+/// under umockdev libusb spins on an always-ready node.
+@Suite struct HardwareInTheLoopUSBTests {
+    static let harness = UmockdevTools.path("Tests/Harness/usb_wand.py")
+
+    /// The harness wrapper relaying the wand to `pty`, with extra harness options.
+    static func relay(to pty: String, _ options: [String] = []) -> [String]? {
+        guard let python = UmockdevTools.systemPython else { return nil }
+        return [python, harness, "--mode", "relay", "--relay", "path:\(pty)"] + options + ["--"]
+    }
+
+    @Test func aSessionOverLibusbInterrogatesProgramsAndReadsBack() throws {
+        guard UmockdevTools.canRunHarness("the USB session test") else { return }
+        let bench = try HardwareInTheLoopBench()
+        let pty = try bench.startSimulator().ptyPath
+        let wrapper = try #require(Self.relay(to: pty))
+
+        let before = try HardwareInTheLoopBench.json(try bench.pumpctl(["interrogate", "--json"], wand: "PW1-000123", wrapper: wrapper))
+        #expect(before["serial"] as? String == "RP20-DEMO-0001")
+        #expect(HardwareInTheLoopBench.value(before, "daily_dose") == 400)
+
+        let programmed = try bench.pumpctl(["program", HardwareInTheLoopBench.prescription450, "--yes", "--json"],
+                                           wand: "PW1-000123", wrapper: wrapper)
+        #expect(programmed.status == 0, "program: \(programmed.stderr)")
+
+        let after = try HardwareInTheLoopBench.json(try bench.pumpctl(["interrogate", "--json"], wand: "PW1-000123", wrapper: wrapper))
+        #expect(HardwareInTheLoopBench.value(after, "daily_dose") == 450)
+        #expect(after["unresolved_command"] is NSNull)
+
+        #expect(try bench.outcomes(of: "stage") == ["done"])
+        #expect(try bench.outcomes(of: "program") == ["done"])
+        #expect(try bench.outcomes(of: "read-back") == ["matches"])
+        let sessions = try bench.auditEntries().filter { $0["command"] as? String == "session" }
+        // The session went through the USB node, chosen by serial number.
+        #expect(sessions.contains { ($0["parameters"] as? [String: String])?["wand"]?.contains("/dev/bus/usb/001/002") == true },
+                "audit sessions: \(sessions)")
+        #expect(try bench.auditVerifies())
+    }
+
+    /// The wand takes the bytes and never answers: pumpctl gives up after
+    /// its retries with "does not answer" (exit 69) instead of hanging.
+    @Test func aWandThatNeverAnswersIsReportedAndNothingHangs() throws {
+        guard UmockdevTools.canRunHarness("the USB timeout test"), let python = UmockdevTools.systemPython else { return }
+        let bench = try HardwareInTheLoopBench()
+        let result = try bench.pumpctl(["interrogate", "--json"], wand: "PW1-000123",
+                                       wrapper: [python, Self.harness, "--mode", "silent", "--"])
+        #expect(result.status == 69, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("does not answer"), "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("/dev/bus/usb/001/002"))
+        #expect(result.stdout.isEmpty)
+    }
+
+    /// The wand is unplugged in the middle of a commit. Frames from the
+    /// host in a `program` run are 1 wand info, 2 session open, 3
+    /// interrogate (the review), 4 stage, 5 commit, 6 read-back, 7
+    /// interrogate, 8 close; the harness unplugs at frame 5, either before
+    /// the commit reaches the pump or after (only its reply is lost); the
+    /// audit assertions below check that the unplug did land on the commit.
+    /// pumpctl ends UNCERTAIN (exit 75). A new harness on the same simulator
+    /// then lets `interrogate` ask the pump what became of the commit, and
+    /// the pump holds the old prescription or the new one, whole.
+    @Test(arguments: [false, true])
+    func anUnplugDuringTheCommitLeavesTheOldOrTheNewPrescription(commitReachesThePump: Bool) throws {
+        guard UmockdevTools.canRunHarness("the USB unplug test") else { return }
+        let bench = try HardwareInTheLoopBench()
+        let simulator = try bench.startSimulator()
+        let plain = try #require(Self.relay(to: simulator.ptyPath))
+        let before = try HardwareInTheLoopBench.json(try bench.pumpctl(["interrogate", "--json"], wand: "PW1-000123", wrapper: plain))
+        let oldHash = try #require(before["prescription_hash"] as? String)
+
+        let unplugging = try #require(Self.relay(
+            to: simulator.ptyPath, ["--unplug-after-frames", "5"] + (commitReachesThePump ? ["--unplug-delivers"] : [])))
+        let cut = try bench.pumpctl(["program", HardwareInTheLoopBench.prescription450, "--yes"], wand: "PW1-000123", wrapper: unplugging)
+        #expect(cut.status == 75, "stderr: \(cut.stderr)")
+        #expect(cut.stderr.contains("UNCERTAIN: program"), "stderr: \(cut.stderr)")
+        #expect(try bench.outcomes(of: "stage") == ["done"])
+        let commit = try bench.outcomes(of: "program")
+        #expect(commit.count == 1 && commit[0].hasPrefix("UNCERTAIN: the link failed"), "audit: \(commit)")
+        #expect(FileManager.default.fileExists(atPath: bench.pendingCommandPath))
+        let intent = try bench.auditEntries().first { $0["command"] as? String == "program" && $0["phase"] as? String == "intent" }
+        let newHash = try #require((intent?["parameters"] as? [String: String])?["prescription_hash"])
+
+        // A replugged wand on the same simulator: the commit, if it went
+        // out, is ahead of this session in the simulator's pty.
+        let resolved = try bench.pumpctl(["interrogate", "--json"], wand: "PW1-000123", wrapper: plain)
+        #expect(resolved.status == 0, "stderr: \(resolved.stderr)")
+        let status = try HardwareInTheLoopBench.json(resolved)
+        #expect(status["unresolved_command"] is NSNull)
+        #expect(!FileManager.default.fileExists(atPath: bench.pendingCommandPath))
+        let resolution = try bench.outcomes(of: "program").filter { $0.hasPrefix("resolved:") }
+        let hash = status["prescription_hash"] as? String
+        let dose = HardwareInTheLoopBench.value(status, "daily_dose")
+        if commitReachesThePump {
+            #expect(resolution == ["resolved: the pump had carried it out"])
+            #expect(hash == newHash && dose == 450, "hash \(hash ?? "-") dose \(dose ?? -1)")
+        } else {
+            #expect(resolution == ["resolved: the pump never received it"])
+            #expect(hash == oldHash && dose == 400, "hash \(hash ?? "-") dose \(dose ?? -1)")
+        }
+
+        // The simulator's saved state agrees after a restart: stop it
+        // cleanly, start it on the same state file, read the pump again.
+        simulator.stop()
+        let restarted = try bench.startSimulator()
+        let reread = try HardwareInTheLoopBench.json(try bench.pumpctl(["interrogate", "--json"], wand: restarted.ptyPath))
+        #expect(reread["prescription_hash"] as? String == hash)
+        #expect(HardwareInTheLoopBench.value(reread, "daily_dose") == dose)
+        #expect(try bench.auditVerifies())
+    }
+}
