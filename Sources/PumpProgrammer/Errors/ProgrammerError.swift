@@ -40,7 +40,7 @@ public enum ProgrammerError: Error, Equatable, Sendable, CustomStringConvertible
         case let .notFound(message):
             return message
         case let .communication(message):
-            return "Communication failed: \(message). The request did not reach the pump; nothing changed. Check the wand's position and try again."
+            return "Communication failed: \(message). Nothing on the pump was changed by it. Check the wand's position and try again."
         case let .uncertain(command):
             return "UNCERTAIN: \(command.command) (command \(command.commandID)) was sent to pump \(command.pumpSerial) and no reply came back. It may or may not have been carried out. Do NOT repeat it: keep the wand over the pump and run 'pumpctl interrogate' to resolve it."
         case let .unresolved(command, detail):
