@@ -45,6 +45,29 @@ import Testing
         #expect(try bench.auditVerifies())
     }
 
+    /// The bring-up tools over USB: link status and a loopback run through
+    /// libusb bulk transfers to wandsim, and a trace of it.
+    @Test func theBringupToolsWorkOverLibusb() throws {
+        guard UmockdevTools.canRunHarness("the USB bring-up test") else { return }
+        let bench = try HardwareInTheLoopBench()
+        let pty = try bench.startSimulator().ptyPath
+        let wrapper = try #require(Self.relay(to: pty))
+        let trace = NSTemporaryDirectory() + "pumpwand-usb-loopback-\(UUID().uuidString).pcapng"
+        let loopback = try PumpctlRun.run(
+            ["--wand", "PW1-000123", "--state-dir", bench.stateDir, "--trace", trace, "--json",
+             "link", "loopback", "--count", "10", "--size", "100"], wrapper: wrapper)
+        #expect(loopback.status == 0, "loopback: \(loopback.stderr)")
+        let result = try HardwareInTheLoopBench.json(loopback)
+        #expect(result["received"] as? Int == 10)
+        #expect(result["corrupted"] as? Int == 0)
+        // Ten 100-byte echoes and the wand's info exchange, both ways, recorded.
+        let size = (try? FileManager.default.attributesOfItem(atPath: trace)[.size] as? Int) ?? 0
+        #expect(size > 2 * 10 * 100)
+        let status = try PumpctlRun.run(["--wand", "PW1-000123", "--state-dir", bench.stateDir, "--json", "link", "status"],
+                                        wrapper: wrapper)
+        #expect(status.status == 0, "link status: \(status.stderr)")
+    }
+
     /// The wand takes the bytes and never answers: pumpctl gives up after
     /// its retries with "does not answer" (exit 69) instead of hanging.
     @Test func aWandThatNeverAnswersIsReportedAndNothingHangs() throws {
