@@ -11,11 +11,11 @@ import Testing
         return try PumpctlRun.run(arguments, executable: "wand-selection-probe", wrapper: wrapper)
     }
 
-    static func probeWithLiveWand(_ arguments: [String]) throws -> PumpctlRun.Result? {
+    static func probeWithLiveWand(_ arguments: [String], harness: [String] = []) throws -> PumpctlRun.Result? {
         guard let python = UmockdevTools.systemPython else { return nil }
         return try PumpctlRun.run(
             arguments, executable: "wand-selection-probe",
-            wrapper: [python, UmockdevTools.path("Tests/Harness/usb_wand.py"), "--mode", "echo", "--"])
+            wrapper: [python, UmockdevTools.path("Tests/Harness/usb_wand.py"), "--mode", "echo"] + harness + ["--"])
     }
 
     @Test func withNoWandAttachedSelectionFailsAndSaysSo() throws {
@@ -60,5 +60,18 @@ import Testing
             "peer: wand PW1-000123 on USB /dev/bus/usb/001/002",
             "echo: hello wand",
         ])
+    }
+
+    @Test func aSelectedWandThatIsUnpluggedReportsUnplugged() throws {
+        // The harness unplugs the wand once 4 bytes have arrived: the
+        // 10-byte write lands, the read that follows finds the wand gone.
+        guard UmockdevTools.canRunHarness("the unplug-after-selection test"),
+              let result = try Self.probeWithLiveWand(
+                  ["--wand", "PW1-000123", "--echo", "hello wand"], harness: ["--unplug-after-bytes", "4"])
+        else { return }
+        #expect(result.status == 74, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
+        #expect(result.stdout.contains("peer: wand PW1-000123"))
+        #expect(result.stdout.contains("failure: transport.unplugged"), "stdout: \(result.stdout)")
+        #expect(result.stderr.contains("The wand was disconnected."))
     }
 }

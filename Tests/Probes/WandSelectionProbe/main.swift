@@ -30,6 +30,14 @@ func failureName(_ error: WandSelectionError) -> String {
     }
 }
 
+func failureName(_ error: WandTransportError) -> String {
+    switch error {
+    case .unplugged: return "transport.unplugged"
+    case .timedOut: return "transport.timedOut"
+    default: return "transport.other"
+    }
+}
+
 func fail(_ name: String, _ message: String, status: Int32) -> Never {
     print("failure: \(name)")
     FileHandle.standardError.write(Data("wand-selection-probe: \(message)\n".utf8))
@@ -73,7 +81,7 @@ if let echoText {
         print("echo: \(String(decoding: received, as: UTF8.self))")
     } catch {
         await transport.close()
-        fail("transport", error.description, status: 74)
+        fail(failureName(error), error.description, status: 74)
     }
 }
 await transport.close()
