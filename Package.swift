@@ -114,8 +114,9 @@ let package = Package(
         // MARK: Protocol fuzz targets and benchmarks (scripts/fuzz.sh builds
         // the fuzz targets with libFuzzer; a normal build makes them replay
         // files given as arguments)
-        .executableTarget(name: "FuzzFrameDecoder", dependencies: ["WandProtocol"]),
-        .executableTarget(name: "FuzzMessageParser", dependencies: ["WandProtocol"]),
+        .target(name: "FuzzSupport"),
+        .executableTarget(name: "FuzzFrameDecoder", dependencies: ["WandProtocol", "FuzzSupport"]),
+        .executableTarget(name: "FuzzMessageParser", dependencies: ["WandProtocol", "FuzzSupport"]),
         .executableTarget(name: "pumpwand-bench", dependencies: ["WandProtocol", "PumpSimulator"]),
         // Opens a wand through WandSelection in a process of its own, so the
         // tests can run it under umockdev (Tests/Probes/WandSelectionProbe).

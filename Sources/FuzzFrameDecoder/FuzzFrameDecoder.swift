@@ -11,11 +11,9 @@
 //   same frames and the same counters;
 // - no delivered frame exceeds the body limit;
 // - every delivered frame re-encodes and decodes to itself.
+import FuzzSupport
 import WandProtocol
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzFrameDecoder(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -41,42 +39,25 @@ public func fuzzFrameDecoder(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
 
     guard wholeFrames == singleFrames, wholeFrames == chunkedFrames,
           whole.statistics == single.statistics, whole.statistics == chunked.statistics
-    else { fatalError("fuzz finding: chunking changed the decoder's output") }
+    else { fuzzFinding("chunking changed the decoder's output") }
 
     for frame in wholeFrames {
-        guard frame.count <= 256 else { fatalError("fuzz finding: frame over the body limit") }
-        guard let wire = try? FrameEncoder.encode(frame) else { fatalError("fuzz finding: delivered frame cannot be re-encoded") }
+        guard frame.count <= 256 else { fuzzFinding("frame over the body limit") }
+        guard let wire = try? FrameEncoder.encode(frame) else { fuzzFinding("delivered frame cannot be re-encoded") }
         var again = FrameDecoder(maximumBodyLength: 256)
-        guard again.feed(wire) == [frame] else { fatalError("fuzz finding: frame does not survive re-encoding") }
+        guard again.feed(wire) == [frame] else { fuzzFinding("frame does not survive re-encoding") }
         _ = try? Frame(body: frame)
     }
     return 0
 }
 
-// Normal build: replay the given files through the target.
 #if !FUZZING
 /// Normal build: replay the files named on the command line through the
 /// target (libFuzzer supplies `main` in the fuzzing build instead).
 @main
 struct Replay {
     static func main() {
-        for path in CommandLine.arguments.dropFirst() {
-            guard let file = fopen(path, "rb") else {
-                print("cannot open \(path)")
-                continue
-            }
-            var contents: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let count = fread(&buffer, 1, buffer.count, file)
-                if count <= 0 { break }
-                contents += buffer[0..<count]
-            }
-            fclose(file)
-            contents.withUnsafeBufferPointer { pointer in
-                if let base = pointer.baseAddress { _ = fuzzFrameDecoder(base, pointer.count) }
-            }
-        }
+        replayFiles(CommandLine.arguments.dropFirst(), through: fuzzFrameDecoder)
     }
 }
 #endif

@@ -6,20 +6,18 @@
 // a finding. The remaining input is also given to a pump session endpoint
 // as a frame body, which must never trap.
 // In a normal build `Replay.main` replays files named on the command line.
+import FuzzSupport
 import WandProtocol
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 func requireCanonical<M: WireMessage>(_ type: M.Type, _ bytes: [UInt8]) {
     guard let message = try? M(decoding: bytes) else { return }
-    guard message.encoded == bytes else { fatalError("fuzz finding: \(M.self) accepted a non-canonical encoding") }
+    guard message.encoded == bytes else { fuzzFinding("\(M.self) accepted a non-canonical encoding") }
 }
 
 func requireCanonicalFields<M: WireFields>(_ type: M.Type, _ bytes: [UInt8]) {
     guard let message = try? M(decodingFields: bytes) else { return }
-    guard message.encodedFields == bytes else { fatalError("fuzz finding: \(M.self) accepted a non-canonical encoding") }
+    guard message.encodedFields == bytes else { fuzzFinding("\(M.self) accepted a non-canonical encoding") }
 }
 
 /// A pump endpoint whose key is fixed and public: fuzzing needs no secret.
@@ -42,7 +40,7 @@ public func fuzzMessageParser(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
     case 8: requireCanonical(NegativeAcknowledgement.self, bytes)
     case 9: requireCanonical(WandEvent.self, bytes)
     case 10:
-        if let frame = try? Frame(body: bytes), frame.body != bytes { fatalError("fuzz finding: frame header not canonical") }
+        if let frame = try? Frame(body: bytes), frame.body != bytes { fuzzFinding("frame header not canonical") }
     default:
         guard let key = fuzzKey else { return 0 }
         var endpoint = PumpSessionEndpoint(serial: "FUZZ-1", key: key, nonces: NonceSource { [UInt8](repeating: 0x33, count: $0) })
@@ -65,23 +63,7 @@ public func fuzzMessageParser(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
 @main
 struct Replay {
     static func main() {
-        for path in CommandLine.arguments.dropFirst() {
-            guard let file = fopen(path, "rb") else {
-                print("cannot open \(path)")
-                continue
-            }
-            var contents: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let count = fread(&buffer, 1, buffer.count, file)
-                if count <= 0 { break }
-                contents += buffer[0..<count]
-            }
-            fclose(file)
-            contents.withUnsafeBufferPointer { pointer in
-                if let base = pointer.baseAddress { _ = fuzzMessageParser(base, pointer.count) }
-            }
-        }
+        replayFiles(CommandLine.arguments.dropFirst(), through: fuzzMessageParser)
     }
 }
 #endif
