@@ -12,4 +12,11 @@
 /// left open then).
 int pumpwand_open_pseudoterminal(char *name, size_t size);
 
+/// Installs the SIGINT handler that only counts (no SA_RESTART, so a
+/// blocked read at a prompt returns). Returns 0, or -1 when sigaction fails.
+int pumpwand_interrupt_install(void);
+
+/// How many SIGINTs arrived since the handler was installed.
+int pumpwand_interrupt_count(void);
+
 #endif

@@ -1,30 +1,47 @@
 import WandProtocol
 
 /// Why a programming session stopped, in the categories the command line
-/// turns into exit statuses. Each says what happened, what was kept safe,
-/// and what to do next.
+/// turns into exit statuses. Each says what happened and what to do next.
+///
+/// What the pump was left in (nothing sent, unchanged, changed, unknown)
+/// is not part of these messages: the layer that sent the requests knows
+/// it (`Programmer.effect`), and the command line says it beside the error,
+/// so no message can claim "nothing was sent" after something was.
 public enum ProgrammerError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// Input that cannot be used (a file, an option). Nothing was sent.
+    /// Input that cannot be used (a file, an option).
     case input(String)
-    /// A hard limit, a soft limit without override, or a missing
-    /// confirmation refused the change. Nothing was sent.
+    /// The checks refused the change: a hard limit, a soft limit without
+    /// override, a missing second provider, or a confirmation that did not
+    /// match. Raised before anything of the change is sent.
     case refusedByPolicy(String)
     /// The pump itself refused; it changed nothing.
     case pumpRefused(PumpOpcode, PumpRefusal)
-    /// No wand, or no pump in range. Nothing was sent to a pump.
+    /// No wand answers.
     case notFound(String)
-    /// A request certainly did not reach the pump. Nothing changed.
+    /// The wand says the pump is out of range.
+    case pumpNotInRange
+    /// A request certainly did not take effect (not sent, or the pump says
+    /// it never received it).
     case communication(String)
-    /// A command was sent and its reply lost: its outcome is unknown.
+    /// A command was sent and its outcome is unknown.
     case uncertain(PendingCommand)
     /// An earlier command's outcome is still unknown; nothing new is sent
     /// until the pump has been asked about it.
     case unresolved(PendingCommand, detail: String)
+    /// The change was carried out (its receipt proves it) but reading it
+    /// back failed: the next command verifies it.
+    case notVerified(CommandKind, detail: String)
+    /// The pump changed between the review and the send (another
+    /// programmer, or the pump itself): the review no longer describes it.
+    case staleReview(changed: [String])
+    /// The technician cancelled: at the prompt, or Ctrl-C between steps.
+    case cancelled
+    /// The pump in range is not the patient's.
+    case wrongPump(found: String, expected: String)
     /// The pump or wand answered in a way that shows a fault (read-back
-    /// mismatch, a staged hash that is not ours, a serial that does not
-    /// match the patient record).
+    /// mismatch, a staged hash that is not ours).
     case deviceFault(String)
-    /// The audit log or the state directory failed. Nothing was sent.
+    /// The audit log or the state directory failed.
     case storage(String)
     /// No access to the wand.
     case permissionDenied(String)
@@ -34,21 +51,31 @@ public enum ProgrammerError: Error, Equatable, Sendable, CustomStringConvertible
         case let .input(message):
             return message
         case let .refusedByPolicy(message):
-            return "REFUSED: \(message). Nothing was sent to the pump."
+            return "REFUSED: \(message)."
         case let .pumpRefused(opcode, refusal):
-            return "The pump refused \(opcode): \(refusal.meaning). The pump changed nothing."
+            return "The pump refused \(opcode): \(refusal.meaning)."
         case let .notFound(message):
             return message
+        case .pumpNotInRange:
+            return "The pump is out of range: hold the wand over the pump and try again."
         case let .communication(message):
-            return "Communication failed: \(message). Nothing on the pump was changed by it. Check the wand's position and try again."
+            return "Communication failed: \(message). Check the wand's position and try again."
         case let .uncertain(command):
             return "UNCERTAIN: \(command.command) (command \(command.commandID)) was sent to pump \(command.pumpSerial) and no reply came back. It may or may not have been carried out. Do NOT repeat it: keep the wand over the pump and run 'pumpctl interrogate' to resolve it."
         case let .unresolved(command, detail):
             return "UNRESOLVED: \(command.command) (command \(command.commandID)) sent to pump \(command.pumpSerial) at \(command.sentAt) has an unknown outcome, so nothing else is sent. \(detail)"
+        case let .notVerified(kind, detail):
+            return "CHANGED, NOT VERIFIED: the pump carried out \(kind.rawValue), but reading it back failed (\(detail)). Keep the wand over the pump and run 'pumpctl interrogate': it reads the change back before anything else."
+        case let .staleReview(changed):
+            return "The pump changed since it was reviewed (\(changed.joined(separator: ", "))), perhaps by another programmer. Review it again."
+        case .cancelled:
+            return "Cancelled."
+        case let .wrongPump(found, expected):
+            return "The pump in range is \(found), not \(expected) from the patient record. Check the patient and the pump."
         case let .deviceFault(message):
             return "DEVICE FAULT: \(message)"
         case let .storage(message):
-            return "\(message) Nothing was sent."
+            return message
         case let .permissionDenied(message):
             return message
         }

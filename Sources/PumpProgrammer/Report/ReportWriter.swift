@@ -4,30 +4,67 @@ import SystemPackage
 import Therapy
 
 extension Programmer {
+    /// Writes the report of a change: what it was, the pump after it, and
+    /// whether it was read back. `verified` false says so on the report.
+    func writeReport(_ plan: ChangePlan, status: PumpStatus, overrides: [AcceptedPrescription.OverriddenFinding],
+                     verified: Bool) -> [String] {
+        var extra: [SessionReport.Section] = []
+        if !verified {
+            extra.append(.init(title: "NOT VERIFIED", fields: [
+                .init("Outcome", "the pump carried out the change; reading it back failed. The next command reads it back."),
+            ]))
+        }
+        var review: Review?
+        var title = "Programming"
+        switch plan.change {
+        case .program(let change):
+            review = change.review
+        case .refill(let refill):
+            title = "Refill"
+            review = refill.program?.review
+            extra.append(.init(title: "Refill", fields: [
+                .init("Expected residual", refill.check.expected.description), .init("Withdrawn", refill.check.withdrawn.description),
+                .init("Difference", refill.check.difference.description), .init("Tolerance", refill.check.tolerance.description),
+                .init("Discrepancy", refill.check.discrepancy ? "YES: \(refill.discrepancyAcknowledgement ?? "")" : "no"),
+                .init("Added", refill.added.description), .init("Drug", "\(refill.drug.rawValue) \(refill.concentration)"),
+            ]))
+            if let bridge = refill.bridge {
+                extra.append(.init(title: "Concentration change: bridge", fields: [
+                    .init("Line volume (old concentration)", bridge.volume.description),
+                    .init("Old drug keeps flowing for", bridge.duration.description),
+                    .init("Drug delivered from the line", bridge.doseDuringBridge.description),
+                ]))
+            }
+        default:
+            break
+        }
+        return writeReport(title: title, review: review, status: status, overrides: overrides, extra: extra)
+    }
+
     /// Writes the session report (Markdown and HTML) into `reports/` of the
     /// state directory and returns the paths. A report that cannot be
     /// written is recorded in the audit log; the programming itself stands.
-    func writeReport(title: String, plan: ProgramPlan?, status: PumpStatus, overrides: [AcceptedPrescription.OverriddenFinding],
+    func writeReport(title: String, review: Review?, status: PumpStatus, overrides: [AcceptedPrescription.OverriddenFinding],
                      extra: [SessionReport.Section] = []) -> [String] {
         let drugPolicy = context.policy.policy(for: status.prescription.drug)
         let doseUnit = drugPolicy?.doseRateUnit ?? .mcgPerDay
         var sections: [SessionReport.Section] = [
             .init(title: "Pump", fields: [
-                .init("Serial", status.serial), .init("Model", status.model), .init("Clock", status.clock),
-                .init("Battery", status.battery), .init("Operator", context.operatorName),
+                .init("Serial", status.serial), .init("Model", status.model), .init("Clock", status.clock.iso8601),
+                .init("Battery", PumpStatus.batteryName(status.battery)), .init("Operator", context.operatorName),
                 .init("Second operator", context.secondOperator ?? "-"),
             ]),
             .init(title: "Now programmed", fields: [
-                .init("Drug", status.drug), .init("Concentration", status.concentration.description),
-                .init("Mode", status.mode), .init("Daily dose", status.dailyDose.formatted(in: doseUnit)),
+                .init("Drug", status.drug.rawValue), .init("Concentration", status.concentration.description),
+                .init("Mode", status.prescription.mode.name), .init("Daily dose", status.dailyDose.formatted(in: doseUnit)),
                 .init("Rate", status.rate.description), .init("Reservoir", status.reservoirVolume.description),
                 .init("Low-reservoir alarm at", status.lowReservoirThreshold.description),
-                .init("Low-reservoir alarm date", status.lowReservoirAlarmDate ?? "none within ten years"),
-                .init("Refill date", status.refillDate ?? "-"),
+                .init("Low-reservoir alarm date", status.lowReservoirAlarmDate?.iso8601 ?? "none within ten years"),
+                .init("Refill date", status.refillDate?.iso8601 ?? "-"),
             ]),
         ]
-        if let plan {
-            sections.append(.init(title: "Changes (current -> pending)", fields: plan.review.rows.filter(\.changed).map {
+        if let review {
+            sections.append(.init(title: "Changes (current -> pending)", fields: review.rows.filter(\.changed).map {
                 .init($0.field, "\($0.current) -> \($0.pending)")
             }))
         }
@@ -52,7 +89,7 @@ extension Programmer {
                 paths.append(path.string)
             }
         } catch {
-            try? record(command: "report", phase: .event, outcome: "report not written: \(error.description)")
+            try? record(command: "report", phase: .event, outcome: .reportNotWritten, detail: error.description)
         }
         return paths
     }

@@ -34,6 +34,18 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, Codable, Custom
     public static let ptmWorstCaseAboveSoftMax = FindingCode(rawValue: "ptm.worst-case-above-soft-max")
     public static let primingDeliversDrug = FindingCode(rawValue: "priming.delivers-drug")
     public static let arithmeticOutOfRange = FindingCode(rawValue: "arithmetic.out-of-range")
+    // What the pump's own state allows, checked before anything is asked of the technician.
+    public static let pumpAlarmStopsDelivery = FindingCode(rawValue: "pump.alarm-stops-delivery")
+    public static let pumpInfusionStopped = FindingCode(rawValue: "pump.infusion-stopped")
+    public static let pumpBolusRunning = FindingCode(rawValue: "pump.bolus-running")
+    public static let pumpRefillInProgress = FindingCode(rawValue: "pump.refill-in-progress")
+    public static let pumpAlreadyInState = FindingCode(rawValue: "pump.already-in-state")
+    public static let reservoirInsufficient = FindingCode(rawValue: "reservoir.insufficient")
+    public static let refillOverfill = FindingCode(rawValue: "refill.overfill")
+    public static let refillResidualDiscrepancy = FindingCode(rawValue: "refill.residual-discrepancy")
+    public static let refillNeedsPrescription = FindingCode(rawValue: "refill.needs-prescription")
+    public static let refillPrescriptionMismatch = FindingCode(rawValue: "refill.prescription-mismatch")
+    public static let alarmThresholdOutOfRange = FindingCode(rawValue: "alarm.threshold-out-of-range")
 
     /// Every code this module can produce, with its severity, for docs and tests.
     public static let catalog: [(code: FindingCode, severity: Severity)] = [
@@ -47,6 +59,10 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, Codable, Custom
         (.ptmExceeds24h, .hard), (.ptmLockoutShorterThanBolus, .hard),
         (.ptmWorstCaseAboveHardMax, .hard), (.ptmWorstCaseAboveSoftMax, .soft),
         (.primingDeliversDrug, .soft), (.arithmeticOutOfRange, .hard),
+        (.pumpAlarmStopsDelivery, .hard), (.pumpInfusionStopped, .hard), (.pumpBolusRunning, .hard),
+        (.pumpRefillInProgress, .hard), (.pumpAlreadyInState, .hard), (.reservoirInsufficient, .hard),
+        (.refillOverfill, .hard), (.refillResidualDiscrepancy, .soft), (.refillNeedsPrescription, .hard),
+        (.refillPrescriptionMismatch, .hard), (.alarmThresholdOutOfRange, .hard),
     ]
 }
 

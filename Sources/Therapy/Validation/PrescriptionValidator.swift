@@ -10,15 +10,23 @@ public struct ValidationContext: Sendable, Equatable {
     public var now: PumpTime
     /// Earlier dose increases, for limits on how many fall in a window.
     public var recentIncreases: [PumpTime]
+    /// The average daily dose the pump delivers now, from its own figures.
+    /// When known, a dose change compares it with what the pending
+    /// prescription will *deliver* (both rounded to the pump's resolution),
+    /// so the same prescription programmed twice is no change. Without it
+    /// the prescribed doses are compared.
+    public var currentDeliveredDose: DoseRate?
 
     public init(policy: ClinicPolicy, profile: PumpProfile, current: Prescription? = nil,
-                lastChange: PumpTime? = nil, now: PumpTime, recentIncreases: [PumpTime] = []) {
+                lastChange: PumpTime? = nil, now: PumpTime, recentIncreases: [PumpTime] = [],
+                currentDeliveredDose: DoseRate? = nil) {
         self.policy = policy
         self.profile = profile
         self.current = current
         self.lastChange = lastChange
         self.now = now
         self.recentIncreases = recentIncreases
+        self.currentDeliveredDose = currentDeliveredDose
     }
 }
 
@@ -131,9 +139,16 @@ public enum PrescriptionValidator {
             add(.concentrationChanged, .soft,
                 "the concentration changes from \(current.concentration.formatted(in: library.concentrationUnit)) to \(pending.concentration.formatted(in: library.concentrationUnit)); the line still holds the old concentration, plan the bridge (pumpctl calc bridge)")
         }
-        guard let currentPlan = try? current.dosePlan(on: context.profile) else { return }
-        let old = currentPlan.averagePrescribedDose.baseValue
-        let new = plan.averagePrescribedDose.baseValue
+        let old: Int64
+        let new: Int64
+        if let delivered = context.currentDeliveredDose {
+            old = delivered.baseValue
+            new = plan.averageDailyDose.baseValue
+        } else {
+            guard let currentPlan = try? current.dosePlan(on: context.profile) else { return }
+            old = currentPlan.averagePrescribedDose.baseValue
+            new = plan.averagePrescribedDose.baseValue
+        }
         let rule = library.titration
         if new > old {
             if old > 0, new >= old.saturatingMultiply(10) {

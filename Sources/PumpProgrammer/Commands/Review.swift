@@ -11,31 +11,49 @@ public struct Review: Sendable, Encodable {
     }
 
     public var rows: [Row]
-    public var errors: [Finding]
-    public var warnings: [Finding]
-    /// True when the new daily dose is higher than the current one: the
-    /// interactive confirmation asks the technician to type it back.
-    public var doseIncrease: Bool
-    /// The new daily dose as the technician must type it.
-    public var pendingDailyDose: String
+    public var report: ValidationReport
+    public var errors: [Finding] { report.errors }
+    public var warnings: [Finding] { report.warnings }
+    /// The new average daily dose as prescribed (what the technician types
+    /// back to confirm an increase).
+    public var pendingPrescribed: DoseRate
 
-    public static func compare(current: Prescription?, pending: Prescription, report: ValidationReport,
-                               profile: PumpProfile, policy: ClinicPolicy) -> Review {
+    enum CodingKeys: String, CodingKey { case rows, errors, warnings }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(rows, forKey: .rows)
+        try container.encode(errors, forKey: .errors)
+        try container.encode(warnings, forKey: .warnings)
+    }
+
+    /// Compares like with like: daily doses are those the pump delivers by
+    /// its own figures on both sides, so the same prescription programmed
+    /// twice shows no change.
+    public static func compare(current: Prescription?, currentDelivered: DoseRate?, pending: Prescription,
+                               pendingDelivered: DoseRate, report: ValidationReport, profile: PumpProfile,
+                               policy: ClinicPolicy) -> Review {
         let drugPolicy = policy.policy(for: pending.drug)
         let massUnit = drugPolicy?.massUnit ?? .mcg
         let doseUnit = drugPolicy?.doseRateUnit ?? .mcgPerDay
         let concentrationUnit = drugPolicy?.concentrationUnit ?? .mcgPerML
-        func fields(_ p: Prescription?) -> [(String, String)] {
+        let pendingPlan = try? pending.dosePlan(on: profile)
+        let prescribed = pendingPlan?.averagePrescribedDose ?? pendingDelivered
+        func fields(_ p: Prescription?, delivered: DoseRate?, isPending: Bool) -> [(String, String)] {
             guard let p else { return [] }
-            let plan = try? p.dosePlan(on: profile)
+            let plan = isPending ? pendingPlan : nil
+            var dose = delivered.map { $0.formatted(in: doseUnit) } ?? "-"
+            if isPending, prescribed != pendingDelivered {
+                dose += " (prescribed \(prescribed.formatted(in: doseUnit)), rounded down to the pump's resolution)"
+            }
             var list: [(String, String)] = [
                 ("drug", p.drug.rawValue),
                 ("concentration", p.concentration.formatted(in: concentrationUnit)),
                 ("indication", p.indication.rawValue),
                 ("mode", p.mode.name),
-                ("daily dose", plan.map { $0.averagePrescribedDose.formatted(in: doseUnit) } ?? "-"),
-                ("rate", plan.map { $0.averageVolumeRate.formatted(in: VolumeRateDimension.defaultUnit) } ?? "-"),
+                ("daily dose", dose),
             ]
+            if let plan { list.append(("rate", plan.averageVolumeRate.formatted(in: VolumeRateDimension.defaultUnit))) }
             if case .flex(let schedule) = p.mode {
                 for step in schedule.steps {
                     list.append(("step \(step.startText(cycle: schedule.cycle))", step.doseRate.formatted(in: doseUnit)))
@@ -49,21 +67,24 @@ public struct Review: Sendable, Encodable {
             list.append(("catheter volume", p.catheter?.volume?.formatted(in: VolumeDimension.defaultUnit) ?? "-"))
             return list
         }
-        let before = fields(current)
-        let after = fields(pending)
+        let before = fields(current, delivered: currentDelivered, isPending: false)
+        let after = fields(pending, delivered: pendingDelivered, isPending: true)
         var names: [String] = after.map(\.0)
         for (name, _) in before where !names.contains(name) { names.append(name) }
         let rows = names.map { name in
             let old = before.first { $0.0 == name }?.1 ?? "-"
             let new = after.first { $0.0 == name }?.1 ?? "-"
-            return Row(field: name, current: current == nil ? "-" : old, pending: new, changed: old != new)
+            let changed: Bool
+            switch name {
+            case "daily dose": changed = currentDelivered != pendingDelivered
+            // The current rate is not listed (the pump's own figure is on
+            // interrogate); the pending one is information.
+            case "rate": changed = false
+            default: changed = old != new
+            }
+            return Row(field: name, current: current == nil ? "-" : old, pending: new, changed: current == nil || changed)
         }
-        let currentDose = current.flatMap { try? $0.dosePlan(on: profile).averagePrescribedDose }
-        let pendingDose = (try? pending.dosePlan(on: profile).averagePrescribedDose) ?? .zero
-        return Review(
-            rows: rows, errors: report.errors, warnings: report.warnings,
-            doseIncrease: currentDose.map { pendingDose > $0 } ?? true,
-            pendingDailyDose: pendingDose.formatted(in: doseUnit))
+        return Review(rows: rows, report: report, pendingPrescribed: prescribed)
     }
 
     /// The review as a table for a terminal: changed rows marked with `*`.
@@ -76,8 +97,6 @@ public struct Review: Sendable, Encodable {
             lines.append((row.changed ? "* " : "  ") + row.field.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
                          + row.current.padding(toLength: currentWidth, withPad: " ", startingAt: 0) + "  " + row.pending)
         }
-        for finding in errors { lines.append("ERROR   \(finding.code): \(finding.message)") }
-        for finding in warnings { lines.append("WARNING \(finding.code): \(finding.message)") }
         return lines.joined(separator: "\n")
     }
 }

@@ -1,0 +1,27 @@
+// Ctrl-C during a visit must not kill pumpctl between sending a command
+// and recording its outcome: the handler only counts the signal, and the
+// programmer decides at safe points (a prompt, between the steps of a
+// change) what to do. It is installed without SA_RESTART so a read at a
+// prompt returns at once instead of waiting for Enter.
+#include <signal.h>
+#include <string.h>
+#include "CTerminal.h"
+
+static volatile sig_atomic_t interrupt_count = 0;
+
+static void count_interrupt(int signo) {
+    (void)signo;
+    if (interrupt_count < 1000) interrupt_count++;
+}
+
+int pumpwand_interrupt_install(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = count_interrupt;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = 0;
+    if (sigaction(SIGINT, &action, NULL) != 0) return -1;
+    return 0;
+}
+
+int pumpwand_interrupt_count(void) { return (int)interrupt_count; }

@@ -1,0 +1,72 @@
+import Therapy
+import WandProtocol
+
+/// A bolus: therapeutic, bridge or priming.
+///
+/// Request: `StartBolus` (kind, dose to the patient, volume, duration).
+/// Reply: a command receipt. Audit: kind, volume, dose to the patient,
+/// duration. Limits and rates are Therapy's (`BolusPlan`); what the pump's
+/// state allows (alarms, stopped, a bolus running, a refill begun) is
+/// checked here, as findings, so all of it is shown before any prompt.
+public struct BolusCommand: PumpCommand {
+    public var request: BolusPlan.Request
+    public var kind: CommandKind { .bolus }
+
+    public init(request: BolusPlan.Request) {
+        self.request = request
+    }
+
+    public func plan(in situation: PlanningSituation) throws(ProgrammerError) -> ChangePlan {
+        let status = situation.status
+        let bolus: BolusPlan
+        do {
+            bolus = try BolusPlan.plan(request, pump: .init(
+                drug: status.drug, concentration: status.concentration, reservoir: status.reservoirVolume,
+                lineVolume: status.lineVolume ?? situation.profile.internalPathwayVolume),
+                policy: situation.policy, profile: situation.profile)
+        } catch {
+            throw .input(error.description)
+        }
+        let findings = Self.stateFindings(status) + bolus.findings
+        let kind: BolusKind = switch request.kind {
+        case .therapeutic: .therapeutic
+        case .bridge: .bridge
+        case .prime: .prime
+        }
+        // Out-of-range figures are hard findings already; the step is never
+        // sent then, and these stand in only to build it.
+        let dose = UInt32(exactly: bolus.doseToPatient.baseValue) ?? 0
+        let volume = UInt32(exactly: bolus.volume.baseValue) ?? 0
+        let duration = UInt32(exactly: bolus.duration.baseValue) ?? 0
+        let step = WireStep(kind: .bolus, expectedReply: .executed(.startBolus)) { id in
+            .startBolus(StartBolus(commandId: id, kind: kind, doseNanograms: dose, volumeNanolitres: volume, durationSeconds: duration))
+        }
+        return ChangePlan(
+            command: .bolus, change: .bolus(bolus), before: status, findings: ValidationReport(findings: findings),
+            confirmation: .yes, secondProvider: nil, steps: [step], abandon: nil, verification: .receipt,
+            basis: PlanBasis(status),
+            parameters: ["kind": request.kind.rawValue, "volume": bolus.volume.description,
+                         "dose_to_patient": bolus.doseToPatient.description, "duration": bolus.duration.description])
+    }
+
+    /// What the pump's own state forbids for any delivery change.
+    static func stateFindings(_ status: PumpStatus) -> [Finding] {
+        var findings: [Finding] = []
+        if let alarm = status.deliveryStoppingAlarm {
+            findings.append(Finding(code: .pumpAlarmStopsDelivery, severity: .hard,
+                                    message: "the pump's \(alarm.name) alarm stops delivery; no bolus until it is cleared"))
+        }
+        switch status.infusion {
+        case .stopped:
+            findings.append(Finding(code: .pumpInfusionStopped, severity: .hard, message: "infusion is stopped; resume it before a bolus"))
+        case .bolusInProgress:
+            findings.append(Finding(code: .pumpBolusRunning, severity: .hard, message: "a bolus is already running"))
+        case .refillInProgress:
+            findings.append(Finding(code: .pumpRefillInProgress, severity: .hard,
+                                    message: "a refill is in progress; finish or cancel it first (pumpctl refill, or pumpctl refill --cancel)"))
+        case .infusing:
+            break
+        }
+        return findings
+    }
+}

@@ -1,0 +1,115 @@
+import Therapy
+import WandProtocol
+
+/// Stops infusion. Stopping baclofen or an opioid risks withdrawal
+/// (Therapy's `InterruptionRules`), so it needs that override with a reason.
+///
+/// Request: `StopInfusion`. Reply: a command receipt. Audit: no parameters.
+public struct StopCommand: PumpCommand {
+    public var kind: CommandKind { .stop }
+    public init() {}
+
+    public func plan(in situation: PlanningSituation) throws(ProgrammerError) -> ChangePlan {
+        let status = situation.status
+        var findings: [Finding] = []
+        switch status.infusion {
+        case .stopped:
+            findings.append(Finding(code: .pumpAlreadyInState, severity: .hard, message: "infusion is already stopped"))
+        case .refillInProgress:
+            findings.append(Finding(code: .pumpRefillInProgress, severity: .hard,
+                                    message: "a refill is in progress; finish or cancel it first"))
+        case .infusing, .bolusInProgress:
+            findings += InterruptionRules.stopFindings(drug: status.drug, policy: situation.policy)
+        }
+        let step = WireStep(kind: .stop, expectedReply: .executed(.stopInfusion)) { id in .stopInfusion(StopInfusion(commandId: id)) }
+        return ChangePlan(command: .stop, change: .stop, before: status, findings: ValidationReport(findings: findings),
+                          confirmation: .yes, secondProvider: nil, steps: [step], abandon: nil, verification: .receipt,
+                          basis: PlanBasis(status), parameters: [:])
+    }
+}
+
+/// Resumes infusion at the programmed prescription.
+///
+/// Request: `ResumeInfusion`. Reply: a command receipt.
+public struct ResumeCommand: PumpCommand {
+    public var kind: CommandKind { .resume }
+    public init() {}
+
+    public func plan(in situation: PlanningSituation) throws(ProgrammerError) -> ChangePlan {
+        let status = situation.status
+        var findings: [Finding] = []
+        if status.infusion != .stopped {
+            findings.append(Finding(code: .pumpAlreadyInState, severity: .hard, message: "infusion is not stopped (it is \(PumpStatus.infusionName(status.infusion)))"))
+        }
+        if let alarm = status.deliveryStoppingAlarm {
+            findings.append(Finding(code: .pumpAlarmStopsDelivery, severity: .hard,
+                                    message: "the pump's \(alarm.name) alarm stops delivery; it cannot resume until the alarm is cleared"))
+        }
+        let step = WireStep(kind: .resume, expectedReply: .executed(.resumeInfusion)) { id in .resumeInfusion(ResumeInfusion(commandId: id)) }
+        return ChangePlan(command: .resume, change: .resume, before: status, findings: ValidationReport(findings: findings),
+                          confirmation: .yes, secondProvider: nil, steps: [step], abandon: nil, verification: .receipt,
+                          basis: PlanBasis(status), parameters: [:])
+    }
+}
+
+/// Sets the low-reservoir alarm threshold within the pump's range.
+///
+/// Request: `SetAlarmConfiguration`. Reply: a command receipt.
+public struct AlarmThresholdCommand: PumpCommand {
+    public var threshold: Volume
+    public var kind: CommandKind { .alarmSettings }
+    public init(threshold: Volume) { self.threshold = threshold }
+
+    public func plan(in situation: PlanningSituation) throws(ProgrammerError) -> ChangePlan {
+        let status = situation.status
+        let range = situation.profile.lowReservoirAlarmRange
+        var findings: [Finding] = []
+        if !range.contains(threshold) {
+            findings.append(Finding(code: .alarmThresholdOutOfRange, severity: .hard,
+                                    message: "the low-reservoir alarm must be between \(range.lowerBound) and \(range.upperBound) on \(situation.profile.model)"))
+        }
+        let field = UInt32(exactly: threshold.baseValue) ?? 0
+        let steps = threshold == status.lowReservoirThreshold ? [] : [
+            WireStep(kind: .alarmSettings, expectedReply: .executed(.setAlarmConfiguration)) { id in
+                .setAlarmConfiguration(SetAlarmConfiguration(commandId: id, lowReservoirThresholdNanolitres: field))
+            },
+        ]
+        return ChangePlan(command: .alarmSettings, change: .lowReservoirThreshold(from: status.lowReservoirThreshold, to: threshold),
+                          before: status, findings: ValidationReport(findings: findings), confirmation: .yes,
+                          secondProvider: nil, steps: steps, abandon: nil, verification: .receipt, basis: PlanBasis(status),
+                          parameters: ["low_reservoir": threshold.description])
+    }
+}
+
+/// Sets the pump's clock to the host's time, never while a bolus runs
+/// (moving the clock under a running bolus would change what it delivers).
+///
+/// Request: `SetClock`. Reply: a command receipt.
+public struct ClockSetCommand: PumpCommand {
+    /// Host time, UTC seconds, taken when the command was built.
+    public var hostSeconds: Int64
+    public var kind: CommandKind { .clockSet }
+    public init(hostSeconds: Int64) { self.hostSeconds = hostSeconds }
+
+    public func plan(in situation: PlanningSituation) throws(ProgrammerError) -> ChangePlan {
+        let status = situation.status
+        var findings: [Finding] = []
+        if status.infusion == .bolusInProgress {
+            findings.append(Finding(code: .pumpBolusRunning, severity: .hard,
+                                    message: "the clock is not set while a bolus runs; wait for it to finish"))
+        }
+        let (drift, overflow) = status.clock.utcSeconds.subtractingReportingOverflow(hostSeconds)
+        guard !overflow, PumpTime(checkedUTCSeconds: hostSeconds) != nil else {
+            throw .input("this computer's clock is outside any real date")
+        }
+        let offset = Int16(clamping: status.clock.offsetMinutes)
+        let seconds = hostSeconds
+        let step = WireStep(kind: .clockSet, expectedReply: .executed(.setClock)) { id in
+            .setClock(SetClock(commandId: id, time: WireTime(utcSeconds: seconds, zoneOffsetMinutes: offset)))
+        }
+        return ChangePlan(command: .clockSet, change: .setClock(driftSeconds: drift), before: status,
+                          findings: ValidationReport(findings: findings), confirmation: .yes, secondProvider: nil,
+                          steps: [step], abandon: nil, verification: .receipt, basis: PlanBasis(status),
+                          parameters: ["drift_seconds": "\(drift)"])
+    }
+}

@@ -1,0 +1,100 @@
+import Therapy
+import WandProtocol
+
+/// A new prescription, reviewed against the one the pump holds.
+public struct ProgramChange: Sendable {
+    public var review: Review
+    public var pending: Prescription
+    public var wire: WirePrescription
+    /// What the pump delivers now and what it will deliver, by the pump's
+    /// own figures (both rounded to its resolution): the like-with-like
+    /// comparison every dose rule uses.
+    public var currentDelivered: DoseRate
+    public var pendingDelivered: DoseRate
+    public var doseIncrease: Bool { pendingDelivered > currentDelivered }
+}
+
+/// Stage, commit by hash, read back: the change of a prescription.
+///
+/// Request: `StagePrescription` then `CommitStagedPrescription` (abandoned
+/// with `DiscardStagedPrescription`). Replies: a stage receipt with the
+/// hash the pump computed (it must be the reviewed one), then a command
+/// receipt. Audit: mode, daily dose, concentration, hash, dose increase.
+public struct ProgramCommand: PumpCommand {
+    public var prescription: Prescription
+    public var kind: CommandKind { .commit }
+
+    public init(prescription: Prescription) {
+        self.prescription = prescription
+    }
+
+    public func plan(in situation: PlanningSituation) throws(ProgrammerError) -> ChangePlan {
+        let status = situation.status
+        let change = try Self.change(to: prescription, in: situation)
+        let policy = situation.policy
+        let secondProvider = Self.secondProvider(for: change, current: status, policy: policy)
+        let steps = change.wire.hash == status.prescriptionHash ? [] : Self.steps(for: change.wire)
+        return ChangePlan(
+            command: .commit, change: .program(change), before: status, findings: change.review.report,
+            confirmation: Self.confirmation(for: change, policy: policy), secondProvider: secondProvider,
+            steps: steps, abandon: Self.discard, verification: .prescription(change.wire), basis: PlanBasis(status),
+            parameters: Self.parameters(change))
+    }
+
+    /// The review of `pending` against the pump: validation, the wire form, the comparison.
+    static func change(to pending: Prescription, in situation: PlanningSituation) throws(ProgrammerError) -> ProgramChange {
+        let status = situation.status
+        let wire = try WirePrescriptionMapping.wire(pending, profile: situation.profile)
+        let currentDelivered = PumpStatus.deliveredDailyDose(of: status.wirePrescription)
+        let pendingDelivered = PumpStatus.deliveredDailyDose(of: wire)
+        let report = PrescriptionValidator.validate(pending, in: ValidationContext(
+            policy: situation.policy, profile: situation.profile, current: status.prescription, lastChange: status.lastChange,
+            now: situation.now, recentIncreases: situation.recentIncreases, currentDeliveredDose: currentDelivered))
+        let review = Review.compare(current: status.prescription, currentDelivered: currentDelivered, pending: pending,
+                                    pendingDelivered: pendingDelivered, report: report, profile: situation.profile,
+                                    policy: situation.policy)
+        return ProgramChange(review: review, pending: pending, wire: wire, currentDelivered: currentDelivered,
+                             pendingDelivered: pendingDelivered)
+    }
+
+    static func confirmation(for change: ProgramChange, policy: ClinicPolicy) -> ConfirmationRule {
+        guard change.doseIncrease else { return .yes }
+        let unit = policy.policy(for: change.pending.drug)?.doseRateUnit ?? .mcgPerDay
+        return .typeDailyDose(change.review.pendingPrescribed, unit: unit)
+    }
+
+    /// The one second-provider rule for every prescription change,
+    /// whichever command carries it (program, or refill with a new
+    /// prescription).
+    static func secondProvider(for change: ProgramChange, current: PumpStatus, policy: ClinicPolicy) -> SecondProviderReason? {
+        if change.wire.hash == current.prescriptionHash { return nil }
+        let concentrationChange = change.pending.drug != current.drug || change.pending.concentration != current.concentration
+        if concentrationChange, policy.requiresSecondOperator(.concentrationChange) { return .concentrationChange }
+        if change.doseIncrease, policy.requiresSecondOperator(.doseIncrease) { return .doseIncrease }
+        if policy.requiresSecondOperator(.anyPrescriptionChange) { return .prescriptionChange }
+        return nil
+    }
+
+    static func steps(for wire: WirePrescription) -> [WireStep] {
+        [
+            WireStep(kind: .stage, expectedReply: .staged(wire.hash)) { id in
+                .stagePrescription(StagePrescription(commandId: id, prescription: wire))
+            },
+            WireStep(kind: .commit, expectedReply: .executed(.commitStagedPrescription)) { id in
+                .commitStagedPrescription(CommitStagedPrescription(commandId: id, stagedHash: wire.hash))
+            },
+        ]
+    }
+
+    static let discard = WireStep(kind: .discard, expectedReply: .executed(.discardStagedPrescription)) { id in
+        .discardStagedPrescription(DiscardStagedPrescription(commandId: id))
+    }
+
+    static func parameters(_ change: ProgramChange) -> [String: String] {
+        [
+            "mode": change.pending.mode.name, "daily_dose": change.pendingDelivered.description,
+            "concentration": change.pending.concentration.description, "prescription_hash": change.wire.hash.description,
+            "dose_increase": change.doseIncrease ? "true" : "false",
+        ]
+    }
+}

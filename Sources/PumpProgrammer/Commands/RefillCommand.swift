@@ -1,0 +1,211 @@
+import Foundation
+import Therapy
+import WandProtocol
+
+/// What the technician did at the refill port.
+public struct RefillRequest: Sendable {
+    public var withdrawn: Volume
+    public var added: Volume
+    /// The drug put in; nil means the drug already in the pump.
+    public var drug: Drug?
+    public var concentration: Concentration
+    /// Required when the drug or concentration changes; optional otherwise.
+    public var newPrescription: Prescription?
+    /// Why a residual discrepancy is accepted, when there is one.
+    public var discrepancyAcknowledgement: String?
+
+    public init(withdrawn: Volume, added: Volume, drug: Drug?, concentration: Concentration, newPrescription: Prescription?,
+                discrepancyAcknowledgement: String?) {
+        self.withdrawn = withdrawn
+        self.added = added
+        self.drug = drug
+        self.concentration = concentration
+        self.newPrescription = newPrescription
+        self.discrepancyAcknowledgement = discrepancyAcknowledgement
+    }
+}
+
+/// A planned refill, for the screen and the record.
+public struct RefillChange: Sendable {
+    public var check: RefillCheck
+    public var added: Volume
+    public var drug: Drug
+    public var concentration: Concentration
+    public var concentrationChanged: Bool
+    public var discrepancyAcknowledgement: String?
+    /// The new prescription committed with the refill, when there is one.
+    public var program: ProgramChange?
+    /// When the concentration changes: how long the line keeps delivering
+    /// the old concentration, and what.
+    public var bridge: BridgePlan?
+    /// True when an earlier run began the refill and this one finishes it.
+    public var finishesBegunRefill: Bool
+}
+
+/// The guided refill: begin (delivery pauses), complete with the new drug
+/// (and a new prescription when drug or concentration changes), or cancel.
+///
+/// Every check whose values are known runs before refill-begin: the
+/// residual against what the pump holds, capacity, drug and concentration,
+/// the new prescription's review and the second-provider rule (the same
+/// rule as `ProgramCommand`). A refill refused or abandoned after begin is
+/// cancelled on the pump (`RefillCancel`), so delivery resumes.
+///
+/// Requests: `RefillBegin`, `RefillComplete`; abandoned with
+/// `RefillCancel`. Replies: the begin report (the residual the pump
+/// expects), then a command receipt. Audit: expected, withdrawn, added,
+/// drug, concentration, discrepancy and its acknowledgement, hash.
+public struct RefillCommand: PumpCommand {
+    public var request: RefillRequest
+    public var kind: CommandKind { .refillComplete }
+
+    public init(request: RefillRequest) {
+        self.request = request
+    }
+
+    public func plan(in situation: PlanningSituation) throws(ProgrammerError) -> ChangePlan {
+        let status = situation.status
+        let policy = situation.policy
+        let profile = situation.profile
+        guard request.withdrawn.baseValue >= 0, request.added.baseValue > 0 else {
+            throw .input("The volume added must be more than zero and the volume withdrawn not negative.")
+        }
+        let current = status.prescription
+        let drug = request.drug ?? current.drug
+        let changesDrug = drug != current.drug || request.concentration != current.concentration
+        var findings: [Finding] = []
+        if status.infusion == .bolusInProgress {
+            findings.append(Finding(code: .pumpBolusRunning, severity: .hard, message: "a bolus is running; refill after it has finished"))
+        }
+        // The residual is withdrawn completely, so the reservoir will hold
+        // exactly what is added.
+        if request.added > profile.capacity {
+            findings.append(Finding(code: .refillOverfill, severity: .hard,
+                                    message: "\(request.added) would overfill the \(profile.capacity) reservoir"))
+        }
+        // The pump expects what its reservoir holds: checked now, before
+        // delivery is paused, and again against the begin report.
+        let check = RefillCheck(expected: status.reservoirVolume, withdrawn: request.withdrawn, tolerance: policy.residualTolerance)
+        let acknowledgement = request.discrepancyAcknowledgement?.trimmingCharacters(in: .whitespacesAndNewlines)
+        var acknowledged: [Override] = []
+        if check.discrepancy {
+            findings.append(Finding(code: .refillResidualDiscrepancy, severity: .soft,
+                                    message: "\(request.withdrawn) withdrawn, \(check.expected) expected (tolerance \(check.tolerance)); this can mean a pocket fill, a pump or a catheter problem: investigate, and acknowledge it with --acknowledge-discrepancy REASON to go on"))
+            if let acknowledgement, !acknowledgement.isEmpty {
+                acknowledged.append(Override(code: .refillResidualDiscrepancy, reason: acknowledgement))
+            }
+        }
+
+        var program: ProgramChange?
+        var bridge: BridgePlan?
+        var secondProvider: SecondProviderReason?
+        var confirmation = ConfirmationRule.yes
+        if changesDrug, request.newPrescription == nil {
+            findings.append(Finding(code: .refillNeedsPrescription, severity: .hard,
+                                    message: Self.offer(current: current, drug: drug, concentration: request.concentration,
+                                                        lineVolume: status.lineVolume, policy: policy, profile: profile)))
+        }
+        if let next = request.newPrescription {
+            if next.drug != drug || next.concentration != request.concentration {
+                findings.append(Finding(code: .refillPrescriptionMismatch, severity: .hard,
+                                        message: "the new prescription is for \(next.drug.rawValue) \(next.concentration), but the reservoir is being filled with \(drug.rawValue) \(request.concentration)"))
+            }
+            let change = try ProgramCommand.change(to: next, in: situation)
+            findings += change.review.report.findings
+            secondProvider = ProgramCommand.secondProvider(for: change, current: status, policy: policy)
+            confirmation = ProgramCommand.confirmation(for: change, policy: policy)
+            program = change
+            if changesDrug, drug == current.drug, let line = status.lineVolume, status.dailyDose.baseValue > 0 {
+                bridge = try? BridgePlan.plan(lineVolume: line, oldConcentration: current.concentration,
+                                              newConcentration: request.concentration, dailyDose: status.dailyDose, profile: profile)
+            }
+        }
+        if changesDrug, secondProvider == nil, policy.requiresSecondOperator(.concentrationChange) {
+            secondProvider = .concentrationChange
+        }
+
+        let wireDrug = WireDrug(rawValue: drug.wireCode)
+        let withdrawn = UInt32(exactly: request.withdrawn.baseValue)
+        let added = UInt32(exactly: request.added.baseValue)
+        let concentration = UInt32(exactly: request.concentration.baseValue)
+        if wireDrug == nil || withdrawn == nil || added == nil || concentration == nil {
+            findings.append(Finding(code: .arithmeticOutOfRange, severity: .hard,
+                                    message: "a refill volume or the concentration is outside what the pump can hold"))
+        }
+        let wire = program?.wire
+        let finishes = status.infusion == .refillInProgress
+        var steps: [WireStep] = []
+        if !finishes {
+            steps.append(WireStep(kind: .refillBegin, expectedReply: .refillBegun(
+                withdrawn: request.withdrawn, tolerance: policy.residualTolerance, discrepancyAccepted: !acknowledged.isEmpty)) { id in
+                .refillBegin(RefillBegin(commandId: id))
+            })
+        }
+        // Out-of-range figures are hard findings already; the step is never
+        // sent then, and these stand in only to build it.
+        let fields = (withdrawn: withdrawn ?? 0, added: added ?? 0, drug: wireDrug ?? .baclofen, concentration: concentration ?? 0)
+        steps.append(WireStep(kind: .refillComplete, expectedReply: .executed(.refillComplete)) { id in
+            .refillComplete(RefillComplete(commandId: id, withdrawnNanolitres: fields.withdrawn, addedNanolitres: fields.added,
+                                           drug: fields.drug, concentrationNanogramsPerMillilitre: fields.concentration,
+                                           newPrescription: wire))
+        })
+        let refill = RefillChange(check: check, added: request.added, drug: drug, concentration: request.concentration,
+                                  concentrationChanged: changesDrug, discrepancyAcknowledgement: acknowledgement,
+                                  program: program, bridge: bridge, finishesBegunRefill: finishes)
+        var plan = ChangePlan(
+            command: .refillComplete, change: .refill(refill), before: status, findings: ValidationReport(findings: findings),
+            confirmation: confirmation, secondProvider: secondProvider, steps: steps, abandon: RefillCancelCommand.step,
+            verification: wire.map { .prescription($0) } ?? .receipt, basis: PlanBasis(status),
+            parameters: [
+                "expected": check.expected.description, "withdrawn": request.withdrawn.description,
+                "added": request.added.description, "drug": drug.rawValue, "concentration": request.concentration.description,
+                "discrepancy": check.discrepancy ? "true" : "false", "discrepancy_acknowledgement": acknowledgement ?? "",
+                "prescription_hash": wire?.hash.description ?? "unchanged",
+                "dose_increase": program?.doseIncrease == true ? "true" : "false",
+            ])
+        plan.acknowledged = acknowledged
+        return plan
+    }
+
+    /// The refusal text for a concentration change without a prescription:
+    /// it offers the prescription that keeps the daily dose, and the bridge.
+    static func offer(current: Prescription, drug: Drug, concentration: Concentration, lineVolume: Volume?,
+                      policy: ClinicPolicy, profile: PumpProfile) -> String {
+        var offered = current
+        offered.drug = drug
+        offered.concentration = concentration
+        let file = String(decoding: offered.encodedFile(massUnit: policy.policy(for: drug)?.massUnit ?? .mcg), as: UTF8.self)
+        var text = "the reservoir is being filled with \(drug.rawValue) \(concentration), but the pump's prescription is for \(current.drug.rawValue) \(current.concentration). A concentration change needs a new prescription in the same refill: give --prescription FILE. This one keeps the current daily dose at the new concentration:\n\(file)"
+        if drug == current.drug, let line = lineVolume,
+           let dose = try? current.dosePlan(on: profile).averagePrescribedDose,
+           let bridge = try? BridgePlan.plan(lineVolume: line, oldConcentration: current.concentration,
+                                             newConcentration: concentration, dailyDose: dose, profile: profile) {
+            text += "\nBridge: the line holds \(bridge.volume) of the old concentration, which keeps flowing for \(bridge.duration) (\(bridge.doseDuringBridge) of drug) before the new concentration arrives"
+        }
+        return text
+    }
+}
+
+/// Cancels a refill that was begun: delivery resumes with the prescription
+/// and the reservoir as they were.
+///
+/// Request: `RefillCancel`. Reply: a command receipt.
+public struct RefillCancelCommand: PumpCommand {
+    public var kind: CommandKind { .refillCancel }
+    public init() {}
+
+    static let step = WireStep(kind: .refillCancel, expectedReply: .executed(.discardStagedPrescription)) { id in // MERGE
+        .discardStagedPrescription(DiscardStagedPrescription(commandId: id)) // MERGE
+    }
+
+    public func plan(in situation: PlanningSituation) throws(ProgrammerError) -> ChangePlan {
+        let status = situation.status
+        var findings: [Finding] = []
+        if status.infusion != .refillInProgress {
+            findings.append(Finding(code: .pumpAlreadyInState, severity: .hard, message: "no refill is in progress on the pump"))
+        }
+        return ChangePlan(command: .refillCancel, change: .refillCancel, before: status, findings: ValidationReport(findings: findings),
+                          confirmation: .yes, secondProvider: nil, steps: [Self.step], abandon: nil, verification: .receipt,
+                          basis: PlanBasis(status), parameters: [:])
+    }
+}

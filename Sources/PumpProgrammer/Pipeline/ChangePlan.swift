@@ -1,0 +1,179 @@
+import Foundation
+import Therapy
+import WandProtocol
+
+/// Every kind of request that changes the pump. The raw values are the
+/// names the audit trail and the pending-command record use; a released
+/// name keeps its meaning.
+public enum CommandKind: String, Sendable, Codable, CaseIterable {
+    case stage
+    /// Commit of a staged prescription: the change of therapy.
+    case commit = "program"
+    case discard
+    case bolus
+    case stop
+    case resume
+    case refillBegin = "refill-begin"
+    case refillComplete = "refill"
+    case refillCancel = "refill-cancel"
+    case alarmSettings = "alarms"
+    case clockSet = "clock-sync"
+}
+
+/// How the technician must confirm a planned change.
+public enum ConfirmationRule: Sendable, Equatable {
+    /// Type `yes`.
+    case yes
+    /// Type the new daily dose back (a dose increase).
+    case typeDailyDose(DoseRate, unit: QuantityUnit<DoseRateDimension>)
+}
+
+/// How the technician confirmed.
+public enum Confirmation: Sendable, Equatable {
+    /// Typed at the prompt: the new daily dose for an increase, or `yes`.
+    case typed(String)
+    /// Non-interactive: `--yes` given (or not).
+    case flag(yes: Bool)
+    /// Ctrl-C (or end of input) at the prompt.
+    case interrupted
+}
+
+/// Why a second provider must confirm a change, when the clinic policy asks.
+public enum SecondProviderReason: Sendable, Equatable {
+    case doseIncrease
+    case concentrationChange
+    case prescriptionChange
+}
+
+/// One request of a planned change, as it will be sent.
+public struct WireStep: Sendable {
+    public var kind: CommandKind
+    /// The request, given the fresh command id the pipeline allocates.
+    public var request: @Sendable (CommandID) -> PumpRequest
+    /// The reply that proves the step was carried out as planned.
+    public var expectedReply: ExpectedReply
+
+    public init(kind: CommandKind, expectedReply: ExpectedReply, request: @escaping @Sendable (CommandID) -> PumpRequest) {
+        self.kind = kind
+        self.request = request
+        self.expectedReply = expectedReply
+    }
+}
+
+/// What a reply must be for a step to count as carried out as planned.
+public enum ExpectedReply: Sendable, Equatable {
+    /// A stage receipt for this command id with exactly this hash.
+    case staged(PrescriptionHash)
+    /// A command receipt for this command id and opcode.
+    case executed(PumpOpcode)
+    /// The pump entered refill; the residual it now expects is checked
+    /// against what was withdrawn, as the plan checked it before.
+    case refillBegun(withdrawn: Volume, tolerance: ResidualTolerance, discrepancyAccepted: Bool)
+}
+
+/// What the pump is read back for after a change.
+public enum Verification: Sendable, Equatable {
+    /// The receipt is the proof (bolus, stop, resume, settings).
+    case receipt
+    /// The active prescription must read back equal to this one.
+    case prescription(WirePrescription)
+}
+
+/// The state of the pump a plan was built from. Before the first request
+/// is sent the pump is read again, and a plan whose basis no longer holds
+/// (another programmer changed the pump meanwhile) is refused.
+public struct PlanBasis: Sendable, Equatable {
+    public var prescriptionHash: PrescriptionHash
+    public var stagedHash: PrescriptionHash?
+    public var infusion: InfusionState
+    public var lastChange: PumpTime
+    public var drug: Drug
+    public var concentration: Concentration
+
+    init(_ status: PumpStatus) {
+        prescriptionHash = status.prescriptionHash
+        stagedHash = status.stagedHash
+        infusion = status.infusion
+        lastChange = status.lastChange
+        drug = status.drug
+        concentration = status.concentration
+    }
+
+    /// The fields that differ in `now`, for the technician.
+    func differences(from now: PlanBasis) -> [String] {
+        var changed: [String] = []
+        if prescriptionHash != now.prescriptionHash { changed.append("prescription") }
+        if infusion != now.infusion { changed.append("infusion state") }
+        if lastChange != now.lastChange { changed.append("last therapy change") }
+        if drug != now.drug || concentration != now.concentration { changed.append("drug or concentration") }
+        return changed
+    }
+}
+
+/// What a planned change does, in typed terms, for the screen and the record.
+public enum PlannedChange: Sendable {
+    case program(ProgramChange)
+    case bolus(BolusPlan)
+    case stop
+    case resume
+    case refill(RefillChange)
+    case refillCancel
+    case lowReservoirThreshold(from: Volume, to: Volume)
+    case setClock(driftSeconds: Int64)
+}
+
+/// A planned change to the pump: a value built from the pump's typed state,
+/// the request and the policy, before anything is shown or sent.
+///
+/// Its findings, its confirmation rule and its second-provider rule are
+/// fields, so every command is authorised by the same step
+/// (`Programmer.authorise`), and everything that can refuse it is known
+/// (and shown) before the technician is asked to confirm.
+public struct ChangePlan: Sendable {
+    /// The command the technician asked for (for messages and the audit trail).
+    public var command: CommandKind
+    public var change: PlannedChange
+    /// The pump as it was read for this plan.
+    public var before: PumpStatus
+    public var findings: ValidationReport
+    public var confirmation: ConfirmationRule
+    /// Set when the clinic policy asks a second provider to confirm.
+    public var secondProvider: SecondProviderReason?
+    /// What will be sent, in order. Empty when the pump already holds what
+    /// was asked for: then nothing is sent.
+    public var steps: [WireStep]
+    /// Sent when a change is abandoned after its first step was carried
+    /// out (discard a staged prescription, cancel a begun refill), so the
+    /// pump is never left half-way.
+    public var abandon: WireStep?
+    public var verification: Verification
+    public var basis: PlanBasis
+    /// The command's parameters for the audit trail and the pending record.
+    public var parameters: [String: String]
+    /// Overrides the request itself carries (a refill's acknowledged
+    /// residual discrepancy), added to the technician's at authorisation.
+    public var acknowledged: [Override] = []
+
+    /// True when nothing needs to be sent: the pump already is as asked.
+    public var unchanged: Bool { steps.isEmpty }
+}
+
+/// One state-changing command: how it is planned from the pump's state.
+/// Adding a command means one type conforming to this, one CLI file, and
+/// the simulator's side of its message (docs/architecture.md).
+public protocol PumpCommand: Sendable {
+    var kind: CommandKind { get }
+    /// Builds the plan. Pure: sends nothing, writes nothing.
+    func plan(in situation: PlanningSituation) throws(ProgrammerError) -> ChangePlan
+}
+
+/// What a command is planned from.
+public struct PlanningSituation: Sendable {
+    public var status: PumpStatus
+    public var policy: ClinicPolicy
+    public var profile: PumpProfile
+    /// The pump's clock when it was read (rules about "24 h since" use it).
+    public var now: PumpTime
+    /// Earlier dose increases of this pump, for the titration window.
+    public var recentIncreases: [PumpTime]
+}

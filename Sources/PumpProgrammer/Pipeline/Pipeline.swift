@@ -1,0 +1,267 @@
+import Foundation
+import Therapy
+import WandProtocol
+
+/// What a change did, once executed and verified.
+public struct ChangeResult: Sendable {
+    public var plan: ChangePlan
+    /// The pump's replies, one per step sent.
+    public var replies: [PumpReply]
+    /// The pump read after the change (nil when that read failed).
+    public var after: PumpStatus?
+    public var overrides: [AcceptedPrescription.OverriddenFinding]
+    public var reportPaths: [String]
+    public var effect: PumpEffect
+}
+
+/// The one pipeline every state-changing command goes through:
+/// plan -> check -> (show, confirm: the caller) -> authorise -> execute ->
+/// verify -> report. No command has a path around it.
+extension Programmer {
+    /// Reads the pump (resolving first any command left pending) and plans
+    /// `command` from its typed state. Sends nothing that changes the pump.
+    public func plan(_ command: some PumpCommand) async throws(ProgrammerError) -> ChangePlan {
+        let (status, _) = try await interrogate()
+        if let unresolved = status.unresolvedCommand {
+            throw .unresolved(unresolved, detail: "Resolve it (pumpctl interrogate) before any change.")
+        }
+        guard let profile = status.profile else {
+            throw .deviceFault("the pump reports a reservoir of \(status.reservoirCapacity), which matches no known pump profile")
+        }
+        let situation = PlanningSituation(status: status, policy: context.policy, profile: profile, now: status.clock,
+                                          recentIncreases: recentIncreases())
+        return try command.plan(in: situation)
+    }
+
+    /// Every check of a plan except the confirmation itself: hard findings,
+    /// soft findings without an override and reason, the second provider.
+    /// Pure and cheap; the command line runs it before it prompts, so a
+    /// refusal never comes after a yes.
+    public func check(_ plan: ChangePlan, overrides: [Override]) throws(ProgrammerError) -> AcceptedPrescription {
+        let accepted: AcceptedPrescription
+        do {
+            accepted = try plan.findings.accepting(overrides: overrides + plan.acknowledged)
+        } catch {
+            throw .refusedByPolicy(error.description)
+        }
+        if let reason = plan.secondProvider {
+            guard let second = context.secondOperator?.trimmingCharacters(in: .whitespaces), !second.isEmpty else {
+                throw .refusedByPolicy("the clinic policy asks a second provider to confirm \(Self.words(reason)): give --second-operator NAME")
+            }
+            guard second != context.operatorName else {
+                throw .refusedByPolicy("the second provider must be another person than the operator (\(second))")
+            }
+        }
+        return accepted
+    }
+
+    static func words(_ reason: SecondProviderReason) -> String {
+        switch reason {
+        case .doseIncrease: return "a dose increase"
+        case .concentrationChange: return "a change of drug or concentration"
+        case .prescriptionChange: return "a change of prescription"
+        }
+    }
+
+    /// The one rule for going ahead: `check`, then a confirmation that fits
+    /// the plan's rule (the new daily dose typed back for an increase).
+    public func authorise(_ plan: ChangePlan, overrides: [Override], confirmation: Confirmation)
+        throws(ProgrammerError) -> AcceptedPrescription
+    {
+        let accepted = try check(plan, overrides: overrides)
+        try Self.check(confirmation, rule: plan.confirmation)
+        return accepted
+    }
+
+    static func check(_ confirmation: Confirmation, rule: ConfirmationRule) throws(ProgrammerError) {
+        switch confirmation {
+        case .interrupted:
+            throw .cancelled
+        case .flag(let yes):
+            guard yes else {
+                throw .refusedByPolicy("not confirmed: run interactively to confirm, or give --yes in a script after reviewing")
+            }
+        case .typed(let text):
+            let answer = text.trimmingCharacters(in: .whitespaces)
+            switch rule {
+            case .yes:
+                guard answer.lowercased() == "yes" else { throw .refusedByPolicy("not confirmed (\"yes\" was not typed)") }
+            case .typeDailyDose(let dose, let unit):
+                guard let typed = try? DoseRate.parseWithUnit(answer).quantity, typed == dose else {
+                    throw .refusedByPolicy("the daily dose typed (\(answer)) is not the new daily dose \(dose.formatted(in: unit))")
+                }
+            }
+        }
+    }
+
+    /// Authorises, checks the pump still is as reviewed, sends the plan's
+    /// steps, verifies and reports. A change abandoned after its first step
+    /// (refused, cancelled, a reply that is not the one planned) is undone
+    /// with the plan's `abandon` step, so the pump is never left half-way.
+    public func execute(_ plan: ChangePlan, overrides: [Override], confirmation: Confirmation)
+        async throws(ProgrammerError) -> ChangeResult
+    {
+        let command = plan.command.rawValue
+        let accepted: AcceptedPrescription
+        do {
+            accepted = try authorise(plan, overrides: overrides, confirmation: confirmation)
+        } catch {
+            try? record(command: command, phase: .event, parameters: plan.parameters,
+                        outcome: error == .cancelled ? .cancelled : .refusedByPolicy, detail: error.description)
+            throw error
+        }
+        let auditOverrides = accepted.overridden.map { AuditOverride(code: $0.finding.code.rawValue, reason: $0.reason) }
+        if plan.unchanged {
+            try record(command: command, phase: .event, parameters: plan.parameters, outcome: .unchanged)
+            return ChangeResult(plan: plan, replies: [], after: plan.before, overrides: accepted.overridden, reportPaths: [],
+                                effect: effect)
+        }
+        if context.interrupted() {
+            try? record(command: command, phase: .event, parameters: plan.parameters, outcome: .cancelled)
+            throw .cancelled
+        }
+        // The review must still describe the pump: another programmer (or
+        // the pump itself) may have changed it while the technician read.
+        let fresh = try await readStatus()
+        let changed = plan.basis.differences(from: PlanBasis(fresh))
+        guard changed.isEmpty else {
+            try record(command: command, phase: .event, parameters: plan.parameters, outcome: .staleReview,
+                       detail: changed.joined(separator: ", "))
+            throw .staleReview(changed: changed)
+        }
+
+        var replies: [PumpReply] = []
+        var anyExecuted = false
+        for (index, step) in plan.steps.enumerated() {
+            if index > 0, context.interrupted() {
+                try await abandon(plan, reason: "cancelled by the technician")
+                throw .cancelled
+            }
+            let last = index == plan.steps.count - 1
+            var parameters = plan.parameters
+            var keepPending = false
+            if last, case .prescription(let wire) = plan.verification {
+                // Kept until the read-back matched, so a failed read-back is
+                // verified by the next command.
+                keepPending = true
+                parameters["verify_prescription_hash"] = wire.hash.description
+            }
+            do {
+                let reply = try await perform(step, parameters: parameters, overrides: auditOverrides, keepPending: keepPending)
+                anyExecuted = true
+                try checkPlanned(reply, step.expectedReply)
+                replies.append(reply)
+            } catch {
+                // A change half-way is undone, unless this step's outcome is
+                // unknown: then nothing else is sent until the pump has been
+                // asked about it.
+                if anyExecuted, !Self.leavesOutcomeUnknown(error) {
+                    try? await abandon(plan, reason: error.description)
+                }
+                throw error
+            }
+        }
+
+        if case .prescription(let wire) = plan.verification, let last = ledger.last {
+            do {
+                try await readBack(wire)
+            } catch {
+                let after = try? await readStatus()
+                _ = writeReport(plan, status: after ?? plan.before, overrides: accepted.overridden, verified: false)
+                if case .deviceFault = error {
+                    try? clearPendingRecord(last.commandID)
+                    throw error
+                }
+                try? record(command: "read-back", phase: .event, commandID: last.commandID.description,
+                            outcome: .notVerified, detail: error.description)
+                throw .notVerified(plan.command, detail: error.description)
+            }
+            try clearPendingRecord(last.commandID)
+        }
+        let after = try? await readStatus()
+        let paths = plan.writesReport ? writeReport(plan, status: after ?? plan.before, overrides: accepted.overridden, verified: true) : []
+        return ChangeResult(plan: plan, replies: replies, after: after, overrides: accepted.overridden, reportPaths: paths,
+                            effect: effect)
+    }
+
+    static func leavesOutcomeUnknown(_ error: ProgrammerError) -> Bool {
+        switch error {
+        case .uncertain, .unresolved: return true
+        default: return false
+        }
+    }
+
+    private func clearPendingRecord(_ id: CommandID) throws(ProgrammerError) {
+        do { try pending.resolve(commandID: id.description) } catch { throw .storage(error.description) }
+    }
+
+    /// Checks a proven reply against what the plan expected of it.
+    func checkPlanned(_ reply: PumpReply, _ expected: ExpectedReply) throws(ProgrammerError) {
+        switch (expected, reply) {
+        case (.staged(let hash), .staged(let receipt)):
+            guard receipt.stagedHash == hash else {
+                throw .deviceFault("the pump staged a prescription whose hash (\(receipt.stagedHash)) is not the reviewed one (\(hash))")
+            }
+        case (.executed(let opcode), .executed(let answered, _)):
+            guard answered == opcode else { throw .deviceFault("the pump answered \(opcode) with a receipt for \(answered)") }
+        case (.refillBegun(let withdrawn, let tolerance, let discrepancyAccepted), .refillBegun(let report)):
+            let check = RefillCheck(expected: .nL(Int64(report.expectedResidualNanolitres)), withdrawn: withdrawn, tolerance: tolerance)
+            guard !check.discrepancy || discrepancyAccepted else {
+                throw .refusedByPolicy("RESIDUAL DISCREPANCY: the pump now expects \(check.expected) and \(withdrawn) was withdrawn (tolerance \(check.tolerance)); investigate, then acknowledge it with --acknowledge-discrepancy REASON")
+            }
+        default:
+            throw .deviceFault("the pump's reply (\(reply.opcode)) is not the one planned")
+        }
+    }
+
+    /// Undoes a change whose first step was carried out.
+    func abandon(_ plan: ChangePlan, reason: String) async throws(ProgrammerError) {
+        guard let step = plan.abandon else { return }
+        try record(command: plan.command.rawValue, phase: .event, parameters: plan.parameters, outcome: .cancelled, detail: reason)
+        let reply = try await perform(step, parameters: ["abandoned": plan.command.rawValue])
+        try checkPlanned(reply, step.expectedReply)
+    }
+
+    /// Reads the active prescription back and compares it field by field.
+    func readBack(_ expected: WirePrescription) async throws(ProgrammerError) {
+        let reply = try await read(.readPrescription(ReadPrescriptionRequest()))
+        guard case .prescription(let report) = reply else {
+            throw .deviceFault("the pump answered the read-back with \(reply.opcode)")
+        }
+        guard report.prescription == expected, report.hash == expected.hash else {
+            try record(command: "read-back", phase: .event, parameters: ["expected": expected.hash.description, "found": report.hash.description],
+                       outcome: .readBackMismatch)
+            throw .deviceFault("the prescription read back from the pump (hash \(report.hash)) differs from the one written (hash \(expected.hash)). Do not rely on the pump's delivery; interrogate it and contact the pump's support.")
+        }
+        try record(command: "read-back", phase: .event, parameters: ["hash": report.hash.description], outcome: .readBackMatches)
+    }
+
+    /// Dose increases carried out on this pump, from the audit log's typed
+    /// outcome codes, for the titration rules that count them.
+    func recentIncreases() -> [PumpTime] {
+        guard let entries = try? audit.entries() else { return [] }
+        var increases: Set<String> = []
+        for entry in entries where entry.phase == .intent && entry.command == CommandKind.commit.rawValue
+            && entry.pumpSerial == pumpSerial && entry.parameters["dose_increase"] == "true" {
+            if let id = entry.commandID { increases.insert(id) }
+        }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return entries.compactMap { entry in
+            guard entry.phase == .outcome, let id = entry.commandID, increases.contains(id),
+                  entry.outcomeCode == .done || entry.outcomeCode == .resolvedExecuted,
+                  let date = formatter.date(from: entry.time) else { return nil }
+            return PumpTime(checkedUTCSeconds: Int64(date.timeIntervalSince1970.rounded(.down)))
+        }
+    }
+}
+
+extension ChangePlan {
+    /// Prescription changes and refills leave a report for the record.
+    var writesReport: Bool {
+        switch change {
+        case .program, .refill: return true
+        default: return false
+        }
+    }
+}

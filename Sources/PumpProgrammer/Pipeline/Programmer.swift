@@ -1,0 +1,421 @@
+import Foundation
+import StateFiles
+import Therapy
+import WandProtocol
+
+/// Who is programming, under which policy, and where records go.
+public struct ProgrammerContext: Sendable {
+    public var stateDirectory: StateDirectory
+    public var operatorName: String
+    /// The second provider who confirmed the change, when policy asks for one.
+    public var secondOperator: String?
+    public var policy: ClinicPolicy
+    /// True against the simulator: every record and report says so.
+    public var simulated: Bool
+    /// The serial of the pump on the patient's record, when the technician
+    /// gave it: a session with any other pump is refused.
+    public var expectedPumpSerial: String?
+    public var now: @Sendable () -> Date
+    /// True once the technician asked to stop (Ctrl-C). Read only at safe
+    /// points: before the first request of a change and between its steps.
+    public var interrupted: @Sendable () -> Bool
+    /// For the crash tests: a step of `perform` at which the process kills
+    /// itself, in the `crashAtCommand`-th state-changing command of the run
+    /// (1 = the first). Honoured only against the simulator, never a real pump.
+    public var crashPoint: CrashPoint?
+    public var crashAtCommand = 1
+
+    /// The steps of a state-changing command a crash test can stop at.
+    public enum CrashPoint: String, Sendable, CaseIterable {
+        /// Recorded as pending and as intent, nothing sent.
+        case beforeSend = "before-send"
+        /// Sent and answered, the outcome not yet recorded.
+        case afterSend = "after-send"
+        /// Outcome recorded, the pending record not yet cleared.
+        case afterOutcome = "after-outcome"
+    }
+
+    public init(stateDirectory: StateDirectory, operatorName: String, secondOperator: String? = nil,
+                policy: ClinicPolicy, simulated: Bool, expectedPumpSerial: String? = nil,
+                now: @escaping @Sendable () -> Date = { Date() }, interrupted: @escaping @Sendable () -> Bool = { false },
+                crashPoint: CrashPoint? = nil) {
+        self.stateDirectory = stateDirectory
+        self.operatorName = operatorName
+        self.secondOperator = secondOperator
+        self.policy = policy
+        self.simulated = simulated
+        self.expectedPumpSerial = expectedPumpSerial
+        self.now = now
+        self.interrupted = interrupted
+        self.crashPoint = simulated ? crashPoint : nil
+    }
+}
+
+/// What became of one state-changing request, as the pump (never a relay
+/// or an error kind) told it.
+public enum CommandFate: Sendable, Equatable {
+    /// The pump carried it out (its receipt, or its record of the id).
+    case executed
+    /// The pump refused it and changed nothing.
+    case refused(PumpRefusal)
+    /// No byte of it left this computer.
+    case notSent
+    /// It left, and the pump says it never received it.
+    case neverReceived
+    /// It left and its outcome is unknown: the pending record stays.
+    case unknown
+}
+
+/// What this session did to the pump, decided by the layer that sent the
+/// requests: the one source of "nothing was sent", "unchanged", "changed"
+/// and "unknown" on every screen and in every error.
+public enum PumpEffect: Sendable, Equatable {
+    /// No state-changing request left this computer.
+    case nothingSent
+    /// Requests left, and none was carried out: the pump is as it was.
+    case unchanged
+    /// The pump carried out these requests, in order.
+    case changed([CommandKind])
+    /// A request may or may not have been carried out; it is pending.
+    case unknown(PendingCommand)
+}
+
+/// The technician's session with one pump.
+///
+/// Every state-changing request goes through `perform`: the command id is
+/// recorded durably (pending-command file and audit intent) before a byte
+/// is sent; a lost reply is resolved by asking the pump about that id,
+/// in the same session when the link allows, and otherwise left pending so
+/// the next command asks first. No command is ever re-sent under a new id
+/// after a lost reply.
+public actor Programmer {
+    public let connection: PumpConnection
+    public let context: ProgrammerContext
+    let audit: AuditLog
+    let pending: PendingCommandStore
+    public let pumpSerial: String
+    /// State-changing commands performed so far in this run (for the crash tests).
+    private var performed = 0
+    /// Every state-changing request of this session and its fate.
+    public private(set) var ledger: [(kind: CommandKind, commandID: CommandID, fate: CommandFate)] = []
+
+    public init(connection: PumpConnection, context: ProgrammerContext) async throws(ProgrammerError) {
+        self.connection = connection
+        self.context = context
+        pumpSerial = await connection.pumpSerial
+        do {
+            audit = try AuditLog(directory: context.stateDirectory)
+        } catch {
+            throw .storage(error.description)
+        }
+        pending = PendingCommandStore(directory: context.stateDirectory)
+        let wand = await connection.wandInfo
+        try record(command: "session", phase: .event, parameters: [
+            "wand": connection.transport.peerDescription,
+            "wand_firmware": "\(wand.firmwareMajor).\(wand.firmwareMinor).\(wand.firmwarePatch)",
+            "simulated": context.simulated ? "true" : "false",
+        ], outcome: .sessionOpened)
+        if let expected = context.expectedPumpSerial, expected != pumpSerial {
+            try record(command: "session", phase: .event, parameters: ["expected_pump": expected], outcome: .wrongPump)
+            throw .wrongPump(found: pumpSerial, expected: expected)
+        }
+    }
+
+    /// What this session has done to the pump so far.
+    public var effect: PumpEffect {
+        if let unknown = ledger.last(where: { $0.fate == .unknown }) {
+            let entry = (try? pending.load()).flatMap { $0 }
+            return .unknown(entry ?? PendingCommand(commandID: unknown.commandID.description, command: unknown.kind.rawValue,
+                                                   pumpSerial: pumpSerial, sentAt: context.now(), parameters: [:]))
+        }
+        let executed = ledger.filter { $0.fate == .executed }.map(\.kind)
+        if !executed.isEmpty { return .changed(executed) }
+        return ledger.contains { $0.fate != .notSent } ? .unchanged : .nothingSent
+    }
+
+    // MARK: Audit
+
+    func record(command: String, phase: AuditPhase, commandID: String? = nil, parameters: [String: String] = [:],
+                outcome: AuditOutcome? = nil, detail: String? = nil, overrides: [AuditOverride] = []) throws(ProgrammerError) {
+        var parameters = parameters
+        if context.simulated { parameters["simulated"] = "true" }
+        if let detail { parameters["detail"] = detail }
+        do {
+            try audit.append(AuditRecord(
+                operatorName: context.operatorName, secondOperator: context.secondOperator, pumpSerial: pumpSerial,
+                command: command, phase: phase, commandID: commandID, parameters: parameters, outcome: outcome?.rawValue,
+                overrides: overrides), at: context.now())
+        } catch {
+            throw .storage(error.description)
+        }
+    }
+
+    // MARK: Reading
+
+    /// A request that changes nothing: a lost reply is simply a failure.
+    func read(_ request: PumpRequest) async throws(ProgrammerError) -> PumpReply {
+        switch await connection.send(request) {
+        case .completed(let reply):
+            return reply
+        case .refused(let opcode, let refusal):
+            throw .pumpRefused(opcode, refusal)
+        case .notSent(.wandRefused(.pumpNotInRange)):
+            throw .pumpNotInRange
+        case .notSent(let reason):
+            throw .communication("\(request.opcode) was not sent (\(reason))")
+        case .unacknowledged(let attempts, let linkError):
+            let why = linkError.map { "the link failed: \($0)" } ?? "no reply after \(attempts) attempts"
+            try? record(command: "\(request.opcode)", phase: .event, outcome: .noReply, detail: why)
+            throw .communication("the pump did not answer \(request.opcode) (\(why))")
+        }
+    }
+
+    public func interrogateReport() async throws(ProgrammerError) -> InterrogateReport {
+        let reply = try await read(.interrogate(InterrogateRequest()))
+        guard case .interrogate(let report) = reply else { throw .deviceFault("the pump answered interrogate with \(reply.opcode)") }
+        guard report.serial == pumpSerial else {
+            throw .deviceFault("the pump reported serial \(report.serial) inside a session with \(pumpSerial)")
+        }
+        return report
+    }
+
+    /// Interrogates the pump, resolving first any command left uncertain.
+    public func interrogate() async throws(ProgrammerError) -> (status: PumpStatus, resolution: Resolution?) {
+        var resolution: Resolution?
+        var unresolved: PendingCommand?
+        do {
+            resolution = try await resolvePending()
+        } catch .unresolved(let entry, _) {
+            unresolved = entry
+        }
+        let status = try await readStatus(unresolved: unresolved)
+        return (status, resolution)
+    }
+
+    /// Reads the pump's status without touching pending commands.
+    func readStatus(unresolved: PendingCommand? = nil) async throws(ProgrammerError) -> PumpStatus {
+        let report = try await interrogateReport()
+        let status = try PumpStatus(report: report, hostNow: context.now(), simulated: context.simulated, unresolved: unresolved)
+        try record(command: "interrogate", phase: .event, parameters: [
+            "reservoir_volume": status.reservoirVolume.description, "alarms": status.alarms.map(\.name).joined(separator: ","),
+        ], outcome: .read)
+        return status
+    }
+
+    // MARK: Sending one state-changing request
+
+    /// Sends one step under the uncertain-delivery rules and returns the
+    /// pump's reply once it is proven to answer this command id as planned.
+    /// `keepPending` leaves the pending record in place after success (the
+    /// change is cleared only once its read-back matched).
+    func perform(_ step: WireStep, parameters: [String: String], overrides: [AuditOverride] = [],
+                 keepPending: Bool = false) async throws(ProgrammerError) -> PumpReply {
+        let id = CommandID.random()
+        let command = step.kind.rawValue
+        let entry = PendingCommand(commandID: id.description, command: command, pumpSerial: pumpSerial,
+                                   sentAt: context.now(), parameters: parameters)
+        performed += 1
+        // Durable before anything is sent: a crash from here on leaves the
+        // record, and the next run asks the pump about this id.
+        do { try pending.record(entry) } catch { throw .storage(error.description) }
+        try record(command: command, phase: .intent, commandID: entry.commandID, parameters: parameters, overrides: overrides)
+        crashIfAsked(.beforeSend)
+
+        let result = await connection.send(step.request(id))
+        crashIfAsked(.afterSend)
+        switch result {
+        case .completed(let reply):
+            guard Self.answers(reply, commandID: id, kind: step.kind) else {
+                // A reply that is not this command's receipt proves nothing
+                // about it: ask the pump what it did with this id.
+                try record(command: command, phase: .event, commandID: entry.commandID, outcome: .uncertain,
+                           detail: "the reply did not answer this command id")
+                return try await resolveInSession(entry, id: id, step: step, keepPending: keepPending)
+            }
+            return try await finish(entry, id: id, step: step, reply: reply, keepPending: keepPending)
+        case .refused(let opcode, let refusal):
+            try record(command: command, phase: .outcome, commandID: entry.commandID, outcome: .refusedByPump, detail: refusal.meaning)
+            ledger.append((step.kind, id, .refused(refusal)))
+            try clearPending(entry)
+            throw .pumpRefused(opcode, refusal)
+        case .notSent(let reason):
+            // The transport says no byte of it left this computer.
+            try record(command: command, phase: .outcome, commandID: entry.commandID, outcome: .notSent, detail: "\(reason)")
+            ledger.append((step.kind, id, .notSent))
+            try clearPending(entry)
+            throw .communication("\(command) was not sent (\(reason))")
+        case .unacknowledged(let attempts, let linkError):
+            let why = linkError.map { "the link failed (\($0))" } ?? "no reply after \(attempts) attempts"
+            try record(command: command, phase: .outcome, commandID: entry.commandID, outcome: .uncertain, detail: why)
+            return try await resolveInSession(entry, id: id, step: step, keepPending: keepPending)
+        }
+    }
+
+    /// Records a proven reply as done.
+    private func finish(_ entry: PendingCommand, id: CommandID, step: WireStep, reply: PumpReply,
+                        keepPending: Bool, outcome: AuditOutcome = .done) async throws(ProgrammerError) -> PumpReply {
+        try record(command: entry.command, phase: .outcome, commandID: entry.commandID, outcome: outcome)
+        ledger.append((step.kind, id, .executed))
+        crashIfAsked(.afterOutcome)
+        if !keepPending { try clearPending(entry) }
+        return reply
+    }
+
+    /// Asks the pump, in this session, what became of a request whose reply
+    /// was lost; leaves it pending (UNCERTAIN) when the pump cannot be asked.
+    private func resolveInSession(_ entry: PendingCommand, id: CommandID, step: WireStep,
+                                  keepPending: Bool) async throws(ProgrammerError) -> PumpReply {
+        let answer = try? await read(.queryCommandOutcome(QueryCommandOutcome(commandId: id)))
+        guard case .outcome(let report)? = answer, report.commandId == id else {
+            ledger.append((step.kind, id, .unknown))
+            throw .uncertain(entry)
+        }
+        switch Self.fate(of: report, commandID: id) {
+        case .executed(let reply):
+            guard Self.answers(reply, commandID: id, kind: step.kind) else {
+                ledger.append((step.kind, id, .unknown))
+                throw .uncertain(entry)
+            }
+            return try await finish(entry, id: id, step: step, reply: reply, keepPending: keepPending, outcome: .resolvedExecuted)
+        case .refused(let opcode, let refusal):
+            try record(command: entry.command, phase: .outcome, commandID: entry.commandID, outcome: .resolvedRefused,
+                       detail: refusal.meaning)
+            ledger.append((step.kind, id, .refused(refusal)))
+            try clearPending(entry)
+            throw .pumpRefused(opcode, refusal)
+        case .neverReceived:
+            try record(command: entry.command, phase: .outcome, commandID: entry.commandID, outcome: .resolvedNeverReceived)
+            ledger.append((step.kind, id, .neverReceived))
+            try clearPending(entry)
+            throw .communication("the pump never received \(entry.command)")
+        case .undecodable:
+            ledger.append((step.kind, id, .unknown))
+            throw .uncertain(entry)
+        }
+    }
+
+    enum StoredFate {
+        case executed(PumpReply)
+        case refused(PumpOpcode, PumpRefusal)
+        case neverReceived
+        case undecodable
+    }
+
+    /// What the pump's record of a command id says.
+    static func fate(of report: CommandOutcomeReport, commandID: CommandID) -> StoredFate {
+        guard let stored = report.storedReply else {
+            // The exchange layer sends every attempt before giving up and the
+            // wand relays in order, so the pump has seen all it will ever see
+            // of that command: no record means it never arrived.
+            return .neverReceived
+        }
+        guard let reply = try? PumpReply(decoding: stored) else { return .undecodable }
+        if case .refused(let opcode, let refusal) = reply { return .refused(opcode, refusal) }
+        return .executed(reply)
+    }
+
+    /// Whether `reply` is the receipt of command `id` of this kind.
+    static func answers(_ reply: PumpReply, commandID id: CommandID, kind: CommandKind) -> Bool {
+        switch reply {
+        case .staged(let receipt): return kind == .stage && receipt.commandId == id
+        case .refillBegun(let report): return kind == .refillBegin && report.commandId == id
+        case .executed(_, let receipt):
+            return receipt.commandId == id && PumpTime(checkedUTCSeconds: receipt.executedAtUTCSeconds) != nil
+        default: return false
+        }
+    }
+
+    private func crashIfAsked(_ point: ProgrammerContext.CrashPoint) {
+        guard context.simulated, context.crashPoint == point, performed == context.crashAtCommand else { return }
+        kill(getpid(), SIGKILL)
+    }
+
+    func clearPending(_ entry: PendingCommand) throws(ProgrammerError) {
+        do { try pending.resolve(commandID: entry.commandID) } catch { throw .storage(error.description) }
+    }
+
+    // MARK: Commands left pending by an earlier run
+
+    /// What became of a command whose reply was lost.
+    public struct Resolution: Sendable, Equatable {
+        public var command: PendingCommand
+        public var fate: CommandFate
+        /// For a prescription change kept pending until read back: whether
+        /// the pump now holds the prescription it was to write.
+        public var verified: Bool?
+
+        public var executed: Bool { fate == .executed }
+    }
+
+    /// Asks the pump about the pending command, if there is one for this
+    /// pump, and clears it once the pump has answered.
+    @discardableResult
+    public func resolvePending() async throws(ProgrammerError) -> Resolution? {
+        let entry: PendingCommand?
+        do { entry = try pending.load() } catch {
+            throw .storage(error.description)
+        }
+        guard let entry else { return nil }
+        guard entry.pumpSerial == pumpSerial else {
+            throw .unresolved(entry, detail: "It was sent to another pump; hold the wand over pump \(entry.pumpSerial) and run 'pumpctl interrogate' to resolve it.")
+        }
+        guard let id = CommandID(hex: entry.commandID) else {
+            throw .unresolved(entry, detail: "Its record is damaged; interrogate the pump and review its event log before anything else.")
+        }
+        let reply: PumpReply
+        do {
+            reply = try await read(.queryCommandOutcome(QueryCommandOutcome(commandId: id)))
+        } catch {
+            throw .unresolved(entry, detail: "Asking the pump about it failed (\(error.description)).")
+        }
+        guard case .outcome(let report) = reply, report.commandId == id else {
+            throw .unresolved(entry, detail: "The pump's answer about it did not match.")
+        }
+        var resolution: Resolution
+        switch Self.fate(of: report, commandID: id) {
+        case .executed:
+            resolution = Resolution(command: entry, fate: .executed)
+            try record(command: entry.command, phase: .outcome, commandID: entry.commandID, outcome: .resolvedExecuted)
+            if let expected = entry.parameters["verify_prescription_hash"] {
+                let now = try await interrogateReport()
+                resolution.verified = now.prescriptionHash.description == expected
+                try record(command: "read-back", phase: .event, commandID: entry.commandID,
+                           parameters: ["expected": expected, "found": now.prescriptionHash.description],
+                           outcome: resolution.verified == true ? .readBackMatches : .readBackMismatch)
+            }
+        case .refused(_, let refusal):
+            resolution = Resolution(command: entry, fate: .refused(refusal))
+            try record(command: entry.command, phase: .outcome, commandID: entry.commandID, outcome: .resolvedRefused,
+                       detail: refusal.meaning)
+        case .neverReceived:
+            resolution = Resolution(command: entry, fate: .neverReceived)
+            try record(command: entry.command, phase: .outcome, commandID: entry.commandID, outcome: .resolvedNeverReceived)
+        case .undecodable:
+            throw .unresolved(entry, detail: "The pump's record of it cannot be read; interrogate the pump and review its event log.")
+        }
+        try clearPending(entry)
+        return resolution
+    }
+
+    public func close() async {
+        try? record(command: "session", phase: .event, outcome: .sessionClosed)
+        await connection.close()
+    }
+}
+
+extension CommandID {
+    /// A command id from its 32 hex digits (the form records keep).
+    public init?(hex text: String) {
+        let digits = Array(text.utf8)
+        guard digits.count == 2 * Self.length else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Self.length)
+        var index = 0
+        while index < digits.count {
+            guard let value = UInt8(String(decoding: digits[index...index + 1], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(value)
+            index += 2
+        }
+        self.init(bytes: bytes)
+    }
+}

@@ -1,0 +1,256 @@
+import Foundation
+import Therapy
+import WandProtocol
+
+/// What interrogation tells the technician, as typed values.
+///
+/// Every decision the pipeline takes reads these fields (the infusion
+/// state, the alarms, the prescription hash, the pump's clock); strings
+/// are made only when the status is rendered, here for the JSON contract
+/// and in pumpctl for people.
+public struct PumpStatus: Sendable, Encodable {
+    public struct Alarm: Sendable, Encodable, Equatable {
+        public var alarm: PumpAlarm
+        /// Whether this alarm means the pump is not delivering.
+        public var stopsDelivery: Bool
+
+        public var code: UInt16 { alarm.rawValue }
+        public var name: String { alarm.description }
+
+        enum CodingKeys: String, CodingKey { case code, name, stopsDelivery }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(code, forKey: .code)
+            try container.encode(name, forKey: .name)
+            try container.encode(stopsDelivery, forKey: .stopsDelivery)
+        }
+    }
+
+    public var simulated: Bool
+    public var serial: String
+    /// The reference pump the reported capacity matches; nil when none does.
+    public var profile: PumpProfile?
+    public var firmware: String
+    /// Pump clock, with the pump's zone offset.
+    public var clock: PumpTime
+    /// Pump clock minus host clock, seconds (positive: the pump is ahead).
+    public var clockDriftSeconds: Int64
+    public var battery: BatteryState
+    public var batteryMillivolts: Int
+    /// Alarms that stop delivery first.
+    public var alarms: [Alarm]
+    public var concentration: Concentration
+    public var infusion: InfusionState
+    /// What the pump delivers per day on average (zero when stopped).
+    public var dailyDose: DoseRate
+    public var rate: VolumeRate
+    public var reservoirVolume: Volume
+    public var reservoirCapacity: Volume
+    public var lowReservoirThreshold: Volume
+    public var prescriptionHash: PrescriptionHash
+    public var stagedHash: PrescriptionHash?
+    public var lastChange: PumpTime
+    /// When the pump will sound its low-reservoir alarm at its programmed
+    /// rates (nil when it will not within ten years, e.g. stopped).
+    public var lowReservoirAlarmDate: PumpTime?
+    /// The latest day to refill: when the reservoir reaches the alarm
+    /// threshold if the patient takes every allotted bolus.
+    public var refillDate: PumpTime?
+    public var daysToAlarm: Int64?
+    /// A command of this pump whose outcome is still unknown.
+    public var unresolvedCommand: PendingCommand?
+    /// The prescription as the pump holds it, in Therapy's terms.
+    public var prescription: Prescription
+    /// The prescription exactly as the pump stores it.
+    public var wirePrescription: WirePrescription
+
+    public var drug: Drug { prescription.drug }
+    public var model: String { profile?.model ?? "unknown" }
+    /// An alarm that stops delivery, if one is active.
+    public var deliveryStoppingAlarm: Alarm? { alarms.first(where: \.stopsDelivery) }
+
+    enum CodingKeys: String, CodingKey {
+        case simulated, serial, model, firmware, clock, clockDriftSeconds, battery, batteryMillivolts, alarms, drug
+        case concentration, mode, infusion, dailyDose, rate, reservoirVolume, reservoirCapacity, lowReservoirThreshold
+        case prescriptionHash, stagedHash, lastChange, lowReservoirAlarmDate, refillDate, daysToAlarm, unresolvedCommand
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(simulated, forKey: .simulated)
+        try container.encode(serial, forKey: .serial)
+        try container.encode(model, forKey: .model)
+        try container.encode(firmware, forKey: .firmware)
+        try container.encode(clock.iso8601, forKey: .clock)
+        try container.encode(clockDriftSeconds, forKey: .clockDriftSeconds)
+        try container.encode(Self.batteryName(battery), forKey: .battery)
+        try container.encode(batteryMillivolts, forKey: .batteryMillivolts)
+        try container.encode(alarms, forKey: .alarms)
+        try container.encode(drug.rawValue, forKey: .drug)
+        try container.encode(concentration, forKey: .concentration)
+        try container.encode(prescription.mode.name, forKey: .mode)
+        try container.encode(Self.infusionName(infusion), forKey: .infusion)
+        try container.encode(dailyDose, forKey: .dailyDose)
+        try container.encode(rate, forKey: .rate)
+        try container.encode(reservoirVolume, forKey: .reservoirVolume)
+        try container.encode(reservoirCapacity, forKey: .reservoirCapacity)
+        try container.encode(lowReservoirThreshold, forKey: .lowReservoirThreshold)
+        try container.encode(prescriptionHash.description, forKey: .prescriptionHash)
+        try container.encode(stagedHash?.description, forKey: .stagedHash)
+        try container.encode(lastChange.iso8601, forKey: .lastChange)
+        try container.encode(lowReservoirAlarmDate?.iso8601, forKey: .lowReservoirAlarmDate)
+        try container.encode(refillDate?.iso8601, forKey: .refillDate)
+        try container.encode(daysToAlarm, forKey: .daysToAlarm)
+        try container.encode(unresolvedCommand, forKey: .unresolvedCommand)
+    }
+
+    /// The pump pathway plus the catheter: what still holds the drug
+    /// already on its way to the patient.
+    public var lineVolume: Volume? {
+        guard let profile else { return nil }
+        return (prescription.catheter?.volume ?? .zero).adding(profile.internalPathwayVolume)
+    }
+
+    /// The names of the JSON contract (`infusion` and `battery` keys).
+    public static func infusionName(_ state: InfusionState) -> String {
+        switch state {
+        case .infusing: return "infusing"
+        case .stopped: return "STOPPED"
+        case .bolusInProgress: return "bolus in progress"
+        case .refillInProgress: return "refill in progress"
+        }
+    }
+
+    public static func batteryName(_ state: BatteryState) -> String {
+        switch state {
+        case .ok: return "ok"
+        case .electiveReplacement: return "elective replacement indicator (replace within 90 days)"
+        case .endOfService: return "END OF SERVICE"
+        }
+    }
+}
+
+extension PumpStatus {
+    /// Builds the status from an interrogate report, checked by Therapy.
+    public init(report: InterrogateReport, hostNow: Date, simulated: Bool, unresolved: PendingCommand?) throws(ProgrammerError) {
+        let prescription = try WirePrescriptionMapping.therapy(report.prescription)
+        let profile = PumpProfile.referencePumps.first { $0.capacity.baseValue == Int64(report.reservoirCapacityNanolitres) }
+        let offset = Int(report.clock.zoneOffsetMinutes)
+        guard let time = PumpTime(checkedUTCSeconds: report.clock.utcSeconds, offsetMinutes: offset),
+              let lastChange = PumpTime(checkedUTCSeconds: report.lastChangeUTCSeconds, offsetMinutes: offset) else {
+            throw .deviceFault("the pump reported a clock or last-change time outside any real date")
+        }
+        let host = Int64(hostNow.timeIntervalSince1970.rounded(.down))
+        let (drift, driftOverflow) = time.utcSeconds.subtractingReportingOverflow(host)
+        guard !driftOverflow else { throw .deviceFault("the pump's clock is outside any real date") }
+        let schedule = Self.schedule(of: report.prescription)
+        let stopped = report.infusionState == .stopped || report.prescription.mode == .stopped
+        let threshold = Volume.nL(Int64(report.lowReservoirThresholdNanolitres))
+        let reservoir = Volume.nL(Int64(report.reservoirVolumeNanolitres))
+        var alarmDate: PumpTime?
+        var refillDate: PumpTime?
+        var daysToAlarm: Int64?
+        if !stopped {
+            if let projection = try? ReservoirProjection.project(reservoir: reservoir, from: time, schedule: schedule, alarmThreshold: threshold) {
+                alarmDate = projection.lowReservoirAlarm
+                daysToAlarm = projection.daysToAlarm
+            }
+            let allowance = report.prescription.patientBolus.map {
+                BolusAllowance(volumePerBolus: .nL(Int64($0.volumeNanolitres)), maximumPer24h: Int($0.maximumPer24Hours),
+                               duration: .seconds(Int64($0.durationSeconds)), lockout: .seconds(Int64($0.lockoutSeconds)))
+            }
+            if let allowance,
+               let worst = try? ReservoirProjection.project(reservoir: reservoir, from: time, schedule: schedule, alarmThreshold: threshold, bolus: allowance) {
+                refillDate = worst.lowReservoirAlarm
+            } else {
+                refillDate = alarmDate
+            }
+        }
+        let dailyVolume = Self.averageVolumeRate(of: report.prescription)
+        let dailyDose = DoseArithmetic.doseRate(of: dailyVolume, at: prescription.concentration) ?? .zero
+        self.init(
+            simulated: simulated, serial: report.serial, profile: profile,
+            firmware: "\(report.firmwareMajor).\(report.firmwareMinor).\(report.firmwarePatch)",
+            clock: time, clockDriftSeconds: drift,
+            battery: report.batteryState, batteryMillivolts: Int(report.batteryMillivolts),
+            alarms: report.activeAlarms.map { Alarm(alarm: $0, stopsDelivery: Self.stopsDelivery($0)) }
+                .sorted { $0.stopsDelivery && !$1.stopsDelivery },
+            concentration: .init(baseValue: Int64(report.reservoirConcentrationNanogramsPerMillilitre)),
+            infusion: report.infusionState,
+            dailyDose: stopped ? .zero : dailyDose, rate: stopped ? .zero : dailyVolume,
+            reservoirVolume: reservoir, reservoirCapacity: .nL(Int64(report.reservoirCapacityNanolitres)),
+            lowReservoirThreshold: threshold, prescriptionHash: report.prescriptionHash,
+            stagedHash: report.stagedHash, lastChange: lastChange,
+            lowReservoirAlarmDate: alarmDate, refillDate: refillDate, daysToAlarm: daysToAlarm,
+            unresolvedCommand: unresolved, prescription: prescription, wirePrescription: report.prescription)
+    }
+
+    /// The volume schedule the pump runs, in Therapy's terms.
+    static func schedule(of wire: WirePrescription) -> DeliverySchedule {
+        switch wire.mode {
+        case .stopped:
+            return .continuous(.zero)
+        case .continuous, .minimumRate:
+            return .continuous(.nLPerDay(Int64(wire.continuousVolumeRateNanolitresPerDay)))
+        case .flex:
+            return DeliverySchedule(
+                cycle: wire.cycle == .weekly ? .weekly : .daily,
+                steps: wire.steps.map { .init(start: Int64($0.startMinute) * 60, rate: .nLPerDay(Int64($0.volumeRateNanolitresPerDay))) })
+        }
+    }
+
+    static func averageVolumeRate(of wire: WirePrescription) -> VolumeRate {
+        switch wire.mode {
+        case .stopped: return .zero
+        case .continuous, .minimumRate: return .nLPerDay(Int64(wire.continuousVolumeRateNanolitresPerDay))
+        case .flex:
+            // Rates are UInt32 and minutes at most a week's, so the sum fits Int64.
+            let cycle = Int64((wire.cycle ?? .daily).minutes)
+            var total: Int64 = 0
+            for (index, step) in wire.steps.enumerated() {
+                let end = index + 1 < wire.steps.count ? Int64(wire.steps[index + 1].startMinute) : cycle
+                total += Int64(step.volumeRateNanolitresPerDay) * max(0, end - Int64(step.startMinute))
+            }
+            return .nLPerDay(cycle > 0 ? total / cycle : 0)
+        }
+    }
+
+    /// The daily dose the pump delivers by its own figures (the dose fields
+    /// it stores beside each rate), averaged over the cycle: what a new
+    /// prescription's delivered dose is compared with.
+    static func deliveredDailyDose(of wire: WirePrescription) -> DoseRate {
+        switch wire.mode {
+        case .stopped, .minimumRate: return .zero
+        case .continuous: return DoseRate(baseValue: Int64(wire.continuousDoseRateNanogramsPerDay))
+        case .flex:
+            let cycle = Int64((wire.cycle ?? .daily).minutes)
+            var total: Int64 = 0
+            for (index, step) in wire.steps.enumerated() {
+                let end = index + 1 < wire.steps.count ? Int64(wire.steps[index + 1].startMinute) : cycle
+                total += Int64(step.doseRateNanogramsPerDay) * max(0, end - Int64(step.startMinute))
+            }
+            return DoseRate(baseValue: cycle > 0 ? total / cycle : 0)
+        }
+    }
+
+    static func stopsDelivery(_ alarm: PumpAlarm) -> Bool {
+        switch alarm {
+        case .lowReservoir, .electiveReplacement: return false
+        // Unknown codes count as stopping delivery: the safe assumption.
+        default: return true
+        }
+    }
+}
+
+extension PumpStatus {
+    /// The alarm date as a day, for the sentence the scheduler needs.
+    public var schedulerSentence: String {
+        guard let date = lowReservoirAlarmDate else {
+            return "No low-reservoir alarm is due within ten years at the current settings."
+        }
+        let day = String(date.iso8601.prefix(10))
+        let refill = refillDate.map { String($0.iso8601.prefix(10)) }
+        return "Tell the scheduler: low-reservoir alarm on \(day)" + (refill.map { $0 == day ? "" : "; refill by \($0)" } ?? "")
+    }
+}
