@@ -96,7 +96,7 @@ let package = Package(
         .executableTarget(
             name: "pumpctl",
             dependencies: [
-                "Therapy", "WandProtocol", "WandLink", "PumpSimulator", "PumpProgrammer", "StateFiles", "WandTrace",
+                "Therapy", "WandProtocol", "WandLink", "PumpSimulator", "PumpProgrammer", "StateFiles", "WandTrace", "CTerminal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]

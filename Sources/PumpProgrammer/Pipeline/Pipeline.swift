@@ -55,6 +55,18 @@ extension Programmer {
         return accepted
     }
 
+    /// `check`, recording a refusal in the audit trail: what a programmer
+    /// runs after showing the plan and before any prompt.
+    public func preflight(_ plan: ChangePlan, overrides: [Override]) throws(ProgrammerError) -> AcceptedPrescription {
+        do {
+            return try check(plan, overrides: overrides)
+        } catch {
+            try? record(command: plan.command.rawValue, phase: .event, parameters: plan.parameters, outcome: .refusedByPolicy,
+                        detail: error.description)
+            throw error
+        }
+    }
+
     static func words(_ reason: SecondProviderReason) -> String {
         switch reason {
         case .doseIncrease: return "a dose increase"

@@ -176,7 +176,8 @@ struct ServeLoop {
                     message: "Unknown command \"\(command)\": use one of \(Self.commands.joined(separator: ", ")). Changes to the pump are made with the normal pumpctl commands."))
             }
         } catch {
-            let failure = PumpSession.failure(error)
+            // serve sends only requests that change nothing.
+            let failure = PumpSession.failure(error, effect: .nothingSent)
             return .failure(Failure(status: failure.status.rawValue, message: failure.message))
         }
     }

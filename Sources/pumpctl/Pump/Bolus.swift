@@ -7,7 +7,7 @@ struct Bolus: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Give a bolus: therapeutic, bridge or priming.",
         discussion: """
-            A therapeutic bolus takes --dose (drug to the patient). A bridge or priming bolus pushes --volume (default: the line volume); the drug that reaches the patient depends on what the line holds (--line-holds CONCENTRATION, or 'empty'), and any drug delivered at priming speed needs --override priming.delivers-drug=REASON. Refused in alarms that stop delivery. If the reply is lost the bolus is UNCERTAIN (exit 75) and is never sent again: 'pumpctl interrogate' asks the pump what happened.
+            A therapeutic bolus takes --dose (drug to the patient). A bridge or priming bolus pushes --volume (default: the line volume); the drug that reaches the patient depends on what the line holds (--line-holds CONCENTRATION, or 'empty'), and any drug delivered at priming speed needs --override priming.delivers-drug=REASON. The dose, volume, duration and every finding are shown before the prompt; a bolus the limits or the pump's state refuse is refused before it. If the reply is lost the pump is asked about the bolus at once; if it cannot be asked the bolus is UNCERTAIN (exit 75) and is never sent again: 'pumpctl interrogate' asks the pump what happened.
             """
     )
 
@@ -16,53 +16,53 @@ struct Bolus: AsyncParsableCommand {
     @OptionGroup var overrides: OverrideOptions
     @Option(help: "Drug to the patient for a therapeutic bolus, with unit (e.g. 50mcg).") var dose: String?
     @Option(help: "Volume to push for a bridge or priming bolus, with unit.") var volume: String?
-    @Option(help: "How long the bolus runs, with unit (default 10min).") var duration = "10min"
+    @Option(help: "How long the bolus runs, with unit.") var duration = "10min"
     @Option(help: "therapeutic, bridge or prime.") var kind = "therapeutic"
     @Option(name: .customLong("line-holds"), help: "What the line holds before a bridge or prime: a concentration, or 'empty'.")
     var lineHolds: String?
 
+    struct Done: Encodable {
+        var simulated: Bool
+        var kind: String
+        var volume: Volume
+        var doseToPatient: Mass
+        var duration: Duration
+        var findings: [Finding]
+    }
+
     func run() async throws {
-        guard let kind = BolusRequest.Kind(rawValue: kind) else {
+        guard let kind = BolusPlan.Kind(rawValue: kind) else {
             throw ValidationError("--kind \(kind): use therapeutic, bridge or prime")
         }
         let line: LineContents? = try lineHolds.map { text in
             text.lowercased() == "empty" ? .empty : .drug(try CalcInput.quantity(text, option: "--line-holds"))
         }
-        let request = BolusRequest(
+        let request = BolusPlan.Request(
             kind: kind, dose: try dose.map { try CalcInput.quantity($0, option: "--dose") },
             volume: try volume.map { try CalcInput.quantity($0, option: "--volume") },
-            duration: try CalcInput.quantity(duration, option: "--duration"), lineContents: line,
-            overrides: try overrides.parsed())
-        let global = self.global
-        let record = try await PumpSession.run(global, session) { programmer throws(ProgrammerError) in
-            try await programmer.bolus(request, confirmation: PumpSession.confirmation(
-                global, prompt: "Type yes to start this \(kind.rawValue) bolus:"))
-        }
+            duration: try CalcInput.quantity(duration, option: "--duration"), lineContents: line)
+        let (plan, _) = try await PumpSession.change(global, session, BolusCommand(request: request), overrides: try overrides.parsed())
+        guard case .bolus(let bolus) = plan.change else { throw ExitStatus.internalError.exitCode }
         if global.json {
-            struct Done: Encodable { var simulated: Bool; var bolus: BolusRecord }
-            try Output.json(Done(simulated: global.simulator, bolus: record))
+            try Output.json(Done(simulated: global.simulator, kind: bolus.kind.rawValue, volume: bolus.volume,
+                                 doseToPatient: bolus.doseToPatient, duration: bolus.duration, findings: bolus.findings))
             return
         }
         if global.simulator { Output.line("SIMULATED PUMP (not a patient)") }
-        Output.line("Bolus started: \(record.kind), \(record.volume) over \(record.duration); \(record.doseToPatient) reaches the patient.")
+        Output.line("Bolus started: \(bolus.kind.rawValue), \(bolus.volume) over \(bolus.duration); \(bolus.doseToPatient) reaches the patient.")
     }
 }
 
 struct Stop: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Stop infusion (baclofen: needs --override withdrawal.risk=REASON).")
+        abstract: "Stop infusion (baclofen or morphine: needs --override withdrawal.risk=REASON).")
     @OptionGroup var global: GlobalOptions
     @OptionGroup var session: SessionOptions
     @OptionGroup var overrides: OverrideOptions
 
     func run() async throws {
-        let accepted = try overrides.parsed()
-        let global = self.global
-        let status = try await PumpSession.run(global, session) { programmer throws(ProgrammerError) in
-            try await programmer.stop(overrides: accepted, confirmation: PumpSession.confirmation(
-                global, prompt: "Stopping infusion. Type yes to stop the pump:"))
-        }
-        if global.json { try Output.json(status) } else { PumpText.print(status) }
+        let (_, result) = try await PumpSession.change(global, session, StopCommand(), overrides: try overrides.parsed())
+        try PumpText.printAfter(result, global: global)
     }
 }
 
@@ -72,10 +72,7 @@ struct Resume: AsyncParsableCommand {
     @OptionGroup var session: SessionOptions
 
     func run() async throws {
-        let global = self.global
-        let status = try await PumpSession.run(global, session) { programmer throws(ProgrammerError) in
-            try await programmer.resume(confirmation: PumpSession.confirmation(global, prompt: "Type yes to resume infusion:"))
-        }
-        if global.json { try Output.json(status) } else { PumpText.print(status) }
+        let (_, result) = try await PumpSession.change(global, session, ResumeCommand(), overrides: [])
+        try PumpText.printAfter(result, global: global)
     }
 }

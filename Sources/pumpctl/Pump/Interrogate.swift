@@ -6,7 +6,7 @@ struct Interrogate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read the pump: identity, clock, battery, reservoir, drug, prescription, alarms and the alarm date.",
         discussion: """
-            Any command left UNCERTAIN by a lost reply is resolved first, by asking the pump what became of it. The low-reservoir alarm date is what the scheduler needs for the refill appointment.
+            Any command left UNCERTAIN by a lost reply is resolved first, by asking the pump what became of it. If it cannot be resolved, the status is still shown and interrogate exits 75 (UNCERTAIN). The low-reservoir alarm date is what the scheduler needs for the refill appointment.
             """
     )
 
@@ -19,9 +19,11 @@ struct Interrogate: AsyncParsableCommand {
         }
         if global.json {
             try Output.json(status)
-            return
+        } else {
+            PumpText.print(status, resolution: resolution)
         }
-        PumpText.print(status, resolution: resolution)
+        // An unknown outcome is never a success: scripts must see it.
+        if status.unresolvedCommand != nil { throw ExitStatus.uncertain.exitCode }
     }
 }
 
@@ -30,27 +32,63 @@ enum PumpText {
     static func print(_ status: PumpStatus, resolution: Programmer.Resolution? = nil) {
         if status.simulated { Output.line("SIMULATED PUMP (not a patient)") }
         if let resolution {
-            Output.line("Resolved: \(resolution.command.command) (command \(resolution.command.commandID)): \(resolution.detail).")
+            Output.line("Resolved: \(resolution.command.command) (command \(resolution.command.commandID)): \(words(resolution)).")
         }
         if let unresolved = status.unresolvedCommand {
-            Output.line("UNRESOLVED COMMAND: \(unresolved.command) (command \(unresolved.commandID)) to pump \(unresolved.pumpSerial); its outcome is unknown.")
+            Output.line("UNRESOLVED COMMAND: \(unresolved.command) (command \(unresolved.commandID)) to pump \(unresolved.pumpSerial); its outcome is unknown. Keep the wand over that pump and run 'pumpctl interrogate' again.")
         }
         for alarm in status.alarms {
             Output.line("ALARM: \(alarm.name)" + (alarm.stopsDelivery ? " (delivery stopped)" : ""))
         }
+        if status.infusion == .refillInProgress {
+            Output.line("REFILL IN PROGRESS: delivery is paused. Finish it (pumpctl refill ...) or cancel it (pumpctl refill --cancel).")
+        }
         let rows: [[String]] = [
             ["Pump", "\(status.serial) (\(status.model), firmware \(status.firmware))"],
-            ["Clock", "\(status.clock) (drift \(status.clockDriftSeconds) s against this computer)"],
-            ["Battery", "\(status.battery), \(status.batteryMillivolts) mV"],
-            ["Drug", "\(status.drug) \(status.concentration)"],
-            ["Mode", "\(status.mode), \(status.infusion)"],
+            ["Clock", "\(status.clock.iso8601) (drift \(status.clockDriftSeconds) s against this computer)"],
+            ["Battery", "\(PumpStatus.batteryName(status.battery)), \(status.batteryMillivolts) mV"],
+            ["Drug", "\(status.drug.rawValue) \(status.concentration)"],
+            ["Mode", "\(status.prescription.mode.name), \(PumpStatus.infusionName(status.infusion))"],
             ["Daily dose", "\(status.dailyDose) (\(status.rate))"],
             ["Reservoir", "\(status.reservoirVolume) of \(status.reservoirCapacity); alarm at \(status.lowReservoirThreshold)"],
-            ["Last change", status.lastChange],
-            ["Prescription", String(status.prescriptionHash.prefix(16))],
+            ["Last change", status.lastChange.iso8601],
+            ["Prescription", String(status.prescriptionHash.description.prefix(16))],
         ]
         Output.line(Output.table(header: ["", ""], rows: rows).split(separator: "\n", omittingEmptySubsequences: false).dropFirst().joined(separator: "\n"))
         Output.line("")
         Output.line(status.schedulerSentence.uppercased())
+    }
+
+    static func words(_ resolution: Programmer.Resolution) -> String {
+        var text: String
+        switch resolution.fate {
+        case .executed: text = "the pump had carried it out"
+        case .refused(let refusal): text = "the pump had refused it (\(refusal.meaning)); it changed nothing"
+        case .neverReceived: text = "the pump never received it; it changed nothing"
+        case .notSent: text = "it was never sent"
+        case .unknown: text = "its outcome is still unknown"
+        }
+        switch resolution.verified {
+        case true?: text += "; read back, the pump holds the prescription it wrote"
+        case false?: text += "; read back, the pump holds ANOTHER prescription than it wrote: review it before anything else"
+        case nil: break
+        }
+        return text
+    }
+
+    /// After a change: the pump as read after it, or what is known when
+    /// that read failed.
+    static func printAfter(_ result: ChangeResult?, global: GlobalOptions) throws {
+        guard let result else { return }
+        if global.json {
+            if let after = result.after { try Output.json(after) }
+            return
+        }
+        if result.plan.unchanged { Output.line("The pump already is so. Nothing was sent to the pump.") }
+        if let after = result.after {
+            print(after)
+        } else {
+            Output.line("Carried out; the pump could not be read afterwards: run 'pumpctl interrogate'.")
+        }
     }
 }

@@ -7,7 +7,7 @@ struct Refill: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Record a refill: residual check, new drug, capacity, and the new alarm date.",
         discussion: """
-            Withdraw the residual completely first and give what came back with --withdrawn. The pump reports the residual it expected; a difference beyond the policy's tolerance stops the refill until it is acknowledged with --acknowledge-discrepancy REASON. The concentration must match the pump's prescription, or a new prescription for the new concentration must be given with --prescription FILE (it is committed in the same step, and a second provider must be named with --second-operator); without one, pumpctl prints the prescription that keeps the daily dose, and the bridge plan.
+            Withdraw the residual completely first and give what came back with --withdrawn. It is checked against the residual the pump expects before anything is sent; a difference beyond the policy's tolerance refuses the refill until it is acknowledged with --acknowledge-discrepancy REASON. Delivery pauses from refill-begin to refill-complete; a refill refused or abandoned after begin is cancelled on the pump so delivery resumes, and a refill left begun (shown by interrogate) is finished by running refill again or cancelled with --cancel. The concentration must match the pump's prescription, or a new prescription for the new concentration must be given with --prescription FILE (it is committed in the same step, and a second provider must be named with --second-operator); without one, pumpctl prints the prescription that keeps the daily dose, and the bridge plan.
             """
     )
 
@@ -23,6 +23,7 @@ struct Refill: AsyncParsableCommand {
     @Option(name: .customLong("acknowledge-discrepancy"), help: ArgumentHelp(
         "Go on despite a residual discrepancy, saying why (recorded).", valueName: "reason"))
     var acknowledgeDiscrepancy: String?
+    @Flag(help: "Cancel a refill in progress: delivery resumes with the prescription and reservoir unchanged.") var cancel = false
 
     /// A quantity typed or given for `option`; nothing is sent when it is not one.
     static func quantity<D: PhysicalDimension>(_ text: String?, _ option: String) throws(ProgrammerError) -> Quantity<D> {
@@ -39,6 +40,12 @@ struct Refill: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if cancel {
+            let (_, result) = try await PumpSession.change(global, session, RefillCancelCommand(), overrides: try overrides.parsed())
+            if !global.json { Output.line("The refill was cancelled: delivery resumed.") }
+            try PumpText.printAfter(result, global: global)
+            return
+        }
         let interactive = isatty(STDIN_FILENO) == 1 && !global.json
         guard interactive || (withdrawn != nil && added != nil && concentration != nil) else {
             throw ValidationError("Give --withdrawn, --added and --concentration (or run at a terminal to be asked for them).")
@@ -50,39 +57,77 @@ struct Refill: AsyncParsableCommand {
             return drug
         }
         let newPrescription = try prescription.map { try CalcInput.prescription($0) }
-        let discrepancy = acknowledgeDiscrepancy
-        let accepted = try overrides.parsed()
-        let given = (withdrawn, added, concentration)
-        let global = self.global
-        let record = try await PumpSession.run(global, session) { programmer throws(ProgrammerError) in
+        var answers = (withdrawn, added, concentration)
+        if answers.0 == nil || answers.1 == nil || answers.2 == nil {
             // Guided: the pump's figures first, then each value asked for.
-            var answers = given
-            if answers.0 == nil || answers.1 == nil || answers.2 == nil {
-                let status = try await programmer.interrogate().status
-                Output.note("The pump holds about \(status.reservoirVolume) of \(status.drug) \(status.concentration); withdraw the residual completely.")
-                answers.0 = answers.0 ?? Self.ask("Residual withdrawn (e.g. 3.5mL):")
-                answers.1 = answers.1 ?? Self.ask("Volume of new drug added (at most \(status.reservoirCapacity)):")
-                answers.2 = answers.2 ?? Self.ask("Concentration of the new drug (the pump's is \(status.concentration)):")
+            let status = try await PumpSession.run(global, session) { programmer throws(ProgrammerError) in
+                try await programmer.interrogate().status
             }
-            let request = RefillRequest(
+            Output.note("The pump holds about \(status.reservoirVolume) of \(status.drug.rawValue) \(status.concentration); withdraw the residual completely.")
+            answers.0 = answers.0 ?? Self.ask("Residual withdrawn (e.g. 3.5mL):")
+            answers.1 = answers.1 ?? Self.ask("Volume of new drug added (at most \(status.reservoirCapacity)):")
+            answers.2 = answers.2 ?? Self.ask("Concentration of the new drug (the pump's is \(status.concentration)):")
+        }
+        let request: RefillRequest
+        do {
+            request = RefillRequest(
                 withdrawn: try Self.quantity(answers.0, "--withdrawn"), added: try Self.quantity(answers.1, "--added"),
                 drug: drug, concentration: try Self.quantity(answers.2, "--concentration"),
-                newPrescription: newPrescription, discrepancyAcknowledgement: discrepancy, overrides: accepted)
-            return try await programmer.refill(request, confirmation: PumpSession.confirmation(
-                global, prompt: "Type yes to record this refill of \(request.added) \(request.concentration) in the pump:"))
+                newPrescription: newPrescription, discrepancyAcknowledgement: acknowledgeDiscrepancy)
+        } catch {
+            throw Output.fail(CommandFailure(status: .usage, message: error.description + " Nothing was sent to the pump."))
         }
+        let (plan, result) = try await PumpSession.change(global, session, RefillCommand(request: request),
+                                                          overrides: try overrides.parsed())
+        guard let result, case .refill(let refill) = plan.change else { throw ExitStatus.internalError.exitCode }
         if global.json {
-            try Output.json(record)
+            try Output.json(RefillRecord(check: refill.check, added: refill.added, drug: refill.drug.rawValue,
+                                         concentration: refill.concentration, concentrationChanged: refill.concentrationChanged,
+                                         discrepancyAcknowledgement: refill.discrepancyAcknowledgement, bridge: refill.bridge,
+                                         status: result.after, reportPaths: result.reportPaths))
             return
         }
-        if record.status.simulated { Output.line("SIMULATED PUMP (not a patient)") }
-        Output.line("Refill recorded: \(record.added) of \(record.drug) \(record.concentration).")
-        Output.line("Residual: \(record.check.withdrawn) withdrawn, \(record.check.expected) expected, difference \(record.check.difference) (tolerance \(record.check.tolerance))"
-                    + (record.check.discrepancy ? " DISCREPANCY acknowledged: \(record.discrepancyAcknowledgement ?? "")" : ""))
-        if let bridge = record.bridge {
-            Output.line("Concentration change: the line still holds \(bridge.volume) of the old concentration; it keeps flowing for \(bridge.duration) (\(bridge.doseDuringBridge)).")
+        if global.simulator { Output.line("SIMULATED PUMP (not a patient)") }
+        Output.line("Refill recorded: \(refill.added) of \(refill.drug.rawValue) \(refill.concentration).")
+        Output.line("Residual: \(refill.check.withdrawn) withdrawn, \(refill.check.expected) expected, difference \(refill.check.difference) (tolerance \(refill.check.tolerance))"
+                    + (refill.check.discrepancy ? " DISCREPANCY acknowledged: \(refill.discrepancyAcknowledgement ?? "")" : ""))
+        if let bridge = refill.bridge {
+            Output.line("Concentration change: the line still holds \(bridge.volume) of the old concentration, delivered over about \(bridge.duration) (\(bridge.doseDuringBridge)).")
         }
-        PumpText.print(record.status)
-        for path in record.reportPaths { Output.line("Report: \(path)") }
+        if let after = result.after { PumpText.print(after) }
+        for path in result.reportPaths { Output.line("Report: \(path)") }
+    }
+}
+
+/// The record of a refill, for `--json` (the keys of the released contract).
+struct RefillRecord: Encodable {
+    var check: RefillCheck
+    var added: Volume
+    var drug: String
+    var concentration: Concentration
+    var concentrationChanged: Bool
+    var discrepancyAcknowledgement: String?
+    var bridge: BridgePlan?
+    var status: PumpStatus?
+    var reportPaths: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case check, added, drug, concentration, concentrationChanged, discrepancyAcknowledgement, status, reportPaths
+        case bridgeVolume, bridgeDuration, bridgeDose
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(check, forKey: .check)
+        try container.encode(added, forKey: .added)
+        try container.encode(drug, forKey: .drug)
+        try container.encode(concentration, forKey: .concentration)
+        try container.encode(concentrationChanged, forKey: .concentrationChanged)
+        try container.encode(discrepancyAcknowledgement, forKey: .discrepancyAcknowledgement)
+        try container.encodeIfPresent(bridge?.volume, forKey: .bridgeVolume)
+        try container.encodeIfPresent(bridge?.duration, forKey: .bridgeDuration)
+        try container.encodeIfPresent(bridge?.doseDuringBridge, forKey: .bridgeDose)
+        try container.encode(status, forKey: .status)
+        try container.encode(reportPaths, forKey: .reportPaths)
     }
 }

@@ -13,13 +13,15 @@ struct Alarms: AsyncParsableCommand {
 
     func run() async throws {
         let threshold: Volume? = try lowReservoir.map { try CalcInput.quantity($0, option: "--low-reservoir") }
-        let global = self.global
-        let status = try await PumpSession.run(global, session) { programmer throws(ProgrammerError) in
-            if let threshold {
-                return try await programmer.setLowReservoirThreshold(threshold, confirmation: PumpSession.confirmation(
-                    global, prompt: "Type yes to set the low-reservoir alarm to \(threshold):"))
+        let status: PumpStatus
+        if let threshold {
+            let (plan, result) = try await PumpSession.change(global, session, AlarmThresholdCommand(threshold: threshold), overrides: [])
+            guard let after = result?.after ?? result.map({ _ in plan.before }) else { throw ExitStatus.internalError.exitCode }
+            status = after
+        } else {
+            status = try await PumpSession.run(global, session) { programmer throws(ProgrammerError) in
+                try await programmer.interrogate().status
             }
-            return try await programmer.interrogate().status
         }
         if global.json {
             struct Result: Encodable {
@@ -29,7 +31,7 @@ struct Alarms: AsyncParsableCommand {
                 var lowReservoirAlarmDate: String?
             }
             try Output.json(Result(simulated: status.simulated, alarms: status.alarms,
-                                   lowReservoirThreshold: status.lowReservoirThreshold, lowReservoirAlarmDate: status.lowReservoirAlarmDate))
+                                   lowReservoirThreshold: status.lowReservoirThreshold, lowReservoirAlarmDate: status.lowReservoirAlarmDate?.iso8601))
             return
         }
         if status.simulated { Output.line("SIMULATED PUMP (not a patient)") }
@@ -70,11 +72,13 @@ struct Clock: AsyncParsableCommand {
     @Flag(help: "Set the pump's clock to this computer's time, after confirmation.") var sync = false
 
     func run() async throws {
-        let global = self.global
-        let sync = self.sync
-        let check = try await PumpSession.run(global, session) { programmer throws(ProgrammerError) in
-            try await programmer.clock(sync: sync, confirmation: PumpSession.confirmation(
-                global, prompt: "Type yes to set the pump's clock to this computer's time:"))
+        var check = try await PumpSession.run(global, session) { programmer throws(ProgrammerError) in
+            try await programmer.readClock()
+        }
+        if sync {
+            let host = Int64(Date().timeIntervalSince1970.rounded(.down))
+            _ = try await PumpSession.change(global, session, ClockSetCommand(hostSeconds: host), overrides: [])
+            check.synchronised = true
         }
         if global.json {
             struct Result: Encodable { var simulated: Bool; var clock: ClockCheck }

@@ -8,10 +8,15 @@ enum ExitStatus: Int32, CaseIterable, Sendable {
     case refusedByPolicy = 65
     case notFound = 69
     case internalError = 70
+    /// The pump was changed, and the command did not finish as planned (its
+    /// read-back failed, or it stopped half-way): interrogate first.
+    case changedNotVerified = 73
     case communicationFailure = 74
     case uncertain = 75
     case deviceFault = 76
     case permissionDenied = 77
+    /// Cancelled by the technician (Ctrl-C or end of input at a prompt).
+    case cancelled = 130
 
     var exitCode: ExitCode { ExitCode(rawValue) }
 }

@@ -23,7 +23,9 @@ enum PumpSession {
             guard let keyFile = session.keyFile else {
                 throw Output.fail(CommandFailure(status: .usage, message: "Give the pump's key file with --key-file (or use --simulator for the simulated pump)."))
             }
-            do { keyring = try PumpKeyring.load(keyFile: FilePath(keyFile)) } catch { throw Output.fail(failure(error)) }
+            do { keyring = try PumpKeyring.load(keyFile: FilePath(keyFile)) } catch {
+                throw Output.fail(failure(error, effect: .nothingSent))
+            }
             // The demo key is published: whatever answers to it is wandsim or
             // a bench pump, never a patient's, and the output says so.
             if keyring?.holds(PumpIdentity.demoKey) == true {
@@ -48,7 +50,10 @@ enum PumpSession {
             context.crashPoint = ProgrammerContext.CrashPoint(rawValue: parts[0])
             context.crashAtCommand = parts.count > 1 ? Int(parts[1]) ?? 1 : 1
         }
+        context.interrupted = { Interruption.requested }
+        Interruption.install()
         let result: Result<T, ProgrammerError>
+        var effect = PumpEffect.nothingSent
         do {
             let connection = try await PumpConnection.open(transport: transport, keyring: keyring)
             let programmer = try await Programmer(connection: connection, context: context)
@@ -57,14 +62,17 @@ enum PumpSession {
             } catch {
                 result = .failure(error)
             }
+            effect = await programmer.effect
             await programmer.close()
         } catch {
             result = .failure(error)
         }
         await line.close()
         switch result {
-        case .success(let value): return value
-        case .failure(let error): throw Output.fail(failure(error))
+        case .success(let value):
+            return value
+        case .failure(let error):
+            throw Output.fail(failure(error, effect: effect))
         }
     }
 
@@ -80,18 +88,35 @@ enum PumpSession {
         }
     }
 
-    static func failure(_ error: ProgrammerError) -> CommandFailure {
+    /// The exit status and message of a failed command: what went wrong,
+    /// then what the pump was left in, as the programmer's ledger says.
+    static func failure(_ error: ProgrammerError, effect: PumpEffect) -> CommandFailure {
+        let changed: Bool
+        switch effect {
+        case .nothingSent, .unchanged: changed = false
+        case .changed, .unknown: changed = true
+        }
         let status: ExitStatus = switch error {
         case .input: .usage
-        case .refusedByPolicy, .pumpRefused: .refusedByPolicy
-        case .notFound: .notFound
-        case .communication: .communicationFailure
+        case .refusedByPolicy, .pumpRefused, .staleReview: .refusedByPolicy
+        case .notFound, .pumpNotInRange, .wrongPump: .notFound
+        // 74 is a promise that the command did not take effect: only when
+        // the ledger shows nothing was carried out.
+        case .communication: changed ? .changedNotVerified : .communicationFailure
+        case .notVerified: .changedNotVerified
         case .uncertain, .unresolved: .uncertain
         case .deviceFault: .deviceFault
         case .storage: .internalError
         case .permissionDenied: .permissionDenied
+        case .cancelled: .cancelled
         }
-        return CommandFailure(status: status, message: error.description)
+        var message = error.description
+        // UNCERTAIN and UNRESOLVED already say the outcome is unknown.
+        switch error {
+        case .uncertain, .unresolved: break
+        default: message += " " + PlanText.sentence(effect)
+        }
+        return CommandFailure(status: status, message: message)
     }
 
     static func failure(_ error: WandSelectionError) -> CommandFailure {
@@ -105,10 +130,35 @@ enum PumpSession {
     }
 
     /// How the technician confirms: `--yes`, or typing at a terminal.
+    /// Ctrl-C or end of input at the prompt cancels.
     static func confirmation(_ global: GlobalOptions, prompt: String) -> Confirmation {
+        if Interruption.requested { return .interrupted }
         if global.yes { return .flag(yes: true) }
         guard isatty(STDIN_FILENO) == 1 else { return .flag(yes: false) }
         FileHandle.standardError.write(Data((prompt + " ").utf8))
-        return .typed(readLine(strippingNewline: true) ?? "")
+        guard let answer = readLine(strippingNewline: true), !Interruption.requested else {
+            FileHandle.standardError.write(Data("\n".utf8))
+            return .interrupted
+        }
+        return .typed(answer)
+    }
+
+    /// The one flow of every command that changes the pump: plan, show the
+    /// plan and every finding, run every check, and only then prompt;
+    /// execute, verify and report. Returns nil for a dry run.
+    static func change(_ global: GlobalOptions, _ session: SessionOptions, _ command: some PumpCommand,
+                       overrides: [Override], dryRun: Bool = false,
+                       shown: @escaping @Sendable (ChangePlan) -> Void = { _ in }) async throws -> (ChangePlan, ChangeResult?) {
+        try await run(global, session) { programmer throws(ProgrammerError) in
+            let plan = try await programmer.plan(command)
+            shown(plan)
+            if !global.json { Output.note(PlanText.describe(plan, simulated: global.simulator)) }
+            if dryRun { return (plan, nil) }
+            _ = try await programmer.preflight(plan, overrides: overrides)
+            let confirmation: Confirmation = plan.unchanged
+                ? .flag(yes: true) : confirmation(global, prompt: PlanText.prompt(plan))
+            let result = try await programmer.execute(plan, overrides: overrides, confirmation: confirmation)
+            return (plan, result)
+        }
     }
 }

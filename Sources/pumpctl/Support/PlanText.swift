@@ -1,0 +1,118 @@
+import PumpProgrammer
+import Therapy
+import WandProtocol
+
+/// How a planned change, its prompt and what a session did to the pump
+/// read for a person. Typed values in, words out: nothing here decides.
+enum PlanText {
+    /// The plan as shown before any prompt: what will be sent, what reaches
+    /// the patient, every finding, and the second-provider rule.
+    static func describe(_ plan: ChangePlan, simulated: Bool) -> String {
+        var lines: [String] = []
+        if simulated { lines.append("SIMULATED PUMP (not a patient)") }
+        let status = plan.before
+        switch plan.change {
+        case .program(let change):
+            lines.append("Prescription for pump \(status.serial):")
+            lines.append(change.review.table)
+        case .bolus(let bolus):
+            lines.append("Bolus (\(bolus.kind.rawValue)) on pump \(status.serial): \(bolus.volume) over \(bolus.duration)"
+                         + (bolus.rate.map { " (\($0))" } ?? "") + "; \(bolus.doseToPatient) of \(status.drug.rawValue) reaches the patient.")
+        case .stop:
+            lines.append("Stop infusion on pump \(status.serial): \(status.drug.rawValue) \(status.concentration), now \(status.dailyDose). Delivery stops until it is resumed.")
+        case .resume:
+            lines.append("Resume infusion on pump \(status.serial) at its prescription (\(status.prescription.mode.name)).")
+        case .refill(let refill):
+            lines.append("Refill of pump \(status.serial):")
+            lines.append("  residual withdrawn \(refill.check.withdrawn), expected \(refill.check.expected), difference \(refill.check.difference) (tolerance \(refill.check.tolerance))"
+                         + (refill.check.discrepancy ? ": DISCREPANCY" : ""))
+            lines.append("  add \(refill.added) of \(refill.drug.rawValue) \(refill.concentration)"
+                         + (refill.concentrationChanged ? " (the drug or concentration CHANGES)" : ""))
+            if refill.finishesBegunRefill {
+                lines.append("  the refill was begun earlier; delivery is paused until it is finished or cancelled")
+            } else {
+                lines.append("  delivery pauses from refill-begin until the refill is complete")
+            }
+            if let program = refill.program {
+                lines.append("New prescription, committed with the refill:")
+                lines.append(program.review.table)
+            }
+            if let bridge = refill.bridge {
+                lines.append("The line holds \(bridge.volume) of the old concentration, delivered over about \(bridge.duration) (\(bridge.doseDuringBridge)) before the new concentration arrives.")
+            }
+        case .refillCancel:
+            lines.append("Cancel the refill in progress on pump \(status.serial): delivery resumes with the prescription and reservoir as they were.")
+        case .lowReservoirThreshold(let from, let to):
+            lines.append("Low-reservoir alarm on pump \(status.serial): from \(from) to \(to).")
+        case .setClock(let drift):
+            lines.append("Set the clock of pump \(status.serial) to this computer's time (the pump is \(drift) s \(drift >= 0 ? "ahead" : "behind")).")
+        }
+        if plan.unchanged {
+            lines.append("The pump already holds this: nothing will be sent.")
+        }
+        for finding in plan.findings.errors {
+            lines.append("ERROR   \(finding.code): \(finding.message)")
+        }
+        for finding in plan.findings.warnings where !plan.acknowledged.contains(where: { $0.code == finding.code }) {
+            lines.append("WARNING \(finding.code): \(finding.message) (needs --override \(finding.code)=REASON)")
+        }
+        if let reason = plan.secondProvider {
+            lines.append("The clinic policy asks a second provider to confirm \(words(reason)) (--second-operator NAME).")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func words(_ reason: SecondProviderReason) -> String {
+        switch reason {
+        case .doseIncrease: return "a dose increase"
+        case .concentrationChange: return "a change of drug or concentration"
+        case .prescriptionChange: return "a change of prescription"
+        }
+    }
+
+    /// The question asked once every check has passed; it repeats what
+    /// will be sent.
+    static func prompt(_ plan: ChangePlan) -> String {
+        if case .typeDailyDose(let dose, let unit) = plan.confirmation {
+            return "The daily dose goes UP. Type the new daily dose (\(dose.formatted(in: unit))) to write it to the pump:"
+        }
+        let what: String
+        switch plan.change {
+        case .program: what = "write this prescription to the pump"
+        case .bolus(let bolus): what = "start this \(bolus.kind.rawValue) bolus: \(bolus.volume) over \(bolus.duration), \(bolus.doseToPatient) to the patient"
+        case .stop: what = "STOP infusion"
+        case .resume: what = "resume infusion"
+        case .refill(let refill): what = "record this refill of \(refill.added) \(refill.drug.rawValue) \(refill.concentration)"
+        case .refillCancel: what = "cancel the refill"
+        case .lowReservoirThreshold(_, let to): what = "set the low-reservoir alarm to \(to)"
+        case .setClock: what = "set the pump's clock to this computer's time"
+        }
+        return "Type yes to \(what):"
+    }
+
+    /// What the session did to the pump, from the programmer's ledger.
+    static func sentence(_ effect: PumpEffect) -> String {
+        switch effect {
+        case .nothingSent:
+            return "Nothing was sent to the pump."
+        case .unchanged:
+            return "The pump is unchanged: it did not carry out what was sent."
+        case .unknown(let command):
+            return "The outcome of \(command.command) (command \(command.commandID)) is UNKNOWN: run 'pumpctl interrogate' with the wand over the pump before anything else."
+        case .changed(let kinds):
+            if kinds.last == .refillCancel {
+                return "The refill was begun and then cancelled on the pump: delivery resumed with the prescription and reservoir as they were."
+            }
+            if kinds.last == .discard {
+                return "A prescription was staged and then discarded: the pump's prescription is unchanged."
+            }
+            if kinds.last == .refillBegin {
+                return "THE PUMP IS IN REFILL MODE AND DELIVERY IS PAUSED: finish the refill (pumpctl refill ...) or cancel it (pumpctl refill --cancel) now."
+            }
+            if kinds.last == .stage {
+                return "A prescription is staged on the pump but not active; the pump runs its previous prescription."
+            }
+            return "The pump carried out: " + kinds.map(\.rawValue).joined(separator: ", ") + "."
+        }
+    }
+}
