@@ -18,13 +18,13 @@ import WandProtocol
         #expect(resolution == nil)
         #expect(status.serial == PumpIdentity.demoSerial)
         #expect(status.model == "RP-20")
-        #expect(status.drug == "baclofen")
+        #expect(status.drug == .baclofen)
         #expect(status.concentration == .mcgPerML(2000))
         #expect(status.dailyDose == .mcgPerDay(400))
         #expect(status.reservoirVolume == .mL(12))
         #expect(status.alarms.isEmpty)
         // 12 mL, alarm at 2 mL, 0.2 mL/day: 50 days after 2027-01-15T08:00Z.
-        #expect(status.lowReservoirAlarmDate == "2027-03-06T08:00:00Z")
+        #expect(status.lowReservoirAlarmDate?.iso8601 == "2027-03-06T08:00:00Z")
         #expect(status.schedulerSentence == "Tell the scheduler: low-reservoir alarm on 2027-03-06")
         #expect(status.simulated)
     }
@@ -39,12 +39,12 @@ import WandProtocol
         let plan = try await programmer.review(try prescription(Self.increase))
         let programmed = try await programmer.program(plan, overrides: [], confirmation: .flag(yes: true)).status
         #expect(programmed.daysToAlarm == 44)
-        #expect(programmed.lowReservoirAlarmDate == "2027-02-28T18:40:00Z")
+        #expect(programmed.lowReservoirAlarmDate?.iso8601 == "2027-02-28T18:40:00Z")
         let refilled = try await programmer.refill(
             RefillRequest(withdrawn: .mL(12), added: .mL(20), drug: nil, concentration: .mcgPerML(2000), newPrescription: nil,
-                          discrepancyAcknowledgement: nil, overrides: []), confirmation: .flag(yes: true)).status
+                          discrepancyAcknowledgement: nil), confirmation: .flag(yes: true)).status
         #expect(refilled.daysToAlarm == 80)
-        #expect(refilled.lowReservoirAlarmDate == "2027-04-05T08:00:00Z")
+        #expect(refilled.lowReservoirAlarmDate?.iso8601 == "2027-04-05T08:00:00Z")
     }
 
     @Test func aPolicyCanAskASecondProviderForDoseIncreases() async throws {
@@ -88,7 +88,7 @@ import WandProtocol
         #expect(changed.contains("daily dose"))
         #expect(plan.review.rows.first { $0.field == "daily dose" }?.current == "400mcg/day")
         #expect(plan.review.rows.first { $0.field == "daily dose" }?.pending == "450mcg/day")
-        #expect(plan.review.doseIncrease)
+        #expect(plan.program?.doseIncrease == true)
         let result = try await programmer.program(plan, overrides: [], confirmation: .typed("450mcg/day"))
         #expect(result.status.dailyDose == .mcgPerDay(450))
         let pumpPrescription = visit.transport.with { $0.pump.prescription }
@@ -116,8 +116,8 @@ import WandProtocol
         let programmer = try await visit.programmer()
         let json = Self.increase.replacingOccurrences(of: "450mcg/day", with: "2100mcg/day")
         let plan = try await programmer.review(try prescription(json))
-        #expect(plan.review.errors.contains { $0.code == .doseAboveHardMax })
-        let overrides = plan.report.findings.map { Override(code: $0.code, reason: "ordered") }
+        #expect(plan.findings.errors.contains { $0.code == .doseAboveHardMax })
+        let overrides = plan.findings.findings.map { Override(code: $0.code, reason: "ordered") }
         await #expect(throws: ProgrammerError.self) {
             _ = try await programmer.program(plan, overrides: overrides, confirmation: .flag(yes: true))
         }
@@ -131,12 +131,12 @@ import WandProtocol
         // 400 -> 1100 is above the soft maximum (and the titration limit).
         let json = Self.increase.replacingOccurrences(of: "450mcg/day", with: "1100mcg/day")
         let plan = try await programmer.review(try prescription(json))
-        #expect(plan.review.errors.isEmpty)
-        #expect(plan.review.warnings.contains { $0.code == .doseAboveSoftMax })
+        #expect(plan.findings.errors.isEmpty)
+        #expect(plan.findings.warnings.contains { $0.code == .doseAboveSoftMax })
         await #expect(throws: ProgrammerError.self) {
             _ = try await programmer.program(plan, overrides: [], confirmation: .flag(yes: true))
         }
-        let overrides = plan.review.warnings.map { Override(code: $0.code, reason: "consultant's order, documented") }
+        let overrides = plan.findings.warnings.map { Override(code: $0.code, reason: "consultant's order, documented") }
         _ = try await programmer.program(plan, overrides: overrides, confirmation: .flag(yes: true))
         let audit = try visit.audit().entries()
         #expect(audit.contains { $0.command == "program" && $0.overrides.contains { $0.code == "dose.above-soft-max" && $0.reason == "consultant's order, documented" } })
@@ -145,10 +145,12 @@ import WandProtocol
     @Test func requirement8ALostReplyLeavesTheBolusUncertainAndNeverSendsASecond() async throws {
         let visit = SimulatedVisit()
         let programmer = try await visit.programmer()
-        // bolus sends: 1 interrogate, 2 and 3 the two attempts of the bolus,
-        // whose replies are both lost after the pump acted.
-        visit.transport.loseFrames(replies: [2, 3])
-        let request = BolusRequest(kind: .therapeutic, dose: .mcg(50), volume: nil, duration: .minutes(10), lineContents: nil, overrides: [])
+        // bolus sends: 1 interrogate (plan), 2 interrogate (the review still
+        // holds), 3 and 4 the two attempts of the bolus, whose replies are
+        // lost after the pump acted, 5 and 6 the question about its command
+        // id, whose replies are lost too.
+        visit.transport.loseFrames(replies: [3, 4, 5, 6])
+        let request = BolusPlan.Request(kind: .therapeutic, dose: .mcg(50), duration: .minutes(10))
         let lost = await failure { try await programmer.bolus(request, confirmation: .flag(yes: true)) }
         guard case .uncertain(let pending)? = lost else {
             Issue.record("a lost reply must end the bolus UNCERTAIN, not \(String(describing: lost))")
@@ -169,12 +171,14 @@ import WandProtocol
         #expect(visit.transport.with { $0.pump.bolusesDelivered } == 2)
         let outcomes = try visit.audit().entries().compactMap(\.outcome)
         #expect(outcomes.contains { $0.hasPrefix("UNCERTAIN") })
-        #expect(outcomes.contains("resolved: the pump had carried it out"))
+        #expect(outcomes.contains(AuditOutcome.resolvedExecuted.rawValue))
     }
 
-    /// Program's sends: 1 interrogate (review), 2 stage (3 its retransmission
-    /// when lost), then commit. The replies of both attempts of one step are lost.
-    @Test(arguments: [("stage", Set([2, 3]), false), ("commit", Set([3, 4]), true)])
+    /// Program's sends: 1 interrogate (review), 2 interrogate (the review
+    /// still holds), 3 stage (4 its retransmission when lost), then commit,
+    /// then the question about the lost command (two attempts). The replies
+    /// of both attempts of one step and of the question are lost.
+    @Test(arguments: [("stage", Set([3, 4, 5, 6]), false), ("commit", Set([4, 5, 6, 7]), true)])
     func requirement7ALostReplyAtEveryProgramStepLeavesOldOrNew(step: String, lost: Set<Int>, committed: Bool) async throws {
         let visit = SimulatedVisit()
         let programmer = try await visit.programmer()
@@ -188,21 +192,22 @@ import WandProtocol
         // Whole old or whole new, never a mix: the active prescription is
         // exactly one of the two.
         let active = visit.transport.with { $0.pump.prescription }
-        #expect(active == (committed ? plan.wire : try WirePrescriptionMapping.wire(plan.current, profile: .rp20)))
+        #expect(active == (committed ? plan.wire : plan.before.wirePrescription))
         let resolution = try await visit.programmer().resolvePending()
         #expect(resolution?.executed == true)
         #expect(try visit.audit().verify().intact)
     }
 
-    /// Refill's sends: 1 interrogate, 2 refill begin, 3 refill complete (each
-    /// followed by its retransmission when the reply is lost).
-    @Test(arguments: [("begin", Set([2, 3]), false), ("complete", Set([3, 4]), true)])
+    /// Refill's sends: 1 interrogate, 2 interrogate (the review still holds),
+    /// 3 refill begin, 4 refill complete (each followed by its retransmission
+    /// when the reply is lost), then the question about the lost command.
+    @Test(arguments: [("begin", Set([3, 4, 5, 6]), false), ("complete", Set([4, 5, 6, 7]), true)])
     func requirement10ALostReplyAtEveryRefillStepLeavesOldOrNew(step: String, lost: Set<Int>, completed: Bool) async throws {
         let visit = SimulatedVisit()
         let programmer = try await visit.programmer()
         visit.transport.loseFrames(replies: lost)
         let request = RefillRequest(withdrawn: .mL(12), added: .mL(20), drug: nil, concentration: .mcgPerML(2000),
-                                    newPrescription: nil, discrepancyAcknowledgement: nil, overrides: [])
+                                    newPrescription: nil, discrepancyAcknowledgement: nil)
         let error = await failure { try await programmer.refill(request, confirmation: .flag(yes: true)) }
         guard case .uncertain? = error else {
             Issue.record("a lost \(step) reply must end UNCERTAIN, not \(String(describing: error))")
@@ -218,12 +223,18 @@ import WandProtocol
     @Test func requirement8ARequestThatNeverArrivedResolvesAsNotExecuted() async throws {
         let visit = SimulatedVisit()
         let programmer = try await visit.programmer()
-        // Both attempts of the bolus (sends 2 and 3) are lost before the pump.
-        visit.transport.loseFrames(requests: [2, 3])
-        let request = BolusRequest(kind: .therapeutic, dose: .mcg(50), volume: nil, duration: .minutes(10), lineContents: nil, overrides: [])
-        await #expect(throws: ProgrammerError.self) { _ = try await programmer.bolus(request, confirmation: .flag(yes: true)) }
-        let resolution = try await programmer.resolvePending()
-        #expect(resolution?.executed == false)
+        // Both attempts of the bolus (sends 3 and 4) are lost before the pump;
+        // the pump, asked in the same session, never received it.
+        visit.transport.loseFrames(requests: [3, 4])
+        let request = BolusPlan.Request(kind: .therapeutic, dose: .mcg(50), duration: .minutes(10))
+        let error = await failure { try await programmer.bolus(request, confirmation: .flag(yes: true)) }
+        guard case .communication? = error else {
+            Issue.record("a bolus the pump never received is a certain failure, not \(String(describing: error))")
+            return
+        }
+        #expect(await programmer.effect == .unchanged)
+        #expect(try await programmer.resolvePending() == nil)
+        #expect(try visit.audit().entries().contains { $0.outcomeCode == .resolvedNeverReceived })
         #expect(visit.transport.with { $0.pump.bolusesDelivered } == 0)
         #expect(visit.transport.with { $0.pump.mechanics.bolus == nil })
     }
@@ -232,7 +243,7 @@ import WandProtocol
         let visit = SimulatedVisit()
         let programmer = try await visit.programmer()
         visit.transport.with { $0.inject(.motorStall) }
-        let request = BolusRequest(kind: .therapeutic, dose: .mcg(50), volume: nil, duration: .minutes(10), lineContents: nil, overrides: [])
+        let request = BolusPlan.Request(kind: .therapeutic, dose: .mcg(50), duration: .minutes(10))
         let refusal = await failure { try await programmer.bolus(request, confirmation: .flag(yes: true)) }
         guard case .refusedByPolicy(let message)? = refusal else {
             Issue.record("a bolus must be refused during a motor stall, not \(String(describing: refusal))")
@@ -247,7 +258,7 @@ import WandProtocol
         let programmer = try await visit.programmer()
         // The residual is withdrawn completely; 21 mL would overfill a 20 mL pump.
         let request = RefillRequest(withdrawn: .mL(12), added: .mL(21), drug: nil, concentration: .mcgPerML(2000),
-                                    newPrescription: nil, discrepancyAcknowledgement: nil, overrides: [])
+                                    newPrescription: nil, discrepancyAcknowledgement: nil)
         await #expect(throws: ProgrammerError.self) { _ = try await programmer.refill(request, confirmation: .flag(yes: true)) }
         #expect(visit.transport.with { $0.pump.mechanics.reservoir } == FineVolume(nanolitres: 12_000_000))
     }
@@ -257,13 +268,15 @@ import WandProtocol
         let programmer = try await visit.programmer()
         // Expected 12 mL; tolerance max(0.5 mL, 20% of 12 = 2.4 mL) = 2.4 mL; 9 mL back is 3 mL short.
         var request = RefillRequest(withdrawn: .mL(9), added: .mL(18), drug: nil, concentration: .mcgPerML(2000),
-                                    newPrescription: nil, discrepancyAcknowledgement: nil, overrides: [])
+                                    newPrescription: nil, discrepancyAcknowledgement: nil)
         let stopped = await failure { try await programmer.refill(request, confirmation: .flag(yes: true)) }
         guard case .refusedByPolicy(let message)? = stopped else {
             Issue.record("a discrepancy must stop the refill, not \(String(describing: stopped))")
             return
         }
-        #expect(message.contains("RESIDUAL DISCREPANCY"))
+        #expect(message.contains(FindingCode.refillResidualDiscrepancy.rawValue))
+        // Refused before refill-begin: delivery was never paused.
+        #expect(visit.transport.with { $0.pump.refillExpectedResidual } == nil)
         request.discrepancyAcknowledgement = "pocket checked, no swelling; catheter study booked"
         let record = try await programmer.refill(request, confirmation: .flag(yes: true))
         #expect(record.check.discrepancy)
@@ -275,7 +288,7 @@ import WandProtocol
     @Test func requirement5AConcentrationChangeNeedsAPrescriptionAndASecondOperator() async throws {
         let visit = SimulatedVisit()
         var request = RefillRequest(withdrawn: .mL(12), added: .mL(20), drug: nil, concentration: .mcgPerML(1000),
-                                    newPrescription: nil, discrepancyAcknowledgement: nil, overrides: [])
+                                    newPrescription: nil, discrepancyAcknowledgement: nil)
         let programmer = try await visit.programmer()
         let refused = await failure { try await programmer.refill(request, confirmation: .flag(yes: true)) }
         guard case .refusedByPolicy(let message)? = refused else {
@@ -290,8 +303,8 @@ import WandProtocol
         await #expect(throws: ProgrammerError.self) { _ = try await programmer.refill(request, confirmation: .flag(yes: true)) }
         let witnessed = try await visit.programmer(secondOperator: "nurse.b")
         // The concentration change is a soft finding that needs its override.
-        request.overrides = [Override(code: .concentrationChanged, reason: "stock change, order on file")]
-        let record = try await witnessed.refill(request, confirmation: .flag(yes: true))
+        let record = try await witnessed.refill(request, overrides: [Override(code: .concentrationChanged, reason: "stock change, order on file")],
+                                                confirmation: .flag(yes: true))
         #expect(record.concentrationChanged)
         #expect(record.status.concentration == .mcgPerML(1000))
         // 400 mcg/day at 1000 mcg/mL is 0.4 mL/day, committed with the refill.
@@ -318,22 +331,22 @@ import WandProtocol
         await #expect(throws: ProgrammerError.self) { _ = try await programmer.stop(overrides: [], confirmation: .flag(yes: true)) }
         let stopped = try await programmer.stop(overrides: [Override(code: .withdrawalRisk, reason: "pump explant today")],
                                                 confirmation: .flag(yes: true))
-        #expect(stopped.infusion == "STOPPED")
+        #expect(stopped.infusion == .stopped)
         #expect(stopped.lowReservoirAlarmDate == nil)
         let resumed = try await programmer.resume(confirmation: .flag(yes: true))
-        #expect(resumed.infusion == "infusing")
+        #expect(resumed.infusion == .infusing)
     }
 
     @Test func requirement12ClockDriftIsReportedAndSynced() async throws {
         let visit = SimulatedVisit()
         visit.transport.with { $0.inject(.clockDrift, minutes: 12) }
         let programmer = try await visit.programmer()
-        let check = try await programmer.clock(sync: false, confirmation: .flag(yes: false))
+        let check = try await programmer.readClock()
         #expect(check.driftSeconds == 720)
         #expect(check.large)
-        let synced = try await programmer.clock(sync: true, confirmation: .flag(yes: true))
-        #expect(synced.synchronised)
-        let after = try await programmer.clock(sync: false, confirmation: .flag(yes: false))
+        let host = Int64(visit.clock.now())
+        _ = try await programmer.changed(ClockSetCommand(hostSeconds: host), overrides: [], confirmation: .flag(yes: true))
+        let after = try await programmer.readClock()
         #expect(abs(after.driftSeconds) <= 1)
     }
 
@@ -351,6 +364,82 @@ import WandProtocol
         #expect(events.first?.event == "alarm threshold set")
         #expect(events.first?.detail == 3_000_000)
     }
+}
+
+/// The workflows as a script drives them: every one through the pipeline
+/// (plan, authorise, execute), as pumpctl does.
+extension Programmer {
+    func review(_ pending: Prescription) async throws(ProgrammerError) -> ChangePlan {
+        try await plan(ProgramCommand(prescription: pending))
+    }
+
+    func program(_ plan: ChangePlan, overrides: [Override], confirmation: PumpProgrammer.Confirmation) async throws(ProgrammerError) -> ProgramOutcome {
+        ProgramOutcome(try await execute(plan, overrides: overrides, confirmation: confirmation))
+    }
+
+    func bolus(_ request: BolusPlan.Request, overrides: [Override] = [], confirmation: PumpProgrammer.Confirmation)
+        async throws(ProgrammerError) -> BolusPlan
+    {
+        let planned = try await plan(BolusCommand(request: request))
+        _ = try await execute(planned, overrides: overrides, confirmation: confirmation)
+        guard case .bolus(let bolus) = planned.change else { throw .deviceFault("not a bolus plan") }
+        return bolus
+    }
+
+    func refill(_ request: RefillRequest, overrides: [Override] = [], confirmation: PumpProgrammer.Confirmation)
+        async throws(ProgrammerError) -> RefillOutcome
+    {
+        let planned = try await plan(RefillCommand(request: request))
+        let result = try await execute(planned, overrides: overrides, confirmation: confirmation)
+        guard case .refill(let refill) = planned.change, let after = result.after else { throw .deviceFault("not a refill") }
+        return RefillOutcome(check: refill.check, concentrationChanged: refill.concentrationChanged, status: after, result: result)
+    }
+
+    func stop(overrides: [Override], confirmation: PumpProgrammer.Confirmation) async throws(ProgrammerError) -> PumpStatus {
+        try await changed(StopCommand(), overrides: overrides, confirmation: confirmation)
+    }
+
+    func resume(confirmation: PumpProgrammer.Confirmation) async throws(ProgrammerError) -> PumpStatus {
+        try await changed(ResumeCommand(), overrides: [], confirmation: confirmation)
+    }
+
+    func setLowReservoirThreshold(_ threshold: Volume, confirmation: PumpProgrammer.Confirmation) async throws(ProgrammerError) -> PumpStatus {
+        try await changed(AlarmThresholdCommand(threshold: threshold), overrides: [], confirmation: confirmation)
+    }
+
+    func changed(_ command: some PumpCommand, overrides: [Override], confirmation: PumpProgrammer.Confirmation) async throws(ProgrammerError) -> PumpStatus {
+        let planned = try await plan(command)
+        let result = try await execute(planned, overrides: overrides, confirmation: confirmation)
+        guard let after = result.after else { throw .deviceFault("the pump was not read after the change") }
+        return after
+    }
+}
+
+struct ProgramOutcome {
+    var result: ChangeResult
+    var status: PumpStatus
+    var reportPaths: [String] { result.reportPaths }
+    init(_ result: ChangeResult) {
+        self.result = result
+        status = result.after ?? result.plan.before
+    }
+}
+
+struct RefillOutcome {
+    var check: RefillCheck
+    var concentrationChanged: Bool
+    var status: PumpStatus
+    var result: ChangeResult
+}
+
+extension ChangePlan {
+    /// The prescription change of a program plan.
+    var program: ProgramChange? {
+        if case .program(let change) = change { return change }
+        return nil
+    }
+    var review: Review { program?.review ?? Review(rows: [], report: findings, pendingPrescribed: .zero) }
+    var wire: WirePrescription? { program?.wire }
 }
 
 /// The error an operation failed with, or nil when it succeeded.
