@@ -20,6 +20,9 @@ final class SimulationTransport: WandTransport {
     /// pump's reply lost after it acted.
     private let losses = Mutex<(sends: Int, requests: Set<Int>, replies: Set<Int>)>((0, [], []))
 
+    /// Sends since the last `loseFrames` (or since the start).
+    var sendCount: Int { losses.withLock { $0.sends } }
+
     func loseFrames(requests: Set<Int> = [], replies: Set<Int> = []) {
         losses.withLock { $0 = (0, requests, replies) }
     }
@@ -84,7 +87,7 @@ struct SimulatedVisit {
     }
 
     func programmer(operatorName: String = "tech.a", secondOperator: String? = nil, expectedSerial: String? = nil,
-                    policy: ClinicPolicy? = nil) async throws -> Programmer
+                    policy: ClinicPolicy? = nil, interrupted: @escaping @Sendable () -> Bool = { false }) async throws -> Programmer
     {
         let connection = try await PumpConnection.open(
             transport: transport, keyring: PumpKeyring(anySerial: PumpIdentity.demoKey),
@@ -93,7 +96,7 @@ struct SimulatedVisit {
         let context = ProgrammerContext(
             stateDirectory: directory, operatorName: operatorName, secondOperator: secondOperator,
             policy: try policy ?? ClinicPolicy.shippedDefaults(), simulated: true, expectedPumpSerial: expectedSerial,
-            now: { Date(timeIntervalSince1970: TimeInterval(clock.now())) })
+            now: { Date(timeIntervalSince1970: TimeInterval(clock.now())) }, interrupted: interrupted)
         return try await Programmer(connection: connection, context: context)
     }
 

@@ -83,8 +83,9 @@ import Testing
 
     /// The wand is unplugged in the middle of a commit. Frames from the
     /// host in a `program` run are 1 wand info, 2 session open, 3
-    /// interrogate (the review), 4 stage, 5 commit, 6 read-back, 7
-    /// interrogate, 8 close; the harness unplugs at frame 5, either before
+    /// interrogate (the review), 4 interrogate (the review still holds),
+    /// 5 stage, 6 commit, 7 read-back, 8 interrogate, 9 close; the harness
+    /// unplugs at frame 6, either before
     /// the commit reaches the pump or after (only its reply is lost); the
     /// audit assertions below check that the unplug did land on the commit.
     /// pumpctl ends UNCERTAIN (exit 75). A new harness on the same simulator
@@ -100,13 +101,16 @@ import Testing
         let oldHash = try #require(before["prescription_hash"] as? String)
 
         let unplugging = try #require(Self.relay(
-            to: simulator.ptyPath, ["--unplug-after-frames", "5"] + (commitReachesThePump ? ["--unplug-delivers"] : [])))
+            to: simulator.ptyPath, ["--unplug-after-frames", "6"] + (commitReachesThePump ? ["--unplug-delivers"] : [])))
         let cut = try bench.pumpctl(["program", HardwareInTheLoopBench.prescription450, "--yes"], wand: "PW1-000123", wrapper: unplugging)
         #expect(cut.status == 75, "stderr: \(cut.stderr)")
         #expect(cut.stderr.contains("UNCERTAIN: program"), "stderr: \(cut.stderr)")
         #expect(try bench.outcomes(of: "stage") == ["done"])
         let commit = try bench.outcomes(of: "program")
-        #expect(commit.count == 1 && commit[0].hasPrefix("UNCERTAIN: the link failed"), "audit: \(commit)")
+        #expect(commit == ["UNCERTAIN"], "audit: \(commit)")
+        #expect(try bench.auditEntries().contains {
+            $0["command"] as? String == "program" && (($0["parameters"] as? [String: String])?["detail"] ?? "").hasPrefix("the link failed")
+        })
         #expect(FileManager.default.fileExists(atPath: bench.pendingCommandPath))
         let intent = try bench.auditEntries().first { $0["command"] as? String == "program" && $0["phase"] as? String == "intent" }
         let newHash = try #require((intent?["parameters"] as? [String: String])?["prescription_hash"])
@@ -122,10 +126,10 @@ import Testing
         let hash = status["prescription_hash"] as? String
         let dose = HardwareInTheLoopBench.value(status, "daily_dose")
         if commitReachesThePump {
-            #expect(resolution == ["resolved: the pump had carried it out"])
+            #expect(resolution == ["resolved: executed"])
             #expect(hash == newHash && dose == 450, "hash \(hash ?? "-") dose \(dose ?? -1)")
         } else {
-            #expect(resolution == ["resolved: the pump never received it"])
+            #expect(resolution == ["resolved: never received"])
             #expect(hash == oldHash && dose == 400, "hash \(hash ?? "-") dose \(dose ?? -1)")
         }
 

@@ -74,9 +74,6 @@ public struct RefillCommand: PumpCommand {
         let drug = request.drug ?? current.drug
         let changesDrug = drug != current.drug || request.concentration != current.concentration
         var findings: [Finding] = []
-        if status.infusion == .bolusInProgress {
-            findings.append(Finding(code: .pumpBolusRunning, severity: .hard, message: "a bolus is running; refill after it has finished"))
-        }
         // The residual is withdrawn completely, so the reservoir will hold
         // exactly what is added.
         if request.added > profile.capacity {

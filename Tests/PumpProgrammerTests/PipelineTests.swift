@@ -1,0 +1,243 @@
+import Foundation
+import PumpSimulator
+import Synchronization
+import Testing
+import Therapy
+import WandProtocol
+@testable import PumpProgrammer
+
+/// The command pipeline against the simulated pump: every check before the
+/// prompt, outcomes decided by the layer that sent the requests, the pump
+/// never left half-way. Each test is one of the reproductions that the
+/// pipeline was built to end.
+@Suite struct PipelineTests {
+    static let increase = WorkflowTests.increase
+    /// 333 mcg/day at 2000 mcg/mL is 0.1665 mL/day: the pump runs 0.166 mL/day
+    /// (332 mcg/day), so prescribed and delivered differ.
+    static let rounded = #"{"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"333mcg/day","catheter":{"volume":"0.26mL"}}"#
+
+    @Test func theSameFileProgrammedTwiceIsNoChangeAndSendsNothing() async throws {
+        let visit = SimulatedVisit()
+        let programmer = try await visit.programmer()
+        let first = try await programmer.review(try prescription(Self.rounded))
+        _ = try await programmer.execute(first, overrides: [], confirmation: .flag(yes: true))
+        let again = try await visit.programmer()
+        let second = try await again.review(try prescription(Self.rounded))
+        #expect(second.unchanged)
+        #expect(second.findings.findings.isEmpty, "no titration.within-24h for the prescription the pump already runs")
+        #expect(second.review.rows.allSatisfy { !$0.changed })
+        #expect(second.program?.doseIncrease == false)
+        let result = try await again.execute(second, overrides: [], confirmation: .flag(yes: true))
+        #expect(result.effect == .nothingSent)
+        #expect(await again.ledger.isEmpty)
+        #expect(try visit.audit().entries().contains { $0.outcomeCode == .unchanged })
+    }
+
+    @Test func aChangeOfTheRoundedPrescriptionComparesDeliveredDoses() async throws {
+        let visit = SimulatedVisit()
+        let programmer = try await visit.programmer()
+        _ = try await programmer.execute(try await programmer.review(try prescription(Self.rounded)), overrides: [],
+                                         confirmation: .flag(yes: true))
+        // The same dose with a patient bolus added: no dose change, so no
+        // titration finding, although the prescription changes.
+        let withBolus = Self.rounded.replacingOccurrences(
+            of: #""catheter""#, with: #""patient_bolus":{"dose":"20mcg","duration":"10min","lockout":"3h","max_per_24h":4},"catheter""#)
+        let plan = try await visit.programmer().review(try prescription(withBolus))
+        #expect(!plan.unchanged)
+        #expect(!plan.findings.findings.contains { $0.code == .titrationWithin24h })
+        #expect(plan.program?.doseIncrease == false)
+        #expect(plan.review.rows.first { $0.field == "daily dose" }?.changed == false)
+    }
+
+    @Test func aHardLimitIsFoundBeforeAnyConfirmationIsAsked() async throws {
+        let visit = SimulatedVisit()
+        let programmer = try await visit.programmer()
+        let plan = try await programmer.plan(BolusCommand(request: .init(kind: .therapeutic, dose: .mg(1), duration: .minutes(10))))
+        #expect(plan.findings.errors.map(\.code) == [.bolusAboveHardMax])
+        // The check a programmer runs before prompting refuses it.
+        let refused = await failure { try await programmer.preflight(plan, overrides: []) }
+        guard case .refusedByPolicy(let message)? = refused else {
+            Issue.record("a 1 mg baclofen bolus must be refused by the check, not \(String(describing: refused))")
+            return
+        }
+        #expect(message.contains("bolus.above-hard-max"))
+        #expect(await programmer.effect == .nothingSent)
+        #expect(visit.transport.with { $0.pump.mechanics.bolus == nil })
+    }
+
+    @Test func aBolusDuringAMotorStallIsRefusedByTheCheck() async throws {
+        let visit = SimulatedVisit()
+        visit.transport.with { $0.inject(.motorStall) }
+        let programmer = try await visit.programmer()
+        let plan = try await programmer.plan(BolusCommand(request: .init(kind: .therapeutic, dose: .mcg(50), duration: .minutes(10))))
+        #expect(plan.findings.errors.map(\.code).contains(.pumpAlarmStopsDelivery))
+        let refused = await failure { try await programmer.preflight(plan, overrides: []) }
+        guard case .refusedByPolicy(let message)? = refused else {
+            Issue.record("a bolus during a motor stall must be refused by the check, not \(String(describing: refused))")
+            return
+        }
+        #expect(message.contains("motor stall"))
+    }
+
+    @Test func theBolusFiguresThatOverflowedAreHardFindings() async throws {
+        let visit = SimulatedVisit()
+        let programmer = try await visit.programmer()
+        let huge = try await programmer.plan(BolusCommand(request: .init(kind: .therapeutic, dose: .mg(500_000_000), duration: .days(1))))
+        #expect(huge.findings.errors.contains { $0.code == .arithmeticOutOfRange })
+        let prime = try await programmer.plan(BolusCommand(request: .init(kind: .prime, volume: .mL(999_999_999), duration: .minutes(10))))
+        #expect(prime.findings.errors.contains { $0.code == .arithmeticOutOfRange })
+        #expect(prime.findings.errors.contains { $0.code == .reservoirInsufficient })
+    }
+
+    @Test func aRefillWithAPrescriptionObeysTheSecondProviderRuleForIncreases() async throws {
+        var policy = try ClinicPolicy.shippedDefaults()
+        policy.secondOperatorRequiredFor = [.doseIncrease]
+        let visit = SimulatedVisit()
+        let alone = try await visit.programmer(policy: policy)
+        let request = RefillRequest(withdrawn: .mL(12), added: .mL(20), drug: nil, concentration: .mcgPerML(2000),
+                                    newPrescription: try prescription(Self.increase), discrepancyAcknowledgement: nil)
+        let plan = try await alone.plan(RefillCommand(request: request))
+        #expect(plan.secondProvider == .doseIncrease)
+        let refused = await failure { try await alone.preflight(plan, overrides: []) }
+        guard case .refusedByPolicy(let message)? = refused else {
+            Issue.record("a dose increase in a refill needs the second provider, not \(String(describing: refused))")
+            return
+        }
+        #expect(message.contains("--second-operator"))
+        // Refused before refill-begin: delivery never paused.
+        #expect(visit.transport.with { $0.pump.refillExpectedResidual } == nil)
+        #expect(await alone.effect == .nothingSent)
+    }
+
+    @Test func aPumpChangedSinceTheReviewIsNotWrittenOver() async throws {
+        let visit = SimulatedVisit()
+        let first = try await visit.programmer()
+        let plan = try await first.review(try prescription(Self.increase))
+        // The pump changes while the technician reads the review (here its
+        // motor stalls and it stops; another programmer's change is caught
+        // the same way, by the prescription hash).
+        visit.transport.with { $0.inject(.motorStall) }
+        let stale = await failure { try await first.execute(plan, overrides: [], confirmation: .flag(yes: true)) }
+        guard case .staleReview(let changed)? = stale else {
+            Issue.record("a stale review must be refused, not \(String(describing: stale))")
+            return
+        }
+        #expect(changed == ["infusion state"])
+        #expect(await first.effect == .nothingSent)
+        #expect(visit.transport.with { $0.pump.prescription.continuousDoseRateNanogramsPerDay } == 400_000)
+    }
+
+    @Test func theBasisOfAReviewNamesEveryChangedField() async throws {
+        let visit = SimulatedVisit()
+        let programmer = try await visit.programmer()
+        let before = try await programmer.interrogate().status
+        _ = try await programmer.execute(try await programmer.review(try prescription(Self.increase)), overrides: [],
+                                         confirmation: .flag(yes: true))
+        let after = try await programmer.interrogate().status
+        #expect(PlanBasis(before).differences(from: PlanBasis(after)) == ["prescription", "last therapy change"])
+        #expect(PlanBasis(after).differences(from: PlanBasis(after)).isEmpty)
+    }
+
+    @Test func aFailedReadBackAfterAnExecutedCommitIsNotVerifiedAndTheNextSessionVerifiesIt() async throws {
+        let visit = SimulatedVisit()
+        let programmer = try await visit.programmer()
+        let plan = try await programmer.review(try prescription(Self.increase))
+        // Sends from here: 1 interrogate (the review still holds), 2 stage,
+        // 3 commit, 4 and 5 the read-back: its replies are lost.
+        visit.transport.loseFrames(replies: [4, 5])
+        let error = await failure { try await programmer.execute(plan, overrides: [], confirmation: .flag(yes: true)) }
+        guard case .notVerified(.commit, _)? = error else {
+            Issue.record("a commit carried out whose read-back failed is not a certain failure, not \(String(describing: error))")
+            return
+        }
+        #expect(await programmer.effect == .changed([.stage, .commit]))
+        #expect(visit.transport.with { $0.pump.prescription } == plan.wire)
+        let reports = try FileManager.default.contentsOfDirectory(atPath: visit.directory.file("reports").string)
+        #expect(reports.count == 2)
+        let next = try await visit.programmer()
+        let resolution = try await next.resolvePending()
+        #expect(resolution?.fate == .executed)
+        #expect(resolution?.verified == true)
+        #expect(try await next.resolvePending() == nil)
+    }
+
+    @Test func aCancelAtThePromptSendsNothingAndIsRecorded() async throws {
+        let visit = SimulatedVisit()
+        let programmer = try await visit.programmer()
+        let plan = try await programmer.review(try prescription(Self.increase))
+        await #expect(throws: ProgrammerError.cancelled) {
+            _ = try await programmer.execute(plan, overrides: [], confirmation: .interrupted)
+        }
+        #expect(await programmer.effect == .nothingSent)
+        #expect(try visit.audit().entries().contains { $0.command == "program" && $0.outcomeCode == .cancelled })
+        #expect(visit.transport.with { $0.pump.prescription.continuousDoseRateNanogramsPerDay } == 400_000)
+    }
+
+    @Test func aCancelBetweenStageAndCommitDiscardsTheStagedPrescription() async throws {
+        let visit = SimulatedVisit()
+        let transport = visit.transport
+        // Ctrl-C arrives once the stage request has gone (send 3).
+        let programmer = try await visit.programmer(interrupted: { transport.sendCount >= 3 })
+        transport.loseFrames()
+        let plan = try await programmer.review(try prescription(Self.increase))
+        await #expect(throws: ProgrammerError.cancelled) {
+            _ = try await programmer.execute(plan, overrides: [], confirmation: .flag(yes: true))
+        }
+        #expect(await programmer.effect == .changed([.stage, .discard]))
+        #expect(visit.transport.with { $0.pump.staged } == nil)
+        #expect(visit.transport.with { $0.pump.prescription.continuousDoseRateNanogramsPerDay } == 400_000)
+    }
+
+    @Test func aRefillRefusedAfterBeginIsCancelledAndDeliveryResumes() async throws {
+        let visit = SimulatedVisit()
+        let programmer = try await visit.programmer()
+        // 12 mL withdrawn against 12 mL expected: no discrepancy at the plan.
+        let request = RefillRequest(withdrawn: .mL(12), added: .mL(20), drug: nil, concentration: .mcgPerML(2000),
+                                    newPrescription: nil, discrepancyAcknowledgement: nil)
+        let plan = try await programmer.plan(RefillCommand(request: request))
+        #expect(plan.findings.findings.isEmpty)
+        // Before it is sent the pump's reservoir reads 8 mL (a leak, or the
+        // wrong pump's figures at the plan): 12 mL withdrawn is now beyond
+        // the 2.4 mL tolerance, and the begin report shows it.
+        visit.transport.with { $0.pump.mechanics.reservoir = FineVolume(nanolitres: 8_000_000) }
+        let refused = await failure { try await programmer.execute(plan, overrides: [], confirmation: .flag(yes: true)) }
+        guard case .refusedByPolicy(let message)? = refused else {
+            Issue.record("the residual checked against the begin report must refuse, not \(String(describing: refused))")
+            return
+        }
+        #expect(message.contains("RESIDUAL DISCREPANCY"))
+        #expect(await programmer.effect == .changed([.refillBegin, .refillCancel]))
+        #expect(visit.transport.with { $0.pump.refillExpectedResidual } == nil)
+        let after = try await programmer.interrogate().status
+        #expect(after.infusion == .infusing)
+        #expect(after.reservoirVolume == .mL(8))
+    }
+
+    @Test func receiptsMustAnswerTheCommandIdWithARealTime() {
+        let id = CommandID(bytes: Array(repeating: 7, count: 16))!
+        let other = CommandID(bytes: Array(repeating: 8, count: 16))!
+        let good = PumpReply.executed(.startBolus, CommandReceipt(commandId: id, executedAtUTCSeconds: 1_800_000_000))
+        #expect(Programmer.answers(good, commandID: id, kind: .bolus))
+        #expect(!Programmer.answers(.executed(.startBolus, CommandReceipt(commandId: other, executedAtUTCSeconds: 1_800_000_000)),
+                                    commandID: id, kind: .bolus))
+        #expect(!Programmer.answers(.executed(.startBolus, CommandReceipt(commandId: id, executedAtUTCSeconds: -1)),
+                                    commandID: id, kind: .bolus))
+        #expect(!Programmer.answers(.executed(.startBolus, CommandReceipt(commandId: id, executedAtUTCSeconds: .min)),
+                                    commandID: id, kind: .bolus))
+    }
+
+    @Test func aPumpTimeOutsideAnyRealDateIsADeviceFaultNotACrash() throws {
+        var simulation = PumpSimulation.fresh(profile: .rp20, seed: 1, hostNow: SimulatedVisit.start)
+        var report = simulation.pump.interrogateReport()
+        report.lastChangeUTCSeconds = .min
+        #expect(throws: ProgrammerError.self) {
+            _ = try PumpStatus(report: report, hostNow: Date(), simulated: true, unresolved: nil)
+        }
+        report.lastChangeUTCSeconds = 1_800_000_000
+        report.clock = WireTime(utcSeconds: .max, zoneOffsetMinutes: 0)
+        #expect(throws: ProgrammerError.self) {
+            _ = try PumpStatus(report: report, hostNow: Date(), simulated: true, unresolved: nil)
+        }
+        _ = simulation
+    }
+}
