@@ -5,13 +5,26 @@
 // prompt returns at once instead of waiting for Enter.
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 #include "CTerminal.h"
 
 static volatile sig_atomic_t interrupt_count = 0;
 
+static const char give_up[] =
+    "\npumpctl: interrupted three times: stopping now. If a command was in flight, its pending record is kept: "
+    "run 'pumpctl interrogate' with the wand over the pump before anything else.\n";
+
 static void count_interrupt(int signo) {
     (void)signo;
     if (interrupt_count < 1000) interrupt_count++;
+    // A third Ctrl-C means the technician must get the terminal back even if
+    // an exchange is stuck; the pending record written before every send
+    // makes the next run resolve whatever was in flight.
+    if (interrupt_count >= 3) {
+        ssize_t ignored = write(2, give_up, sizeof give_up - 1);
+        (void)ignored;
+        _exit(130);
+    }
 }
 
 int pumpwand_interrupt_install(void) {

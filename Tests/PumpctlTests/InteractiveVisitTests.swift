@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// The prompts a technician answers at a terminal, run under `script(1)`
@@ -27,6 +28,43 @@ struct InteractiveVisitTests {
         return PumpctlRun.Result(status: process.terminationStatus, stdout: String(decoding: data, as: UTF8.self), stderr: "")
     }
 
+    /// Runs pumpctl on a terminal and types `keys` once `prompt` has been
+    /// printed (a key typed earlier would reach the terminal before pumpctl
+    /// waits for it). Gives up after 20 s.
+    func atTerminal(_ arguments: [String], keys: String, afterPrompt prompt: String) throws -> PumpctlRun.Result {
+        let command = ([PumpctlRun.binary("pumpctl").path, "--simulator", "--state-dir", stateDir] + arguments)
+            .map { "'\($0)'" }.joined(separator: " ")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", command, "/dev/null"]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        let collected = Mutex(Data())
+        let typed = Atomic<Bool>(false)
+        let writer = input.fileHandleForWriting
+        output.fileHandleForReading.readabilityHandler = { handle in
+            let chunk = handle.availableData
+            let text = collected.withLock { data -> String in
+                data.append(chunk)
+                return String(decoding: data, as: UTF8.self)
+            }
+            if text.contains(prompt), !typed.exchange(true, ordering: .relaxed) {
+                writer.write(Data(keys.utf8))
+            }
+        }
+        try process.run()
+        let deadline = Date().addingTimeInterval(20)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        output.fileHandleForReading.readabilityHandler = nil
+        try? writer.close()
+        let text = collected.withLock { String(decoding: $0, as: UTF8.self) }
+        return PumpctlRun.Result(status: process.terminationStatus, stdout: text, stderr: "")
+    }
+
     static let increase = VisitCommandTests.prescriptions + "/baclofen-continuous-450.json"
 
     @Test func anIncreaseIsWrittenOnlyWhenTheNewDoseIsTypedBack() throws {
@@ -42,7 +80,36 @@ struct InteractiveVisitTests {
         let run = try atTerminal(["refill"], answers: ["12mL", "18mL", "2000mcg/mL", "yes"])
         #expect(run.status == 0, "\(run.stdout)")
         #expect(run.stdout.contains("The pump holds about 12mL of baclofen 2000mcg/mL"))
-        #expect(run.stdout.contains("Residual withdrawn"))
+        #expect(run.stdout.contains("residual withdrawn 12mL, expected 12mL"))
         #expect(run.stdout.contains("Reservoir     18mL of 20mL"))
+    }
+
+    @Test func aBolusAboveTheHardLimitIsRefusedBeforeAnyPrompt() throws {
+        let run = try atTerminal(["bolus", "--dose", "1mg"], answers: ["yes"])
+        #expect(run.status == 65, "\(run.stdout)")
+        // Dose, volume and duration, then the finding, and no question at all.
+        #expect(run.stdout.contains("0.5mL over 10min"))
+        #expect(run.stdout.contains("1000mcg of baclofen reaches the patient"))
+        #expect(run.stdout.contains("ERROR   bolus.above-hard-max"))
+        #expect(!run.stdout.contains("Type yes"), "\(run.stdout)")
+        #expect(run.stdout.contains("Nothing was sent to the pump."))
+    }
+
+    @Test func theBolusPromptShowsWhatWillBeSent() throws {
+        let run = try atTerminal(["bolus", "--dose", "50mcg"], answers: ["no"])
+        #expect(run.status == 65, "\(run.stdout)")
+        #expect(run.stdout.contains("Type yes to start this therapeutic bolus: 0.025mL over 10min, 50mcg to the patient:"))
+        #expect(run.stdout.contains("Nothing was sent to the pump."))
+    }
+
+    /// Ctrl-D (end of input) and Ctrl-C at the prompt: cancelled, nothing
+    /// sent, exit 130, and the cancellation is in the audit trail.
+    @Test(arguments: ["\u{04}", "\u{03}"])
+    func aCancelAtThePromptSendsNothing(key: String) throws {
+        let run = try atTerminal(["bolus", "--dose", "50mcg"], keys: key, afterPrompt: "50mcg to the patient:")
+        #expect(run.status == 130, "\(run.stdout)")
+        #expect(run.stdout.contains("Cancelled. Nothing was sent to the pump."), "\(run.stdout)")
+        let audit = try PumpctlRun.run(["--state-dir", stateDir, "--json", "audit"])
+        #expect(audit.stdout.contains("\"cancelled\""), "\(audit.stdout)")
     }
 }

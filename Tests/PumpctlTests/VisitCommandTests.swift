@@ -73,6 +73,17 @@ import Testing
         #expect((done["reports"] as? [String])?.count == 2)
     }
 
+    @Test func programmingTheSameFileTwiceSendsNothingTheSecondTime() throws {
+        let file = Self.prescriptions + "/baclofen-continuous-450.json"
+        let first = try pumpctl(["--yes", "program", file])
+        #expect(first.status == 0, "\(first.stderr)")
+        let second = try pumpctl(["--yes", "program", file])
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stdout.contains("The pump already holds this prescription. Nothing was sent to the pump."))
+        #expect(!second.stderr.contains("titration.within-24h"), "\(second.stderr)")
+        #expect(!second.stderr.contains("* daily dose"), "\(second.stderr)")
+    }
+
     @Test func simulatorAndWandExcludeEachOther() throws {
         let result = try pumpctl(["--wand", "/dev/ttyACM0", "interrogate"])
         #expect(result.status == 64)

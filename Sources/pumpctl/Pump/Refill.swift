@@ -36,7 +36,7 @@ struct Refill: AsyncParsableCommand {
 
     static func ask(_ question: String) -> String {
         FileHandle.standardError.write(Data((question + " ").utf8))
-        return readLine(strippingNewline: true)?.trimmingCharacters(in: .whitespaces) ?? ""
+        return PromptInput.readAnswer()?.trimmingCharacters(in: .whitespaces) ?? ""
     }
 
     func run() async throws {

@@ -136,7 +136,7 @@ enum PumpSession {
         if global.yes { return .flag(yes: true) }
         guard isatty(STDIN_FILENO) == 1 else { return .flag(yes: false) }
         FileHandle.standardError.write(Data((prompt + " ").utf8))
-        guard let answer = readLine(strippingNewline: true), !Interruption.requested else {
+        guard let answer = PromptInput.readAnswer() else {
             FileHandle.standardError.write(Data("\n".utf8))
             return .interrupted
         }
