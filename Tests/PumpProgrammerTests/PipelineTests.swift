@@ -49,6 +49,26 @@ import WandProtocol
         #expect(plan.review.rows.first { $0.field == "daily dose" }?.changed == false)
     }
 
+    @Test func aLostBolusReplyIsResolvedInTheSameSession() async throws {
+        let visit = SimulatedVisit()
+        let programmer = try await visit.programmer()
+        let plan = try await programmer.plan(BolusCommand(request: .init(kind: .therapeutic, dose: .mcg(50), duration: .minutes(10))))
+        // Sends from here: 1 interrogate (the review still holds), 2 and 3
+        // the bolus, whose replies are lost after the pump acted; 4 the
+        // question about its command id, which is answered.
+        visit.transport.loseFrames(replies: [2, 3])
+        let result = try await programmer.execute(plan, overrides: [], confirmation: .flag(yes: true))
+        #expect(result.effect == .changed([.bolus]))
+        // Running once: no second bolus was sent.
+        #expect(visit.transport.with { $0.pump.mechanics.bolus != nil })
+        visit.clock.advance(3600)
+        visit.transport.with { $0.catchUp(hostNow: visit.clock.now()) }
+        #expect(visit.transport.with { $0.pump.bolusesDelivered } == 1)
+        #expect(try await programmer.resolvePending() == nil)
+        let outcomes = try visit.audit().entries().filter { $0.command == "bolus" }.compactMap(\.outcomeCode)
+        #expect(outcomes == [.uncertain, .resolvedExecuted])
+    }
+
     @Test func aHardLimitIsFoundBeforeAnyConfirmationIsAsked() async throws {
         let visit = SimulatedVisit()
         let programmer = try await visit.programmer()

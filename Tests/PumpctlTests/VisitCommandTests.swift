@@ -84,6 +84,16 @@ import Testing
         #expect(!second.stderr.contains("* daily dose"), "\(second.stderr)")
     }
 
+    @Test func interrogateExitsUncertainWhileACommandIsUnresolved() throws {
+        // A bolus left pending for another pump: this one cannot resolve it.
+        let record = #"{"command":"bolus","command_id":"0102030405060708090a0b0c0d0e0f10","parameters":{},"pump_serial":"RP20-OTHER-0002","sent_at":"2027-01-15T08:00:00Z"}"#
+        try Data(record.utf8).write(to: URL(fileURLWithPath: stateDir + "/pending-command.json"))
+        let result = try pumpctl(["interrogate"])
+        #expect(result.status == 75, "\(result.stderr)")
+        #expect(result.stdout.contains("UNRESOLVED COMMAND: bolus"), "\(result.stdout)")
+        #expect(result.stdout.contains("RP20-OTHER-0002"))
+    }
+
     @Test func simulatorAndWandExcludeEachOther() throws {
         let result = try pumpctl(["--wand", "/dev/ttyACM0", "interrogate"])
         #expect(result.status == 64)
