@@ -50,7 +50,8 @@ public struct ProgramCommand: PumpCommand {
         let report = PrescriptionValidator.validate(pending, in: ValidationContext(
             policy: situation.policy, profile: situation.profile, current: status.prescription, lastChange: status.lastChange,
             now: situation.now, recentIncreases: situation.recentIncreases, currentDeliveredDose: currentDelivered))
-        let review = Review.compare(current: status.prescription, currentDelivered: currentDelivered, pending: pending,
+        let review = Review.compare(current: status.prescription, currentDelivered: currentDelivered,
+                                    currentRate: PumpStatus.averageVolumeRate(of: status.wirePrescription), pending: pending,
                                     pendingDelivered: pendingDelivered, report: report, profile: situation.profile,
                                     policy: situation.policy)
         return ProgramChange(review: review, pending: pending, wire: wire, currentDelivered: currentDelivered,

@@ -30,9 +30,9 @@ public struct Review: Sendable, Encodable {
     /// Compares like with like: daily doses are those the pump delivers by
     /// its own figures on both sides, so the same prescription programmed
     /// twice shows no change.
-    public static func compare(current: Prescription?, currentDelivered: DoseRate?, pending: Prescription,
-                               pendingDelivered: DoseRate, report: ValidationReport, profile: PumpProfile,
-                               policy: ClinicPolicy) -> Review {
+    public static func compare(current: Prescription?, currentDelivered: DoseRate?, currentRate: VolumeRate? = nil,
+                               pending: Prescription, pendingDelivered: DoseRate, report: ValidationReport,
+                               profile: PumpProfile, policy: ClinicPolicy) -> Review {
         let drugPolicy = policy.policy(for: pending.drug)
         let massUnit = drugPolicy?.massUnit ?? .mcg
         let doseUnit = drugPolicy?.doseRateUnit ?? .mcgPerDay
@@ -53,7 +53,11 @@ public struct Review: Sendable, Encodable {
                 ("mode", p.mode.name),
                 ("daily dose", dose),
             ]
-            if let plan { list.append(("rate", plan.averageVolumeRate.formatted(in: VolumeRateDimension.defaultUnit))) }
+            if let plan {
+                list.append(("rate", plan.averageVolumeRate.formatted(in: VolumeRateDimension.defaultUnit)))
+            } else if let currentRate {
+                list.append(("rate", currentRate.formatted(in: VolumeRateDimension.defaultUnit)))
+            }
             if case .flex(let schedule) = p.mode {
                 for step in schedule.steps {
                     list.append(("step \(step.startText(cycle: schedule.cycle))", step.doseRate.formatted(in: doseUnit)))
@@ -77,8 +81,7 @@ public struct Review: Sendable, Encodable {
             let changed: Bool
             switch name {
             case "daily dose": changed = currentDelivered != pendingDelivered
-            // The current rate is not listed (the pump's own figure is on
-            // interrogate); the pending one is information.
+            // The rate follows the dose; it is information beside it.
             case "rate": changed = false
             default: changed = old != new
             }
