@@ -128,7 +128,7 @@ import Testing
     func killThenResolve(step: String, command: [String], commandName: String) throws {
         let killed = try pumpctl(command, environment: ["PUMPWAND_SIMULATOR_CRASH_AT": step])
         #expect(killed.signalled && killed.status == SIGKILL, "expected SIGKILL, got \(killed.status): \(killed.stderr)")
-        let pending = stateDir + "/pending-command.json"
+        let pending = stateDir + "/pending/RP20-DEMO-0001.json"
         #expect(FileManager.default.fileExists(atPath: pending), "the pending command must survive the kill")
         let next = try pumpctl(["--json", "interrogate"])
         #expect(next.status == 0, "\(next.stderr)")

@@ -177,7 +177,7 @@ public actor Programmer {
     }
 
     private func clearPending(_ entry: PendingCommand) throws(ProgrammerError) {
-        do { try pending.resolve(commandID: entry.commandID) } catch { throw .storage(error.description) }
+        do { try pending.resolve(commandID: entry.commandID, pumpSerial: entry.pumpSerial) } catch { throw .storage(error.description) }
     }
 
     /// What became of a command whose reply was lost.
@@ -193,7 +193,7 @@ public actor Programmer {
     @discardableResult
     public func resolvePending() async throws(ProgrammerError) -> Resolution? {
         let entry: PendingCommand?
-        do { entry = try pending.load() } catch {
+        do { entry = try pending.load(pumpSerial: pumpSerial) } catch {
             throw .storage(error.description)
         }
         guard let entry else { return nil }
