@@ -54,9 +54,4 @@ enum Exact {
         guard a >= 0, b > 0 else { return nil }
         return a / b + (a % b == 0 ? 0 : 1)
     }
-
-    /// A 128-bit value as Int64, or nil when it does not fit.
-    static func narrow(_ value: Int128) -> Int64? {
-        Int64(exactly: value)
-    }
 }
