@@ -7,80 +7,103 @@ import SystemPackage
 /// over the target and the folder fsynced, so a reader sees the old file or
 /// the new one, never a torn mix. Reads are bounded: a file larger than the
 /// caller's limit is refused, never loaded.
+///
+/// Reads open only regular files. A symbolic link is not followed unless
+/// the caller asks (a record must not be redirected to another file), and a
+/// FIFO or device is refused without blocking: the file is opened with
+/// O_NOFOLLOW | O_NONBLOCK and checked with fstat before a byte is read.
 public enum AtomicFile {
     /// Writes `bytes` to `path` atomically and durably, with `permissions`.
+    /// Whatever was at `path` (a file, or a symbolic link itself, never its
+    /// target) is replaced.
     public static func write(_ bytes: [UInt8], to path: FilePath, permissions: FilePermissions = [.ownerRead, .ownerWrite])
         throws(StateFileError)
     {
-        let directory = path.removingLastComponent()
-        let name = path.lastComponent?.string ?? "state"
-        let temporary = directory.appending(".\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
-        let fd: FileDescriptor
-        do {
-            fd = try FileDescriptor.open(
-                temporary, .writeOnly, options: [.create, .exclusiveCreate, .closeOnExec], permissions: permissions)
-        } catch let error as Errno {
-            throw .from(error, path: temporary.string, operation: "create")
-        } catch {
-            throw .io(path: temporary.string, operation: "create", errno: EIO)
-        }
+        let temporary = try writeTemporary(bytes, beside: path, permissions: permissions)
         var renamed = false
         defer { if !renamed { _ = unlink(temporary.string) } }
-        do {
-            try fd.closeAfter {
-                _ = try fd.writeAll(bytes)
-                guard fsync(fd.rawValue) == 0 else { throw Errno(rawValue: errno) }
-            }
-        } catch let error as Errno {
-            throw .from(error, path: temporary.string, operation: "write")
-        } catch {
-            throw .io(path: temporary.string, operation: "write", errno: EIO)
-        }
         guard rename(temporary.string, path.string) == 0 else {
             throw .from(Errno(rawValue: errno), path: path.string, operation: "rename")
         }
         renamed = true
-        try syncDirectory(directory)
+        try syncDirectory(path.removingLastComponent())
     }
 
-    /// Reads a whole file of at most `limit` bytes.
-    public static func read(_ path: FilePath, limit: Int) throws(StateFileError) -> [UInt8] {
-        let fd: FileDescriptor
-        do {
-            fd = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec])
-        } catch let error as Errno {
-            throw .from(error, path: path.string, operation: "open")
-        } catch {
-            throw .io(path: path.string, operation: "open", errno: EIO)
+    /// Writes `bytes` to `path` atomically and durably only when nothing is
+    /// at `path`; otherwise throws `.alreadyExists` and changes nothing.
+    ///
+    /// The file is complete and fsynced before it appears (it is hard-linked
+    /// into place, which fails if the name is taken), so two writers racing
+    /// for the same name cannot both succeed and no reader sees a torn file.
+    public static func create(_ bytes: [UInt8], at path: FilePath, permissions: FilePermissions = [.ownerRead, .ownerWrite])
+        throws(StateFileError)
+    {
+        let temporary = try writeTemporary(bytes, beside: path, permissions: permissions)
+        guard link(temporary.string, path.string) == 0 else {
+            let error = Errno(rawValue: errno)
+            _ = unlink(temporary.string)
+            throw .from(error, path: path.string, operation: "link")
         }
-        do {
-            return try fd.closeAfter { () throws(StateFileError) -> [UInt8] in
-                var result: [UInt8] = []
-                var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-                while true {
-                    let count: Int
-                    do {
-                        count = try chunk.withUnsafeMutableBytes { try fd.read(into: $0, retryOnInterrupt: true) }
-                    } catch let error as Errno {
-                        throw .from(error, path: path.string, operation: "read")
-                    } catch {
-                        throw .io(path: path.string, operation: "read", errno: EIO)
-                    }
-                    if count == 0 { return result }
-                    guard result.count + count <= limit else { throw .tooLarge(path: path.string, limit: limit) }
-                    result.append(contentsOf: chunk[0..<count])
-                }
+        // Drop the temporary name before the folder is synced, so what is
+        // made durable is the folder holding only the new name.
+        _ = unlink(temporary.string)
+        try syncDirectory(path.removingLastComponent())
+    }
+
+    /// Reads a whole regular file of at most `limit` bytes.
+    ///
+    /// A symbolic link is refused with `.notRegularFile(kind: .symbolicLink)`
+    /// unless `followingSymlinks` is true; a FIFO, socket, device or folder
+    /// is refused with `.notRegularFile` without waiting for a writer.
+    public static func read(_ path: FilePath, limit: Int, followingSymlinks: Bool = false) throws(StateFileError) -> [UInt8] {
+        // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+        // writer forever. O_NOCTTY: a terminal must never become ours.
+        var flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY
+        if !followingSymlinks { flags |= O_NOFOLLOW }
+        let fd = open(path.string, flags)
+        guard fd >= 0 else {
+            let error = Errno(rawValue: errno)
+            // O_NOFOLLOW reports a final symbolic link as ELOOP; say what it is.
+            if error == .tooManySymbolicLinkLevels, !followingSymlinks, kind(of: path) == .symbolicLink {
+                throw .notRegularFile(path: path.string, kind: .symbolicLink)
             }
-        } catch let error as StateFileError {
-            throw error
-        } catch {
-            throw .io(path: path.string, operation: "close", errno: EIO)
+            throw .from(error, path: path.string, operation: "open")
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .from(Errno(rawValue: errno), path: path.string, operation: "fstat") }
+        let found = FileKind(mode: info.st_mode)
+        guard found == .regular else { throw .notRegularFile(path: path.string, kind: found) }
+        guard info.st_size <= limit else { throw .tooLarge(path: path.string, limit: limit) }
+        var result: [UInt8] = []
+        result.reserveCapacity(Int(info.st_size))
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .from(Errno(rawValue: errno), path: path.string, operation: "read")
+            }
+            if count == 0 { return result }
+            // The file may have grown since fstat; the limit holds on what is read.
+            guard count <= limit - result.count else { throw .tooLarge(path: path.string, limit: limit) }
+            result.append(contentsOf: chunk[0..<count])
         }
     }
 
-    /// Whether a file exists at `path`.
+    /// Whether anything is at `path`, a dangling symbolic link included (so
+    /// a link is never mistaken for "no record").
     public static func exists(_ path: FilePath) -> Bool {
-        access(path.string, F_OK) == 0
+        var info = stat()
+        return lstat(path.string, &info) == 0
+    }
+
+    /// What is at `path` without following a final symbolic link; nil when
+    /// nothing is there.
+    public static func kind(of path: FilePath) -> FileKind? {
+        var info = stat()
+        guard lstat(path.string, &info) == 0 else { return nil }
+        return FileKind(mode: info.st_mode)
     }
 
     /// Removes `path` durably; a missing file is not an error.
@@ -101,6 +124,37 @@ public enum AtomicFile {
         }
         let mode = UInt16(info.st_mode & 0o777)
         guard mode & 0o077 == 0 else { throw .unsafePermissions(path: path.string, mode: mode) }
+    }
+
+    /// A complete, fsynced temporary file beside `path`, for `write` and `create`.
+    private static func writeTemporary(_ bytes: [UInt8], beside path: FilePath, permissions: FilePermissions)
+        throws(StateFileError) -> FilePath
+    {
+        let directory = path.removingLastComponent()
+        let name = path.lastComponent?.string ?? "state"
+        let temporary = directory.appending(".\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
+        let fd: FileDescriptor
+        do {
+            fd = try FileDescriptor.open(
+                temporary, .writeOnly, options: [.create, .exclusiveCreate, .closeOnExec, .noFollow], permissions: permissions)
+        } catch let error as Errno {
+            throw .from(error, path: temporary.string, operation: "create")
+        } catch {
+            throw .io(path: temporary.string, operation: "create", errno: EIO)
+        }
+        do {
+            try fd.closeAfter {
+                _ = try fd.writeAll(bytes)
+                guard fsync(fd.rawValue) == 0 else { throw Errno(rawValue: errno) }
+            }
+        } catch let error as Errno {
+            _ = unlink(temporary.string)
+            throw .from(error, path: temporary.string, operation: "write")
+        } catch {
+            _ = unlink(temporary.string)
+            throw .io(path: temporary.string, operation: "write", errno: EIO)
+        }
+        return temporary
     }
 
     static func syncDirectory(_ directory: FilePath) throws(StateFileError) {

@@ -2,7 +2,7 @@ import Glibc
 import SystemPackage
 
 /// The folder where pumpctl keeps what must outlive a process: the audit
-/// log, the pending command of an uncertain delivery, session reports, and
+/// log, the pending commands of uncertain deliveries, session reports, and
 /// the simulator's pump.
 public struct StateDirectory: Sendable, Equatable {
     public let path: FilePath
@@ -35,5 +35,32 @@ public struct StateDirectory: Sendable, Equatable {
 
     public func file(_ name: String) -> FilePath {
         path.appending(name)
+    }
+
+    /// The folder `name` inside the state directory, for records kept one
+    /// file each (`pending/`). With `creating`, it (and the state directory)
+    /// is made with mode 0700 when missing; without, a missing folder is nil.
+    ///
+    /// A symbolic link or anything but a folder there is refused with
+    /// `.notDirectory`: records must not be read from or written to a place
+    /// the link points at.
+    public func subdirectory(_ name: String, creating: Bool) throws(StateFileError) -> FilePath? {
+        let folder = path.appending(name)
+        if creating {
+            try create()
+            if mkdir(folder.string, 0o700) != 0 {
+                let error = Errno(rawValue: errno)
+                if error != .fileExists { throw .from(error, path: folder.string, operation: "mkdir") }
+            } else {
+                // The new name must be durable before records are written into it.
+                try AtomicFile.syncDirectory(path)
+            }
+        }
+        guard let kind = AtomicFile.kind(of: folder) else {
+            if creating { throw .notFound(path: folder.string) }
+            return nil
+        }
+        guard kind == .directory else { throw .notDirectory(path: folder.string, kind: kind) }
+        return folder
     }
 }

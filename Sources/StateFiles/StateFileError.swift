@@ -1,4 +1,34 @@
+import Glibc
 import SystemPackage
+
+/// What kind of file system object a path names, for refusals that say
+/// what was found instead of a regular file or a folder.
+public enum FileKind: String, Sendable, Equatable, CustomStringConvertible {
+    case regular = "regular file"
+    case directory
+    case symbolicLink = "symbolic link"
+    case fifo = "FIFO"
+    case socket
+    case characterDevice = "character device"
+    case blockDevice = "block device"
+    case unknown = "unknown kind of file"
+
+    public var description: String { rawValue }
+
+    /// The kind a `stat` mode names.
+    public init(mode: UInt32) {
+        switch mode & UInt32(S_IFMT) {
+        case UInt32(S_IFREG): self = .regular
+        case UInt32(S_IFDIR): self = .directory
+        case UInt32(S_IFLNK): self = .symbolicLink
+        case UInt32(S_IFIFO): self = .fifo
+        case UInt32(S_IFSOCK): self = .socket
+        case UInt32(S_IFCHR): self = .characterDevice
+        case UInt32(S_IFBLK): self = .blockDevice
+        default: self = .unknown
+        }
+    }
+}
 
 /// Why a state or record file could not be read or written.
 public enum StateFileError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -7,6 +37,15 @@ public enum StateFileError: Error, Equatable, Sendable, CustomStringConvertible 
     case permissionDenied(path: String)
     /// A file holding a secret or a record is readable or writable by others.
     case unsafePermissions(path: String, mode: UInt16)
+    /// A record path names a symbolic link, a FIFO, a device or a folder.
+    /// Links are not followed (a record must not be redirected elsewhere),
+    /// and a FIFO or device is never opened for reading (it could block or
+    /// have side effects).
+    case notRegularFile(path: String, kind: FileKind)
+    /// A folder the state lives in is a symbolic link or not a folder.
+    case notDirectory(path: String, kind: FileKind)
+    /// A file that must be created new is already there.
+    case alreadyExists(path: String)
     case io(path: String, operation: String, errno: Int32)
 
     public var description: String {
@@ -19,6 +58,12 @@ public enum StateFileError: Error, Equatable, Sendable, CustomStringConvertible 
             return "Permission denied for \(path). Check its owner and mode."
         case let .unsafePermissions(path, mode):
             return "\(path) has mode \(String(mode, radix: 8)), readable or writable by others; it was not used. Run: chmod 600 \(path)"
+        case let .notRegularFile(path, kind):
+            return "\(path) is a \(kind), not a regular file; it was not read or followed. Check who put it there."
+        case let .notDirectory(path, kind):
+            return "\(path) is a \(kind), not a folder; nothing was read or written there. Check who put it there."
+        case let .alreadyExists(path):
+            return "\(path) already exists; it was not replaced."
         case let .io(path, operation, errno):
             return "\(operation) failed for \(path): \(Errno(rawValue: errno)) (errno \(errno)). Nothing was changed there."
         }
@@ -28,6 +73,7 @@ public enum StateFileError: Error, Equatable, Sendable, CustomStringConvertible 
         switch errno {
         case .noSuchFileOrDirectory: return .notFound(path: path)
         case .permissionDenied, .notPermitted: return .permissionDenied(path: path)
+        case .fileExists: return .alreadyExists(path: path)
         default: return .io(path: path, operation: operation, errno: errno.rawValue)
         }
     }

@@ -79,7 +79,8 @@ final class HardwareInTheLoopBench {
         return verify.status == 0
     }
 
-    var pendingCommandPath: String { stateDir + "/pending-command.json" }
+    /// The simulated pump's record in the per-pump pending folder.
+    var pendingCommandPath: String { stateDir + "/pending/RP20-DEMO-0001.json" }
 
     static func json(_ result: PumpctlRun.Result) throws -> [String: Any] {
         let object = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]

@@ -85,13 +85,24 @@ import Testing
     }
 
     @Test func interrogateExitsUncertainWhileACommandIsUnresolved() throws {
-        // A bolus left pending for another pump: this one cannot resolve it.
-        let record = #"{"command":"bolus","command_id":"0102030405060708090a0b0c0d0e0f10","parameters":{},"pump_serial":"RP20-OTHER-0002","sent_at":"2027-01-15T08:00:00Z"}"#
+        // A bolus record of this pump whose command id is damaged: the pump
+        // cannot be asked about it, so it stays unresolved.
+        let record = #"{"command":"bolus","command_id":"not-hex","parameters":{},"pump_serial":"RP20-DEMO-0001","sent_at":"2027-01-15T08:00:00Z"}"#
         try Data(record.utf8).write(to: URL(fileURLWithPath: stateDir + "/pending-command.json"))
         let result = try pumpctl(["interrogate"])
         #expect(result.status == 75, "\(result.stderr)")
         #expect(result.stdout.contains("UNRESOLVED COMMAND: bolus"), "\(result.stdout)")
-        #expect(result.stdout.contains("RP20-OTHER-0002"))
+    }
+
+    @Test func aCommandPendingForAnotherPumpIsShownAndBlocksNothingHere() throws {
+        let record = #"{"command":"bolus","command_id":"0102030405060708090a0b0c0d0e0f100102030405060708090a0b0c0d0e0f10","parameters":{},"pump_serial":"RP20-OTHER-0002","sent_at":"2027-01-15T08:00:00Z"}"#
+        try FileManager.default.createDirectory(atPath: stateDir + "/pending", withIntermediateDirectories: true)
+        try Data(record.utf8).write(to: URL(fileURLWithPath: stateDir + "/pending/RP20-OTHER-0002.json"))
+        let result = try pumpctl(["interrogate"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("Also pending, for pump RP20-OTHER-0002: bolus"), "\(result.stdout)")
+        let bolus = try pumpctl(["--yes", "bolus", "--dose", "50mcg"])
+        #expect(bolus.status == 0, "\(bolus.stderr)")
     }
 
     @Test func simulatorAndWandExcludeEachOther() throws {
@@ -149,7 +160,7 @@ import Testing
     func killThenResolve(step: String, command: [String], commandName: String) throws {
         let killed = try pumpctl(command, environment: ["PUMPWAND_SIMULATOR_CRASH_AT": step])
         #expect(killed.signalled && killed.status == SIGKILL, "expected SIGKILL, got \(killed.status): \(killed.stderr)")
-        let pending = stateDir + "/pending-command.json"
+        let pending = stateDir + "/pending/RP20-DEMO-0001.json"
         #expect(FileManager.default.fileExists(atPath: pending), "the pending command must survive the kill")
         let next = try pumpctl(["--json", "interrogate"])
         #expect(next.status == 0, "\(next.stderr)")

@@ -76,6 +76,93 @@ import Testing
         #expect(info.st_mode & 0o777 == 0o700)
     }
 
+    @Test func readRefusesASymbolicLinkUnlessAskedToFollow() throws {
+        let target = folder.appending("target")
+        try AtomicFile.write(Array("record".utf8), to: target)
+        let link = folder.appending("link")
+        #expect(symlink(target.string, link.string) == 0)
+        #expect(throws: StateFileError.notRegularFile(path: link.string, kind: .symbolicLink)) {
+            try AtomicFile.read(link, limit: 100)
+        }
+        #expect(try AtomicFile.read(link, limit: 100, followingSymlinks: true) == Array("record".utf8))
+        // A dangling link still exists: it is never taken for "no file".
+        #expect(unlink(target.string) == 0)
+        #expect(AtomicFile.exists(link))
+        #expect(AtomicFile.kind(of: link) == .symbolicLink)
+        #expect(throws: StateFileError.notRegularFile(path: link.string, kind: .symbolicLink)) {
+            try AtomicFile.read(link, limit: 100)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func readRefusesAFIFOWithoutWaitingForAWriter() throws {
+        let path = folder.appending("fifo")
+        #expect(mkfifo(path.string, 0o600) == 0)
+        #expect(throws: StateFileError.notRegularFile(path: path.string, kind: .fifo)) {
+            try AtomicFile.read(path, limit: 100)
+        }
+        // Followed or not, a FIFO is never read.
+        #expect(throws: StateFileError.notRegularFile(path: path.string, kind: .fifo)) {
+            try AtomicFile.read(path, limit: 100, followingSymlinks: true)
+        }
+    }
+
+    @Test func readRefusesAFolder() throws {
+        let path = folder.appending("sub")
+        #expect(mkdir(path.string, 0o700) == 0)
+        #expect(throws: StateFileError.notRegularFile(path: path.string, kind: .directory)) {
+            try AtomicFile.read(path, limit: 100)
+        }
+    }
+
+    @Test func createNeverReplacesAnExistingFile() throws {
+        let path = folder.appending("record.json")
+        try AtomicFile.create(Array("first".utf8), at: path)
+        #expect(throws: StateFileError.alreadyExists(path: path.string)) {
+            try AtomicFile.create(Array("second".utf8), at: path)
+        }
+        #expect(try AtomicFile.read(path, limit: 100) == Array("first".utf8))
+        // Not over a symbolic link either, whether or not it dangles.
+        let link = folder.appending("link.json")
+        #expect(symlink(folder.appending("nowhere").string, link.string) == 0)
+        #expect(throws: StateFileError.alreadyExists(path: link.string)) {
+            try AtomicFile.create(Array("x".utf8), at: link)
+        }
+        #expect(AtomicFile.exists(folder.appending("nowhere")) == false)
+        #expect(try listing(folder) == ["link.json", "record.json"])
+        var info = stat()
+        #expect(stat(path.string, &info) == 0 && info.st_mode & 0o777 == 0o600)
+    }
+
+    @Test func writeReplacesASymbolicLinkItselfNotItsTarget() throws {
+        let target = folder.appending("target")
+        try AtomicFile.write(Array("kept".utf8), to: target)
+        let link = folder.appending("link")
+        #expect(symlink(target.string, link.string) == 0)
+        try AtomicFile.write(Array("new".utf8), to: link)
+        #expect(try AtomicFile.read(target, limit: 100) == Array("kept".utf8))
+        #expect(AtomicFile.kind(of: link) == .regular)
+    }
+
+    @Test func subdirectoryIsCreatedPrivateAndRefusesALink() throws {
+        let directory = StateDirectory(path: folder.appending("state"))
+        #expect(try directory.subdirectory("pending", creating: false) == nil)
+        let made = try directory.subdirectory("pending", creating: true)
+        #expect(made == folder.appending("state/pending"))
+        var info = stat()
+        #expect(stat(folder.appending("state/pending").string, &info) == 0 && info.st_mode & 0o777 == 0o700)
+        let other = StateDirectory(path: folder.appending("other"))
+        try other.create()
+        let link = folder.appending("other/pending")
+        #expect(symlink(folder.appending("state/pending").string, link.string) == 0)
+        #expect(throws: StateFileError.notDirectory(path: link.string, kind: .symbolicLink)) {
+            try other.subdirectory("pending", creating: false)
+        }
+        #expect(throws: StateFileError.notDirectory(path: link.string, kind: .symbolicLink)) {
+            try other.subdirectory("pending", creating: true)
+        }
+    }
+
     private func listing(_ path: FilePath) throws -> [String] {
         guard let dir = opendir(path.string) else { return [] }
         defer { closedir(dir) }

@@ -99,7 +99,7 @@ public struct ClockSetCommand: PumpCommand {
                                     message: "the clock is not set while a bolus runs; wait for it to finish"))
         }
         let (drift, overflow) = status.clock.utcSeconds.subtractingReportingOverflow(hostSeconds)
-        guard !overflow, PumpTime(checkedUTCSeconds: hostSeconds) != nil else {
+        guard !overflow, (try? PumpTime(checkedUTCSeconds: hostSeconds)) != nil else {
             throw .input("this computer's clock is outside any real date")
         }
         let offset = Int16(clamping: status.clock.offsetMinutes)

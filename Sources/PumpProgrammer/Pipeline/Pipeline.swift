@@ -204,7 +204,7 @@ extension Programmer {
     }
 
     private func clearPendingRecord(_ id: CommandID) throws(ProgrammerError) {
-        do { try pending.resolve(commandID: id.description) } catch { throw .storage(error.description) }
+        do { try pending.resolve(commandID: id.description, pumpSerial: pumpSerial) } catch { throw .storage(error.description) }
     }
 
     /// Checks a proven reply against what the plan expected of it.
@@ -263,7 +263,7 @@ extension Programmer {
             guard entry.phase == .outcome, let id = entry.commandID, increases.contains(id),
                   entry.outcomeCode == .done || entry.outcomeCode == .resolvedExecuted,
                   let date = formatter.date(from: entry.time) else { return nil }
-            return PumpTime(checkedUTCSeconds: Int64(date.timeIntervalSince1970.rounded(.down)))
+            return (try? PumpTime(checkedUTCSeconds: Int64(date.timeIntervalSince1970.rounded(.down))))
         }
     }
 }

@@ -124,7 +124,7 @@ public actor Programmer {
     /// What this session has done to the pump so far.
     public var effect: PumpEffect {
         if let unknown = ledger.last(where: { $0.fate == .unknown }) {
-            let entry = (try? pending.load()).flatMap { $0 }
+            let entry = (try? pending.load(pumpSerial: pumpSerial)).flatMap { $0 }
             return .unknown(entry ?? PendingCommand(commandID: unknown.commandID.description, command: unknown.kind.rawValue,
                                                    pumpSerial: pumpSerial, sentAt: context.now(), parameters: [:]))
         }
@@ -320,7 +320,7 @@ public actor Programmer {
         case .staged(let receipt): return kind == .stage && receipt.commandId == id
         case .refillBegun(let report): return kind == .refillBegin && report.commandId == id
         case .executed(_, let receipt):
-            return receipt.commandId == id && PumpTime(checkedUTCSeconds: receipt.executedAtUTCSeconds) != nil
+            return receipt.commandId == id && (try? PumpTime(checkedUTCSeconds: receipt.executedAtUTCSeconds)) != nil
         default: return false
         }
     }
@@ -331,7 +331,7 @@ public actor Programmer {
     }
 
     func clearPending(_ entry: PendingCommand) throws(ProgrammerError) {
-        do { try pending.resolve(commandID: entry.commandID) } catch { throw .storage(error.description) }
+        do { try pending.resolve(commandID: entry.commandID, pumpSerial: entry.pumpSerial) } catch { throw .storage(error.description) }
     }
 
     // MARK: Commands left pending by an earlier run
@@ -352,14 +352,11 @@ public actor Programmer {
     @discardableResult
     public func resolvePending() async throws(ProgrammerError) -> Resolution? {
         let entry: PendingCommand?
-        do { entry = try pending.load() } catch {
+        do { entry = try pending.load(pumpSerial: pumpSerial) } catch {
             throw .storage(error.description)
         }
         guard let entry else { return nil }
-        guard entry.pumpSerial == pumpSerial else {
-            throw .unresolved(entry, detail: "It was sent to another pump; hold the wand over pump \(entry.pumpSerial) and run 'pumpctl interrogate' to resolve it.")
-        }
-        guard let id = CommandID(hex: entry.commandID) else {
+        guard let id = entry.id else {
             throw .unresolved(entry, detail: "Its record is damaged; interrogate the pump and review its event log before anything else.")
         }
         let reply: PumpReply
@@ -397,10 +394,23 @@ public actor Programmer {
         return resolution
     }
 
+    /// Commands left pending for other pumps, for the technician to know
+    /// (they block nothing here: each pump's record is its own).
+    public func otherPumpsPending() -> [PendingCommand] {
+        ((try? pending.all()) ?? []).filter { $0.pumpSerial != pumpSerial }
+    }
+
     public func close() async {
         try? record(command: "session", phase: .event, outcome: .sessionClosed)
         await connection.close()
     }
+}
+
+extension PendingCommand {
+    /// The command id as a value; nil when the record is damaged.
+    public var id: CommandID? { CommandID(hex: commandID) }
+    /// What kind of command it was; nil for a name this version does not know.
+    public var kind: CommandKind? { CommandKind(rawValue: command) }
 }
 
 extension CommandID {

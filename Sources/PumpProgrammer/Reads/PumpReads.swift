@@ -41,7 +41,7 @@ extension Programmer {
                     continue
                 }
                 events.append(LoggedEvent(
-                    index: event.index, time: PumpTime(checkedUTCSeconds: event.utcSeconds)?.iso8601 ?? "invalid time \(event.utcSeconds)",
+                    index: event.index, time: (try? PumpTime(checkedUTCSeconds: event.utcSeconds))?.iso8601 ?? "invalid time \(event.utcSeconds)",
                     code: event.code, event: PumpEventCode(rawValue: event.code)?.name ?? String(format: "event 0x%04x", event.code),
                     detail: event.detail))
             }
@@ -58,8 +58,8 @@ extension Programmer {
         guard case .clock(let time) = reply else { throw .deviceFault("the pump answered the clock request with \(reply.opcode)") }
         let host = Int64(context.now().timeIntervalSince1970.rounded(.down))
         let offset = Int(time.zoneOffsetMinutes)
-        guard let pump = PumpTime(checkedUTCSeconds: time.utcSeconds, offsetMinutes: offset),
-              let hostTime = PumpTime(checkedUTCSeconds: host, offsetMinutes: offset) else {
+        guard let pump = (try? PumpTime(checkedUTCSeconds: time.utcSeconds, offsetMinutes: offset)),
+              let hostTime = (try? PumpTime(checkedUTCSeconds: host, offsetMinutes: offset)) else {
             throw .deviceFault("the pump's clock (\(time.utcSeconds) s) is outside any real date")
         }
         let drift = pump.utcSeconds - hostTime.utcSeconds

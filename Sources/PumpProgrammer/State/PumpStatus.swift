@@ -137,8 +137,8 @@ extension PumpStatus {
         let prescription = try WirePrescriptionMapping.therapy(report.prescription)
         let profile = PumpProfile.referencePumps.first { $0.capacity.baseValue == Int64(report.reservoirCapacityNanolitres) }
         let offset = Int(report.clock.zoneOffsetMinutes)
-        guard let time = PumpTime(checkedUTCSeconds: report.clock.utcSeconds, offsetMinutes: offset),
-              let lastChange = PumpTime(checkedUTCSeconds: report.lastChangeUTCSeconds, offsetMinutes: offset) else {
+        guard let time = (try? PumpTime(checkedUTCSeconds: report.clock.utcSeconds, offsetMinutes: offset)),
+              let lastChange = (try? PumpTime(checkedUTCSeconds: report.lastChangeUTCSeconds, offsetMinutes: offset)) else {
             throw .deviceFault("the pump reported a clock or last-change time outside any real date")
         }
         let host = Int64(hostNow.timeIntervalSince1970.rounded(.down))

@@ -56,15 +56,27 @@ public struct PrimingPlan: Sendable, Equatable {
                             newConcentration: Concentration, profile: PumpProfile) throws(ArithmeticError) -> PrimingPlan {
         let line = max(0, lineVolume.baseValue)
         let prime = max(0, primeVolume.baseValue)
-        var dose: Int64 = 0
+        // A dose that cannot be computed is an error, never zero: zero
+        // would hide the warning that drug reaches the patient at priming speed.
+        // prime and line are both non-negative, so prime - line cannot overflow.
+        var beyond: Int64 = 0
+        if prime > line {
+            guard let drug = DoseArithmetic.dose(in: .nL(prime - line), at: newConcentration) else {
+                throw .outOfRange("the drug in \(Volume.nL(prime - line)) at \(newConcentration)")
+            }
+            beyond = drug.baseValue
+        }
+        var dose: Int64
         switch lineContents {
         case .empty:
             // The first `line` nL fill the line; only what is pushed beyond it arrives.
-            if prime > line, let beyond = DoseArithmetic.dose(in: .nL(prime - line), at: newConcentration) { dose = beyond.baseValue }
+            dose = beyond
         case .drug(let old):
-            let fromLine = DoseArithmetic.dose(in: .nL(min(prime, line)), at: old)?.baseValue ?? 0
-            let beyond = prime > line ? DoseArithmetic.dose(in: .nL(prime - line), at: newConcentration)?.baseValue ?? 0 : 0
-            dose = fromLine + beyond
+            guard let fromLine = DoseArithmetic.dose(in: .nL(min(prime, line)), at: old),
+                  let total = Exact.add(fromLine.baseValue, beyond) else {
+                throw .outOfRange("the drug the line delivers at \(old)")
+            }
+            dose = total
         }
         guard profile.maximumBolusRate.baseValue > 0,
               let seconds = Exact.mulDiv(prime, 86_400, profile.maximumBolusRate.baseValue, rounding: .up) else {

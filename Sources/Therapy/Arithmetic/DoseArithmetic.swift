@@ -39,13 +39,53 @@ public struct RateSetting: Sendable, Equatable, Codable {
 /// Why an arithmetic request could not be answered. Nothing was programmed.
 public enum ArithmeticError: Error, Sendable, Equatable, CustomStringConvertible {
     case zeroConcentration
+    /// A rate over a duration of zero or less: nothing runs in no time.
+    case nonPositiveDuration(Duration)
+    /// A volume or amount below zero where only amounts delivered make sense.
+    case negative(String)
+    /// The exact answer does not fit in 64 bits, or an input is beyond what
+    /// the computation can take; nothing was rounded or clamped to fit.
     case outOfRange(String)
 
     public var description: String {
         switch self {
         case .zeroConcentration: return "the concentration is zero; no rate delivers a dose from it"
+        case .nonPositiveDuration(let duration): return "a duration of \(duration) is not more than zero"
+        case .negative(let what): return "\(what) is negative"
         case .outOfRange(let what): return "\(what) is too large to compute exactly"
         }
+    }
+}
+
+extension Quantity where D == VolumeRateDimension {
+    /// The rate that pushes `volume` in `duration`: volume x 86400 / seconds
+    /// nL/day, with a 128-bit intermediate (a day's worth of a large volume
+    /// overflows 64 bits before the division brings it back).
+    ///
+    /// Rounded up: a check against a pump's maximum rate then errs toward
+    /// refusing, and the pump runs a bolus at the rounded-up rate too (see
+    /// `BolusAllowance`). Throws `.nonPositiveDuration`, `.negative`, or
+    /// `.outOfRange` when the rate does not fit; never traps.
+    public static func of(_ volume: Volume, over duration: Duration) throws(ArithmeticError) -> VolumeRate {
+        guard duration.baseValue > 0 else { throw .nonPositiveDuration(duration) }
+        guard volume.baseValue >= 0 else { throw .negative("the volume \(volume)") }
+        guard let rate = Exact.mulDiv(volume.baseValue, 86_400, duration.baseValue, rounding: .up) else {
+            throw .outOfRange("the rate of \(volume) in \(duration)")
+        }
+        return VolumeRate(baseValue: rate)
+    }
+}
+
+extension Quantity where D == DoseRateDimension {
+    /// The dose rate that delivers `dose` in `duration`: ng x 86400 / seconds
+    /// ng/day, rounded up like `VolumeRate.of(_:over:)`, with the same errors.
+    public static func of(_ dose: Mass, over duration: Duration) throws(ArithmeticError) -> DoseRate {
+        guard duration.baseValue > 0 else { throw .nonPositiveDuration(duration) }
+        guard dose.baseValue >= 0 else { throw .negative("the dose \(dose)") }
+        guard let rate = Exact.mulDiv(dose.baseValue, 86_400, duration.baseValue, rounding: .up) else {
+            throw .outOfRange("the rate of \(dose) in \(duration)")
+        }
+        return DoseRate(baseValue: rate)
     }
 }
 

@@ -44,16 +44,27 @@ public struct DosePlan: Sendable, Equatable {
 
     /// The largest prescribed total of any one local day of the cycle,
     /// rounded up: what limits are checked against.
+    ///
+    /// Summed in 128 bits: a day of a large prescribed rate is more than
+    /// 64 bits of ng/day x s, and a saturated sum would understate it.
+    /// Exact for every plan `dosePlan(on:)` makes (at most the largest
+    /// step's rate); a hand-built plan whose total leaves 64 bits gets
+    /// Int64.max, which every limit refuses.
     public var largestDailyPrescribedDose: DoseRate {
         var largest: Int64 = 0
         for day in 0..<(cycle.seconds / 86_400) {
             let dayStart = day * 86_400, dayEnd = dayStart + 86_400
-            var total: Int64 = 0  // ng/day x s
+            var total: Int128 = 0  // ng/day x s
             for step in steps {
-                let overlap = min(dayEnd, step.start + step.seconds) - max(dayStart, step.start)
-                if overlap > 0 { total = total.saturatingAdd(step.setting.prescribed.baseValue.saturatingMultiply(overlap)) }
+                let stepEnd = step.start.saturatingAdd(step.seconds)
+                guard step.start < dayEnd, stepEnd > dayStart else { continue }
+                // Both ends inside the day: the overlap is at most 86_400 s.
+                let overlap = min(dayEnd, stepEnd) - max(dayStart, step.start)
+                // |rate| < 2^63 times 2^17 s, at most 91 steps: far inside 128 bits.
+                total += Int128(step.setting.prescribed.baseValue) * Int128(overlap)
             }
-            largest = max(largest, total / 86_400 + (total % 86_400 == 0 ? 0 : 1))
+            let (quotient, remainder) = total.quotientAndRemainder(dividingBy: 86_400)
+            largest = max(largest, Int64(clamping: quotient + (remainder == 0 ? 0 : 1)))
         }
         return DoseRate(baseValue: largest)
     }
@@ -63,7 +74,7 @@ public struct DosePlan: Sendable, Equatable {
     public var stepsPerDay: [Int] {
         (0..<Int(cycle.seconds / 86_400)).map { day in
             let dayStart = Int64(day) * 86_400, dayEnd = dayStart + 86_400
-            return steps.filter { $0.start < dayEnd && $0.start + $0.seconds > dayStart }.count
+            return steps.filter { $0.start < dayEnd && $0.start.saturatingAdd($0.seconds) > dayStart }.count
         }
     }
 
@@ -72,10 +83,18 @@ public struct DosePlan: Sendable, Equatable {
         DeliverySchedule(cycle: cycle, steps: steps.map { .init(start: $0.start, rate: $0.setting.programmed) })
     }
 
+    /// Sum of value x seconds over the cycle, divided by its length, in
+    /// 128 bits: exact for every plan whose steps cover the cycle (the
+    /// average is then at most the largest value). Only a hand-built plan
+    /// can leave 64 bits; it saturates rather than trapping.
     private func weightedAverage(_ value: (Step) -> Int64) -> Int64 {
-        var total: Int64 = 0
-        for step in steps { total = total.saturatingAdd(value(step).saturatingMultiply(step.seconds)) }
-        return total / cycle.seconds
+        var total: Int128 = 0
+        for step in steps {
+            let (sum, overflow) = total.addingReportingOverflow(Int128(value(step)) * Int128(step.seconds))
+            if overflow { return total < 0 ? .min : .max }
+            total = sum
+        }
+        return Int64(clamping: total / Int128(cycle.seconds))
     }
 }
 
@@ -102,7 +121,15 @@ extension Prescription {
     }
 }
 
+// Saturation is for comparisons against limits, where "beyond any limit"
+// is the right answer for a value that does not fit; amounts that are
+// shown or programmed use the checked `Exact` functions instead.
 extension Int64 {
+    func saturatingSubtract(_ other: Int64) -> Int64 {
+        let (value, overflow) = subtractingReportingOverflow(other)
+        return overflow ? (other < 0 ? .max : .min) : value
+    }
+
     func saturatingAdd(_ other: Int64) -> Int64 {
         let (value, overflow) = addingReportingOverflow(other)
         return overflow ? (other > 0 ? .max : .min) : value

@@ -24,17 +24,28 @@ public struct DeliverySchedule: Sendable, Equatable {
         DeliverySchedule(cycle: .daily, steps: [.init(start: 0, rate: rate)])
     }
 
-    /// Where `time` falls in the cycle, in seconds from its start.
+    /// Where `time` falls in the cycle, in seconds from its start. Any
+    /// time, valid or not, gives a position in 0..<cycle length.
     func cyclePosition(of time: PumpTime) -> Int64 {
-        let local = time.localSeconds
         switch cycle {
         case .daily:
-            return local.floorMod(86_400)
+            return time.localPosition(inCycleOf: 86_400, anchor: 0)
         case .weekly:
-            // 1970-01-01 was a Thursday, day 3 counting from Monday.
-            let days = local.floorDiv(86_400)
-            return (days + 3).floorMod(7) * 86_400 + local.floorMod(86_400)
+            // 1970-01-01 was a Thursday, day 3 counting from Monday: the
+            // week's position is that of local time plus three days.
+            return time.localPosition(inCycleOf: 604_800, anchor: 3 * 86_400)
         }
+    }
+
+    /// Steps that start at 0, in strictly increasing order, each inside
+    /// the cycle: what the projection's arithmetic is bounded by.
+    var isWellFormed: Bool {
+        guard let first = steps.first, first.start == 0 else { return false }
+        for (index, step) in steps.enumerated() {
+            guard step.start >= 0, step.start < cycle.seconds else { return false }
+            if index > 0, step.start <= steps[index - 1].start { return false }
+        }
+        return true
     }
 }
 
@@ -80,7 +91,9 @@ public struct ReservoirProjection: Sendable, Equatable {
     public let lowReservoirAlarm: PumpTime?
     public let empty: PumpTime?
     /// Whole days from start to the alarm, rounded down.
-    public var daysToAlarm: Int64? { lowReservoirAlarm.map { ($0.utcSeconds - start.utcSeconds) / 86_400 } }
+    public var daysToAlarm: Int64? {
+        lowReservoirAlarm.flatMap { Exact.subtract($0.utcSeconds, start.utcSeconds) }.map { $0 / 86_400 }
+    }
 
     /// Projections stop ten years out.
     public static let horizonSeconds: Int64 = 3_650 * 86_400
@@ -89,7 +102,10 @@ public struct ReservoirProjection: Sendable, Equatable {
     public static func project(reservoir: Volume, from start: PumpTime, schedule: DeliverySchedule,
                                alarmThreshold: Volume, bolus: BolusAllowance? = nil) throws(ArithmeticError) -> ReservoirProjection {
         guard reservoir.baseValue >= 0, reservoir.baseValue <= 1_000_000_000_000 else { throw .outOfRange("the reservoir volume") }
-        guard !schedule.steps.isEmpty, schedule.steps[0].start == 0,
+        // These bounds keep every product below in 64 bits: a target of at
+        // most 10^12 nL x 86400, rates of at most 10^12 nL/day over at most
+        // a week of seconds.
+        guard schedule.isWellFormed,
               schedule.steps.allSatisfy({ $0.rate.baseValue >= 0 && $0.rate.baseValue <= 1_000_000_000_000 }) else {
             throw .outOfRange("the schedule")
         }
@@ -145,8 +161,10 @@ public struct ReservoirProjection: Sendable, Equatable {
         let boundaryLimit = 2 * (schedule.steps.count + Int(cycleLength / day)) + 4
         for _ in 0..<boundaryLimit {
             if bolusPerDay > 0, elapsed % day == 0 {
+                // Compared with what is still needed, not added first: a
+                // day's boluses may be near Int64.max units on their own.
+                if bolusPerDay >= scaledTarget - consumed { return elapsed }
                 consumed += bolusPerDay
-                if consumed >= scaledTarget { return elapsed }
             }
             let stepEnd = stepIndex + 1 < schedule.steps.count ? schedule.steps[stepIndex + 1].start : cycleLength
             var span = stepEnd - position
@@ -180,16 +198,22 @@ public struct ReservoirProjection: Sendable, Equatable {
         let cycleLength = schedule.cycle.seconds
         let count = Int64(bolus.maximumPer24h)
         guard let scaledTarget = Exact.multiply(target, day) else { throw .outOfRange("the reservoir volume") }
+        // A bolus of at most 1 L (10^9 nL) is 8.64 x 10^13 units, and its
+        // rate at most that per second: with a day's span at most, the
+        // products below stay under 7.5 x 10^18.
         guard bolus.volumePerBolus.baseValue <= 1_000_000_000, count <= 1_000, bolus.duration.baseValue >= 0,
               bolus.lockout.baseValue >= 0, let units = Exact.multiply(bolus.volumePerBolus.baseValue, day)
         else { throw .outOfRange("the patient bolus allowance") }
-        let bolusRate = bolus.duration.baseValue > 0 ? (units + bolus.duration.baseValue - 1) / bolus.duration.baseValue : units
-        let runTime = (units + bolusRate - 1) / bolusRate
+        // Rounded up without `units + duration - 1`, which overflows for a huge duration.
+        guard let bolusRate = bolus.duration.baseValue > 0 ? Exact.divideRoundingUp(units, bolus.duration.baseValue) : units,
+              let runTime = Exact.divideRoundingUp(units, bolusRate) else {
+            throw .outOfRange("the patient bolus allowance")
+        }
         let spacing = max(bolus.lockout.baseValue, runTime)
         // The pump grants the next press only when the previous bolus has
         // ended and the lockout has passed; when the day's boluses do not fit
         // in 24 h the pattern is not daily, and no pump profile allows that.
-        guard count * spacing <= day else {
+        guard let busy = Exact.multiply(count, spacing), busy <= day else {
             throw .outOfRange("the patient bolus allowance (\(count) boluses every \(spacing) s take more than 24 h)")
         }
         var perCycle: Int64 = 0

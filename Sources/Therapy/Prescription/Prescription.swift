@@ -101,11 +101,16 @@ public struct FlexStep: Sendable, Equatable {
     }
 
     /// `07:00` (daily) or `Mon 07:00` (weekly).
+    ///
+    /// A start outside the cycle (only from a step built by hand, never
+    /// from a validated schedule) is shown at its place within the cycle,
+    /// with remainders that stay non-negative so the weekday index is
+    /// always 0...6.
     public func startText(cycle: ScheduleCycle) -> String {
-        let minutes = start / 60
-        let time = "\(twoDigits(minutes % 1440 / 60)):\(twoDigits(minutes % 60))"
+        let minutes = start.floorDiv(60)
+        let time = "\(twoDigits(minutes.floorMod(1440) / 60)):\(twoDigits(minutes.floorMod(60)))"
         guard cycle == .weekly else { return time }
-        return "\(Weekday.names[Int(minutes / 1440) % 7]) \(time)"
+        return "\(Weekday.names[Int(minutes.floorDiv(1440).floorMod(7))]) \(time)"
     }
 
     /// Parses `07:00` or `Mon 07:00`.

@@ -1,5 +1,9 @@
 /// Exact integer arithmetic for products that can exceed 64 bits in the
 /// middle of a computation (volume x concentration / 10^6) but not at the end.
+///
+/// Every function here returns nil instead of trapping: values reach them
+/// from the command line, from files and from the pump's replies, and an
+/// overflow must become a refusal the caller can word, never a crash.
 enum Exact {
     enum Rounding: Sendable { case down, up }
 
@@ -38,9 +42,16 @@ enum Exact {
         return overflow ? nil : value
     }
 
-    static func gcd(_ a: Int64, _ b: Int64) -> Int64 {
-        var x = a.magnitude, y = b.magnitude
-        while y != 0 { (x, y) = (y, x % y) }
-        return Int64(x)
+    /// `a - b`; unlike `add(a, -b)` it does not trap on `b == Int64.min`.
+    static func subtract(_ a: Int64, _ b: Int64) -> Int64? {
+        let (value, overflow) = a.subtractingReportingOverflow(b)
+        return overflow ? nil : value
+    }
+
+    /// `a / b` rounded up, for `a >= 0` and `b > 0`; nil otherwise. Written
+    /// as quotient plus one so that `a + b - 1` never overflows.
+    static func divideRoundingUp(_ a: Int64, _ b: Int64) -> Int64? {
+        guard a >= 0, b > 0 else { return nil }
+        return a / b + (a % b == 0 ? 0 : 1)
     }
 }

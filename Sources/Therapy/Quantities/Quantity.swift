@@ -28,9 +28,10 @@ public struct Quantity<D: PhysicalDimension>: Sendable, Hashable, Comparable {
         Exact.add(baseValue, other.baseValue).map(Quantity.init(baseValue:))
     }
 
-    /// Difference, or nil on overflow.
+    /// Difference, or nil on overflow (`other` may be any value, even
+    /// `Int64.min` base units, whose negation does not exist).
     public func subtracting(_ other: Quantity) -> Quantity? {
-        Exact.add(baseValue, -other.baseValue).map(Quantity.init(baseValue:))
+        Exact.subtract(baseValue, other.baseValue).map(Quantity.init(baseValue:))
     }
 
     /// The exact value in `unit` when it has a finite decimal expansion
@@ -112,6 +113,11 @@ public typealias Duration = Quantity<DurationDimension>
 public typealias Length = Quantity<LengthDimension>
 public typealias VolumePerLength = Quantity<VolumePerLengthDimension>
 
+// The unit constructors below (`.mL(20)`, `.hours(1)`) are for constants
+// written in the source, like integer literals: they trap on overflow as
+// literal arithmetic would, which a test catches. A value that comes from
+// input goes through `init(_:_:)` or `init(parsing:)`, which return nil or
+// throw instead.
 extension Quantity where D == VolumeDimension {
     public static func mL(_ value: Int64) -> Volume { Volume(baseValue: value * 1_000_000) }
     public static func uL(_ value: Int64) -> Volume { Volume(baseValue: value * 1_000) }

@@ -1,28 +1,76 @@
 /// A moment as the pump keeps it: UTC seconds since the Unix epoch, plus the
 /// pump's zone offset in minutes, used only for display and for placing
 /// flex steps (which follow the patient's local day).
-public struct PumpTime: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+///
+/// Times come from the pump's replies as any 64-bit value, so nothing here
+/// may trap on one. The range taken to be a real time is `validUTCSeconds`,
+/// 1970-01-01T00:00:00Z through 9999-12-31T23:59:59Z: a pump clock cannot
+/// be earlier than the epoch it counts from, and four-digit years are what
+/// ISO 8601 text holds without an agreed extension.
+///
+/// `init(utcSeconds:offsetMinutes:)` accepts any Int64 and any Int and
+/// keeps the seconds as given, so a wrong clock is shown as wrong instead
+/// of being moved to a plausible date; `isValid` tells whether it is in
+/// range and `iso8601` says "invalid" in words when it is not. The offset
+/// is clamped to -840...840 minutes (UTC-14:00 to UTC+14:00) as before.
+/// `init(checkedUTCSeconds:offsetMinutes:)` refuses either instead.
+public struct PumpTime: Sendable, Hashable, Comparable, CustomStringConvertible {
     public let utcSeconds: Int64
     /// Minutes east of UTC, -840...840.
     public let offsetMinutes: Int
 
+    /// 1970-01-01T00:00:00Z ... 9999-12-31T23:59:59Z.
+    public static let validUTCSeconds: ClosedRange<Int64> = 0...253_402_300_799
+    /// UTC-14:00 ... UTC+14:00, the offsets in use on Earth.
+    public static let offsetRange: ClosedRange<Int> = -840...840
+
+    /// Never traps: any seconds are kept, the offset is clamped to `offsetRange`.
     public init(utcSeconds: Int64, offsetMinutes: Int = 0) {
         self.utcSeconds = utcSeconds
-        self.offsetMinutes = max(-840, min(840, offsetMinutes))
+        self.offsetMinutes = max(Self.offsetRange.lowerBound, min(Self.offsetRange.upperBound, offsetMinutes))
     }
+
+    /// A time within `validUTCSeconds` and an offset within `offsetRange`,
+    /// or a `PumpTimeError` saying which is not.
+    public init(checkedUTCSeconds utcSeconds: Int64, offsetMinutes: Int = 0) throws(PumpTimeError) {
+        guard Self.validUTCSeconds.contains(utcSeconds) else { throw .outOfRange(utcSeconds: utcSeconds) }
+        guard Self.offsetRange.contains(offsetMinutes) else { throw .offsetOutOfRange(minutes: offsetMinutes) }
+        self.init(utcSeconds: utcSeconds, offsetMinutes: offsetMinutes)
+    }
+
+    /// Whether the time is within `validUTCSeconds`.
+    public var isValid: Bool { Self.validUTCSeconds.contains(utcSeconds) }
 
     public static func < (lhs: PumpTime, rhs: PumpTime) -> Bool { lhs.utcSeconds < rhs.utcSeconds }
 
-    /// The same zone, `seconds` later.
+    /// The same zone, `seconds` later; nil when the sum overflows 64 bits.
     public func adding(seconds: Int64) -> PumpTime? {
         Exact.add(utcSeconds, seconds).map { PumpTime(utcSeconds: $0, offsetMinutes: offsetMinutes) }
     }
 
-    /// Seconds since the epoch on the pump's local clock.
-    public var localSeconds: Int64 { utcSeconds + Int64(offsetMinutes) * 60 }
+    /// Seconds since the epoch on the pump's local clock. Exact for valid
+    /// times; saturates at the Int64 bounds for a time within 14 hours of
+    /// them (never valid), instead of overflowing.
+    public var localSeconds: Int64 {
+        let (local, overflow) = utcSeconds.addingReportingOverflow(Int64(offsetMinutes) * 60)
+        guard overflow else { return local }
+        return offsetMinutes > 0 ? .max : .min
+    }
 
-    /// ISO 8601 with the pump's offset: `2025-03-01T09:00:00+01:00`.
-    public var iso8601: String {
+    /// Seconds from the start of the pump's local day, week or other cycle
+    /// of `length` seconds (`anchor` seconds after the epoch's local
+    /// midnight). Computed from remainders so that no time, valid or not,
+    /// overflows.
+    func localPosition(inCycleOf length: Int64, anchor: Int64) -> Int64 {
+        let utc = utcSeconds.floorMod(length)
+        let shift = (Int64(offsetMinutes) * 60 + anchor).floorMod(length)
+        return (utc + shift).floorMod(length)
+    }
+
+    /// ISO 8601 with the pump's offset: `2025-03-01T09:00:00+01:00`; nil
+    /// outside `validUTCSeconds`.
+    public var validISO8601: String? {
+        guard isValid else { return nil }
         let local = localSeconds
         let days = local.floorDiv(86_400)
         let secondOfDay = local - days * 86_400
@@ -31,6 +79,13 @@ public struct PumpTime: Sendable, Hashable, Comparable, Codable, CustomStringCon
         let offset = abs(offsetMinutes)
         return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(Int(secondOfDay / 3600), 2)):\(pad(Int(secondOfDay % 3600 / 60), 2)):\(pad(Int(secondOfDay % 60), 2))"
             + (offsetMinutes == 0 ? "Z" : "\(sign)\(pad(offset / 60, 2)):\(pad(offset % 60, 2))")
+    }
+
+    /// `validISO8601`, or for a time out of range the words
+    /// `invalid time (N s from 1970-01-01T00:00:00Z)`, which no reader
+    /// takes for a date.
+    public var iso8601: String {
+        validISO8601 ?? "invalid time (\(utcSeconds) s from 1970-01-01T00:00:00Z)"
     }
 
     public var description: String { iso8601 }
@@ -83,6 +138,47 @@ public struct PumpTime: Sendable, Hashable, Comparable, Codable, CustomStringCon
         }
         let days = CivilDate.days(year: year, month: month, day: day)
         self.init(utcSeconds: days * 86_400 + Int64(seconds) - Int64(offset) * 60, offsetMinutes: offset)
+    }
+}
+
+/// Encoded as `{"utcSeconds": N, "offsetMinutes": M}`. Decoding keeps any
+/// seconds (as `init(utcSeconds:offsetMinutes:)` does) but refuses an
+/// offset outside -840...840: in a file that is damage, not a zone.
+extension PumpTime: Codable {
+    private enum CodingKeys: String, CodingKey { case utcSeconds, offsetMinutes }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let seconds = try container.decode(Int64.self, forKey: .utcSeconds)
+        let offset = try container.decode(Int.self, forKey: .offsetMinutes)
+        guard Self.offsetRange.contains(offset) else {
+            throw DecodingError.dataCorruptedError(forKey: .offsetMinutes, in: container,
+                                                   debugDescription: PumpTimeError.offsetOutOfRange(minutes: offset).description)
+        }
+        self.init(utcSeconds: seconds, offsetMinutes: offset)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(utcSeconds, forKey: .utcSeconds)
+        try container.encode(offsetMinutes, forKey: .offsetMinutes)
+    }
+}
+
+/// Why a pump time was refused by `init(checkedUTCSeconds:offsetMinutes:)`.
+public enum PumpTimeError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Before 1970-01-01T00:00:00Z or after 9999-12-31T23:59:59Z.
+    case outOfRange(utcSeconds: Int64)
+    /// Not within UTC-14:00 ... UTC+14:00.
+    case offsetOutOfRange(minutes: Int)
+
+    public var description: String {
+        switch self {
+        case .outOfRange(let seconds):
+            return "\(seconds) s from 1970-01-01T00:00:00Z is not a time between the years 1970 and 9999"
+        case .offsetOutOfRange(let minutes):
+            return "a zone offset of \(minutes) minutes is not between -14:00 and +14:00"
+        }
     }
 }
 
@@ -140,6 +236,8 @@ enum CivilDate {
     }
 }
 
+// Both are for the calendar's positive constant divisors (86_400, a cycle
+// length); a divisor of -1 would overflow on Int64.min.
 extension Int64 {
     /// Division rounding toward negative infinity, for times before a boundary.
     func floorDiv(_ divisor: Int64) -> Int64 {
@@ -147,7 +245,13 @@ extension Int64 {
         return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
     }
 
-    func floorMod(_ divisor: Int64) -> Int64 { self - floorDiv(divisor) * divisor }
+    /// Remainder in 0..<divisor for a positive divisor. Taken from `%`
+    /// directly: `self - floorDiv(divisor) * divisor` overflows for values
+    /// near Int64.min.
+    func floorMod(_ divisor: Int64) -> Int64 {
+        let remainder = self % divisor
+        return remainder != 0 && (remainder < 0) != (divisor < 0) ? remainder + divisor : remainder
+    }
 }
 
 private func pad(_ value: Int, _ width: Int) -> String {

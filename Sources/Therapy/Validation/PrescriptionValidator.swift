@@ -155,22 +155,26 @@ public enum PrescriptionValidator {
                 add(.doseProbableDecimalError, .soft, decimalMessage(new: new, old: old, dose: dose))
             }
             if old > 0, let percent = rule.increasePercent(for: pending.indication),
-               new.saturatingMultiply(100) > old.saturatingMultiply(Int64(100 + percent)) {
+               new.saturatingMultiply(100) > old.saturatingMultiply(Int64(100).saturatingAdd(Int64(percent))) {
                 add(.titrationAboveLimit, .soft,
                     "\(dose(DoseRate(baseValue: old))) to \(dose(DoseRate(baseValue: new))) is an increase of more than \(percent)% (the \(pending.indication.rawValue) limit per change)")
             }
-            if let limit = rule.maxIncrease, new - old > limit.baseValue {
+            // Saturating: an increase that does not fit in 64 bits is beyond any limit.
+            if let limit = rule.maxIncrease, new.saturatingSubtract(old) > limit.baseValue {
                 add(.titrationAboveLimit, .soft,
-                    "\(dose(DoseRate(baseValue: old))) to \(dose(DoseRate(baseValue: new))) is an increase of \(dose(DoseRate(baseValue: new - old))), more than \(dose(limit)) per change")
+                    "\(dose(DoseRate(baseValue: old))) to \(dose(DoseRate(baseValue: new))) is an increase of \(dose(DoseRate(baseValue: new.saturatingSubtract(old)))), more than \(dose(limit)) per change")
             }
             if let interval = rule.minimumInterval, let last = context.lastChange,
-               context.now.utcSeconds - last.utcSeconds < interval.baseValue {
+               // The last change comes from the pump and may be any value: a
+               // time far in the past saturates to "long ago", one in the
+               // future to "just now" (and is flagged), never an overflow.
+               context.now.utcSeconds.saturatingSubtract(last.utcSeconds) < interval.baseValue {
                 add(.titrationWithin24h, .soft,
                     "the dose last changed at \(last), less than \(interval) ago; an increase this soon needs a reason")
             }
             if let count = rule.maxIncreasesPerWindow, let window = rule.increaseWindow {
                 let inWindow = context.recentIncreases.filter {
-                    $0.utcSeconds <= context.now.utcSeconds && context.now.utcSeconds - $0.utcSeconds < window.baseValue
+                    $0.utcSeconds <= context.now.utcSeconds && context.now.utcSeconds.saturatingSubtract($0.utcSeconds) < window.baseValue
                 }.count
                 if inWindow + 1 > count {
                     add(.titrationTooManyIncreases, .soft,
@@ -182,7 +186,7 @@ public enum PrescriptionValidator {
                 add(.doseProbableDecimalError, .soft, decimalMessage(new: new, old: old, dose: dose))
             }
             if let percent = rule.withdrawalReductionPercent,
-               pending.mode == .stopped || new.saturatingMultiply(100) < old.saturatingMultiply(Int64(100 - percent)) {
+               pending.mode == .stopped || new.saturatingMultiply(100) < old.saturatingMultiply(Int64(100).saturatingSubtract(Int64(percent))) {
                 add(.withdrawalRisk, .soft,
                     pending.mode == .stopped
                         ? "stopping \(current.drug.rawValue) abruptly risks withdrawal (high fever, rigidity, rhabdomyolysis, death); taper instead unless the patient is supervised"

@@ -14,13 +14,17 @@ struct Interrogate: AsyncParsableCommand {
     @OptionGroup var session: SessionOptions
 
     func run() async throws {
-        let (status, resolution) = try await PumpSession.run(global, session) { programmer throws(ProgrammerError) in
-            try await programmer.interrogate()
+        let (status, resolution, others) = try await PumpSession.run(global, session) { programmer throws(ProgrammerError) in
+            let (status, resolution) = try await programmer.interrogate()
+            return (status, resolution, await programmer.otherPumpsPending())
         }
         if global.json {
             try Output.json(status)
         } else {
             PumpText.print(status, resolution: resolution)
+            for other in others {
+                Output.line("Also pending, for pump \(other.pumpSerial): \(other.command) (command \(other.commandID)); hold the wand over that pump and run 'pumpctl interrogate' to resolve it.")
+            }
         }
         // An unknown outcome is never a success: scripts must see it.
         if status.unresolvedCommand != nil { throw ExitStatus.uncertain.exitCode }

@@ -8,6 +8,8 @@ enum ExitStatus: Int32, CaseIterable, Sendable {
     case refusedByPolicy = 65
     case notFound = 69
     case internalError = 70
+    /// Another pumpctl holds the state directory; nothing was sent.
+    case stateDirectoryBusy = 71
     /// The pump was changed, and the command did not finish as planned (its
     /// read-back failed, or it stopped half-way): interrogate first.
     case changedNotVerified = 73

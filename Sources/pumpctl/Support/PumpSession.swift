@@ -17,6 +17,15 @@ enum PumpSession {
                        _ body: (Programmer) async throws(ProgrammerError) -> T) async throws -> T {
         let directory = try global.stateDirectory()
         let policy = try loadPolicy(session.policyFile)
+        // One pumpctl at a time on a state directory, for the whole session:
+        // a second one would interleave pending records and audit rows.
+        let lock: StateDirectoryLock
+        do {
+            lock = try StateDirectoryLock.acquire(directory, command: "pumpctl " + CommandLine.arguments.dropFirst().prefix(3).joined(separator: " "))
+        } catch {
+            throw Output.fail(CommandFailure(status: .stateDirectoryBusy, message: "\(error.description) Nothing was sent to the pump."))
+        }
+        defer { lock.release() }
         // The key comes first: a missing key file is found before any wand is opened.
         var keyring: PumpKeyring?
         if !global.simulator {
