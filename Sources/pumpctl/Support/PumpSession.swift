@@ -167,6 +167,9 @@ enum PumpSession {
             let confirmation: Confirmation = plan.unchanged
                 ? .flag(yes: true) : confirmation(global, prompt: PlanText.prompt(plan))
             let result = try await programmer.execute(plan, overrides: overrides, confirmation: confirmation)
+            if Interruption.requested {
+                Output.note("Ctrl-C came after the change was sent: it was completed and recorded before stopping.")
+            }
             return (plan, result)
         }
     }
