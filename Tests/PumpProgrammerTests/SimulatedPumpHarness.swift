@@ -29,7 +29,7 @@ final class SimulationTransport: WandTransport {
         self.hostNow = hostNow
     }
 
-    func send(_ bytes: [UInt8]) async throws(WandTransportError) {
+    func send(_ bytes: [UInt8]) async throws(WandSendError) {
         let now = hostNow()
         let (loseRequest, loseReply) = losses.withLock { state -> (Bool, Bool) in
             state.sends += 1
