@@ -83,6 +83,64 @@ actor PumpBehindLink: FrameLink {
     }
 }
 
+/// A wand relay in front of a pump whose behaviour for each attempt of a
+/// sealed request is scripted. The handshake is always relayed truthfully.
+/// The relay may pass the pump's reply back, deliver the frame and answer
+/// with a NAK instead (a lying relay), NAK without delivering, or the link
+/// may refuse the bytes before any leaves the host.
+actor RelayLink: FrameLink {
+    enum Behaviour: Sendable {
+        case relay
+        case relayButAnswer(NegativeAcknowledgement)
+        case answerWithoutRelaying(NegativeAcknowledgement)
+        case refuseSend
+    }
+
+    private var rig = SessionRig()
+    private var decoder = FrameDecoder()
+    private var queued: [[UInt8]] = []
+    private var sealedAttempts = 0
+    private let script: @Sendable (_ sealedAttempt: Int) -> Behaviour
+    /// Sealed frames whose bytes left the host (the link accepted them).
+    private(set) var sealedFramesSent = 0
+
+    init(script: @escaping @Sendable (_ sealedAttempt: Int) -> Behaviour) { self.script = script }
+
+    var executions: [PumpRequest] { rig.executions }
+
+    func send(_ bytes: [UInt8]) async throws {
+        var peek = decoder
+        let bodies = peek.feed(bytes)
+        let sealed = bodies.contains { (try? Frame(body: $0))?.header.flags.contains(.sealed) == true }
+        var behaviour = Behaviour.relay
+        if sealed {
+            sealedAttempts += 1
+            behaviour = script(sealedAttempts)
+            if case .refuseSend = behaviour { throw FrameLinkError.notSent(reason: "link refused") }
+            sealedFramesSent += 1
+        }
+        decoder = peek
+        for body in bodies {
+            let sequence = (try? Frame(body: body))?.header.sequence ?? 0
+            switch behaviour {
+            case .relay:
+                if let reply = rig.deliver(body) { queued.append(try FrameEncoder.encode(reply)) }
+            case .relayButAnswer(let nak):
+                _ = rig.deliver(body)
+                queued.append(try FrameEncoder.encode(FrameHeader(kind: .negativeAcknowledgement, sequence: sequence).encoded + nak.encoded))
+            case .answerWithoutRelaying(let nak):
+                queued.append(try FrameEncoder.encode(FrameHeader(kind: .negativeAcknowledgement, sequence: sequence).encoded + nak.encoded))
+            case .refuseSend:
+                break
+            }
+        }
+    }
+
+    func receive(until deadline: ContinuousClock.Instant) async throws -> [UInt8]? {
+        queued.isEmpty ? nil : queued.removeFirst()
+    }
+}
+
 @Suite("Exchange layer: retries, timeouts and the three-way result")
 struct ExchangeTests {
     static let info = WandInfo(firmwareMajor: 1, firmwareMinor: 4, firmwarePatch: 2, serial: "PW-00042", supportedVersions: [1])
@@ -244,5 +302,73 @@ struct ExchangeTests {
         let fresh = WandChannel(link: ScriptedLink { _, _ in .silence })
         #expect(await fresh.send(Self.bolus) == .notSent(.noSession))
         #expect(PumpExchangeResult.unacknowledged(attempts: 3).isCertainFailure == false)
+    }
+
+    // MARK: A wand NAK never proves a sealed request was not delivered
+
+    static func channel(over link: RelayLink) async throws -> WandChannel {
+        let channel = WandChannel(link: link)
+        let opened = await channel.openSession(nonces: NonceSource { [UInt8](repeating: 0x11, count: $0) }) { _ in SessionRig.key }
+        guard case .success = opened else { throw SessionRig.RigError.dropped }
+        return channel
+    }
+
+    @Test("A NAK of any reason after the request's bytes left is unacknowledged and carries that NAK",
+          arguments: NegativeAcknowledgement.allCases)
+    func nakAfterBytesLeft(nak: NegativeAcknowledgement) async throws {
+        let link = RelayLink { _ in .answerWithoutRelaying(nak) }
+        let channel = try await Self.channel(over: link)
+        let result = await channel.send(Self.bolus)
+        #expect(result == .unacknowledged(attempts: 3, linkError: nil, wandSaid: nak))
+        #expect(result.isCertainFailure == false)
+        #expect(await link.sealedFramesSent == 3)
+    }
+
+    /// The incident this rule comes from: the relay delivered the bolus and
+    /// answered "pump not in range". Believing it, a host would have sent
+    /// the bolus again under a new id; the pump would have run it twice.
+    @Test("A relay that delivers and then claims each NAK reason cannot make a bolus look not sent",
+          arguments: NegativeAcknowledgement.allCases)
+    func lyingRelay(nak: NegativeAcknowledgement) async throws {
+        let link = RelayLink { attempt in attempt == 1 ? .relayButAnswer(nak) : attempt <= 3 ? .answerWithoutRelaying(nak) : .relay }
+        let channel = try await Self.channel(over: link)
+        #expect(await channel.send(Self.bolus) == .unacknowledged(attempts: 3, linkError: nil, wandSaid: nak))
+        #expect(await link.executions.count == 1)
+        // The query the result calls for tells the truth: it was executed.
+        let query = await channel.send(.queryCommandOutcome(QueryCommandOutcome(commandId: Fixture.commandId)))
+        guard case .completed(.outcome(let report)) = query else { Issue.record("expected an outcome, got \(query)"); return }
+        #expect(try report.decodedReply() == .executed(.startBolus, CommandReceipt(commandId: Fixture.commandId, executedAtUTCSeconds: 1_700_000_000)))
+        // Executed once; the query is answered from the outcome store.
+        #expect(await link.executions.count == 1)
+    }
+
+    @Test("A sealed request the link refused on every attempt is not sent, and the pump saw nothing")
+    func allAttemptsRefusedByTheLink() async throws {
+        let link = RelayLink { _ in .refuseSend }
+        let channel = try await Self.channel(over: link)
+        let result = await channel.send(Self.bolus)
+        #expect(result == .notSent(.linkRefused(reason: "link refused")))
+        #expect(result.isCertainFailure)
+        #expect(await link.sealedFramesSent == 0)
+        #expect(await link.executions.isEmpty)
+    }
+
+    @Test("Bytes that left on one attempt keep the request unacknowledged even when later attempts are refused")
+    func leftOnceThenRefused() async throws {
+        let link = RelayLink { attempt in attempt == 1 ? .answerWithoutRelaying(.pumpNotInRange) : .refuseSend }
+        let channel = try await Self.channel(over: link)
+        #expect(await channel.send(Self.bolus) == .unacknowledged(attempts: 3, linkError: nil, wandSaid: .pumpNotInRange))
+    }
+
+    @Test("The handshake still takes the wand's word: NAKs on every attempt are not sent")
+    func handshakeBelievesTheWand() async throws {
+        let link = ScriptedLink { _, sent in
+            .reply([ExchangeTests.wandReply(to: sent, kind: .negativeAcknowledgement, payload: [0x04])])
+        }
+        let channel = WandChannel(link: link)
+        let opened = await channel.openSession { _ in SessionRig.key }
+        guard case .failure(let error) = opened else { Issue.record("a session opened through NAKs"); return }
+        #expect(error == .notSent(.wandRefused(.pumpNotInRange)))
+        #expect(await link.sent.count == 3)
     }
 }

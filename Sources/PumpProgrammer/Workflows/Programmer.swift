@@ -112,7 +112,7 @@ public actor Programmer {
             throw .notFound("The pump is out of range: hold the wand over the pump and try again.")
         case .notSent(let reason):
             throw .communication("\(request.opcode) was not sent (\(reason))")
-        case .unacknowledged(let attempts, let linkError):
+        case .unacknowledged(let attempts, let linkError, _):
             let why = linkError.map { "the link failed: \($0)" } ?? "no reply after \(attempts) attempts"
             try? record(command: "\(request.opcode)", phase: .event, outcome: why)
             throw .communication("the pump did not answer \(request.opcode) (\(why))")
@@ -164,7 +164,7 @@ public actor Programmer {
                 throw .notFound("The pump is out of range: hold the wand over the pump and try again. Nothing was sent.")
             }
             throw .communication("\(command) was not sent (\(reason))")
-        case .unacknowledged(let attempts, let linkError):
+        case .unacknowledged(let attempts, let linkError, _):
             let why = linkError.map { "the link failed (\($0))" } ?? "no reply after \(attempts) attempts"
             try record(command: command, phase: .outcome, commandID: entry.commandID, outcome: "UNCERTAIN: \(why)")
             throw .uncertain(entry)

@@ -91,7 +91,11 @@ public actor WandChannel {
         do { sealed = try current.seal(request, sequence: sequence) } catch { return .notSent(.framing("\(error)")) }
         session = current
         let counter = sealed.counter
-        let outcome: ExchangeOutcome<PumpReply> = await exchange(body: sealed.frameBody, sequence: sequence) { frame in
+        // The wand's NAKs are not believed here: it cannot prove what it did
+        // with a sealed frame, so once bytes left the result is unknown.
+        let outcome: ExchangeOutcome<PumpReply> = await exchange(
+            body: sealed.frameBody, sequence: sequence, believeWandRefusals: false
+        ) { frame in
             guard frame.header.kind == .pumpMessage, frame.header.flags == [.sealed, .fromPump],
                   var opener = self.session
             else { return nil }
@@ -111,14 +115,21 @@ public actor WandChannel {
             return .completed(reply)
         case .notSent(let reason):
             return .notSent(reason)
-        case .unacknowledged(let attempts, _, let linkError):
-            return .unacknowledged(attempts: attempts, linkError: linkError)
+        case .unacknowledged(let attempts, let nak, let linkError):
+            return .unacknowledged(attempts: attempts, linkError: linkError, wandSaid: nak)
         }
     }
 
     /// One exchange: send `body`, wait for a frame `accept` takes, retransmit
     /// the identical bytes up to the policy's limit.
-    private func exchange<Reply: Sendable>(body: [UInt8], sequence: UInt16,
+    ///
+    /// With `believeWandRefusals` (wand commands, the handshake) an attempt
+    /// the wand NAKs with a reason other than `noPumpReply` counts as not
+    /// delivered, so NAKs on every attempt end as `notSent(.wandRefused)`.
+    /// Without it (sealed pump requests) every attempt whose bytes left the
+    /// host counts as possibly delivered, and `notSent` remains only for an
+    /// exchange in which the link refused every send.
+    private func exchange<Reply: Sendable>(body: [UInt8], sequence: UInt16, believeWandRefusals: Bool = true,
                                            accept: (Frame) -> Reply?) async -> ExchangeOutcome<Reply> {
         let wire: [UInt8]
         do { wire = try FrameEncoder.encode(body) } catch { return .notSent(.framing("\(error)")) }
@@ -167,7 +178,7 @@ public actor WandChannel {
                     if frame.header.kind == .negativeAcknowledgement,
                        let nak = try? NegativeAcknowledgement(decoding: frame.payload) {
                         lastNak = nak
-                        if nak.provesNotDelivered {
+                        if believeWandRefusals && nak.claimsNotTransmitted {
                             attemptDelivered = false
                             lastRefusal = .wandRefused(nak)
                         }
