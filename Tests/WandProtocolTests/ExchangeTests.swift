@@ -141,6 +141,82 @@ actor RelayLink: FrameLink {
     }
 }
 
+/// A pump behind a link that holds the pump's replies until the test
+/// releases them, and writes down the order of everything that crosses it:
+/// "sent N" when a frame with sequence N leaves the host, "replied N" when
+/// the reply to it is handed back. A receive with nothing released waits
+/// for a release (or, should a test be broken, the deadline), so the
+/// passing path never sleeps.
+actor HeldRepliesLink: FrameLink {
+    private var rig = SessionRig()
+    private var decoder = FrameDecoder()
+    private var held: [(sequence: UInt16, wire: [UInt8])] = []
+    private var released: [(sequence: UInt16, wire: [UInt8])] = []
+    /// Receives waiting for a release, by ticket (several wait at once only
+    /// if the channel failed to serialize its exchanges).
+    private var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    private var nextWaiter = 0
+    /// While false, replies are handed back at once (for the handshake).
+    var holding = false
+    private(set) var log: [String] = []
+    private(set) var sealedFrames: [Frame] = []
+
+    var executions: [PumpRequest] { rig.executions }
+
+    func hold() { holding = true }
+
+    /// Hands every held reply back to the host.
+    func release() {
+        released += held
+        held.removeAll()
+        let woken = waiters.values
+        waiters.removeAll()
+        for waiter in woken { waiter.resume() }
+    }
+
+    func send(_ bytes: [UInt8]) async throws {
+        for body in decoder.feed(bytes) {
+            let frame = try Frame(body: body)
+            log.append("sent \(frame.header.sequence)")
+            if frame.header.flags.contains(.sealed) { sealedFrames.append(frame) }
+            guard let reply = rig.deliver(body) else { continue }
+            let entry = (frame.header.sequence, try FrameEncoder.encode(reply))
+            if holding { held.append(entry) } else { released.append(entry) }
+        }
+    }
+
+    func receive(until deadline: ContinuousClock.Instant) async throws -> [UInt8]? {
+        if released.isEmpty {
+            nextWaiter += 1
+            let ticket = nextWaiter
+            let timer = Task { [weak self] in
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                await self?.wake(ticket)
+            }
+            await withCheckedContinuation { waiters[ticket] = $0 }
+            timer.cancel()
+        }
+        guard !released.isEmpty else { return nil }
+        let next = released.removeFirst()
+        log.append("replied \(next.sequence)")
+        return next.wire
+    }
+
+    private func wake(_ ticket: Int) {
+        waiters.removeValue(forKey: ticket)?.resume()
+    }
+}
+
+/// Waits, yielding (never sleeping), until `condition` holds; false after
+/// `limit` yields so a broken test fails instead of hanging.
+func eventually(limit: Int = 200_000, _ condition: () async -> Bool) async -> Bool {
+    for _ in 0..<limit {
+        if await condition() { return true }
+        await Task.yield()
+    }
+    return false
+}
+
 @Suite("Exchange layer: retries, timeouts and the three-way result")
 struct ExchangeTests {
     static let info = WandInfo(firmwareMajor: 1, firmwareMinor: 4, firmwarePatch: 2, serial: "PW-00042", supportedVersions: [1])
@@ -370,5 +446,104 @@ struct ExchangeTests {
         guard case .failure(let error) = opened else { Issue.record("a session opened through NAKs"); return }
         #expect(error == .notSent(.wandRefused(.pumpNotInRange)))
         #expect(await link.sent.count == 3)
+    }
+
+    // MARK: One exchange at a time
+
+    static let clockRead = PumpRequest.readClock(ReadClock())
+    static let clockReply = PumpReply.clock(WireTime(utcSeconds: 1_700_000_000, zoneOffsetMinutes: 0))
+    static let bolusReceipt = PumpReply.executed(.startBolus, CommandReceipt(commandId: Fixture.commandId, executedAtUTCSeconds: 1_700_000_000))
+
+    static func heldChannel() async throws -> (HeldRepliesLink, WandChannel) {
+        let link = HeldRepliesLink()
+        let channel = WandChannel(link: link)
+        let opened = await channel.openSession(nonces: NonceSource { [UInt8](repeating: 0x11, count: $0) }) { _ in SessionRig.key }
+        guard case .success = opened else { throw SessionRig.RigError.dropped }
+        await link.hold()
+        return (link, channel)
+    }
+
+    @Test("Two concurrent sends go out strictly one exchange after the other, each reply opened by its own session state")
+    func concurrentSendsAreSerialized() async throws {
+        let (link, channel) = try await Self.heldChannel()
+        let first = Task { await channel.send(Self.bolus) }
+        #expect(await eventually { await link.sealedFrames.count == 1 })
+        let second = Task { await channel.send(Self.clockRead) }
+        // The second send is queued behind the first, and has sent nothing.
+        #expect(await eventually { await channel.waitingExchanges == 1 })
+        #expect(await link.sealedFrames.count == 1)
+
+        await link.release()
+        #expect(await first.value == .completed(Self.bolusReceipt))
+        #expect(await eventually { await link.sealedFrames.count == 2 })
+        await link.release()
+        #expect(await second.value == .completed(Self.clockReply))
+
+        // Handshake (sequence 1), then each exchange whole: out, answer, next.
+        #expect(await link.log == ["sent 1", "replied 1", "sent 2", "replied 2", "sent 3", "replied 3"])
+        // Sealed in call order, with consecutive counters.
+        let counters = await link.sealedFrames.map { SessionCipher.counter(of: $0.payload) }
+        #expect(counters == [1, 2])
+        #expect(await link.executions.map(\.opcode) == [.startBolus, .readClock])
+        #expect(await channel.pumpSession?.replyCounter == 2)
+        #expect(await channel.statistics.rejectedReplies == 0)
+    }
+
+    @Test("Waiters get their turn first come, first served")
+    func fifo() async throws {
+        let (link, channel) = try await Self.heldChannel()
+        let first = Task { await channel.send(Self.clockRead) }
+        #expect(await eventually { await link.sealedFrames.count == 1 })
+        var later: [Task<PumpExchangeResult, Never>] = []
+        for index in 1...3 {
+            later.append(Task { await channel.send(.readEventLog(ReadEventLog(page: UInt16(index)))) })
+            #expect(await eventually { await channel.waitingExchanges == index })
+        }
+        for count in 2...4 {
+            await link.release()
+            #expect(await eventually { await link.sealedFrames.count == count })
+        }
+        await link.release()
+        _ = await first.value
+        for task in later { _ = await task.value }
+        let pages = await link.executions.compactMap { request -> UInt16? in
+            if case .readEventLog(let read) = request { return read.page }
+            return nil
+        }
+        #expect(pages == [1, 2, 3])
+    }
+
+    @Test("A send cancelled while waiting its turn sends nothing and does not hold up the next one")
+    func cancelledWhileWaiting() async throws {
+        let (link, channel) = try await Self.heldChannel()
+        let first = Task { await channel.send(Self.bolus) }
+        #expect(await eventually { await link.sealedFrames.count == 1 })
+        let cancelled = Task { await channel.send(.stopInfusion(StopInfusion(commandId: ProtocolExampleTests.cid2))) }
+        #expect(await eventually { await channel.waitingExchanges == 1 })
+        let third = Task { await channel.send(Self.clockRead) }
+        #expect(await eventually { await channel.waitingExchanges == 2 })
+        cancelled.cancel()
+        #expect(await cancelled.value == .notSent(.cancelled))
+        #expect(await channel.waitingExchanges == 1)
+
+        await link.release()
+        #expect(await first.value == .completed(Self.bolusReceipt))
+        #expect(await eventually { await link.sealedFrames.count == 2 })
+        await link.release()
+        #expect(await third.value == .completed(Self.clockReply))
+        #expect(await link.executions.map(\.opcode) == [.startBolus, .readClock])
+    }
+
+    @Test("A session dropped while a reply is awaited is not brought back by that reply")
+    func droppedSessionStaysDropped() async throws {
+        let (link, channel) = try await Self.heldChannel()
+        let inFlight = Task { await channel.send(Self.clockRead) }
+        #expect(await eventually { await link.sealedFrames.count == 1 })
+        await channel.dropSession()
+        await link.release()
+        // The reply is still opened with the session that sealed the request.
+        #expect(await inFlight.value == .completed(Self.clockReply))
+        #expect(await channel.pumpSession == nil)
+        #expect(await channel.send(Self.clockRead) == .notSent(.noSession))
     }
 }

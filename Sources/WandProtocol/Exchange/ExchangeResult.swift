@@ -12,6 +12,9 @@ public enum NotSentReason: Error, Equatable, Sendable {
     case framing(String)
     /// No session is open with the pump; open one first.
     case noSession
+    /// The calling task was cancelled before its exchange's turn came
+    /// (another exchange was running); nothing was sent.
+    case cancelled
 }
 
 /// The outcome of one exchange at frame level.
