@@ -77,11 +77,11 @@ final class PseudoTerminalWand: WandTransport {
         try? master.close()
     }
 
-    func send(_ bytes: [UInt8]) async throws(WandTransportError) {
+    func send(_ bytes: [UInt8]) async throws(WandSendError) {
         guard !bytes.isEmpty else { return }
         let deadline = ContinuousClock.now + Self.sendTimeout
         try await writer.run { _ in
-            Result { () throws(WandTransportError) in try self.writeAll(bytes, deadline: deadline) }
+            Result { () throws(WandSendError) in try self.writeAll(bytes, deadline: deadline) }
         }
     }
 
@@ -137,10 +137,12 @@ final class PseudoTerminalWand: WandTransport {
         }
     }
 
-    private func writeAll(_ bytes: [UInt8], deadline: ContinuousClock.Instant) throws(WandTransportError) {
+    /// Counts the bytes write(2) took, as the serial transport does: those
+    /// are in the pty and the host can read them.
+    private func writeAll(_ bytes: [UInt8], deadline: ContinuousClock.Instant) throws(WandSendError) {
         var offset = 0
         while offset < bytes.count {
-            if closing.load(ordering: .acquiring) { throw .closed }
+            if closing.load(ordering: .acquiring) { throw WandSendError(failure: .closed, bytesSent: offset) }
             do {
                 offset += try bytes.withUnsafeBytes { raw in
                     Result { () throws(Errno) in
@@ -151,9 +153,9 @@ final class PseudoTerminalWand: WandTransport {
             } catch where error == .wouldBlock {
                 // No host is reading and the pty's buffer is full.
             } catch {
-                throw .io(errno: error.rawValue, operation: "write \(slavePath)")
+                throw WandSendError(failure: .io(errno: error.rawValue, operation: "write \(slavePath)"), bytesSent: offset)
             }
-            if ContinuousClock.now >= deadline { throw .timedOut }
+            if ContinuousClock.now >= deadline { throw WandSendError(failure: .timedOut, bytesSent: offset) }
             _ = try? master.poll(for: .writable, timeoutMilliseconds: slice(until: deadline))
         }
     }

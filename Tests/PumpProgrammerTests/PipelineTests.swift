@@ -69,6 +69,31 @@ import WandProtocol
         #expect(outcomes == [.uncertain, .resolvedExecuted])
     }
 
+    /// A wand that answers a delivered bolus with "pump not in range": the
+    /// pump is asked about the command id, and the bolus is never sent
+    /// twice.
+    @Test func aWandNakAfterADeliveredBolusIsResolvedByThePumpNotBelieved() async throws {
+        let visit = SimulatedVisit()
+        let programmer = try await visit.programmer()
+        let request = BolusPlan.Request(kind: .therapeutic, dose: .mcg(50), duration: .minutes(10))
+        let plan = try await programmer.plan(BolusCommand(request: request))
+        // Sends from here: 1 interrogate, 2 and 3 the bolus (both answered
+        // with the NAK after the pump acted on the first), 4 the question.
+        visit.transport.answerWithNak(.pumpNotInRange, sends: [2, 3])
+        let result = try await programmer.execute(plan, overrides: [], confirmation: .flag(yes: true))
+        #expect(result.effect == .changed([.bolus]))
+        let entries = try visit.audit().entries().filter { $0.command == "bolus" && $0.phase == .outcome }
+        #expect(entries.compactMap(\.outcomeCode) == [.uncertain, .resolvedExecuted])
+        #expect(entries.first?.parameters["detail"]?.contains("the wand said") == true)
+        // A retry by the technician is a new bolus, planned against a pump
+        // that now reports the first one running: refused.
+        let again = try await programmer.plan(BolusCommand(request: request))
+        #expect(again.findings.errors.map(\.code).contains(.pumpBolusRunning))
+        visit.clock.advance(3600)
+        visit.transport.with { $0.catchUp(hostNow: visit.clock.now()) }
+        #expect(visit.transport.with { $0.pump.bolusesDelivered } == 1)
+    }
+
     @Test func aHardLimitIsFoundBeforeAnyConfirmationIsAsked() async throws {
         let visit = SimulatedVisit()
         let programmer = try await visit.programmer()

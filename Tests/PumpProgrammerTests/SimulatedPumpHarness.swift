@@ -23,6 +23,15 @@ final class SimulationTransport: WandTransport {
     /// Sends since the last `loseFrames` (or since the start).
     var sendCount: Int { losses.withLock { $0.sends } }
 
+    /// Sends whose reply the wand replaces with this NAK after the pump
+    /// acted (a lying or confused relay), counted like `loseFrames`.
+    private let lies = Mutex<(nak: NegativeAcknowledgement, sends: Set<Int>)?>(nil)
+
+    func answerWithNak(_ nak: NegativeAcknowledgement, sends: Set<Int>) {
+        losses.withLock { $0 = (0, [], []) }
+        lies.withLock { $0 = (nak, sends) }
+    }
+
     func loseFrames(requests: Set<Int> = [], replies: Set<Int> = []) {
         losses.withLock { $0 = (0, requests, replies) }
     }
@@ -32,7 +41,7 @@ final class SimulationTransport: WandTransport {
         self.hostNow = hostNow
     }
 
-    func send(_ bytes: [UInt8]) async throws(WandTransportError) {
+    func send(_ bytes: [UInt8]) async throws(WandSendError) {
         let now = hostNow()
         let (loseRequest, loseReply) = losses.withLock { state -> (Bool, Bool) in
             state.sends += 1
@@ -44,6 +53,16 @@ final class SimulationTransport: WandTransport {
             return sim.receive(fromHost: bytes)
         }
         if loseReply { return }
+        let send = losses.withLock { $0.sends }
+        if let lie = lies.withLock({ $0 }), lie.sends.contains(send) {
+            var decoder = FrameDecoder()
+            if let body = decoder.feed(bytes).first, let frame = try? Frame(body: body),
+               let nak = try? FrameEncoder.encode(FrameHeader(kind: .negativeAcknowledgement, sequence: frame.header.sequence).encoded
+                                                  + lie.nak.encoded) {
+                inbox.withLock { $0 += nak }
+                return
+            }
+        }
         inbox.withLock { $0 += outgoing.flatMap(\.bytes) }
     }
 

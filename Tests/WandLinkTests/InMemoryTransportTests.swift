@@ -37,8 +37,8 @@ import Testing
         await #expect(throws: WandTransportError.unplugged) {
             _ = try await host.receive(deadline: Self.soon())
         }
-        await #expect(throws: WandTransportError.unplugged) { try await host.send([4]) }
-        await #expect(throws: WandTransportError.closed) { try await wand.send([5]) }
+        await #expect(throws: WandSendError(failure: .unplugged, bytesSent: 0)) { try await host.send([4]) }
+        await #expect(throws: WandSendError(failure: .closed, bytesSent: 0)) { try await wand.send([5]) }
     }
 
     @Test func closeWakesAWaitingReceiveOnTheOtherEnd() async throws {
@@ -60,7 +60,8 @@ import Testing
     @Test func sendWaitsForRoomAndTimesOutWhenNobodyReads() async throws {
         // Capacity 8: the first 8 bytes fit, the 9th cannot, nobody reads.
         let (host, wand) = InMemoryTransport.pair(capacity: 8, sendTimeout: .milliseconds(20))
-        await #expect(throws: WandTransportError.timedOut) { try await host.send(Array(0..<9)) }
+        // The error counts the 8 that fitted: they left, the 9th did not.
+        await #expect(throws: WandSendError(failure: .timedOut, bytesSent: 8)) { try await host.send(Array(0..<9)) }
         // The 8 that fitted were delivered: a send that throws may have sent part.
         #expect(try await wand.receive(deadline: Self.soon()) == Array(0..<8))
     }
@@ -77,7 +78,7 @@ import Testing
         let (host, _wand) = InMemoryTransport.pair()
         await host.close()
         await host.close()  // idempotent
-        await #expect(throws: WandTransportError.closed) { try await host.send([1]) }
+        await #expect(throws: WandSendError(failure: .closed, bytesSent: 0)) { try await host.send([1]) }
         await #expect(throws: WandTransportError.closed) { _ = try await host.receive(deadline: Self.soon()) }
         _ = _wand
     }
@@ -89,5 +90,30 @@ import Testing
         await #expect(throws: WandTransportError.cancelled) { _ = try await waiting.value }
         try await wand.send([9])
         #expect(try await host.receive(deadline: Self.soon()) == [9])
+    }
+
+    @Test func aSendToAnEndAlreadyGoneLeavesNoByteAndSaysSo() async throws {
+        let (host, wand) = InMemoryTransport.pair()
+        await wand.close()
+        do {
+            try await host.send([1, 2, 3])
+            Issue.record("a send to a closed end succeeded")
+        } catch {
+            #expect(error == WandSendError(failure: .unplugged, bytesSent: 0))
+            #expect(error.anyByteLeft == false)
+        }
+    }
+
+    @Test func aSendThatLeftSomeBytesSaysAnyByteLeft() async throws {
+        let (host, _wand) = InMemoryTransport.pair(capacity: 4, sendTimeout: .milliseconds(10))
+        do {
+            try await host.send(Array(0..<10))
+            Issue.record("a send larger than the buffer completed with nobody reading")
+        } catch {
+            #expect(error.failure == .timedOut)
+            #expect(error.bytesSent == 4)
+            #expect(error.anyByteLeft)
+        }
+        _ = _wand
     }
 }

@@ -77,7 +77,9 @@ import Glibc
         await #expect(throws: WandTransportError.unplugged) {
             _ = try await transport.receive(deadline: Self.soon())
         }
-        await #expect(throws: WandTransportError.unplugged) { try await transport.send([1, 2, 3]) }
+        // A hangup before the write: write(2) takes nothing, so the error
+        // says no byte left, and the exchange layer may call it not sent.
+        await #expect(throws: WandSendError(failure: .unplugged, bytesSent: 0)) { try await transport.send([1, 2, 3]) }
         await transport.close()
     }
 
@@ -162,7 +164,7 @@ import Glibc
         await Task.yield()
         await transport.close()
         await #expect(throws: WandTransportError.closed) { _ = try await waiting.value }
-        await #expect(throws: WandTransportError.closed) { try await transport.send([1]) }
+        await #expect(throws: WandSendError(failure: .closed, bytesSent: 0)) { try await transport.send([1]) }
         await transport.close()
     }
 
@@ -181,5 +183,28 @@ import Glibc
         let text = WandTransportError.permissionDenied(device: "/dev/ttyACM0").description
         #expect(text.contains("sudo cp udev-rules/*.rules /etc/udev/rules.d/ && sudo udevadm control --reload && sudo udevadm trigger"))
         #expect(text.contains("udev-rules/README.md"))
+    }
+
+    /// Nobody reads the master, so the pty fills and the send times out
+    /// part-way. The count the error gives must be exactly what write(2)
+    /// took: the wand side then reads precisely that many bytes.
+    @Test func aSendCutShortCountsExactlyTheBytesTheWandCanRead() async throws {
+        let pty = try PseudoTerminal()
+        let transport = try SerialTransport(path: pty.slavePath, configuration: .init(sendTimeout: .milliseconds(200)))
+        // Far more than a pty buffers (a few KiB to 64 KiB on Linux).
+        let bytes = (0..<1_000_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        var sent = -1
+        do {
+            try await transport.send(bytes)
+            Issue.record("a megabyte fitted into a pty nobody reads")
+        } catch {
+            #expect(error.failure == .timedOut)
+            sent = error.bytesSent
+        }
+        #expect(sent > 0 && sent < bytes.count)
+        let arrived = try pty.read(sent + 1, seconds: 2)
+        #expect(arrived.count == sent)
+        #expect(arrived == Array(bytes.prefix(sent)))
+        await transport.close()
     }
 }

@@ -57,4 +57,83 @@ import Glibc
             _ = try USBTransport.open(usbPath: "/dev/ttyACM0")
         }
     }
+
+    // MARK: What a failed bulk OUT write says left the host
+
+    /// Runs `BulkPackets.write` over 200 bytes (packets 64, 64, 64, 8) with
+    /// transfers answered by `answer(packetIndex, packet)`.
+    static func write(
+        _ count: Int = 200, stopBefore: Int? = nil,
+        answer: @escaping (Int, ArraySlice<UInt8>) -> BulkPackets.Transfer
+    ) -> (error: WandSendError?, packets: [[UInt8]]) {
+        let bytes = (0..<count).map { UInt8(truncatingIfNeeded: $0) }
+        var packets: [[UInt8]] = []
+        do {
+            try BulkPackets.write(
+                bytes, maxPacketSize: 64, peer: "wand",
+                shouldStop: { packets.count == stopBefore ? .closed : nil },
+                failure: { LibUSBStatus.transportError($0, operation: "bulk OUT", device: "wand") },
+                transfer: { slice in
+                    packets.append(Array(slice))
+                    return answer(packets.count - 1, slice)
+                })
+            return (nil, packets)
+        } catch {
+            return (error, packets)
+        }
+    }
+
+    static func ok(_ slice: ArraySlice<UInt8>) -> BulkPackets.Transfer { .init(status: 0, transferred: slice.count) }
+
+    @Test func aWriteThatCompletesSendsEachPacketOnceInOrder() {
+        let (error, packets) = Self.write { _, slice in Self.ok(slice) }
+        #expect(error == nil)
+        #expect(packets.flatMap { $0 } == (0..<200).map { UInt8($0) })
+        #expect(packets.map(\.count) == [64, 64, 64, 8])
+    }
+
+    @Test func aFirstPacketRefusedBeforeSubmissionLeavesNoByte() {
+        let (error, packets) = Self.write { _, _ in .init(status: LIBUSB_ERROR_NO_MEM.rawValue, transferred: 0) }
+        #expect(packets.count == 1)
+        #expect(error == WandSendError(failure: .io(errno: ENOMEM, operation: "bulk OUT (LIBUSB_ERROR_NO_MEM)"), bytesSent: 0))
+        #expect(error?.anyByteLeft == false)
+    }
+
+    /// A timeout may come after the wand took the packet and its
+    /// acknowledgement was lost: the whole packet counts as possibly sent.
+    @Test func aFirstPacketThatTimesOutMayHaveLeftWhole() {
+        let (error, _) = Self.write { _, _ in .init(status: LIBUSB_ERROR_TIMEOUT.rawValue, transferred: 0) }
+        #expect(error == WandSendError(failure: .timedOut, bytesSent: 64))
+        #expect(error?.anyByteLeft == true)
+    }
+
+    @Test func theDeviceVanishingDuringAPacketCountsThatPacketAndTheOnesBefore() {
+        let (error, packets) = Self.write { index, slice in
+            index < 2 ? Self.ok(slice) : .init(status: LIBUSB_ERROR_NO_DEVICE.rawValue, transferred: 0)
+        }
+        #expect(packets.count == 3)
+        #expect(error == WandSendError(failure: .unplugged, bytesSent: 192))
+    }
+
+    @Test func stoppingBeforeAPacketCountsOnlyThePacketsBefore() {
+        let (none, nothing) = Self.write(stopBefore: 0) { _, slice in Self.ok(slice) }
+        #expect(nothing.isEmpty)
+        #expect(none == WandSendError(failure: .closed, bytesSent: 0))
+        let (some, two) = Self.write(stopBefore: 2) { _, slice in Self.ok(slice) }
+        #expect(two.count == 2)
+        #expect(some == WandSendError(failure: .closed, bytesSent: 128))
+    }
+
+    @Test func aFailedZeroLengthPacketStillCountsEveryDataByte() {
+        let (error, packets) = Self.write(128) { index, slice in
+            index < 2 ? Self.ok(slice) : .init(status: LIBUSB_ERROR_PIPE.rawValue, transferred: 0)
+        }
+        #expect(packets.map(\.count) == [64, 64, 0])
+        #expect(error == WandSendError(failure: .io(errno: EPIPE, operation: "bulk OUT (LIBUSB_ERROR_PIPE)"), bytesSent: 128))
+    }
+
+    @Test func aShortPacketReportedAsSuccessIsAFaultThatMayHaveSentThePacket() {
+        let (error, _) = Self.write { _, _ in .init(status: 0, transferred: 10) }
+        #expect(error == WandSendError(failure: .io(errno: EIO, operation: "bulk OUT to wand (sent 10 of 64 bytes)"), bytesSent: 64))
+    }
 }

@@ -83,6 +83,140 @@ actor PumpBehindLink: FrameLink {
     }
 }
 
+/// A wand relay in front of a pump whose behaviour for each attempt of a
+/// sealed request is scripted. The handshake is always relayed truthfully.
+/// The relay may pass the pump's reply back, deliver the frame and answer
+/// with a NAK instead (a lying relay), NAK without delivering, or the link
+/// may refuse the bytes before any leaves the host.
+actor RelayLink: FrameLink {
+    enum Behaviour: Sendable {
+        case relay
+        case relayButAnswer(NegativeAcknowledgement)
+        case answerWithoutRelaying(NegativeAcknowledgement)
+        case refuseSend
+    }
+
+    private var rig = SessionRig()
+    private var decoder = FrameDecoder()
+    private var queued: [[UInt8]] = []
+    private var sealedAttempts = 0
+    private let script: @Sendable (_ sealedAttempt: Int) -> Behaviour
+    /// Sealed frames whose bytes left the host (the link accepted them).
+    private(set) var sealedFramesSent = 0
+
+    init(script: @escaping @Sendable (_ sealedAttempt: Int) -> Behaviour) { self.script = script }
+
+    var executions: [PumpRequest] { rig.executions }
+
+    func send(_ bytes: [UInt8]) async throws {
+        var peek = decoder
+        let bodies = peek.feed(bytes)
+        let sealed = bodies.contains { (try? Frame(body: $0))?.header.flags.contains(.sealed) == true }
+        var behaviour = Behaviour.relay
+        if sealed {
+            sealedAttempts += 1
+            behaviour = script(sealedAttempts)
+            if case .refuseSend = behaviour { throw FrameLinkError.notSent(reason: "link refused") }
+            sealedFramesSent += 1
+        }
+        decoder = peek
+        for body in bodies {
+            let sequence = (try? Frame(body: body))?.header.sequence ?? 0
+            switch behaviour {
+            case .relay:
+                if let reply = rig.deliver(body) { queued.append(try FrameEncoder.encode(reply)) }
+            case .relayButAnswer(let nak):
+                _ = rig.deliver(body)
+                queued.append(try FrameEncoder.encode(FrameHeader(kind: .negativeAcknowledgement, sequence: sequence).encoded + nak.encoded))
+            case .answerWithoutRelaying(let nak):
+                queued.append(try FrameEncoder.encode(FrameHeader(kind: .negativeAcknowledgement, sequence: sequence).encoded + nak.encoded))
+            case .refuseSend:
+                break
+            }
+        }
+    }
+
+    func receive(until deadline: ContinuousClock.Instant) async throws -> [UInt8]? {
+        queued.isEmpty ? nil : queued.removeFirst()
+    }
+}
+
+/// A pump behind a link that holds the pump's replies until the test
+/// releases them, and writes down the order of everything that crosses it:
+/// "sent N" when a frame with sequence N leaves the host, "replied N" when
+/// the reply to it is handed back. A receive with nothing released waits
+/// for a release (or, should a test be broken, the deadline), so the
+/// passing path never sleeps.
+actor HeldRepliesLink: FrameLink {
+    private var rig = SessionRig()
+    private var decoder = FrameDecoder()
+    private var held: [(sequence: UInt16, wire: [UInt8])] = []
+    private var released: [(sequence: UInt16, wire: [UInt8])] = []
+    /// Receives waiting for a release, by ticket (several wait at once only
+    /// if the channel failed to serialize its exchanges).
+    private var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    private var nextWaiter = 0
+    /// While false, replies are handed back at once (for the handshake).
+    var holding = false
+    private(set) var log: [String] = []
+    private(set) var sealedFrames: [Frame] = []
+
+    var executions: [PumpRequest] { rig.executions }
+
+    func hold() { holding = true }
+
+    /// Hands every held reply back to the host.
+    func release() {
+        released += held
+        held.removeAll()
+        let woken = waiters.values
+        waiters.removeAll()
+        for waiter in woken { waiter.resume() }
+    }
+
+    func send(_ bytes: [UInt8]) async throws {
+        for body in decoder.feed(bytes) {
+            let frame = try Frame(body: body)
+            log.append("sent \(frame.header.sequence)")
+            if frame.header.flags.contains(.sealed) { sealedFrames.append(frame) }
+            guard let reply = rig.deliver(body) else { continue }
+            let entry = (frame.header.sequence, try FrameEncoder.encode(reply))
+            if holding { held.append(entry) } else { released.append(entry) }
+        }
+    }
+
+    func receive(until deadline: ContinuousClock.Instant) async throws -> [UInt8]? {
+        if released.isEmpty {
+            nextWaiter += 1
+            let ticket = nextWaiter
+            let timer = Task { [weak self] in
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                await self?.wake(ticket)
+            }
+            await withCheckedContinuation { waiters[ticket] = $0 }
+            timer.cancel()
+        }
+        guard !released.isEmpty else { return nil }
+        let next = released.removeFirst()
+        log.append("replied \(next.sequence)")
+        return next.wire
+    }
+
+    private func wake(_ ticket: Int) {
+        waiters.removeValue(forKey: ticket)?.resume()
+    }
+}
+
+/// Waits, yielding (never sleeping), until `condition` holds; false after
+/// `limit` yields so a broken test fails instead of hanging.
+func eventually(limit: Int = 200_000, _ condition: () async -> Bool) async -> Bool {
+    for _ in 0..<limit {
+        if await condition() { return true }
+        await Task.yield()
+    }
+    return false
+}
+
 @Suite("Exchange layer: retries, timeouts and the three-way result")
 struct ExchangeTests {
     static let info = WandInfo(firmwareMajor: 1, firmwareMinor: 4, firmwarePatch: 2, serial: "PW-00042", supportedVersions: [1])
@@ -244,5 +378,172 @@ struct ExchangeTests {
         let fresh = WandChannel(link: ScriptedLink { _, _ in .silence })
         #expect(await fresh.send(Self.bolus) == .notSent(.noSession))
         #expect(PumpExchangeResult.unacknowledged(attempts: 3).isCertainFailure == false)
+    }
+
+    // MARK: A wand NAK never proves a sealed request was not delivered
+
+    static func channel(over link: RelayLink) async throws -> WandChannel {
+        let channel = WandChannel(link: link)
+        let opened = await channel.openSession(nonces: NonceSource { [UInt8](repeating: 0x11, count: $0) }) { _ in SessionRig.key }
+        guard case .success = opened else { throw SessionRig.RigError.dropped }
+        return channel
+    }
+
+    @Test("A NAK of any reason after the request's bytes left is unacknowledged and carries that NAK",
+          arguments: NegativeAcknowledgement.allCases)
+    func nakAfterBytesLeft(nak: NegativeAcknowledgement) async throws {
+        let link = RelayLink { _ in .answerWithoutRelaying(nak) }
+        let channel = try await Self.channel(over: link)
+        let result = await channel.send(Self.bolus)
+        #expect(result == .unacknowledged(attempts: 3, linkError: nil, wandSaid: nak))
+        #expect(result.isCertainFailure == false)
+        #expect(await link.sealedFramesSent == 3)
+    }
+
+    /// The incident this rule comes from: the relay delivered the bolus and
+    /// answered "pump not in range". Believing it, a host would have sent
+    /// the bolus again under a new id; the pump would have run it twice.
+    @Test("A relay that delivers and then claims each NAK reason cannot make a bolus look not sent",
+          arguments: NegativeAcknowledgement.allCases)
+    func lyingRelay(nak: NegativeAcknowledgement) async throws {
+        let link = RelayLink { attempt in attempt == 1 ? .relayButAnswer(nak) : attempt <= 3 ? .answerWithoutRelaying(nak) : .relay }
+        let channel = try await Self.channel(over: link)
+        #expect(await channel.send(Self.bolus) == .unacknowledged(attempts: 3, linkError: nil, wandSaid: nak))
+        #expect(await link.executions.count == 1)
+        // The query the result calls for tells the truth: it was executed.
+        let query = await channel.send(.queryCommandOutcome(QueryCommandOutcome(commandId: Fixture.commandId)))
+        guard case .completed(.outcome(let report)) = query else { Issue.record("expected an outcome, got \(query)"); return }
+        #expect(try report.decodedReply() == .executed(.startBolus, CommandReceipt(commandId: Fixture.commandId, executedAtUTCSeconds: 1_700_000_000)))
+        // Executed once; the query is answered from the outcome store.
+        #expect(await link.executions.count == 1)
+    }
+
+    @Test("A sealed request the link refused on every attempt is not sent, and the pump saw nothing")
+    func allAttemptsRefusedByTheLink() async throws {
+        let link = RelayLink { _ in .refuseSend }
+        let channel = try await Self.channel(over: link)
+        let result = await channel.send(Self.bolus)
+        #expect(result == .notSent(.linkRefused(reason: "link refused")))
+        #expect(result.isCertainFailure)
+        #expect(await link.sealedFramesSent == 0)
+        #expect(await link.executions.isEmpty)
+    }
+
+    @Test("Bytes that left on one attempt keep the request unacknowledged even when later attempts are refused")
+    func leftOnceThenRefused() async throws {
+        let link = RelayLink { attempt in attempt == 1 ? .answerWithoutRelaying(.pumpNotInRange) : .refuseSend }
+        let channel = try await Self.channel(over: link)
+        #expect(await channel.send(Self.bolus) == .unacknowledged(attempts: 3, linkError: nil, wandSaid: .pumpNotInRange))
+    }
+
+    @Test("The handshake still takes the wand's word: NAKs on every attempt are not sent")
+    func handshakeBelievesTheWand() async throws {
+        let link = ScriptedLink { _, sent in
+            .reply([ExchangeTests.wandReply(to: sent, kind: .negativeAcknowledgement, payload: [0x04])])
+        }
+        let channel = WandChannel(link: link)
+        let opened = await channel.openSession { _ in SessionRig.key }
+        guard case .failure(let error) = opened else { Issue.record("a session opened through NAKs"); return }
+        #expect(error == .notSent(.wandRefused(.pumpNotInRange)))
+        #expect(await link.sent.count == 3)
+    }
+
+    // MARK: One exchange at a time
+
+    static let clockRead = PumpRequest.readClock(ReadClock())
+    static let clockReply = PumpReply.clock(WireTime(utcSeconds: 1_700_000_000, zoneOffsetMinutes: 0))
+    static let bolusReceipt = PumpReply.executed(.startBolus, CommandReceipt(commandId: Fixture.commandId, executedAtUTCSeconds: 1_700_000_000))
+
+    static func heldChannel() async throws -> (HeldRepliesLink, WandChannel) {
+        let link = HeldRepliesLink()
+        let channel = WandChannel(link: link)
+        let opened = await channel.openSession(nonces: NonceSource { [UInt8](repeating: 0x11, count: $0) }) { _ in SessionRig.key }
+        guard case .success = opened else { throw SessionRig.RigError.dropped }
+        await link.hold()
+        return (link, channel)
+    }
+
+    @Test("Two concurrent sends go out strictly one exchange after the other, each reply opened by its own session state")
+    func concurrentSendsAreSerialized() async throws {
+        let (link, channel) = try await Self.heldChannel()
+        let first = Task { await channel.send(Self.bolus) }
+        #expect(await eventually { await link.sealedFrames.count == 1 })
+        let second = Task { await channel.send(Self.clockRead) }
+        // The second send is queued behind the first, and has sent nothing.
+        #expect(await eventually { await channel.waitingExchanges == 1 })
+        #expect(await link.sealedFrames.count == 1)
+
+        await link.release()
+        #expect(await first.value == .completed(Self.bolusReceipt))
+        #expect(await eventually { await link.sealedFrames.count == 2 })
+        await link.release()
+        #expect(await second.value == .completed(Self.clockReply))
+
+        // Handshake (sequence 1), then each exchange whole: out, answer, next.
+        #expect(await link.log == ["sent 1", "replied 1", "sent 2", "replied 2", "sent 3", "replied 3"])
+        // Sealed in call order, with consecutive counters.
+        let counters = await link.sealedFrames.map { SessionCipher.counter(of: $0.payload) }
+        #expect(counters == [1, 2])
+        #expect(await link.executions.map(\.opcode) == [.startBolus, .readClock])
+        #expect(await channel.pumpSession?.replyCounter == 2)
+        #expect(await channel.statistics.rejectedReplies == 0)
+    }
+
+    @Test("Waiters get their turn first come, first served")
+    func fifo() async throws {
+        let (link, channel) = try await Self.heldChannel()
+        let first = Task { await channel.send(Self.clockRead) }
+        #expect(await eventually { await link.sealedFrames.count == 1 })
+        var later: [Task<PumpExchangeResult, Never>] = []
+        for index in 1...3 {
+            later.append(Task { await channel.send(.readEventLog(ReadEventLog(page: UInt16(index)))) })
+            #expect(await eventually { await channel.waitingExchanges == index })
+        }
+        for count in 2...4 {
+            await link.release()
+            #expect(await eventually { await link.sealedFrames.count == count })
+        }
+        await link.release()
+        _ = await first.value
+        for task in later { _ = await task.value }
+        let pages = await link.executions.compactMap { request -> UInt16? in
+            if case .readEventLog(let read) = request { return read.page }
+            return nil
+        }
+        #expect(pages == [1, 2, 3])
+    }
+
+    @Test("A send cancelled while waiting its turn sends nothing and does not hold up the next one")
+    func cancelledWhileWaiting() async throws {
+        let (link, channel) = try await Self.heldChannel()
+        let first = Task { await channel.send(Self.bolus) }
+        #expect(await eventually { await link.sealedFrames.count == 1 })
+        let cancelled = Task { await channel.send(.stopInfusion(StopInfusion(commandId: ProtocolExampleTests.cid2))) }
+        #expect(await eventually { await channel.waitingExchanges == 1 })
+        let third = Task { await channel.send(Self.clockRead) }
+        #expect(await eventually { await channel.waitingExchanges == 2 })
+        cancelled.cancel()
+        #expect(await cancelled.value == .notSent(.cancelled))
+        #expect(await channel.waitingExchanges == 1)
+
+        await link.release()
+        #expect(await first.value == .completed(Self.bolusReceipt))
+        #expect(await eventually { await link.sealedFrames.count == 2 })
+        await link.release()
+        #expect(await third.value == .completed(Self.clockReply))
+        #expect(await link.executions.map(\.opcode) == [.startBolus, .readClock])
+    }
+
+    @Test("A session dropped while a reply is awaited is not brought back by that reply")
+    func droppedSessionStaysDropped() async throws {
+        let (link, channel) = try await Self.heldChannel()
+        let inFlight = Task { await channel.send(Self.clockRead) }
+        #expect(await eventually { await link.sealedFrames.count == 1 })
+        await channel.dropSession()
+        await link.release()
+        // The reply is still opened with the session that sealed the request.
+        #expect(await inFlight.value == .completed(Self.clockReply))
+        #expect(await channel.pumpSession == nil)
+        #expect(await channel.send(Self.clockRead) == .notSent(.noSession))
     }
 }

@@ -63,8 +63,8 @@ struct WandMessageTests {
     @Test("NAK and event vectors")
     func nakAndEvent() throws {
         #expect(try NegativeAcknowledgement(decoding: [0x06]) == .noPumpReply)
-        #expect(NegativeAcknowledgement.noPumpReply.provesNotDelivered == false)
-        #expect(NegativeAcknowledgement.pumpNotInRange.provesNotDelivered)
+        #expect(NegativeAcknowledgement.noPumpReply.claimsNotTransmitted == false)
+        #expect(NegativeAcknowledgement.pumpNotInRange.claimsNotTransmitted)
         #expect(throws: WireError.invalidValue(field: "nak.reason", value: 0)) { try NegativeAcknowledgement(decoding: [0x00]) }
         #expect(try WandEvent(decoding: [0x02]) == .pumpLeftRange)
         #expect(throws: WireError.trailingBytes(count: 1)) { try WandEvent(decoding: [0x01, 0x00]) }

@@ -99,4 +99,25 @@ enum PcapngReader {
         let arrived = try? await wand.receive(deadline: .now + .seconds(2))
         #expect(arrived == [0])
     }
+
+    /// The tracer must not turn "nothing left" into "possibly sent" or the
+    /// other way round: the wrapped transport's count comes through as is.
+    @Test func aFailedSendReportsTheWrappedTransportsCountUnchanged() async throws {
+        let path = tracePath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let (host, wand) = InMemoryTransport.pair(capacity: 4, sendTimeout: .milliseconds(10))
+        let tracer = try TracingTransport.recording(host, to: FilePath(path), application: "test", clock: { 1 })
+        let wire = try FrameEncoder.encode([0x01, 0x01, 0x01, 0x00, 0x00, 0x01])
+        // Only 4 bytes fit and nobody reads: a partial send.
+        await #expect(throws: WandSendError(failure: .timedOut, bytesSent: 4)) { try await tracer.send(wire) }
+        // The other end goes away: the next send leaves nothing.
+        await wand.close()
+        await #expect(throws: WandSendError(failure: .unplugged, bytesSent: 0)) { try await tracer.send(wire) }
+        await tracer.close()
+        let packets = PcapngReader.packets(try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))))
+        // Both frames were recorded before sending; the second one's
+        // comment says how much of the first send really left.
+        #expect(packets.count == 2)
+        #expect(packets.last?.comment?.contains("the previous send failed after 4 of \(wire.count) bytes left the host") == true)
+    }
 }

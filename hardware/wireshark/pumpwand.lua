@@ -78,7 +78,11 @@ pumpwand.fields = f
 local ef_malformed = ProtoExpert.new("pumpwand.malformed", "Malformed PumpWand message", expert.group.MALFORMED, expert.severity.ERROR)
 local ef_trailing = ProtoExpert.new("pumpwand.trailing", "Trailing bytes after the message", expert.group.MALFORMED, expert.severity.WARN)
 local ef_unknown = ProtoExpert.new("pumpwand.unknown_delivery", "Delivery unknown: the pump may have acted on the request", expert.group.RESPONSE_CODE, expert.severity.WARN)
-pumpwand.experts = { ef_malformed, ef_trailing, ef_unknown }
+-- The wand is not authenticated: its "not transmitted" is a claim, and for a
+-- sealed pump message the host treats the request as possibly delivered
+-- (PROTOCOL.md section 8).
+local ef_claim = ProtoExpert.new("pumpwand.wand_claim", "The wand claims it did not transmit; for a sealed pump message this is no proof of non-delivery", expert.group.RESPONSE_CODE, expert.severity.NOTE)
+pumpwand.experts = { ef_malformed, ef_trailing, ef_unknown, ef_claim }
 
 local direction_field = Field.new("frame.packet_flags_direction")
 
@@ -218,7 +222,7 @@ function pumpwand.dissector(buf, pinfo, root)
                 info = info .. " " .. (events[code] or string.format("0x%02x", code))
             else
                 tree:add(f.nak, payload(0, 1))
-                if code == 0x06 then tree:add_proto_expert_info(ef_unknown) end
+                if code == 0x06 then tree:add_proto_expert_info(ef_unknown) elseif nak_reasons[code] then tree:add_proto_expert_info(ef_claim) end
                 info = info .. " " .. (nak_reasons[code] or string.format("0x%02x", code))
             end
         end

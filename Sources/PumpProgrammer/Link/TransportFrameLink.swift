@@ -3,10 +3,11 @@ import WandProtocol
 
 /// Runs the protocol's exchange layer over a WandLink transport.
 ///
-/// The only errors reported as "not sent" are those raised before a byte
-/// could leave the host (closed, not found, no permission, busy); anything
-/// else during a send may have put bytes on the wire, so the exchange layer
-/// must treat the request as possibly delivered.
+/// Whether a failed send reached the wand is the transport's to say: it
+/// counts the bytes that left the host (`WandSendError.bytesSent`). A send
+/// of which no byte left is "not sent", a certain failure; every other
+/// failure may have put bytes on the wire, so the exchange layer treats the
+/// request as possibly delivered. Nothing here reads the kind of failure.
 public struct TransportFrameLink: FrameLink {
     public let transport: any WandTransport
 
@@ -18,12 +19,8 @@ public struct TransportFrameLink: FrameLink {
         do {
             try await transport.send(bytes)
         } catch {
-            switch error {
-            case .closed, .notFound, .permissionDenied, .busy:
-                throw FrameLinkError.notSent(reason: error.description)
-            default:
-                throw error
-            }
+            if !error.anyByteLeft { throw FrameLinkError.notSent(reason: error.description) }
+            throw error
         }
     }
 

@@ -163,7 +163,10 @@ public actor Programmer {
             throw .pumpNotInRange
         case .notSent(let reason):
             throw .communication("\(request.opcode) was not sent (\(reason))")
-        case .unacknowledged(let attempts, let linkError):
+        case .unacknowledged(_, _, .pumpNotInRange?):
+            // A read changes nothing, so the wand's word is enough to advise.
+            throw .pumpNotInRange
+        case .unacknowledged(let attempts, let linkError, _):
             let why = linkError.map { "the link failed: \($0)" } ?? "no reply after \(attempts) attempts"
             try? record(command: "\(request.opcode)", phase: .event, outcome: .noReply, detail: why)
             throw .communication("the pump did not answer \(request.opcode) (\(why))")
@@ -244,8 +247,11 @@ public actor Programmer {
             ledger.append((step.kind, id, .notSent))
             try clearPending(entry)
             throw .communication("\(command) was not sent (\(reason))")
-        case .unacknowledged(let attempts, let linkError):
-            let why = linkError.map { "the link failed (\($0))" } ?? "no reply after \(attempts) attempts"
+        case .unacknowledged(let attempts, let linkError, let wandSaid):
+            // Whatever a wand says, once a byte left only the pump can tell
+            // whether it received the request.
+            var why = linkError.map { "the link failed (\($0))" } ?? "no reply after \(attempts) attempts"
+            if let wandSaid { why += "; the wand said: \(wandSaid)" }
             try record(command: command, phase: .outcome, commandID: entry.commandID, outcome: .uncertain, detail: why)
             return try await resolveInSession(entry, id: id, step: step, keepPending: keepPending)
         }

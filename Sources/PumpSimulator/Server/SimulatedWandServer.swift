@@ -137,14 +137,17 @@ public actor SimulatedWandServer {
                 if due > .now { try? await Task.sleep(until: due, clock: .continuous) }
                 do {
                     try await transport.send(frame.bytes)
-                } catch .closed, .unplugged {
-                    return .transportClosed
-                } catch .timedOut {
-                    // Nobody is reading (a pty with no host): the frame is
-                    // lost, as on a radio link, and the wand keeps serving.
-                    continue
                 } catch {
-                    return .transportFailed(error)
+                    switch error.failure {
+                    case .closed, .unplugged:
+                        return .transportClosed
+                    case .timedOut:
+                        // Nobody is reading (a pty with no host): the frame is
+                        // lost, as on a radio link, and the wand keeps serving.
+                        continue
+                    default:
+                        return .transportFailed(error.failure)
+                    }
                 }
             }
         }

@@ -14,12 +14,12 @@ package final class BlockingLane: Sendable {
     /// Runs `body` on the lane and returns its result. Cancelling the calling
     /// task raises `CancellationFlag.isCancelled` for `body` to notice
     /// between its bounded waits.
-    package func run<Value: Sendable>(
-        _ body: @escaping @Sendable (CancellationFlag) -> Result<Value, WandTransportError>
-    ) async throws(WandTransportError) -> Value {
+    package func run<Value: Sendable, Failure: Error>(
+        _ body: @escaping @Sendable (CancellationFlag) -> Result<Value, Failure>
+    ) async throws(Failure) -> Value {
         let flag = CancellationFlag()
         let result = await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Result<Value, WandTransportError>, Never>) in
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<Value, Failure>, Never>) in
                 queue.async { continuation.resume(returning: body(flag)) }
             }
         } onCancel: {

@@ -20,10 +20,14 @@ public protocol WandTransport: AnyObject, Sendable {
 
     /// Sends all of `bytes`, in order.
     ///
-    /// When this throws, the wand may have received none, some or all of the
-    /// bytes: callers that sent a command must treat its outcome as unknown
-    /// until they have read the pump's state back.
-    func send(_ bytes: [UInt8]) async throws(WandTransportError)
+    /// When this throws, the error says how many bytes may have left the
+    /// host (`WandSendError.bytesSent`, counted by the transport itself from
+    /// what write(2), libusb or the in-memory buffer accepted). Only
+    /// `anyByteLeft == false` proves the wand received nothing; after any
+    /// other failure a command's outcome is unknown until the pump's state
+    /// has been read back, even when `failure` is `.timedOut` or
+    /// `.cancelled` (part of the send may have gone before it stopped).
+    func send(_ bytes: [UInt8]) async throws(WandSendError)
 
     /// Waits until at least one byte has arrived or `deadline` passes, and
     /// returns every byte available then (never an empty array).

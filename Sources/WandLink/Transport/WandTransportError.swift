@@ -50,6 +50,21 @@ public enum WandTransportError: Error, Equatable, Sendable, CustomStringConverti
         }
     }
 
+    /// What happened, without what it means for a command in flight: for
+    /// messages that already know (a send that certainly left nothing).
+    public var headline: String {
+        switch self {
+        case let .notFound(device): return "No wand found at \(device)."
+        case let .permissionDenied(device): return "Permission denied opening \(device)."
+        case let .busy(device): return "\(device) is in use by another program."
+        case .unplugged: return "The wand was disconnected."
+        case .timedOut: return "The wand did not accept the bytes in time."
+        case .closed: return "The connection to the wand was already closed."
+        case .cancelled: return "Waiting for the wand was cancelled."
+        case let .io(code, operation): return "\(operation) failed: \(Self.errnoText(code)) (errno \(code))."
+        }
+    }
+
     static func errnoText(_ code: Int32) -> String {
         guard let text = strerror(code) else { return "unknown error" }
         return String(cString: text)

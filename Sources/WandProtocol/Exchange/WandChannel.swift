@@ -6,6 +6,12 @@
 /// Every request gets a fresh sequence number; retransmissions reuse it and
 /// every other byte. Replies with other sequence numbers (late answers to
 /// earlier exchanges) are ignored and counted.
+///
+/// One exchange runs at a time: concurrent calls to `wand`, `openSession`
+/// and `send` wait their turn in the order they were made (the protocol's
+/// "one request at a time", PROTOCOL.md section 8). A call whose task is
+/// cancelled before its turn comes sends nothing and returns `notSent`
+/// with `.cancelled`.
 public actor WandChannel {
     /// Counts for diagnostics and the audit log.
     public struct Statistics: Sendable, Equatable {
@@ -20,9 +26,13 @@ public actor WandChannel {
 
     private let link: any FrameLink
     private let policy: RetryPolicy
+    private let gate = ExchangeGate()
     private var decoder = FrameDecoder()
     private var nextSequence: UInt16 = 1
     private var session: HostSession?
+    /// Moves whenever `session` is replaced or dropped, so an exchange that
+    /// finishes afterwards does not write back a session that is gone.
+    private var sessionGeneration: UInt64 = 0
     /// Wand events received while waiting for replies (newest last, at most 32).
     public private(set) var events: [WandEvent] = []
     public private(set) var statistics = Statistics()
@@ -39,6 +49,14 @@ public actor WandChannel {
     /// The open pump session, if any.
     public var pumpSession: HostSession? { session }
 
+    /// Exchanges waiting for the one in progress to finish.
+    var waitingExchanges: Int { gate.waitingCount }
+
+    private func replaceSession(with new: HostSession?) {
+        session = new
+        sessionGeneration &+= 1
+    }
+
     private func allocateSequence() -> UInt16 {
         defer { nextSequence = nextSequence == UInt16.max ? 1 : nextSequence + 1 }
         return nextSequence
@@ -46,6 +64,8 @@ public actor WandChannel {
 
     /// Sends a wand-level request and returns the wand's reply.
     public func wand(_ request: WandRequest) async -> ExchangeOutcome<WandResponse> {
+        guard await gate.enter() else { return .notSent(.cancelled) }
+        defer { gate.leave() }
         let sequence = allocateSequence()
         let body = FrameHeader(kind: .wandCommand, sequence: sequence).encoded + request.encoded
         return await exchange(body: body, sequence: sequence) { frame in
@@ -57,6 +77,8 @@ public actor WandChannel {
     /// Opens a pump session; the pump's serial selects the key.
     public func openSession(nonces: NonceSource = .system,
                             keyForSerial: @Sendable (String) -> PumpKey?) async -> Result<HostSession, SessionOpenError> {
+        guard await gate.enter() else { return .failure(.notSent(.cancelled)) }
+        defer { gate.leave() }
         let handshake = SessionHandshake(nonces: nonces)
         let sequence = allocateSequence()
         let body = FrameHeader(kind: .pumpMessage, sequence: sequence).encoded + handshake.request.encoded
@@ -72,7 +94,7 @@ public actor WandChannel {
         case .replied(let payload, _):
             do {
                 let opened = try handshake.complete(replyPayload: payload, keyForSerial: keyForSerial)
-                session = opened
+                replaceSession(with: opened)
                 return .success(opened)
             } catch {
                 return .failure(.rejected(error))
@@ -81,44 +103,67 @@ public actor WandChannel {
     }
 
     /// Forgets the session (after close, expiry or an authentication failure).
-    public func dropSession() { session = nil }
+    public func dropSession() { replaceSession(with: nil) }
 
     /// Sends a sealed pump request and classifies the outcome.
+    ///
+    /// The reply is opened with the session that sealed the request (its
+    /// keys and counters as they were then), and the session's reply counter
+    /// is written back only if that session is still the channel's: a
+    /// session dropped or replaced meanwhile stays gone.
     public func send(_ request: PumpRequest) async -> PumpExchangeResult {
-        guard var current = session else { return .notSent(.noSession) }
+        guard await gate.enter() else { return .notSent(.cancelled) }
+        defer { gate.leave() }
+        guard var sealing = session else { return .notSent(.noSession) }
+        let generation = sessionGeneration
         let sequence = allocateSequence()
         let sealed: (frameBody: [UInt8], counter: UInt64)
-        do { sealed = try current.seal(request, sequence: sequence) } catch { return .notSent(.framing("\(error)")) }
-        session = current
+        do { sealed = try sealing.seal(request, sequence: sequence) } catch { return .notSent(.framing("\(error)")) }
+        // The counter is spent whether or not the frame goes out: a counter
+        // is never sealed twice under one key.
+        session = sealing
         let counter = sealed.counter
-        let outcome: ExchangeOutcome<PumpReply> = await exchange(body: sealed.frameBody, sequence: sequence) { frame in
-            guard frame.header.kind == .pumpMessage, frame.header.flags == [.sealed, .fromPump],
-                  var opener = self.session
-            else { return nil }
+        var opener = sealing
+        // The wand's NAKs are not believed here: it cannot prove what it did
+        // with a sealed frame, so once bytes left the result is unknown.
+        let outcome: ExchangeOutcome<PumpReply> = await exchange(
+            body: sealed.frameBody, sequence: sequence, believeWandRefusals: false
+        ) { frame in
+            guard frame.header.kind == .pumpMessage, frame.header.flags == [.sealed, .fromPump] else { return nil }
+            var attempt = opener
             do {
-                let reply = try opener.open(frame, answering: counter)
-                self.session = opener
+                let reply = try attempt.open(frame, answering: counter)
+                opener = attempt
                 return reply
             } catch {
                 self.statistics.rejectedReplies += 1
                 return nil
             }
         }
+        let current = sessionGeneration == generation
+        if current { session = opener }
         switch outcome {
         case .replied(let reply, _):
             if case .refused(let opcode, let refusal) = reply { return .refused(opcode, refusal) }
-            if case .sessionClosed = reply { session = nil }
+            if case .sessionClosed = reply, current { replaceSession(with: nil) }
             return .completed(reply)
         case .notSent(let reason):
             return .notSent(reason)
-        case .unacknowledged(let attempts, _, let linkError):
-            return .unacknowledged(attempts: attempts, linkError: linkError)
+        case .unacknowledged(let attempts, let nak, let linkError):
+            return .unacknowledged(attempts: attempts, linkError: linkError, wandSaid: nak)
         }
     }
 
     /// One exchange: send `body`, wait for a frame `accept` takes, retransmit
     /// the identical bytes up to the policy's limit.
-    private func exchange<Reply: Sendable>(body: [UInt8], sequence: UInt16,
+    ///
+    /// With `believeWandRefusals` (wand commands, the handshake) an attempt
+    /// the wand NAKs with a reason other than `noPumpReply` counts as not
+    /// delivered, so NAKs on every attempt end as `notSent(.wandRefused)`.
+    /// Without it (sealed pump requests) every attempt whose bytes left the
+    /// host counts as possibly delivered, and `notSent` remains only for an
+    /// exchange in which the link refused every send.
+    private func exchange<Reply: Sendable>(body: [UInt8], sequence: UInt16, believeWandRefusals: Bool = true,
                                            accept: (Frame) -> Reply?) async -> ExchangeOutcome<Reply> {
         let wire: [UInt8]
         do { wire = try FrameEncoder.encode(body) } catch { return .notSent(.framing("\(error)")) }
@@ -167,7 +212,7 @@ public actor WandChannel {
                     if frame.header.kind == .negativeAcknowledgement,
                        let nak = try? NegativeAcknowledgement(decoding: frame.payload) {
                         lastNak = nak
-                        if nak.provesNotDelivered {
+                        if believeWandRefusals && nak.claimsNotTransmitted {
                             attemptDelivered = false
                             lastRefusal = .wandRefused(nak)
                         }

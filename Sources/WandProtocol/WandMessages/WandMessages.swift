@@ -243,8 +243,11 @@ public enum NegativeAcknowledgement: UInt8, Sendable, CaseIterable, WireMessage 
     /// The wand command opcode is unknown. Not relayed.
     case unknownWandOpcode = 0x07
 
-    /// True when the wand guarantees the message never reached the pump.
-    public var provesNotDelivered: Bool { self != .noPumpReply }
+    /// True when the wand claims it did not handle or transmit the frame
+    /// (every reason but `noPumpReply`). Taken at its word for wand commands
+    /// and the handshake; for a sealed pump request it is only a claim, never
+    /// proof that the pump did not receive it (PROTOCOL.md section 8).
+    public var claimsNotTransmitted: Bool { self != .noPumpReply }
 
     public init(decoding bytes: [UInt8]) throws(WireError) {
         guard bytes.count == 1 else {

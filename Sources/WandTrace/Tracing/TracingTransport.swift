@@ -38,6 +38,8 @@ public final class TracingTransport: WandTransport {
         var inbound = FrameDecoder()
         var droppedSeen: [TraceDirection: Int] = [:]
         var failure: TraceError?
+        /// Said in the next recorded frame's comment after a failed send.
+        var sendFailureNote: String?
     }
 
     private let state: Mutex<State>
@@ -73,9 +75,23 @@ public final class TracingTransport: WandTransport {
     /// Frames recorded so far.
     public var framesRecorded: Int { state.withLock { $0.writer?.packetsWritten ?? 0 } }
 
-    public func send(_ bytes: [UInt8]) async throws(WandTransportError) {
+    /// Fails exactly as the wrapped transport does, with its count of the
+    /// bytes that left: the tracer adds nothing to a send and takes nothing
+    /// from it. Because frames are recorded before the send, a frame cut
+    /// short is already on file; the next recorded frame's comment says how
+    /// much of that send really left, so the trace never claims the wand
+    /// saw bytes it did not.
+    public func send(_ bytes: [UInt8]) async throws(WandSendError) {
         record(bytes, .outbound)
-        try await wrapped.send(bytes)
+        do {
+            try await wrapped.send(bytes)
+        } catch {
+            state.withLock { state in
+                state.sendFailureNote = "the previous send failed after \(error.bytesSent) of \(bytes.count) bytes "
+                    + "left the host (\(error.failure.headline)); frames recorded from it past that point never reached the wand"
+            }
+            throw error
+        }
     }
 
     public func receive(deadline: ContinuousClock.Instant) async throws(WandTransportError) -> [UInt8] {
@@ -119,6 +135,10 @@ public final class TracingTransport: WandTransport {
             guard state.failure == nil, state.writer != nil, !frames.isEmpty else { return }
             var comment = Self.dropNote(dropped, since: state.droppedSeen[direction] ?? 0)
             state.droppedSeen[direction] = dropped.droppedFrames
+            if let note = state.sendFailureNote {
+                comment = comment.map { note + "; " + $0 } ?? note
+                state.sendFailureNote = nil
+            }
             for frame in frames {
                 do throws(TraceError) {
                     try state.writer?.record(frame, timestampMicroseconds: now, direction: direction, comment: comment)

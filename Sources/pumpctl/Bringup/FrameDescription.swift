@@ -110,7 +110,7 @@ struct FrameDescription: Encodable {
             do {
                 let nak = try NegativeAcknowledgement(decoding: payload)
                 fields = [("reason", .text(Self.name(nak))), ("code", .number(Int64(nak.rawValue))),
-                          ("proves_not_delivered", .flag(nak.provesNotDelivered))]
+                          ("claims_not_transmitted", .flag(nak.claimsNotTransmitted))]
             } catch { problem = "\(error)" }
         case .event:
             kind = "event"

@@ -199,7 +199,7 @@ struct ServeLoop {
             throw .pumpRefused(opcode, refusal)
         case .notSent(let reason):
             throw .communication("read prescription was not sent (\(reason))")
-        case .unacknowledged(let attempts):
+        case .unacknowledged(let attempts, _, _):
             throw .communication("the pump did not answer read prescription after \(attempts) attempts")
         }
     }

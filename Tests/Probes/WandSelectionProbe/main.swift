@@ -71,8 +71,8 @@ print("peer: \(transport.peerDescription)")
 
 if let echoText {
     let sent = Array(echoText.utf8)
-    do {
-        try await transport.send(sent)
+    do throws(WandTransportError) {
+        do { try await transport.send(sent) } catch { throw error.failure }
         var received: [UInt8] = []
         let deadline = ContinuousClock.now + .seconds(20)
         while received.count < sent.count {

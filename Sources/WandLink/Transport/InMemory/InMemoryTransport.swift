@@ -38,26 +38,33 @@ public final class InMemoryTransport: WandTransport {
         )
     }
 
-    public func send(_ bytes: [UInt8]) async throws(WandTransportError) {
+    /// Bytes count as sent once they are in the other end's buffer: from
+    /// then on the other end can read them, whatever happens to this one.
+    public func send(_ bytes: [UInt8]) async throws(WandSendError) {
         let deadline = ContinuousClock.now + sendTimeout
-        var remaining = bytes[...]
-        while !remaining.isEmpty {
+        var sent = 0
+        while sent < bytes.count {
             let seen = outbound.signal.generation
-            let accepted = try outbound.withState { state throws(WandTransportError) -> Int in
-                if state.senderClosed { throw .closed }
-                if state.receiverClosed { throw .unplugged }
-                let room = state.capacity - state.buffer.count
-                let count = min(room, remaining.count)
-                state.buffer.append(contentsOf: remaining.prefix(count))
-                return count
+            let accepted: Int
+            do {
+                accepted = try outbound.withState { state throws(WandTransportError) -> Int in
+                    if state.senderClosed { throw .closed }
+                    if state.receiverClosed { throw .unplugged }
+                    let room = state.capacity - state.buffer.count
+                    let count = min(room, bytes.count - sent)
+                    state.buffer.append(contentsOf: bytes[sent..<(sent + count)])
+                    return count
+                }
+            } catch {
+                throw WandSendError(failure: error, bytesSent: sent)
             }
             if accepted > 0 {
-                remaining = remaining.dropFirst(accepted)
+                sent += accepted
                 outbound.signal.signal()
                 continue
             }
-            if Task.isCancelled { throw .cancelled }
-            if ContinuousClock.now >= deadline { throw .timedOut }
+            if Task.isCancelled { throw WandSendError(failure: .cancelled, bytesSent: sent) }
+            if ContinuousClock.now >= deadline { throw WandSendError(failure: .timedOut, bytesSent: sent) }
             await outbound.signal.wait(after: seen, deadline: deadline)
         }
     }

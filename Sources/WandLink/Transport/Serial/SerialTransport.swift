@@ -82,14 +82,14 @@ public final class SerialTransport: WandTransport {
         if needsClose { try? descriptor.close() }
     }
 
-    public func send(_ bytes: [UInt8]) async throws(WandTransportError) {
+    public func send(_ bytes: [UInt8]) async throws(WandSendError) {
         guard !bytes.isEmpty else { return }
         let deadline = ContinuousClock.now + sendTimeout
         try await writer.run { _ in
             // Cancellation is not honoured here: stopping half-way through
             // a frame would leave the wand with a fragment. The send ends
             // when it completes, the wand stops reading (timeout) or goes away.
-            Result { () throws(WandTransportError) in try self.writeAll(bytes, deadline: deadline) }
+            Result { () throws(WandSendError) in try self.writeAll(bytes, deadline: deadline) }
         }
     }
 
@@ -257,10 +257,17 @@ public final class SerialTransport: WandTransport {
         }
     }
 
-    private func writeAll(_ bytes: [UInt8], deadline: ContinuousClock.Instant) throws(WandTransportError) {
+    /// Writes every byte, counting what write(2) accepted: a byte the
+    /// kernel took is in the tty's output queue and may reach the wand
+    /// whatever happens next, a byte it did not take never can. A failure
+    /// carries that count.
+    private func writeAll(_ bytes: [UInt8], deadline: ContinuousClock.Instant) throws(WandSendError) {
         var offset = 0
+        func failed(_ failure: WandTransportError) -> WandSendError {
+            WandSendError(failure: failure, bytesSent: offset)
+        }
         while offset < bytes.count {
-            if isClosing { throw .closed }
+            if isClosing { throw failed(.closed) }
             do {
                 offset += try bytes.withUnsafeBytes { raw in
                     Result { () throws(Errno) in
@@ -273,15 +280,15 @@ public final class SerialTransport: WandTransport {
             } catch where error == .wouldBlock {
                 // The tty's output buffer is full: wait for room below.
             } catch where Self.isHangup(error) {
-                throw .unplugged
+                throw failed(.unplugged)
             } catch {
-                throw .io(errno: error.rawValue, operation: "write \(path)")
+                throw failed(.io(errno: error.rawValue, operation: "write \(path)"))
             }
             let events: PollEvents
             do { events = try descriptor.poll(for: .writable, timeoutMilliseconds: Self.milliseconds(until: deadline)) }
-            catch { throw .io(errno: error.rawValue, operation: "poll \(path)") }
-            if events.contains(.hangUp) { throw .unplugged }
-            if events.isEmpty && ContinuousClock.now >= deadline { throw .timedOut }
+            catch { throw failed(.io(errno: error.rawValue, operation: "poll \(path)")) }
+            if events.contains(.hangUp) { throw failed(.unplugged) }
+            if events.isEmpty && ContinuousClock.now >= deadline { throw failed(.timedOut) }
         }
     }
 }

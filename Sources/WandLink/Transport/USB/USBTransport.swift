@@ -46,6 +46,8 @@ public final class USBTransport: WandTransport {
     private let reader: BlockingLane
     private let writer: BlockingLane
     private let closing = Atomic(false)
+    /// Set when libusb first reports the device gone (LIBUSB_ERROR_NO_DEVICE).
+    private let gone = Atomic(false)
 
     private init(device: ClaimedWand, serialNumber: String, bus: Int, address: Int, configuration: Configuration) {
         self.device = device
@@ -125,13 +127,13 @@ public final class USBTransport: WandTransport {
 
     // MARK: WandTransport
 
-    public func send(_ bytes: [UInt8]) async throws(WandTransportError) {
+    public func send(_ bytes: [UInt8]) async throws(WandSendError) {
         guard !bytes.isEmpty else { return }
         let deadline = ContinuousClock.now + sendTimeout
         try await writer.run { _ in
             // Not cancellable half-way: a frame cut short is worse than one
             // that completes or times out.
-            Result { () throws(WandTransportError) in try self.writePackets(bytes, deadline: deadline) }
+            Result { () throws(WandSendError) in try self.writePackets(bytes, deadline: deadline) }
         }
     }
 
@@ -162,22 +164,30 @@ public final class USBTransport: WandTransport {
         return UInt32(clamping: max(1, milliseconds))
     }
 
-    private func writePackets(_ bytes: [UInt8], deadline: ContinuousClock.Instant) throws(WandTransportError) {
+    /// Once libusb has said the device is gone, nothing more can reach it
+    /// through this handle: a later send fails before submitting anything,
+    /// and so certainly sent nothing.
+    private var knownGone: Bool { gone.load(ordering: .acquiring) }
+
+    private func noteStatus(_ status: Int32) {
+        if status == LIBUSB_ERROR_NO_DEVICE.rawValue { gone.store(true, ordering: .releasing) }
+    }
+
+    private func writePackets(_ bytes: [UInt8], deadline: ContinuousClock.Instant) throws(WandSendError) {
         var packet = [UInt8](repeating: 0, count: WandIdentity.maxPacketSize)
-        for range in BulkPackets.ranges(count: bytes.count, maxPacketSize: WandIdentity.maxPacketSize) {
-            if isClosing { throw .closed }
-            packet.replaceSubrange(0..<range.count, with: bytes[range])
-            let timeout = Self.milliseconds(until: deadline, atMost: .seconds(3600))
-            let (status, sent) = device.bulkTransfer(
-                endpoint: WandIdentity.bulkOutEndpoint, buffer: &packet, length: range.count, timeoutMilliseconds: timeout)
-            if status != 0 {
-                throw LibUSBStatus.transportError(status, operation: "bulk OUT to \(peerDescription)", device: peerDescription)
-            }
-            // usbfs completes a bulk OUT packet whole or not at all.
-            if sent != range.count {
-                throw .io(errno: EIO, operation: "bulk OUT to \(peerDescription) (sent \(sent) of \(range.count) bytes)")
-            }
-        }
+        let peer = peerDescription
+        try BulkPackets.write(
+            bytes, maxPacketSize: WandIdentity.maxPacketSize, peer: peer,
+            shouldStop: { self.isClosing ? .closed : self.knownGone ? .unplugged : nil },
+            failure: { LibUSBStatus.transportError($0, operation: "bulk OUT to \(peer)", device: peer) },
+            transfer: { slice in
+                packet.replaceSubrange(0..<slice.count, with: slice)
+                let timeout = Self.milliseconds(until: deadline, atMost: .seconds(3600))
+                let (status, sent) = device.bulkTransfer(
+                    endpoint: WandIdentity.bulkOutEndpoint, buffer: &packet, length: slice.count, timeoutMilliseconds: timeout)
+                noteStatus(status)
+                return BulkPackets.Transfer(status: status, transferred: sent)
+            })
     }
 
     private func readAvailable(deadline: ContinuousClock.Instant, cancellation: CancellationFlag)
@@ -190,6 +200,7 @@ public final class USBTransport: WandTransport {
             let timeout = Self.milliseconds(until: deadline, atMost: Self.transferSlice)
             let (status, received) = device.bulkTransfer(
                 endpoint: WandIdentity.bulkInEndpoint, buffer: &buffer, length: buffer.count, timeoutMilliseconds: timeout)
+            noteStatus(status)
             // Bytes that arrived before a timeout are kept, never dropped.
             if received > 0 { return Array(buffer.prefix(received)) }
             switch status {
