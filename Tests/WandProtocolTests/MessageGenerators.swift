@@ -83,6 +83,7 @@ enum MessageGenerators {
         case .stopInfusion: return .stopInfusion(StopInfusion(commandId: id))
         case .resumeInfusion: return .resumeInfusion(ResumeInfusion(commandId: id))
         case .refillBegin: return .refillBegin(RefillBegin(commandId: id))
+        case .refillCancel: return .refillCancel(RefillCancel(commandId: id))
         case .refillComplete:
             var prescription: WirePrescription? = nil
             var drug = WireDrug.allCases.randomElement(using: &rng) ?? .baclofen

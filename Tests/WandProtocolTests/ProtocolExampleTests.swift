@@ -29,6 +29,7 @@ struct ProtocolExampleTests {
     }
 
     static let cid2 = CommandID(unchecked: (16..<32).map { UInt8($0) })
+    static let cid3 = CommandID(unchecked: (32..<48).map { UInt8($0) })
 
     /// The pump side of the examples: fixed answers per request.
     static func pumpAnswer(_ request: PumpRequest) -> PumpReply {
@@ -37,6 +38,8 @@ struct ProtocolExampleTests {
         case .stagePrescription(let stage): return .staged(StageReceipt(commandId: stage.commandId, stagedHash: stage.prescription.hash))
         case .commitStagedPrescription(let commit):
             return .executed(.commitStagedPrescription, CommandReceipt(commandId: commit.commandId, executedAtUTCSeconds: 1_700_000_000))
+        case .refillCancel(let cancel):
+            return .executed(.refillCancel, CommandReceipt(commandId: cancel.commandId, executedAtUTCSeconds: 1_700_000_000))
         default: return .refused(request.opcode, .unknownOpcode)
         }
     }
@@ -44,7 +47,7 @@ struct ProtocolExampleTests {
     @Test("Every example in PROTOCOL.md is what this implementation sends and answers")
     func examplesMatch() throws {
         let doc = try Self.examples()
-        #expect(doc.count == 12)
+        #expect(doc.count == 14)
 
         // 10.1 Wand info.
         let infoRequest = try FrameEncoder.encode(FrameHeader(kind: .wandCommand, sequence: 1).encoded + WandRequest.info.encoded)
@@ -110,5 +113,14 @@ struct ProtocolExampleTests {
         #expect(try deliver(interrogate) == nil)
         #expect(executions == 3)
         #expect(pump.statistics.replaysRejected == 2)
+
+        // 10.7 Refill cancel: the next counters on both sides.
+        let cancel = try FrameEncoder.encode(host.seal(.refillCancel(RefillCancel(commandId: Self.cid3)), sequence: 6).frameBody)
+        #expect(doc["refill-cancel-request"] == cancel)
+        let cancelReply = try #require(try deliver(cancel))
+        #expect(doc["refill-cancel-reply"] == cancelReply)
+        #expect(executions == 4)
+        #expect(try host.open(Frame(body: try #require(decoder.feed(cancelReply).first)), answering: 4)
+                == .executed(.refillCancel, CommandReceipt(commandId: Self.cid3, executedAtUTCSeconds: 1_700_000_000)))
     }
 }

@@ -48,8 +48,8 @@ public struct StageReceipt: Sendable, Equatable, WireFields {
 }
 
 /// A state-changing command was executed: reply body to commit, discard,
-/// start and cancel bolus, stop, resume, refill complete, set alarm
-/// configuration and set clock.
+/// start and cancel bolus, stop, resume, refill complete, refill cancel, set
+/// alarm configuration and set clock.
 /// ```
 /// 0   16  command id
 /// 16  8   pump UTC seconds when it was executed (Int64)
@@ -227,7 +227,7 @@ public struct CommandOutcomeReport: Sendable, Equatable, WireFields {
 ///         0x84 StageReceipt          0x8B RefillBeginReport
 ///         0x8E EventLogPage          0x8F WireTime (the pump clock)
 ///         0x91 CommandOutcomeReport  0x92 nothing (session closed)
-///         0x85-0x8A, 0x8C, 0x8D, 0x90 CommandReceipt
+///         0x85-0x8A, 0x8C, 0x8D, 0x90, 0x93 CommandReceipt
 /// ```
 public enum PumpReply: WireMessage {
     case refused(PumpOpcode, PumpRefusal)
@@ -266,7 +266,7 @@ public enum PumpReply: WireMessage {
             case .queryCommandOutcome: self = .outcome(try .init(reading: &reader))
             case .closeSession: self = .sessionClosed
             case .commitStagedPrescription, .discardStagedPrescription, .startBolus, .cancelBolus, .stopInfusion,
-                 .resumeInfusion, .refillComplete, .setAlarmConfiguration, .setClock:
+                 .resumeInfusion, .refillComplete, .refillCancel, .setAlarmConfiguration, .setClock:
                 self = .executed(opcode, try .init(reading: &reader))
             }
         }
