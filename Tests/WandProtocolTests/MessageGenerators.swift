@@ -17,8 +17,14 @@ enum MessageGenerators {
         UInt32.random(in: range, using: &rng)
     }
 
+    /// Any id but the reserved all-zero one (the last byte is never 0).
     static func commandId<R: RandomNumberGenerator>(_ rng: inout R) -> CommandID {
-        CommandID(unchecked: (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        CommandID(unchecked: (0..<15).map { _ in UInt8.random(in: 0...255, using: &rng) } + [UInt8.random(in: 1...255, using: &rng)])
+    }
+
+    /// Any time a reply may carry: 0 ... 9999-12-31T23:59:59Z.
+    static func utcSeconds<R: RandomNumberGenerator>(_ rng: inout R) -> Int64 {
+        Int64.random(in: WireTime.utcSecondsRange, using: &rng)
     }
 
     static func hash<R: RandomNumberGenerator>(_ rng: inout R) -> PrescriptionHash {
@@ -26,7 +32,7 @@ enum MessageGenerators {
     }
 
     static func time<R: RandomNumberGenerator>(_ rng: inout R) -> WireTime {
-        WireTime(utcSeconds: Int64.random(in: 0...4_000_000_000, using: &rng),
+        WireTime(utcSeconds: utcSeconds(&rng),
                  zoneOffsetMinutes: Int16.random(in: -720...840, using: &rng))
     }
 
@@ -83,6 +89,7 @@ enum MessageGenerators {
         case .stopInfusion: return .stopInfusion(StopInfusion(commandId: id))
         case .resumeInfusion: return .resumeInfusion(ResumeInfusion(commandId: id))
         case .refillBegin: return .refillBegin(RefillBegin(commandId: id))
+        case .refillCancel: return .refillCancel(RefillCancel(commandId: id))
         case .refillComplete:
             var prescription: WirePrescription? = nil
             var drug = WireDrug.allCases.randomElement(using: &rng) ?? .baclofen
@@ -123,7 +130,7 @@ enum MessageGenerators {
                 prescription: prescription, prescriptionHash: prescription.hash,
                 stagedHash: Bool.random(using: &rng) ? hash(&rng) : nil,
                 activeAlarms: (0..<Int.random(in: 0...16, using: &rng)).map { _ in PumpAlarm(rawValue: UInt16.random(in: 0...UInt16.max, using: &rng)) },
-                lastChangeUTCSeconds: Int64.random(in: Int64.min...Int64.max, using: &rng),
+                lastChangeUTCSeconds: utcSeconds(&rng),
                 recentCommands: (0..<Int.random(in: 0...8, using: &rng)).map { _ in
                     CommandRecordEntry(commandId: commandId(&rng), opcode: .startBolus, status: 0, utcSeconds: 1)
                 }))
@@ -134,11 +141,11 @@ enum MessageGenerators {
         case 4:
             let opcode = PumpOpcode.allCases.filter { $0.changesState && $0 != .stagePrescription && $0 != .refillBegin }
                 .randomElement(using: &rng) ?? .stopInfusion
-            return .executed(opcode, CommandReceipt(commandId: id, executedAtUTCSeconds: Int64.random(in: Int64.min...Int64.max, using: &rng)))
+            return .executed(opcode, CommandReceipt(commandId: id, executedAtUTCSeconds: utcSeconds(&rng)))
         case 5: return .refillBegun(RefillBeginReport(commandId: id, expectedResidualNanolitres: u32(&rng), reservoirCapacityNanolitres: u32(&rng)))
         case 6:
             return .eventLog(EventLogPage(page: 1, pageCount: 2, totalEvents: u32(&rng), events: (0..<Int.random(in: 0...16, using: &rng)).map { _ in
-                PumpEvent(index: u32(&rng), utcSeconds: Int64.random(in: Int64.min...Int64.max, using: &rng),
+                PumpEvent(index: u32(&rng), utcSeconds: utcSeconds(&rng),
                           code: UInt16.random(in: 0...UInt16.max, using: &rng), detail: u32(&rng))
             }))
         case 7: return .clock(time(&rng))

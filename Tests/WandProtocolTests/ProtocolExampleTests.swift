@@ -29,6 +29,10 @@ struct ProtocolExampleTests {
     }
 
     static let cid2 = CommandID(unchecked: (16..<32).map { UInt8($0) })
+    static let cid3 = CommandID(unchecked: (32..<48).map { UInt8($0) })
+    static let cid4 = CommandID(unchecked: (48..<64).map { UInt8($0) })
+    /// What the faulty pump of 10.8 puts in its receipt.
+    static let zeroId = CommandID(unchecked: [UInt8](repeating: 0, count: 16))
 
     /// The pump side of the examples: fixed answers per request.
     static func pumpAnswer(_ request: PumpRequest) -> PumpReply {
@@ -37,6 +41,11 @@ struct ProtocolExampleTests {
         case .stagePrescription(let stage): return .staged(StageReceipt(commandId: stage.commandId, stagedHash: stage.prescription.hash))
         case .commitStagedPrescription(let commit):
             return .executed(.commitStagedPrescription, CommandReceipt(commandId: commit.commandId, executedAtUTCSeconds: 1_700_000_000))
+        case .refillCancel(let cancel):
+            return .executed(.refillCancel, CommandReceipt(commandId: cancel.commandId, executedAtUTCSeconds: 1_700_000_000))
+        case .stopInfusion:
+            // 10.8: a faulty pump that reports the reserved all-zero id.
+            return .executed(.stopInfusion, CommandReceipt(commandId: zeroId, executedAtUTCSeconds: 1_700_000_000))
         default: return .refused(request.opcode, .unknownOpcode)
         }
     }
@@ -44,7 +53,7 @@ struct ProtocolExampleTests {
     @Test("Every example in PROTOCOL.md is what this implementation sends and answers")
     func examplesMatch() throws {
         let doc = try Self.examples()
-        #expect(doc.count == 12)
+        #expect(doc.count == 16)
 
         // 10.1 Wand info.
         let infoRequest = try FrameEncoder.encode(FrameHeader(kind: .wandCommand, sequence: 1).encoded + WandRequest.info.encoded)
@@ -110,5 +119,24 @@ struct ProtocolExampleTests {
         #expect(try deliver(interrogate) == nil)
         #expect(executions == 3)
         #expect(pump.statistics.replaysRejected == 2)
+
+        // 10.7 Refill cancel: the next counters on both sides.
+        let cancel = try FrameEncoder.encode(host.seal(.refillCancel(RefillCancel(commandId: Self.cid3)), sequence: 6).frameBody)
+        #expect(doc["refill-cancel-request"] == cancel)
+        let cancelReply = try #require(try deliver(cancel))
+        #expect(doc["refill-cancel-reply"] == cancelReply)
+        #expect(executions == 4)
+        #expect(try host.open(Frame(body: try #require(decoder.feed(cancelReply).first)), answering: 4)
+                == .executed(.refillCancel, CommandReceipt(commandId: Self.cid3, executedAtUTCSeconds: 1_700_000_000)))
+
+        // 10.8 A receipt naming the all-zero id: authentic, but it does not decode.
+        let stop = try FrameEncoder.encode(host.seal(.stopInfusion(StopInfusion(commandId: Self.cid4)), sequence: 7).frameBody)
+        #expect(doc["stop-request"] == stop)
+        let zeroIdReply = try #require(try deliver(stop))
+        #expect(doc["zero-id-receipt-reply"] == zeroIdReply)
+        let zeroIdFrame = try Frame(body: try #require(decoder.feed(zeroIdReply).first))
+        #expect(throws: SessionError.malformedReply(.invalidValue(field: "commandId", value: 0))) {
+            try host.open(zeroIdFrame, answering: 5)
+        }
     }
 }

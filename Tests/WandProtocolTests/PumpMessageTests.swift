@@ -35,6 +35,8 @@ struct PumpMessageTests {
         ("10 \(id) \(F.timeHex) 3C00", .setClock(SetClock(commandId: F.commandId, time: WireTime(utcSeconds: 1_700_000_000, zoneOffsetMinutes: 60)))),
         ("11 \(id)", .queryCommandOutcome(QueryCommandOutcome(commandId: F.commandId))),
         ("12", .closeSession(CloseSession())),
+        // refill cancel: opcode 13, then the command id alone
+        ("13 \(id)", .refillCancel(RefillCancel(commandId: F.commandId))),
     ]
 
     static let receiptHex = "\(id) \(F.timeHex)"
@@ -72,6 +74,9 @@ struct PumpMessageTests {
         ("91 00 \(id) 00 0000", .outcome(CommandOutcomeReport(commandId: F.commandId, storedReply: nil))),
         ("92 00", .sessionClosed),
         ("87 09", .refused(.startBolus, .bolusInProgress)),
+        // refill cancelled (93 = 13 | 80): a CommandReceipt; refused 0F with no refill in progress
+        ("93 00 \(receiptHex)", .executed(.refillCancel, receipt)),
+        ("93 0F", .refused(.refillCancel, .notInRefill)),
     ]
 
     @Test("Every request opcode has a vector that decodes and re-encodes byte for byte")
@@ -171,7 +176,8 @@ struct PumpMessageTests {
 
     @Test("Unknown opcodes and statuses are refused")
     func unknownCodes() {
-        #expect(throws: WireError.unknownOpcode(0x13)) { try PumpRequest(decoding: [0x13]) }
+        #expect(throws: WireError.unknownOpcode(0x14)) { try PumpRequest(decoding: [0x14]) }
+        #expect(throws: WireError.unknownOpcode(0x94)) { try PumpReply(decoding: [0x94, 0x00]) }
         #expect(throws: WireError.unknownOpcode(0x01)) { try PumpRequest(decoding: [0x01]) }
         #expect(throws: WireError.unknownOpcode(0x02)) { try PumpReply(decoding: [0x02, 0x00]) }
         #expect(throws: WireError.invalidValue(field: "reply.status", value: 0x18)) { try PumpReply(decoding: [0x82, 0x18]) }

@@ -259,13 +259,14 @@ struct SessionTests {
     @Test("The outcome store is bounded and forgets the oldest first")
     func storeBound() throws {
         var store = CommandOutcomeStore(capacity: 64)
-        for index in 0..<70 {
+        // Ids 01...01 to 46...46 (the all-zero id is reserved).
+        for index in 1...70 {
             let id = try #require(CommandID(bytes: [UInt8](repeating: UInt8(index), count: 16)))
             store.record(id, requestPlaintext: [0x09] + id.bytes, reply: [0x89, 0x00], utcSeconds: Int64(index))
         }
         #expect(store.entries.count == 64)
-        let oldest = try #require(CommandID(bytes: [UInt8](repeating: 0, count: 16)))
-        let newest = try #require(CommandID(bytes: [UInt8](repeating: 69, count: 16)))
+        let oldest = try #require(CommandID(bytes: [UInt8](repeating: 1, count: 16)))
+        let newest = try #require(CommandID(bytes: [UInt8](repeating: 70, count: 16)))
         #expect(store.lookup(oldest, requestPlaintext: [0x09] + oldest.bytes) == .new)
         #expect(store.lookup(newest, requestPlaintext: [0x09] + newest.bytes) == .repeated(reply: [0x89, 0x00]))
         #expect(store.recentRecords().first?.commandId == newest)

@@ -115,6 +115,8 @@ struct SimulationSnapshot: Codable {
     var staged: String?
     var lastChange: Int64
     var refillExpectedResidual: FineVolume?
+    /// Absent in files from before refill paused delivery: read as nil.
+    var infusionStoppedBeforeRefill: Bool?
     var eventLog: EventLog
     var outcomes: CommandOutcomeStore
     var patientBolusTimes: [Int64]
@@ -130,6 +132,7 @@ struct SimulationSnapshot: Codable {
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", identity, model, mechanics, drug, prescription, staged
         case lastChange = "last_change", refillExpectedResidual = "refill_expected_residual"
+        case infusionStoppedBeforeRefill = "infusion_stopped_before_refill"
         case eventLog = "event_log", outcomes, patientBolusTimes = "patient_bolus_times"
         case bolusesDelivered = "boluses_delivered", clockOffset = "clock_offset"
         case link, generator, pendingFaults = "pending_faults", rejected

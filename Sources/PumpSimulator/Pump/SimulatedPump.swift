@@ -17,8 +17,13 @@ public struct SimulatedPump: Sendable, Equatable {
     public private(set) var prescription: WirePrescription
     public private(set) var staged: WirePrescription?
     public private(set) var lastChange: Int64
-    /// Set between refill begin and refill complete: the residual the pump expected.
+    /// Set between refill begin and refill complete (or cancel): the residual
+    /// the pump expected.
     public private(set) var refillExpectedResidual: FineVolume?
+    /// Whether infusion was stopped when the refill began: refill pauses
+    /// delivery, and complete or cancel puts it back as it was. Nil outside
+    /// a refill (and for a refill begun by a simulator that did not pause).
+    public private(set) var infusionStoppedBeforeRefill: Bool?
     public var eventLog: EventLog
     /// The pump's persistent record of command ids and their replies.
     public var outcomes: CommandOutcomeStore
@@ -37,6 +42,7 @@ public struct SimulatedPump: Sendable, Equatable {
         staged = nil
         self.lastChange = lastChange
         refillExpectedResidual = nil
+        infusionStoppedBeforeRefill = nil
         eventLog = EventLog()
         outcomes = CommandOutcomeStore()
         patientBolusTimes = []
@@ -48,8 +54,8 @@ public struct SimulatedPump: Sendable, Equatable {
     /// Restores a pump from its persisted parts.
     init(identity: PumpIdentity, profile: PumpProfile, mechanics: PumpMechanics, drug: WireDrug,
          prescription: WirePrescription, staged: WirePrescription?, lastChange: Int64,
-         refillExpectedResidual: FineVolume?, eventLog: EventLog, outcomes: CommandOutcomeStore,
-         patientBolusTimes: [Int64], bolusesDelivered: Int) {
+         refillExpectedResidual: FineVolume?, infusionStoppedBeforeRefill: Bool?, eventLog: EventLog,
+         outcomes: CommandOutcomeStore, patientBolusTimes: [Int64], bolusesDelivered: Int) {
         self.identity = identity
         self.profile = profile
         self.mechanics = mechanics
@@ -58,6 +64,7 @@ public struct SimulatedPump: Sendable, Equatable {
         self.staged = staged
         self.lastChange = lastChange
         self.refillExpectedResidual = refillExpectedResidual
+        self.infusionStoppedBeforeRefill = infusionStoppedBeforeRefill
         self.eventLog = eventLog
         self.outcomes = outcomes
         self.patientBolusTimes = patientBolusTimes
@@ -111,6 +118,13 @@ public struct SimulatedPump: Sendable, Equatable {
     }
 
     private mutating func dispatch(_ request: PumpRequest) -> PumpReply {
+        // During a refill only its own end (complete or cancel), reads and
+        // session messages are allowed (PROTOCOL.md 0x10): a resume or a bolus
+        // would undo the pause while the needle is in the reservoir.
+        if refillExpectedResidual != nil, request.opcode.changesState,
+           ![.refillBegin, .refillComplete, .refillCancel].contains(request.opcode) {
+            return .refused(request.opcode, .refillInProgress)
+        }
         switch request {
         case .interrogate:
             return .interrogate(interrogateReport())
@@ -146,13 +160,24 @@ public struct SimulatedPump: Sendable, Equatable {
             return executed(.resumeInfusion, message.commandId)
         case let .refillBegin(message):
             guard refillExpectedResidual == nil else { return .refused(.refillBegin, .refillInProgress) }
+            // Refill pauses all delivery. A bolus in progress ends here, as
+            // with stop infusion, and is logged with what it did not deliver;
+            // complete or cancel resume the programmed rate, not the bolus.
+            if let undelivered = mechanics.cancelBolus() {
+                eventLog.append(time: clock, code: PumpEventCode.bolusCancelled.rawValue,
+                                detail: UInt32(clamping: undelivered.nanolitres))
+            }
             refillExpectedResidual = mechanics.reservoir
+            infusionStoppedBeforeRefill = mechanics.infusionStopped
+            mechanics.infusionStopped = true
             eventLog.append(time: clock, code: PumpEventCode.refillBegun.rawValue, detail: UInt32(clamping: mechanics.reservoir.nanolitres))
             return .refillBegun(RefillBeginReport(
                 commandId: message.commandId, expectedResidualNanolitres: UInt32(clamping: mechanics.reservoir.nanolitres),
                 reservoirCapacityNanolitres: UInt32(clamping: profile.capacity.baseValue)))
         case let .refillComplete(message):
             return completeRefill(message)
+        case let .refillCancel(message):
+            return cancelRefill(message)
         case let .setAlarmConfiguration(message):
             let threshold = Volume.nL(Int64(message.lowReservoirThresholdNanolitres))
             guard profile.lowReservoirAlarmRange.contains(threshold) else {
@@ -379,10 +404,27 @@ public struct SimulatedPump: Sendable, Equatable {
         }
         mechanics.refill(added: added, concentration: Int64(message.concentrationNanogramsPerMillilitre))
         drug = message.drug
-        refillExpectedResidual = nil
+        endRefill()
         if let next = message.newPrescription { activate(next) }
         eventLog.append(time: clock, code: PumpEventCode.refillCompleted.rawValue, detail: message.addedNanolitres)
         return executed(.refillComplete, message.commandId)
+    }
+
+    /// Leaves refill mode and puts delivery back as it was before begin.
+    private mutating func endRefill() {
+        if let stopped = infusionStoppedBeforeRefill { mechanics.infusionStopped = stopped }
+        infusionStoppedBeforeRefill = nil
+        refillExpectedResidual = nil
+    }
+
+    /// Refill cancel: no drug was exchanged, so the reservoir, its drug and
+    /// concentration and the prescription stay exactly as they are; only
+    /// the pause of refill begin is lifted.
+    private mutating func cancelRefill(_ message: RefillCancel) -> PumpReply {
+        guard refillExpectedResidual != nil else { return .refused(.refillCancel, .notInRefill) }
+        endRefill()
+        eventLog.append(time: clock, code: PumpEventCode.refillCancelled.rawValue, detail: UInt32(clamping: mechanics.reservoir.nanolitres))
+        return executed(.refillCancel, message.commandId)
     }
 
     // MARK: Reports

@@ -98,7 +98,8 @@ public struct PumpSimulation: Sendable {
         let pump = SimulatedPump(
             identity: snapshot.identity, profile: profile, mechanics: snapshot.mechanics, drug: drug,
             prescription: active, staged: staged, lastChange: snapshot.lastChange,
-            refillExpectedResidual: snapshot.refillExpectedResidual, eventLog: snapshot.eventLog,
+            refillExpectedResidual: snapshot.refillExpectedResidual,
+            infusionStoppedBeforeRefill: snapshot.infusionStoppedBeforeRefill, eventLog: snapshot.eventLog,
             outcomes: snapshot.outcomes, patientBolusTimes: snapshot.patientBolusTimes,
             bolusesDelivered: snapshot.bolusesDelivered)
         self.init(pump: pump, link: snapshot.link, generator: snapshot.generator, pendingFaults: snapshot.pendingFaults,
@@ -110,7 +111,8 @@ public struct PumpSimulation: Sendable {
             formatVersion: SimulatorStateFile.currentVersion, identity: pump.identity, model: pump.profile.model,
             mechanics: pump.mechanics, drug: pump.drug.rawValue, prescription: Hex.encode(pump.prescription.canonicalEncoding),
             staged: pump.staged.map { Hex.encode($0.canonicalEncoding) }, lastChange: pump.lastChange,
-            refillExpectedResidual: pump.refillExpectedResidual, eventLog: pump.eventLog, outcomes: pump.outcomes,
+            refillExpectedResidual: pump.refillExpectedResidual,
+            infusionStoppedBeforeRefill: pump.infusionStoppedBeforeRefill, eventLog: pump.eventLog, outcomes: pump.outcomes,
             patientBolusTimes: pump.patientBolusTimes, bolusesDelivered: pump.bolusesDelivered,
             clockOffset: clockOffset, link: link, generator: generator, pendingFaults: pendingFaults, rejected: rejected)
     }

@@ -21,6 +21,13 @@ public actor WandChannel {
         public var unmatchedFrames = 0
         /// Sealed replies that failed authentication or replay checks.
         public var rejectedReplies = 0
+        /// Sealed replies that authenticated and answered the request but
+        /// did not decode (a field out of the protocol's ranges, such as a
+        /// zero command id or a time past 9999): the pump answered, but what
+        /// it said is not believed, so the exchange stays unacknowledged.
+        public var malformedReplies = 0
+        /// Why the last malformed reply did not decode.
+        public var lastMalformedReply: WireError?
         public init() {}
     }
 
@@ -131,10 +138,14 @@ public actor WandChannel {
         ) { frame in
             guard frame.header.kind == .pumpMessage, frame.header.flags == [.sealed, .fromPump] else { return nil }
             var attempt = opener
-            do {
+            do throws(SessionError) {
                 let reply = try attempt.open(frame, answering: counter)
                 opener = attempt
                 return reply
+            } catch .malformedReply(let why) {
+                self.statistics.malformedReplies += 1
+                self.statistics.lastMalformedReply = why
+                return nil
             } catch {
                 self.statistics.rejectedReplies += 1
                 return nil

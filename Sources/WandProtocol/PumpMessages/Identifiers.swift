@@ -3,6 +3,10 @@ import Crypto
 /// A command id: 16 random bytes chosen by the host for each state-changing
 /// command. The pump remembers the outcome of recent ids across sessions and
 /// power cycles, so a repeated id is answered, never executed twice.
+///
+/// The all-zero id is reserved and never valid: it is what a pump with a
+/// blank or corrupted command record would report, so a message carrying it
+/// does not decode, and no host ever chooses it.
 public struct CommandID: Hashable, Sendable, CustomStringConvertible {
     /// The 16 bytes as sent on the wire.
     public let bytes: [UInt8]
@@ -10,17 +14,28 @@ public struct CommandID: Hashable, Sendable, CustomStringConvertible {
     /// Wire length.
     public static let length = 16
 
-    /// A command id from exactly 16 bytes; nil for any other length.
+    /// A command id from exactly 16 bytes; nil for any other length and for
+    /// the reserved all-zero id.
     public init?(bytes: [UInt8]) {
-        guard bytes.count == Self.length else { return nil }
+        guard bytes.count == Self.length, !Self.isReserved(bytes) else { return nil }
         self.bytes = bytes
     }
 
-    /// A fresh id from the system's cryptographic random source.
+    /// A fresh id from the system's cryptographic random source (never the
+    /// reserved all-zero id).
     public static func random() -> CommandID {
         var generator = SystemRandomNumberGenerator()
-        return CommandID(unchecked: (0..<length).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        while true {
+            let bytes = (0..<length).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+            if !isReserved(bytes) { return CommandID(unchecked: bytes) }
+        }
     }
+
+    static func isReserved(_ bytes: [UInt8]) -> Bool { bytes.allSatisfy { $0 == 0 } }
+
+    /// Whether this is the id the host sent: the check a host makes on every
+    /// receipt before it believes the receipt is about its command.
+    public func matches(_ sent: CommandID) -> Bool { bytes == sent.bytes }
 
     init(unchecked bytes: [UInt8]) { self.bytes = bytes }
 
@@ -30,7 +45,9 @@ public struct CommandID: Hashable, Sendable, CustomStringConvertible {
 
 extension CommandID: WireFields {
     public init(reading reader: inout ByteReader) throws(WireError) {
-        bytes = try reader.bytes(Self.length, "commandId")
+        let read = try reader.bytes(Self.length, "commandId")
+        guard !Self.isReserved(read) else { throw .invalidValue(field: "commandId", value: 0) }
+        bytes = read
     }
     public func write(to writer: inout ByteWriter) { writer.bytes(bytes) }
 }
@@ -93,12 +110,19 @@ public enum WireIndication: UInt8, Sendable, CaseIterable {
 
 /// A UTC time and the pump's zone offset.
 public struct WireTime: Sendable, Equatable, Hashable, WireFields {
-    /// Seconds since 1970-01-01T00:00:00Z.
+    /// Seconds since 1970-01-01T00:00:00Z, 0 ... `maximumUTCSeconds`.
     public var utcSeconds: Int64
     /// Minutes east of UTC, -720 ... +840.
     public var zoneOffsetMinutes: Int16
 
     public static let zoneOffsetRange: ClosedRange<Int16> = -720...840
+
+    /// 9999-12-31T23:59:59Z: the last second every calendar library can
+    /// show. A later (or negative) time on the wire is corruption or a
+    /// pump with a lost clock, never a real event time.
+    public static let maximumUTCSeconds: Int64 = 253_402_300_799
+    /// The range of every UTC-seconds field in the protocol.
+    public static let utcSecondsRange: ClosedRange<Int64> = 0...maximumUTCSeconds
 
     public init(utcSeconds: Int64, zoneOffsetMinutes: Int16) {
         self.utcSeconds = utcSeconds
@@ -106,8 +130,7 @@ public struct WireTime: Sendable, Equatable, Hashable, WireFields {
     }
 
     public init(reading reader: inout ByteReader) throws(WireError) {
-        utcSeconds = try reader.int64("time.utcSeconds")
-        guard utcSeconds >= 0 else { throw .invalidValue(field: "time.utcSeconds", value: utcSeconds) }
+        utcSeconds = try readUTCSeconds(&reader, "time.utcSeconds")
         zoneOffsetMinutes = try reader.int16("time.zoneOffsetMinutes")
         guard Self.zoneOffsetRange.contains(zoneOffsetMinutes) else {
             throw .invalidValue(field: "time.zoneOffsetMinutes", value: Int64(zoneOffsetMinutes))
@@ -118,6 +141,13 @@ public struct WireTime: Sendable, Equatable, Hashable, WireFields {
         writer.int64(utcSeconds)
         writer.int16(zoneOffsetMinutes)
     }
+}
+
+/// A UTC-seconds field (Int64), refused outside `WireTime.utcSecondsRange`.
+func readUTCSeconds(_ reader: inout ByteReader, _ field: String) throws(WireError) -> Int64 {
+    let seconds = try reader.int64(field)
+    guard WireTime.utcSecondsRange.contains(seconds) else { throw .invalidValue(field: field, value: seconds) }
+    return seconds
 }
 
 func readEnum<E: RawRepresentable>(_ type: E.Type, _ reader: inout ByteReader, _ field: String) throws(WireError) -> E

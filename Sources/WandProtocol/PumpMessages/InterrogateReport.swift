@@ -17,12 +17,12 @@ public enum InfusionState: UInt8, Sendable, CaseIterable {
 
 /// One entry of the pump's record of recent command ids.
 /// ```
-/// 0   16  command id
+/// 0   16  command id (never all zero)
 /// 16  1   opcode of the command
 /// 17  1   status it ended with (0 done, else PumpRefusal)
-/// 18  8   UTC seconds when it ended (Int64)
+/// 18  8   UTC seconds when it ended (Int64, 0 ... 253 402 300 799)
 /// ```
-public struct CommandRecordEntry: Sendable, Equatable, Hashable, WireFields {
+public struct CommandRecordEntry: Sendable, Equatable, Hashable, WireFields, CommandAnswer {
     public var commandId: CommandID
     public var opcode: PumpOpcode
     public var status: UInt8
@@ -42,7 +42,7 @@ public struct CommandRecordEntry: Sendable, Equatable, Hashable, WireFields {
         guard status == 0 || PumpRefusal(rawValue: status) != nil else {
             throw .invalidValue(field: "record.status", value: Int64(status))
         }
-        utcSeconds = try reader.int64("record.utcSeconds")
+        utcSeconds = try readUTCSeconds(&reader, "record.utcSeconds")
     }
 
     public func write(to writer: inout ByteWriter) {
@@ -73,7 +73,7 @@ public struct CommandRecordEntry: Sendable, Equatable, Hashable, WireFields {
 /// then    32    staged hash, if present
 /// then    1     active alarm count a (0 ... 16)
 /// then    2a    alarm codes, UInt16 each
-/// then    8     last therapy change, UTC seconds Int64
+/// then    8     last therapy change, UTC seconds Int64 (0 ... 253 402 300 799)
 /// then    1     command record count r (0 ... 8), newest first
 /// then    26r   CommandRecordEntry each
 /// ```
@@ -154,7 +154,7 @@ public struct InterrogateReport: Sendable, Equatable, WireFields {
         var alarms: [PumpAlarm] = []
         for _ in 0..<alarmCount { alarms.append(PumpAlarm(rawValue: try reader.uint16("interrogate.alarm"))) }
         activeAlarms = alarms
-        lastChangeUTCSeconds = try reader.int64("interrogate.lastChange")
+        lastChangeUTCSeconds = try readUTCSeconds(&reader, "interrogate.lastChange")
         let recordCount = Int(try reader.uint8("interrogate.recordCount"))
         guard recordCount <= Self.maximumRecords else {
             throw .tooMany(field: "interrogate.records", count: recordCount, maximum: Self.maximumRecords)

@@ -26,6 +26,9 @@ public enum PumpEventCode: UInt16, Sendable, CaseIterable {
     case refillBegun = 0x0040
     /// detail: volume added, nL.
     case refillCompleted = 0x0041
+    /// Refill cancelled, delivery resumed as before refill begin.
+    /// detail: reservoir volume, nL (unchanged by the refill).
+    case refillCancelled = 0x0042
     /// detail: new threshold, nL.
     case alarmThresholdSet = 0x0050
     /// detail: seconds the clock moved (two's complement).
@@ -52,6 +55,7 @@ extension PumpEventCode {
         case .infusionResumed: "infusion resumed"
         case .refillBegun: "refill begun"
         case .refillCompleted: "refill completed"
+        case .refillCancelled: "refill cancelled"
         case .alarmThresholdSet: "alarm threshold set"
         case .clockSet: "clock set"
         case .commandRefused: "command refused"

@@ -20,6 +20,9 @@ public enum PumpOpcode: UInt8, Sendable, CaseIterable {
     case setClock = 0x10
     case queryCommandOutcome = 0x11
     case closeSession = 0x12
+    /// Leave refill without refilling: delivery resumes as it was before
+    /// refill begin, reservoir and prescription unchanged.
+    case refillCancel = 0x13
 
     /// The first byte of the pump's reply.
     public var replyOpcode: UInt8 { rawValue | 0x80 }
@@ -29,7 +32,7 @@ public enum PumpOpcode: UInt8, Sendable, CaseIterable {
     public var changesState: Bool {
         switch self {
         case .stagePrescription, .commitStagedPrescription, .discardStagedPrescription, .startBolus,
-             .cancelBolus, .stopInfusion, .resumeInfusion, .refillBegin, .refillComplete,
+             .cancelBolus, .stopInfusion, .resumeInfusion, .refillBegin, .refillComplete, .refillCancel,
              .setAlarmConfiguration, .setClock:
             true
         case .openSession, .interrogate, .readPrescription, .readEventLog, .readClock,

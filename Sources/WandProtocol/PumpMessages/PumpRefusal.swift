@@ -32,10 +32,11 @@ public enum PumpRefusal: UInt8, Error, Sendable, CaseIterable {
     case alreadyStopped = 0x0D
     /// Resume requested while already running.
     case alreadyRunning = 0x0E
-    /// Refill complete without refill begin.
+    /// Refill complete or refill cancel without refill begin: no refill is in
+    /// progress.
     case notInRefill = 0x0F
     /// The command is not allowed during a refill (only refill complete,
-    /// reads and session messages are).
+    /// refill cancel, reads and session messages are).
     case refillInProgress = 0x10
     /// The battery has reached end of service: the pump refuses therapy
     /// changes. Replace the pump.
@@ -73,8 +74,8 @@ public enum PumpRefusal: UInt8, Error, Sendable, CaseIterable {
         case .infusionStopped: "infusion is stopped; resume before a bolus"
         case .alreadyStopped: "infusion is already stopped"
         case .alreadyRunning: "infusion is already running"
-        case .notInRefill: "no refill was begun"
-        case .refillInProgress: "a refill is in progress; complete it first"
+        case .notInRefill: "no refill is in progress"
+        case .refillInProgress: "a refill is in progress; complete or cancel it first"
         case .batteryEndOfService: "the battery is at end of service; therapy changes are refused"
         case .clockOutOfRange: "the clock value is out of range"
         case .commandIdReused: "this command id was used for a different command; nothing was executed"

@@ -2,6 +2,25 @@
 //   opcode | 0x80  (1) | status (1: 0 done, else PumpRefusal) | body
 // and the body is present only when the status is 0. Offsets below count
 // from the first byte of the body.
+//
+// Every command id in a reply must not be the reserved all-zero id, and
+// every UTC-seconds field must lie in 0 ... 253 402 300 799 (9999-12-31
+// 23:59:59Z); a reply breaking either does not decode (WireError), which the
+// host treats as a malformed reply: the pump answered, but what it said
+// cannot be believed, so the request's outcome is unknown.
+
+/// A reply body that names the command it answers.
+public protocol CommandAnswer: Sendable {
+    /// The command id the pump says this answers.
+    var commandId: CommandID { get }
+}
+
+extension CommandAnswer {
+    /// Whether this answers the command the host sent with `sent`. A host
+    /// acts on a receipt only when this is true; otherwise the receipt is
+    /// about another command, and the sent one's outcome is unknown.
+    public func answers(_ sent: CommandID) -> Bool { commandId.matches(sent) }
+}
 
 /// The active prescription: reply body to read prescription (0x83).
 /// ```
@@ -30,7 +49,7 @@ public struct PrescriptionReport: Sendable, Equatable, WireFields {
 /// 0   16  command id
 /// 16  32  hash of the staged prescription, as the pump computed it
 /// ```
-public struct StageReceipt: Sendable, Equatable, WireFields {
+public struct StageReceipt: Sendable, Equatable, WireFields, CommandAnswer {
     public var commandId: CommandID
     public var stagedHash: PrescriptionHash
     public init(commandId: CommandID, stagedHash: PrescriptionHash) {
@@ -48,13 +67,13 @@ public struct StageReceipt: Sendable, Equatable, WireFields {
 }
 
 /// A state-changing command was executed: reply body to commit, discard,
-/// start and cancel bolus, stop, resume, refill complete, set alarm
-/// configuration and set clock.
+/// start and cancel bolus, stop, resume, refill complete, refill cancel, set
+/// alarm configuration and set clock.
 /// ```
-/// 0   16  command id
-/// 16  8   pump UTC seconds when it was executed (Int64)
+/// 0   16  command id (never all zero)
+/// 16  8   pump UTC seconds when it was executed (Int64, 0 ... 253 402 300 799)
 /// ```
-public struct CommandReceipt: Sendable, Equatable, WireFields {
+public struct CommandReceipt: Sendable, Equatable, WireFields, CommandAnswer {
     public var commandId: CommandID
     public var executedAtUTCSeconds: Int64
     public init(commandId: CommandID, executedAtUTCSeconds: Int64) {
@@ -63,7 +82,7 @@ public struct CommandReceipt: Sendable, Equatable, WireFields {
     }
     public init(reading reader: inout ByteReader) throws(WireError) {
         commandId = try CommandID(reading: &reader)
-        executedAtUTCSeconds = try reader.int64("receipt.executedAt")
+        executedAtUTCSeconds = try readUTCSeconds(&reader, "receipt.executedAt")
     }
     public func write(to writer: inout ByteWriter) {
         commandId.write(to: &writer)
@@ -77,7 +96,7 @@ public struct CommandReceipt: Sendable, Equatable, WireFields {
 /// 16  4   expected residual volume to withdraw, nL
 /// 20  4   reservoir capacity, nL
 /// ```
-public struct RefillBeginReport: Sendable, Equatable, WireFields {
+public struct RefillBeginReport: Sendable, Equatable, WireFields, CommandAnswer {
     public var commandId: CommandID
     public var expectedResidualNanolitres: UInt32
     public var reservoirCapacityNanolitres: UInt32
@@ -101,7 +120,7 @@ public struct RefillBeginReport: Sendable, Equatable, WireFields {
 /// One event of the pump's log.
 /// ```
 /// 0   4   event index (monotonic, never reused)
-/// 4   8   UTC seconds (Int64)
+/// 4   8   UTC seconds (Int64, 0 ... 253 402 300 799)
 /// 12  2   event code (PumpEventCode)
 /// 14  4   detail (meaning depends on the code: a volume in nL, an alarm
 ///         code, an opcode)
@@ -119,7 +138,7 @@ public struct PumpEvent: Sendable, Equatable, Hashable, WireFields {
     }
     public init(reading reader: inout ByteReader) throws(WireError) {
         index = try reader.uint32("event.index")
-        utcSeconds = try reader.int64("event.utcSeconds")
+        utcSeconds = try readUTCSeconds(&reader, "event.utcSeconds")
         code = try reader.uint16("event.code")
         detail = try reader.uint32("event.detail")
     }
@@ -179,9 +198,11 @@ public struct EventLogPage: Sendable, Equatable, WireFields {
 ///         or the record aged out; 1: the stored reply follows)
 /// 17  2   stored reply length n (0 when unknown; 2 ... 64)
 /// 19  n   the stored reply plaintext, exactly as first sent
-///         (opcode|0x80, status, body)
+///         (opcode|0x80, status, body): it must itself decode, answer a
+///         state-changing request, and name the same command id if it
+///         names one
 /// ```
-public struct CommandOutcomeReport: Sendable, Equatable, WireFields {
+public struct CommandOutcomeReport: Sendable, Equatable, WireFields, CommandAnswer {
     public static let maximumStoredReplyLength = 64
     public var commandId: CommandID
     /// The reply the pump sent when it executed (or refused) the command; nil when unknown.
@@ -198,7 +219,17 @@ public struct CommandOutcomeReport: Sendable, Equatable, WireFields {
             guard (2...Self.maximumStoredReplyLength).contains(length) else {
                 throw .invalidValue(field: "outcome.length", value: Int64(length))
             }
-            storedReply = try reader.bytes(length, "outcome.reply")
+            let stored = try reader.bytes(length, "outcome.reply")
+            // The stored reply is what the host will act on, so it is held
+            // to the same rules as a reply that came directly.
+            let reply = try PumpReply(decoding: stored)
+            guard reply.opcode.changesState else {
+                throw .invalidValue(field: "outcome.reply.opcode", value: Int64(reply.opcode.rawValue))
+            }
+            if let named = reply.commandId, !named.matches(commandId) {
+                throw .invalidValue(field: "outcome.reply.commandId", value: 0)
+            }
+            storedReply = stored
         } else {
             guard length == 0 else { throw .invalidValue(field: "outcome.length", value: Int64(length)) }
             storedReply = nil
@@ -227,7 +258,7 @@ public struct CommandOutcomeReport: Sendable, Equatable, WireFields {
 ///         0x84 StageReceipt          0x8B RefillBeginReport
 ///         0x8E EventLogPage          0x8F WireTime (the pump clock)
 ///         0x91 CommandOutcomeReport  0x92 nothing (session closed)
-///         0x85-0x8A, 0x8C, 0x8D, 0x90 CommandReceipt
+///         0x85-0x8A, 0x8C, 0x8D, 0x90, 0x93 CommandReceipt
 /// ```
 public enum PumpReply: WireMessage {
     case refused(PumpOpcode, PumpRefusal)
@@ -266,7 +297,7 @@ public enum PumpReply: WireMessage {
             case .queryCommandOutcome: self = .outcome(try .init(reading: &reader))
             case .closeSession: self = .sessionClosed
             case .commitStagedPrescription, .discardStagedPrescription, .startBolus, .cancelBolus, .stopInfusion,
-                 .resumeInfusion, .refillComplete, .setAlarmConfiguration, .setClock:
+                 .resumeInfusion, .refillComplete, .refillCancel, .setAlarmConfiguration, .setClock:
                 self = .executed(opcode, try .init(reading: &reader))
             }
         }
@@ -292,6 +323,31 @@ public enum PumpReply: WireMessage {
     public var refusal: PumpRefusal? {
         if case .refused(_, let refusal) = self { return refusal }
         return nil
+    }
+
+    /// The command id this reply names: receipts, the refill begin report
+    /// and outcome reports do; refusals and reads do not.
+    public var commandId: CommandID? {
+        switch self {
+        case .staged(let receipt): receipt.commandId
+        case .executed(_, let receipt): receipt.commandId
+        case .refillBegun(let report): report.commandId
+        case .outcome(let report): report.commandId
+        case .refused, .interrogate, .prescription, .eventLog, .clock, .sessionClosed: nil
+        }
+    }
+
+    /// Whether this reply can be the answer to `request`: the same opcode
+    /// and, when the reply names a command id, the id the request carried
+    /// (for query command outcome, the id asked about).
+    public func answers(_ request: PumpRequest) -> Bool {
+        guard opcode == request.opcode else { return false }
+        guard let named = commandId else { return true }
+        let sent: CommandID? = switch request {
+        case .queryCommandOutcome(let query): query.commandId
+        default: request.commandId
+        }
+        return sent.map(named.matches) ?? false
     }
 
     public var encoded: [UInt8] {

@@ -117,10 +117,29 @@ public struct ResumeInfusion: CommandOnlyRequest {
     public init(commandId: CommandID) { self.commandId = commandId }
 }
 
-/// Enter refill: delivery pauses and the pump reports the residual volume it
-/// expects to be withdrawn. `0x0B | command id (16)`.
+/// Enter refill: delivery pauses (a bolus in progress ends) and the pump
+/// reports the residual volume it expects to be withdrawn. The refill ends
+/// with `RefillComplete` or `RefillCancel`, either of which resumes delivery
+/// as it was before; until then other state changes are refused
+/// (`refillInProgress`). `0x0B | command id (16)`.
 public struct RefillBegin: CommandOnlyRequest {
     public static let opcode = PumpOpcode.refillBegin
+    public var commandId: CommandID
+    public init(commandId: CommandID) { self.commandId = commandId }
+}
+
+/// Leave refill without refilling: the way out when the refill will not be
+/// completed (the residual check failed, the technician stops), so the pump
+/// is not left paused. Delivery resumes exactly as it was before refill
+/// begin (running, or stopped if it was stopped); the reservoir contents and
+/// the prescription are unchanged. Answered with a CommandReceipt (reply
+/// `0x93`); refused with `notInRefill` (0x0F) when no refill is in progress.
+/// ```
+/// 0   1   opcode 0x13
+/// 1   16  command id
+/// ```
+public struct RefillCancel: CommandOnlyRequest {
+    public static let opcode = PumpOpcode.refillCancel
     public var commandId: CommandID
     public init(commandId: CommandID) { self.commandId = commandId }
 }
@@ -365,6 +384,7 @@ public enum PumpRequest: WireMessage {
     case resumeInfusion(ResumeInfusion)
     case refillBegin(RefillBegin)
     case refillComplete(RefillComplete)
+    case refillCancel(RefillCancel)
     case setAlarmConfiguration(SetAlarmConfiguration)
     case readEventLog(ReadEventLog)
     case readClock(ReadClock)
@@ -388,6 +408,7 @@ public enum PumpRequest: WireMessage {
         case .resumeInfusion: self = .resumeInfusion(try .init(decoding: bytes))
         case .refillBegin: self = .refillBegin(try .init(decoding: bytes))
         case .refillComplete: self = .refillComplete(try .init(decoding: bytes))
+        case .refillCancel: self = .refillCancel(try .init(decoding: bytes))
         case .setAlarmConfiguration: self = .setAlarmConfiguration(try .init(decoding: bytes))
         case .readEventLog: self = .readEventLog(try .init(decoding: bytes))
         case .readClock: self = .readClock(try .init(decoding: bytes))
@@ -411,6 +432,7 @@ public enum PumpRequest: WireMessage {
         case .resumeInfusion(let m): m
         case .refillBegin(let m): m
         case .refillComplete(let m): m
+        case .refillCancel(let m): m
         case .setAlarmConfiguration(let m): m
         case .readEventLog(let m): m
         case .readClock(let m): m
