@@ -258,17 +258,17 @@ import WandProtocol
         #expect(after.reservoirVolume == .mL(8))
     }
 
-    @Test func receiptsMustAnswerTheCommandIdWithARealTime() {
-        let id = CommandID(bytes: Array(repeating: 7, count: 16))!
-        let other = CommandID(bytes: Array(repeating: 8, count: 16))!
+    @Test func receiptsMustAnswerTheCommandIdWithARealTime() throws {
+        let id = try #require(CommandID(bytes: Array(repeating: 7, count: 16)))
+        let other = try #require(CommandID(bytes: Array(repeating: 8, count: 16)))
+        let bolus = PumpRequest.startBolus(StartBolus(commandId: id, kind: .therapeutic, doseNanograms: 50_000,
+                                                      volumeNanolitres: 25_000, durationSeconds: 600))
         let good = PumpReply.executed(.startBolus, CommandReceipt(commandId: id, executedAtUTCSeconds: 1_800_000_000))
-        #expect(Programmer.answers(good, commandID: id, kind: .bolus))
-        #expect(!Programmer.answers(.executed(.startBolus, CommandReceipt(commandId: other, executedAtUTCSeconds: 1_800_000_000)),
-                                    commandID: id, kind: .bolus))
-        #expect(!Programmer.answers(.executed(.startBolus, CommandReceipt(commandId: id, executedAtUTCSeconds: -1)),
-                                    commandID: id, kind: .bolus))
-        #expect(!Programmer.answers(.executed(.startBolus, CommandReceipt(commandId: id, executedAtUTCSeconds: .min)),
-                                    commandID: id, kind: .bolus))
+        #expect(Programmer.answers(good, bolus))
+        #expect(!Programmer.answers(.executed(.startBolus, CommandReceipt(commandId: other, executedAtUTCSeconds: 1_800_000_000)), bolus))
+        #expect(!Programmer.answers(.executed(.stopInfusion, CommandReceipt(commandId: id, executedAtUTCSeconds: 1_800_000_000)), bolus))
+        #expect(!Programmer.answers(.executed(.startBolus, CommandReceipt(commandId: id, executedAtUTCSeconds: -1)), bolus))
+        #expect(!Programmer.answers(.executed(.startBolus, CommandReceipt(commandId: id, executedAtUTCSeconds: .min)), bolus))
     }
 
     @Test func aPumpTimeOutsideAnyRealDateIsADeviceFaultNotACrash() throws {

@@ -191,8 +191,8 @@ public struct RefillCancelCommand: PumpCommand {
     public var kind: CommandKind { .refillCancel }
     public init() {}
 
-    static let step = WireStep(kind: .refillCancel, expectedReply: .executed(.discardStagedPrescription)) { id in // MERGE
-        .discardStagedPrescription(DiscardStagedPrescription(commandId: id)) // MERGE
+    static let step = WireStep(kind: .refillCancel, expectedReply: .executed(.refillCancel)) { id in
+        .refillCancel(RefillCancel(commandId: id))
     }
 
     public func plan(in situation: PlanningSituation) throws(ProgrammerError) -> ChangePlan {

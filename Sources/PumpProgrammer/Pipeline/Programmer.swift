@@ -224,11 +224,12 @@ public actor Programmer {
         try record(command: command, phase: .intent, commandID: entry.commandID, parameters: parameters, overrides: overrides)
         crashIfAsked(.beforeSend)
 
-        let result = await connection.send(step.request(id))
+        let request = step.request(id)
+        let result = await connection.send(request)
         crashIfAsked(.afterSend)
         switch result {
         case .completed(let reply):
-            guard Self.answers(reply, commandID: id, kind: step.kind) else {
+            guard Self.answers(reply, request) else {
                 // A reply that is not this command's receipt proves nothing
                 // about it: ask the pump what it did with this id.
                 try record(command: command, phase: .event, commandID: entry.commandID, outcome: .uncertain,
@@ -278,7 +279,7 @@ public actor Programmer {
         }
         switch Self.fate(of: report, commandID: id) {
         case .executed(let reply):
-            guard Self.answers(reply, commandID: id, kind: step.kind) else {
+            guard Self.answers(reply, step.request(id)) else {
                 ledger.append((step.kind, id, .unknown))
                 throw .uncertain(entry)
             }
@@ -320,15 +321,14 @@ public actor Programmer {
         return .executed(reply)
     }
 
-    /// Whether `reply` is the receipt of command `id` of this kind.
-    static func answers(_ reply: PumpReply, commandID id: CommandID, kind: CommandKind) -> Bool {
-        switch reply {
-        case .staged(let receipt): return kind == .stage && receipt.commandId == id
-        case .refillBegun(let report): return kind == .refillBegin && report.commandId == id
-        case .executed(_, let receipt):
-            return receipt.commandId == id && (try? PumpTime(checkedUTCSeconds: receipt.executedAtUTCSeconds)) != nil
-        default: return false
+    /// Whether `reply` is the receipt of `request` (its opcode and command
+    /// id, WandProtocol's rule) with a time a pump's clock can show.
+    static func answers(_ reply: PumpReply, _ request: PumpRequest) -> Bool {
+        guard reply.answers(request) else { return false }
+        if case .executed(_, let receipt) = reply {
+            return (try? PumpTime(checkedUTCSeconds: receipt.executedAtUTCSeconds)) != nil
         }
+        return true
     }
 
     private func crashIfAsked(_ point: ProgrammerContext.CrashPoint) {
