@@ -1,6 +1,7 @@
 import Foundation
 import SystemPackage
 import Testing
+import TestSupport
 import WandLink
 import WandProtocol
 @testable import PumpSimulator
@@ -19,17 +20,6 @@ import WandProtocol
         return Bundle.main.bundleURL.appendingPathComponent("wandsim")
     }
 
-    /// Reads the child's output until a line starting with `prefix`.
-    static func line(startingWith prefix: String, from pipe: Pipe) -> String? {
-        var text = ""
-        while true {
-            let data = pipe.fileHandleForReading.availableData
-            if data.isEmpty { return nil }
-            text += String(decoding: data, as: UTF8.self)
-            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) { return String(line) }
-        }
-    }
-
     static func exchange(_ transport: SerialTransport, _ body: [UInt8], decoder: inout FrameDecoder) async throws -> Frame {
         try await transport.send(FrameEncoder.encode(body))
         while true {
@@ -42,16 +32,10 @@ import WandProtocol
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wandsim-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let statePath = directory.appendingPathComponent("wandsim.json").path
-        let process = Process()
-        process.executableURL = Self.wandsimBinary
-        process.arguments = ["--state", statePath, "--latency-ms", "5"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        // Killed with its RunningChild if the test ends early.
+        let wandsim = try ChildProcess.start(Self.wandsimBinary.path, ["--state", statePath, "--latency-ms", "5"])
 
-        let announced = try #require(Self.line(startingWith: "SIMULATED pty: ", from: output))
+        let announced = try #require(await wandsim.line(startingWith: "SIMULATED pty: "), "wandsim: \(wandsim.stderr)")
         let ptyPath = String(announced.dropFirst("SIMULATED pty: ".count))
         #expect(ptyPath.hasPrefix("/dev/pts/"))
 
@@ -80,12 +64,11 @@ import WandProtocol
             await transport.close()
         }
 
-        process.terminate() // SIGTERM
-        process.waitUntilExit()
-        #expect(process.terminationReason == .exit)
-        #expect(process.terminationStatus == 0)
+        let stopped = await wandsim.terminate() // SIGTERM
+        #expect(!stopped.signalled)
+        #expect(stopped.status == 0)
         let saved = try SimulatorStateFile(path: FilePath(statePath)).load()
         #expect(saved.pump.outcomes.storedReply(for: commandID(42)) != nil)
-        #expect(Self.line(startingWith: "SIMULATED wandsim stopped", from: output) != nil)
+        #expect(await wandsim.line(startingWith: "SIMULATED wandsim stopped") != nil)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `pumpctl wands --watch --json` sees a wand arrive and leave: the built
 /// pumpctl runs inside a umockdev testbed whose uevents reach its real
@@ -7,10 +8,9 @@ import Testing
 @Suite struct HotplugWatchTests {
     static let wandSysPath = "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-2"
 
-    @Test func arrivalThenRemovalOfPW1_000123AreStreamedAndSIGTERMEndsWithStatus0() throws {
-        guard UmockdevTools.canRunHarness("the hotplug watch test"),
-              let python = UmockdevTools.systemPython else { return }
-        let result = try PumpctlRun.run(
+    @Test func arrivalThenRemovalOfPW1_000123AreStreamedAndSIGTERMEndsWithStatus0() async throws {
+        let python = try await UmockdevTools.requireHarness()
+        let result = try await PumpctlRun.run(
             ["wands", "--watch", "--json"],
             wrapper: [
                 python, UmockdevTools.path("Tests/Harness/hotplug_watch.py"),
@@ -39,10 +39,9 @@ import Testing
         #expect(objects.dropFirst().first?["device_address"] as? Int == 2)
     }
 
-    @Test func wandsAlreadyAttachedAreListedBeforeWatching() throws {
-        guard UmockdevTools.canRunHarness("the watch listing test"),
-              let python = UmockdevTools.systemPython else { return }
-        let result = try PumpctlRun.run(
+    @Test func wandsAlreadyAttachedAreListedBeforeWatching() async throws {
+        let python = try await UmockdevTools.requireHarness()
+        let result = try await PumpctlRun.run(
             ["wands", "--watch", "--json"],
             wrapper: [
                 python, UmockdevTools.path("Tests/Harness/hotplug_watch.py"),
