@@ -8,7 +8,7 @@ import WandProtocol
 
 /// The built `wandsim` as a child process, reached through the real
 /// serial transport (termios, flock, poll) on its pty.
-@Suite struct WandsimProcessTests {
+@Suite(.serialized, .tags(.process, .pty), .childProcesses) struct WandsimProcessTests {
     static var wandsimBinary: URL {
         // The test bundle sits in the build products folder, next to wandsim.
         var url = URL(fileURLWithPath: CommandLine.arguments[0])

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+import TestSupport
 
-@Suite struct AuditCommandTests {
+@Suite(.serialized, .tags(.process), .childProcesses) struct AuditCommandTests {
     func stateDir() -> String {
         let path = NSTemporaryDirectory() + "pumpwand-audit-" + UUID().uuidString
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `pumpctl link loopback` and `link status` on the built binary, against
 /// the simulated wand in process. The same commands take `--wand PATH` for
 /// a wandsim pty or a real wand.
-@Suite struct BringupLinkTests {
+@Suite(.serialized, .tags(.process), .childProcesses) struct BringupLinkTests {
     static func stateDir() -> String {
         let path = NSTemporaryDirectory() + "pumpwand-link-" + UUID().uuidString
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

@@ -4,7 +4,7 @@ import TestSupport
 
 /// The bring-up kit against `wandsim` on a pty: the same bytes as a serial
 /// wand, through the real termios code, in a separate process.
-@Suite struct BringupOverWandsimTests {
+@Suite(.serialized, .tags(.process, .pty), .childProcesses) struct BringupOverWandsimTests {
     /// A running wandsim and the pty it serves.
     final class Wandsim {
         let child: RunningChild

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `pumpctl raw` on the built binary against the simulated wand.
-@Suite struct BringupRawTests {
+@Suite(.serialized, .tags(.process), .childProcesses) struct BringupRawTests {
     func raw(_ arguments: [String], json: Bool = false) async throws -> PumpctlRun.Result {
         let dir = BringupLinkTests.stateDir()
         return try await PumpctlRun.run(["--simulator", "--state-dir", dir] + (json ? ["--json"] : []) + ["raw"] + arguments)

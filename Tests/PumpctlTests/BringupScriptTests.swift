@@ -5,7 +5,7 @@ import TestSupport
 /// The bring-up scripts and the serve example, run against the simulator
 /// with the pumpctl of this build. On real hardware the same scripts take
 /// `--wand PATH`.
-@Suite struct BringupScriptTests {
+@Suite(.serialized, .tags(.process), .childProcesses) struct BringupScriptTests {
     func script(_ name: String, _ arguments: [String], interpreter: String = "/bin/bash") async throws -> PumpctlRun.Result {
         let path = BringupPaths.repository.appendingPathComponent("hardware/bringup/" + name).path
         // Standard input is at end of file: the scripts take their answers as flags.

@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `pumpctl serve` on the built binary against the simulated pump: one
 /// session, one JSON response per request line, in order.
-@Suite struct BringupServeTests {
+@Suite(.serialized, .tags(.process), .childProcesses) struct BringupServeTests {
     func serve(_ lines: [String]) async throws -> (PumpctlRun.Result, [[String: Any]]) {
         let dir = BringupLinkTests.stateDir()
         let run = try await PumpctlRun.run(["--simulator", "--state-dir", dir, "serve"], stdin: lines.joined(separator: "\n") + "\n")

@@ -27,6 +27,7 @@ enum BringupPaths {
 /// recorded trace. CI installs tshark (Debian's package), so these never
 /// skip there; on a machine without it each is reported as skipped with the
 /// reason (before anything is recorded).
+@Suite(.serialized, .tags(.process), .childProcesses)
 struct BringupTraceTests {
     func record(_ arguments: [String]) async throws -> String {
         _ = try Requirements.require(BringupPaths.tshark, "tshark is not installed (apt-get install tshark); the dissector tests need it")
@@ -72,7 +73,7 @@ struct BringupTraceTests {
 }
 
 /// The trace file itself, without tshark.
-@Suite struct BringupTraceFileTests {
+@Suite(.serialized, .tags(.process), .childProcesses) struct BringupTraceFileTests {
     @Test func anUnwritableTracePathIsAUsageErrorBeforeAnythingIsSent() async throws {
         let dir = BringupLinkTests.stateDir()
         let run = try await PumpctlRun.run(["--simulator", "--state-dir", dir, "--trace", "/nonexistent-dir/t.pcapng", "link", "status"])

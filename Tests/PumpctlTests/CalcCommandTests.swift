@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `pumpctl calc` run as a built binary: JSON keys, values and exit statuses
 /// are the contract scripts rely on.
-@Suite struct CalcCommandTests {
+@Suite(.serialized, .tags(.process), .childProcesses) struct CalcCommandTests {
     /// Writes `text` to a fresh temporary file and returns its path.
     func file(_ text: String) throws -> String {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("calc-\(UUID().uuidString).json")

@@ -4,7 +4,7 @@ import TestSupport
 
 /// `pumpctl wands --json` against fake wands: umockdev gives the child a
 /// fake sysfs and /dev, so the real libudev and libusb code paths run.
-@Suite struct DiscoveryUnderUmockdevTests {
+@Suite(.serialized, .tags(.process, .hardwareInTheLoop), .childProcesses) struct DiscoveryUnderUmockdevTests {
     static let repositoryRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

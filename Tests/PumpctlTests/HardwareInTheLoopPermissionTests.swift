@@ -5,7 +5,7 @@ import TestSupport
 
 /// A wand node the user may not open: pumpctl stops with exit 77 and the
 /// message that names the udev rules and how to install them.
-@Suite struct HardwareInTheLoopPermissionTests {
+@Suite(.serialized, .tags(.process, .pty, .hardwareInTheLoop), .childProcesses) struct HardwareInTheLoopPermissionTests {
     static let nobody: UInt32 = 65534
 
     /// CI runs as root, whom file modes do not stop; there pumpctl runs as

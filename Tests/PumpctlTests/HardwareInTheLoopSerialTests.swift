@@ -6,7 +6,7 @@ import TestSupport
 /// The serial path end to end: the built `pumpctl` talks through the real
 /// serial transport (termios raw mode, flock, poll) to the built `wandsim`
 /// on a pty, which serves a SIMULATED wand and pump with the DEMO key.
-@Suite struct HardwareInTheLoopSerialTests {
+@Suite(.serialized, .tags(.process, .pty, .hardwareInTheLoop), .childProcesses) struct HardwareInTheLoopSerialTests {
     @Test func aSessionInterrogatesProgramsAndReadsBack() async throws {
         let bench = try HardwareInTheLoopBench()
         let wand = try await bench.startSimulator().ptyPath

@@ -9,7 +9,7 @@ import TestSupport
 /// built `wandsim`'s pty, so the real libudev discovery, libusb transfers,
 /// wire protocol and simulated pump all take part. No timings are asserted:
 /// under umockdev libusb spins on an always-ready node.
-@Suite struct HardwareInTheLoopUSBTests {
+@Suite(.serialized, .tags(.process, .pty, .hardwareInTheLoop), .hardwareInTheLoopBench) struct HardwareInTheLoopUSBTests {
     static let harness = UmockdevTools.path("Tests/Harness/usb_wand.py")
 
     /// The harness wrapper relaying the wand to `pty`, with extra harness options.

@@ -5,7 +5,7 @@ import TestSupport
 /// `pumpctl wands --watch --json` sees a wand arrive and leave: the built
 /// pumpctl runs inside a umockdev testbed whose uevents reach its real
 /// libudev monitor (Tests/Harness/hotplug_watch.py drives the testbed).
-@Suite struct HotplugWatchTests {
+@Suite(.serialized, .tags(.process, .hardwareInTheLoop), .hardwareInTheLoopBench) struct HotplugWatchTests {
     static let wandSysPath = "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-2"
 
     @Test func arrivalThenRemovalOfPW1_000123AreStreamedAndSIGTERMEndsWithStatus0() async throws {

@@ -5,6 +5,7 @@ import TestSupport
 /// The prompts a technician answers at a terminal, run under `script(1)`
 /// so pumpctl's standard input is a real terminal. Without script(1) each
 /// test is reported as skipped with the reason.
+@Suite(.serialized, .tags(.process, .pty), .childProcesses)
 struct InteractiveVisitTests {
     let stateDir = NSTemporaryDirectory() + "pumpwand-interactive-" + UUID().uuidString
 

@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Help text and exit statuses, asserted on the built binary the way
 /// swift-argument-parser's own tests do.
-@Suite struct PumpctlHelpTests {
+@Suite(.serialized, .tags(.process), .childProcesses) struct PumpctlHelpTests {
     @Test func versionPrintsTheVersionAndSucceeds() async throws {
         let result = try await PumpctlRun.run(["--version"])
         #expect(result.status == 0)

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `pumpctl --simulator sim ...` on the built binary.
-@Suite struct SimCommandTests {
+@Suite(.serialized, .tags(.process), .childProcesses) struct SimCommandTests {
     func stateDirectory() throws -> String {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("pumpctl-sim-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

@@ -1,11 +1,12 @@
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 
 /// The pump commands on the built binary against the in-process simulator:
 /// JSON contracts, exit statuses, and crashes at every step of the
 /// state-changing commands.
-@Suite struct VisitCommandTests {
+@Suite(.serialized, .tags(.process), .childProcesses) struct VisitCommandTests {
     let stateDir: String = {
         let path = NSTemporaryDirectory() + "pumpwand-visit-" + UUID().uuidString
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

@@ -6,7 +6,7 @@ import TestSupport
 /// `wand-selection-probe` (Tests/Probes/WandSelectionProbe) opens a wand
 /// with `WandSelection` inside a umockdev testbed, static (`umockdev-run`)
 /// or with a live wand answering on its bulk endpoints (usb_wand.py).
-@Suite struct WandSelectionUnderUmockdevTests {
+@Suite(.serialized, .tags(.process, .hardwareInTheLoop), .hardwareInTheLoopBench) struct WandSelectionUnderUmockdevTests {
     static func probe(_ arguments: [String], device: String?) async throws -> PumpctlRun.Result {
         let wrapper = ["umockdev-run"] + (device.map { ["-d", UmockdevTools.path("hardware/umockdev/\($0)")] } ?? []) + ["--"]
         return try await PumpctlRun.run(arguments, executable: "wand-selection-probe", wrapper: wrapper)

@@ -83,11 +83,12 @@ public enum ChildProcess {
     /// `timeLimit`.
     public static func run(
         _ executable: String, _ arguments: [String] = [], environment: [String: String] = [:],
-        input: Input = .closed, mergingStandardError: Bool = false, timeLimit: Duration = defaultTimeLimit
+        input: Input = .closed, mergingStandardError: Bool = false, timeLimit: Duration = defaultTimeLimit,
+        terminationGrace: Duration = terminationGrace
     ) async throws -> Result {
         let child = try start(executable, arguments, environment: environment, input: input,
                               mergingStandardError: mergingStandardError)
-        return try await child.finish(within: timeLimit)
+        return try await child.finish(within: timeLimit, terminationGrace: terminationGrace)
     }
 
     /// Starts a child without waiting for it; see `RunningChild`.
@@ -209,15 +210,17 @@ public final class RunningChild: @unchecked Sendable {
     // MARK: Ending
 
     /// Waits for the child to exit and its output to end. Throws
-    /// `ChildProcess.TimedOut` (after killing it) when that takes longer than `limit`.
-    public func finish(within limit: Duration = ChildProcess.defaultTimeLimit) async throws -> ChildProcess.Result {
+    /// `ChildProcess.TimedOut` (after killing it: SIGTERM, and SIGKILL
+    /// `terminationGrace` later) when that takes longer than `limit`.
+    public func finish(within limit: Duration = ChildProcess.defaultTimeLimit,
+                       terminationGrace: Duration = ChildProcess.terminationGrace) async throws -> ChildProcess.Result {
         if await wait(within: limit, until: { $0.exited && $0.streamsClosed }) { return result(timedOut: false) }
         if !isRunning {
             // Exited; a grandchild holds the output open. Wait for the readers to give up.
             _ = await wait(within: .seconds(10)) { $0.streamsClosed }
             return result(timedOut: false)
         }
-        await stop(signal: SIGTERM, tree: true)
+        await stop(signal: SIGTERM, tree: true, grace: terminationGrace)
         throw ChildProcess.TimedOut(command: command, limit: limit, result: result(timedOut: true))
     }
 
@@ -244,14 +247,14 @@ public final class RunningChild: @unchecked Sendable {
     /// Signals the child (with `tree`, also everything it started: a
     /// harness and the command under it), escalating to SIGKILL after the
     /// grace, and waits for the exit and the end of its output.
-    private func stop(signal: Int32, tree: Bool) async {
+    private func stop(signal: Int32, tree: Bool, grace: Duration = ChildProcess.terminationGrace) async {
         guard isRunning else {
             _ = await wait(within: .seconds(10)) { $0.streamsClosed }
             return
         }
         let targets = tree ? [processIdentifier] + Self.descendants(of: processIdentifier) : [processIdentifier]
         for pid in targets { Glibc.kill(pid, signal) }
-        if signal != SIGKILL, !(await wait(within: ChildProcess.terminationGrace) { $0.exited }) {
+        if signal != SIGKILL, !(await wait(within: grace) { $0.exited }) {
             for pid in targets { Glibc.kill(pid, SIGKILL) }
         } else if tree {
             // The child is gone; what it started must not linger either.

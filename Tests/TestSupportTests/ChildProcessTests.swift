@@ -60,14 +60,15 @@ struct ChildProcessTests {
         let started = ContinuousClock.now
         let error = await #expect(throws: ChildProcess.TimedOut.self) {
             _ = try await ChildProcess.run(
-                "/bin/sh", ["-c", "trap '' TERM; echo before; echo partial >&2; sleep 60"], timeLimit: .milliseconds(300))
+                "/bin/sh", ["-c", "trap '' TERM; echo before; echo partial >&2; sleep 60"], timeLimit: .milliseconds(300),
+                terminationGrace: .milliseconds(300))
         }
         let elapsed = ContinuousClock.now - started
         #expect(error?.result.timedOut == true)
         #expect(error?.result.stdout == "before\n")
         #expect(error?.result.stderr == "partial\n")
         #expect(error?.description.contains("TIMED OUT: /bin/sh -c") == true)
-        // 0.3 s, the grace before SIGKILL, and margin: nowhere near the 60 s sleep.
+        // 0.3 s, 0.3 s more before SIGKILL, and margin: nowhere near the 60 s sleep.
         #expect(elapsed < .seconds(30))
     }
 

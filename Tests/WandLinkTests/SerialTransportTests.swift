@@ -1,12 +1,13 @@
 import SystemPackage
 import Testing
+import TestSupport
 @testable import WandLink
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The serial transport over a real pty: real termios, poll, flock.
-@Suite struct SerialTransportTests {
+@Suite(.serialized, .tags(.pty)) struct SerialTransportTests {
     static func soon() -> ContinuousClock.Instant { .now + .seconds(10) }
 
     static func receive(_ count: Int, from transport: SerialTransport) async throws -> [UInt8] {

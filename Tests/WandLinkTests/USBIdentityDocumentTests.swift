@@ -5,7 +5,7 @@ import TestSupport
 
 /// `hardware/usb-identity.md` is the authoritative identity; `WandIdentity`
 /// and the umockdev fixtures must say the same thing.
-@Suite struct USBIdentityDocumentTests {
+@Suite(.serialized, .tags(.process), .childProcesses) struct USBIdentityDocumentTests {
     /// The `| Field | Value |` rows of the identity table, keyed by field.
     static func identityTable() throws -> [String: String] {
         var rows: [String: String] = [:]
@@ -65,7 +65,7 @@ import TestSupport
         }
     }
 
-    @Test(.tags(.process)) func fixturesAreUpToDateWithTheirGenerator() async throws {
+    @Test func fixturesAreUpToDateWithTheirGenerator() async throws {
         let python = try Requirements.tool("python3", "the generator check needs it")
         let check = try await ChildProcess.run(python, [RepositoryFiles.path("hardware/umockdev/generate.py"), "--check"])
         #expect(check.status == 0 && !check.signalled, "run python3 hardware/umockdev/generate.py\n\(check)")

@@ -1,16 +1,18 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import WandLink
 
 /// The USB transport through real libusb against a live fake wand.
 ///
 /// `USBTransportUnderHarnessTests` runs this test binary again as the child
 /// of Tests/Harness/usb_wand.py, with PUMPWAND_USB_HARNESS naming the
-/// harness mode; each test here is enabled only in its own mode. In a plain
-/// test run they show as skipped, and the outer tests assert that they ran
-/// and passed under the harness. Serialized: like a real one, the fake
+/// harness mode; each test here is enabled only in its own mode (the
+/// `.enabled(if:)` traits are that mode switch, not a missing tool). In a
+/// plain test run they show as skipped, and the outer tests assert that they
+/// ran and passed under the harness. Serialized: like a real one, the fake
 /// wand is a single device that one test at a time may hold.
-@Suite(.serialized) struct USBTransportLiveTests {
+@Suite(.serialized, .tags(.hardwareInTheLoop)) struct USBTransportLiveTests {
     static let harnessMode = ProcessInfo.processInfo.environment["PUMPWAND_USB_HARNESS"]
     static let serial = "PW1-000123"
 

@@ -8,8 +8,11 @@ import TestSupport
 /// mode at a time.
 ///
 /// Disabled inside a harness child (PUMPWAND_USB_HARNESS set): a child that
-/// started harnesses of its own would recurse without end.
-@Suite(.enabled(if: USBTransportLiveTests.harnessMode == nil))
+/// started harnesses of its own would recurse without end. That
+/// `.enabled(if:)` is the harness's mode switch; a missing tool is a skip
+/// reported by each test (`requireHarness`).
+@Suite(.enabled(if: USBTransportLiveTests.harnessMode == nil),
+       .serialized, .tags(.process, .pty, .hardwareInTheLoop), .hardwareInTheLoopBench)
 struct USBTransportUnderHarnessTests {
     /// A Python with the gi module (the system one; a pyenv shim may not
     /// have it), or nil; probed once, within a time limit.
