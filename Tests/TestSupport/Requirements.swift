@@ -12,10 +12,7 @@ public enum Requirements {
     /// Ends the running test as skipped because of `reason`, or fails it
     /// when tools are required.
     public static func skip(_ reason: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> Never {
-        if toolsAreRequired {
-            Issue.record("PUMPWAND_TESTS_REQUIRE_TOOLS=1 but \(reason)", sourceLocation: sourceLocation)
-            throw MissingTool(reason: reason)
-        }
+        if toolsAreRequired { throw MissingTool(reason: reason) }
         try Test.cancel(Comment(rawValue: "skipped: \(reason)"), sourceLocation: sourceLocation)
     }
 
@@ -41,6 +38,6 @@ public enum Requirements {
 
     struct MissingTool: Error, CustomStringConvertible {
         var reason: String
-        var description: String { "missing tool: \(reason)" }
+        var description: String { "PUMPWAND_TESTS_REQUIRE_TOOLS=1 but \(reason)" }
     }
 }
