@@ -64,6 +64,8 @@ import WandProtocol
             await transport.close()
         }
 
+        // wandsim takes SIGTERM once libdispatch has armed its source (long since, by now).
+        _ = await wandsim.waitUntilCatching(SIGTERM)
         let stopped = await wandsim.terminate() // SIGTERM
         #expect(!stopped.signalled)
         #expect(stopped.status == 0)

@@ -117,6 +117,12 @@ final class SimulatedWandProcess: Sendable {
             await child.kill()
             throw BenchError.childDidNotStart("wandsim printed no pty path: \(child.stdout)\n\(child.stderr)")
         }
+        // Started means stoppable too: `stop()` relies on SIGTERM, which
+        // wandsim takes only once libdispatch has armed its signal source.
+        guard await child.waitUntilCatching(SIGTERM) else {
+            await child.kill()
+            throw BenchError.childDidNotStart("wandsim never armed its SIGTERM handling: \(child.stdout)\n\(child.stderr)")
+        }
         return SimulatedWandProcess(child: child, ptyPath: String(line.dropFirst("SIMULATED pty: ".count)))
     }
 

@@ -7,6 +7,9 @@ import TestSupport
 /// libudev monitor (Tests/Harness/hotplug_watch.py drives the testbed).
 @Suite(.serialized, .tags(.process, .hardwareInTheLoop), .hardwareInTheLoopBench) struct HotplugWatchTests {
     static let wandSysPath = "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-2"
+    /// Beyond the driver's own 60 s waits, so a stuck watch is reported by
+    /// the driver ("timeout: ...") before the run's time limit kills it.
+    static let harnessTimeLimit: Duration = .seconds(150)
 
     @Test func arrivalThenRemovalOfPW1_000123AreStreamedAndSIGTERMEndsWithStatus0() async throws {
         let python = try await UmockdevTools.requireHarness()
@@ -16,7 +19,7 @@ import TestSupport
                 python, UmockdevTools.path("Tests/Harness/hotplug_watch.py"),
                 "--fixture", UmockdevTools.path("hardware/umockdev/wand.umockdev"),
                 "--syspath", Self.wandSysPath, "--",
-            ])
+            ], timeLimit: Self.harnessTimeLimit)
         let report = result.stdout.split(separator: "\n").map(String.init)
         #expect(result.status == 0, "driver report:\n\(result.stdout)\nstderr:\n\(result.stderr)")
         #expect(!report.contains { $0.hasPrefix("timeout:") }, "\(report)")
@@ -46,7 +49,7 @@ import TestSupport
             wrapper: [
                 python, UmockdevTools.path("Tests/Harness/hotplug_watch.py"),
                 "--present", UmockdevTools.path("hardware/umockdev/two-wands.umockdev"), "--",
-            ])
+            ], timeLimit: Self.harnessTimeLimit)
         let report = result.stdout.split(separator: "\n").map(String.init)
         #expect(result.status == 0, "driver report:\n\(result.stdout)\nstderr:\n\(result.stderr)")
         #expect(report.last == "exit: 0", "\(report)")

@@ -225,10 +225,12 @@ public final class RunningChild: @unchecked Sendable {
     }
 
     /// Stops the child as `kill(1)` would (SIGTERM: wandsim saves its state)
-    /// and waits for it; SIGKILL follows after `ChildProcess.terminationGrace`.
+    /// and waits for it; SIGKILL follows after `grace` (children start with
+    /// SIGTERM blocked, see `launch`: one without a handler for it only
+    /// ends then).
     @discardableResult
-    public func terminate() async -> ChildProcess.Result {
-        await stop(signal: SIGTERM, tree: false)
+    public func terminate(grace: Duration = ChildProcess.terminationGrace) async -> ChildProcess.Result {
+        await stop(signal: SIGTERM, tree: false, grace: grace)
         return result(timedOut: false)
     }
 
@@ -237,6 +239,29 @@ public final class RunningChild: @unchecked Sendable {
     public func kill() async -> ChildProcess.Result {
         await stop(signal: SIGKILL, tree: false)
         return result(timedOut: false)
+    }
+
+    /// Waits (polling /proc) until the child has a handler for `signal`;
+    /// false after `limit` or once it has exited. wandsim and `pumpctl wands
+    /// --watch` announce themselves before libdispatch has armed their
+    /// SIGTERM source, and a SIGTERM sent before that is discarded (see
+    /// `launch`): a test that will stop one with SIGTERM waits for this first.
+    public func waitUntilCatching(_ signal: Int32, within limit: Duration = .seconds(30)) async -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while isRunning && ContinuousClock.now < deadline {
+            if Self.catches(processIdentifier, signal) { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return false
+    }
+
+    /// True when /proc/PID/status lists a handler for `signal` (SigCgt).
+    static func catches(_ pid: Int32, _ signal: Int32) -> Bool {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigCgt:") }),
+              let mask = UInt64(line.dropFirst("SigCgt:".count).trimmingCharacters(in: .whitespaces), radix: 16)
+        else { return false }
+        return mask >> UInt64(signal - 1) & 1 == 1
     }
 
     /// Waits up to `limit` for the child to exit by itself; true when it did.
@@ -337,20 +362,33 @@ public final class RunningChild: @unchecked Sendable {
         for waiter in ready { waiter.continuation.resume(returning: true) }
     }
 
-    /// Starts `process` from a thread of its own whose signal mask is empty.
+    /// Starts `process` from a thread of its own with a known signal mask,
+    /// the one Swift concurrency's threads have.
     ///
-    /// Foundation hands the child the signal mask of the thread that starts
-    /// it, and Swift concurrency's threads (libdispatch workers) block almost
-    /// every signal: a child started from a test would ignore SIGTERM and
-    /// SIGINT for good (a shell would then never end on SIGTERM). Started
-    /// from here, the child's signals are as a login shell would leave them.
+    /// A child inherits the signal mask of the thread that starts it, and
+    /// Swift concurrency's threads (libdispatch workers) block every signal
+    /// but the synchronous ones, SIGPIPE and SIGPROF. The tests have always
+    /// started their children from those threads, and the programs under
+    /// test have only ever run that way. Starting every child from here
+    /// gives it that mask whatever thread calls `start`, so no test depends
+    /// on which thread it happened to run on. (It does not make an early
+    /// SIGTERM safe: wandsim and `pumpctl wands --watch` set SIGTERM to
+    /// SIG_IGN and take it through a DispatchSource that libdispatch arms a
+    /// little after they announce themselves, and their main thread, parked
+    /// in `dispatch_main`'s sigsuspend, takes a SIGTERM sent in between and
+    /// discards it; see `waitUntilCatching`.)
     private static func launch(_ process: Process) throws {
         let outcome = Mutex<Result<Void, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
         let thread = Thread {
-            var none = sigset_t()
-            sigemptyset(&none)
-            pthread_sigmask(SIG_SETMASK, &none, nil)
+            var mask = sigset_t()
+            sigfillset(&mask)
+            // As libdispatch's workers: these can be delivered only to the
+            // thread that caused them, or must not be held back.
+            for synchronous in [SIGILL, SIGTRAP, SIGFPE, SIGBUS, SIGSEGV, SIGSYS, SIGPIPE, SIGPROF] {
+                sigdelset(&mask, synchronous)
+            }
+            pthread_sigmask(SIG_SETMASK, &mask, nil)
             let result = Result { try process.run() }
             outcome.withLock { $0 = result }
             done.signal()

@@ -77,7 +77,8 @@ struct ChildProcessTests {
         let marker = NSTemporaryDirectory() + "child-process-test-\(UUID().uuidString)"
         let error = await #expect(throws: ChildProcess.TimedOut.self) {
             _ = try await ChildProcess.run(
-                "/bin/sh", ["-c", "sh -c 'echo $$ > \(marker); exec sleep 60' & wait"], timeLimit: .milliseconds(500))
+                "/bin/sh", ["-c", "sh -c 'echo $$ > \(marker); exec sleep 60' & wait"], timeLimit: .milliseconds(500),
+                terminationGrace: .milliseconds(300))
         }
         #expect(error != nil)
         let grandchild = try #require(Int32(try String(contentsOfFile: marker, encoding: .utf8)
@@ -94,7 +95,13 @@ struct ChildProcessTests {
     }
 
     @Test func aStartedChildIsWaitedForLineByLine() async throws {
-        let child = try ChildProcess.start("/bin/sh", ["-c", "echo 'READY at /dev/pts/9'; exec sleep 60"])
+        // Like wandsim, it takes SIGTERM (children start with it blocked).
+        let child = try ChildProcess.start("/usr/bin/python3", ["-c", """
+            import signal, time
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
+            print("READY at /dev/pts/9", flush=True)
+            time.sleep(60)
+            """])
         let line = await child.line(startingWith: "READY at ", within: .seconds(10))
         #expect(line == "READY at /dev/pts/9")
         #expect(child.isRunning)
@@ -103,15 +110,39 @@ struct ChildProcessTests {
         #expect(!child.isRunning)
     }
 
-    /// Swift concurrency's threads block most signals, and a child inherits
-    /// the mask of the thread that starts it: the helper starts children
-    /// with none blocked, so `sleep` ends on SIGTERM as it would from a shell.
-    @Test func aChildStartsWithNoSignalsBlocked() async throws {
-        let result = try await ChildProcess.run("/bin/sh", ["-c", "grep '^SigBlk' /proc/self/status"])
-        #expect(result.stdout == "SigBlk:\t0000000000000000\n")
+    /// Whichever thread starts it, a child gets the signal mask of Swift
+    /// concurrency's threads: SIGTERM and SIGINT held back for the
+    /// DispatchSource handlers of wandsim and pumpctl, the synchronous
+    /// signals and SIGPIPE not.
+    @Test func aChildStartsWithTheSignalMaskOfSwiftConcurrencyThreads() async throws {
+        let result = try await ChildProcess.run("/bin/grep", ["^SigBlk", "/proc/self/status"])
+        let hex = try #require(result.stdout.split(separator: "\t").last?.trimmingCharacters(in: .whitespacesAndNewlines))
+        let mask = try #require(UInt64(hex, radix: 16))
+        func blocked(_ signal: Int32) -> Bool { mask & (1 << UInt64(signal - 1)) != 0 }
+        #expect(blocked(SIGTERM) && blocked(SIGINT) && blocked(SIGHUP))
+        #expect(!blocked(SIGSEGV) && !blocked(SIGPIPE) && !blocked(SIGBUS))
+    }
+
+    /// A child that never takes the SIGTERM is killed once the grace is over.
+    @Test func terminatingAChildThatHoldsSIGTERMBackEndsWithSIGKILL() async throws {
         let child = try ChildProcess.start("/bin/sleep", ["60"])
-        kill(child.processIdentifier, SIGTERM)
-        #expect(await child.waitForExit(within: .seconds(10)))
+        let stopped = await child.terminate(grace: .milliseconds(200))
+        #expect(stopped.signalled && stopped.status == SIGKILL)
+    }
+
+    /// A child that installs its SIGTERM handler late is waited for, then
+    /// stopped through the handler.
+    @Test func aChildIsStoppedOnceItCatchesSIGTERM() async throws {
+        let child = try ChildProcess.start("/usr/bin/python3", ["-c", """
+            import signal, sys, time
+            time.sleep(0.3)
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
+            time.sleep(60)
+            """])
+        #expect(await child.waitUntilCatching(SIGTERM, within: .seconds(10)))
+        let stopped = await child.terminate()
+        #expect(!stopped.signalled && stopped.status == 0)
     }
 
     @Test func aLineThatNeverComesIsNilAtEndOfOutput() async throws {
