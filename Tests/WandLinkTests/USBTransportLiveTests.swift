@@ -22,7 +22,7 @@ import TestSupport
         return bytes
     }
 
-    @Test(.enabled(if: harnessMode == "echo"))
+    @Test(.enabled(if: harnessMode == "echo", "runs only as the child of USBTransportUnderHarnessTests, in harness mode echo"))
     func aMessageSpanningSeveralPacketsIsEchoedWhole() async throws {
         let transport = try USBTransport.open(serialNumber: Self.serial)
         #expect(transport.serialNumber == Self.serial)
@@ -34,7 +34,7 @@ import TestSupport
         await transport.close()
     }
 
-    @Test(.enabled(if: harnessMode == "echo"))
+    @Test(.enabled(if: harnessMode == "echo", "runs only as the child of USBTransportUnderHarnessTests, in harness mode echo"))
     func aMessageOfWholePacketsIsEchoedWhole() async throws {
         let transport = try USBTransport.open(usbPath: "/dev/bus/usb/001/002")
         #expect(transport.serialNumber == Self.serial)
@@ -45,7 +45,7 @@ import TestSupport
         await transport.close()
     }
 
-    @Test(.enabled(if: harnessMode == "echo"))
+    @Test(.enabled(if: harnessMode == "echo", "runs only as the child of USBTransportUnderHarnessTests, in harness mode echo"))
     func aSecondOpenIsBusyUntilTheFirstCloses() async throws {
         let first = try USBTransport.open(serialNumber: Self.serial)
         #expect(throws: WandTransportError.busy(device: "wand PW1-000123 at /dev/bus/usb/001/002")) {
@@ -58,7 +58,7 @@ import TestSupport
         await second.close()
     }
 
-    @Test(.enabled(if: harnessMode == "silent"))
+    @Test(.enabled(if: harnessMode == "silent", "runs only as the child of USBTransportUnderHarnessTests, in harness mode silent"))
     func aWandThatNeverAnswersTimesOut() async throws {
         let transport = try USBTransport.open(serialNumber: Self.serial)
         try await transport.send(Array(repeating: 0x5A, count: 10))
@@ -68,7 +68,7 @@ import TestSupport
         await transport.close()
     }
 
-    @Test(.enabled(if: harnessMode == "unplug-after-10"))
+    @Test(.enabled(if: harnessMode == "unplug-after-10", "runs only as the child of USBTransportUnderHarnessTests, in harness mode unplug-after-10"))
     func anUnpluggedWandIsReportedAsUnplugged() async throws {
         let transport = try USBTransport.open(serialNumber: Self.serial)
         // The harness unplugs the wand once these 10 bytes have arrived.
