@@ -127,10 +127,15 @@ let package = Package(
         ),
 
         // MARK: Tests (one target per library, and one for the command line)
+        // What the test targets share: child processes with a time limit,
+        // tags, reported skips, and the budget that lets the suites with
+        // child processes run in parallel without starving each other.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
         .testTarget(
             name: "PumpSimulatorTests",
             dependencies: [
-                "PumpSimulator", "Therapy", "WandProtocol", "WandLink", "StateFiles", "wandsim",
+                "PumpSimulator", "Therapy", "WandProtocol", "WandLink", "StateFiles", "wandsim", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
@@ -144,8 +149,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TherapyTests", dependencies: ["Therapy", .product(name: "PropertyBased", package: "swift-property-based")]),
-        .testTarget(name: "WandLinkTests", dependencies: ["WandLink", "CLibUSB", "CUdev", "CTerminal"]),
-        .testTarget(name: "PumpctlTests", dependencies: ["pumpctl", "wandsim", "wand-selection-probe"]),
+        .testTarget(name: "WandLinkTests", dependencies: ["WandLink", "CLibUSB", "CUdev", "CTerminal", "TestSupport"]),
+        .testTarget(name: "PumpctlTests", dependencies: ["pumpctl", "wandsim", "wand-selection-probe", "TestSupport"]),
         .testTarget(
             name: "WandProtocolTests",
             dependencies: [

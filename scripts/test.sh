@@ -15,8 +15,11 @@ echo "== fuzz (short run; any finding fails)"
 bash scripts/fuzz.sh
 
 echo "== tests"
-# One test at a time: many tests run pumpctl, wandsim or the umockdev
-# harness as child processes and wait for them, which would otherwise hold
-# the 2-core machine's few concurrency threads and starve the tests that use
-# deadlines (and libusb spins under umockdev).
-swift test --skip-build --no-parallel
+# In parallel (Swift Testing; there are no XCTest tests). Tests wait for
+# child processes without holding a concurrency thread (TestSupport's
+# ChildProcess, which also kills a child at its time limit), suites with
+# child processes, ptys or the umockdev harness are serialized, and a
+# process budget keeps them from starving each other on a 2-core machine
+# (one umockdev harness bench at a time; TestSupport/ChildProcessBudget.swift).
+# The run's summary line is the last thing printed.
+swift test --skip-build --parallel

@@ -6,8 +6,9 @@ testbed (empty, or holding the devices of --present), waits until it prints
 {"event":"watching"}; with --fixture and --syspath, adds the devices of
 FIXTURE (a .umockdev file) and sends the "add" uevent for SYSPATH, waits for
 an "arrived" line, sends the "remove" uevent (umockdev 0.17's remove_device
-sends none by itself) and waits for a "removed" line. Then it sends SIGTERM
-and waits for the command to end.
+sends none by itself) and waits for a "removed" line. Then, once the command
+catches SIGTERM (its handler is installed, per /proc), it sends SIGTERM and
+waits for the command to end.
 
 It reports what happened and judges nothing; the calling test does that.
 Output on stdout, one item per line:
@@ -34,6 +35,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 import gi
 
@@ -41,6 +43,28 @@ gi.require_version("UMockdev", "1.0")
 from gi.repository import UMockdev  # noqa: E402
 
 WAIT_SECONDS = 60
+
+
+def catches(pid, signo):
+    """True when /proc says process PID has a handler for signal SIGNO."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("SigCgt:"):
+                    return bool(int(line.split()[1], 16) >> (signo - 1) & 1)
+    except OSError:
+        pass
+    return False
+
+
+def wait_until_catching(pid, signo):
+    """Polls until PID catches SIGNO (False after WAIT_SECONDS, or if PID is gone)."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if catches(pid, signo):
+            return True
+        time.sleep(0.01)
+    return False
 
 
 def main():
@@ -110,6 +134,14 @@ def main():
         testbed.uevent(args.syspath, "remove")
         ok = wait_for("removed")
 
+    # "watching" is printed before the command's SIGTERM handling is armed:
+    # pumpctl sets SIGTERM to SIG_IGN and takes it through a DispatchSource,
+    # which libdispatch registers on its own thread a little later; a
+    # SIGTERM in between is discarded and the watch never ends. So the
+    # signal goes once the command catches it (/proc says so), as a person
+    # pressing Ctrl-C later would find it.
+    if not wait_until_catching(child.pid, signal.SIGTERM):
+        report("timeout: waiting for the command to catch SIGTERM")
     child.send_signal(signal.SIGTERM)
     try:
         code = child.wait(timeout=WAIT_SECONDS)

@@ -1,13 +1,14 @@
 import Foundation
 import SystemPackage
 import Testing
+import TestSupport
 import WandLink
 import WandProtocol
 @testable import PumpSimulator
 
 /// The built `wandsim` as a child process, reached through the real
 /// serial transport (termios, flock, poll) on its pty.
-@Suite struct WandsimProcessTests {
+@Suite(.serialized, .tags(.process, .pty), .childProcesses) struct WandsimProcessTests {
     static var wandsimBinary: URL {
         // The test bundle sits in the build products folder, next to wandsim.
         var url = URL(fileURLWithPath: CommandLine.arguments[0])
@@ -17,17 +18,6 @@ import WandProtocol
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
         }
         return Bundle.main.bundleURL.appendingPathComponent("wandsim")
-    }
-
-    /// Reads the child's output until a line starting with `prefix`.
-    static func line(startingWith prefix: String, from pipe: Pipe) -> String? {
-        var text = ""
-        while true {
-            let data = pipe.fileHandleForReading.availableData
-            if data.isEmpty { return nil }
-            text += String(decoding: data, as: UTF8.self)
-            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) { return String(line) }
-        }
     }
 
     static func exchange(_ transport: SerialTransport, _ body: [UInt8], decoder: inout FrameDecoder) async throws -> Frame {
@@ -42,16 +32,10 @@ import WandProtocol
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wandsim-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let statePath = directory.appendingPathComponent("wandsim.json").path
-        let process = Process()
-        process.executableURL = Self.wandsimBinary
-        process.arguments = ["--state", statePath, "--latency-ms", "5"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        // Killed with its RunningChild if the test ends early.
+        let wandsim = try ChildProcess.start(Self.wandsimBinary.path, ["--state", statePath, "--latency-ms", "5"])
 
-        let announced = try #require(Self.line(startingWith: "SIMULATED pty: ", from: output))
+        let announced = try #require(await wandsim.line(startingWith: "SIMULATED pty: "), "wandsim: \(wandsim.stderr)")
         let ptyPath = String(announced.dropFirst("SIMULATED pty: ".count))
         #expect(ptyPath.hasPrefix("/dev/pts/"))
 
@@ -80,12 +64,13 @@ import WandProtocol
             await transport.close()
         }
 
-        process.terminate() // SIGTERM
-        process.waitUntilExit()
-        #expect(process.terminationReason == .exit)
-        #expect(process.terminationStatus == 0)
+        // wandsim takes SIGTERM once libdispatch has armed its source (long since, by now).
+        _ = await wandsim.waitUntilCatching(SIGTERM)
+        let stopped = await wandsim.terminate() // SIGTERM
+        #expect(!stopped.signalled)
+        #expect(stopped.status == 0)
         let saved = try SimulatorStateFile(path: FilePath(statePath)).load()
         #expect(saved.pump.outcomes.storedReply(for: commandID(42)) != nil)
-        #expect(Self.line(startingWith: "SIMULATED wandsim stopped", from: output) != nil)
+        #expect(await wandsim.line(startingWith: "SIMULATED wandsim stopped") != nil)
     }
 }

@@ -1,33 +1,34 @@
 import Foundation
 import Testing
+import TestSupport
 
-@Suite struct AuditCommandTests {
+@Suite(.serialized, .tags(.process), .childProcesses) struct AuditCommandTests {
     func stateDir() -> String {
         let path = NSTemporaryDirectory() + "pumpwand-audit-" + UUID().uuidString
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
 
-    @Test func anEmptyLogListsAndVerifies() throws {
+    @Test func anEmptyLogListsAndVerifies() async throws {
         let dir = stateDir()
-        let list = try PumpctlRun.run(["--json", "--state-dir", dir, "audit"])
+        let list = try await PumpctlRun.run(["--json", "--state-dir", dir, "audit"])
         #expect(list.status == 0, "\(list.stderr)")
         let listing = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [String: Any]
         #expect((listing?["entries"] as? [Any])?.isEmpty == true)
 
-        let verify = try PumpctlRun.run(["audit", "verify", "--state-dir", dir, "--json"])
+        let verify = try await PumpctlRun.run(["audit", "verify", "--state-dir", dir, "--json"])
         #expect(verify.status == 0, "\(verify.stderr)")
         let result = try JSONSerialization.jsonObject(with: Data(verify.stdout.utf8)) as? [String: Any]
         #expect(result?["intact"] as? Bool == true)
         #expect(result?["entries"] as? Int == 0)
     }
 
-    @Test func aTruncatedLogFailsVerificationWithDeviceFaultStatus() throws {
+    @Test func aTruncatedLogFailsVerificationWithDeviceFaultStatus() async throws {
         let dir = stateDir()
-        _ = try PumpctlRun.run(["audit", "--state-dir", dir])
+        _ = try await PumpctlRun.run(["audit", "--state-dir", dir])
         // A head naming a row the log does not have: rows were removed from the end.
         try "3 \(String(repeating: "ab", count: 32))\n".write(toFile: dir + "/audit.head", atomically: true, encoding: .utf8)
-        let verify = try PumpctlRun.run(["audit", "verify", "--state-dir", dir])
+        let verify = try await PumpctlRun.run(["audit", "verify", "--state-dir", dir])
         #expect(verify.status == 76)
         #expect(verify.stdout.contains("AUDIT LOG TAMPERED"))
         #expect(verify.stdout.contains("removed from the end"))

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `pumpctl link loopback` and `link status` on the built binary, against
 /// the simulated wand in process. The same commands take `--wand PATH` for
 /// a wandsim pty or a real wand.
-@Suite struct BringupLinkTests {
+@Suite(.serialized, .tags(.process), .childProcesses) struct BringupLinkTests {
     static func stateDir() -> String {
         let path = NSTemporaryDirectory() + "pumpwand-link-" + UUID().uuidString
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -15,9 +16,9 @@ import Testing
         (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
     }
 
-    @Test func loopbackThroughTheSimulatedWandLosesNothingAndReportsEveryFigure() throws {
+    @Test func loopbackThroughTheSimulatedWandLosesNothingAndReportsEveryFigure() async throws {
         let dir = Self.stateDir()
-        let run = try PumpctlRun.run(["--simulator", "--state-dir", dir, "--json", "link", "loopback", "--count", "25", "--size", "200"])
+        let run = try await PumpctlRun.run(["--simulator", "--state-dir", dir, "--json", "link", "loopback", "--count", "25", "--size", "200"])
         #expect(run.status == 0, "\(run.stderr)")
         let report = try #require(Self.object(run.stdout))
         #expect(report["simulated"] as? Bool == true)
@@ -39,27 +40,27 @@ import Testing
         #expect(run.stderr.contains("SIMULATED"))
     }
 
-    @Test func emptyEchoesAreAllowedAndTheTextReportNamesTheCounts() throws {
+    @Test func emptyEchoesAreAllowedAndTheTextReportNamesTheCounts() async throws {
         let dir = Self.stateDir()
-        let run = try PumpctlRun.run(["--simulator", "--state-dir", dir, "link", "loopback", "--count", "3", "--size", "0"])
+        let run = try await PumpctlRun.run(["--simulator", "--state-dir", dir, "link", "loopback", "--count", "3", "--size", "0"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("SIMULATED WAND"))
         #expect(run.stdout.contains("sent 3  received 3  lost 0  corrupted 0"))
         #expect(run.stdout.contains("Wand PW1-900001, firmware 1.0.0"))
     }
 
-    @Test func sizesBeyondTheWandsLoopbackLimitAreUsageErrors() throws {
+    @Test func sizesBeyondTheWandsLoopbackLimitAreUsageErrors() async throws {
         let dir = Self.stateDir()
-        let tooBig = try PumpctlRun.run(["--simulator", "--state-dir", dir, "link", "loopback", "--size", "257"])
+        let tooBig = try await PumpctlRun.run(["--simulator", "--state-dir", dir, "link", "loopback", "--size", "257"])
         #expect(tooBig.status == 64)
         #expect(tooBig.stderr.contains("--size must be 0 ... 256"))
-        let none = try PumpctlRun.run(["--simulator", "--state-dir", dir, "link", "loopback", "--count", "0"])
+        let none = try await PumpctlRun.run(["--simulator", "--state-dir", dir, "link", "loopback", "--count", "0"])
         #expect(none.status == 64)
     }
 
-    @Test func linkStatusReportsTheWandsCounters() throws {
+    @Test func linkStatusReportsTheWandsCounters() async throws {
         let dir = Self.stateDir()
-        let run = try PumpctlRun.run(["--simulator", "--state-dir", dir, "--json", "link", "status"])
+        let run = try await PumpctlRun.run(["--simulator", "--state-dir", dir, "--json", "link", "status"])
         #expect(run.status == 0, "\(run.stderr)")
         let report = try #require(Self.object(run.stdout))
         #expect(report["pump_in_range"] as? Bool == true)
@@ -68,13 +69,13 @@ import Testing
         for key in ["crc_errors", "retries", "frames_relayed"] { #expect(report[key] is Int, "\(key)") }
         #expect((report["wand"] as? [String: Any])?["firmware"] as? String == "1.0.0")
 
-        let text = try PumpctlRun.run(["--simulator", "--state-dir", dir, "link", "status"])
+        let text = try await PumpctlRun.run(["--simulator", "--state-dir", dir, "link", "status"])
         #expect(text.status == 0)
         #expect(text.stdout.contains("pump in range: yes"))
     }
 
-    @Test func simulatorAndWandExcludeEachOther() throws {
-        let run = try PumpctlRun.run(["--simulator", "--wand", "/dev/null", "--state-dir", Self.stateDir(), "link", "status"])
+    @Test func simulatorAndWandExcludeEachOther() async throws {
+        let run = try await PumpctlRun.run(["--simulator", "--wand", "/dev/null", "--state-dir", Self.stateDir(), "link", "status"])
         #expect(run.status == 64)
     }
 }

@@ -1,37 +1,29 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The bring-up scripts and the serve example, run against the simulator
 /// with the pumpctl of this build. On real hardware the same scripts take
 /// `--wand PATH`.
-@Suite struct BringupScriptTests {
-    func script(_ name: String, _ arguments: [String], interpreter: String = "/bin/bash") throws -> PumpctlRun.Result {
+@Suite(.serialized, .tags(.process), .childProcesses) struct BringupScriptTests {
+    func script(_ name: String, _ arguments: [String], interpreter: String = "/bin/bash") async throws -> PumpctlRun.Result {
         let path = BringupPaths.repository.appendingPathComponent("hardware/bringup/" + name).path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: interpreter)
-        process.arguments = [path] + arguments + ["--pumpctl", PumpctlRun.binary("pumpctl").path]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return PumpctlRun.Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                                 stderr: String(decoding: stderr, as: UTF8.self))
+        // Standard input is at end of file: the scripts take their answers as flags.
+        return try await ChildProcess.run(interpreter, [path] + arguments + ["--pumpctl", PumpctlRun.binary("pumpctl").path],
+                                          timeLimit: .seconds(120))
     }
 
-    @Test func theWandSmokeTestPassesOnTheSimulatedWand() throws {
-        let run = try script("wand-smoke.sh", ["--simulator", "--state-dir", BringupLinkTests.stateDir()])
+    @Test func theWandSmokeTestPassesOnTheSimulatedWand() async throws {
+        let run = try await script("wand-smoke.sh", ["--simulator", "--state-dir", BringupLinkTests.stateDir()])
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("PASS  the wand NAKs an unknown opcode with reason 0x07"))
         #expect(run.stdout.hasSuffix("wand smoke test passed\n"))
         #expect(!run.stdout.contains("FAIL"))
     }
 
-    @Test func thePumpSmokeTestPassesOnTheSimulatedPump() throws {
+    @Test func thePumpSmokeTestPassesOnTheSimulatedPump() async throws {
         let traces = BringupLinkTests.stateDir()
-        let run = try script("pump-smoke.sh", ["--simulator", "--state-dir", BringupLinkTests.stateDir(), "--trace-dir", traces])
+        let run = try await script("pump-smoke.sh", ["--simulator", "--state-dir", BringupLinkTests.stateDir(), "--trace-dir", traces])
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("PASS  the new daily dose is active (450 mcg/day)"))
         #expect(run.stdout.contains("PASS  the log records the commit, the bolus and the refill"))
@@ -42,19 +34,19 @@ import Testing
         #expect(files.count == 8)
     }
 
-    @Test func aSmokeTestFailsWhenNoWandAnswers() throws {
-        let run = try script("wand-smoke.sh", ["--wand", "/nonexistent-wand", "--state-dir", BringupLinkTests.stateDir()])
+    @Test func aSmokeTestFailsWhenNoWandAnswers() async throws {
+        let run = try await script("wand-smoke.sh", ["--wand", "/nonexistent-wand", "--state-dir", BringupLinkTests.stateDir()])
         #expect(run.status == 1)
         #expect(run.stderr.contains("FAIL  wand answers info and link status (exit 69)"))
     }
 
-    @Test func aSmokeTestWithoutATargetIsAUsageError() throws {
-        let run = try script("pump-smoke.sh", [])
+    @Test func aSmokeTestWithoutATargetIsAUsageError() async throws {
+        let run = try await script("pump-smoke.sh", [])
         #expect(run.status == 64)
     }
 
-    @Test func theServeExampleRunsAgainstTheSimulator() throws {
-        let run = try script("serve_example.py", ["--simulator", "--state-dir", BringupLinkTests.stateDir()],
+    @Test func theServeExampleRunsAgainstTheSimulator() async throws {
+        let run = try await script("serve_example.py", ["--simulator", "--state-dir", BringupLinkTests.stateDir()],
                              interpreter: "/usr/bin/python3")
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("loopback 256 bytes: 10/10 intact"))

@@ -1,18 +1,19 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `pumpctl serve` on the built binary against the simulated pump: one
 /// session, one JSON response per request line, in order.
-@Suite struct BringupServeTests {
-    func serve(_ lines: [String]) throws -> (PumpctlRun.Result, [[String: Any]]) {
+@Suite(.serialized, .tags(.process), .childProcesses) struct BringupServeTests {
+    func serve(_ lines: [String]) async throws -> (PumpctlRun.Result, [[String: Any]]) {
         let dir = BringupLinkTests.stateDir()
-        let run = try PumpctlRun.run(["--simulator", "--state-dir", dir, "serve"], stdin: lines.joined(separator: "\n") + "\n")
+        let run = try await PumpctlRun.run(["--simulator", "--state-dir", dir, "serve"], stdin: lines.joined(separator: "\n") + "\n")
         let responses = run.stdout.split(separator: "\n").map { BringupLinkTests.object(String($0)) ?? [:] }
         return (run, responses)
     }
 
-    @Test func everyReadCommandAnswersOnOneLineWithItsId() throws {
-        let (run, responses) = try serve([
+    @Test func everyReadCommandAnswersOnOneLineWithItsId() async throws {
+        let (run, responses) = try await serve([
             #"{"id":1,"command":"interrogate"}"#,
             #"{"id":"two","command":"link-status"}"#,
             #"{"id":3,"command":"loopback","size":16,"count":4}"#,
@@ -40,8 +41,8 @@ import Testing
         #expect((responses[5]["result"] as? [String: Any])?["closed"] as? Bool == true)
     }
 
-    @Test func badRequestsAreAnsweredAndTheSessionGoesOn() throws {
-        let (run, responses) = try serve([
+    @Test func badRequestsAreAnsweredAndTheSessionGoesOn() async throws {
+        let (run, responses) = try await serve([
             "not json",
             #"{"id":2,"command":"bolus"}"#,
             #"{"id":3,"command":"loopback","size":999}"#,
@@ -60,8 +61,8 @@ import Testing
         #expect(responses[3]["ok"] as? Bool == true)
     }
 
-    @Test func nothingAfterCloseIsAnswered() throws {
-        let (run, responses) = try serve([#"{"id":1,"command":"close"}"#, #"{"id":2,"command":"interrogate"}"#])
+    @Test func nothingAfterCloseIsAnswered() async throws {
+        let (run, responses) = try await serve([#"{"id":1,"command":"close"}"#, #"{"id":2,"command":"interrogate"}"#])
         #expect(run.status == 0)
         #expect(responses.count == 1)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Where the repository is, and where tshark is (if installed).
 enum BringupPaths {
@@ -15,48 +16,42 @@ enum BringupPaths {
     }()
 
     /// Runs tshark with the dissector over `trace` and returns its stdout.
-    static func dissect(_ trace: String, _ extra: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tshark ?? "/usr/bin/tshark")
-        process.arguments = ["-r", trace, "-X", "lua_script:" + dissector] + extra
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    static func dissect(_ trace: String, _ extra: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+        let tshark = try Requirements.require(tshark, "tshark is not installed (apt-get install tshark); the dissector tests need it")
+        let result = try await ChildProcess.run(tshark, ["-r", trace, "-X", "lua_script:" + dissector] + extra)
+        return (result.status, result.stdout, result.stderr)
     }
 }
 
 /// `--trace` on the built binary, and the Wireshark dissector over the
 /// recorded trace. CI installs tshark (Debian's package), so these never
-/// skip there; on a machine without it they are skipped with the reason.
-@Suite(.enabled(if: BringupPaths.tshark != nil, "tshark is not installed (apt-get install tshark); the dissector tests need it"))
+/// skip there; on a machine without it each is reported as skipped with the
+/// reason (before anything is recorded).
+@Suite(.serialized, .tags(.process), .childProcesses)
 struct BringupTraceTests {
-    func record(_ arguments: [String]) throws -> String {
+    func record(_ arguments: [String]) async throws -> String {
+        _ = try Requirements.require(BringupPaths.tshark, "tshark is not installed (apt-get install tshark); the dissector tests need it")
         let dir = BringupLinkTests.stateDir()
         let trace = dir + "/t.pcapng"
-        let run = try PumpctlRun.run(["--simulator", "--state-dir", dir, "--trace", trace] + arguments)
+        let run = try await PumpctlRun.run(["--simulator", "--state-dir", dir, "--trace", trace] + arguments)
         #expect(run.status == 0, "\(run.stderr)")
         return trace
     }
 
-    @Test func theDissectorDecodesALoopbackTraceExactlyAsCommitted() throws {
+    @Test func theDissectorDecodesALoopbackTraceExactlyAsCommitted() async throws {
         // Frames: info request and reply (sequence 1), then three loopback
         // echoes of 32 bytes (sequences 2-4; echo i carries (31 i + j) mod 256).
-        let trace = try record(["link", "loopback", "--count", "3"])
-        let decoded = try BringupPaths.dissect(trace, ["-O", "pumpwand"])
+        let trace = try await record(["link", "loopback", "--count", "3"])
+        let decoded = try await BringupPaths.dissect(trace, ["-O", "pumpwand"])
         #expect(decoded.status == 0, "\(decoded.stderr)")
         let expected = try String(contentsOfFile: BringupPaths.repository.appendingPathComponent(
             "Tests/BringupExpected/loopback-trace.txt").path, encoding: .utf8)
         #expect(decoded.stdout == expected)
     }
 
-    @Test func aPumpSessionTraceShowsTheHandshakeAndSealedEnvelopesOnly() throws {
-        let trace = try record(["interrogate"])
-        let decoded = try BringupPaths.dissect(trace, ["-T", "fields", "-e", "pumpwand.direction", "-e", "pumpwand.kind",
+    @Test func aPumpSessionTraceShowsTheHandshakeAndSealedEnvelopesOnly() async throws {
+        let trace = try await record(["interrogate"])
+        let decoded = try await BringupPaths.dissect(trace, ["-T", "fields", "-e", "pumpwand.direction", "-e", "pumpwand.kind",
                                                        "-e", "pumpwand.sequence", "-e", "pumpwand.flags", "-e", "pumpwand.sealed.counter",
                                                        "-e", "pumpwand.pump.serial"])
         #expect(decoded.status == 0, "\(decoded.stderr)")
@@ -78,18 +73,18 @@ struct BringupTraceTests {
 }
 
 /// The trace file itself, without tshark.
-@Suite struct BringupTraceFileTests {
-    @Test func anUnwritableTracePathIsAUsageErrorBeforeAnythingIsSent() throws {
+@Suite(.serialized, .tags(.process), .childProcesses) struct BringupTraceFileTests {
+    @Test func anUnwritableTracePathIsAUsageErrorBeforeAnythingIsSent() async throws {
         let dir = BringupLinkTests.stateDir()
-        let run = try PumpctlRun.run(["--simulator", "--state-dir", dir, "--trace", "/nonexistent-dir/t.pcapng", "link", "status"])
+        let run = try await PumpctlRun.run(["--simulator", "--state-dir", dir, "--trace", "/nonexistent-dir/t.pcapng", "link", "status"])
         #expect(run.status == 64)
         #expect(run.stderr.contains("Cannot create the trace file /nonexistent-dir/t.pcapng"))
     }
 
-    @Test func theTraceStartsWithASectionHeaderAndUser0Interface() throws {
+    @Test func theTraceStartsWithASectionHeaderAndUser0Interface() async throws {
         let dir = BringupLinkTests.stateDir()
         let trace = dir + "/t.pcapng"
-        let run = try PumpctlRun.run(["--simulator", "--state-dir", dir, "--trace", trace, "link", "loopback", "--count", "1"])
+        let run = try await PumpctlRun.run(["--simulator", "--state-dir", dir, "--trace", trace, "link", "loopback", "--count", "1"])
         #expect(run.status == 0, "\(run.stderr)")
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: trace)))
         #expect(Array(bytes.prefix(4)) == [0x0A, 0x0D, 0x0D, 0x0A])

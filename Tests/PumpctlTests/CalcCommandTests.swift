@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `pumpctl calc` run as a built binary: JSON keys, values and exit statuses
 /// are the contract scripts rely on.
-@Suite struct CalcCommandTests {
+@Suite(.serialized, .tags(.process), .childProcesses) struct CalcCommandTests {
     /// Writes `text` to a fresh temporary file and returns its path.
     func file(_ text: String) throws -> String {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("calc-\(UUID().uuidString).json")
@@ -20,9 +21,9 @@ import Testing
         return "\(number)\(unit)"
     }
 
-    @Test func dailyDoseRoundsTheRateDown() throws {
+    @Test func dailyDoseRoundsTheRateDown() async throws {
         // 333 mcg/day at 2000 mcg/mL = 0.1665 mL/day -> 0.166 mL/day (0.001 resolution) -> 332 mcg/day.
-        let result = try PumpctlRun.run(["--json", "calc", "daily-dose", "--concentration", "2000mcg/mL", "--dose", "333mcg/day"])
+        let result = try await PumpctlRun.run(["--json", "calc", "daily-dose", "--concentration", "2000mcg/mL", "--dose", "333mcg/day"])
         #expect(result.status == 0)
         let object = try json(result)
         #expect(quantity(object, "daily_dose") == "332mcg/day")
@@ -30,16 +31,16 @@ import Testing
         #expect(quantity(object, "prescribed_dose") == "333mcg/day")
     }
 
-    @Test func dailyDoseFromARateStaysInMilligrams() throws {
+    @Test func dailyDoseFromARateStaysInMilligrams() async throws {
         // 0.25 mL/day x 10 mg/mL = 2.5 mg/day.
-        let result = try PumpctlRun.run(["calc", "daily-dose", "--json", "--concentration", "10mg/mL", "--rate", "0.25mL/day"])
+        let result = try await PumpctlRun.run(["calc", "daily-dose", "--json", "--concentration", "10mg/mL", "--rate", "0.25mL/day"])
         #expect(quantity(try json(result), "daily_dose") == "2.5mg/day")
     }
 
-    @Test func projectionFromAPrescriptionFile() throws {
+    @Test func projectionFromAPrescriptionFile() async throws {
         // 20 mL at 400 / 2000 = 0.2 mL/day, alarm at 2 mL: 90 days; empty at 100 days.
         let path = try file(#"{"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"400mcg/day"}"#)
-        let result = try PumpctlRun.run(["--json", "calc", "projection", "--reservoir", "20mL", "--from", "2025-03-01T09:00:00+01:00", "--prescription", path])
+        let result = try await PumpctlRun.run(["--json", "calc", "projection", "--reservoir", "20mL", "--from", "2025-03-01T09:00:00+01:00", "--prescription", path])
         #expect(result.status == 0)
         let object = try json(result)
         #expect(object["days_to_alarm"] as? Int == 90)
@@ -47,34 +48,34 @@ import Testing
         #expect(object["empty_date"] as? String == "2025-06-09T09:00:00+01:00")
     }
 
-    @Test func projectionWithWorstCasePatientBoluses() throws {
+    @Test func projectionWithWorstCasePatientBoluses() async throws {
         // 0.2 mL/day basal + 4 x 50 mcg / 2000 mcg/mL = 0.1 mL/day of boluses, taken at the start of each day.
         // 18 mL to the alarm: after 59 days 17.7 mL; day 60's boluses -> 17.8; 0.2 mL more takes 1 day -> 60 days.
-        let result = try PumpctlRun.run(["--json", "calc", "projection", "--reservoir", "20mL", "--from", "2025-03-01T00:00:00Z",
+        let result = try await PumpctlRun.run(["--json", "calc", "projection", "--reservoir", "20mL", "--from", "2025-03-01T00:00:00Z",
                                          "--concentration", "2000mcg/mL", "--dose", "400mcg/day", "--ptm-dose", "50mcg", "--ptm-per-day", "4"])
         #expect(try json(result)["days_to_alarm"] as? Int == 60)
     }
 
-    @Test func projectionRefusesAnAlarmOutsideThePumpRange() throws {
-        let result = try PumpctlRun.run(["calc", "projection", "--reservoir", "20mL", "--from", "2025-03-01", "--concentration", "2000mcg/mL",
+    @Test func projectionRefusesAnAlarmOutsideThePumpRange() async throws {
+        let result = try await PumpctlRun.run(["calc", "projection", "--reservoir", "20mL", "--from", "2025-03-01", "--concentration", "2000mcg/mL",
                                          "--dose", "400mcg/day", "--alarm-at", "6mL"])
         #expect(result.status == 64)
         #expect(result.stderr.contains("--alarm-at"))
     }
 
-    @Test func refillCheckAtAndAboveTheTolerance() throws {
+    @Test func refillCheckAtAndAboveTheTolerance() async throws {
         // Expected 4 mL: 20% = 0.8 mL (> 0.5 mL). 3.2 mL withdrawn: at the tolerance; 3.1 mL: beyond.
-        let at = try json(PumpctlRun.run(["--json", "calc", "refill-check", "--expected", "4mL", "--withdrawn", "3.2mL"]))
+        let at = try await json(PumpctlRun.run(["--json", "calc", "refill-check", "--expected", "4mL", "--withdrawn", "3.2mL"]))
         #expect(at["discrepancy"] as? Bool == false)
         #expect(quantity(at, "difference") == "-0.8mL")
         #expect(quantity(at, "tolerance") == "0.8mL")
-        let beyond = try json(PumpctlRun.run(["--json", "calc", "refill-check", "--expected", "4mL", "--withdrawn", "3.1mL"]))
+        let beyond = try await json(PumpctlRun.run(["--json", "calc", "refill-check", "--expected", "4mL", "--withdrawn", "3.1mL"]))
         #expect(beyond["discrepancy"] as? Bool == true)
     }
 
-    @Test func bridgeFromCatheterMeasurements() throws {
+    @Test func bridgeFromCatheterMeasurements() async throws {
         // 0.2 mL pathway + 50 cm x 0.0026 mL/cm = 0.33 mL; 0.33 x 500 = 165 mcg; 165 / 300 per day = 13.2 h.
-        let result = try PumpctlRun.run(["--json", "calc", "bridge", "--old-concentration", "500mcg/mL", "--new-concentration", "2000mcg/mL",
+        let result = try await PumpctlRun.run(["--json", "calc", "bridge", "--old-concentration", "500mcg/mL", "--new-concentration", "2000mcg/mL",
                                          "--dose", "300mcg/day", "--catheter-length", "50cm", "--catheter-volume-per-cm", "0.0026mL/cm"])
         #expect(result.status == 0)
         let object = try json(result)
@@ -84,9 +85,9 @@ import Testing
         #expect(quantity(object, "dose_during_bridge") == "165mcg")
     }
 
-    @Test func validateRefusesHardLimitsWithStatus65() throws {
+    @Test func validateRefusesHardLimitsWithStatus65() async throws {
         let path = try file(#"{"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"2001mcg/day"}"#)
-        let result = try PumpctlRun.run(["--json", "calc", "validate", "--prescription", path])
+        let result = try await PumpctlRun.run(["--json", "calc", "validate", "--prescription", path])
         #expect(result.status == 65)
         let object = try json(result)
         let errors = try #require(object["errors"] as? [[String: Any]])
@@ -94,38 +95,38 @@ import Testing
         #expect((errors.first?["message"] as? String)?.contains("2000mcg/day") == true)
     }
 
-    @Test func validateReportsWarningsAgainstTheCurrentPrescription() throws {
+    @Test func validateReportsWarningsAgainstTheCurrentPrescription() async throws {
         let current = try file(#"{"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"40mcg/day"}"#)
         let pending = try file(#"{"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"400mcg/day"}"#)
-        let result = try PumpctlRun.run(["--json", "calc", "validate", "--prescription", pending, "--current", current,
+        let result = try await PumpctlRun.run(["--json", "calc", "validate", "--prescription", pending, "--current", current,
                                          "--last-change", "2025-03-01T08:00:00Z", "--now", "2025-03-01T20:00:00Z"])
         #expect(result.status == 0)
         let warnings = try #require(try json(result)["warnings"] as? [[String: Any]])
         #expect(warnings.map { $0["code"] as? String } == ["dose.probable-decimal-error", "titration.above-limit", "titration.within-24h"])
     }
 
-    @Test func validateWithAnEditedPolicy() throws {
-        let shipped = try PumpctlRun.run(["calc", "policy"]).stdout
+    @Test func validateWithAnEditedPolicy() async throws {
+        let shipped = try await PumpctlRun.run(["calc", "policy"]).stdout
         let edited = shipped.replacingOccurrences(of: #""hard_max": "2000mcg/day""#, with: #""hard_max": "2500mcg/day""#)
         #expect(edited != shipped)
         let policy = try file(edited)
         let pending = try file(#"{"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"2001mcg/day"}"#)
-        let result = try PumpctlRun.run(["--json", "calc", "validate", "--prescription", pending, "--policy", policy])
+        let result = try await PumpctlRun.run(["--json", "calc", "validate", "--prescription", pending, "--policy", policy])
         #expect(result.status == 0)
         #expect((try json(result)["warnings"] as? [[String: Any]])?.first?["code"] as? String == "dose.above-soft-max")
     }
 
-    @Test func badInputIsAUsageErrorThatSaysWhatToWrite() throws {
-        let unitless = try PumpctlRun.run(["calc", "daily-dose", "--concentration", "2000", "--dose", "400mcg/day"])
+    @Test func badInputIsAUsageErrorThatSaysWhatToWrite() async throws {
+        let unitless = try await PumpctlRun.run(["calc", "daily-dose", "--concentration", "2000", "--dose", "400mcg/day"])
         #expect(unitless.status == 64)
         #expect(unitless.stderr.contains("'2000' has no unit"))
-        let leading = try PumpctlRun.run(["calc", "refill-check", "--expected", ".5mL", "--withdrawn", "1mL"])
+        let leading = try await PumpctlRun.run(["calc", "refill-check", "--expected", ".5mL", "--withdrawn", "1mL"])
         #expect(leading.status == 64)
         #expect(leading.stderr.contains("write 0.5mL"))
-        let badPolicy = try PumpctlRun.run(["calc", "policy", "--check", try file("{}")])
+        let badPolicy = try await PumpctlRun.run(["calc", "policy", "--check", try file("{}")])
         #expect(badPolicy.status == 64)
         #expect(badPolicy.stderr.contains("'format' is missing"))
-        let missing = try PumpctlRun.run(["calc", "validate", "--prescription", "/nonexistent/rx.json"])
+        let missing = try await PumpctlRun.run(["calc", "validate", "--prescription", "/nonexistent/rx.json"])
         #expect(missing.status == 64)
     }
 }

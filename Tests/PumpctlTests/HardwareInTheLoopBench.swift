@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 
 /// What the hardware-in-the-loop tests share: a temporary bench with the
 /// built `wandsim` serving a SIMULATED wand and pump on a pty, the pump's
@@ -37,15 +38,16 @@ final class HardwareInTheLoopBench {
     }
 
     deinit {
-        simulator?.stop()
+        // A simulator still running is killed with its RunningChild.
+        simulator = nil
         try? FileManager.default.removeItem(atPath: folder)
     }
 
     /// Starts (or restarts, on the same state file) the simulated wand.
     @discardableResult
-    func startSimulator(extraArguments: [String] = []) throws -> SimulatedWandProcess {
-        simulator?.stop()
-        let started = try SimulatedWandProcess(statePath: simulatorState, extraArguments: extraArguments)
+    func startSimulator(extraArguments: [String] = []) async throws -> SimulatedWandProcess {
+        await simulator?.stop()
+        let started = try await SimulatedWandProcess.start(statePath: simulatorState, extraArguments: extraArguments)
         simulator = started
         return started
     }
@@ -57,25 +59,25 @@ final class HardwareInTheLoopBench {
 
     /// Runs `pumpctl COMMAND ... --wand WAND ...`, optionally under a wrapper
     /// (the USB harness).
-    func pumpctl(_ command: [String], wand: String, wrapper: [String] = []) throws -> PumpctlRun.Result {
-        try PumpctlRun.run(command + sessionArguments(wand: wand), wrapper: wrapper)
+    func pumpctl(_ command: [String], wand: String, wrapper: [String] = []) async throws -> PumpctlRun.Result {
+        try await PumpctlRun.run(command + sessionArguments(wand: wand), wrapper: wrapper)
     }
 
     /// The audit log's entries, as `pumpctl audit --json` lists them.
-    func auditEntries() throws -> [[String: Any]] {
-        let result = try PumpctlRun.run(["--json", "--state-dir", stateDir, "audit"])
+    func auditEntries() async throws -> [[String: Any]] {
+        let result = try await PumpctlRun.run(["--json", "--state-dir", stateDir, "audit"])
         #expect(result.status == 0, "audit: \(result.stderr)")
         return try Self.json(result)["entries"] as? [[String: Any]] ?? []
     }
 
     /// Outcomes recorded for `command` (phase outcome or event).
-    func outcomes(of command: String) throws -> [String] {
-        try auditEntries().filter { $0["command"] as? String == command }.compactMap { $0["outcome"] as? String }
+    func outcomes(of command: String) async throws -> [String] {
+        try await auditEntries().filter { $0["command"] as? String == command }.compactMap { $0["outcome"] as? String }
     }
 
     /// `pumpctl audit verify` passes: the chain of records is intact.
-    func auditVerifies() throws -> Bool {
-        let verify = try PumpctlRun.run(["audit", "verify", "--state-dir", stateDir])
+    func auditVerifies() async throws -> Bool {
+        let verify = try await PumpctlRun.run(["audit", "verify", "--state-dir", stateDir])
         return verify.status == 0
     }
 
@@ -101,128 +103,86 @@ final class HardwareInTheLoopBench {
 }
 
 /// The built `wandsim` as a child process, serving its pty until stopped.
-final class SimulatedWandProcess {
-    let process = Process()
+final class SimulatedWandProcess: Sendable {
+    let child: RunningChild
     let ptyPath: String
-    private let output = Pipe()
 
-    init(statePath: String, extraArguments: [String]) throws {
-        process.executableURL = PumpctlRun.binary("wandsim")
-        process.arguments = ["--state", statePath] + extraArguments
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        guard let line = ChildOutput.line(startingWith: "SIMULATED pty: ", from: output) else {
-            process.terminate()
-            throw BenchError.childDidNotStart("wandsim printed no pty path")
+    private init(child: RunningChild, ptyPath: String) {
+        self.child = child
+        self.ptyPath = ptyPath
+    }
+
+    static func start(statePath: String, extraArguments: [String]) async throws -> SimulatedWandProcess {
+        let child = try ChildProcess.start(PumpctlRun.binary("wandsim").path, ["--state", statePath] + extraArguments)
+        guard let line = await child.line(startingWith: "SIMULATED pty: ") else {
+            await child.kill()
+            throw BenchError.childDidNotStart("wandsim printed no pty path: \(child.stdout)\n\(child.stderr)")
         }
-        ptyPath = String(line.dropFirst("SIMULATED pty: ".count))
+        // Started means stoppable too: `stop()` relies on SIGTERM, which
+        // wandsim takes only once libdispatch has armed its signal source.
+        guard await child.waitUntilCatching(SIGTERM) else {
+            await child.kill()
+            throw BenchError.childDidNotStart("wandsim never armed its SIGTERM handling: \(child.stdout)\n\(child.stderr)")
+        }
+        return SimulatedWandProcess(child: child, ptyPath: String(line.dropFirst("SIMULATED pty: ".count)))
     }
 
     /// Kills the simulator without warning, as a pulled cable or a crash would.
-    func kill() {
-        guard process.isRunning else { return }
-        Glibc.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+    func kill() async {
+        await child.kill()
     }
 
     /// Stops it cleanly (SIGTERM: it saves its state on the way out).
-    func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
+    func stop() async {
+        await child.terminate()
     }
-
-    deinit { stop() }
 }
 
 /// `Tests/Harness/pty_relay.py`: a pty between pumpctl and wandsim's pty
 /// that hangs up while the host's N-th frame arrives.
-final class SerialLineRelay {
-    let process = Process()
+final class SerialLineRelay: Sendable {
+    let child: RunningChild
     let ptyPath: String
-    private let output = Pipe()
 
-    init(python: String, to wandPath: String, hangupAfterFrames: Int, delivers: Bool) throws {
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [UmockdevTools.path("Tests/Harness/pty_relay.py"), "--to", wandPath,
-                             "--hangup-after-frames", String(hangupAfterFrames)] + (delivers ? ["--hangup-delivers"] : [])
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        guard let line = ChildOutput.line(startingWith: "RELAY pty: ", from: output) else {
-            process.terminate()
-            throw BenchError.childDidNotStart("pty_relay.py printed no pty path")
+    private init(child: RunningChild, ptyPath: String) {
+        self.child = child
+        self.ptyPath = ptyPath
+    }
+
+    static func start(python: String, to wandPath: String, hangupAfterFrames: Int, delivers: Bool) async throws -> SerialLineRelay {
+        let child = try ChildProcess.start(
+            python, [UmockdevTools.path("Tests/Harness/pty_relay.py"), "--to", wandPath,
+                     "--hangup-after-frames", String(hangupAfterFrames)] + (delivers ? ["--hangup-delivers"] : []))
+        guard let line = await child.line(startingWith: "RELAY pty: ") else {
+            await child.kill()
+            throw BenchError.childDidNotStart("pty_relay.py printed no pty path: \(child.stdout)\n\(child.stderr)")
         }
-        ptyPath = String(line.dropFirst("RELAY pty: ".count))
+        return SerialLineRelay(child: child, ptyPath: String(line.dropFirst("RELAY pty: ".count)))
     }
 
     /// True when the relay cut the line (it prints so, then exits). Called
-    /// after pumpctl has finished; a relay still running a while later
-    /// never reached its frame and is stopped.
-    func hungUp() -> Bool {
-        var polls = 0
-        while process.isRunning && polls < 1000 {
-            usleep(10_000)
-            polls += 1
-        }
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
-        return ChildOutput.line(startingWith: "RELAY hung up", from: output) != nil
-    }
-
-    deinit {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+    /// after pumpctl has finished; a relay still running 10 s later never
+    /// reached its frame and is stopped.
+    func hungUp() async -> Bool {
+        if !(await child.waitForExit(within: .seconds(10))) { await child.terminate() }
+        return await child.line(startingWith: "RELAY hung up", within: .seconds(5)) != nil
     }
 }
 
 /// A `pumpctl` started without waiting for it, so a test can act while it runs.
-final class RunningPumpctl {
-    let process = Process()
-    private let out = Pipe(), err = Pipe()
+final class RunningPumpctl: Sendable {
+    let child: RunningChild
 
     init(_ arguments: [String]) throws {
-        process.executableURL = PumpctlRun.binary("pumpctl")
-        process.arguments = arguments
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        // Standard input at end of file, as from /dev/null.
+        child = try ChildProcess.start(PumpctlRun.binary("pumpctl").path, arguments)
     }
 
-    /// Waits for the exit; output is small, so reading after the exit cannot block the child.
-    func finish() -> PumpctlRun.Result {
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return PumpctlRun.Result(
-            status: process.terminationStatus, signalled: process.terminationReason == .uncaughtSignal,
-            stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
-    }
+    var isRunning: Bool { child.isRunning }
 
-    deinit {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
-    }
-}
-
-enum ChildOutput {
-    /// Reads a child's output until a line starting with `prefix`; nil at end of output.
-    static func line(startingWith prefix: String, from pipe: Pipe) -> String? {
-        var text = ""
-        while true {
-            let data = pipe.fileHandleForReading.availableData
-            if data.isEmpty { return nil }
-            text += String(decoding: data, as: UTF8.self)
-            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) { return String(line) }
-        }
+    /// Waits for the exit, within the time limit.
+    func finish() async throws -> PumpctlRun.Result {
+        try await child.finish()
     }
 }
 

@@ -1,22 +1,25 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `pumpctl wands --watch --json` sees a wand arrive and leave: the built
 /// pumpctl runs inside a umockdev testbed whose uevents reach its real
 /// libudev monitor (Tests/Harness/hotplug_watch.py drives the testbed).
-@Suite struct HotplugWatchTests {
+@Suite(.serialized, .tags(.process, .hardwareInTheLoop), .hardwareInTheLoopBench) struct HotplugWatchTests {
     static let wandSysPath = "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-2"
+    /// Beyond the driver's own 60 s waits, so a stuck watch is reported by
+    /// the driver ("timeout: ...") before the run's time limit kills it.
+    static let harnessTimeLimit: Duration = .seconds(150)
 
-    @Test func arrivalThenRemovalOfPW1_000123AreStreamedAndSIGTERMEndsWithStatus0() throws {
-        guard UmockdevTools.canRunHarness("the hotplug watch test"),
-              let python = UmockdevTools.systemPython else { return }
-        let result = try PumpctlRun.run(
+    @Test func arrivalThenRemovalOfPW1_000123AreStreamedAndSIGTERMEndsWithStatus0() async throws {
+        let python = try await UmockdevTools.requireHarness()
+        let result = try await PumpctlRun.run(
             ["wands", "--watch", "--json"],
             wrapper: [
                 python, UmockdevTools.path("Tests/Harness/hotplug_watch.py"),
                 "--fixture", UmockdevTools.path("hardware/umockdev/wand.umockdev"),
                 "--syspath", Self.wandSysPath, "--",
-            ])
+            ], timeLimit: Self.harnessTimeLimit)
         let report = result.stdout.split(separator: "\n").map(String.init)
         #expect(result.status == 0, "driver report:\n\(result.stdout)\nstderr:\n\(result.stderr)")
         #expect(!report.contains { $0.hasPrefix("timeout:") }, "\(report)")
@@ -39,15 +42,14 @@ import Testing
         #expect(objects.dropFirst().first?["device_address"] as? Int == 2)
     }
 
-    @Test func wandsAlreadyAttachedAreListedBeforeWatching() throws {
-        guard UmockdevTools.canRunHarness("the watch listing test"),
-              let python = UmockdevTools.systemPython else { return }
-        let result = try PumpctlRun.run(
+    @Test func wandsAlreadyAttachedAreListedBeforeWatching() async throws {
+        let python = try await UmockdevTools.requireHarness()
+        let result = try await PumpctlRun.run(
             ["wands", "--watch", "--json"],
             wrapper: [
                 python, UmockdevTools.path("Tests/Harness/hotplug_watch.py"),
                 "--present", UmockdevTools.path("hardware/umockdev/two-wands.umockdev"), "--",
-            ])
+            ], timeLimit: Self.harnessTimeLimit)
         let report = result.stdout.split(separator: "\n").map(String.init)
         #expect(result.status == 0, "driver report:\n\(result.stdout)\nstderr:\n\(result.stderr)")
         #expect(report.last == "exit: 0", "\(report)")

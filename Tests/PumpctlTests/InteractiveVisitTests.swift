@@ -1,31 +1,29 @@
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 
 /// The prompts a technician answers at a terminal, run under `script(1)`
-/// so pumpctl's standard input is a real terminal.
-@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script"),
-                "script(1) from bsdutils is missing; the interactive tests need a terminal"))
+/// so pumpctl's standard input is a real terminal. Without script(1) each
+/// test is reported as skipped with the reason.
+@Suite(.serialized, .tags(.process, .pty), .childProcesses)
 struct InteractiveVisitTests {
     let stateDir = NSTemporaryDirectory() + "pumpwand-interactive-" + UUID().uuidString
 
     /// Runs pumpctl on a terminal with `answers` typed in.
-    func atTerminal(_ arguments: [String], answers: [String]) throws -> PumpctlRun.Result {
+    func atTerminal(_ arguments: [String], answers: [String]) async throws -> PumpctlRun.Result {
         let command = ([PumpctlRun.binary("pumpctl").path, "--simulator", "--state-dir", stateDir] + arguments)
             .map { "'\($0)'" }.joined(separator: " ")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        process.arguments = ["-qec", command, "/dev/null"]
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        input.fileHandleForWriting.write(Data((answers.joined(separator: "\n") + "\n").utf8))
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try? input.fileHandleForWriting.close()
-        return PumpctlRun.Result(status: process.terminationStatus, stdout: String(decoding: data, as: UTF8.self), stderr: "")
+        let script = "/usr/bin/script"
+        guard FileManager.default.isExecutableFile(atPath: script) else {
+            try Requirements.skip("script(1) from bsdutils is missing; the interactive tests need a terminal")
+        }
+        // The answers are typed in at once; the input stays open until the
+        // session ends (end of file would end script(1) early). The terminal
+        // merges pumpctl's two streams into one.
+        return try await ChildProcess.run(
+            script, ["-qec", command, "/dev/null"],
+            input: .bytesKeepingOpen(Data((answers.joined(separator: "\n") + "\n").utf8)), mergingStandardError: true)
     }
 
     /// Runs pumpctl on a terminal and types `keys` once `prompt` has been
@@ -67,17 +65,17 @@ struct InteractiveVisitTests {
 
     static let increase = VisitCommandTests.prescriptions + "/baclofen-continuous-450.json"
 
-    @Test func anIncreaseIsWrittenOnlyWhenTheNewDoseIsTypedBack() throws {
-        let wrong = try atTerminal(["program", Self.increase], answers: ["yes"])
+    @Test func anIncreaseIsWrittenOnlyWhenTheNewDoseIsTypedBack() async throws {
+        let wrong = try await atTerminal(["program", Self.increase], answers: ["yes"])
         #expect(wrong.status == 65)
         #expect(wrong.stdout.contains("Type the new daily dose (450mcg/day)"))
-        let right = try atTerminal(["program", Self.increase], answers: ["450mcg/day"])
+        let right = try await atTerminal(["program", Self.increase], answers: ["450mcg/day"])
         #expect(right.status == 0, "\(right.stdout)")
         #expect(right.stdout.contains("Programmed, committed and read back"))
     }
 
-    @Test func theRefillAsksForEachValueAfterShowingThePumpsFigures() throws {
-        let run = try atTerminal(["refill"], answers: ["12mL", "18mL", "2000mcg/mL", "yes"])
+    @Test func theRefillAsksForEachValueAfterShowingThePumpsFigures() async throws {
+        let run = try await atTerminal(["refill"], answers: ["12mL", "18mL", "2000mcg/mL", "yes"])
         #expect(run.status == 0, "\(run.stdout)")
         // The simulated pump delivers in real time: a run that crosses a
         // second shows a few nanolitres less than 12 and 18 mL.
@@ -87,8 +85,8 @@ struct InteractiveVisitTests {
         #expect(run.stdout.contains("Reservoir     18mL of 20mL") || run.stdout.contains("Reservoir     17.9999"), "\(run.stdout)")
     }
 
-    @Test func aBolusAboveTheHardLimitIsRefusedBeforeAnyPrompt() throws {
-        let run = try atTerminal(["bolus", "--dose", "1mg"], answers: ["yes"])
+    @Test func aBolusAboveTheHardLimitIsRefusedBeforeAnyPrompt() async throws {
+        let run = try await atTerminal(["bolus", "--dose", "1mg"], answers: ["yes"])
         #expect(run.status == 65, "\(run.stdout)")
         // Dose, volume and duration, then the finding, and no question at all.
         #expect(run.stdout.contains("0.5mL over 10min"))
@@ -98,8 +96,8 @@ struct InteractiveVisitTests {
         #expect(run.stdout.contains("Nothing was sent to the pump."))
     }
 
-    @Test func theBolusPromptShowsWhatWillBeSent() throws {
-        let run = try atTerminal(["bolus", "--dose", "50mcg"], answers: ["no"])
+    @Test func theBolusPromptShowsWhatWillBeSent() async throws {
+        let run = try await atTerminal(["bolus", "--dose", "50mcg"], answers: ["no"])
         #expect(run.status == 65, "\(run.stdout)")
         #expect(run.stdout.contains("Type yes to start this therapeutic bolus: 0.025mL over 10min, 50mcg to the patient:"))
         #expect(run.stdout.contains("Nothing was sent to the pump."))
@@ -108,11 +106,11 @@ struct InteractiveVisitTests {
     /// Ctrl-D (end of input) and Ctrl-C at the prompt: cancelled, nothing
     /// sent, exit 130, and the cancellation is in the audit trail.
     @Test(arguments: ["\u{04}", "\u{03}"])
-    func aCancelAtThePromptSendsNothing(key: String) throws {
+    func aCancelAtThePromptSendsNothing(key: String) async throws {
         let run = try atTerminal(["bolus", "--dose", "50mcg"], keys: key, afterPrompt: "50mcg to the patient:")
         #expect(run.status == 130, "\(run.stdout)")
         #expect(run.stdout.contains("Cancelled. Nothing was sent to the pump."), "\(run.stdout)")
-        let audit = try PumpctlRun.run(["--state-dir", stateDir, "--json", "audit"])
+        let audit = try await PumpctlRun.run(["--state-dir", stateDir, "--json", "audit"])
         #expect(audit.stdout.contains("\"cancelled\""), "\(audit.stdout)")
     }
 }

@@ -1,17 +1,18 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Help text and exit statuses, asserted on the built binary the way
 /// swift-argument-parser's own tests do.
-@Suite struct PumpctlHelpTests {
-    @Test func versionPrintsTheVersionAndSucceeds() throws {
-        let result = try PumpctlRun.run(["--version"])
+@Suite(.serialized, .tags(.process), .childProcesses) struct PumpctlHelpTests {
+    @Test func versionPrintsTheVersionAndSucceeds() async throws {
+        let result = try await PumpctlRun.run(["--version"])
         #expect(result.status == 0)
         #expect(result.stdout == "0.1.0\n")
     }
 
-    @Test func helpListsTheCommandsAndExitStatuses() throws {
-        let result = try PumpctlRun.run(["--help"])
+    @Test func helpListsTheCommandsAndExitStatuses() async throws {
+        let result = try await PumpctlRun.run(["--help"])
         // Help is wrapped to the terminal width; compare words, not line breaks.
         let text = result.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         #expect(result.status == 0)
@@ -23,21 +24,21 @@ import Testing
         #expect(text.contains("65 refused by safety policy"))
     }
 
-    @Test func wandsHelpExplainsTheEmptyList() throws {
-        let result = try PumpctlRun.run(["wands", "--help"])
+    @Test func wandsHelpExplainsTheEmptyList() async throws {
+        let result = try await PumpctlRun.run(["wands", "--help"])
         #expect(result.status == 0)
         #expect(result.stdout.contains("USAGE: pumpctl wands [--json]"))
         #expect(result.stdout.contains("No wand attached is not an error"))
     }
 
-    @Test func unknownCommandIsAUsageError() throws {
-        let result = try PumpctlRun.run(["frobnicate"])
+    @Test func unknownCommandIsAUsageError() async throws {
+        let result = try await PumpctlRun.run(["frobnicate"])
         #expect(result.status == 64)
         #expect(result.stderr.contains("Unexpected argument 'frobnicate'"))
     }
 
-    @Test func unknownOptionIsAUsageError() throws {
-        let result = try PumpctlRun.run(["wands", "--colour"])
+    @Test func unknownOptionIsAUsageError() async throws {
+        let result = try await PumpctlRun.run(["wands", "--colour"])
         #expect(result.status == 64)
         #expect(result.stderr.contains("--colour"))
     }

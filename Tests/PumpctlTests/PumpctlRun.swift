@@ -1,15 +1,12 @@
 import Foundation
+import TestSupport
 
 /// Runs the built `pumpctl` (or any binary from the same build folder) as a
-/// child process and collects its output.
+/// child process and collects its output, within a time limit
+/// (`ChildProcess`: a child still running at the limit is killed and the
+/// test fails with `ChildProcess.TimedOut`).
 enum PumpctlRun {
-    struct Result {
-        var status: Int32
-        /// True when the child was ended by a signal (`status` is then the signal).
-        var signalled = false
-        var stdout: String
-        var stderr: String
-    }
+    typealias Result = ChildProcess.Result
 
     /// The folder holding the test bundle also holds the products.
     static var productsDirectory: URL {
@@ -27,34 +24,15 @@ enum PumpctlRun {
 
     static func run(
         _ arguments: [String], executable: String = "pumpctl", wrapper: [String] = [],
-        environment: [String: String] = [:], stdin: String? = nil
-    ) throws -> Result {
-        let process = Process()
+        environment: [String: String] = [:], stdin: String? = nil, timeLimit: Duration = ChildProcess.defaultTimeLimit
+    ) async throws -> Result {
         let target = binary(executable).path
+        // Standard input is a pipe closed after `stdin` (at once without it).
+        let input: ChildProcess.Input = stdin.map { .text($0) } ?? .closed
         if wrapper.isEmpty {
-            process.executableURL = URL(fileURLWithPath: target)
-            process.arguments = arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = wrapper + [target] + arguments
+            return try await ChildProcess.run(target, arguments, environment: environment, input: input, timeLimit: timeLimit)
         }
-        var env = ProcessInfo.processInfo.environment
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
-        // Read both pipes fully before waiting so a chatty child never blocks.
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus, signalled: process.terminationReason == .uncaughtSignal,
-            stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
+        return try await ChildProcess.run("/usr/bin/env", wrapper + [target] + arguments, environment: environment,
+                                          input: input, timeLimit: timeLimit)
     }
 }

@@ -1,20 +1,21 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `pumpctl --simulator sim ...` on the built binary.
-@Suite struct SimCommandTests {
+@Suite(.serialized, .tags(.process), .childProcesses) struct SimCommandTests {
     func stateDirectory() throws -> String {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("pumpctl-sim-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url.path
     }
 
-    func sim(_ directory: String, _ arguments: [String], json: Bool = false) throws -> PumpctlRun.Result {
-        try PumpctlRun.run(["--simulator", "--state-dir", directory] + (json ? ["--json"] : []) + ["sim"] + arguments)
+    func sim(_ directory: String, _ arguments: [String], json: Bool = false) async throws -> PumpctlRun.Result {
+        try await PumpctlRun.run(["--simulator", "--state-dir", directory] + (json ? ["--json"] : []) + ["sim"] + arguments)
     }
 
-    func status(_ directory: String) throws -> [String: Any] {
-        let result = try sim(directory, ["status"], json: true)
+    func status(_ directory: String) async throws -> [String: Any] {
+        let result = try await sim(directory, ["status"], json: true)
         #expect(result.status == 0, "\(result.stderr)")
         let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
         return object as? [String: Any] ?? [:]
@@ -26,17 +27,17 @@ import Testing
         return (value, unit)
     }
 
-    @Test func refusedWithoutTheSimulatorFlag() throws {
+    @Test func refusedWithoutTheSimulatorFlag() async throws {
         let directory = try stateDirectory()
-        let result = try PumpctlRun.run(["--state-dir", directory, "sim", "status"])
+        let result = try await PumpctlRun.run(["--state-dir", directory, "sim", "status"])
         #expect(result.status == 64)
         #expect(result.stderr.contains("--simulator"))
         #expect(!FileManager.default.fileExists(atPath: directory + "/simulator.json"))
     }
 
-    @Test func aFreshPumpOnFirstUse() throws {
+    @Test func aFreshPumpOnFirstUse() async throws {
         let directory = try stateDirectory()
-        let report = try status(directory)
+        let report = try await status(directory)
         #expect(report["simulated"] as? Bool == true)
         #expect(report["model"] as? String == "RP-20")
         #expect(figure(report, "reservoir_volume")?.unit == "mL")
@@ -52,60 +53,60 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: directory + "/simulator.json"))
     }
 
-    @Test func advanceDeliversAsThePumpWould() throws {
+    @Test func advanceDeliversAsThePumpWould() async throws {
         let directory = try stateDirectory()
-        _ = try status(directory)
-        let advanced = try sim(directory, ["advance", "30d"])
+        _ = try await status(directory)
+        let advanced = try await sim(directory, ["advance", "30d"])
         #expect(advanced.status == 0, "\(advanced.stderr)")
         // 30 days x 0.2 mL/day = 6 mL of 2000 mcg/mL = 12,000 mcg; 12 - 6 = 6 mL left
         // (less the few seconds of wall-clock time between the commands).
-        let report = try status(directory)
+        let report = try await status(directory)
         #expect(figure(report, "reservoir_volume").map { $0.value > 5.999 && $0.value <= 6 } == true)
         #expect(figure(report, "total_delivered").map { $0.value >= 12_000 && $0.value < 12_001 } == true)
         // 40 days more: 8 mL more would take it to -2 mL; at 2 mL left (day 50 from the
         // start) the low-reservoir alarm, at 0 mL (day 60) empty.
-        #expect(try sim(directory, ["advance", "40d"]).status == 0)
-        let names = (try status(directory)["alarms"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
+        #expect(try await sim(directory, ["advance", "40d"]).status == 0)
+        let names = (try await status(directory)["alarms"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
         #expect(names == ["low-reservoir", "empty-reservoir"])
-        #expect(try sim(directory, ["advance", "30"]).status == 64) // no unit
-        #expect(try sim(directory, ["advance", "0d"]).status == 64)
+        #expect(try await sim(directory, ["advance", "30"]).status == 64) // no unit
+        #expect(try await sim(directory, ["advance", "0d"]).status == 64)
     }
 
-    @Test func faultsShowAsAlarmsAndStopDelivery() throws {
+    @Test func faultsShowAsAlarmsAndStopDelivery() async throws {
         let directory = try stateDirectory()
-        let injected = try sim(directory, ["fault", "motor-stall"])
+        let injected = try await sim(directory, ["fault", "motor-stall"])
         #expect(injected.status == 0)
         #expect(injected.stdout.contains("SIMULATED"))
-        let before = figure(try status(directory), "total_delivered")?.value
-        #expect(try sim(directory, ["advance", "2d"]).status == 0)
-        let report = try status(directory)
+        let before = figure(try await status(directory), "total_delivered")?.value
+        #expect(try await sim(directory, ["advance", "2d"]).status == 0)
+        let report = try await status(directory)
         #expect(figure(report, "total_delivered")?.value == before)
         let alarms = report["alarms"] as? [[String: Any]]
         #expect(alarms?.first?["name"] as? String == "motor-stall")
         #expect(alarms?.first?["code"] as? Int != nil)
-        #expect(try sim(directory, ["fault", "clock-drift"]).status == 64) // needs --minutes
-        #expect(try sim(directory, ["fault", "clock-drift", "--minutes=-5"]).status == 0)
-        #expect(try sim(directory, ["fault", "no-such-fault"]).status == 64)
+        #expect(try await sim(directory, ["fault", "clock-drift"]).status == 64) // needs --minutes
+        #expect(try await sim(directory, ["fault", "clock-drift", "--minutes=-5"]).status == 0)
+        #expect(try await sim(directory, ["fault", "no-such-fault"]).status == 64)
     }
 
-    @Test func aCorruptStateIsRefusedAndResetReplacesIt() throws {
+    @Test func aCorruptStateIsRefusedAndResetReplacesIt() async throws {
         let directory = try stateDirectory()
         let path = directory + "/simulator.json"
         let garbage = Data("{\"format_version\": 1, \"identity\"".utf8)
         try garbage.write(to: URL(fileURLWithPath: path))
-        let refused = try sim(directory, ["status"])
+        let refused = try await sim(directory, ["status"])
         #expect(refused.status == 70)
         #expect(refused.stderr.contains("corrupt"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == garbage)
-        let reset = try sim(directory, ["reset", "--profile", "RP-40"])
+        let reset = try await sim(directory, ["reset", "--profile", "RP-40"])
         #expect(reset.status == 0)
-        #expect(try status(directory)["model"] as? String == "RP-40")
+        #expect(try await status(directory)["model"] as? String == "RP-40")
     }
 
-    @Test func everyTextLineSaysSimulated() throws {
+    @Test func everyTextLineSaysSimulated() async throws {
         let directory = try stateDirectory()
         for arguments in [["status"], ["advance", "90min"], ["fault", "battery-eri"], ["status"], ["reset"]] {
-            let result = try sim(directory, arguments)
+            let result = try await sim(directory, arguments)
             #expect(result.status == 0)
             let lines = result.stdout.split(separator: "\n")
             #expect(!lines.isEmpty)

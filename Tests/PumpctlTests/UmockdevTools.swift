@@ -1,8 +1,11 @@
 import Foundation
+import Testing
+import TestSupport
 
-/// Finds what the umockdev tests need, or says why a test is skipped. CI
-/// installs umockdev, gir1.2-umockdev-1.0 and python3-gi, so nothing is
-/// skipped there.
+/// Finds what the umockdev tests need, or skips the test with the reason
+/// (`Requirements.skip`: reported as skipped, a failure under
+/// PUMPWAND_TESTS_REQUIRE_TOOLS=1). CI installs umockdev, gir1.2-umockdev-1.0
+/// and python3-gi, so nothing is skipped there.
 enum UmockdevTools {
     static let repositoryRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -12,42 +15,37 @@ enum UmockdevTools {
     }
 
     static func onPath(_ name: String) -> String? {
-        let folders = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-        return folders.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+        Requirements.onPath(name)
     }
 
-    /// The system Python, when it can load umockdev's GObject bindings.
-    static let systemPython: String? = {
+    /// The system Python, when it can load umockdev's GObject bindings
+    /// (probed once per test run, within a time limit).
+    static var systemPython: String? {
+        get async { await pythonProbe.value }
+    }
+
+    private static let pythonProbe = Task<String?, Never> {
         let python = "/usr/bin/python3"
         guard FileManager.default.isExecutableFile(atPath: python) else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", "import gi; gi.require_version('UMockdev', '1.0'); from gi.repository import UMockdev"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        process.waitUntilExit()
-        return process.terminationStatus == 0 ? python : nil
-    }()
-
-    /// True when `umockdev-run` is available; otherwise prints why `test` is skipped.
-    static func canRun(_ test: String) -> Bool {
-        if onPath("umockdev-run") != nil { return true }
-        print("skipping \(test): umockdev-run is not on PATH (apt-get install umockdev)")
-        return false
+        let result = try? await ChildProcess.run(
+            python, ["-c", "import gi; gi.require_version('UMockdev', '1.0'); from gi.repository import UMockdev"],
+            timeLimit: .seconds(30))
+        return result?.status == 0 && result?.signalled == false ? python : nil
     }
 
-    /// True when the Python harness can run; otherwise prints why `test` is skipped.
-    static func canRunHarness(_ test: String) -> Bool {
-        guard canRun(test) else { return false }
-        if onPath("umockdev-wrapper") == nil {
-            print("skipping \(test): umockdev-wrapper is not on PATH (apt-get install umockdev)")
-            return false
-        }
-        if systemPython == nil {
-            print("skipping \(test): /usr/bin/python3 cannot import gi's UMockdev (apt-get install python3-gi gir1.2-umockdev-1.0)")
-            return false
-        }
-        return true
+    /// `umockdev-run`'s path; otherwise skips the running test.
+    @discardableResult
+    static func requireUmockdevRun(sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        try Requirements.tool("umockdev-run", "apt-get install umockdev", sourceLocation: sourceLocation)
+    }
+
+    /// The system Python that can drive the Python harness; otherwise skips the running test.
+    @discardableResult
+    static func requireHarness(sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
+        try requireUmockdevRun(sourceLocation: sourceLocation)
+        try Requirements.tool("umockdev-wrapper", "apt-get install umockdev", sourceLocation: sourceLocation)
+        return try Requirements.require(
+            await systemPython, "/usr/bin/python3 cannot import gi's UMockdev (apt-get install python3-gi gir1.2-umockdev-1.0)",
+            sourceLocation: sourceLocation)
     }
 }

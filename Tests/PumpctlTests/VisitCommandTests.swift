@@ -1,11 +1,12 @@
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 
 /// The pump commands on the built binary against the in-process simulator:
 /// JSON contracts, exit statuses, and crashes at every step of the
 /// state-changing commands.
-@Suite struct VisitCommandTests {
+@Suite(.serialized, .tags(.process), .childProcesses) struct VisitCommandTests {
     let stateDir: String = {
         let path = NSTemporaryDirectory() + "pumpwand-visit-" + UUID().uuidString
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -17,8 +18,8 @@ import Testing
             .appendingPathComponent("examples/prescriptions").path
     }()
 
-    func pumpctl(_ arguments: [String], environment: [String: String] = [:]) throws -> PumpctlRun.Result {
-        try PumpctlRun.run(["--simulator", "--state-dir", stateDir, "--operator", "test.tech"] + arguments, environment: environment)
+    func pumpctl(_ arguments: [String], environment: [String: String] = [:]) async throws -> PumpctlRun.Result {
+        try await PumpctlRun.run(["--simulator", "--state-dir", stateDir, "--operator", "test.tech"] + arguments, environment: environment)
     }
 
     func json(_ result: PumpctlRun.Result) throws -> [String: Any] {
@@ -26,8 +27,8 @@ import Testing
         return try #require(object, "not a JSON object: \(result.stdout) \(result.stderr)")
     }
 
-    @Test func interrogateJSONHasTheDocumentedKeys() throws {
-        let result = try pumpctl(["--json", "interrogate"])
+    @Test func interrogateJSONHasTheDocumentedKeys() async throws {
+        let result = try await pumpctl(["--json", "interrogate"])
         #expect(result.status == 0, "\(result.stderr)")
         let status = try json(result)
         for key in ["serial", "model", "clock", "drug", "concentration", "mode", "daily_dose", "rate", "reservoir_volume",
@@ -42,29 +43,29 @@ import Testing
         #expect(result.stderr.contains("SIMULATED"))
     }
 
-    @Test func dryRunReportsFindingsAndRefusesAHardLimit() throws {
-        let result = try pumpctl(["--json", "program", Self.prescriptions + "/baclofen-tenfold-error.json", "--dry-run"])
+    @Test func dryRunReportsFindingsAndRefusesAHardLimit() async throws {
+        let result = try await pumpctl(["--json", "program", Self.prescriptions + "/baclofen-tenfold-error.json", "--dry-run"])
         #expect(result.status == 65)
         let review = try json(result)
         let errors = review["errors"] as? [[String: Any]] ?? []
         let warnings = review["warnings"] as? [[String: Any]] ?? []
         #expect(errors.contains { $0["code"] as? String == "dose.above-hard-max" })
         #expect(warnings.contains { $0["code"] as? String == "dose.probable-decimal-error" })
-        let after = try json(try pumpctl(["--json", "interrogate"]))
+        let after = try json(try await pumpctl(["--json", "interrogate"]))
         #expect((after["daily_dose"] as? [String: Any])?["value"] as? Int == 400)
     }
 
-    @Test func aChangeWithoutConfirmationIsRefused() throws {
+    @Test func aChangeWithoutConfirmationIsRefused() async throws {
         // No terminal and no --yes: refused, exit 65, pump unchanged.
-        let result = try pumpctl(["program", Self.prescriptions + "/baclofen-continuous-450.json"])
+        let result = try await pumpctl(["program", Self.prescriptions + "/baclofen-continuous-450.json"])
         #expect(result.status == 65)
         #expect(result.stderr.contains("--yes"))
-        let after = try json(try pumpctl(["--json", "interrogate"]))
+        let after = try json(try await pumpctl(["--json", "interrogate"]))
         #expect((after["daily_dose"] as? [String: Any])?["value"] as? Int == 400)
     }
 
-    @Test func programWithYesWritesAndReportsTheNewAlarmDate() throws {
-        let result = try pumpctl(["--json", "program", Self.prescriptions + "/baclofen-continuous-450.json", "--yes"])
+    @Test func programWithYesWritesAndReportsTheNewAlarmDate() async throws {
+        let result = try await pumpctl(["--json", "program", Self.prescriptions + "/baclofen-continuous-450.json", "--yes"])
         #expect(result.status == 0, "\(result.stderr)")
         let done = try json(result)
         let status = done["status"] as? [String: Any]
@@ -73,40 +74,40 @@ import Testing
         #expect((done["reports"] as? [String])?.count == 2)
     }
 
-    @Test func programmingTheSameFileTwiceSendsNothingTheSecondTime() throws {
+    @Test func programmingTheSameFileTwiceSendsNothingTheSecondTime() async throws {
         let file = Self.prescriptions + "/baclofen-continuous-450.json"
-        let first = try pumpctl(["--yes", "program", file])
+        let first = try await pumpctl(["--yes", "program", file])
         #expect(first.status == 0, "\(first.stderr)")
-        let second = try pumpctl(["--yes", "program", file])
+        let second = try await pumpctl(["--yes", "program", file])
         #expect(second.status == 0, "\(second.stderr)")
         #expect(second.stdout.contains("The pump already holds this prescription. Nothing was sent to the pump."))
         #expect(!second.stderr.contains("titration.within-24h"), "\(second.stderr)")
         #expect(!second.stderr.contains("* daily dose"), "\(second.stderr)")
     }
 
-    @Test func interrogateExitsUncertainWhileACommandIsUnresolved() throws {
+    @Test func interrogateExitsUncertainWhileACommandIsUnresolved() async throws {
         // A bolus record of this pump whose command id is damaged: the pump
         // cannot be asked about it, so it stays unresolved.
         let record = #"{"command":"bolus","command_id":"not-hex","parameters":{},"pump_serial":"RP20-DEMO-0001","sent_at":"2027-01-15T08:00:00Z"}"#
         try Data(record.utf8).write(to: URL(fileURLWithPath: stateDir + "/pending-command.json"))
-        let result = try pumpctl(["interrogate"])
+        let result = try await pumpctl(["interrogate"])
         #expect(result.status == 75, "\(result.stderr)")
         #expect(result.stdout.contains("UNRESOLVED COMMAND: bolus"), "\(result.stdout)")
     }
 
-    @Test func aCommandPendingForAnotherPumpIsShownAndBlocksNothingHere() throws {
+    @Test func aCommandPendingForAnotherPumpIsShownAndBlocksNothingHere() async throws {
         let record = #"{"command":"bolus","command_id":"0102030405060708090a0b0c0d0e0f100102030405060708090a0b0c0d0e0f10","parameters":{},"pump_serial":"RP20-OTHER-0002","sent_at":"2027-01-15T08:00:00Z"}"#
         try FileManager.default.createDirectory(atPath: stateDir + "/pending", withIntermediateDirectories: true)
         try Data(record.utf8).write(to: URL(fileURLWithPath: stateDir + "/pending/RP20-OTHER-0002.json"))
-        let result = try pumpctl(["interrogate"])
+        let result = try await pumpctl(["interrogate"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("Also pending, for pump RP20-OTHER-0002: bolus"), "\(result.stdout)")
-        let bolus = try pumpctl(["--yes", "bolus", "--dose", "50mcg"])
+        let bolus = try await pumpctl(["--yes", "bolus", "--dose", "50mcg"])
         #expect(bolus.status == 0, "\(bolus.stderr)")
     }
 
-    @Test func simulatorAndWandExcludeEachOther() throws {
-        let result = try pumpctl(["--wand", "/dev/ttyACM0", "interrogate"])
+    @Test func simulatorAndWandExcludeEachOther() async throws {
+        let result = try await pumpctl(["--wand", "/dev/ttyACM0", "interrogate"])
         #expect(result.status == 64)
     }
 
@@ -114,10 +115,10 @@ import Testing
     /// state-changing command; the next run must resolve the pending command
     /// and the audit log must still verify.
     @Test(arguments: ["before-send", "after-send", "after-outcome"])
-    func aKilledBolusIsResolvedByTheNextRun(step: String) throws {
+    func aKilledBolusIsResolvedByTheNextRun(step: String) async throws {
         // One state change: the bolus itself.
-        try killThenResolve(step: step, command: ["bolus", "--dose", "50mcg", "--yes"], commandName: "bolus")
-        let log = try json(try pumpctl(["--json", "log"]))
+        try await killThenResolve(step: step, command: ["bolus", "--dose", "50mcg", "--yes"], commandName: "bolus")
+        let log = try json(try await pumpctl(["--json", "log"]))
         let started = (log["events"] as? [[String: Any]] ?? []).filter { $0["event"] as? String == "bolus started" }
         // Killed before sending: the pump never saw it. After: exactly once.
         #expect(started.count == (step == "before-send" ? 0 : 1))
@@ -127,10 +128,10 @@ import Testing
 
     /// Program is two state changes: stage (1) and commit (2).
     @Test(arguments: everyStep, [1, 2])
-    func aKilledProgramLeavesTheOldOrTheNewPrescription(step: String, command: Int) throws {
-        try killThenResolve(step: "\(step):\(command)", command: ["program", Self.prescriptions + "/baclofen-continuous-450.json", "--yes"],
+    func aKilledProgramLeavesTheOldOrTheNewPrescription(step: String, command: Int) async throws {
+        try await killThenResolve(step: "\(step):\(command)", command: ["program", Self.prescriptions + "/baclofen-continuous-450.json", "--yes"],
                             commandName: command == 1 ? "stage" : "program")
-        let status = try json(try pumpctl(["--json", "interrogate"]))
+        let status = try json(try await pumpctl(["--json", "interrogate"]))
         let dose = (status["daily_dose"] as? [String: Any])?["value"] as? Int
         // Killed while staging, or before the commit left: the old
         // prescription. Once the commit reached the pump: the new one.
@@ -140,10 +141,10 @@ import Testing
 
     /// Refill is two state changes: refill begin (1) and refill complete (2).
     @Test(arguments: everyStep, [1, 2])
-    func aKilledRefillIsResolvedAndNothingIsHalfDone(step: String, command: Int) throws {
+    func aKilledRefillIsResolvedAndNothingIsHalfDone(step: String, command: Int) async throws {
         let refill = ["refill", "--withdrawn", "12mL", "--added", "20mL", "--concentration", "2000mcg/mL", "--yes"]
-        try killThenResolve(step: "\(step):\(command)", command: refill, commandName: command == 1 ? "refill-begin" : "refill")
-        let status = try json(try pumpctl(["--json", "interrogate"]))
+        try await killThenResolve(step: "\(step):\(command)", command: refill, commandName: command == 1 ? "refill-begin" : "refill")
+        let status = try json(try await pumpctl(["--json", "interrogate"]))
         let volume = ((status["reservoir_volume"] as? [String: Any])?["value"] as? NSNumber)?.doubleValue ?? -1
         let completed = command == 2 && step != "before-send"
         if completed {
@@ -152,25 +153,25 @@ import Testing
             // Still the old residual (about 12 mL); a later refill goes
             // through, picking up a refill already begun instead of beginning twice.
             #expect(volume > 11.9 && volume <= 12)
-            let again = try pumpctl(refill)
+            let again = try await pumpctl(refill)
             #expect(again.status == 0, "\(again.stderr)")
         }
     }
 
-    func killThenResolve(step: String, command: [String], commandName: String) throws {
-        let killed = try pumpctl(command, environment: ["PUMPWAND_SIMULATOR_CRASH_AT": step])
+    func killThenResolve(step: String, command: [String], commandName: String) async throws {
+        let killed = try await pumpctl(command, environment: ["PUMPWAND_SIMULATOR_CRASH_AT": step])
         #expect(killed.signalled && killed.status == SIGKILL, "expected SIGKILL, got \(killed.status): \(killed.stderr)")
         let pending = stateDir + "/pending/RP20-DEMO-0001.json"
         #expect(FileManager.default.fileExists(atPath: pending), "the pending command must survive the kill")
-        let next = try pumpctl(["--json", "interrogate"])
+        let next = try await pumpctl(["--json", "interrogate"])
         #expect(next.status == 0, "\(next.stderr)")
         #expect(try json(next)["unresolved_command"] is NSNull)
         #expect(!FileManager.default.fileExists(atPath: pending))
-        let audit = try json(try PumpctlRun.run(["--json", "--state-dir", stateDir, "audit"]))
+        let audit = try json(try await PumpctlRun.run(["--json", "--state-dir", stateDir, "audit"]))
         let outcomes = (audit["entries"] as? [[String: Any]] ?? []).filter { $0["command"] as? String == commandName }
             .compactMap { $0["outcome"] as? String }
         #expect(outcomes.contains { $0.hasPrefix("resolved:") }, "no resolution recorded: \(outcomes)")
-        let verify = try PumpctlRun.run(["audit", "verify", "--state-dir", stateDir])
+        let verify = try await PumpctlRun.run(["audit", "verify", "--state-dir", stateDir])
         #expect(verify.status == 0, "\(verify.stdout)")
     }
 }

@@ -1,16 +1,18 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import WandLink
 
 /// The USB transport through real libusb against a live fake wand.
 ///
 /// `USBTransportUnderHarnessTests` runs this test binary again as the child
 /// of Tests/Harness/usb_wand.py, with PUMPWAND_USB_HARNESS naming the
-/// harness mode; each test here is enabled only in its own mode. In a plain
-/// test run they show as skipped, and the outer tests assert that they ran
-/// and passed under the harness. Serialized: like a real one, the fake
+/// harness mode; each test here is enabled only in its own mode (the
+/// `.enabled(if:)` traits are that mode switch, not a missing tool). In a
+/// plain test run they show as skipped, and the outer tests assert that they
+/// ran and passed under the harness. Serialized: like a real one, the fake
 /// wand is a single device that one test at a time may hold.
-@Suite(.serialized) struct USBTransportLiveTests {
+@Suite(.serialized, .tags(.hardwareInTheLoop)) struct USBTransportLiveTests {
     static let harnessMode = ProcessInfo.processInfo.environment["PUMPWAND_USB_HARNESS"]
     static let serial = "PW1-000123"
 
@@ -20,7 +22,7 @@ import Testing
         return bytes
     }
 
-    @Test(.enabled(if: harnessMode == "echo"))
+    @Test(.enabled(if: harnessMode == "echo", "runs only as the child of USBTransportUnderHarnessTests, in harness mode echo"))
     func aMessageSpanningSeveralPacketsIsEchoedWhole() async throws {
         let transport = try USBTransport.open(serialNumber: Self.serial)
         #expect(transport.serialNumber == Self.serial)
@@ -32,7 +34,7 @@ import Testing
         await transport.close()
     }
 
-    @Test(.enabled(if: harnessMode == "echo"))
+    @Test(.enabled(if: harnessMode == "echo", "runs only as the child of USBTransportUnderHarnessTests, in harness mode echo"))
     func aMessageOfWholePacketsIsEchoedWhole() async throws {
         let transport = try USBTransport.open(usbPath: "/dev/bus/usb/001/002")
         #expect(transport.serialNumber == Self.serial)
@@ -43,7 +45,7 @@ import Testing
         await transport.close()
     }
 
-    @Test(.enabled(if: harnessMode == "echo"))
+    @Test(.enabled(if: harnessMode == "echo", "runs only as the child of USBTransportUnderHarnessTests, in harness mode echo"))
     func aSecondOpenIsBusyUntilTheFirstCloses() async throws {
         let first = try USBTransport.open(serialNumber: Self.serial)
         #expect(throws: WandTransportError.busy(device: "wand PW1-000123 at /dev/bus/usb/001/002")) {
@@ -56,7 +58,7 @@ import Testing
         await second.close()
     }
 
-    @Test(.enabled(if: harnessMode == "silent"))
+    @Test(.enabled(if: harnessMode == "silent", "runs only as the child of USBTransportUnderHarnessTests, in harness mode silent"))
     func aWandThatNeverAnswersTimesOut() async throws {
         let transport = try USBTransport.open(serialNumber: Self.serial)
         try await transport.send(Array(repeating: 0x5A, count: 10))
@@ -66,7 +68,7 @@ import Testing
         await transport.close()
     }
 
-    @Test(.enabled(if: harnessMode == "unplug-after-10"))
+    @Test(.enabled(if: harnessMode == "unplug-after-10", "runs only as the child of USBTransportUnderHarnessTests, in harness mode unplug-after-10"))
     func anUnpluggedWandIsReportedAsUnplugged() async throws {
         let transport = try USBTransport.open(serialNumber: Self.serial)
         // The harness unplugs the wand once these 10 bytes have arrived.

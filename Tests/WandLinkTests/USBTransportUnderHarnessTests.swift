@@ -1,58 +1,56 @@
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 @testable import WandLink
 
 /// Runs `USBTransportLiveTests` under the umockdev harness, one harness
 /// mode at a time.
 ///
 /// Disabled inside a harness child (PUMPWAND_USB_HARNESS set): a child that
-/// started harnesses of its own would recurse without end.
-@Suite(.enabled(if: USBTransportLiveTests.harnessMode == nil))
+/// started harnesses of its own would recurse without end. That
+/// `.enabled(if:)` is the harness's mode switch; a missing tool is a skip
+/// reported by each test (`requireHarness`).
+@Suite(.enabled(if: USBTransportLiveTests.harnessMode == nil),
+       .serialized, .tags(.process, .pty, .hardwareInTheLoop), .hardwareInTheLoopBench)
 struct USBTransportUnderHarnessTests {
     /// A Python with the gi module (the system one; a pyenv shim may not
-    /// have it), or nil with the reason printed.
-    static let python: String? = {
-        guard RepositoryFiles.executable("umockdev-wrapper") != nil else {
-            print("skipping USB harness tests: umockdev-wrapper is not on PATH (apt-get install umockdev)")
-            return nil
-        }
+    /// have it), or nil; probed once, within a time limit.
+    static var python: String? {
+        get async { await pythonProbe.value }
+    }
+
+    private static let pythonProbe = Task<String?, Never> {
         for candidate in ["/usr/bin/python3", RepositoryFiles.executable("python3")].compactMap({ $0 }) {
-            let probe = Process()
-            probe.executableURL = URL(fileURLWithPath: candidate)
-            probe.arguments = ["-c", "import gi; gi.require_version('UMockdev', '1.0')"]
-            probe.standardError = FileHandle.nullDevice
-            guard (try? probe.run()) != nil else { continue }
-            probe.waitUntilExit()
-            if probe.terminationStatus == 0 { return candidate }
+            let probe = try? await ChildProcess.run(candidate, ["-c", "import gi; gi.require_version('UMockdev', '1.0')"],
+                                                    timeLimit: .seconds(30))
+            if probe?.status == 0 && probe?.signalled == false { return candidate }
         }
-        print("skipping USB harness tests: no python3 with gi and UMockdev (apt-get install python3-gi gir1.2-umockdev-1.0)")
         return nil
-    }()
+    }
+
+    /// The harness's Python, or the running test is reported as skipped with the reason.
+    static func requireHarness(sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
+        try Requirements.tool("umockdev-wrapper", "apt-get install umockdev", sourceLocation: sourceLocation)
+        return try Requirements.require(
+            await python, "no python3 with gi and UMockdev (apt-get install python3-gi gir1.2-umockdev-1.0)",
+            sourceLocation: sourceLocation)
+    }
 
     struct Run { var status: Int32; var output: String }
 
-    static func runLiveTests(mode: String, harnessArguments: [String]) throws -> Run? {
-        guard let python else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [RepositoryFiles.path("Tests/Harness/usb_wand.py")] + harnessArguments + [
-            "--", CommandLine.arguments[0], "--testing-library", "swift-testing", "--filter", "WandLinkTests.USBTransportLiveTests/",
-        ]
-        var environment = ProcessInfo.processInfo.environment
-        environment["PUMPWAND_USB_HARNESS"] = mode
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        // A hung child must not hang the suite: stop it after two minutes.
-        let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 120, execute: watchdog)
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        watchdog.cancel()
-        return Run(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+    /// Runs this test binary under the harness, stdout and stderr merged; a
+    /// hung child is killed after two minutes and fails the test as timed out.
+    static func runLiveTests(mode: String, harnessArguments: [String],
+                             sourceLocation: SourceLocation = #_sourceLocation) async throws -> Run {
+        let python = try await requireHarness(sourceLocation: sourceLocation)
+        let result = try await ChildProcess.run(
+            python,
+            [RepositoryFiles.path("Tests/Harness/usb_wand.py")] + harnessArguments + [
+                "--", CommandLine.arguments[0], "--testing-library", "swift-testing", "--filter", "WandLinkTests.USBTransportLiveTests/",
+            ],
+            environment: ["PUMPWAND_USB_HARNESS": mode], mergingStandardError: true, timeLimit: .seconds(120))
+        return Run(status: result.status, output: result.stdout)
     }
 
     /// Each named test ran and passed in the child.
@@ -65,8 +63,8 @@ struct USBTransportUnderHarnessTests {
         }
     }
 
-    @Test func echoThroughRealLibusb() throws {
-        guard let run = try Self.runLiveTests(mode: "echo", harnessArguments: ["--mode", "echo"]) else { return }
+    @Test func echoThroughRealLibusb() async throws {
+        let run = try await Self.runLiveTests(mode: "echo", harnessArguments: ["--mode", "echo"])
         Self.expectPassed(run, [
             "aMessageSpanningSeveralPacketsIsEchoedWhole", "aMessageOfWholePacketsIsEchoedWhole",
             "aSecondOpenIsBusyUntilTheFirstCloses",
@@ -75,8 +73,8 @@ struct USBTransportUnderHarnessTests {
 
     /// The relay mode, as wandsim on a pty will use it: the harness relays
     /// the wand's bulk endpoints to a pty, and this test echoes on its master.
-    @Test func echoRelayedThroughAPty() throws {
-        guard Self.python != nil else { return }
+    @Test func echoRelayedThroughAPty() async throws {
+        _ = try await Self.requireHarness()
         let pty = try PseudoTerminal()
         let stop = Atomic(false)
         let echo = Thread {
@@ -90,21 +88,19 @@ struct USBTransportUnderHarnessTests {
         }
         echo.start()
         defer { stop.store(true, ordering: .releasing) }
-        guard let run = try Self.runLiveTests(
+        let run = try await Self.runLiveTests(
             mode: "echo", harnessArguments: ["--mode", "relay", "--relay", "path:\(pty.slavePath)"])
-        else { return }
         Self.expectPassed(run, ["aMessageSpanningSeveralPacketsIsEchoedWhole", "aMessageOfWholePacketsIsEchoedWhole"])
     }
 
-    @Test func timeoutThroughRealLibusb() throws {
-        guard let run = try Self.runLiveTests(mode: "silent", harnessArguments: ["--mode", "silent"]) else { return }
+    @Test func timeoutThroughRealLibusb() async throws {
+        let run = try await Self.runLiveTests(mode: "silent", harnessArguments: ["--mode", "silent"])
         Self.expectPassed(run, ["aWandThatNeverAnswersTimesOut"])
     }
 
-    @Test func unplugThroughRealLibusb() throws {
-        guard let run = try Self.runLiveTests(
+    @Test func unplugThroughRealLibusb() async throws {
+        let run = try await Self.runLiveTests(
             mode: "unplug-after-10", harnessArguments: ["--mode", "echo", "--unplug-after-bytes", "10"])
-        else { return }
         Self.expectPassed(run, ["anUnpluggedWandIsReportedAsUnplugged"])
     }
 }

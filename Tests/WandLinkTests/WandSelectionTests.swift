@@ -1,8 +1,9 @@
 import Testing
+import TestSupport
 @testable import WandLink
 
 /// The selection rules, applied to lists of wands: no hardware involved.
-@Suite struct WandSelectionTests {
+@Suite(.serialized, .tags(.pty)) struct WandSelectionTests {
     static func wand(
         _ serial: String, address: Int, tty: String? = nil, vendorInterface: Bool? = true
     ) -> WandRecord {

@@ -1,0 +1,152 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The child-process helper itself, on /bin/sh: output on both streams,
+/// input, signals, and the time limit.
+@Suite(.serialized, .tags(.process), .childProcesses)
+struct ChildProcessTests {
+    @Test func statusAndBothStreamsAreReportedApart() async throws {
+        let result = try await ChildProcess.run("/bin/sh", ["-c", "echo out; echo err >&2; exit 3"])
+        #expect(result.status == 3)
+        #expect(!result.signalled && !result.timedOut)
+        #expect(result.stdout == "out\n")
+        #expect(result.stderr == "err\n")
+    }
+
+    @Test func inputIsWrittenThenClosed() async throws {
+        let result = try await ChildProcess.run("/bin/cat", input: .text("one\ntwo\n"))
+        #expect(result.status == 0)
+        #expect(result.stdout == "one\ntwo\n")
+    }
+
+    @Test func noInputIsEndOfFileAtOnce() async throws {
+        let result = try await ChildProcess.run("/bin/cat", timeLimit: .seconds(10))
+        #expect(result.status == 0 && result.stdout.isEmpty)
+    }
+
+    /// Far more than a pipe holds (64 KiB), on both streams at once: read
+    /// concurrently, neither stream can stall the child.
+    @Test func aChattyChildOnBothStreamsNeverStalls() async throws {
+        let result = try await ChildProcess.run(
+            "/bin/sh", ["-c", "head -c 1000000 /dev/zero; head -c 1000000 /dev/zero >&2"], timeLimit: .seconds(30))
+        #expect(result.status == 0)
+        #expect(result.stdout.utf8.count == 1_000_000)
+        #expect(result.stderr.utf8.count == 1_000_000)
+    }
+
+    @Test func aSignalledChildSaysSo() async throws {
+        let result = try await ChildProcess.run("/bin/sh", ["-c", "kill -KILL $$"])
+        #expect(result.signalled)
+        #expect(result.status == SIGKILL)
+    }
+
+    /// A child that ignores its input and exits does not take the test
+    /// process down with SIGPIPE.
+    @Test func inputTheChildNeverReadsIsHarmless() async throws {
+        let result = try await ChildProcess.run("/bin/true", input: .bytes(Data(count: 1_000_000)))
+        #expect(result.status == 0)
+    }
+
+    @Test func standardErrorCanBeMergedIntoStandardOutput() async throws {
+        let result = try await ChildProcess.run("/bin/sh", ["-c", "echo a; echo b >&2; echo c"], mergingStandardError: true)
+        #expect(result.stdout == "a\nb\nc\n")
+        #expect(result.stderr.isEmpty)
+    }
+
+    /// The time limit: SIGTERM, then SIGKILL for a child that ignores it;
+    /// the failure names the command and carries the output so far.
+    @Test func aChildPastItsTimeLimitIsKilledAndReportedWithItsOutputSoFar() async throws {
+        let started = ContinuousClock.now
+        let error = await #expect(throws: ChildProcess.TimedOut.self) {
+            _ = try await ChildProcess.run(
+                "/bin/sh", ["-c", "trap '' TERM; echo before; echo partial >&2; sleep 60"], timeLimit: .milliseconds(300),
+                terminationGrace: .milliseconds(300))
+        }
+        let elapsed = ContinuousClock.now - started
+        #expect(error?.result.timedOut == true)
+        #expect(error?.result.stdout == "before\n")
+        #expect(error?.result.stderr == "partial\n")
+        #expect(error?.description.contains("TIMED OUT: /bin/sh -c") == true)
+        // 0.3 s, 0.3 s more before SIGKILL, and margin: nowhere near the 60 s sleep.
+        #expect(elapsed < .seconds(30))
+    }
+
+    /// A harness's own children go too: nothing outlives a timed-out run.
+    @Test func aTimedOutChildsChildrenAreKilledWithIt() async throws {
+        let marker = NSTemporaryDirectory() + "child-process-test-\(UUID().uuidString)"
+        let error = await #expect(throws: ChildProcess.TimedOut.self) {
+            _ = try await ChildProcess.run(
+                "/bin/sh", ["-c", "sh -c 'echo $$ > \(marker); exec sleep 60' & wait"], timeLimit: .milliseconds(500),
+                terminationGrace: .milliseconds(300))
+        }
+        #expect(error != nil)
+        let grandchild = try #require(Int32(try String(contentsOfFile: marker, encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)))
+        // Signal 0 probes: ESRCH once it is gone (reaped by init, or a zombie briefly).
+        var gone = false
+        for _ in 0..<100 where !gone {
+            let stat = try? String(contentsOfFile: "/proc/\(grandchild)/stat", encoding: .utf8)
+            gone = stat == nil || stat!.contains(") Z ")
+            if !gone { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(gone, "the grandchild \(grandchild) outlived the timed-out run")
+        try? FileManager.default.removeItem(atPath: marker)
+    }
+
+    @Test func aStartedChildIsWaitedForLineByLine() async throws {
+        // Like wandsim, it takes SIGTERM (children start with it blocked).
+        let child = try ChildProcess.start("/usr/bin/python3", ["-c", """
+            import signal, time
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
+            print("READY at /dev/pts/9", flush=True)
+            time.sleep(60)
+            """])
+        let line = await child.line(startingWith: "READY at ", within: .seconds(10))
+        #expect(line == "READY at /dev/pts/9")
+        #expect(child.isRunning)
+        let stopped = await child.terminate()
+        #expect(stopped.signalled && stopped.status == SIGTERM)
+        #expect(!child.isRunning)
+    }
+
+    /// Whichever thread starts it, a child gets the signal mask of Swift
+    /// concurrency's threads: SIGTERM and SIGINT held back for the
+    /// DispatchSource handlers of wandsim and pumpctl, the synchronous
+    /// signals and SIGPIPE not.
+    @Test func aChildStartsWithTheSignalMaskOfSwiftConcurrencyThreads() async throws {
+        let result = try await ChildProcess.run("/bin/grep", ["^SigBlk", "/proc/self/status"])
+        let hex = try #require(result.stdout.split(separator: "\t").last?.trimmingCharacters(in: .whitespacesAndNewlines))
+        let mask = try #require(UInt64(hex, radix: 16))
+        func blocked(_ signal: Int32) -> Bool { mask & (1 << UInt64(signal - 1)) != 0 }
+        #expect(blocked(SIGTERM) && blocked(SIGINT) && blocked(SIGHUP))
+        #expect(!blocked(SIGSEGV) && !blocked(SIGPIPE) && !blocked(SIGBUS))
+    }
+
+    /// A child that never takes the SIGTERM is killed once the grace is over.
+    @Test func terminatingAChildThatHoldsSIGTERMBackEndsWithSIGKILL() async throws {
+        let child = try ChildProcess.start("/bin/sleep", ["60"])
+        let stopped = await child.terminate(grace: .milliseconds(200))
+        #expect(stopped.signalled && stopped.status == SIGKILL)
+    }
+
+    /// A child that installs its SIGTERM handler late is waited for, then
+    /// stopped through the handler.
+    @Test func aChildIsStoppedOnceItCatchesSIGTERM() async throws {
+        let child = try ChildProcess.start("/usr/bin/python3", ["-c", """
+            import signal, sys, time
+            time.sleep(0.3)
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
+            time.sleep(60)
+            """])
+        #expect(await child.waitUntilCatching(SIGTERM, within: .seconds(10)))
+        let stopped = await child.terminate()
+        #expect(!stopped.signalled && stopped.status == 0)
+    }
+
+    @Test func aLineThatNeverComesIsNilAtEndOfOutput() async throws {
+        let child = try ChildProcess.start("/bin/sh", ["-c", "echo other"])
+        #expect(await child.line(startingWith: "READY", within: .seconds(10)) == nil)
+    }
+}
