@@ -9,6 +9,12 @@
 #include "CTerminal.h"
 
 static volatile sig_atomic_t interrupt_count = 0;
+static volatile sig_atomic_t in_flight = 0;
+
+static const char give_up_in_flight[] =
+    "\npumpctl: interrupted three times while a command was in flight: stopping now. Its outcome is UNKNOWN "
+    "(it may have been carried out: a refill may be begun with delivery paused). Its pending record is kept: "
+    "run 'pumpctl interrogate' with the wand over the pump before anything else.\n";
 
 static const char give_up[] =
     "\npumpctl: interrupted three times: stopping now. If a command was in flight, its pending record is kept: "
@@ -21,6 +27,11 @@ static void count_interrupt(int signo) {
     // an exchange is stuck; the pending record written before every send
     // makes the next run resolve whatever was in flight.
     if (interrupt_count >= 3) {
+        if (in_flight) {
+            ssize_t ignored = write(2, give_up_in_flight, sizeof give_up_in_flight - 1);
+            (void)ignored;
+            _exit(75);
+        }
         ssize_t ignored = write(2, give_up, sizeof give_up - 1);
         (void)ignored;
         _exit(130);
@@ -38,3 +49,5 @@ int pumpwand_interrupt_install(void) {
 }
 
 int pumpwand_interrupt_count(void) { return (int)interrupt_count; }
+
+void pumpwand_interrupt_set_in_flight(int flag) { in_flight = flag ? 1 : 0; }

@@ -21,7 +21,10 @@ import TestSupport
             #expect(text.contains(" \(command) "), "help does not list \(command)")
         }
         #expect(text.contains("75 delivery UNCERTAIN"))
-        #expect(text.contains("65 refused by safety policy"))
+        #expect(text.contains("65 refused by the checks or by the pump"))
+        for status in ["71 state directory in use", "73 the pump WAS changed", "130 cancelled"] {
+            #expect(text.contains(status), "help does not explain exit status \(status)")
+        }
     }
 
     @Test func wandsHelpExplainsTheEmptyList() async throws {

@@ -16,6 +16,10 @@ int pumpwand_open_pseudoterminal(char *name, size_t size);
 /// blocked read at a prompt returns). Returns 0, or -1 when sigaction fails.
 int pumpwand_interrupt_install(void);
 
+/// Marks a state-changing command as in flight (1) or settled (0), so a
+/// forced exit says its outcome is unknown and exits 75.
+void pumpwand_interrupt_set_in_flight(int flag);
+
 /// How many SIGINTs arrived since the handler was installed.
 int pumpwand_interrupt_count(void);
 

@@ -27,7 +27,20 @@ public struct BolusCommand: PumpCommand {
         } catch {
             throw .input(error.description)
         }
-        let findings = Self.stateFindings(status) + bolus.findings
+        var findings = Self.stateFindings(status) + bolus.findings
+        // A bolus message holds at most 24 h (PROTOCOL.md section 5); a
+        // longer one would be dropped by the pump as malformed.
+        if request.duration > Self.longestBolus {
+            findings.append(Finding(code: .bolusDurationOutOfRange, severity: .hard,
+                                    message: "a bolus runs at most \(Self.longestBolus); \(request.duration) is longer"))
+        }
+        // A pump that is delivering has a full line: "empty" is only ever
+        // true of a stopped pump (after implant, a catheter revision or a
+        // replacement), and believing it would hide the drug the prime pushes.
+        if request.lineContents == .empty, status.infusion == .infusing || status.infusion == .bolusInProgress {
+            findings.append(Finding(code: .primingLineNotEmpty, severity: .hard,
+                                    message: "the pump is delivering, so its line is full of \(status.drug.rawValue) \(status.concentration); 'empty' can be given only for a stopped pump"))
+        }
         let kind: BolusKind = switch request.kind {
         case .therapeutic: .therapeutic
         case .bridge: .bridge
@@ -48,6 +61,9 @@ public struct BolusCommand: PumpCommand {
             parameters: ["kind": request.kind.rawValue, "volume": bolus.volume.description,
                          "dose_to_patient": bolus.doseToPatient.description, "duration": bolus.duration.description])
     }
+
+    /// The longest bolus the wire carries.
+    static let longestBolus = Duration.seconds(86_400)
 
     /// What the pump's own state forbids for any delivery change.
     static func stateFindings(_ status: PumpStatus) -> [Finding] {

@@ -11,19 +11,15 @@ public struct StopCommand: PumpCommand {
 
     public func plan(in situation: PlanningSituation) throws(ProgrammerError) -> ChangePlan {
         let status = situation.status
-        var findings: [Finding] = []
-        switch status.infusion {
-        case .stopped:
-            findings.append(Finding(code: .pumpAlreadyInState, severity: .hard, message: "infusion is already stopped"))
-        case .refillInProgress:
-            findings.append(Finding(code: .pumpRefillInProgress, severity: .hard,
-                                    message: "a refill is in progress; finish or cancel it first"))
-        case .infusing, .bolusInProgress:
+        var findings = PumpStateRules.refillInProgress(status)
+        if status.infusion == .infusing || status.infusion == .bolusInProgress {
             findings += InterruptionRules.stopFindings(drug: status.drug, policy: situation.policy)
         }
         let step = WireStep(kind: .stop, expectedReply: .executed(.stopInfusion)) { id in .stopInfusion(StopInfusion(commandId: id)) }
+        // Already stopped: the pump is as asked, and nothing is sent.
         return ChangePlan(command: .stop, change: .stop, before: status, findings: ValidationReport(findings: findings),
-                          confirmation: .yes, secondProvider: nil, steps: [step], abandon: nil, verification: .receipt,
+                          confirmation: .yes, secondProvider: nil, steps: status.infusion == .stopped ? [] : [step],
+                          abandon: nil, verification: .receipt,
                           basis: PlanBasis(status), parameters: [:])
     }
 }
@@ -37,17 +33,13 @@ public struct ResumeCommand: PumpCommand {
 
     public func plan(in situation: PlanningSituation) throws(ProgrammerError) -> ChangePlan {
         let status = situation.status
-        var findings: [Finding] = []
-        if status.infusion != .stopped {
-            findings.append(Finding(code: .pumpAlreadyInState, severity: .hard, message: "infusion is not stopped (it is \(PumpStatus.infusionName(status.infusion)))"))
-        }
-        if let alarm = status.deliveryStoppingAlarm {
-            findings.append(Finding(code: .pumpAlarmStopsDelivery, severity: .hard,
-                                    message: "the pump's \(alarm.name) alarm stops delivery; it cannot resume until the alarm is cleared"))
-        }
+        let findings = PumpStateRules.refillInProgress(status)
+            + PumpStateRules.deliveryStopped(status, what: "it cannot resume")
         let step = WireStep(kind: .resume, expectedReply: .executed(.resumeInfusion)) { id in .resumeInfusion(ResumeInfusion(commandId: id)) }
+        // Not stopped (infusing, or a bolus running): nothing to resume, nothing sent.
+        let running = status.infusion == .infusing || status.infusion == .bolusInProgress
         return ChangePlan(command: .resume, change: .resume, before: status, findings: ValidationReport(findings: findings),
-                          confirmation: .yes, secondProvider: nil, steps: [step], abandon: nil, verification: .receipt,
+                          confirmation: .yes, secondProvider: nil, steps: running ? [] : [step], abandon: nil, verification: .receipt,
                           basis: PlanBasis(status), parameters: [:])
     }
 }
@@ -63,7 +55,7 @@ public struct AlarmThresholdCommand: PumpCommand {
     public func plan(in situation: PlanningSituation) throws(ProgrammerError) -> ChangePlan {
         let status = situation.status
         let range = situation.profile.lowReservoirAlarmRange
-        var findings: [Finding] = []
+        var findings = PumpStateRules.refillInProgress(status)
         if !range.contains(threshold) {
             findings.append(Finding(code: .alarmThresholdOutOfRange, severity: .hard,
                                     message: "the low-reservoir alarm must be between \(range.lowerBound) and \(range.upperBound) on \(situation.profile.model)"))
@@ -93,7 +85,7 @@ public struct ClockSetCommand: PumpCommand {
 
     public func plan(in situation: PlanningSituation) throws(ProgrammerError) -> ChangePlan {
         let status = situation.status
-        var findings: [Finding] = []
+        var findings = PumpStateRules.refillInProgress(status)
         if status.infusion == .bolusInProgress {
             findings.append(Finding(code: .pumpBolusRunning, severity: .hard,
                                     message: "the clock is not set while a bolus runs; wait for it to finish"))

@@ -34,8 +34,11 @@ public struct ProgramCommand: PumpCommand {
         let policy = situation.policy
         let secondProvider = Self.secondProvider(for: change, current: status, policy: policy)
         let steps = change.wire.hash == status.prescriptionHash ? [] : Self.steps(for: change.wire)
+        let stateFindings = PumpStateRules.refillInProgress(status)
+            + PumpStateRules.deliveryStopped(status, what: "the pump refuses a new prescription")
         return ChangePlan(
-            command: .commit, change: .program(change), before: status, findings: change.review.report,
+            command: .commit, change: .program(change), before: status,
+            findings: ValidationReport(findings: stateFindings + change.review.report.findings),
             confirmation: Self.confirmation(for: change, policy: policy), secondProvider: secondProvider,
             steps: steps, abandon: Self.discard, verification: .prescription(change.wire), basis: PlanBasis(status),
             parameters: Self.parameters(change))

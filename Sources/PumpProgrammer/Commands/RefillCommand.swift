@@ -63,6 +63,11 @@ public struct RefillCommand: PumpCommand {
         self.request = request
     }
 
+    /// The most a pump can deliver in the minutes between the review and
+    /// refill-begin at any prescription the library allows (well under
+    /// 0.1 mL); a larger drop in the expected residual is not delivery.
+    static let deliveryDuringReview = Volume.uL(100)
+
     public func plan(in situation: PlanningSituation) throws(ProgrammerError) -> ChangePlan {
         let status = situation.status
         let policy = situation.policy
@@ -87,7 +92,7 @@ public struct RefillCommand: PumpCommand {
         var acknowledged: [Override] = []
         if check.discrepancy {
             findings.append(Finding(code: .refillResidualDiscrepancy, severity: .soft,
-                                    message: "\(request.withdrawn) withdrawn, \(check.expected) expected (tolerance \(check.tolerance)); this can mean a pocket fill, a pump or a catheter problem: investigate, and acknowledge it with --acknowledge-discrepancy REASON to go on"))
+                                    message: "\(request.withdrawn) withdrawn, \(check.expected) expected (tolerance \(check.tolerance)); this can mean a pocket fill, a pump or a catheter problem"))
             if let acknowledgement, !acknowledgement.isEmpty {
                 acknowledged.append(Override(code: .refillResidualDiscrepancy, reason: acknowledgement))
             }
@@ -134,7 +139,7 @@ public struct RefillCommand: PumpCommand {
         var steps: [WireStep] = []
         if !finishes {
             steps.append(WireStep(kind: .refillBegin, expectedReply: .refillBegun(
-                withdrawn: request.withdrawn, tolerance: policy.residualTolerance, discrepancyAccepted: !acknowledged.isEmpty)) { id in
+                checked: status.reservoirVolume, allowance: Self.deliveryDuringReview)) { id in
                 .refillBegin(RefillBegin(commandId: id))
             })
         }

@@ -66,9 +66,11 @@ public enum ExpectedReply: Sendable, Equatable {
     case staged(PrescriptionHash)
     /// A command receipt for this command id and opcode.
     case executed(PumpOpcode)
-    /// The pump entered refill; the residual it now expects is checked
-    /// against what was withdrawn, as the plan checked it before.
-    case refillBegun(withdrawn: Volume, tolerance: ResidualTolerance, discrepancyAccepted: Bool)
+    /// The pump entered refill; the residual it now expects must be the one
+    /// the plan checked, less at most what it can have delivered while the
+    /// technician read the review (`allowance`). Anything else means the
+    /// residual check no longer holds.
+    case refillBegun(checked: Volume, allowance: Volume)
 }
 
 /// What the pump is read back for after a change.
@@ -107,6 +109,25 @@ public struct PlanBasis: Sendable, Equatable {
         if lastChange != now.lastChange { changed.append("last therapy change") }
         if drug != now.drug || concentration != now.concentration { changed.append("drug or concentration") }
         return changed
+    }
+}
+
+/// What the pump's state forbids, for every command that changes it. The
+/// pump refuses these itself; finding them at the plan puts them before
+/// the prompt.
+enum PumpStateRules {
+    /// A refill begun: nothing but finishing or cancelling it.
+    static func refillInProgress(_ status: PumpStatus) -> [Finding] {
+        guard status.infusion == .refillInProgress else { return [] }
+        return [Finding(code: .pumpRefillInProgress, severity: .hard,
+                        message: "a refill is in progress and delivery is paused; finish it (pumpctl refill ...) or cancel it (pumpctl refill --cancel) first")]
+    }
+
+    /// An alarm that stops delivery also blocks changes of therapy.
+    static func deliveryStopped(_ status: PumpStatus, what: String) -> [Finding] {
+        guard let alarm = status.deliveryStoppingAlarm else { return [] }
+        return [Finding(code: .pumpAlarmStopsDelivery, severity: .hard,
+                        message: "the pump's \(alarm.name) alarm stops delivery; \(what) until it is cleared")]
     }
 }
 
@@ -153,6 +174,9 @@ public struct ChangePlan: Sendable {
     /// Overrides the request itself carries (a refill's acknowledged
     /// residual discrepancy), added to the technician's at authorisation.
     public var acknowledged: [Override] = []
+    /// A command left pending by an earlier run that the plan's reading of
+    /// the pump resolved first, to be shown with the plan.
+    public var resolution: Programmer.Resolution?
 
     /// True when nothing needs to be sent: the pump already is as asked.
     public var unchanged: Bool { steps.isEmpty }

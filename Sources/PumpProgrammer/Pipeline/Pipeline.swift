@@ -21,7 +21,7 @@ extension Programmer {
     /// Reads the pump (resolving first any command left pending) and plans
     /// `command` from its typed state. Sends nothing that changes the pump.
     public func plan(_ command: some PumpCommand) async throws(ProgrammerError) -> ChangePlan {
-        let (status, _) = try await interrogate()
+        let (status, resolution) = try await interrogate()
         if let unresolved = status.unresolvedCommand {
             throw .unresolved(unresolved, detail: "Resolve it (pumpctl interrogate) before any change.")
         }
@@ -30,7 +30,9 @@ extension Programmer {
         }
         let situation = PlanningSituation(status: status, policy: context.policy, profile: profile, now: status.clock,
                                           recentIncreases: recentIncreases())
-        return try command.plan(in: situation)
+        var plan = try command.plan(in: situation)
+        plan.resolution = resolution
+        return plan
     }
 
     /// Every check of a plan except the confirmation itself: hard findings,
@@ -216,10 +218,10 @@ extension Programmer {
             }
         case (.executed(let opcode), .executed(let answered, _)):
             guard answered == opcode else { throw .deviceFault("the pump answered \(opcode) with a receipt for \(answered)") }
-        case (.refillBegun(let withdrawn, let tolerance, let discrepancyAccepted), .refillBegun(let report)):
-            let check = RefillCheck(expected: .nL(Int64(report.expectedResidualNanolitres)), withdrawn: withdrawn, tolerance: tolerance)
-            guard !check.discrepancy || discrepancyAccepted else {
-                throw .refusedByPolicy("RESIDUAL DISCREPANCY: the pump now expects \(check.expected) and \(withdrawn) was withdrawn (tolerance \(check.tolerance)); investigate, then acknowledge it with --acknowledge-discrepancy REASON")
+        case (.refillBegun(let checked, let allowance), .refillBegun(let report)):
+            let now = Volume.nL(Int64(report.expectedResidualNanolitres))
+            guard now <= checked, checked.baseValue - now.baseValue <= allowance.baseValue else {
+                throw .refusedByPolicy("the pump now expects a residual of \(now), but the review checked \(checked): the reservoir changed more than delivery explains. Investigate (pumpctl interrogate), then refill again")
             }
         default:
             throw .deviceFault("the pump's reply (\(reply.opcode)) is not the one planned")

@@ -19,6 +19,9 @@ public struct ProgrammerContext: Sendable {
     /// True once the technician asked to stop (Ctrl-C). Read only at safe
     /// points: before the first request of a change and between its steps.
     public var interrupted: @Sendable () -> Bool
+    /// Told true while a state-changing request is out and its outcome not
+    /// yet recorded, false once it is (pumpctl's forced exit uses it).
+    public var inFlight: @Sendable (Bool) -> Void = { _ in }
     /// For the crash tests: a step of `perform` at which the process kills
     /// itself, in the `crashAtCommand`-th state-changing command of the run
     /// (1 = the first). Honoured only against the simulator, never a real pump.
@@ -77,7 +80,19 @@ public enum PumpEffect: Sendable, Equatable {
     /// The pump carried out these requests, in order.
     case changed([CommandKind])
     /// A request may or may not have been carried out; it is pending.
-    case unknown(PendingCommand)
+    /// `executed` are the requests of this session the pump did carry out
+    /// (a refill begun before its completion was lost, say).
+    case unknown(PendingCommand, executed: [CommandKind])
+
+    /// True when the pump is left as before: nothing carried out, or a
+    /// change carried out and then undone by its abandon step.
+    public var leftAsBefore: Bool {
+        switch self {
+        case .nothingSent, .unchanged: return true
+        case .changed(let kinds): return kinds.last == .refillCancel || kinds.last == .discard
+        case .unknown: return false
+        }
+    }
 }
 
 /// The technician's session with one pump.
@@ -126,7 +141,8 @@ public actor Programmer {
         if let unknown = ledger.last(where: { $0.fate == .unknown }) {
             let entry = (try? pending.load(pumpSerial: pumpSerial)).flatMap { $0 }
             return .unknown(entry ?? PendingCommand(commandID: unknown.commandID.description, command: unknown.kind.rawValue,
-                                                   pumpSerial: pumpSerial, sentAt: context.now(), parameters: [:]))
+                                                   pumpSerial: pumpSerial, sentAt: context.now(), parameters: [:]),
+                            executed: ledger.filter { $0.fate == .executed }.map(\.kind))
         }
         let executed = ledger.filter { $0.fate == .executed }.map(\.kind)
         if !executed.isEmpty { return .changed(executed) }
@@ -223,6 +239,10 @@ public actor Programmer {
         do { try pending.record(entry) } catch { throw .storage(error.description) }
         try record(command: command, phase: .intent, commandID: entry.commandID, parameters: parameters, overrides: overrides)
         crashIfAsked(.beforeSend)
+        context.inFlight(true)
+        // Settled once its outcome is known; an unknown one stays in flight
+        // as far as a forced exit is concerned.
+        defer { context.inFlight(ledger.last.map { $0.commandID == id && $0.fate == .unknown } ?? true) }
 
         let request = step.request(id)
         let result = await connection.send(request)
@@ -375,7 +395,13 @@ public actor Programmer {
             throw .unresolved(entry, detail: "The pump's answer about it did not match.")
         }
         var resolution: Resolution
-        switch Self.fate(of: report, commandID: id) {
+        let fate = Self.fate(of: report, commandID: id)
+        // The record's claim about what it was must agree with the pump's
+        // record of that id: a forged or damaged kind is not believed.
+        if case .executed(let stored) = fate, let kind = entry.kind, stored.opcode != kind.opcode {
+            throw .unresolved(entry, detail: "The pump's record of command \(entry.commandID) is a \(stored.opcode), not the \(entry.command) this computer recorded; interrogate the pump and review its event log before anything else.")
+        }
+        switch fate {
         case .executed:
             resolution = Resolution(command: entry, fate: .executed)
             try record(command: entry.command, phase: .outcome, commandID: entry.commandID, outcome: .resolvedExecuted)
@@ -409,6 +435,25 @@ public actor Programmer {
     public func close() async {
         try? record(command: "session", phase: .event, outcome: .sessionClosed)
         await connection.close()
+    }
+}
+
+extension CommandKind {
+    /// The request opcode that carries this kind.
+    public var opcode: PumpOpcode {
+        switch self {
+        case .stage: return .stagePrescription
+        case .commit: return .commitStagedPrescription
+        case .discard: return .discardStagedPrescription
+        case .bolus: return .startBolus
+        case .stop: return .stopInfusion
+        case .resume: return .resumeInfusion
+        case .refillBegin: return .refillBegin
+        case .refillComplete: return .refillComplete
+        case .refillCancel: return .refillCancel
+        case .alarmSettings: return .setAlarmConfiguration
+        case .clockSet: return .setClock
+        }
     }
 }
 

@@ -79,17 +79,19 @@ extension Programmer {
             simulated: context.simulated)
         let stamp = AuditLog.format(context.now()).replacingOccurrences(of: ":", with: "")
         let base = "\(stamp)-\(status.serial)-\(title.lowercased().replacingOccurrences(of: " ", with: "-"))"
-        let folder = StateDirectory(path: context.stateDirectory.file("reports"))
         var paths: [String] = []
         do {
-            try folder.create()
+            // A planted symlink in place of reports/ is refused, not followed.
+            guard let folder = try context.stateDirectory.subdirectory("reports", creating: true) else {
+                throw StateFileError.notFound(path: context.stateDirectory.file("reports").string)
+            }
             for (suffix, text) in [("md", report.markdown), ("html", report.html)] {
-                let path = folder.file("\(base).\(suffix)")
+                let path = folder.appending("\(base).\(suffix)")
                 try AtomicFile.write(Array(text.utf8), to: path)
                 paths.append(path.string)
             }
         } catch {
-            try? record(command: "report", phase: .event, outcome: .reportNotWritten, detail: error.description)
+            try? record(command: "report", phase: .event, outcome: .reportNotWritten, detail: "\(error)")
         }
         return paths
     }

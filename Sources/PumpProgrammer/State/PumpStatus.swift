@@ -246,6 +246,16 @@ extension PumpStatus {
 extension PumpStatus {
     /// The alarm date as a day, for the sentence the scheduler needs.
     public var schedulerSentence: String {
+        // A pump that is not delivering has no alarm date to give: saying
+        // none is due would tell the scheduler no refill is needed.
+        if let alarm = deliveryStoppingAlarm {
+            return "The pump is NOT DELIVERING (\(alarm.name)): no alarm date can be given. Act now."
+        }
+        switch infusion {
+        case .stopped: return "The pump is NOT DELIVERING (infusion stopped): no alarm date can be given."
+        case .refillInProgress: return "The pump is NOT DELIVERING (refill in progress): finish or cancel the refill."
+        case .infusing, .bolusInProgress: break
+        }
         guard let date = lowReservoirAlarmDate else {
             return "No low-reservoir alarm is due within ten years at the current settings."
         }

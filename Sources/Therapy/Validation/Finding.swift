@@ -46,6 +46,8 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, Codable, Custom
     public static let refillNeedsPrescription = FindingCode(rawValue: "refill.needs-prescription")
     public static let refillPrescriptionMismatch = FindingCode(rawValue: "refill.prescription-mismatch")
     public static let alarmThresholdOutOfRange = FindingCode(rawValue: "alarm.threshold-out-of-range")
+    public static let bolusDurationOutOfRange = FindingCode(rawValue: "bolus.duration-out-of-range")
+    public static let primingLineNotEmpty = FindingCode(rawValue: "priming.line-not-empty")
 
     /// Every code this module can produce, with its severity, for docs and tests.
     public static let catalog: [(code: FindingCode, severity: Severity)] = [
@@ -63,6 +65,7 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, Codable, Custom
         (.pumpRefillInProgress, .hard), (.pumpAlreadyInState, .hard), (.reservoirInsufficient, .hard),
         (.refillOverfill, .hard), (.refillResidualDiscrepancy, .soft), (.refillNeedsPrescription, .hard),
         (.refillPrescriptionMismatch, .hard), (.alarmThresholdOutOfRange, .hard),
+        (.bolusDurationOutOfRange, .hard), (.primingLineNotEmpty, .hard),
     ]
 }
 

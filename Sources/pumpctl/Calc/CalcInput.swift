@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import StateFiles
+import SystemPackage
 import Therapy
 
 /// Turning command-line text and files into Therapy values. Every failure
@@ -34,18 +36,15 @@ enum CalcInput {
 
     /// Reads a small file, refusing anything over the policy file limit
     /// before reading it whole.
+    /// A file the technician names, read without blocking on a FIFO or a
+    /// device and bounded in size. A symbolic link is followed: the file is
+    /// the technician's own choice, not a record pumpctl keeps.
     static func file(_ path: String, what: String) throws -> Data {
-        let url = URL(fileURLWithPath: path)
-        guard let handle = try? FileHandle(forReadingFrom: url) else {
-            throw usage("cannot open the \(what) file '\(path)'; check the path and permissions")
+        do {
+            return Data(try AtomicFile.read(FilePath(path), limit: ClinicPolicy.maximumFileBytes, followingSymlinks: true))
+        } catch {
+            throw usage("the \(what) file '\(path)' cannot be used: \(error.description)")
         }
-        defer { try? handle.close() }
-        let limit = ClinicPolicy.maximumFileBytes
-        let data = (try? handle.read(upToCount: limit + 1)) ?? Data()
-        guard data.count <= limit else {
-            throw usage("the \(what) file '\(path)' is larger than \(limit) bytes; it cannot be a \(what)")
-        }
-        return data
     }
 
     static func prescription(_ path: String) throws -> Prescription {

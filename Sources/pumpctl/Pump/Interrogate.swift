@@ -68,7 +68,7 @@ enum PumpText {
         switch resolution.fate {
         case .executed: text = "the pump had carried it out"
         case .refused(let refusal): text = "the pump had refused it (\(refusal.meaning)); it changed nothing"
-        case .neverReceived: text = "the pump never received it; it changed nothing"
+        case .neverReceived: text = "the pump never received it"
         case .notSent: text = "it was never sent"
         case .unknown: text = "its outcome is still unknown"
         }

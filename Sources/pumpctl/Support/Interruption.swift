@@ -11,6 +11,8 @@ enum Interruption {
     }
 
     static var requested: Bool { pumpwand_interrupt_count() > 0 }
+
+    static func inFlight(_ flag: Bool) { pumpwand_interrupt_set_in_flight(flag ? 1 : 0) }
 }
 
 /// One answer typed at a prompt. The wait polls in short slices and checks

@@ -10,6 +10,11 @@ enum PlanText {
     static func describe(_ plan: ChangePlan, simulated: Bool) -> String {
         var lines: [String] = []
         if simulated { lines.append("SIMULATED PUMP (not a patient)") }
+        // A command an earlier run left pending was resolved first: say so
+        // before anything new is planned.
+        if let resolution = plan.resolution {
+            lines.append("Resolved first: \(resolution.command.command) (command \(resolution.command.commandID)) of an earlier run: \(PumpText.words(resolution)).")
+        }
         let status = plan.before
         switch plan.change {
         case .program(let change):
@@ -97,8 +102,15 @@ enum PlanText {
             return "Nothing was sent to the pump."
         case .unchanged:
             return "The pump is unchanged: it did not carry out what was sent."
-        case .unknown(let command):
-            return "The outcome of \(command.command) (command \(command.commandID)) is UNKNOWN: run 'pumpctl interrogate' with the wand over the pump before anything else."
+        case .unknown(let command, let executed):
+            var text = "The outcome of \(command.command) (command \(command.commandID)) is UNKNOWN: run 'pumpctl interrogate' with the wand over the pump before anything else."
+            if !executed.isEmpty {
+                text += " Already carried out in this session: " + executed.map(\.rawValue).joined(separator: ", ") + "."
+            }
+            if executed.last == .refillBegin {
+                text += " The refill was begun, so DELIVERY IS PAUSED until it is completed or cancelled."
+            }
+            return text
         case .changed(let kinds):
             if kinds.last == .refillCancel {
                 return "The refill was begun and then cancelled on the pump: delivery resumed with the prescription and reservoir as they were."

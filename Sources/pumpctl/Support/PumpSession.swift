@@ -60,6 +60,7 @@ enum PumpSession {
             context.crashAtCommand = parts.count > 1 ? Int(parts[1]) ?? 1 : 1
         }
         context.interrupted = { Interruption.requested }
+        context.inFlight = { Interruption.inFlight($0) }
         Interruption.install()
         let result: Result<T, ProgrammerError>
         var effect = PumpEffect.nothingSent
@@ -100,11 +101,7 @@ enum PumpSession {
     /// The exit status and message of a failed command: what went wrong,
     /// then what the pump was left in, as the programmer's ledger says.
     static func failure(_ error: ProgrammerError, effect: PumpEffect) -> CommandFailure {
-        let changed: Bool
-        switch effect {
-        case .nothingSent, .unchanged: changed = false
-        case .changed, .unknown: changed = true
-        }
+        let changed = !effect.leftAsBefore
         let status: ExitStatus = switch error {
         case .input: .usage
         case .refusedByPolicy, .pumpRefused, .staleReview: .refusedByPolicy
@@ -120,10 +117,15 @@ enum PumpSession {
         case .cancelled: .cancelled
         }
         var message = error.description
-        // UNCERTAIN and UNRESOLVED already say the outcome is unknown.
-        switch error {
-        case .uncertain, .unresolved: break
-        default: message += " " + PlanText.sentence(effect)
+        switch (error, effect) {
+        // UNCERTAIN and UNRESOLVED already say the outcome is unknown; what
+        // else this session carried out is still told.
+        case (.uncertain, .unknown(_, let executed)) where !executed.isEmpty:
+            message += " " + PlanText.sentence(effect)
+        case (.uncertain, _), (.unresolved, _):
+            break
+        default:
+            message += " " + PlanText.sentence(effect)
         }
         return CommandFailure(status: status, message: message)
     }
