@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import Glibc
 
 /// The programmer's command line. Global options go before the command
 /// (`pumpctl --json wands`); each command reads them through `GlobalOptions`.
@@ -27,4 +29,30 @@ struct Pumpctl: AsyncParsableCommand {
     // (`pumpctl --json wands`); argument-parser hands them to the command's
     // own `GlobalOptions`.
     @OptionGroup var global: GlobalOptions
+
+    /// Runs the command; a failure is written once, here: its message on
+    /// stderr and, with --json, the error object on stdout.
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let json = arguments.prefix { $0 != "--" }.contains("--json")
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let failure as CommandFailure {
+            Output.report(failure, json: json)
+            Glibc.exit(failure.status.rawValue)
+        } catch {
+            let status = exitCode(for: error)
+            if json, !status.isSuccess, !(error is ExitCode) {
+                let failure = CommandFailure(status: ExitStatus(rawValue: status.rawValue) ?? .usage,
+                                             message: message(for: error), code: "usage")
+                try? Output.json(Output.ErrorObject(error: failure.jsonError))
+            }
+            exit(withError: error)
+        }
+    }
 }

@@ -65,7 +65,7 @@ enum CalcInput {
         }
     }
 
-    static func usage(_ message: String) -> ExitCode {
+    static func usage(_ message: String) -> CommandFailure {
         Output.fail(CommandFailure(status: .usage, message: message))
     }
 
