@@ -36,8 +36,8 @@ struct Alarms: AsyncParsableCommand {
         }
         if status.simulated { Output.line("SIMULATED PUMP (not a patient)") }
         Output.line(status.alarms.isEmpty ? "No active alarms." : status.alarms.map { "ALARM: \($0.name)" }.joined(separator: "\n"))
-        Output.line("Low-reservoir alarm at \(status.lowReservoirThreshold).")
-        Output.line(status.schedulerSentence.uppercased())
+        Output.line("Low-reservoir alarm at \(Shown.volume(status.lowReservoirThreshold)).")
+        Output.line(Screen.shared.zone.schedulerSentence(status))
     }
 }
 
@@ -86,9 +86,14 @@ struct Clock: AsyncParsableCommand {
             return
         }
         if global.simulator { Output.line("SIMULATED PUMP (not a patient)") }
-        Output.line("Pump clock: \(check.pumpClock)")
-        Output.line("This computer: \(check.hostClock)")
-        Output.line("Drift: \(check.driftSeconds) s" + (check.large ? " (LARGE: run 'pumpctl clock --sync')" : ""))
+        let zone = Screen.shared.zone
+        func shown(_ text: String) -> String { (try? PumpTime(parsing: text)).map(zone.dateTime) ?? text }
+        Output.line("Pump clock: \(shown(check.pumpClock))")
+        Output.line("This computer: \(shown(check.hostClock))")
+        Output.line("Drift: \(Shown.drift(seconds: check.driftSeconds))")
+        if check.large {
+            Output.line("WARNING: the drift is more than the \(Shown.duration(seconds: ClockCheck.toleranceSeconds)) tolerated: run 'pumpctl clock --sync'.")
+        }
         if check.synchronised { Output.line("The pump's clock was set to this computer's time.") }
     }
 }

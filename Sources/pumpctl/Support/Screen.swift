@@ -57,13 +57,17 @@ struct ClinicZone: Sendable {
 
     /// The sentence the scheduler needs, with local dates.
     func schedulerSentence(_ status: PumpStatus) -> String {
-        guard let alarm = status.lowReservoirAlarmDate else {
+        schedulerSentence(alarm: status.lowReservoirAlarmDate, refill: status.refillDate, daysToAlarm: status.daysToAlarm)
+    }
+
+    func schedulerSentence(alarm: PumpTime?, refill: PumpTime?, daysToAlarm: Int64?) -> String {
+        guard let alarm else {
             return "No low-reservoir alarm is due within ten years at the current settings."
         }
         let day = date(alarm)
-        var text = "Tell the scheduler: low-reservoir alarm on \(day)"
-        if let days = status.daysToAlarm { text += " (in \(days) day\(days == 1 ? "" : "s"))" }
-        if let refill = status.refillDate.map(date), refill != day { text += "; refill by \(refill)" }
+        var text = "Tell the scheduler: LOW-RESERVOIR ALARM ON \(day)"
+        if let days = daysToAlarm { text += " (in \(Shown.duration(seconds: days * 86_400)))" }
+        if let refill = refill.map(date), refill != day { text += "; refill by \(refill)" }
         return text
     }
 }
@@ -113,6 +117,12 @@ struct Screen: Sendable {
     static func wrap(_ line: String, width: Int?) -> [String] {
         guard let width, line.count > width else { return [line] }
         let indent = String(line.prefix { $0 == " " })
+        // A table row (a label, two or more spaces, a value) continues under its value.
+        var hanging = indent + "  "
+        if indent.isEmpty, let gap = line.range(of: "  ") {
+            let column = line[gap.lowerBound...].prefix { $0 == " " }.count + line.distance(from: line.startIndex, to: gap.lowerBound)
+            if column < width / 2 { hanging = String(repeating: " ", count: column) }
+        }
         let words = line.dropFirst(indent.count).split(separator: " ", omittingEmptySubsequences: false)
         var lines: [String] = []
         var current = indent
@@ -121,7 +131,7 @@ struct Screen: Sendable {
             let candidate = hasWord ? current + " " + word : current + word
             if hasWord && candidate.count > width {
                 lines.append(current)
-                current = indent + "  " + word
+                current = hanging + word
             } else {
                 current = candidate
             }
