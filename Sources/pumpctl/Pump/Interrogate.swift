@@ -56,7 +56,7 @@ enum PumpText {
         let rows: [[String]] = [
             ["Pump", "\(status.serial) (\(status.model), firmware \(status.firmware))"],
             ["Clock", "\(zone.dateTime(status.clock)) (\(Shown.drift(seconds: status.clockDriftSeconds)) of this computer)"],
-            ["Battery", "\(PumpStatus.batteryName(status.battery)), \(status.batteryMillivolts) mV"],
+            ["Battery", "\(status.battery == .endOfService ? "END OF SERVICE" : PumpStatus.batteryName(status.battery)), \(status.batteryMillivolts) mV"],
             ["Drug", "\(drug.rawValue) \(Shown.concentration(status.concentration, drug: drug))"],
             ["Mode", "\(status.prescription.mode.name), \(infusionWords(status.infusion))"],
             ["Daily dose", "\(Shown.doseRate(status.dailyDose, drug: drug)) (\(Shown.volumeRate(status.rate)))"],
