@@ -144,6 +144,8 @@ import PumpProgrammer
         #expect(Shown.volume(.nL(-5_000)) == "-0.01mL")
         #expect(Shown.volume(.zero) == "0mL")
         #expect(Shown.volumeRate(.nLPerDay(200_000)) == "0.2mL/day")
+        // A bolus volume is its own kind: never rounded to a volume that is not pushed.
+        #expect(Shown.bolusVolume(.nL(25_000)) == "0.025mL")
     }
 
     @Test func dosesAreShownToTheDrugsPrecision() {
@@ -172,5 +174,43 @@ import PumpProgrammer
         // The JSON value is the exact one: more digits than the screen when they exist.
         #expect("\(exact)".count >= shown.count - 2)
         #expect(!text.stdout.contains("\(exact)mL") || "\(exact)mL" == shown)
+    }
+}
+
+/// Time options: RFC 3339 with fractions and any offset, dates, relative forms.
+@Suite struct TimeOptionTests {
+    @Test func rfc3339WithFractionalSecondsAndAnyOffsetIsAccepted() throws {
+        #expect(try CalcInput.time("2027-01-20T06:10:00.250Z", option: "--since").utcSeconds
+                == (try PumpTime(parsing: "2027-01-20T06:10:00Z")).utcSeconds)
+        #expect(try CalcInput.time("2027-01-19T22:10:00.5-08:00", option: "--since").utcSeconds
+                == (try PumpTime(parsing: "2027-01-20T06:10:00Z")).utcSeconds)
+        #expect(try CalcInput.time("2027-01-20T11:40:00+0530", option: "--since").utcSeconds
+                == (try PumpTime(parsing: "2027-01-20T06:10:00Z")).utcSeconds)
+        #expect(try CalcInput.time("2027-01-20", option: "--since").utcSeconds == (try PumpTime(parsing: "2027-01-20T00:00:00Z")).utcSeconds)
+    }
+
+    @Test func relativeFormsCountBackFromNow() throws {
+        let now: Int64 = 1_800_000_000
+        #expect(try CalcInput.time("7d", option: "--since", now: now).utcSeconds == now - 7 * 86_400)
+        #expect(try CalcInput.time("12h", option: "--since", now: now).utcSeconds == now - 12 * 3_600)
+        #expect(try CalcInput.time("90min", option: "--since", now: now).utcSeconds == now - 5_400)
+        #expect(throws: CommandFailure.self) { try CalcInput.time("7 parsecs", option: "--since") }
+        #expect(throws: CommandFailure.self) { try CalcInput.time("2027-01-20T06:10:00", option: "--since") }
+    }
+
+    @Test func logSinceAcceptsTheTimesPumpctlPrints() throws {
+        let stateDir = NSTemporaryDirectory() + "pumpwand-since-" + UUID().uuidString
+        let base = ["--simulator", "--state-dir", stateDir, "--operator", "test.tech", "--json"]
+        _ = try PumpctlRun.run(base + ["--yes", "bolus", "--dose", "50mcg"])
+        let audit = try PumpctlRun.run(base + ["audit", "list"])
+        let stamp = try #require(audit.stdout.range(of: #"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z"#, options: .regularExpression).map { String(audit.stdout[$0]) })
+        let since = try PumpctlRun.run(base + ["log", "--since", stamp])
+        #expect(since.status == 0, "\(since.stderr)")
+        let week = try PumpctlRun.run(base + ["log", "--since", "7d"])
+        #expect(week.status == 0, "\(week.stderr)")
+        #expect(week.stdout.contains("bolus started"), "\(week.stdout)")
+        let bad = try PumpctlRun.run(base + ["log", "--since", "yesterday"])
+        #expect(bad.status == 64)
+        #expect(bad.stderr.contains("--since: 'yesterday'"), "\(bad.stderr)")
     }
 }

@@ -5,7 +5,9 @@ import Therapy
 /// on one line and `12mL` on the next. The stored and compared values are
 /// never rounded: this is only text, and JSON carries the exact values.
 ///
-/// - volumes: 0.01 mL
+/// - volumes (reservoir, residual, refill, threshold, line): 0.01 mL
+/// - bolus volumes (what one bolus pushes, often 0.025 mL): 0.001 mL, so a
+///   prompt never shows a bolus rounded to a volume that will not be pushed
 /// - volume rates: 0.001 mL/day
 /// - doses, dose rates and concentrations: in the drug's unit (the shipped
 ///   drug library's `dose_unit`) to the drug's precision, `DosePrecision`
@@ -36,6 +38,10 @@ public enum Shown {
 
     public static func volume(_ value: Volume) -> String {
         rounded(value.baseValue, per: 1_000_000, decimals: 2) + "mL"
+    }
+
+    public static func bolusVolume(_ value: Volume) -> String {
+        rounded(value.baseValue, per: 1_000_000, decimals: 3) + "mL"
     }
 
     public static func volumeRate(_ value: VolumeRate) -> String {

@@ -45,7 +45,10 @@ struct Log: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Read the pump's event log, newest first.")
     @OptionGroup var global: GlobalOptions
     @OptionGroup var session: SessionOptions
-    @Option(help: "Only events from this time on (ISO 8601, e.g. 2027-01-01 or 2027-01-01T09:00:00+01:00).") var since: String?
+    @Option(help: ArgumentHelp(
+        "Only events from this time on: RFC 3339 (2027-01-01T09:00:00.5+01:00), a date (2027-01-01), or a time ago (7d, 12h, 90min).",
+        valueName: "time"))
+    var since: String?
 
     func run() async throws {
         let from: PumpTime? = try since.map { try CalcInput.time($0, option: "--since") }

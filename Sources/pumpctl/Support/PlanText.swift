@@ -16,7 +16,7 @@ enum PlanText {
             lines.append("Prescription for pump \(status.serial):")
             lines.append(change.review.table)
         case .bolus(let bolus):
-            lines.append("Bolus (\(bolus.kind.rawValue)) on pump \(status.serial): \(Shown.volume(bolus.volume)) over \(Shown.duration(bolus.duration))"
+            lines.append("Bolus (\(bolus.kind.rawValue)) on pump \(status.serial): \(Shown.bolusVolume(bolus.volume)) over \(Shown.duration(bolus.duration))"
                          + (bolus.rate.map { " (\($0))" } ?? "") + "; \(Shown.dose(bolus.doseToPatient, drug: status.drug)) of \(status.drug.rawValue) reaches the patient.")
         case .stop:
             lines.append("Stop infusion on pump \(status.serial): \(status.drug.rawValue) \(Shown.concentration(status.concentration, drug: status.drug)), now \(Shown.doseRate(status.dailyDose, drug: status.drug)). Delivery stops until it is resumed.")
@@ -79,7 +79,7 @@ enum PlanText {
         let what: String
         switch plan.change {
         case .program: what = "write this prescription to the pump"
-        case .bolus(let bolus): what = "start this \(bolus.kind.rawValue) bolus: \(Shown.volume(bolus.volume)) over \(Shown.duration(bolus.duration)), \(Shown.dose(bolus.doseToPatient, drug: plan.before.drug)) to the patient"
+        case .bolus(let bolus): what = "start this \(bolus.kind.rawValue) bolus: \(Shown.bolusVolume(bolus.volume)) over \(Shown.duration(bolus.duration)), \(Shown.dose(bolus.doseToPatient, drug: plan.before.drug)) to the patient"
         case .stop: what = "STOP infusion"
         case .resume: what = "resume infusion"
         case .refill(let refill): what = "record this refill of \(Shown.volume(refill.added)) \(refill.drug.rawValue) \(Shown.concentration(refill.concentration, drug: refill.drug))"
