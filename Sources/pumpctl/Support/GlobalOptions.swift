@@ -24,6 +24,10 @@ struct GlobalOptions: ParsableArguments {
         valueName: "file.pcapng"))
     var trace: String?
 
+    @Option(name: .customLong("key-file"), help: ArgumentHelp(
+        "The pump's key file (32 bytes or 64 hex digits, mode 0600). Not needed with --simulator.", valueName: "file"))
+    var keyFile: String?
+
     @Flag(name: .long, help: "Confirm reviewed changes without a prompt (for scripts; review the output).")
     var yes = false
 

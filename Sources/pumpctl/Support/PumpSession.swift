@@ -29,7 +29,7 @@ enum PumpSession {
         // The key comes first: a missing key file is found before any wand is opened.
         var keyring: PumpKeyring?
         if !global.simulator {
-            guard let keyFile = session.keyFile else {
+            guard let keyFile = global.keyFile else {
                 throw Output.fail(CommandFailure(status: .usage, message: "Give the pump's key file with --key-file (or use --simulator for the simulated pump)."))
             }
             do { keyring = try PumpKeyring.load(keyFile: FilePath(keyFile)) } catch {
