@@ -14,6 +14,7 @@ packages=(
     python3-gi
     python3-crcmod       # independent CRC-32C check values in tests
     tshark               # the Wireshark dissector test (hardware/wireshark/pumpwand.lua)
+    python3-jsonschema   # JSONContractTests: pumpctl --json output against docs/schemas (Debian's package of PyPI jsonschema; pip is externally managed here)
 )
 
 missing=()

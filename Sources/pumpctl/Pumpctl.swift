@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import Glibc
 
 /// The programmer's command line. Global options go before the command
 /// (`pumpctl --json wands`); each command reads them through `GlobalOptions`.
@@ -27,4 +29,78 @@ struct Pumpctl: AsyncParsableCommand {
     // (`pumpctl --json wands`); argument-parser hands them to the command's
     // own `GlobalOptions`.
     @OptionGroup var global: GlobalOptions
+
+    /// Runs the command; a failure is written once, here: its message on
+    /// stderr and, with --json, the error object on stdout.
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let json = arguments.prefix { $0 != "--" }.contains("--json")
+        if let failure = misnamedCommand(arguments) {
+            Output.report(failure, json: json)
+            Glibc.exit(failure.status.rawValue)
+        }
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let failure as CommandFailure {
+            Output.report(failure, json: json)
+            Glibc.exit(failure.status.rawValue)
+        } catch {
+            let status = exitCode(for: error)
+            if json, !status.isSuccess, !(error is ExitCode) {
+                let failure = CommandFailure(status: ExitStatus(rawValue: status.rawValue) ?? .usage,
+                                             message: message(for: error), code: "usage")
+                try? Output.json(Output.ErrorObject(error: failure.jsonError))
+            }
+            exit(withError: error)
+        }
+    }
+
+    /// Options of the root that take a value, to find the command name.
+    static let valued: Set<String> = ["--wand", "--trace", "--state-dir", "--operator", "--tz", "--color", "--key-file"]
+
+    /// A command name (or `help TOPIC`) that is not a command: a usage
+    /// error (exit 64) naming the nearest command.
+    static func misnamedCommand(_ arguments: [String]) -> CommandFailure? {
+        let names = configuration.subcommands.map { $0._commandName }
+        var index = 0
+        while index < arguments.count, arguments[index].hasPrefix("-") {
+            if arguments[index] == "--" { return nil }
+            index += valued.contains(arguments[index]) ? 2 : 1
+        }
+        guard index < arguments.count else { return nil }
+        var word = arguments[index]
+        var helpTopic = false
+        if word == "help" {
+            guard index + 1 < arguments.count, !arguments[index + 1].hasPrefix("-") else { return nil }
+            word = arguments[index + 1]
+            helpTopic = true
+        }
+        guard !names.contains(word) else { return nil }
+        let nearest = names.map { ($0, distance($0, word)) }.min { $0.1 < $1.1 }
+        var message = helpTopic ? "help \(word): there is no such command." : "'\(word)' is not a pumpctl command."
+        if let nearest, nearest.1 <= max(1, word.count / 3) { message += " Did you mean '\(nearest.0)'?" }
+        message += " See 'pumpctl --help'."
+        return CommandFailure(status: .usage, message: message, code: "usage")
+    }
+
+    /// Levenshtein distance, for suggestions.
+    static func distance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        guard !a.isEmpty else { return b.count }
+        guard !b.isEmpty else { return a.count }
+        var previous = Array(0...b.count)
+        for i in 1...a.count {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
 }

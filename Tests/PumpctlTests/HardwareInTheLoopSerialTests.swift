@@ -52,7 +52,8 @@ import TestSupport
         #expect(refused.status == 74, "stderr: \(refused.stderr)")
         #expect(refused.stderr.contains("\(wand) is in use by another program"), "stderr: \(refused.stderr)")
         #expect(refused.stderr.contains("Nothing was sent."))
-        #expect(refused.stdout.isEmpty)
+        // --json: the failure is also an error object on stdout, and nothing was sent.
+        #expect((refused.stdout.contains("\"error\"") && refused.stdout.contains("\"pump\" : \"nothing_sent\"")), "\(refused.stdout)")
 
         // Once the holder lets go, the same command goes through: the refusal was the lock.
         let afterwards = try await bench.pumpctl(["interrogate", "--json"], wand: wand)

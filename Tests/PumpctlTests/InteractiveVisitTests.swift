@@ -78,18 +78,19 @@ struct InteractiveVisitTests {
         let run = try await atTerminal(["refill"], answers: ["12mL", "18mL", "2000mcg/mL", "yes"])
         #expect(run.status == 0, "\(run.stdout)")
         // The simulated pump delivers in real time: a run that crosses a
-        // second shows a few nanolitres less than 12 and 18 mL.
-        #expect(run.stdout.contains("The pump holds about 12mL of baclofen 2000mcg/mL")
-                || run.stdout.contains("The pump holds about 11.9999"), "\(run.stdout)")
-        #expect(run.stdout.contains("residual withdrawn 12mL, expected 1"), "\(run.stdout)")
-        #expect(run.stdout.contains("Reservoir     18mL of 20mL") || run.stdout.contains("Reservoir     17.9999"), "\(run.stdout)")
+        // second holds a few nanolitres less than 12 and 18 mL, and the
+        // screen shows volumes to 0.01 mL, so it reads 12mL and 18mL.
+        #expect(run.stdout.contains("The pump holds about 12mL of baclofen 2000mcg/mL"), "\(run.stdout)")
+        #expect(run.stdout.contains("residual withdrawn 12mL, expected 12mL"), "\(run.stdout)")
+        #expect(run.stdout.contains("Reservoir     18mL of 20mL"), "\(run.stdout)")
+        #expect(!run.stdout.contains("11.9999") && !run.stdout.contains("17.9999"), "\(run.stdout)")
     }
 
     @Test func aBolusAboveTheHardLimitIsRefusedBeforeAnyPrompt() async throws {
         let run = try await atTerminal(["bolus", "--dose", "1mg"], answers: ["yes"])
         #expect(run.status == 65, "\(run.stdout)")
         // Dose, volume and duration, then the finding, and no question at all.
-        #expect(run.stdout.contains("0.5mL over 10min"))
+        #expect(run.stdout.contains("0.5mL over 10 min"))
         #expect(run.stdout.contains("1000mcg of baclofen reaches the patient"))
         #expect(run.stdout.contains("ERROR   bolus.above-hard-max"))
         #expect(!run.stdout.contains("Type yes"), "\(run.stdout)")
@@ -99,7 +100,7 @@ struct InteractiveVisitTests {
     @Test func theBolusPromptShowsWhatWillBeSent() async throws {
         let run = try await atTerminal(["bolus", "--dose", "50mcg"], answers: ["no"])
         #expect(run.status == 65, "\(run.stdout)")
-        #expect(run.stdout.contains("Type yes to start this therapeutic bolus: 0.025mL over 10min, 50mcg to the patient:"))
+        #expect(run.stdout.contains("Type yes to start this therapeutic bolus: 0.025mL over 10 min, 50mcg to the patient:"))
         #expect(run.stdout.contains("Nothing was sent to the pump."))
     }
 

@@ -16,7 +16,7 @@ import TestSupport
         // Help is wrapped to the terminal width; compare words, not line breaks.
         let text = result.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         #expect(result.status == 0)
-        #expect(text.contains("USAGE: pumpctl [--json] [--simulator] [--wand <serial-or-path>] [--trace <file.pcapng>] [--yes] [--state-dir <dir>] [--operator <name>] <subcommand>"))
+        #expect(text.contains("USAGE: pumpctl [--json] [--simulator] [--wand <serial-or-path>] [--trace <file.pcapng>] [--key-file <file>] [--yes] [--state-dir <dir>] [--operator <name>] [--tz <zone>] [--color <when>] <subcommand>"), "\(text)")
         for command in ["wands", "interrogate", "program", "refill", "bolus", "stop", "resume", "alarms", "log", "clock", "calc", "audit", "sim", "link", "raw", "serve"] {
             #expect(text.contains(" \(command) "), "help does not list \(command)")
         }
@@ -37,12 +37,42 @@ import TestSupport
     @Test func unknownCommandIsAUsageError() async throws {
         let result = try await PumpctlRun.run(["frobnicate"])
         #expect(result.status == 64)
-        #expect(result.stderr.contains("Unexpected argument 'frobnicate'"))
+        #expect(result.stderr.contains("'frobnicate' is not a pumpctl command. See 'pumpctl --help'."), "\(result.stderr)")
     }
 
     @Test func unknownOptionIsAUsageError() async throws {
         let result = try await PumpctlRun.run(["wands", "--colour"])
         #expect(result.status == 64)
         #expect(result.stderr.contains("--colour"))
+    }
+}
+
+/// Command-line conventions: suggestions, help for unknown topics, the
+/// global key file.
+@Suite struct CommandLineConventionTests {
+    @Test func aMistypedCommandGetsASuggestionAndExit64() throws {
+        let result = try PumpctlRun.run(["interogate"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("'interogate' is not a pumpctl command. Did you mean 'interrogate'?"), "\(result.stderr)")
+    }
+
+    @Test func helpForAnUnknownTopicFails() throws {
+        let unknown = try PumpctlRun.run(["help", "foo"])
+        #expect(unknown.status == 64)
+        #expect(unknown.stderr.contains("help foo: there is no such command."), "\(unknown.stderr)")
+        #expect(!unknown.stderr.contains("Did you mean"), "no far-fetched suggestion")
+        let known = try PumpctlRun.run(["help", "interrogate"])
+        #expect(known.status == 0)
+        #expect(known.stdout.contains("OVERVIEW: Read the pump"))
+    }
+
+    @Test func theKeyFileIsGlobalLikeTheWand() throws {
+        for arguments in [["--key-file", "/nonexistent/pump.key", "interrogate"], ["interrogate", "--key-file", "/nonexistent/pump.key"]] {
+            let result = try PumpctlRun.run(arguments)
+            #expect(result.status == 64, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains("The pump key file cannot be used: /nonexistent/pump.key does not exist"), "\(result.stderr)")
+        }
+        let help = try PumpctlRun.run(["--help"])
+        #expect(help.stdout.contains("--key-file <file>"))
     }
 }

@@ -112,11 +112,12 @@ public struct PumpStatus: Sendable, Encodable {
         return (prescription.catheter?.volume ?? .zero).adding(profile.internalPathwayVolume)
     }
 
-    /// The names of the JSON contract (`infusion` and `battery` keys).
+    /// The names of the JSON contract (`infusion` and `battery` keys): lowercase
+    /// words; screens emphasise them in pumpctl.
     public static func infusionName(_ state: InfusionState) -> String {
         switch state {
         case .infusing: return "infusing"
-        case .stopped: return "STOPPED"
+        case .stopped: return "stopped"
         case .bolusInProgress: return "bolus in progress"
         case .refillInProgress: return "refill in progress"
         }
@@ -126,7 +127,7 @@ public struct PumpStatus: Sendable, Encodable {
         switch state {
         case .ok: return "ok"
         case .electiveReplacement: return "elective replacement indicator (replace within 90 days)"
-        case .endOfService: return "END OF SERVICE"
+        case .endOfService: return "end of service"
         }
     }
 }

@@ -19,12 +19,57 @@ enum CalcInput {
         }
     }
 
-    static func time(_ text: String, option: String) throws -> PumpTime {
-        do {
-            return try PumpTime(parsing: text)
-        } catch {
-            throw usage("\(option): \(error.description)")
+    /// A time option: RFC 3339 with fractional seconds and any offset
+    /// (`2027-01-20T06:10:00.250Z`, `...+05:30`, `...-0800`), a date
+    /// (`2027-01-20`, midnight UTC), or a time relative to now (`7d`, `12h`,
+    /// `90min`, `2w`: that long ago). Fractions of a second are dropped
+    /// (the pump counts whole seconds), so pumpctl's own times are accepted.
+    static func time(_ text: String, option: String, now: Int64 = Int64(Date().timeIntervalSince1970.rounded(.down))) throws -> PumpTime {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if let ago = relativeSeconds(trimmed) {
+            guard let (seconds, overflow) = Optional(now.subtractingReportingOverflow(ago)), !overflow,
+                  let time = try? PumpTime(checkedUTCSeconds: seconds) else {
+                throw usage("\(option): '\(text)' reaches before 1970")
+            }
+            return time
         }
+        do {
+            return try PumpTime(parsing: normalisedRFC3339(trimmed))
+        } catch {
+            throw usage("\(option): \(error.description); or a time ago like 7d, 12h, 90min")
+        }
+    }
+
+    /// `7d`, `12h`, `90min`, `30m`, `2w`, `45s` in seconds; nil when not one.
+    static func relativeSeconds(_ text: String) -> Int64? {
+        let digits = text.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, digits.count <= 9, let count = Int64(digits) else { return nil }
+        let unit = text.dropFirst(digits.count).lowercased()
+        let scale: Int64
+        switch unit {
+        case "s": scale = 1
+        case "m", "min": scale = 60
+        case "h": scale = 3_600
+        case "d": scale = 86_400
+        case "w": scale = 7 * 86_400
+        default: return nil
+        }
+        return count * scale
+    }
+
+    /// Drops fractional seconds and writes `+hhmm` offsets as `+hh:mm`.
+    static func normalisedRFC3339(_ text: String) -> String {
+        var result = text
+        if let dot = result.firstIndex(of: "."), result.distance(from: result.startIndex, to: dot) == 19 {
+            var end = result.index(after: dot)
+            while end < result.endIndex, result[end].isASCII, result[end].isNumber { end = result.index(after: end) }
+            if end > result.index(after: dot) { result.removeSubrange(dot..<end) }
+        }
+        if result.count == 24, let sign = result.dropFirst(19).first, sign == "+" || sign == "-",
+           result.suffix(4).allSatisfy({ $0.isASCII && $0.isNumber }) {
+            result.insert(":", at: result.index(result.startIndex, offsetBy: 22))
+        }
+        return result
     }
 
     static func profile(_ name: String) throws -> PumpProfile {
@@ -64,7 +109,7 @@ enum CalcInput {
         }
     }
 
-    static func usage(_ message: String) -> ExitCode {
+    static func usage(_ message: String) -> CommandFailure {
         Output.fail(CommandFailure(status: .usage, message: message))
     }
 

@@ -49,7 +49,7 @@ struct Bolus: AsyncParsableCommand {
             return
         }
         if global.simulator { Output.line("SIMULATED PUMP (not a patient)") }
-        Output.line("Bolus started: \(bolus.kind.rawValue), \(bolus.volume) over \(bolus.duration); \(bolus.doseToPatient) reaches the patient.")
+        Output.line("Bolus started: \(bolus.kind.rawValue), \(Shown.bolusVolume(bolus.volume)) over \(Shown.duration(bolus.duration)); \(Shown.dose(bolus.doseToPatient, drug: plan.before.drug)) reaches the patient.")
     }
 }
 

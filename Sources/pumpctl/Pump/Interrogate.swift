@@ -1,4 +1,5 @@
 import ArgumentParser
+import WandProtocol
 import PumpProgrammer
 import Therapy
 
@@ -47,20 +48,35 @@ enum PumpText {
         if status.infusion == .refillInProgress {
             Output.line("REFILL IN PROGRESS: delivery is paused. Finish it (pumpctl refill ...) or cancel it (pumpctl refill --cancel).")
         }
+        let zone = Screen.shared.zone
+        if abs(status.clockDriftSeconds) > ClockCheck.toleranceSeconds {
+            Output.line("WARNING: the pump's clock is \(Shown.drift(seconds: status.clockDriftSeconds)) of this computer's (more than the \(Shown.duration(seconds: ClockCheck.toleranceSeconds)) tolerated): check it and run 'pumpctl clock --sync'.")
+        }
+        let drug = status.drug
         let rows: [[String]] = [
             ["Pump", "\(status.serial) (\(status.model), firmware \(status.firmware))"],
-            ["Clock", "\(status.clock.iso8601) (drift \(status.clockDriftSeconds) s against this computer)"],
-            ["Battery", "\(PumpStatus.batteryName(status.battery)), \(status.batteryMillivolts) mV"],
-            ["Drug", "\(status.drug.rawValue) \(status.concentration)"],
-            ["Mode", "\(status.prescription.mode.name), \(PumpStatus.infusionName(status.infusion))"],
-            ["Daily dose", "\(status.dailyDose) (\(status.rate))"],
-            ["Reservoir", "\(status.reservoirVolume) of \(status.reservoirCapacity); alarm at \(status.lowReservoirThreshold)"],
-            ["Last change", status.lastChange.iso8601],
+            ["Clock", "\(zone.dateTime(status.clock)) (\(Shown.drift(seconds: status.clockDriftSeconds)) of this computer)"],
+            ["Battery", "\(status.battery == .endOfService ? "END OF SERVICE" : PumpStatus.batteryName(status.battery)), \(status.batteryMillivolts) mV"],
+            ["Drug", "\(drug.rawValue) \(Shown.concentration(status.concentration, drug: drug))"],
+            ["Mode", "\(status.prescription.mode.name), \(infusionWords(status.infusion))"],
+            ["Daily dose", "\(Shown.doseRate(status.dailyDose, drug: drug)) (\(Shown.volumeRate(status.rate)))"],
+            ["Reservoir", "\(Shown.volume(status.reservoirVolume)) of \(Shown.volume(status.reservoirCapacity)); alarm at \(Shown.volume(status.lowReservoirThreshold))"],
+            ["Last change", zone.dateTime(status.lastChange)],
             ["Prescription", String(status.prescriptionHash.description.prefix(16))],
         ]
         Output.line(Output.table(header: ["", ""], rows: rows).split(separator: "\n", omittingEmptySubsequences: false).dropFirst().joined(separator: "\n"))
         Output.line("")
-        Output.line(status.schedulerSentence.uppercased())
+        Output.line(zone.schedulerSentence(status))
+    }
+
+    /// The infusion state as the screen says it (STOPPED stands out).
+    static func infusionWords(_ state: InfusionState) -> String {
+        switch state {
+        case .infusing: return "infusing"
+        case .stopped: return "STOPPED"
+        case .bolusInProgress: return "bolus in progress"
+        case .refillInProgress: return "refill in progress"
+        }
     }
 
     static func words(_ resolution: Programmer.Resolution) -> String {

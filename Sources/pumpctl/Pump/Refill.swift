@@ -63,10 +63,10 @@ struct Refill: AsyncParsableCommand {
             let status = try await PumpSession.run(global, session) { programmer throws(ProgrammerError) in
                 try await programmer.interrogate().status
             }
-            Output.note("The pump holds about \(status.reservoirVolume) of \(status.drug.rawValue) \(status.concentration); withdraw the residual completely.")
+            Output.note("The pump holds about \(Shown.volume(status.reservoirVolume)) of \(status.drug.rawValue) \(Shown.concentration(status.concentration, drug: status.drug)); withdraw the residual completely.")
             answers.0 = answers.0 ?? Self.ask("Residual withdrawn (e.g. 3.5mL):")
-            answers.1 = answers.1 ?? Self.ask("Volume of new drug added (at most \(status.reservoirCapacity)):")
-            answers.2 = answers.2 ?? Self.ask("Concentration of the new drug (the pump's is \(status.concentration)):")
+            answers.1 = answers.1 ?? Self.ask("Volume of new drug added (at most \(Shown.volume(status.reservoirCapacity))):")
+            answers.2 = answers.2 ?? Self.ask("Concentration of the new drug (the pump's is \(Shown.concentration(status.concentration, drug: status.drug))):")
         }
         let request: RefillRequest
         do {
@@ -88,11 +88,11 @@ struct Refill: AsyncParsableCommand {
             return
         }
         if global.simulator { Output.line("SIMULATED PUMP (not a patient)") }
-        Output.line("Refill recorded: \(refill.added) of \(refill.drug.rawValue) \(refill.concentration).")
-        Output.line("Residual: \(refill.check.withdrawn) withdrawn, \(refill.check.expected) expected, difference \(refill.check.difference) (tolerance \(refill.check.tolerance))"
+        Output.line("Refill recorded: \(Shown.volume(refill.added)) of \(refill.drug.rawValue) \(Shown.concentration(refill.concentration, drug: refill.drug)).")
+        Output.line("Residual: \(Shown.volume(refill.check.withdrawn)) withdrawn, \(Shown.volume(refill.check.expected)) expected, difference \(Shown.volume(refill.check.difference)) (tolerance \(Shown.volume(refill.check.tolerance)))"
                     + (refill.check.discrepancy ? " DISCREPANCY acknowledged: \(refill.discrepancyAcknowledgement ?? "")" : ""))
         if let bridge = refill.bridge {
-            Output.line("Concentration change: the line still holds \(bridge.volume) of the old concentration, delivered over about \(bridge.duration) (\(bridge.doseDuringBridge)).")
+            Output.line("Concentration change: the line still holds \(Shown.volume(bridge.volume)) of the old concentration, delivered over about \(Shown.duration(bridge.duration)) (\(bridge.doseDuringBridge)).")
         }
         if let after = result.after { PumpText.print(after) }
         for path in result.reportPaths { Output.line("Report: \(path)") }
@@ -100,6 +100,9 @@ struct Refill: AsyncParsableCommand {
 }
 
 /// The record of a refill, for `--json` (the keys of the released contract).
+/// The report files are `reports`, as in every other command; `report_paths`,
+/// released with the same list, is kept as a deprecated alias so scripts that
+/// read it keep working (docs/schemas/refill.json).
 struct RefillRecord: Encodable {
     var check: RefillCheck
     var added: Volume
@@ -112,7 +115,7 @@ struct RefillRecord: Encodable {
     var reportPaths: [String]
 
     enum CodingKeys: String, CodingKey {
-        case check, added, drug, concentration, concentrationChanged, discrepancyAcknowledgement, status, reportPaths
+        case check, added, drug, concentration, concentrationChanged, discrepancyAcknowledgement, status, reports, reportPaths
         case bridgeVolume, bridgeDuration, bridgeDose
     }
 
@@ -128,6 +131,7 @@ struct RefillRecord: Encodable {
         try container.encodeIfPresent(bridge?.duration, forKey: .bridgeDuration)
         try container.encodeIfPresent(bridge?.doseDuringBridge, forKey: .bridgeDose)
         try container.encode(status, forKey: .status)
+        try container.encode(reportPaths, forKey: .reports)
         try container.encode(reportPaths, forKey: .reportPaths)
     }
 }

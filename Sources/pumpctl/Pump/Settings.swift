@@ -36,8 +36,8 @@ struct Alarms: AsyncParsableCommand {
         }
         if status.simulated { Output.line("SIMULATED PUMP (not a patient)") }
         Output.line(status.alarms.isEmpty ? "No active alarms." : status.alarms.map { "ALARM: \($0.name)" }.joined(separator: "\n"))
-        Output.line("Low-reservoir alarm at \(status.lowReservoirThreshold).")
-        Output.line(status.schedulerSentence.uppercased())
+        Output.line("Low-reservoir alarm at \(Shown.volume(status.lowReservoirThreshold)).")
+        Output.line(Screen.shared.zone.schedulerSentence(status))
     }
 }
 
@@ -45,7 +45,10 @@ struct Log: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Read the pump's event log, newest first.")
     @OptionGroup var global: GlobalOptions
     @OptionGroup var session: SessionOptions
-    @Option(help: "Only events from this time on (ISO 8601, e.g. 2027-01-01 or 2027-01-01T09:00:00+01:00).") var since: String?
+    @Option(help: ArgumentHelp(
+        "Only events from this time on: RFC 3339 (2027-01-01T09:00:00.5+01:00), a date (2027-01-01), or a time ago (7d, 12h, 90min).",
+        valueName: "time"))
+    var since: String?
 
     func run() async throws {
         let from: PumpTime? = try since.map { try CalcInput.time($0, option: "--since") }
@@ -86,9 +89,14 @@ struct Clock: AsyncParsableCommand {
             return
         }
         if global.simulator { Output.line("SIMULATED PUMP (not a patient)") }
-        Output.line("Pump clock: \(check.pumpClock)")
-        Output.line("This computer: \(check.hostClock)")
-        Output.line("Drift: \(check.driftSeconds) s" + (check.large ? " (LARGE: run 'pumpctl clock --sync')" : ""))
+        let zone = Screen.shared.zone
+        func shown(_ text: String) -> String { (try? PumpTime(parsing: text)).map(zone.dateTime) ?? text }
+        Output.line("Pump clock: \(shown(check.pumpClock))")
+        Output.line("This computer: \(shown(check.hostClock))")
+        Output.line("Drift: \(Shown.drift(seconds: check.driftSeconds))")
+        if check.large {
+            Output.line("WARNING: the drift is more than the \(Shown.duration(seconds: ClockCheck.toleranceSeconds)) tolerated: run 'pumpctl clock --sync'.")
+        }
         if check.synchronised { Output.line("The pump's clock was set to this computer's time.") }
     }
 }

@@ -27,8 +27,52 @@ enum ExitStatus: Int32, CaseIterable, Sendable {
 /// exit status. Library errors are mapped to this at the edge, so the
 /// library reports what it found and the CLI decides how to advise.
 struct CommandFailure: Error, CustomStringConvertible {
+    /// What the pump was left in, for scripts (`pump` in the JSON error).
+    enum PumpState: String, Encodable, Sendable {
+        case nothingSent = "nothing_sent", unchanged, changed, unknown
+    }
+
     let status: ExitStatus
     let message: String
+    /// A stable snake_case code; the exit status's name unless a finer one is known.
+    var code: String
+    var pump: PumpState
+
+    init(status: ExitStatus, message: String, code: String? = nil, pump: PumpState = .nothingSent) {
+        self.status = status
+        self.message = message
+        self.code = code ?? status.code
+        self.pump = pump
+    }
 
     var description: String { message }
+
+    struct JSONError: Encodable {
+        var code: String
+        var exitStatus: Int32
+        var message: String
+        var pump: PumpState
+    }
+
+    var jsonError: JSONError { JSONError(code: code, exitStatus: status.rawValue, message: message, pump: pump) }
+}
+
+extension ExitStatus {
+    /// The status's name in JSON errors.
+    var code: String {
+        switch self {
+        case .success: return "success"
+        case .usage: return "usage"
+        case .refusedByPolicy: return "refused_by_policy"
+        case .notFound: return "not_found"
+        case .internalError: return "internal_error"
+        case .stateDirectoryBusy: return "state_directory_busy"
+        case .changedNotVerified: return "changed_not_verified"
+        case .communicationFailure: return "communication_failure"
+        case .uncertain: return "uncertain"
+        case .deviceFault: return "device_fault"
+        case .permissionDenied: return "permission_denied"
+        case .cancelled: return "cancelled"
+        }
+    }
 }

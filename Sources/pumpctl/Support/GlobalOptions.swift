@@ -24,6 +24,10 @@ struct GlobalOptions: ParsableArguments {
         valueName: "file.pcapng"))
     var trace: String?
 
+    @Option(name: .customLong("key-file"), help: ArgumentHelp(
+        "The pump's key file (32 bytes or 64 hex digits, mode 0600). Not needed with --simulator.", valueName: "file"))
+    var keyFile: String?
+
     @Flag(name: .long, help: "Confirm reviewed changes without a prompt (for scripts; review the output).")
     var yes = false
 
@@ -36,6 +40,28 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("operator"), help: ArgumentHelp(
         "Who is operating, for the audit log (default: the login name).", valueName: "name"))
     var operatorName: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "The clinic's time zone for times and dates on the screen (an IANA name, e.g. America/Los_Angeles). Default: TZ, else the system zone.",
+        discussion: "JSON keeps RFC 3339 times with their offset.", valueName: "zone"))
+    var tz: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Emphasis (bold, colour) for ALARM, REFUSED, ERROR, WARNING, UNCERTAIN and SIMULATED: auto (a terminal without NO_COLOR), always or never.",
+        valueName: "when"))
+    var color: String = "auto"
+
+    /// Sets how text is shown (zone, emphasis) before the command runs.
+    mutating func validate() throws {
+        guard let choice = ColorChoice(rawValue: color) else {
+            throw ValidationError("--color \(color): use auto, always or never.")
+        }
+        let zone: ClinicZone
+        do { zone = try ClinicZone.resolve(tz) } catch let failure as CommandFailure {
+            throw ValidationError(failure.message)
+        }
+        Screen.shared = Screen(color: choice, zone: zone)
+    }
 
     /// The state directory to use, created on first use.
     func stateDirectory() throws -> StateDirectory {

@@ -1,5 +1,6 @@
 import Foundation
 import ArgumentParser
+import Glibc
 
 /// Writing results: JSON for scripts, text for people. JSON keys are
 /// snake_case and sorted so output is stable across runs.
@@ -15,19 +16,39 @@ enum Output {
     }
 
     static func line(_ text: String = "") {
-        print(text)
+        print(Screen.shared.render(text, fd: STDOUT_FILENO))
     }
 
     /// Messages meant for a person (warnings, progress) go to stderr so
     /// stdout stays parseable.
     static func note(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        FileHandle.standardError.write(Data((Screen.shared.render(text, fd: STDERR_FILENO) + "\n").utf8))
     }
 
-    /// Ends the command with the failure's message on stderr and its status.
-    static func fail(_ failure: CommandFailure) -> ExitCode {
-        note("pumpctl: \(failure.message)")
-        return failure.status.exitCode
+    /// The failure that ends the command; `Pumpctl.main` writes it (its
+    /// message on stderr, and with --json the error object on stdout) and
+    /// exits with its status.
+    static func fail(_ failure: CommandFailure) -> CommandFailure {
+        failure
+    }
+
+    /// Writes a failure: the message on stderr, headed by what it is
+    /// (REFUSED, UNCERTAIN, ERROR); with --json also the error object on stdout.
+    static func report(_ failure: CommandFailure, json: Bool) {
+        let head: String
+        switch failure.status {
+        case .refusedByPolicy: head = "REFUSED: "
+        case .uncertain: head = failure.message.contains("UNCERTAIN") || failure.message.contains("UNRESOLVED") ? "" : "UNCERTAIN: "
+        case .cancelled: head = "CANCELLED: "
+        default: head = "ERROR: "
+        }
+        let word = head.split(separator: ":").first.map(String.init) ?? ""
+        note("pumpctl: " + (word.isEmpty || failure.message.hasPrefix(word) ? "" : head) + failure.message)
+        if json { try? Output.json(ErrorObject(error: failure.jsonError)) }
+    }
+
+    struct ErrorObject: Encodable {
+        var error: CommandFailure.JSONError
     }
 
     /// A plain text table with left-aligned columns.

@@ -21,17 +21,17 @@ enum PlanText {
             lines.append("Prescription for pump \(status.serial):")
             lines.append(change.review.table)
         case .bolus(let bolus):
-            lines.append("Bolus (\(bolus.kind.rawValue)) on pump \(status.serial): \(bolus.volume) over \(bolus.duration)"
-                         + (bolus.rate.map { " (\($0))" } ?? "") + "; \(bolus.doseToPatient) of \(status.drug.rawValue) reaches the patient.")
+            lines.append("Bolus (\(bolus.kind.rawValue)) on pump \(status.serial): \(Shown.bolusVolume(bolus.volume)) over \(Shown.duration(bolus.duration))"
+                         + (bolus.rate.map { " (\($0))" } ?? "") + "; \(Shown.dose(bolus.doseToPatient, drug: status.drug)) of \(status.drug.rawValue) reaches the patient.")
         case .stop:
-            lines.append("Stop infusion on pump \(status.serial): \(status.drug.rawValue) \(status.concentration), now \(status.dailyDose). Delivery stops until it is resumed.")
+            lines.append("Stop infusion on pump \(status.serial): \(status.drug.rawValue) \(Shown.concentration(status.concentration, drug: status.drug)), now \(Shown.doseRate(status.dailyDose, drug: status.drug)). Delivery stops until it is resumed.")
         case .resume:
             lines.append("Resume infusion on pump \(status.serial) at its prescription (\(status.prescription.mode.name)).")
         case .refill(let refill):
             lines.append("Refill of pump \(status.serial):")
-            lines.append("  residual withdrawn \(refill.check.withdrawn), expected \(refill.check.expected), difference \(refill.check.difference) (tolerance \(refill.check.tolerance))"
+            lines.append("  residual withdrawn \(Shown.volume(refill.check.withdrawn)), expected \(Shown.volume(refill.check.expected)), difference \(Shown.volume(refill.check.difference)) (tolerance \(Shown.volume(refill.check.tolerance)))"
                          + (refill.check.discrepancy ? ": DISCREPANCY" : ""))
-            lines.append("  add \(refill.added) of \(refill.drug.rawValue) \(refill.concentration)"
+            lines.append("  add \(Shown.volume(refill.added)) of \(refill.drug.rawValue) \(Shown.concentration(refill.concentration, drug: refill.drug))"
                          + (refill.concentrationChanged ? " (the drug or concentration CHANGES)" : ""))
             if refill.finishesBegunRefill {
                 lines.append("  the refill was begun earlier; delivery is paused until it is finished or cancelled")
@@ -43,14 +43,14 @@ enum PlanText {
                 lines.append(program.review.table)
             }
             if let bridge = refill.bridge {
-                lines.append("The line holds \(bridge.volume) of the old concentration, delivered over about \(bridge.duration) (\(bridge.doseDuringBridge)) before the new concentration arrives.")
+                lines.append("The line holds \(Shown.volume(bridge.volume)) of the old concentration, delivered over about \(Shown.duration(bridge.duration)) (\(bridge.doseDuringBridge)) before the new concentration arrives.")
             }
         case .refillCancel:
             lines.append("Cancel the refill in progress on pump \(status.serial): delivery resumes with the prescription and reservoir as they were.")
         case .lowReservoirThreshold(let from, let to):
-            lines.append("Low-reservoir alarm on pump \(status.serial): from \(from) to \(to).")
+            lines.append("Low-reservoir alarm on pump \(status.serial): from \(Shown.volume(from)) to \(Shown.volume(to)).")
         case .setClock(let drift):
-            lines.append("Set the clock of pump \(status.serial) to this computer's time (the pump is \(drift) s \(drift >= 0 ? "ahead" : "behind")).")
+            lines.append("Set the clock of pump \(status.serial) to this computer's time (the pump is \(Shown.drift(seconds: drift))).")
         }
         if plan.unchanged {
             lines.append("The pump already holds this: nothing will be sent.")
@@ -84,12 +84,12 @@ enum PlanText {
         let what: String
         switch plan.change {
         case .program: what = "write this prescription to the pump"
-        case .bolus(let bolus): what = "start this \(bolus.kind.rawValue) bolus: \(bolus.volume) over \(bolus.duration), \(bolus.doseToPatient) to the patient"
+        case .bolus(let bolus): what = "start this \(bolus.kind.rawValue) bolus: \(Shown.bolusVolume(bolus.volume)) over \(Shown.duration(bolus.duration)), \(Shown.dose(bolus.doseToPatient, drug: plan.before.drug)) to the patient"
         case .stop: what = "STOP infusion"
         case .resume: what = "resume infusion"
-        case .refill(let refill): what = "record this refill of \(refill.added) \(refill.drug.rawValue) \(refill.concentration)"
+        case .refill(let refill): what = "record this refill of \(Shown.volume(refill.added)) \(refill.drug.rawValue) \(Shown.concentration(refill.concentration, drug: refill.drug))"
         case .refillCancel: what = "cancel the refill"
-        case .lowReservoirThreshold(_, let to): what = "set the low-reservoir alarm to \(to)"
+        case .lowReservoirThreshold(_, let to): what = "set the low-reservoir alarm to \(Shown.volume(to))"
         case .setClock: what = "set the pump's clock to this computer's time"
         }
         return "Type yes to \(what):"

@@ -29,7 +29,7 @@ enum PumpSession {
         // The key comes first: a missing key file is found before any wand is opened.
         var keyring: PumpKeyring?
         if !global.simulator {
-            guard let keyFile = session.keyFile else {
+            guard let keyFile = global.keyFile else {
                 throw Output.fail(CommandFailure(status: .usage, message: "Give the pump's key file with --key-file (or use --simulator for the simulated pump)."))
             }
             do { keyring = try PumpKeyring.load(keyFile: FilePath(keyFile)) } catch {
@@ -127,7 +127,34 @@ enum PumpSession {
         default:
             message += " " + PlanText.sentence(effect)
         }
-        return CommandFailure(status: status, message: message)
+        let code: String = switch error {
+        case .input: "input"
+        case .refusedByPolicy: "refused_by_policy"
+        case .pumpRefused: "pump_refused"
+        case .notFound: "not_found"
+        case .pumpNotInRange: "pump_not_in_range"
+        case .communication: "communication_failure"
+        case .uncertain: "uncertain"
+        case .unresolved: "unresolved"
+        case .notVerified: "not_verified"
+        case .staleReview: "stale_review"
+        case .cancelled: "cancelled"
+        case .wrongPump: "wrong_pump"
+        case .deviceFault: "device_fault"
+        case .storage: "storage"
+        case .permissionDenied: "permission_denied"
+        }
+        return CommandFailure(status: status, message: message, code: code, pump: pumpState(effect))
+    }
+
+    /// The `pump` of a JSON error, from the programmer's ledger only.
+    static func pumpState(_ effect: PumpEffect) -> CommandFailure.PumpState {
+        switch effect {
+        case .nothingSent: return .nothingSent
+        case .unchanged: return .unchanged
+        case .changed: return .changed
+        case .unknown: return .unknown
+        }
     }
 
     static func failure(_ error: WandSelectionError) -> CommandFailure {

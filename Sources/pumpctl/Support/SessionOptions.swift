@@ -6,10 +6,6 @@ import Therapy
 
 /// Options of the commands that talk to a pump.
 struct SessionOptions: ParsableArguments {
-    @Option(name: .customLong("key-file"), help: ArgumentHelp(
-        "The pump's key file (32 bytes or 64 hex digits, mode 0600). Not needed with --simulator.", valueName: "file"))
-    var keyFile: String?
-
     @Option(name: .customLong("expect-pump"), help: ArgumentHelp(
         "The pump serial on the patient's record: any other pump is refused.", valueName: "serial"))
     var expectPump: String?
