@@ -50,29 +50,29 @@ import TestSupport
 /// Command-line conventions: suggestions, help for unknown topics, the
 /// global key file.
 @Suite struct CommandLineConventionTests {
-    @Test func aMistypedCommandGetsASuggestionAndExit64() throws {
-        let result = try PumpctlRun.run(["interogate"])
+    @Test func aMistypedCommandGetsASuggestionAndExit64() async throws {
+        let result = try await PumpctlRun.run(["interogate"])
         #expect(result.status == 64)
         #expect(result.stderr.contains("'interogate' is not a pumpctl command. Did you mean 'interrogate'?"), "\(result.stderr)")
     }
 
-    @Test func helpForAnUnknownTopicFails() throws {
-        let unknown = try PumpctlRun.run(["help", "foo"])
+    @Test func helpForAnUnknownTopicFails() async throws {
+        let unknown = try await PumpctlRun.run(["help", "foo"])
         #expect(unknown.status == 64)
         #expect(unknown.stderr.contains("help foo: there is no such command."), "\(unknown.stderr)")
         #expect(!unknown.stderr.contains("Did you mean"), "no far-fetched suggestion")
-        let known = try PumpctlRun.run(["help", "interrogate"])
+        let known = try await PumpctlRun.run(["help", "interrogate"])
         #expect(known.status == 0)
         #expect(known.stdout.contains("OVERVIEW: Read the pump"))
     }
 
-    @Test func theKeyFileIsGlobalLikeTheWand() throws {
+    @Test func theKeyFileIsGlobalLikeTheWand() async throws {
         for arguments in [["--key-file", "/nonexistent/pump.key", "interrogate"], ["interrogate", "--key-file", "/nonexistent/pump.key"]] {
-            let result = try PumpctlRun.run(arguments)
+            let result = try await PumpctlRun.run(arguments)
             #expect(result.status == 64, "\(arguments): \(result.stderr)")
             #expect(result.stderr.contains("The pump key file cannot be used: /nonexistent/pump.key does not exist"), "\(result.stderr)")
         }
-        let help = try PumpctlRun.run(["--help"])
+        let help = try await PumpctlRun.run(["--help"])
         #expect(help.stdout.contains("--key-file <file>"))
     }
 }

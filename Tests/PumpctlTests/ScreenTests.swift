@@ -13,14 +13,14 @@ import PumpProgrammer
         return path
     }()
 
-    func pumpctl(_ arguments: [String], environment: [String: String] = [:]) throws -> PumpctlRun.Result {
-        try PumpctlRun.run(["--simulator", "--state-dir", stateDir, "--operator", "test.tech"] + arguments,
+    func pumpctl(_ arguments: [String], environment: [String: String] = [:]) async throws -> PumpctlRun.Result {
+        try await PumpctlRun.run(["--simulator", "--state-dir", stateDir, "--operator", "test.tech"] + arguments,
                            environment: ["NO_COLOR": "", "COLUMNS": "200"].merging(environment) { $1 })
     }
 
     // MARK: Time zone (H40)
 
-    @Test func anAlarmJustAfterMidnightUTCIsTheEveningBeforeInLosAngeles() throws {
+    @Test func anAlarmJustAfterMidnightUTCIsTheEveningBeforeInLosAngeles() async throws {
         let zone = try ClinicZone.resolve("America/Los_Angeles")
         let alarm = try PumpTime(parsing: "2027-01-20T06:10:00Z")
         #expect(zone.date(alarm) == "2027-01-19")
@@ -31,15 +31,15 @@ import PumpProgrammer
         #expect(ClinicZone.utc.date(alarm) == "2027-01-20")
     }
 
-    @Test func theZoneComesFromTZWhenNoOptionIsGiven() throws {
+    @Test func theZoneComesFromTZWhenNoOptionIsGiven() async throws {
         let zone = try ClinicZone.resolve(nil, environment: ["TZ": "America/Los_Angeles"])
         #expect(zone.date(try PumpTime(parsing: "2027-07-01T03:00:00Z")) == "2027-06-30")
         #expect(zone.dateTime(try PumpTime(parsing: "2027-07-01T03:00:00Z")).contains("-07:00"))
         #expect(throws: CommandFailure.self) { try ClinicZone.resolve("Mars/Olympus_Mons") }
     }
 
-    @Test func interrogateShowsTheClockInTheGivenZoneWithItsOffset() throws {
-        let json = try pumpctl(["--json", "interrogate"], environment: ["TZ": "America/Los_Angeles"])
+    @Test func interrogateShowsTheClockInTheGivenZoneWithItsOffset() async throws {
+        let json = try await pumpctl(["--json", "interrogate"], environment: ["TZ": "America/Los_Angeles"])
         #expect(json.status == 0, "\(json.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         let alarmText = try #require(object["low_reservoir_alarm_date"] as? String)
@@ -48,15 +48,15 @@ import PumpProgrammer
         let alarm = try PumpTime(parsing: alarmText)
         let losAngeles = try ClinicZone.resolve("America/Los_Angeles")
 
-        let text = try pumpctl(["interrogate"], environment: ["TZ": "America/Los_Angeles"])
+        let text = try await pumpctl(["interrogate"], environment: ["TZ": "America/Los_Angeles"])
         #expect(text.status == 0, "\(text.stderr)")
         #expect(text.stdout.contains("LOW-RESERVOIR ALARM ON \(losAngeles.date(alarm))"), "\(text.stdout)")
         #expect(text.stdout.range(of: #"Clock +\d{4}-\d\d-\d\d \d\d:\d\d -0[78]:00"#, options: .regularExpression) != nil, "\(text.stdout)")
 
-        let tokyo = try pumpctl(["--tz", "Asia/Tokyo", "interrogate"], environment: ["TZ": "America/Los_Angeles"])
+        let tokyo = try await pumpctl(["--tz", "Asia/Tokyo", "interrogate"], environment: ["TZ": "America/Los_Angeles"])
         #expect(tokyo.stdout.contains("+09:00"), "\(tokyo.stdout)")
         #expect(tokyo.stdout.contains("LOW-RESERVOIR ALARM ON \(try ClinicZone.resolve("Asia/Tokyo").date(alarm))"))
-        let bad = try pumpctl(["--tz", "Nowhere/Atall", "interrogate"])
+        let bad = try await pumpctl(["--tz", "Nowhere/Atall", "interrogate"])
         #expect(bad.status == 64)
         #expect(bad.stderr.contains("--tz Nowhere/Atall: not a time zone"))
     }
@@ -74,12 +74,12 @@ import PumpProgrammer
         #expect(Shown.duration(.minutes(10)) == "10 min")
     }
 
-    @Test func aLargeDriftIsAWarningInHumanUnits() throws {
-        let small = try pumpctl(["interrogate"])
+    @Test func aLargeDriftIsAWarningInHumanUnits() async throws {
+        let small = try await pumpctl(["interrogate"])
         #expect(!small.stdout.contains("WARNING"), "\(small.stdout)")
-        let fault = try pumpctl(["sim", "fault", "clock-drift", "--minutes", "12"])
+        let fault = try await pumpctl(["sim", "fault", "clock-drift", "--minutes", "12"])
         #expect(fault.status == 0, "\(fault.stderr)")
-        let large = try pumpctl(["interrogate"])
+        let large = try await pumpctl(["interrogate"])
         #expect(large.status == 0, "\(large.stderr)")
         #expect(large.stdout.contains("WARNING: the pump's clock is 12 min ahead of this computer's (more than the 5 min tolerated)"), "\(large.stdout)")
         #expect(large.stdout.contains("(12 min ahead of this computer)"))
@@ -88,7 +88,7 @@ import PumpProgrammer
 
     // MARK: Emphasis and wrapping (H42)
 
-    @Test func emphasisOnlyWhenAsked() throws {
+    @Test func emphasisOnlyWhenAsked() async throws {
         // Not a terminal: plain, even for an alarm line.
         #expect(!Screen(color: .auto).emphasis(fd: -1, environment: [:]))
         #expect(Screen(color: .always).emphasis(fd: -1, environment: ["NO_COLOR": "1"]))
@@ -101,26 +101,26 @@ import PumpProgrammer
         // Words that merely contain a marker are left alone.
         #expect(Screen.emphasise("ERRORS are counted") == "ERRORS are counted")
 
-        let always = try pumpctl(["--color", "always", "interrogate"])
+        let always = try await pumpctl(["--color", "always", "interrogate"])
         #expect(always.stdout.contains("\u{1B}[1;7;36mSIMULATED PUMP"), "\(always.stdout)")
-        let piped = try PumpctlRun.run(["--simulator", "--state-dir", stateDir, "interrogate"], environment: ["TERM": "xterm"])
+        let piped = try await PumpctlRun.run(["--simulator", "--state-dir", stateDir, "interrogate"], environment: ["TERM": "xterm"])
         #expect(!piped.stdout.contains("\u{1B}["), "a pipe gets no escape codes")
-        let refused = try pumpctl(["--color", "always", "program", VisitCommandTests.prescriptions + "/baclofen-continuous-450.json"])
+        let refused = try await pumpctl(["--color", "always", "program", VisitCommandTests.prescriptions + "/baclofen-continuous-450.json"])
         #expect(refused.status == 65)
         #expect(refused.stderr.contains("\u{1B}[1;31mREFUSED\u{1B}[0m"), "\(refused.stderr)")
     }
 
-    @Test func noColorTurnsEmphasisOff() throws {
+    @Test func noColorTurnsEmphasisOff() async throws {
         #expect(!Screen(color: .auto).emphasis(fd: 1, environment: ["NO_COLOR": ""]))
         #expect(!Screen(color: .auto).emphasis(fd: 1, environment: ["NO_COLOR": "0"]))
-        let never = try pumpctl(["--color", "never", "interrogate"])
+        let never = try await pumpctl(["--color", "never", "interrogate"])
         #expect(!never.stdout.contains("\u{1B}["))
-        let bad = try pumpctl(["--color", "sometimes", "interrogate"])
+        let bad = try await pumpctl(["--color", "sometimes", "interrogate"])
         #expect(bad.status == 64)
         #expect(bad.stderr.contains("--color sometimes: use auto, always or never."))
     }
 
-    @Test func wrappingNeverSplitsAWord() throws {
+    @Test func wrappingNeverSplitsAWord() async throws {
         let banner = "SIMULATED: talking to the simulated wand and pump RP20-DEMO-0001, not a patient's pump."
         let lines = Screen.wrap(banner, width: 30)
         #expect(lines.allSatisfy { $0.count <= 30 })
@@ -130,7 +130,7 @@ import PumpProgrammer
                 == ["Clock         2026-12-01 00:59 -08:00", "              (12 min ahead)"])
         #expect(Screen.wrap("a-very-long-unbreakable-word here", width: 20) == ["a-very-long-unbreakable-word", "  here"])
 
-        let narrow = try pumpctl(["interrogate"], environment: ["COLUMNS": "40"])
+        let narrow = try await pumpctl(["interrogate"], environment: ["COLUMNS": "40"])
         #expect(narrow.stdout.split(separator: "\n").allSatisfy { $0.count <= 40 }, "\(narrow.stdout)")
     }
 
@@ -158,16 +158,16 @@ import PumpProgrammer
         #expect(Shown.concentration(.mgPerML(25), drug: .morphine) == "25mg/mL")
     }
 
-    @Test func interrogateShowsRoundedVolumesAndJSONKeepsThemExact() throws {
+    @Test func interrogateShowsRoundedVolumesAndJSONKeepsThemExact() async throws {
         // A day of delivery leaves 11.8mL; half a day and a minute leave a volume with nL digits.
-        let advance = try pumpctl(["sim", "advance", "61min"])
+        let advance = try await pumpctl(["sim", "advance", "61min"])
         #expect(advance.status == 0, "\(advance.stderr)")
-        let json = try pumpctl(["--json", "interrogate"])
+        let json = try await pumpctl(["--json", "interrogate"])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         let reservoir = try #require(object["reservoir_volume"] as? [String: Any])
         let exact = try #require((reservoir["value"] as? NSNumber)?.decimalValue)
         #expect(reservoir["unit"] as? String == "mL")
-        let text = try pumpctl(["interrogate"])
+        let text = try await pumpctl(["interrogate"])
         let nanolitres = NSDecimalNumber(decimal: exact * 1_000_000).int64Value
         let shown = Shown.volume(.nL(nanolitres))
         #expect(text.stdout.contains("Reservoir     \(shown) of 20mL; alarm at 2mL"), "\(text.stdout)")
@@ -179,7 +179,7 @@ import PumpProgrammer
 
 /// Time options: RFC 3339 with fractions and any offset, dates, relative forms.
 @Suite struct TimeOptionTests {
-    @Test func rfc3339WithFractionalSecondsAndAnyOffsetIsAccepted() throws {
+    @Test func rfc3339WithFractionalSecondsAndAnyOffsetIsAccepted() async throws {
         #expect(try CalcInput.time("2027-01-20T06:10:00.250Z", option: "--since").utcSeconds
                 == (try PumpTime(parsing: "2027-01-20T06:10:00Z")).utcSeconds)
         #expect(try CalcInput.time("2027-01-19T22:10:00.5-08:00", option: "--since").utcSeconds
@@ -189,7 +189,7 @@ import PumpProgrammer
         #expect(try CalcInput.time("2027-01-20", option: "--since").utcSeconds == (try PumpTime(parsing: "2027-01-20T00:00:00Z")).utcSeconds)
     }
 
-    @Test func relativeFormsCountBackFromNow() throws {
+    @Test func relativeFormsCountBackFromNow() async throws {
         let now: Int64 = 1_800_000_000
         #expect(try CalcInput.time("7d", option: "--since", now: now).utcSeconds == now - 7 * 86_400)
         #expect(try CalcInput.time("12h", option: "--since", now: now).utcSeconds == now - 12 * 3_600)
@@ -198,18 +198,18 @@ import PumpProgrammer
         #expect(throws: CommandFailure.self) { try CalcInput.time("2027-01-20T06:10:00", option: "--since") }
     }
 
-    @Test func logSinceAcceptsTheTimesPumpctlPrints() throws {
+    @Test func logSinceAcceptsTheTimesPumpctlPrints() async throws {
         let stateDir = NSTemporaryDirectory() + "pumpwand-since-" + UUID().uuidString
         let base = ["--simulator", "--state-dir", stateDir, "--operator", "test.tech", "--json"]
-        _ = try PumpctlRun.run(base + ["--yes", "bolus", "--dose", "50mcg"])
-        let audit = try PumpctlRun.run(base + ["audit", "list"])
+        _ = try await PumpctlRun.run(base + ["--yes", "bolus", "--dose", "50mcg"])
+        let audit = try await PumpctlRun.run(base + ["audit", "list"])
         let stamp = try #require(audit.stdout.range(of: #"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z"#, options: .regularExpression).map { String(audit.stdout[$0]) })
-        let since = try PumpctlRun.run(base + ["log", "--since", stamp])
+        let since = try await PumpctlRun.run(base + ["log", "--since", stamp])
         #expect(since.status == 0, "\(since.stderr)")
-        let week = try PumpctlRun.run(base + ["log", "--since", "7d"])
+        let week = try await PumpctlRun.run(base + ["log", "--since", "7d"])
         #expect(week.status == 0, "\(week.stderr)")
         #expect(week.stdout.contains("bolus started"), "\(week.stdout)")
-        let bad = try PumpctlRun.run(base + ["log", "--since", "yesterday"])
+        let bad = try await PumpctlRun.run(base + ["log", "--since", "yesterday"])
         #expect(bad.status == 64)
         #expect(bad.stderr.contains("--since: 'yesterday'"), "\(bad.stderr)")
     }
