@@ -106,6 +106,13 @@ import TestSupport
         #expect(bolus.status == 0, "\(bolus.stderr)")
     }
 
+    @Test func aPumpThatDoesNotDeliverIsNeverToldToHaveNoAlarmDue() async throws {
+        _ = try await pumpctl(["sim", "fault", "motor-stall"])
+        let stalled = try await pumpctl(["interrogate"])
+        #expect(stalled.stdout.contains("NOT DELIVERING (motor stall)"), "\(stalled.stdout)")
+        #expect(!stalled.stdout.contains("within ten years"), "\(stalled.stdout)")
+    }
+
     @Test func simulatorAndWandExcludeEachOther() async throws {
         let result = try await pumpctl(["--wand", "/dev/ttyACM0", "interrogate"])
         #expect(result.status == 64)

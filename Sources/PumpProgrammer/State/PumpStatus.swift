@@ -245,18 +245,36 @@ extension PumpStatus {
 }
 
 extension PumpStatus {
-    /// The alarm date as a day, for the sentence the scheduler needs.
-    public var schedulerSentence: String {
-        // A pump that is not delivering has no alarm date to give: saying
-        // none is due would tell the scheduler no refill is needed.
-        if let alarm = deliveryStoppingAlarm {
-            return "The pump is NOT DELIVERING (\(alarm.name)): no alarm date can be given. Act now."
-        }
+    /// Why a pump is not delivering.
+    public enum NotDelivering: Sendable, Equatable {
+        case alarm(PumpAlarm)
+        case stopped
+        case refillInProgress
+    }
+
+    /// Set when the pump is not delivering: then it has no alarm date to
+    /// give, and saying none is due would tell the scheduler no refill is
+    /// needed.
+    public var notDelivering: NotDelivering? {
+        if let alarm = deliveryStoppingAlarm { return .alarm(alarm.alarm) }
         switch infusion {
+        case .stopped: return .stopped
+        case .refillInProgress: return .refillInProgress
+        case .infusing, .bolusInProgress: return nil
+        }
+    }
+
+    public static func notDeliveringSentence(_ reason: NotDelivering) -> String {
+        switch reason {
+        case .alarm(let alarm): return "The pump is NOT DELIVERING (\(alarm.description)): no alarm date can be given. Act now."
         case .stopped: return "The pump is NOT DELIVERING (infusion stopped): no alarm date can be given."
         case .refillInProgress: return "The pump is NOT DELIVERING (refill in progress): finish or cancel the refill."
-        case .infusing, .bolusInProgress: break
         }
+    }
+
+    /// The alarm date as a day, for the sentence the scheduler needs.
+    public var schedulerSentence: String {
+        if let reason = notDelivering { return Self.notDeliveringSentence(reason) }
         guard let date = lowReservoirAlarmDate else {
             return "No low-reservoir alarm is due within ten years at the current settings."
         }

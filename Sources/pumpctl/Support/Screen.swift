@@ -57,7 +57,8 @@ struct ClinicZone: Sendable {
 
     /// The sentence the scheduler needs, with local dates.
     func schedulerSentence(_ status: PumpStatus) -> String {
-        schedulerSentence(alarm: status.lowReservoirAlarmDate, refill: status.refillDate, daysToAlarm: status.daysToAlarm)
+        if let reason = status.notDelivering { return PumpStatus.notDeliveringSentence(reason) }
+        return schedulerSentence(alarm: status.lowReservoirAlarmDate, refill: status.refillDate, daysToAlarm: status.daysToAlarm)
     }
 
     func schedulerSentence(alarm: PumpTime?, refill: PumpTime?, daysToAlarm: Int64?) -> String {
