@@ -39,10 +39,19 @@ public enum Confirmation: Sendable, Equatable {
 }
 
 /// Why a second provider must confirm a change, when the clinic policy asks.
-public enum SecondProviderReason: Sendable, Equatable {
+public enum SecondProviderReason: Sendable, Equatable, CustomStringConvertible {
     case doseIncrease
     case concentrationChange
     case prescriptionChange
+
+    /// The change in words, as refusals and screens name it.
+    public var description: String {
+        switch self {
+        case .doseIncrease: return "a dose increase"
+        case .concentrationChange: return "a change of drug or concentration"
+        case .prescriptionChange: return "a change of prescription"
+        }
+    }
 }
 
 /// One request of a planned change, as it will be sent.

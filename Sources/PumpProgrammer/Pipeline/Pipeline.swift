@@ -48,7 +48,7 @@ extension Programmer {
         }
         if let reason = plan.secondProvider {
             guard let second = context.secondOperator?.trimmingCharacters(in: .whitespaces), !second.isEmpty else {
-                throw .refusedByPolicy("the clinic policy asks a second provider to confirm \(Self.words(reason)): give --second-operator NAME")
+                throw .refusedByPolicy("the clinic policy asks a second provider to confirm \(reason): give --second-operator NAME")
             }
             guard second != context.operatorName else {
                 throw .refusedByPolicy("the second provider must be another person than the operator (\(second))")
@@ -69,13 +69,6 @@ extension Programmer {
         }
     }
 
-    static func words(_ reason: SecondProviderReason) -> String {
-        switch reason {
-        case .doseIncrease: return "a dose increase"
-        case .concentrationChange: return "a change of drug or concentration"
-        case .prescriptionChange: return "a change of prescription"
-        }
-    }
 
     /// The one rule for going ahead: `check`, then a confirmation that fits
     /// the plan's rule (the new daily dose typed back for an increase).

@@ -62,17 +62,9 @@ enum PlanText {
             lines.append("WARNING \(finding.code): \(finding.message) (needs --override \(finding.code)=REASON)")
         }
         if let reason = plan.secondProvider {
-            lines.append("The clinic policy asks a second provider to confirm \(words(reason)) (--second-operator NAME).")
+            lines.append("The clinic policy asks a second provider to confirm \(reason) (--second-operator NAME).")
         }
         return lines.joined(separator: "\n")
-    }
-
-    static func words(_ reason: SecondProviderReason) -> String {
-        switch reason {
-        case .doseIncrease: return "a dose increase"
-        case .concentrationChange: return "a change of drug or concentration"
-        case .prescriptionChange: return "a change of prescription"
-        }
     }
 
     /// The question asked once every check has passed; it repeats what
