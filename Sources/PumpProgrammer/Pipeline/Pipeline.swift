@@ -69,7 +69,6 @@ extension Programmer {
         }
     }
 
-
     /// The one rule for going ahead: `check`, then a confirmation that fits
     /// the plan's rule (the new daily dose typed back for an increase).
     public func authorise(_ plan: ChangePlan, overrides: [Override], confirmation: Confirmation)

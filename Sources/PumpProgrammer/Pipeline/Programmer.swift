@@ -124,7 +124,7 @@ public actor Programmer {
             throw .storage(error.description)
         }
         pending = PendingCommandStore(directory: context.stateDirectory)
-        let wand = await connection.wandInfo
+        let wand = connection.wandInfo
         try record(command: "session", phase: .event, parameters: [
             "wand": connection.transport.peerDescription,
             "wand_firmware": "\(wand.firmwareMajor).\(wand.firmwareMinor).\(wand.firmwarePatch)",
