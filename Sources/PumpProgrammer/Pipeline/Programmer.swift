@@ -117,7 +117,7 @@ public actor Programmer {
     public init(connection: PumpConnection, context: ProgrammerContext) async throws(ProgrammerError) {
         self.connection = connection
         self.context = context
-        pumpSerial = await connection.pumpSerial
+        pumpSerial = connection.pumpSerial
         do {
             audit = try AuditLog(directory: context.stateDirectory)
         } catch {
