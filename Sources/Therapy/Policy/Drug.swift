@@ -28,3 +28,24 @@ public enum Indication: String, Sendable, Codable, CaseIterable, Hashable {
     /// Chronic pain.
     case pain
 }
+
+extension Drug {
+    /// Whether the drug is an opioid, whose limits depend on the patient's
+    /// opioid tolerance (morphine).
+    public var isOpioid: Bool { self == .morphine }
+
+    /// The mass unit a drug is shown in when no drug library says otherwise
+    /// (morphine in mg, the others in mcg).
+    public var defaultDoseUnit: QuantityUnit<MassDimension> { self == .morphine ? .mg : .mcg }
+}
+
+/// Whether a patient is used to opioids: an opioid-naive patient gets the
+/// far lower intrathecal limits (Infumorph labelling: naive 0.2 to 1 mg/day,
+/// tolerant 1 to 10 mg/day). A prescription that does not say is taken as
+/// opioid-naive, the safe side.
+public enum OpioidTolerance: String, Sendable, Codable, CaseIterable, Hashable {
+    case naive, tolerant
+
+    /// The words used in messages.
+    public var words: String { self == .naive ? "opioid-naive" : "opioid-tolerant" }
+}

@@ -7,15 +7,27 @@ public struct Prescription: Sendable, Equatable {
     public var mode: InfusionMode
     public var patientBolus: PatientBolus?
     public var catheter: Catheter?
+    /// For an opioid: whether the patient is opioid-tolerant, as the
+    /// prescriber declared it. Nil (not declared) is treated as
+    /// opioid-naive. The pump does not store it; it decides which limits
+    /// the prescription is checked against.
+    public var opioidTolerance: OpioidTolerance?
 
     public init(drug: Drug, concentration: Concentration, indication: Indication, mode: InfusionMode,
-                patientBolus: PatientBolus? = nil, catheter: Catheter? = nil) {
+                patientBolus: PatientBolus? = nil, catheter: Catheter? = nil, opioidTolerance: OpioidTolerance? = nil) {
         self.drug = drug
         self.concentration = concentration
         self.indication = indication
         self.mode = mode
         self.patientBolus = patientBolus
         self.catheter = catheter
+        self.opioidTolerance = opioidTolerance
+    }
+
+    /// The tolerance the limits use: for an opioid, the declared one or
+    /// opioid-naive when none is declared; nil for other drugs.
+    public var effectiveOpioidTolerance: OpioidTolerance? {
+        drug.isOpioid ? (opioidTolerance ?? .naive) : nil
     }
 }
 

@@ -22,7 +22,7 @@ extension Prescription {
 
     init(fields: Fields) throws(PrescriptionError) {
         try fields.refuseUnknown(["drug", "concentration", "indication", "mode", "daily_dose", "cycle", "steps",
-                                  "patient_bolus", "catheter"])
+                                  "patient_bolus", "catheter", "opioid_tolerance"])
         guard let drug = Drug(rawValue: try fields.string("drug")) else {
             throw .invalidField("drug", "one of \(Drug.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -90,8 +90,18 @@ extension Prescription {
                 catheter = .measured(length: try object.quantity("length"), volumePerLength: try object.quantity("volume_per_cm"))
             }
         }
+        var tolerance: OpioidTolerance?
+        if fields.has("opioid_tolerance") {
+            guard drug.isOpioid else {
+                throw .invalidField("opioid_tolerance", "only an opioid (morphine) has an opioid tolerance; leave it out for \(drug.rawValue)")
+            }
+            guard let declared = OpioidTolerance(rawValue: try fields.string("opioid_tolerance")) else {
+                throw .invalidField("opioid_tolerance", "naive or tolerant")
+            }
+            tolerance = declared
+        }
         self.init(drug: drug, concentration: concentration, indication: indication, mode: mode,
-                  patientBolus: bolus, catheter: catheter)
+                  patientBolus: bolus, catheter: catheter, opioidTolerance: tolerance)
     }
 
     /// The document form, with masses in `massUnit` (the drug library's unit).
@@ -104,6 +114,7 @@ extension Prescription {
             "indication": indication.rawValue,
             "mode": mode.name,
         ]
+        if let opioidTolerance { object["opioid_tolerance"] = opioidTolerance.rawValue }
         switch mode {
         case .continuous(let dose):
             object["daily_dose"] = dose.formatted(in: rateUnit)

@@ -46,6 +46,22 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, Codable, Custom
     public static let refillNeedsPrescription = FindingCode(rawValue: "refill.needs-prescription")
     public static let refillPrescriptionMismatch = FindingCode(rawValue: "refill.prescription-mismatch")
     public static let alarmThresholdOutOfRange = FindingCode(rawValue: "alarm.threshold-out-of-range")
+    // The drug library's limits for every drug (indications, steps, start, cumulative delivery).
+    public static let indicationNotAllowed = FindingCode(rawValue: "indication.not-allowed")
+    public static let indicationChanged = FindingCode(rawValue: "indication.changed")
+    public static let stepRateAboveHardMax = FindingCode(rawValue: "step.rate-above-hard-max")
+    public static let stepRateAboveSoftMax = FindingCode(rawValue: "step.rate-above-soft-max")
+    public static let stepProbableDecimalError = FindingCode(rawValue: "step.probable-decimal-error")
+    public static let startAboveHardMax = FindingCode(rawValue: "start.above-hard-max")
+    public static let startAboveSoftMax = FindingCode(rawValue: "start.above-soft-max")
+    public static let bolusPer24hAboveHardMax = FindingCode(rawValue: "bolus.per-24h-above-hard-max")
+    public static let bolusPer24hAboveSoftMax = FindingCode(rawValue: "bolus.per-24h-above-soft-max")
+    public static let bolusCumulativeAboveHardMax = FindingCode(rawValue: "bolus.cumulative-above-hard-max")
+    public static let bolusCumulativeAboveSoftMax = FindingCode(rawValue: "bolus.cumulative-above-soft-max")
+    public static let bolusHistoryUnknown = FindingCode(rawValue: "bolus.history-unknown")
+    public static let doseCumulativeAboveHardMax = FindingCode(rawValue: "dose.cumulative-above-hard-max")
+    public static let doseCumulativeAboveSoftMax = FindingCode(rawValue: "dose.cumulative-above-soft-max")
+    public static let titrationHistoryUnknown = FindingCode(rawValue: "titration.history-unknown")
 
     /// Every code this module can produce, with its severity, for docs and tests.
     public static let catalog: [(code: FindingCode, severity: Severity)] = [
@@ -63,6 +79,12 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, Codable, Custom
         (.pumpRefillInProgress, .hard), (.pumpAlreadyInState, .hard), (.reservoirInsufficient, .hard),
         (.refillOverfill, .hard), (.refillResidualDiscrepancy, .soft), (.refillNeedsPrescription, .hard),
         (.refillPrescriptionMismatch, .hard), (.alarmThresholdOutOfRange, .hard),
+        (.indicationNotAllowed, .hard), (.indicationChanged, .soft),
+        (.stepRateAboveHardMax, .hard), (.stepRateAboveSoftMax, .soft), (.stepProbableDecimalError, .soft),
+        (.startAboveHardMax, .hard), (.startAboveSoftMax, .soft),
+        (.bolusPer24hAboveHardMax, .hard), (.bolusPer24hAboveSoftMax, .soft),
+        (.bolusCumulativeAboveHardMax, .hard), (.bolusCumulativeAboveSoftMax, .soft), (.bolusHistoryUnknown, .hard),
+        (.doseCumulativeAboveHardMax, .hard), (.doseCumulativeAboveSoftMax, .soft), (.titrationHistoryUnknown, .soft),
     ]
 }
 
@@ -92,12 +114,34 @@ public struct Override: Sendable, Equatable, Codable {
     }
 }
 
+/// A rule validation could not apply for want of an input, so that a
+/// report without findings never hides that it skipped something.
+public enum SkippedCheck: String, Sendable, Codable, Equatable, CaseIterable {
+    /// No time of the last change: the minimum interval between increases.
+    case minimumInterval = "titration.minimum-interval"
+    /// No current prescription: titration, decimal-error and withdrawal checks.
+    case againstCurrent = "titration.against-current"
+    /// No current prescription: whether this is a start, and the start-dose limit.
+    case startDose = "start.dose"
+
+    public var sentence: String {
+        switch self {
+        case .minimumInterval: return "the 24 h rule (minimum interval between increases) was not checked: give --last-change"
+        case .againstCurrent: return "titration, decimal-error and withdrawal checks against the current prescription were not made: give --current"
+        case .startDose: return "the start-dose limit was not checked (a first prescription or a start from stopped): give --current"
+        }
+    }
+}
+
 /// Everything validation found about one pending prescription.
 public struct ValidationReport: Sendable, Equatable, Codable {
     public let findings: [Finding]
+    /// Rules that were not applied because an input was missing.
+    public let notChecked: [SkippedCheck]
 
-    public init(findings: [Finding]) {
+    public init(findings: [Finding], notChecked: [SkippedCheck] = []) {
         self.findings = findings
+        self.notChecked = notChecked
     }
 
     /// Hard findings: the prescription is refused.
