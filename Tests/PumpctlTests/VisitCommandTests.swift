@@ -84,6 +84,29 @@ import Testing
         #expect(!second.stderr.contains("* daily dose"), "\(second.stderr)")
     }
 
+    @Test func interrogateShowsEveryStepAndThePatientBolus() throws {
+        let file = NSTemporaryDirectory() + "pumpwand-flex-" + UUID().uuidString + ".json"
+        try Data(#"""
+            {"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"flex","cycle":"daily",
+             "steps":[{"start":"00:00","dose_rate":"400mcg/day"},{"start":"07:00","dose_rate":"440mcg/day"},{"start":"22:00","dose_rate":"400mcg/day"}],
+             "patient_bolus":{"dose":"20mcg","duration":"10min","lockout":"3h","max_per_24h":4},"catheter":{"volume":"0.26mL"}}
+            """#.utf8).write(to: URL(fileURLWithPath: file))
+        let programmed = try pumpctl(["--yes", "program", file])
+        #expect(programmed.status == 0, "\(programmed.stderr)")
+        // The review showed each step beside what runs at that time now.
+        #expect(programmed.stderr.contains("* at 07:00"), "\(programmed.stderr)")
+        #expect(programmed.stderr.contains("* patient bolus dose"), "\(programmed.stderr)")
+        let text = try pumpctl(["interrogate"])
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("Step 07:00     440mcg/day (0.22mL/day)"), "\(text.stdout)")
+        #expect(text.stdout.contains("Patient bolus  20mcg over 10min, lockout 3h, at most 4 per 24h"), "\(text.stdout)")
+        let status = try json(try pumpctl(["--json", "interrogate"]))
+        let steps = status["steps"] as? [[String: Any]] ?? []
+        #expect(steps.map { $0["start"] as? String } == ["00:00", "07:00", "22:00"])
+        #expect(((steps.dropFirst().first?["dose_rate"]) as? [String: Any])?["unit"] as? String == "mcg/day")
+        #expect((status["patient_bolus"] as? [String: Any])?["max_per_24h"] as? Int == 4)
+    }
+
     @Test func interrogateExitsUncertainWhileACommandIsUnresolved() throws {
         // A bolus record of this pump whose command id is damaged: the pump
         // cannot be asked about it, so it stays unresolved.
