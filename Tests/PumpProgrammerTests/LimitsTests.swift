@@ -263,3 +263,35 @@ extension SimulatedVisit {
         #expect(spinalAll.findings.warnings.map(\.code) == [.indicationChanged])
     }
 }
+
+/// The policy in force: never looser than the shipped library, and named
+/// in every record.
+@Suite struct PolicyInForceTests {
+    @Test func aLoosenedPolicyIsRefusedBeforeAnythingIsPlanned() async throws {
+        var loose = try ClinicPolicy.shippedDefaults()
+        loose.drugs[0].dailyDose = Limits(softMax: .mcgPerDay(1000), hardMax: .mcgPerDay(200_000))
+        let visit = SimulatedVisit()
+        let programmer = try await visit.programmer(policy: loose)
+        let error = await failure { try await programmer.review(try prescription(#"{"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"4500mcg/day"}"#)) }
+        guard case .policy(.loosensShippedCeiling(.baclofen, "daily_dose.hard_max", _, "2000mcg/day"))? = error else {
+            Issue.record("a policy above the shipped ceiling must be refused, not \(String(describing: error))")
+            return
+        }
+        #expect(visit.transport.with { $0.pump.prescription.continuousDoseRateNanogramsPerDay } == 400_000)
+    }
+
+    @Test func everyAuditRowAndReportNamesThePolicyInForce() async throws {
+        let visit = SimulatedVisit()
+        let programmer = try await visit.programmer()
+        let plan = try await programmer.review(try prescription(WorkflowTests.increase))
+        let outcome = try await programmer.program(plan, overrides: [], confirmation: .flag(yes: true))
+        let rows = try visit.audit().entries()
+        #expect(rows.count > 3)
+        let shipped = PolicyIdentity.shipped
+        #expect(shipped.sha256.count == 64)
+        #expect(rows.allSatisfy { $0.parameters["policy_sha256"] == shipped.sha256 && $0.parameters["policy"] == shipped.name })
+        let markdown = try #require(outcome.reportPaths.first { $0.hasSuffix(".md") })
+        let text = try String(contentsOfFile: markdown, encoding: .utf8)
+        #expect(text.contains("| Policy | \(shipped.name) (sha256 \(shipped.sha256)) |"))
+    }
+}

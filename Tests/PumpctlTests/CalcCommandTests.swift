@@ -105,14 +105,42 @@ import Testing
     }
 
     @Test func validateWithAnEditedPolicy() throws {
+        // A clinic may tighten: the baclofen hard maximum down to 1500 mcg/day.
         let shipped = try PumpctlRun.run(["calc", "policy"]).stdout
-        let edited = shipped.replacingOccurrences(of: #""hard_max": "2000mcg/day""#, with: #""hard_max": "2500mcg/day""#)
+        let edited = shipped.replacingOccurrences(of: #""hard_max": "2000mcg/day""#, with: #""hard_max": "1500mcg/day""#)
         #expect(edited != shipped)
         let policy = try file(edited)
-        let pending = try file(#"{"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"2001mcg/day"}"#)
-        let result = try PumpctlRun.run(["--json", "calc", "validate", "--prescription", pending, "--policy", policy])
+        let within = try file(#"{"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"1400mcg/day"}"#)
+        let result = try PumpctlRun.run(["--json", "calc", "validate", "--prescription", within, "--policy", policy])
         #expect(result.status == 0)
-        #expect((try json(result)["warnings"] as? [[String: Any]])?.first?["code"] as? String == "dose.above-soft-max")
+        let object = try json(result)
+        #expect((object["warnings"] as? [[String: Any]])?.first?["code"] as? String == "dose.above-soft-max")
+        #expect((object["policy"] as? [String: Any])?["sha256"] as? String != nil)
+        let above = try file(#"{"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"1600mcg/day"}"#)
+        #expect(try PumpctlRun.run(["calc", "validate", "--prescription", above, "--policy", policy]).status == 65)
+    }
+
+    @Test func policyCheckRefusesALoosenedHardLimit() throws {
+        // The issue's reproduction: a copied shipped policy whose baclofen hard maximum was raised to 200000 mcg/day.
+        let shipped = try PumpctlRun.run(["calc", "policy"]).stdout
+        let raised = shipped.replacingOccurrences(of: #""soft_max": "1000mcg/day", "hard_max": "2000mcg/day""#,
+                                                  with: #""soft_max": "1000mcg/day", "hard_max": "200000mcg/day""#)
+        #expect(raised != shipped)
+        let policy = try file(raised)
+        let check = try PumpctlRun.run(["calc", "policy", "--check", policy])
+        #expect(check.status == 64)
+        #expect(check.stderr.contains("loosens baclofen daily_dose.hard_max to 200000mcg/day"), "\(check.stderr)")
+        #expect(check.stderr.contains("ceiling of 2000mcg/day"))
+        let pending = try file(#"{"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"4500mcg/day"}"#)
+        let validate = try PumpctlRun.run(["calc", "validate", "--prescription", pending, "--policy", policy])
+        #expect(validate.status == 64)
+        #expect(validate.stderr.contains("never loosen a hard one"))
+        let refill = try PumpctlRun.run(["calc", "refill-check", "--expected", "4mL", "--withdrawn", "4mL", "--policy", policy])
+        #expect(refill.status == 64)
+        // The shipped policy itself checks.
+        let same = try PumpctlRun.run(["calc", "policy", "--check", try file(shipped)])
+        #expect(same.status == 0, "\(same.stderr)")
+        #expect(same.stdout.contains("within the shipped library's ceilings"))
     }
 
     @Test func badInputIsAUsageErrorThatSaysWhatToWrite() throws {

@@ -84,6 +84,21 @@ import Testing
         #expect(!second.stderr.contains("* daily dose"), "\(second.stderr)")
     }
 
+    @Test func programRefusesALoosenedPolicyAndSendsNothing() throws {
+        let shipped = try PumpctlRun.run(["calc", "policy"]).stdout
+        let raised = shipped.replacingOccurrences(of: #""soft_max": "1000mcg/day", "hard_max": "2000mcg/day""#,
+                                                  with: #""soft_max": "1000mcg/day", "hard_max": "200000mcg/day""#)
+        let policy = NSTemporaryDirectory() + "pumpwand-policy-" + UUID().uuidString + ".json"
+        try Data(raised.utf8).write(to: URL(fileURLWithPath: policy))
+        let result = try pumpctl(["--yes", "program", Self.prescriptions + "/baclofen-tenfold-error.json", "--policy", policy])
+        #expect(result.status == 64, "\(result.stderr)")
+        #expect(result.stderr.contains("loosens baclofen daily_dose.hard_max"), "\(result.stderr)")
+        let bolus = try pumpctl(["--yes", "bolus", "--dose", "50mcg", "--policy", policy])
+        #expect(bolus.status == 64)
+        let after = try json(try pumpctl(["--json", "interrogate"]))
+        #expect((after["daily_dose"] as? [String: Any])?["value"] as? Int == 400)
+    }
+
     @Test func interrogateShowsEveryStepAndThePatientBolus() throws {
         let file = NSTemporaryDirectory() + "pumpwand-flex-" + UUID().uuidString + ".json"
         try Data(#"""

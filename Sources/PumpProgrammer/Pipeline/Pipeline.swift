@@ -21,6 +21,7 @@ extension Programmer {
     /// Reads the pump (resolving first any command left pending) and plans
     /// `command` from its typed state. Sends nothing that changes the pump.
     public func plan(_ command: some PumpCommand) async throws(ProgrammerError) -> ChangePlan {
+        try checkPolicyCeilings()
         let (status, _) = try await interrogate()
         if let unresolved = status.unresolvedCommand {
             throw .unresolved(unresolved, detail: "Resolve it (pumpctl interrogate) before any change.")

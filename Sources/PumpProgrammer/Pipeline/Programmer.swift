@@ -10,6 +10,8 @@ public struct ProgrammerContext: Sendable {
     /// The second provider who confirmed the change, when policy asks for one.
     public var secondOperator: String?
     public var policy: ClinicPolicy
+    /// The policy's name and the SHA-256 of its bytes, in every audit row and report.
+    public var policyIdentity: PolicyIdentity
     /// True against the simulator: every record and report says so.
     public var simulated: Bool
     /// The serial of the pump on the patient's record, when the technician
@@ -36,13 +38,14 @@ public struct ProgrammerContext: Sendable {
     }
 
     public init(stateDirectory: StateDirectory, operatorName: String, secondOperator: String? = nil,
-                policy: ClinicPolicy, simulated: Bool, expectedPumpSerial: String? = nil,
+                policy: ClinicPolicy, policyIdentity: PolicyIdentity? = nil, simulated: Bool, expectedPumpSerial: String? = nil,
                 now: @escaping @Sendable () -> Date = { Date() }, interrupted: @escaping @Sendable () -> Bool = { false },
                 crashPoint: CrashPoint? = nil) {
         self.stateDirectory = stateDirectory
         self.operatorName = operatorName
         self.secondOperator = secondOperator
         self.policy = policy
+        self.policyIdentity = policyIdentity ?? .of(policy)
         self.simulated = simulated
         self.expectedPumpSerial = expectedPumpSerial
         self.now = now
@@ -139,6 +142,9 @@ public actor Programmer {
                 outcome: AuditOutcome? = nil, detail: String? = nil, overrides: [AuditOverride] = []) throws(ProgrammerError) {
         var parameters = parameters
         if context.simulated { parameters["simulated"] = "true" }
+        // Every row names the policy its checks used.
+        parameters["policy"] = context.policyIdentity.name
+        parameters["policy_sha256"] = context.policyIdentity.sha256
         if let detail { parameters["detail"] = detail }
         do {
             try audit.append(AuditRecord(

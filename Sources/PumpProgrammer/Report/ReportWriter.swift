@@ -53,6 +53,7 @@ extension Programmer {
                 .init("Serial", status.serial), .init("Model", status.model), .init("Clock", status.clock.iso8601),
                 .init("Battery", PumpStatus.batteryName(status.battery)), .init("Operator", context.operatorName),
                 .init("Second operator", context.secondOperator ?? "-"),
+                .init("Policy", context.policyIdentity.summary),
             ]),
             .init(title: "Now programmed", fields: [
                 .init("Drug", status.drug.rawValue), .init("Concentration", status.concentration.description),

@@ -43,14 +43,20 @@ public struct ClinicPolicy: Sendable, Equatable, Codable {
     }
 
     /// The limits in force for `drug` given for `indication` (and, for an
-    /// opioid, `tolerance`); nil when the drug is not in the library.
+    /// opioid, `tolerance`), each capped at the shipped library's ceiling
+    /// however this policy was made (a file is refused when it loosens
+    /// one; a policy built in code is capped here). Nil when the drug is
+    /// not in this library or the shipped one.
     public func limits(for drug: Drug, indication: Indication, tolerance: OpioidTolerance?) -> DrugLimits? {
-        policy(for: drug)?.limits(indication: indication, tolerance: drug.isOpioid ? (tolerance ?? .naive) : nil)
+        let tolerance = drug.isOpioid ? (tolerance ?? .naive) : nil
+        guard let own = policy(for: drug)?.limits(indication: indication, tolerance: tolerance),
+              let ceiling = Self.shippedCeiling?.policy(for: drug)?.limits(indication: indication, tolerance: tolerance) else { return nil }
+        return own.capped(by: ceiling)
     }
 
-    /// Whether the library allows `drug` for `indication`.
+    /// Whether the library, and the shipped one, allow `drug` for `indication`.
     public func allows(_ drug: Drug, for indication: Indication) -> Bool {
-        policy(for: drug)?.allows(indication) ?? false
+        (policy(for: drug)?.allows(indication) ?? false) && (Self.shippedCeiling?.policy(for: drug)?.allows(indication) ?? false)
     }
 }
 
@@ -282,6 +288,10 @@ public enum PolicyFileError: Error, Sendable, Equatable, CustomStringConvertible
     case unreadable(detail: String)
     case unsupportedFormat(String)
     case invalid(detail: String)
+    /// The policy loosens a hard limit beyond the shipped library's ceiling
+    /// (or allows an indication the shipped library does not): `field` is
+    /// the path in the file, `value` what it says, `ceiling` the shipped figure.
+    case loosensShippedCeiling(drug: Drug, field: String, value: String, ceiling: String)
 
     public var description: String {
         let keep = " The policy was not loaded; nothing was changed."
@@ -295,6 +305,8 @@ public enum PolicyFileError: Error, Sendable, Equatable, CustomStringConvertible
             return "the policy file has format '\(format)'; this program reads '\(ClinicPolicy.currentFormat)'." + keep
         case .invalid(let detail):
             return "the policy file is inconsistent: \(detail)." + keep
+        case .loosensShippedCeiling(let drug, let field, let value, let ceiling):
+            return "the policy loosens \(drug.rawValue) \(field) to \(value), beyond the shipped library's ceiling of \(ceiling): a clinic policy may tighten any limit but never loosen a hard one." + keep
         }
     }
 }
@@ -304,8 +316,23 @@ extension ClinicPolicy {
     /// hand-edited documents, and a bound keeps a wrong path harmless.
     public static let maximumFileBytes = 1 << 20
 
-    /// Decodes and checks a policy document.
+    /// Decodes and checks a policy document: consistent, and never looser
+    /// than the shipped library (`checkCeilings`).
     public static func load(_ data: Data) throws(PolicyFileError) -> ClinicPolicy {
+        let policy = try decodeAndCheck(data)
+        guard let ceiling = shippedCeiling else {
+            throw .invalid(detail: "the shipped drug library cannot be read, so no policy can be checked against it")
+        }
+        try policy.checkCeilings(against: ceiling)
+        return policy
+    }
+
+    /// The shipped library, the ceiling of every clinic policy. Nil only if
+    /// the embedded document were broken (a test proves it is not); every
+    /// limit then refuses.
+    public static let shippedCeiling: ClinicPolicy? = try? decodeAndCheck(Data(shippedDefaultsJSON.utf8))
+
+    static func decodeAndCheck(_ data: Data) throws(PolicyFileError) -> ClinicPolicy {
         guard data.count <= maximumFileBytes else { throw .tooLarge(bytes: data.count, limit: maximumFileBytes) }
         let policy: ClinicPolicy
         do {
@@ -322,7 +349,51 @@ extension ClinicPolicy {
 
     /// The shipped defaults, decoded from the embedded document.
     public static func shippedDefaults() throws(PolicyFileError) -> ClinicPolicy {
-        try load(Data(shippedDefaultsJSON.utf8))
+        try decodeAndCheck(Data(shippedDefaultsJSON.utf8))
+    }
+
+    /// Refuses a policy that loosens a hard limit of `ceiling` (the shipped
+    /// library) or allows an indication it does not. Soft limits and the
+    /// titration rules (all soft) may be set as the clinic chooses, below
+    /// the hard limits; a limit the policy leaves out is the ceiling's.
+    public func checkCeilings(against ceiling: ClinicPolicy) throws(PolicyFileError) {
+        for entry in drugs {
+            guard let shipped = ceiling.policy(for: entry.drug) else { continue }
+            let drug = entry.drug
+            for indication in entry.indications ?? [] where !shipped.allows(indication) {
+                throw .loosensShippedCeiling(drug: drug, field: "indications", value: "include \(indication.rawValue)",
+                                             ceiling: (shipped.indications ?? []).map(\.rawValue).joined(separator: ", "))
+            }
+            let massUnit = shipped.massUnit, rateUnit = shipped.doseRateUnit
+            func over<D>(_ own: Limits<D>?, _ top: Limits<D>?, _ field: String, _ unit: QuantityUnit<D>) throws(PolicyFileError) {
+                guard let own, let top, own.hardMax > top.hardMax else { return }
+                throw .loosensShippedCeiling(drug: drug, field: field + ".hard_max", value: own.hardMax.formatted(in: unit),
+                                             ceiling: top.hardMax.formatted(in: unit))
+            }
+            func set(_ own: LimitSet, _ top: DrugLimits, _ prefix: String) throws(PolicyFileError) {
+                try over(own.dailyDose, top.dailyDose, prefix + "daily_dose", rateUnit)
+                try over(own.bolus, top.bolus, prefix + "bolus", massUnit)
+                try over(own.bolusPer24h, top.bolusPer24h, prefix + "bolus_per_24h", massUnit)
+                try over(own.stepRate, top.stepRate, prefix + "step_rate", rateUnit)
+                try over(own.startDose, top.startDose, prefix + "start_dose", rateUnit)
+            }
+            // The drug's own limits against the shipped drug's own.
+            try set(LimitSet(dailyDose: entry.dailyDose, bolus: entry.bolus, bolusPer24h: entry.bolusPer24h,
+                             stepRate: entry.stepRate, startDose: entry.startDose),
+                    DrugLimits(dailyDose: shipped.dailyDose, bolus: shipped.bolus, bolusPer24h: shipped.bolusPer24h,
+                               stepRate: shipped.stepRate, startDose: shipped.startDose, variants: []), "")
+            // Each variant against the shipped limits for the same case.
+            let loosest: OpioidTolerance? = drug.isOpioid ? .tolerant : nil
+            for (key, own) in entry.byIndication ?? [:] {
+                guard let indication = Indication(rawValue: key) else { continue }
+                try set(own, shipped.limits(indication: indication, tolerance: loosest), "by_indication.\(key).")
+            }
+            let anyIndication = shipped.indications?.first ?? .pain
+            for (key, own) in entry.byOpioidTolerance ?? [:] {
+                guard let tolerance = OpioidTolerance(rawValue: key) else { continue }
+                try set(own, shipped.limits(indication: anyIndication, tolerance: tolerance), "by_opioid_tolerance.\(key).")
+            }
+        }
     }
 
     /// Consistency a hand edit can break.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PumpProgrammer
 import Therapy
 
 /// Turning command-line text and files into Therapy values. Every failure
@@ -57,9 +58,17 @@ enum CalcInput {
     }
 
     static func policy(_ path: String?) throws -> ClinicPolicy {
+        try policyInForce(path).policy
+    }
+
+    /// The policy and its identity (name, SHA-256 of the file's bytes). A
+    /// file that loosens a shipped ceiling is refused (exit 64).
+    static func policyInForce(_ path: String?) throws -> (policy: ClinicPolicy, identity: PolicyIdentity) {
         do {
-            guard let path else { return try ClinicPolicy.shippedDefaults() }
-            return try ClinicPolicy.load(try file(path, what: "policy"))
+            guard let path else { return (try ClinicPolicy.shippedDefaults(), PolicyIdentity.shipped) }
+            let bytes = try file(path, what: "policy")
+            let policy = try ClinicPolicy.load(bytes)
+            return (policy, PolicyIdentity.of(bytes: bytes, name: policy.name))
         } catch let error as PolicyFileError {
             throw usage("\(path ?? "built-in policy"): \(error.description)")
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PumpProgrammer
 import Therapy
 
 struct Validate: AsyncParsableCommand {
@@ -28,11 +29,12 @@ struct Validate: AsyncParsableCommand {
     struct Result: Encodable {
         var errors: [Item]
         var warnings: [Item]
+        var policy: PolicyIdentity
     }
 
     func run() async throws {
         let profile = try CalcInput.profile(pump)
-        let clinic = try CalcInput.policy(policy)
+        let (clinic, identity) = try CalcInput.policyInForce(policy)
         let pending = try CalcInput.prescription(prescription)
         let currentPrescription = try current.map { try CalcInput.prescription($0) }
         let last = try lastChange.map { try CalcInput.time($0, option: "--last-change") }
@@ -43,7 +45,7 @@ struct Validate: AsyncParsableCommand {
             findings.map { Item(code: $0.code.rawValue, severity: $0.severity.rawValue, message: $0.message) }
         }
         if global.json {
-            try Output.json(Result(errors: items(report.errors), warnings: items(report.warnings)))
+            try Output.json(Result(errors: items(report.errors), warnings: items(report.warnings), policy: identity))
         } else if report.findings.isEmpty {
             Output.line("No findings: the prescription is within the policy and the \(profile.model)'s limits.")
         } else {
@@ -51,6 +53,7 @@ struct Validate: AsyncParsableCommand {
                 [$0.severity == .hard ? "ERROR" : "WARNING", $0.code.rawValue, $0.message]
             }))
         }
+        if !global.json { Output.line("Policy: \(identity.summary)") }
         if !report.errors.isEmpty {
             throw ExitStatus.refusedByPolicy.exitCode
         }
@@ -62,7 +65,9 @@ struct PolicyCommand: AsyncParsableCommand {
         commandName: "policy",
         abstract: "Print the shipped clinic policy (drug library and limits) as JSON, or check an edited one.",
         discussion: """
-            Save it, edit it, and pass it with --policy FILE to validate and refill-check:
+            A clinic policy may tighten any limit and never loosen a hard one beyond the shipped library's ceiling;
+            --check refuses one that does (exit 64), as every command does. Save it, edit it, and pass it with
+            --policy FILE to validate and refill-check:
               pumpctl calc policy > policy.json
               pumpctl calc policy --check policy.json
             """
@@ -76,12 +81,15 @@ struct PolicyCommand: AsyncParsableCommand {
             Output.line(ClinicPolicy.shippedDefaultsJSON)
             return
         }
-        let loaded = try CalcInput.policy(check)
+        // Refused (exit 64) when inconsistent or when it loosens a hard
+        // limit beyond the shipped library's ceiling.
+        let (loaded, identity) = try CalcInput.policyInForce(check)
         if global.json {
-            struct Result: Encodable { var valid: Bool; var name: String; var drugs: [String] }
-            try Output.json(Result(valid: true, name: loaded.name, drugs: loaded.drugs.map(\.drug.rawValue)))
+            struct Result: Encodable { var valid: Bool; var name: String; var sha256: String; var drugs: [String]; var withinShippedCeilings: Bool }
+            try Output.json(Result(valid: true, name: loaded.name, sha256: identity.sha256, drugs: loaded.drugs.map(\.drug.rawValue),
+                                   withinShippedCeilings: true))
         } else {
-            Output.line("\(check): valid policy '\(loaded.name)' for \(loaded.drugs.map(\.drug.rawValue).joined(separator: ", ")).")
+            Output.line("\(check): valid policy '\(loaded.name)' for \(loaded.drugs.map(\.drug.rawValue).joined(separator: ", ")), within the shipped library's ceilings (sha256 \(identity.sha256)).")
         }
     }
 }
