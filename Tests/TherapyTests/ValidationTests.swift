@@ -264,7 +264,24 @@ enum Fixture {
 
     @Test func anOverrideForAnAbsentFindingIsRefused() {
         #expect(throws: ValidationRefusal.overrideWithoutFinding(.withdrawalRisk)) {
-            try soft.accepting(overrides: [Override(code: .doseAboveSoftMax, reason: "r"), Override(code: .withdrawalRisk, reason: "r")])
+            try soft.accepting(overrides: [Override(code: .doseAboveSoftMax, reason: "consultant order"),
+                                           Override(code: .withdrawalRisk, reason: "consultant order")])
+        }
+    }
+
+    @Test func reasonsMustCarryWords() throws {
+        for thin in [".", "r", "ok", "sure", "ordered", "documented", "...........", "1234567890", "a b c d e f"] {
+            #expect(throws: ValidationRefusal.reasonWithoutWords(.doseAboveSoftMax), "\(thin.debugDescription)") {
+                try soft.accepting(overrides: [Override(code: .doseAboveSoftMax, reason: thin)])
+            }
+        }
+        for blank in ["", " ", "\n", "\t \n"] {
+            #expect(throws: ValidationRefusal.overrideWithoutReason(.doseAboveSoftMax)) {
+                try soft.accepting(overrides: [Override(code: .doseAboveSoftMax, reason: blank)])
+            }
+        }
+        for words in ["consultant order", "per Dr Osei, 3 Feb", "pump explant today"] {
+            #expect(try soft.accepting(overrides: [Override(code: .doseAboveSoftMax, reason: words)]).overridden.count == 1)
         }
     }
 

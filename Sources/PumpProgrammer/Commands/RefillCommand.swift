@@ -80,6 +80,9 @@ public struct RefillCommand: PumpCommand {
             findings.append(Finding(code: .refillOverfill, severity: .hard,
                                     message: "\(request.added) would overfill the \(profile.capacity) reservoir"))
         }
+        // A fill far below the reservoir's scale is probably uL for mL.
+        findings += RefillPlausibility.findings(added: request.added, capacity: profile.capacity,
+                                                alarmThreshold: status.lowReservoirThreshold, dailyVolume: status.rate)
         // The pump expects what its reservoir holds: checked now, before
         // delivery is paused, and again against the begin report.
         let check = RefillCheck(expected: status.reservoirVolume, withdrawn: request.withdrawn, tolerance: policy.residualTolerance)
@@ -88,7 +91,9 @@ public struct RefillCommand: PumpCommand {
         if check.discrepancy {
             findings.append(Finding(code: .refillResidualDiscrepancy, severity: .soft,
                                     message: "\(request.withdrawn) withdrawn, \(check.expected) expected (tolerance \(check.tolerance)); this can mean a pocket fill, a pump or a catheter problem: investigate, and acknowledge it with --acknowledge-discrepancy REASON to go on"))
-            if let acknowledgement, !acknowledgement.isEmpty {
+            // Whatever was given is judged by the one rule for reasons
+            // (ValidationReport.accepting): a newline or "." is refused there.
+            if let acknowledgement = request.discrepancyAcknowledgement {
                 acknowledged.append(Override(code: .refillResidualDiscrepancy, reason: acknowledgement))
             }
         }

@@ -292,6 +292,9 @@ public enum PolicyFileError: Error, Sendable, Equatable, CustomStringConvertible
     /// (or allows an indication the shipped library does not): `field` is
     /// the path in the file, `value` what it says, `ceiling` the shipped figure.
     case loosensShippedCeiling(drug: Drug, field: String, value: String, ceiling: String)
+    /// A key written twice in one object (its path): which one a parser
+    /// keeps is not defined, so neither is used.
+    case duplicateKey(String)
 
     public var description: String {
         let keep = " The policy was not loaded; nothing was changed."
@@ -307,6 +310,8 @@ public enum PolicyFileError: Error, Sendable, Equatable, CustomStringConvertible
             return "the policy file is inconsistent: \(detail)." + keep
         case .loosensShippedCeiling(let drug, let field, let value, let ceiling):
             return "the policy loosens \(drug.rawValue) \(field) to \(value), beyond the shipped library's ceiling of \(ceiling): a clinic policy may tighten any limit but never loosen a hard one." + keep
+        case .duplicateKey(let path):
+            return "the policy file has '\(path)' twice; write each field once." + keep
         }
     }
 }
@@ -334,6 +339,7 @@ extension ClinicPolicy {
 
     static func decodeAndCheck(_ data: Data) throws(PolicyFileError) -> ClinicPolicy {
         guard data.count <= maximumFileBytes else { throw .tooLarge(bytes: data.count, limit: maximumFileBytes) }
+        if let duplicate = JSONDuplicateKeys.first(in: data) { throw .duplicateKey(duplicate) }
         let policy: ClinicPolicy
         do {
             policy = try JSONDecoder().decode(ClinicPolicy.self, from: data)

@@ -192,6 +192,9 @@ public enum PrescriptionError: Error, Sendable, Equatable, CustomStringConvertib
     case missingField(String)
     case unknownField(String)
     case invalidField(String, String)
+    /// A key written twice in one object (its path): which one a parser
+    /// keeps is not defined, so neither is used.
+    case duplicateKey(String)
 
     public var description: String {
         let kept = " The prescription was not used; nothing was sent to the pump."
@@ -206,6 +209,8 @@ public enum PrescriptionError: Error, Sendable, Equatable, CustomStringConvertib
             return "the prescription has a field '\(name)' this program does not know (a misspelling?)." + kept
         case .invalidField(let name, let reason):
             return "the prescription's '\(name)' is not valid: \(reason)." + kept
+        case .duplicateKey(let name):
+            return "the prescription has '\(name)' twice; write each field once so the review shows what is programmed." + kept
         }
     }
 }

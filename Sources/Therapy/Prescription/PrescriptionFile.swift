@@ -10,6 +10,7 @@ extension Prescription {
         guard data.count <= ClinicPolicy.maximumFileBytes else {
             throw .tooLarge(bytes: data.count, limit: ClinicPolicy.maximumFileBytes)
         }
+        if let duplicate = JSONDuplicateKeys.first(in: data) { throw .duplicateKey(duplicate) }
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: data)

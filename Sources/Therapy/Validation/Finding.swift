@@ -62,6 +62,9 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, Codable, Custom
     public static let doseCumulativeAboveHardMax = FindingCode(rawValue: "dose.cumulative-above-hard-max")
     public static let doseCumulativeAboveSoftMax = FindingCode(rawValue: "dose.cumulative-above-soft-max")
     public static let titrationHistoryUnknown = FindingCode(rawValue: "titration.history-unknown")
+    // Plausibility: values that are probably a unit slip.
+    public static let doseProbableUnitError = FindingCode(rawValue: "dose.probable-unit-error")
+    public static let refillVolumeImplausible = FindingCode(rawValue: "refill.volume-implausible")
 
     /// Every code this module can produce, with its severity, for docs and tests.
     public static let catalog: [(code: FindingCode, severity: Severity)] = [
@@ -85,6 +88,7 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, Codable, Custom
         (.bolusPer24hAboveHardMax, .hard), (.bolusPer24hAboveSoftMax, .soft),
         (.bolusCumulativeAboveHardMax, .hard), (.bolusCumulativeAboveSoftMax, .soft), (.bolusHistoryUnknown, .hard),
         (.doseCumulativeAboveHardMax, .hard), (.doseCumulativeAboveSoftMax, .soft), (.titrationHistoryUnknown, .soft),
+        (.doseProbableUnitError, .soft), (.refillVolumeImplausible, .soft),
     ]
 }
 
@@ -111,6 +115,30 @@ public struct Override: Sendable, Equatable, Codable {
     public init(code: FindingCode, reason: String) {
         self.code = code
         self.reason = reason
+    }
+
+    /// Fewest characters a reason may have, once trimmed.
+    public static let minimumReasonLength = 10
+    /// Fewest words (runs of two or more letters) a reason may have.
+    public static let minimumReasonWords = 2
+
+    /// Whether `reason` says something a later reader can act on: at least
+    /// `minimumReasonLength` characters and `minimumReasonWords` words, so
+    /// whitespace, punctuation ("."), a letter or one word are refused.
+    public static func reasonCarriesWords(_ reason: String) -> Bool {
+        let trimmed = reason.trimmingWhitespace()
+        guard trimmed.count >= minimumReasonLength else { return false }
+        var words = 0, run = 0
+        for character in trimmed {
+            if character.isLetter {
+                run += 1
+            } else {
+                if run >= 2 { words += 1 }
+                run = 0
+            }
+        }
+        if run >= 2 { words += 1 }
+        return words >= minimumReasonWords
     }
 }
 
@@ -150,8 +178,8 @@ public struct ValidationReport: Sendable, Equatable, Codable {
     public var warnings: [Finding] { findings.filter { $0.severity == .soft } }
 
     /// The one rule for proceeding, shared by the session layer and scripts:
-    /// no hard finding; every soft finding overridden with a non-empty
-    /// reason; no override for a finding that is not there (a stale or
+    /// no hard finding; every soft finding overridden with a reason that
+    /// carries words (`Override.reasonCarriesWords`); no override for a finding that is not there (a stale or
     /// mistyped override is a sign the person is not looking at this report).
     public func accepting(overrides: [Override]) throws(ValidationRefusal) -> AcceptedPrescription {
         let hard = errors
@@ -160,6 +188,7 @@ public struct ValidationReport: Sendable, Equatable, Codable {
         for override in overrides {
             guard soft.contains(where: { $0.code == override.code }) else { throw .overrideWithoutFinding(override.code) }
             guard !override.reason.trimmingWhitespace().isEmpty else { throw .overrideWithoutReason(override.code) }
+            guard Override.reasonCarriesWords(override.reason) else { throw .reasonWithoutWords(override.code) }
         }
         let missing = soft.filter { finding in !overrides.contains { $0.code == finding.code } }
         guard missing.isEmpty else { throw .softFindingsNotOverridden(missing) }
@@ -188,6 +217,8 @@ public enum ValidationRefusal: Error, Sendable, Equatable, CustomStringConvertib
     case softFindingsNotOverridden([Finding])
     case overrideWithoutReason(FindingCode)
     case overrideWithoutFinding(FindingCode)
+    /// The reason is not blank but says nothing (".", "ok", one word).
+    case reasonWithoutWords(FindingCode)
 
     public var description: String {
         switch self {
@@ -197,6 +228,8 @@ public enum ValidationRefusal: Error, Sendable, Equatable, CustomStringConvertib
             return "needs an override with a reason for: " + findings.map { "\($0.code): \($0.message)" }.joined(separator: "; ")
         case .overrideWithoutReason(let code):
             return "the override for \(code) has no reason; an override must say why"
+        case .reasonWithoutWords(let code):
+            return "the reason given for \(code) says too little: write at least \(Override.minimumReasonLength) characters and \(Override.minimumReasonWords) words saying why (who ordered it, what was checked)"
         case .overrideWithoutFinding(let code):
             return "an override was given for \(code), but this prescription has no such finding; check it is the right prescription"
         }

@@ -267,7 +267,9 @@ public enum PrescriptionValidator {
             new = plan.averagePrescribedDose.baseValue
         }
         if new > old {
-            if old > 0, new >= old.saturatingMultiply(10) {
+            if old > 0, new >= old.saturatingMultiply(1000) {
+                add(.doseProbableUnitError, .soft, unitMessage(new: new, old: old, dose: dose))
+            } else if old > 0, new >= old.saturatingMultiply(10) {
                 add(.doseProbableDecimalError, .soft, decimalMessage(new: new, old: old, dose: dose))
             }
             if old > 0, let percent,
@@ -302,7 +304,9 @@ public enum PrescriptionValidator {
                 }
             }
         } else if new < old {
-            if pending.mode != .stopped, new.saturatingMultiply(10) <= old {
+            if pending.mode != .stopped, new.saturatingMultiply(1000) <= old {
+                add(.doseProbableUnitError, .soft, unitMessage(new: new, old: old, dose: dose))
+            } else if pending.mode != .stopped, new.saturatingMultiply(10) <= old {
                 add(.doseProbableDecimalError, .soft, decimalMessage(new: new, old: old, dose: dose))
             }
             if let percent = rule.withdrawalReductionPercent,
@@ -351,6 +355,10 @@ public enum PrescriptionValidator {
     private static func summary(_ items: [String]) -> String {
         let shown = items.prefix(4).joined(separator: "; ")
         return items.count > 4 ? shown + "; and \(items.count - 4) more" : shown
+    }
+
+    private static func unitMessage(new: Int64, old: Int64, dose: (DoseRate) -> String) -> String {
+        "probable unit error: \(dose(DoseRate(baseValue: new))) is \(new > old ? "1000 or more times" : "a thousandth or less of") the current \(dose(DoseRate(baseValue: old))); check mg against mcg"
     }
 
     private static func decimalMessage(new: Int64, old: Int64, dose: (DoseRate) -> String) -> String {
