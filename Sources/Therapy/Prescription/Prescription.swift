@@ -74,7 +74,7 @@ public struct FlexSchedule: Sendable, Equatable {
     public init(cycle: ScheduleCycle, steps: [FlexStep]) throws(PrescriptionError) {
         guard !steps.isEmpty else { throw .invalidField("steps", "a flex schedule needs at least one step") }
         guard steps.count <= Self.maximumSteps else {
-            throw .invalidField("steps", "\(steps.count) steps; at most \(Self.maximumSteps)")
+            throw .invalidField("steps", "\(steps.count) steps; a schedule holds 1 to \(Self.maximumSteps) (13 a day for a week)")
         }
         guard steps[0].start == 0 else {
             throw .invalidField("steps", "the first step must start at \(cycle == .daily ? "00:00" : "Mon 00:00") so the whole cycle is covered")
@@ -156,6 +156,10 @@ public struct PatientBolus: Sendable, Equatable {
     /// Shortest time from the start of one bolus to the start of the next.
     public var lockout: Duration
     public var maximumPer24h: Int
+
+    /// The boluses per 24 h a prescription may allow: the pump's range,
+    /// used by the file, the validator and the wire alike.
+    public static let allowedPerDay: ClosedRange<Int> = 1...24
 
     public init(dose: Mass, duration: Duration, lockout: Duration, maximumPer24h: Int) {
         self.dose = dose

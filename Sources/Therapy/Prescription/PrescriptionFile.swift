@@ -73,7 +73,10 @@ extension Prescription {
         if let object = try fields.optionalObject("patient_bolus") {
             try object.refuseUnknown(["dose", "duration", "lockout", "max_per_24h"])
             let count = try object.integer("max_per_24h")
-            guard (1...96).contains(count) else { throw .invalidField("patient_bolus.max_per_24h", "1 to 96") }
+            let allowed = PatientBolus.allowedPerDay
+            guard allowed.contains(count) else {
+                throw .invalidField("patient_bolus.max_per_24h", "\(count) is outside \(allowed.lowerBound) to \(allowed.upperBound), the boluses per 24 h the pump holds")
+            }
             let duration: Duration = try object.quantity("duration")
             guard duration.baseValue > 0 else { throw .invalidField("patient_bolus.duration", "must be longer than zero") }
             bolus = PatientBolus(dose: try object.quantity("dose"), duration: duration,

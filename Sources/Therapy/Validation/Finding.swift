@@ -65,6 +65,7 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, Codable, Custom
     // Plausibility: values that are probably a unit slip.
     public static let doseProbableUnitError = FindingCode(rawValue: "dose.probable-unit-error")
     public static let refillVolumeImplausible = FindingCode(rawValue: "refill.volume-implausible")
+    public static let ptmCountOutOfRange = FindingCode(rawValue: "ptm.count-out-of-range")
 
     /// Every code this module can produce, with its severity, for docs and tests.
     public static let catalog: [(code: FindingCode, severity: Severity)] = [
@@ -88,7 +89,7 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, Codable, Custom
         (.bolusPer24hAboveHardMax, .hard), (.bolusPer24hAboveSoftMax, .soft),
         (.bolusCumulativeAboveHardMax, .hard), (.bolusCumulativeAboveSoftMax, .soft), (.bolusHistoryUnknown, .hard),
         (.doseCumulativeAboveHardMax, .hard), (.doseCumulativeAboveSoftMax, .soft), (.titrationHistoryUnknown, .soft),
-        (.doseProbableUnitError, .soft), (.refillVolumeImplausible, .soft),
+        (.doseProbableUnitError, .soft), (.refillVolumeImplausible, .soft), (.ptmCountOutOfRange, .hard),
     ]
 }
 

@@ -184,6 +184,11 @@ public enum PrescriptionValidator {
                     add(.bolusAboveSoftMax, .soft, "a patient bolus of \(mass(bolus.dose)) is above the soft maximum of \(mass(soft))\(note)")
                 }
             }
+            let allowed = PatientBolus.allowedPerDay
+            if !allowed.contains(bolus.maximumPer24h) {
+                add(.ptmCountOutOfRange, .hard,
+                    "patient_bolus.max_per_24h is \(bolus.maximumPer24h); the pump holds \(allowed.lowerBound) to \(allowed.upperBound) boluses per 24 h")
+            }
             let lockoutTotal = bolus.lockout.baseValue.saturatingMultiply(Int64(bolus.maximumPer24h))
             if lockoutTotal > 86_400 {
                 add(.ptmExceeds24h, .hard,
