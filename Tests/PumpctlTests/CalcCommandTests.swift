@@ -104,6 +104,32 @@ import Testing
         #expect(warnings.map { $0["code"] as? String } == ["dose.probable-decimal-error", "titration.above-limit", "titration.within-24h"])
     }
 
+    @Test func validateStatesTheChecksItSkipped() throws {
+        let current = try file(#"{"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"400mcg/day"}"#)
+        let pending = try file(#"{"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"450mcg/day"}"#)
+        // No --last-change: no findings, and the 24 h rule said to be unchecked.
+        let text = try PumpctlRun.run(["calc", "validate", "--prescription", pending, "--current", current])
+        #expect(text.status == 0)
+        #expect(!text.stdout.contains("No findings: the prescription is within"), "\(text.stdout)")
+        #expect(text.stdout.contains("NOT CHECKED: the 24 h rule (minimum interval between increases) was not checked: give --last-change"), "\(text.stdout)")
+        let object = try json(try PumpctlRun.run(["--json", "calc", "validate", "--prescription", pending, "--current", current]))
+        let skipped = (object["not_checked"] as? [[String: Any]] ?? []).compactMap { $0["check"] as? String }
+        #expect(skipped == ["titration.minimum-interval"])
+        // With pumpctl's own audit time format (milliseconds) the rule is checked, and finds the increase too soon.
+        let checked = try json(try PumpctlRun.run(["--json", "calc", "validate", "--prescription", pending, "--current", current,
+                                                   "--last-change", "2026-11-28T05:59:40.851Z", "--now", "2026-11-28T17:00:00.5+01:00"]))
+        #expect((checked["warnings"] as? [[String: Any]])?.map { $0["code"] as? String } == ["titration.within-24h"])
+        #expect((checked["not_checked"] as? [Any])?.isEmpty == true)
+        // A date alone, where the time matters, is refused.
+        let dateOnly = try PumpctlRun.run(["calc", "validate", "--prescription", pending, "--current", current, "--last-change", "2026-11-28"])
+        #expect(dateOnly.status == 64)
+        #expect(dateOnly.stderr.contains("--last-change") && dateOnly.stderr.contains("date without a time"), "\(dateOnly.stderr)")
+        // Without --current the start-dose and titration checks are named as skipped.
+        let alone = try json(try PumpctlRun.run(["--json", "calc", "validate", "--prescription", pending]))
+        let all = Set((alone["not_checked"] as? [[String: Any]] ?? []).compactMap { $0["check"] as? String })
+        #expect(all == ["titration.minimum-interval", "titration.against-current", "start.dose"])
+    }
+
     @Test func validateWithAnEditedPolicy() throws {
         // A clinic may tighten: the baclofen hard maximum down to 1500 mcg/day.
         let shipped = try PumpctlRun.run(["calc", "policy"]).stdout

@@ -122,6 +122,21 @@ import Testing
         #expect((status["patient_bolus"] as? [String: Any])?["max_per_24h"] as? Int == 4)
     }
 
+    @Test func logSinceTakesPumpctlsOwnAuditTimes() throws {
+        #expect(try pumpctl(["--yes", "program", Self.prescriptions + "/baclofen-continuous-450.json"]).status == 0)
+        let audit = try json(try pumpctl(["--json", "audit"]))
+        let times = (audit["entries"] as? [[String: Any]] ?? []).compactMap { $0["time"] as? String }
+        let first = try #require(times.first)
+        #expect(first.contains("."), "audit times carry milliseconds: \(first)")
+        let log = try pumpctl(["--json", "log", "--since", first])
+        #expect(log.status == 0, "\(log.stderr)")
+        let events = (try json(log)["events"] as? [[String: Any]] ?? []).compactMap { $0["event"] as? String }
+        #expect(events.contains("prescription committed"))
+        // Any offset, and a date alone (midnight UTC, as documented for --since).
+        #expect(try pumpctl(["log", "--since", "2026-11-28T05:59:40.851+05:30"]).status == 0)
+        #expect(try pumpctl(["log", "--since", "2026-11-28"]).status == 0)
+    }
+
     @Test func interrogateExitsUncertainWhileACommandIsUnresolved() throws {
         // A bolus record of this pump whose command id is damaged: the pump
         // cannot be asked about it, so it stays unresolved.

@@ -18,9 +18,11 @@ enum CalcInput {
         }
     }
 
-    static func time(_ text: String, option: String) throws -> PumpTime {
+    /// An RFC 3339 time (fractional seconds and any offset). A date alone
+    /// is refused unless `dateAlone` says it means midnight UTC.
+    static func time(_ text: String, option: String, dateAlone: PumpTime.DateAloneRule = .refused) throws -> PumpTime {
         do {
-            return try PumpTime(parsing: text)
+            return try PumpTime(parsing: text, dateAlone: dateAlone)
         } catch {
             throw usage("\(option): \(error.description)")
         }

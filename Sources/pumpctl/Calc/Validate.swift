@@ -15,8 +15,8 @@ struct Validate: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(help: "Pending prescription file (JSON).") var prescription: String
     @Option(help: "Current prescription file (JSON), for titration and decimal-error checks.") var current: String?
-    @Option(name: .customLong("last-change"), help: "When the current dose last changed (ISO 8601).") var lastChange: String?
-    @Option(help: "The time to validate at (ISO 8601; default now).") var now: String?
+    @Option(name: .customLong("last-change"), help: "When the current dose last changed (RFC 3339 with time and zone, e.g. 2026-11-28T05:59:40.851Z; a date alone is refused). Without it the 24 h rule is not checked, and the output says so.") var lastChange: String?
+    @Option(help: "The time to validate at (RFC 3339 with time and zone; default now).") var now: String?
     @Option(help: "Clinic policy file (JSON); the shipped defaults otherwise.") var policy: String?
     @Option(help: "Pump model: RP-20 or RP-40 (simulated reference pumps).") var pump = "RP-20"
 
@@ -26,9 +26,15 @@ struct Validate: AsyncParsableCommand {
         var message: String
     }
 
+    struct Skipped: Encodable {
+        var check: String
+        var message: String
+    }
+
     struct Result: Encodable {
         var errors: [Item]
         var warnings: [Item]
+        var notChecked: [Skipped]
         var policy: PolicyIdentity
     }
 
@@ -45,15 +51,22 @@ struct Validate: AsyncParsableCommand {
             findings.map { Item(code: $0.code.rawValue, severity: $0.severity.rawValue, message: $0.message) }
         }
         if global.json {
-            try Output.json(Result(errors: items(report.errors), warnings: items(report.warnings), policy: identity))
+            try Output.json(Result(errors: items(report.errors), warnings: items(report.warnings),
+                                   notChecked: report.notChecked.map { Skipped(check: $0.rawValue, message: $0.sentence) },
+                                   policy: identity))
         } else if report.findings.isEmpty {
-            Output.line("No findings: the prescription is within the policy and the \(profile.model)'s limits.")
+            Output.line(report.notChecked.isEmpty
+                ? "No findings: the prescription is within the policy and the \(profile.model)'s limits."
+                : "No findings in the checks that were made (see below).")
         } else {
             Output.line(Output.table(header: ["SEVERITY", "CODE", "MESSAGE"], rows: report.findings.map {
                 [$0.severity == .hard ? "ERROR" : "WARNING", $0.code.rawValue, $0.message]
             }))
         }
-        if !global.json { Output.line("Policy: \(identity.summary)") }
+        if !global.json {
+            for skipped in report.notChecked { Output.line("NOT CHECKED: \(skipped.sentence).") }
+            Output.line("Policy: \(identity.summary)")
+        }
         if !report.errors.isEmpty {
             throw ExitStatus.refusedByPolicy.exitCode
         }

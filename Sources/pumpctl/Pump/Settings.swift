@@ -45,10 +45,10 @@ struct Log: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Read the pump's event log, newest first.")
     @OptionGroup var global: GlobalOptions
     @OptionGroup var session: SessionOptions
-    @Option(help: "Only events from this time on (ISO 8601, e.g. 2027-01-01 or 2027-01-01T09:00:00+01:00).") var since: String?
+    @Option(help: "Only events from this time on (RFC 3339, e.g. 2027-01-01T09:00:00+01:00 or 2026-11-28T05:59:40.851Z; a date alone is midnight UTC).") var since: String?
 
     func run() async throws {
-        let from: PumpTime? = try since.map { try CalcInput.time($0, option: "--since") }
+        let from: PumpTime? = try since.map { try CalcInput.time($0, option: "--since", dateAlone: .midnightUTC) }
         let events = try await PumpSession.run(global, session) { programmer throws(ProgrammerError) in
             try await programmer.eventLog(since: from)
         }
