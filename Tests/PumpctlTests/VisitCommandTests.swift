@@ -137,6 +137,34 @@ import Testing
         #expect(try pumpctl(["log", "--since", "2026-11-28"]).status == 0)
     }
 
+    @Test func morphineIsShownInMilligramsOnEveryScreen() throws {
+        let file = NSTemporaryDirectory() + "pumpwand-morphine-" + UUID().uuidString + ".json"
+        try Data(#"{"drug":"morphine","concentration":"10mg/mL","indication":"pain","mode":"continuous","daily_dose":"1mg/day","opioid_tolerance":"tolerant","catheter":{"volume":"0.26mL"}}"#.utf8)
+            .write(to: URL(fileURLWithPath: file))
+        let refill = try pumpctl(["--yes", "refill", "--withdrawn", "12mL", "--added", "18mL", "--drug", "morphine",
+                                  "--concentration", "10mg/mL", "--prescription", file, "--second-operator", "dr.second",
+                                  "--override", "drug.changed=new drug ordered by the pain team, line flushed"])
+        #expect(refill.status == 0, "\(refill.stderr)")
+        #expect(refill.stdout.contains("Refill recorded: 18mL of morphine 10mg/mL."), "\(refill.stdout)")
+        #expect(!refill.stdout.contains("10000mcg"), "\(refill.stdout)")
+        let text = try pumpctl(["interrogate"])
+        #expect(text.stdout.contains("morphine 10mg/mL"), "\(text.stdout)")
+        #expect(text.stdout.contains("Daily dose     1mg/day"), "\(text.stdout)")
+        #expect(!text.stdout.contains("mcg"), "\(text.stdout)")
+        let status = try json(try pumpctl(["--json", "interrogate"]))
+        #expect((status["concentration"] as? [String: Any])?["unit"] as? String == "mg/mL")
+        #expect((status["concentration"] as? [String: Any])?["value"] as? Int == 10)
+        #expect((status["daily_dose"] as? [String: Any])?["unit"] as? String == "mg/day")
+        let bolus = try pumpctl(["--yes", "bolus", "--dose", "0.2mg", "--duration", "30min", "--opioid-tolerance", "tolerant"])
+        #expect(bolus.status == 0, "\(bolus.stderr)")
+        #expect(bolus.stdout.contains("0.2mg of morphine reaches the patient"), "\(bolus.stdout)")
+        #expect(bolus.stderr.contains("0.2mg of morphine reaches the patient (10mg/mL)"), "\(bolus.stderr)")
+        let report = try #require(refill.stdout.split(separator: "\n").first { $0.hasPrefix("Report: ") && $0.hasSuffix(".md") })
+        let markdown = try String(contentsOfFile: String(report.dropFirst("Report: ".count)), encoding: .utf8)
+        #expect(markdown.contains("| Concentration | 10mg/mL |"), "\(markdown)")
+        #expect(markdown.contains("| Daily dose | 1mg/day |"), "\(markdown)")
+    }
+
     @Test func interrogateExitsUncertainWhileACommandIsUnresolved() throws {
         // A bolus record of this pump whose command id is damaged: the pump
         // cannot be asked about it, so it stays unresolved.

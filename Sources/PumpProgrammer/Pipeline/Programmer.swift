@@ -204,7 +204,8 @@ public actor Programmer {
     /// Reads the pump's status without touching pending commands.
     func readStatus(unresolved: PendingCommand? = nil) async throws(ProgrammerError) -> PumpStatus {
         let report = try await interrogateReport()
-        let status = try PumpStatus(report: report, hostNow: context.now(), simulated: context.simulated, unresolved: unresolved)
+        var status = try PumpStatus(report: report, hostNow: context.now(), simulated: context.simulated, unresolved: unresolved)
+        status.libraryDoseUnit = context.policy.policy(for: status.drug)?.massUnit
         try record(command: "interrogate", phase: .event, parameters: [
             "reservoir_volume": status.reservoirVolume.description, "alarms": status.alarms.map(\.name).joined(separator: ","),
         ], outcome: .read)

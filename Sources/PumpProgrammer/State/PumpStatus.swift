@@ -72,6 +72,8 @@ public struct PumpStatus: Sendable, Encodable {
     public var doseUnit: QuantityUnit<MassDimension> { libraryDoseUnit ?? drug.defaultDoseUnit }
     public var doseRateUnit: QuantityUnit<DoseRateDimension> { doseUnit == .mg ? .mgPerDay : .mcgPerDay }
     public var concentrationUnit: QuantityUnit<ConcentrationDimension> { doseUnit == .mg ? .mgPerML : .mcgPerML }
+    /// The drug's display units, for every screen and report.
+    public var units: DisplayUnits { DisplayUnits(mass: doseUnit) }
 
     /// Each flex step as the pump runs it (start, dose rate, volume rate); empty unless flex.
     public var steps: [ScheduleStep] {
@@ -131,10 +133,10 @@ public struct PumpStatus: Sendable, Encodable {
         try container.encode(batteryMillivolts, forKey: .batteryMillivolts)
         try container.encode(alarms, forKey: .alarms)
         try container.encode(drug.rawValue, forKey: .drug)
-        try container.encode(concentration, forKey: .concentration)
+        try container.encode(concentration.valueAndUnit(in: concentrationUnit), forKey: .concentration)
         try container.encode(prescription.mode.name, forKey: .mode)
         try container.encode(Self.infusionName(infusion), forKey: .infusion)
-        try container.encode(dailyDose, forKey: .dailyDose)
+        try container.encode(dailyDose.valueAndUnit(in: doseRateUnit), forKey: .dailyDose)
         try container.encode(rate, forKey: .rate)
         try container.encode(reservoirVolume, forKey: .reservoirVolume)
         try container.encode(reservoirCapacity, forKey: .reservoirCapacity)

@@ -29,7 +29,7 @@ struct Bolus: AsyncParsableCommand {
         var simulated: Bool
         var kind: String
         var volume: Volume
-        var doseToPatient: Mass
+        var doseToPatient: QuantityValue
         var duration: Duration
         var findings: [Finding]
     }
@@ -55,11 +55,12 @@ struct Bolus: AsyncParsableCommand {
         guard case .bolus(let bolus) = plan.change else { throw ExitStatus.internalError.exitCode }
         if global.json {
             try Output.json(Done(simulated: global.simulator, kind: bolus.kind.rawValue, volume: bolus.volume,
-                                 doseToPatient: bolus.doseToPatient, duration: bolus.duration, findings: bolus.findings))
+                                 doseToPatient: bolus.doseToPatient.valueAndUnit(in: plan.before.units.mass), duration: bolus.duration,
+                                 findings: bolus.findings))
             return
         }
         if global.simulator { Output.line("SIMULATED PUMP (not a patient)") }
-        Output.line("Bolus started: \(bolus.kind.rawValue), \(bolus.volume) over \(bolus.duration); \(bolus.doseToPatient) reaches the patient.")
+        Output.line("Bolus started: \(bolus.kind.rawValue), \(bolus.volume) over \(bolus.duration); \(plan.before.units.text(bolus.doseToPatient)) of \(plan.before.drug.rawValue) reaches the patient.")
     }
 }
 

@@ -63,10 +63,10 @@ struct Refill: AsyncParsableCommand {
             let status = try await PumpSession.run(global, session) { programmer throws(ProgrammerError) in
                 try await programmer.interrogate().status
             }
-            Output.note("The pump holds about \(status.reservoirVolume) of \(status.drug.rawValue) \(status.concentration); withdraw the residual completely.")
+            Output.note("The pump holds about \(status.reservoirVolume) of \(status.drug.rawValue) \(status.units.text(status.concentration)); withdraw the residual completely.")
             answers.0 = answers.0 ?? Self.ask("Residual withdrawn (e.g. 3.5mL):")
             answers.1 = answers.1 ?? Self.ask("Volume of new drug added (at most \(status.reservoirCapacity)):")
-            answers.2 = answers.2 ?? Self.ask("Concentration of the new drug (the pump's is \(status.concentration)):")
+            answers.2 = answers.2 ?? Self.ask("Concentration of the new drug (the pump's is \(status.units.text(status.concentration))):")
         }
         let request: RefillRequest
         do {
@@ -82,17 +82,17 @@ struct Refill: AsyncParsableCommand {
         guard let result, case .refill(let refill) = plan.change else { throw ExitStatus.internalError.exitCode }
         if global.json {
             try Output.json(RefillRecord(check: refill.check, added: refill.added, drug: refill.drug.rawValue,
-                                         concentration: refill.concentration, concentrationChanged: refill.concentrationChanged,
+                                         concentration: refill.concentration.valueAndUnit(in: refill.units.concentration), concentrationChanged: refill.concentrationChanged,
                                          discrepancyAcknowledgement: refill.discrepancyAcknowledgement, bridge: refill.bridge,
                                          status: result.after, reportPaths: result.reportPaths))
             return
         }
         if global.simulator { Output.line("SIMULATED PUMP (not a patient)") }
-        Output.line("Refill recorded: \(refill.added) of \(refill.drug.rawValue) \(refill.concentration).")
+        Output.line("Refill recorded: \(refill.added) of \(refill.drug.rawValue) \(refill.units.text(refill.concentration)).")
         Output.line("Residual: \(refill.check.withdrawn) withdrawn, \(refill.check.expected) expected, difference \(refill.check.difference) (tolerance \(refill.check.tolerance))"
                     + (refill.check.discrepancy ? " DISCREPANCY acknowledged: \(refill.discrepancyAcknowledgement ?? "")" : ""))
         if let bridge = refill.bridge {
-            Output.line("Concentration change: the line still holds \(bridge.volume) of the old concentration, delivered over about \(bridge.duration) (\(bridge.doseDuringBridge)).")
+            Output.line("Concentration change: the line still holds \(bridge.volume) of the old concentration, delivered over about \(bridge.duration) (\(refill.units.text(bridge.doseDuringBridge))).")
         }
         if let after = result.after { PumpText.print(after) }
         for path in result.reportPaths { Output.line("Report: \(path)") }
@@ -104,7 +104,7 @@ struct RefillRecord: Encodable {
     var check: RefillCheck
     var added: Volume
     var drug: String
-    var concentration: Concentration
+    var concentration: QuantityValue
     var concentrationChanged: Bool
     var discrepancyAcknowledgement: String?
     var bridge: BridgePlan?

@@ -17,16 +17,16 @@ enum PlanText {
             lines.append(change.review.table)
         case .bolus(let bolus):
             lines.append("Bolus (\(bolus.kind.rawValue)) on pump \(status.serial): \(bolus.volume) over \(bolus.duration)"
-                         + (bolus.rate.map { " (\($0))" } ?? "") + "; \(bolus.doseToPatient) of \(status.drug.rawValue) reaches the patient.")
+                         + (bolus.rate.map { " (\($0))" } ?? "") + "; \(status.units.text(bolus.doseToPatient)) of \(status.drug.rawValue) reaches the patient (\(status.units.text(status.concentration))).")
         case .stop:
-            lines.append("Stop infusion on pump \(status.serial): \(status.drug.rawValue) \(status.concentration), now \(status.dailyDose). Delivery stops until it is resumed.")
+            lines.append("Stop infusion on pump \(status.serial): \(status.drug.rawValue) \(status.units.text(status.concentration)), now \(status.units.text(status.dailyDose)). Delivery stops until it is resumed.")
         case .resume:
             lines.append("Resume infusion on pump \(status.serial) at its prescription (\(status.prescription.mode.name)).")
         case .refill(let refill):
             lines.append("Refill of pump \(status.serial):")
             lines.append("  residual withdrawn \(refill.check.withdrawn), expected \(refill.check.expected), difference \(refill.check.difference) (tolerance \(refill.check.tolerance))"
                          + (refill.check.discrepancy ? ": DISCREPANCY" : ""))
-            lines.append("  add \(refill.added) of \(refill.drug.rawValue) \(refill.concentration)"
+            lines.append("  add \(refill.added) of \(refill.drug.rawValue) \(refill.units.text(refill.concentration))"
                          + (refill.concentrationChanged ? " (the drug or concentration CHANGES)" : ""))
             if refill.finishesBegunRefill {
                 lines.append("  the refill was begun earlier; delivery is paused until it is finished or cancelled")
@@ -38,7 +38,7 @@ enum PlanText {
                 lines.append(program.review.table)
             }
             if let bridge = refill.bridge {
-                lines.append("The line holds \(bridge.volume) of the old concentration, delivered over about \(bridge.duration) (\(bridge.doseDuringBridge)) before the new concentration arrives.")
+                lines.append("The line holds \(bridge.volume) of the old concentration, delivered over about \(bridge.duration) (\(refill.units.text(bridge.doseDuringBridge))) before the new concentration arrives.")
             }
         case .refillCancel:
             lines.append("Cancel the refill in progress on pump \(status.serial): delivery resumes with the prescription and reservoir as they were.")
@@ -79,10 +79,10 @@ enum PlanText {
         let what: String
         switch plan.change {
         case .program: what = "write this prescription to the pump"
-        case .bolus(let bolus): what = "start this \(bolus.kind.rawValue) bolus: \(bolus.volume) over \(bolus.duration), \(bolus.doseToPatient) to the patient"
+        case .bolus(let bolus): what = "start this \(bolus.kind.rawValue) bolus: \(bolus.volume) over \(bolus.duration), \(plan.before.units.text(bolus.doseToPatient)) to the patient"
         case .stop: what = "STOP infusion"
         case .resume: what = "resume infusion"
-        case .refill(let refill): what = "record this refill of \(refill.added) \(refill.drug.rawValue) \(refill.concentration)"
+        case .refill(let refill): what = "record this refill of \(refill.added) \(refill.drug.rawValue) \(refill.units.text(refill.concentration))"
         case .refillCancel: what = "cancel the refill"
         case .lowReservoirThreshold(_, let to): what = "set the low-reservoir alarm to \(to)"
         case .setClock: what = "set the pump's clock to this computer's time"
