@@ -41,8 +41,9 @@ public struct PumpHistory: Sendable, Equatable {
         guard let start = now.adding(seconds: -86_400), covers(since: start) else { return nil }
         var total: Int64 = 0
         var count = 0
-        for bolus in boluses where !bolus.byPatient && bolus.time.utcSeconds > start.utcSeconds
-            && bolus.time.utcSeconds <= now.utcSeconds {
+        // A bolus stamped after `now` (the pump's clock was set back since)
+        // counts too: a clock change must not hide a bolus.
+        for bolus in boluses where !bolus.byPatient && bolus.time.utcSeconds > start.utcSeconds {
             guard let drug = DoseArithmetic.dose(in: bolus.volume, at: concentration, roundingUp: true),
                   let sum = Exact64.add(total, drug.baseValue) else { return nil }
             total = sum

@@ -7,6 +7,12 @@
 /// priming bolus is checked by what the line holds, because pushing a full
 /// line at priming speed delivers its drug at once; every bolus is checked
 /// against the pump's maximum bolus rate and what the reservoir holds.
+/// Every bolus also counts in 24 h totals (`Delivery`, from the pump's own
+/// event log): a therapeutic bolus with the boluses of the last 24 h
+/// against the library's boluses-in-24 h limit, and any bolus with the
+/// basal, those boluses and the patient-bolus allowance against the daily
+/// maximum. Limits are the tightest of the drug's, its indication's and its
+/// opioid tolerance's, capped at the shipped library.
 /// All arithmetic is checked: a value no pump could run is a hard finding,
 /// never a trap.
 public struct BolusPlan: Sendable, Equatable {
