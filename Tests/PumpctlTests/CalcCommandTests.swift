@@ -105,15 +105,69 @@ import TestSupport
         #expect(warnings.map { $0["code"] as? String } == ["dose.probable-decimal-error", "titration.above-limit", "titration.within-24h"])
     }
 
+    @Test func validateStatesTheChecksItSkipped() async throws {
+        let current = try file(#"{"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"400mcg/day"}"#)
+        let pending = try file(#"{"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"450mcg/day"}"#)
+        // No --last-change: no findings, and the 24 h rule said to be unchecked.
+        let text = try await PumpctlRun.run(["calc", "validate", "--prescription", pending, "--current", current])
+        #expect(text.status == 0)
+        #expect(!text.stdout.contains("No findings: the prescription is within"), "\(text.stdout)")
+        #expect(text.stdout.contains("NOT CHECKED: the 24 h rule (minimum interval between increases) was not checked: give --last-change"), "\(text.stdout)")
+        let object = try json(try await PumpctlRun.run(["--json", "calc", "validate", "--prescription", pending, "--current", current]))
+        let skipped = (object["not_checked"] as? [[String: Any]] ?? []).compactMap { $0["check"] as? String }
+        #expect(skipped == ["titration.minimum-interval"])
+        // With pumpctl's own audit time format (milliseconds) the rule is checked, and finds the increase too soon.
+        let checked = try json(try await PumpctlRun.run(["--json", "calc", "validate", "--prescription", pending, "--current", current,
+                                                   "--last-change", "2026-11-28T05:59:40.851Z", "--now", "2026-11-28T17:00:00.5+01:00"]))
+        #expect((checked["warnings"] as? [[String: Any]])?.map { $0["code"] as? String } == ["titration.within-24h"])
+        #expect((checked["not_checked"] as? [Any])?.isEmpty == true)
+        // A date alone, where the time matters, is refused.
+        let dateOnly = try await PumpctlRun.run(["calc", "validate", "--prescription", pending, "--current", current, "--last-change", "2026-11-28"])
+        #expect(dateOnly.status == 64)
+        #expect(dateOnly.stderr.contains("--last-change") && dateOnly.stderr.contains("date without a time"), "\(dateOnly.stderr)")
+        // Without --current the start-dose and titration checks are named as skipped.
+        let alone = try json(try await PumpctlRun.run(["--json", "calc", "validate", "--prescription", pending]))
+        let all = Set((alone["not_checked"] as? [[String: Any]] ?? []).compactMap { $0["check"] as? String })
+        #expect(all == ["titration.minimum-interval", "titration.against-current", "start.dose"])
+    }
+
     @Test func validateWithAnEditedPolicy() async throws {
+        // A clinic may tighten: the baclofen hard maximum down to 1500 mcg/day.
         let shipped = try await PumpctlRun.run(["calc", "policy"]).stdout
-        let edited = shipped.replacingOccurrences(of: #""hard_max": "2000mcg/day""#, with: #""hard_max": "2500mcg/day""#)
+        let edited = shipped.replacingOccurrences(of: #""hard_max": "2000mcg/day""#, with: #""hard_max": "1500mcg/day""#)
         #expect(edited != shipped)
         let policy = try file(edited)
-        let pending = try file(#"{"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"2001mcg/day"}"#)
-        let result = try await PumpctlRun.run(["--json", "calc", "validate", "--prescription", pending, "--policy", policy])
+        let within = try file(#"{"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"1400mcg/day"}"#)
+        let result = try await PumpctlRun.run(["--json", "calc", "validate", "--prescription", within, "--policy", policy])
         #expect(result.status == 0)
-        #expect((try json(result)["warnings"] as? [[String: Any]])?.first?["code"] as? String == "dose.above-soft-max")
+        let object = try json(result)
+        #expect((object["warnings"] as? [[String: Any]])?.first?["code"] as? String == "dose.above-soft-max")
+        #expect((object["policy"] as? [String: Any])?["sha256"] as? String != nil)
+        let above = try file(#"{"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"1600mcg/day"}"#)
+        #expect(try await PumpctlRun.run(["calc", "validate", "--prescription", above, "--policy", policy]).status == 65)
+    }
+
+    @Test func policyCheckRefusesALoosenedHardLimit() async throws {
+        // The issue's reproduction: a copied shipped policy whose baclofen hard maximum was raised to 200000 mcg/day.
+        let shipped = try await PumpctlRun.run(["calc", "policy"]).stdout
+        let raised = shipped.replacingOccurrences(of: #""soft_max": "1000mcg/day", "hard_max": "2000mcg/day""#,
+                                                  with: #""soft_max": "1000mcg/day", "hard_max": "200000mcg/day""#)
+        #expect(raised != shipped)
+        let policy = try file(raised)
+        let check = try await PumpctlRun.run(["calc", "policy", "--check", policy])
+        #expect(check.status == 64)
+        #expect(check.stderr.contains("loosens baclofen daily_dose.hard_max to 200000mcg/day"), "\(check.stderr)")
+        #expect(check.stderr.contains("ceiling of 2000mcg/day"))
+        let pending = try file(#"{"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"4500mcg/day"}"#)
+        let validate = try await PumpctlRun.run(["calc", "validate", "--prescription", pending, "--policy", policy])
+        #expect(validate.status == 64)
+        #expect(validate.stderr.contains("never loosen a hard one"))
+        let refill = try await PumpctlRun.run(["calc", "refill-check", "--expected", "4mL", "--withdrawn", "4mL", "--policy", policy])
+        #expect(refill.status == 64)
+        // The shipped policy itself checks.
+        let same = try await PumpctlRun.run(["calc", "policy", "--check", try file(shipped)])
+        #expect(same.status == 0, "\(same.stderr)")
+        #expect(same.stdout.contains("within the shipped library's ceilings"))
     }
 
     @Test func badInputIsAUsageErrorThatSaysWhatToWrite() async throws {

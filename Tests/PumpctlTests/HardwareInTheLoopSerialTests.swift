@@ -62,9 +62,9 @@ import TestSupport
 
     /// The line hangs up in the middle of the commit: frames from the host
     /// in a `program` run are 1 wand info, 2 session open, 3 interrogate
-    /// (the review), 4 interrogate (the review still holds), 5 stage,
-    /// 6 commit, 7 read-back, 8 interrogate, 9 close.
-    /// The relay cuts the line at frame 6, either before the pump sees the
+    /// and 4 the event log (the review), 5 interrogate (the review still
+    /// holds), 6 stage, 7 commit, 8 read-back, 9 interrogate, 10 close.
+    /// The relay cuts the line at frame 7, either before the pump sees the
     /// commit or after (only the reply is lost). pumpctl ends UNCERTAIN
     /// (exit 75); the simulator is then killed and restarted on the same
     /// state file, and the next interrogate asks the pump what became of the
@@ -77,9 +77,9 @@ import TestSupport
         let before = try HardwareInTheLoopBench.json(try await bench.pumpctl(["interrogate", "--json"], wand: simulator.ptyPath))
         let oldHash = try #require(before["prescription_hash"] as? String)
 
-        let relay = try await SerialLineRelay.start(python: python, to: simulator.ptyPath, hangupAfterFrames: 6, delivers: commitReachesThePump)
+        let relay = try await SerialLineRelay.start(python: python, to: simulator.ptyPath, hangupAfterFrames: 7, delivers: commitReachesThePump)
         let cut = try await bench.pumpctl(["program", HardwareInTheLoopBench.prescription450, "--yes"], wand: relay.ptyPath)
-        #expect(await relay.hungUp(), "the relay never saw frame 6")
+        #expect(await relay.hungUp(), "the relay never saw frame 7")
         #expect(cut.status == 75, "stderr: \(cut.stderr)")
         #expect(cut.stderr.contains("UNCERTAIN: program"), "stderr: \(cut.stderr)")
         #expect(cut.stderr.contains("Do NOT repeat it"))

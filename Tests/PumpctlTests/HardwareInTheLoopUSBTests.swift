@@ -85,9 +85,9 @@ import TestSupport
 
     /// The wand is unplugged in the middle of a commit. Frames from the
     /// host in a `program` run are 1 wand info, 2 session open, 3
-    /// interrogate (the review), 4 interrogate (the review still holds),
-    /// 5 stage, 6 commit, 7 read-back, 8 interrogate, 9 close; the harness
-    /// unplugs at frame 6, either before
+    /// interrogate and 4 the event log (the review), 5 interrogate (the
+    /// review still holds), 6 stage, 7 commit, 8 read-back, 9 interrogate,
+    /// 10 close; the harness unplugs at frame 7, either before
     /// the commit reaches the pump or after (only its reply is lost); the
     /// audit assertions below check that the unplug did land on the commit.
     /// pumpctl ends UNCERTAIN (exit 75). A new harness on the same simulator
@@ -103,7 +103,7 @@ import TestSupport
         let oldHash = try #require(before["prescription_hash"] as? String)
 
         let unplugging = try #require(await Self.relay(
-            to: simulator.ptyPath, ["--unplug-after-frames", "6"] + (commitReachesThePump ? ["--unplug-delivers"] : [])))
+            to: simulator.ptyPath, ["--unplug-after-frames", "7"] + (commitReachesThePump ? ["--unplug-delivers"] : [])))
         let cut = try await bench.pumpctl(["program", HardwareInTheLoopBench.prescription450, "--yes"], wand: "PW1-000123", wrapper: unplugging)
         #expect(cut.status == 75, "stderr: \(cut.stderr)")
         #expect(cut.stderr.contains("UNCERTAIN: program"), "stderr: \(cut.stderr)")

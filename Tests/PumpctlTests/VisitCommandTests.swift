@@ -85,6 +85,87 @@ import TestSupport
         #expect(!second.stderr.contains("* daily dose"), "\(second.stderr)")
     }
 
+    @Test func programRefusesALoosenedPolicyAndSendsNothing() async throws {
+        let shipped = try await PumpctlRun.run(["calc", "policy"]).stdout
+        let raised = shipped.replacingOccurrences(of: #""soft_max": "1000mcg/day", "hard_max": "2000mcg/day""#,
+                                                  with: #""soft_max": "1000mcg/day", "hard_max": "200000mcg/day""#)
+        let policy = NSTemporaryDirectory() + "pumpwand-policy-" + UUID().uuidString + ".json"
+        try Data(raised.utf8).write(to: URL(fileURLWithPath: policy))
+        let result = try await pumpctl(["--yes", "program", Self.prescriptions + "/baclofen-tenfold-error.json", "--policy", policy])
+        #expect(result.status == 64, "\(result.stderr)")
+        #expect(result.stderr.contains("loosens baclofen daily_dose.hard_max"), "\(result.stderr)")
+        let bolus = try await pumpctl(["--yes", "bolus", "--dose", "50mcg", "--policy", policy])
+        #expect(bolus.status == 64)
+        let after = try json(try await pumpctl(["--json", "interrogate"]))
+        #expect((after["daily_dose"] as? [String: Any])?["value"] as? Int == 400)
+    }
+
+    @Test func interrogateShowsEveryStepAndThePatientBolus() async throws {
+        let file = NSTemporaryDirectory() + "pumpwand-flex-" + UUID().uuidString + ".json"
+        try Data(#"""
+            {"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"flex","cycle":"daily",
+             "steps":[{"start":"00:00","dose_rate":"400mcg/day"},{"start":"07:00","dose_rate":"440mcg/day"},{"start":"22:00","dose_rate":"400mcg/day"}],
+             "patient_bolus":{"dose":"20mcg","duration":"10min","lockout":"3h","max_per_24h":4},"catheter":{"volume":"0.26mL"}}
+            """#.utf8).write(to: URL(fileURLWithPath: file))
+        let programmed = try await pumpctl(["--yes", "program", file])
+        #expect(programmed.status == 0, "\(programmed.stderr)")
+        // The review showed each step beside what runs at that time now.
+        #expect(programmed.stderr.contains("* at 07:00"), "\(programmed.stderr)")
+        #expect(programmed.stderr.contains("* patient bolus dose"), "\(programmed.stderr)")
+        let text = try await pumpctl(["interrogate"])
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("Step 07:00     440mcg/day (0.22mL/day)"), "\(text.stdout)")
+        #expect(text.stdout.contains("Patient bolus  20mcg over 10min, lockout 3h, at most 4 per 24h"), "\(text.stdout)")
+        let status = try json(try await pumpctl(["--json", "interrogate"]))
+        let steps = status["steps"] as? [[String: Any]] ?? []
+        #expect(steps.map { $0["start"] as? String } == ["00:00", "07:00", "22:00"])
+        #expect(((steps.dropFirst().first?["dose_rate"]) as? [String: Any])?["unit"] as? String == "mcg/day")
+        #expect((status["patient_bolus"] as? [String: Any])?["max_per_24h"] as? Int == 4)
+    }
+
+    @Test func logSinceTakesPumpctlsOwnAuditTimes() async throws {
+        #expect(try await pumpctl(["--yes", "program", Self.prescriptions + "/baclofen-continuous-450.json"]).status == 0)
+        let audit = try json(try await pumpctl(["--json", "audit"]))
+        let times = (audit["entries"] as? [[String: Any]] ?? []).compactMap { $0["time"] as? String }
+        let first = try #require(times.first)
+        #expect(first.contains("."), "audit times carry milliseconds: \(first)")
+        let log = try await pumpctl(["--json", "log", "--since", first])
+        #expect(log.status == 0, "\(log.stderr)")
+        let events = (try json(log)["events"] as? [[String: Any]] ?? []).compactMap { $0["event"] as? String }
+        #expect(events.contains("prescription committed"))
+        // Any offset, and a date alone (midnight UTC, as documented for --since).
+        #expect(try await pumpctl(["log", "--since", "2026-11-28T05:59:40.851+05:30"]).status == 0)
+        #expect(try await pumpctl(["log", "--since", "2026-11-28"]).status == 0)
+    }
+
+    @Test func morphineIsShownInMilligramsOnEveryScreen() async throws {
+        let file = NSTemporaryDirectory() + "pumpwand-morphine-" + UUID().uuidString + ".json"
+        try Data(#"{"drug":"morphine","concentration":"10mg/mL","indication":"pain","mode":"continuous","daily_dose":"1mg/day","opioid_tolerance":"tolerant","catheter":{"volume":"0.26mL"}}"#.utf8)
+            .write(to: URL(fileURLWithPath: file))
+        let refill = try await pumpctl(["--yes", "refill", "--withdrawn", "12mL", "--added", "18mL", "--drug", "morphine",
+                                  "--concentration", "10mg/mL", "--prescription", file, "--second-operator", "dr.second",
+                                  "--override", "drug.changed=new drug ordered by the pain team, line flushed"])
+        #expect(refill.status == 0, "\(refill.stderr)")
+        #expect(refill.stdout.contains("Refill recorded: 18mL of morphine 10mg/mL."), "\(refill.stdout)")
+        #expect(!refill.stdout.contains("10000mcg"), "\(refill.stdout)")
+        let text = try await pumpctl(["interrogate"])
+        #expect(text.stdout.contains("morphine 10mg/mL"), "\(text.stdout)")
+        #expect(text.stdout.contains("Daily dose     1mg/day"), "\(text.stdout)")
+        #expect(!text.stdout.contains("mcg"), "\(text.stdout)")
+        let status = try json(try await pumpctl(["--json", "interrogate"]))
+        #expect((status["concentration"] as? [String: Any])?["unit"] as? String == "mg/mL")
+        #expect((status["concentration"] as? [String: Any])?["value"] as? Int == 10)
+        #expect((status["daily_dose"] as? [String: Any])?["unit"] as? String == "mg/day")
+        let bolus = try await pumpctl(["--yes", "bolus", "--dose", "0.2mg", "--duration", "30min", "--opioid-tolerance", "tolerant"])
+        #expect(bolus.status == 0, "\(bolus.stderr)")
+        #expect(bolus.stdout.contains("0.2mg of morphine reaches the patient"), "\(bolus.stdout)")
+        #expect(bolus.stderr.contains("0.2mg of morphine reaches the patient (10mg/mL)"), "\(bolus.stderr)")
+        let report = try #require(refill.stdout.split(separator: "\n").first { $0.hasPrefix("Report: ") && $0.hasSuffix(".md") })
+        let markdown = try String(contentsOfFile: String(report.dropFirst("Report: ".count)), encoding: .utf8)
+        #expect(markdown.contains("| Concentration | 10mg/mL |"), "\(markdown)")
+        #expect(markdown.contains("| Daily dose | 1mg/day |"), "\(markdown)")
+    }
+
     @Test func interrogateExitsUncertainWhileACommandIsUnresolved() async throws {
         // A bolus record of this pump whose command id is damaged: the pump
         // cannot be asked about it, so it stays unresolved.

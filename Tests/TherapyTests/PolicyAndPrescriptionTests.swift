@@ -11,7 +11,7 @@ import Testing
         #expect(time.utcSeconds == 1_740_816_000)
         #expect(time.offsetMinutes == 60)
         #expect(time.iso8601 == "2025-03-01T09:00:00+01:00")
-        #expect(try PumpTime(parsing: "2025-03-01").utcSeconds == 1_740_787_200)  // 20148 * 86400
+        #expect(try PumpTime(parsing: "2025-03-01", dateAlone: .midnightUTC).utcSeconds == 1_740_787_200)  // 20148 * 86400
         #expect(try PumpTime(parsing: "2025-03-01T08:00Z").utcSeconds == 1_740_816_000)
     }
 
@@ -20,7 +20,31 @@ import Testing
         #expect(throws: PumpTimeParseError.outOfRange("2025-02-29")) { try PumpTime(parsing: "2025-02-29") }
         #expect(throws: PumpTimeParseError.outOfRange("1999-12-31")) { try PumpTime(parsing: "1999-12-31") }
         #expect(throws: PumpTimeParseError.malformed("tomorrow")) { try PumpTime(parsing: "tomorrow") }
-        #expect(throws: Never.self) { try PumpTime(parsing: "2024-02-29") }
+        #expect(throws: Never.self) { try PumpTime(parsing: "2024-02-29", dateAlone: .midnightUTC) }
+    }
+
+    @Test func fractionalSecondsAndOffsetsAreRead() throws {
+        // pumpctl's own audit times, Python's isoformat(), any offset: rounded down to the second.
+        #expect(try PumpTime(parsing: "2026-11-28T05:59:40.851Z").utcSeconds == (try PumpTime(parsing: "2026-11-28T05:59:40Z")).utcSeconds)
+        #expect(try PumpTime(parsing: "2026-11-28T05:59:40.123456+05:30").utcSeconds
+                == (try PumpTime(parsing: "2026-11-28T00:29:40Z")).utcSeconds)
+        #expect(try PumpTime(parsing: "2026-11-28T05:59:40.123456789-09:30").offsetMinutes == -570)
+        #expect(try PumpTime(parsing: "2026-11-28t05:59:40.5z").utcSeconds == (try PumpTime(parsing: "2026-11-28T05:59:40Z")).utcSeconds)
+        #expect(try PumpTime(parsing: "2026-11-28 05:59:40.5+00:00").offsetMinutes == 0)
+        #expect(throws: PumpTimeParseError.malformed("2026-11-28T05:59:40.Z")) { try PumpTime(parsing: "2026-11-28T05:59:40.Z") }
+        #expect(throws: PumpTimeParseError.malformed("2026-11-28T05:59:40.1234567890Z")) { try PumpTime(parsing: "2026-11-28T05:59:40.1234567890Z") }
+        #expect(throws: PumpTimeParseError.missingOffset("2026-11-28T05:59:40.851")) { try PumpTime(parsing: "2026-11-28T05:59:40.851") }
+    }
+
+    @Test func aDateAloneIsRefusedWhereATimeMatters() throws {
+        #expect(throws: PumpTimeParseError.dateWithoutTime("2025-03-01")) { try PumpTime(parsing: "2025-03-01") }
+        do {
+            _ = try PumpTime(parsing: "2025-03-01")
+        } catch {
+            #expect(error.description.contains("the time matters here"))
+        }
+        // Where a date is documented to mean midnight UTC, it does.
+        #expect(try PumpTime(parsing: "2025-03-01", dateAlone: .midnightUTC).iso8601 == "2025-03-01T00:00:00Z")
     }
 
     @Test func civilDatesRoundTrip() {

@@ -37,9 +37,10 @@ enum Fixture {
 
     @Test func morphineLimitsInMilligrams() {
         func morphine(_ ng: Int64) -> Prescription {
-            Prescription(drug: .morphine, concentration: .mgPerML(25), indication: .pain, mode: .continuous(dailyDose: .ngPerDay(ng)))
+            Prescription(drug: .morphine, concentration: .mgPerML(25), indication: .pain, mode: .continuous(dailyDose: .ngPerDay(ng)),
+                         opioidTolerance: .tolerant)
         }
-        // 10 mg = 10_000_000 ng soft; 20 mg hard. One microgram either side.
+        // Opioid-tolerant: 10 mg = 10_000_000 ng soft; 20 mg hard. One microgram either side.
         #expect(Fixture.codes(morphine(9_999_000)) == [])
         #expect(Fixture.codes(morphine(10_000_000)) == [])
         #expect(Fixture.codes(morphine(10_001_000)) == [.doseAboveSoftMax])
@@ -73,7 +74,8 @@ enum Fixture {
             FlexStep(start: 6 * 86_400, doseRate: .mcgPerDay(900)),
         ])
         let flex = Prescription(drug: .baclofen, concentration: .mcgPerML(2000), indication: .spinal, mode: .flex(schedule))
-        #expect(Fixture.codes(flex) == [.doseAboveHardMax])
+        // Saturday's step rate is above the step-rate hard maximum too.
+        #expect(Fixture.codes(flex) == [.doseAboveHardMax, .stepRateAboveHardMax])
     }
 }
 
@@ -196,7 +198,8 @@ enum Fixture {
         let context = Fixture.context(current: Fixture.baclofen(400), lastChange: yesterday)
         #expect(Fixture.codes(Fixture.baclofen(400, concentration: 1000), context) == [.concentrationChanged])
         let morphine = Prescription(drug: .morphine, concentration: .mgPerML(10), indication: .pain, mode: .continuous(dailyDose: .mgPerDay(1)))
-        #expect(Fixture.codes(morphine, context) == [.drugChanged])
+        // Another drug is a start: 1 mg/day is above the opioid-naive starting dose of 0.2 mg/day.
+        #expect(Fixture.codes(morphine, context) == [.startAboveSoftMax, .drugChanged])
     }
 }
 
@@ -261,7 +264,24 @@ enum Fixture {
 
     @Test func anOverrideForAnAbsentFindingIsRefused() {
         #expect(throws: ValidationRefusal.overrideWithoutFinding(.withdrawalRisk)) {
-            try soft.accepting(overrides: [Override(code: .doseAboveSoftMax, reason: "r"), Override(code: .withdrawalRisk, reason: "r")])
+            try soft.accepting(overrides: [Override(code: .doseAboveSoftMax, reason: "consultant order"),
+                                           Override(code: .withdrawalRisk, reason: "consultant order")])
+        }
+    }
+
+    @Test func reasonsMustCarryWords() throws {
+        for thin in [".", "r", "ok", "sure", "ordered", "documented", "...........", "1234567890", "a b c d e f"] {
+            #expect(throws: ValidationRefusal.reasonWithoutWords(.doseAboveSoftMax), "\(thin.debugDescription)") {
+                try soft.accepting(overrides: [Override(code: .doseAboveSoftMax, reason: thin)])
+            }
+        }
+        for blank in ["", " ", "\n", "\t \n"] {
+            #expect(throws: ValidationRefusal.overrideWithoutReason(.doseAboveSoftMax)) {
+                try soft.accepting(overrides: [Override(code: .doseAboveSoftMax, reason: blank)])
+            }
+        }
+        for words in ["consultant order", "per Dr Osei, 3 Feb", "pump explant today"] {
+            #expect(try soft.accepting(overrides: [Override(code: .doseAboveSoftMax, reason: words)]).overridden.count == 1)
         }
     }
 

@@ -18,12 +18,13 @@ public struct BolusCommand: PumpCommand {
 
     public func plan(in situation: PlanningSituation) throws(ProgrammerError) -> ChangePlan {
         let status = situation.status
+        let delivery = Self.delivery(in: situation)
         let bolus: BolusPlan
         do {
             bolus = try BolusPlan.plan(request, pump: .init(
                 drug: status.drug, concentration: status.concentration, reservoir: status.reservoirVolume,
                 lineVolume: status.lineVolume ?? situation.profile.internalPathwayVolume),
-                policy: situation.policy, profile: situation.profile)
+                delivery: delivery, policy: situation.policy, profile: situation.profile)
         } catch {
             throw .input(error.description)
         }
@@ -59,7 +60,24 @@ public struct BolusCommand: PumpCommand {
             confirmation: .yes, secondProvider: nil, steps: [step], abandon: nil, verification: .receipt,
             basis: PlanBasis(status),
             parameters: ["kind": request.kind.rawValue, "volume": bolus.volume.description,
-                         "dose_to_patient": bolus.doseToPatient.description, "duration": bolus.duration.description])
+                         "dose_to_patient": bolus.doseToPatient.description, "duration": bolus.duration.description,
+                         "boluses_last_24h": delivery.bolusesLast24h.map { "\(delivery.bolusCountLast24h), \($0)" } ?? "unknown",
+                         "opioid_tolerance": request.opioidTolerance?.rawValue ?? (status.drug.isOpioid ? "naive (not given)" : "-")])
+    }
+
+    /// What the pump delivered and will deliver around a bolus, from its
+    /// state and its event log (the boluses of the last 24 h of pump time).
+    static func delivery(in situation: PlanningSituation) -> BolusPlan.Delivery {
+        let status = situation.status
+        let prescription = status.prescription
+        let basal = (try? prescription.dosePlan(on: situation.profile))?.largestPrescribedIn24h ?? status.dailyDose
+        let earlier = situation.history?.technicianBolusesLast24h(at: status.concentration)
+        let allowance = prescription.patientBolus.map {
+            Mass(baseValue: $0.dose.baseValue.multipliedReportingOverflow(by: Int64($0.maximumPer24h)).overflow
+                 ? .max : $0.dose.baseValue * Int64($0.maximumPer24h))
+        } ?? .zero
+        return BolusPlan.Delivery(indication: prescription.indication, basal: basal, bolusesLast24h: earlier?.drug,
+                                  bolusCountLast24h: earlier?.count ?? 0, patientAllowance: allowance)
     }
 
     /// The longest bolus the wire carries.

@@ -52,7 +52,12 @@ public struct ProgramCommand: PumpCommand {
         let pendingDelivered = PumpStatus.deliveredDailyDose(of: wire)
         let report = PrescriptionValidator.validate(pending, in: ValidationContext(
             policy: situation.policy, profile: situation.profile, current: status.prescription, lastChange: status.lastChange,
-            now: situation.now, recentIncreases: situation.recentIncreases, currentDeliveredDose: currentDelivered))
+            now: situation.now, recentIncreases: situation.recentIncreases, currentDeliveredDose: currentDelivered,
+            // A stopped infusion keeps its last delivering prescription, and
+            // a new one is titrated from it; the stopped *mode* (no dose
+            // held) makes the new prescription a start.
+            recentBoluses: situation.history?.technicianBolusesLast24h(at: status.concentration)?.drug,
+            increaseHistoryComplete: situation.increaseHistoryComplete))
         let review = Review.compare(current: status.prescription, currentDelivered: currentDelivered,
                                     currentRate: PumpStatus.averageVolumeRate(of: status.wirePrescription), pending: pending,
                                     pendingDelivered: pendingDelivered, report: report, profile: situation.profile,

@@ -40,6 +40,8 @@ public struct RefillChange: Sendable {
     public var bridge: BridgePlan?
     /// True when an earlier run began the refill and this one finishes it.
     public var finishesBegunRefill: Bool
+    /// The units the new drug is shown in (morphine in mg).
+    public var units: DisplayUnits
 }
 
 /// The guided refill: begin (delivery pauses), complete with the new drug
@@ -85,6 +87,9 @@ public struct RefillCommand: PumpCommand {
             findings.append(Finding(code: .refillOverfill, severity: .hard,
                                     message: "\(request.added) would overfill the \(profile.capacity) reservoir"))
         }
+        // A fill far below the reservoir's scale is probably uL for mL.
+        findings += RefillPlausibility.findings(added: request.added, capacity: profile.capacity,
+                                                alarmThreshold: status.lowReservoirThreshold, dailyVolume: status.rate)
         // The pump expects what its reservoir holds: checked now, before
         // delivery is paused, and again against the begin report.
         let check = RefillCheck(expected: status.reservoirVolume, withdrawn: request.withdrawn, tolerance: policy.residualTolerance)
@@ -93,7 +98,9 @@ public struct RefillCommand: PumpCommand {
         if check.discrepancy {
             findings.append(Finding(code: .refillResidualDiscrepancy, severity: .soft,
                                     message: "\(request.withdrawn) withdrawn, \(check.expected) expected (tolerance \(check.tolerance)); this can mean a pocket fill, a pump or a catheter problem"))
-            if let acknowledgement, !acknowledgement.isEmpty {
+            // Whatever was given is judged by the one rule for reasons
+            // (ValidationReport.accepting): a newline or "." is refused there.
+            if let acknowledgement = request.discrepancyAcknowledgement {
                 acknowledged.append(Override(code: .refillResidualDiscrepancy, reason: acknowledgement))
             }
         }
@@ -110,7 +117,7 @@ public struct RefillCommand: PumpCommand {
         if let next = request.newPrescription {
             if next.drug != drug || next.concentration != request.concentration {
                 findings.append(Finding(code: .refillPrescriptionMismatch, severity: .hard,
-                                        message: "the new prescription is for \(next.drug.rawValue) \(next.concentration), but the reservoir is being filled with \(drug.rawValue) \(request.concentration)"))
+                                        message: "the new prescription is for \(next.drug.rawValue) \(DisplayUnits.of(next.drug, policy: policy).text(next.concentration)), but the reservoir is being filled with \(drug.rawValue) \(DisplayUnits.of(drug, policy: policy).text(request.concentration))"))
             }
             let change = try ProgramCommand.change(to: next, in: situation)
             findings += change.review.report.findings
@@ -153,7 +160,8 @@ public struct RefillCommand: PumpCommand {
         })
         let refill = RefillChange(check: check, added: request.added, drug: drug, concentration: request.concentration,
                                   concentrationChanged: changesDrug, discrepancyAcknowledgement: acknowledgement,
-                                  program: program, bridge: bridge, finishesBegunRefill: finishes)
+                                  program: program, bridge: bridge, finishesBegunRefill: finishes,
+                                  units: DisplayUnits.of(drug, policy: policy))
         var plan = ChangePlan(
             command: .refillComplete, change: .refill(refill), before: status, findings: ValidationReport(findings: findings),
             confirmation: confirmation, secondProvider: secondProvider, steps: steps, abandon: RefillCancelCommand.step,
@@ -177,12 +185,13 @@ public struct RefillCommand: PumpCommand {
         offered.drug = drug
         offered.concentration = concentration
         let file = String(decoding: offered.encodedFile(massUnit: policy.policy(for: drug)?.massUnit ?? .mcg), as: UTF8.self)
-        var text = "the reservoir is being filled with \(drug.rawValue) \(concentration), but the pump's prescription is for \(current.drug.rawValue) \(current.concentration). A concentration change needs a new prescription in the same refill: give --prescription FILE. This one keeps the current daily dose at the new concentration:\n\(file)"
+        let new = DisplayUnits.of(drug, policy: policy), old = DisplayUnits.of(current.drug, policy: policy)
+        var text = "the reservoir is being filled with \(drug.rawValue) \(new.text(concentration)), but the pump's prescription is for \(current.drug.rawValue) \(old.text(current.concentration)). A concentration change needs a new prescription in the same refill: give --prescription FILE. This one keeps the current daily dose at the new concentration:\n\(file)"
         if drug == current.drug, let line = lineVolume,
            let dose = try? current.dosePlan(on: profile).averagePrescribedDose,
            let bridge = try? BridgePlan.plan(lineVolume: line, oldConcentration: current.concentration,
                                              newConcentration: concentration, dailyDose: dose, profile: profile) {
-            text += "\nBridge: the line holds \(bridge.volume) of the old concentration, which keeps flowing for \(bridge.duration) (\(bridge.doseDuringBridge) of drug) before the new concentration arrives"
+            text += "\nBridge: the line holds \(bridge.volume) of the old concentration, which keeps flowing for \(bridge.duration) (\(old.text(bridge.doseDuringBridge)) of drug) before the new concentration arrives"
         }
         return text
     }

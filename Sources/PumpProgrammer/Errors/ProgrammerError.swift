@@ -1,3 +1,4 @@
+import Therapy
 import WandProtocol
 
 /// Why a programming session stopped, in the categories the command line
@@ -45,6 +46,9 @@ public enum ProgrammerError: Error, Equatable, Sendable, CustomStringConvertible
     case storage(String)
     /// No access to the wand.
     case permissionDenied(String)
+    /// The clinic policy cannot be used (it loosens a shipped ceiling);
+    /// nothing is planned under it.
+    case policy(PolicyFileError)
 
     public var description: String {
         switch self {
@@ -78,6 +82,8 @@ public enum ProgrammerError: Error, Equatable, Sendable, CustomStringConvertible
             return message
         case let .permissionDenied(message):
             return message
+        case let .policy(error):
+            return "The clinic policy cannot be used: \(error.description)"
         }
     }
 }

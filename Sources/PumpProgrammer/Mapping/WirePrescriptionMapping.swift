@@ -9,12 +9,28 @@ import WandProtocol
 /// what the pump checks. Coming back, doses are those delivered figures.
 public enum WirePrescriptionMapping {
     public static func wire(_ prescription: Prescription, profile: PumpProfile) throws(ProgrammerError) -> WirePrescription {
+        // The ranges the pump holds, each refused by its field's name
+        // before anything is built (the same ranges the file and the
+        // validator use).
+        if case .flex(let schedule) = prescription.mode {
+            let days = Int(schedule.cycle.seconds / 86_400)
+            var perDay = [Int](repeating: 0, count: days)
+            for step in schedule.steps where step.start >= 0 && Int(step.start / 86_400) < days { perDay[Int(step.start / 86_400)] += 1 }
+            let limit = min(WirePrescription.maximumStepsPerDay, profile.maximumFlexStepsPerDay)
+            if let busiest = perDay.max(), busiest > limit {
+                throw .input("steps: a day of the schedule has \(busiest) steps starting in it; the pump holds 1 to \(limit) a day. Nothing was sent to the pump.")
+            }
+        }
+        if let bolus = prescription.patientBolus, !PatientBolus.allowedPerDay.contains(bolus.maximumPer24h) {
+            let allowed = PatientBolus.allowedPerDay
+            throw .input("patient_bolus.max_per_24h is \(bolus.maximumPer24h); the pump holds \(allowed.lowerBound) to \(allowed.upperBound). Nothing was sent to the pump.")
+        }
         let plan: DosePlan
         do { plan = try prescription.dosePlan(on: profile) } catch {
             throw .input("The prescription cannot be turned into pump rates: \(error.description)")
         }
-        let concentration = try uint32(prescription.concentration.baseValue, "the concentration")
-        let catheter = try uint32(prescription.catheter?.volume?.baseValue ?? 0, "the catheter volume")
+        let concentration = try uint32(prescription.concentration.baseValue, "concentration")
+        let catheter = try uint32(prescription.catheter?.volume?.baseValue ?? 0, "catheter.volume")
         var wire = WirePrescription(
             drug: try drug(prescription.drug), concentrationNanogramsPerMillilitre: concentration,
             indication: indication(prescription.indication), mode: .stopped, catheterVolumeNanolitres: catheter)
@@ -22,8 +38,8 @@ public enum WirePrescriptionMapping {
         case .continuous, .minimumRate:
             wire.mode = prescription.mode == .minimumRate ? .minimumRate : .continuous
             guard let step = plan.steps.first else { throw .input("The prescription has no rate.") }
-            wire.continuousVolumeRateNanolitresPerDay = try uint32(step.setting.programmed.baseValue, "the rate")
-            wire.continuousDoseRateNanogramsPerDay = try uint32(step.setting.delivered.baseValue, "the daily dose")
+            wire.continuousVolumeRateNanolitresPerDay = try uint32(step.setting.programmed.baseValue, "the rate (daily_dose)")
+            wire.continuousDoseRateNanogramsPerDay = try uint32(step.setting.delivered.baseValue, "daily_dose")
         case .flex(let schedule):
             wire.mode = .flex
             wire.cycle = schedule.cycle == .daily ? .daily : .weekly
@@ -33,8 +49,8 @@ public enum WirePrescriptionMapping {
                     throw .input("A flex step does not start on a whole minute.")
                 }
                 steps.append(WirePrescription.Step(
-                    startMinute: minute, volumeRateNanolitresPerDay: try uint32(step.setting.programmed.baseValue, "a step rate"),
-                    doseRateNanogramsPerDay: try uint32(step.setting.delivered.baseValue, "a step dose")))
+                    startMinute: minute, volumeRateNanolitresPerDay: try uint32(step.setting.programmed.baseValue, "steps[].dose_rate (its rate)"),
+                    doseRateNanogramsPerDay: try uint32(step.setting.delivered.baseValue, "steps[].dose_rate")))
             }
             wire.steps = steps
         case .stopped:
@@ -46,14 +62,17 @@ public enum WirePrescriptionMapping {
                 throw .input("The patient bolus volume cannot be computed.")
             }
             wire.patientBolus = WirePrescription.PatientBolus(
-                doseNanograms: try uint32(delivered.baseValue, "the patient bolus dose"),
-                volumeNanolitres: try uint32(volume.baseValue, "the patient bolus volume"),
-                durationSeconds: try uint32(bolus.duration.baseValue, "the patient bolus duration"),
-                lockoutSeconds: try uint32(bolus.lockout.baseValue, "the patient bolus lockout"),
+                doseNanograms: try uint32(delivered.baseValue, "patient_bolus.dose"),
+                volumeNanolitres: try uint32(volume.baseValue, "patient_bolus.dose (its volume)"),
+                durationSeconds: try uint32(bolus.duration.baseValue, "patient_bolus.duration"),
+                lockoutSeconds: try uint32(bolus.lockout.baseValue, "patient_bolus.lockout"),
                 maximumPer24Hours: UInt8(clamping: bolus.maximumPer24h))
         }
+        if prescription.concentration.baseValue < 1 || prescription.concentration.baseValue > Int64(WirePrescription.maximumConcentration) {
+            throw .input("concentration is outside 1ng/mL to \(Concentration(baseValue: Int64(WirePrescription.maximumConcentration)).formatted(in: .mgPerML)), what the pump holds. Nothing was sent to the pump.")
+        }
         guard wire.isCanonical else {
-            throw .input("The prescription does not fit the pump's format (check the step count and times).")
+            throw .input("The prescription does not fit the pump's format (steps: 1 to \(WirePrescription.maximumStepsPerDay) a day, each starting on a whole minute within the cycle). Nothing was sent to the pump.")
         }
         return wire
     }
@@ -108,8 +127,12 @@ public enum WirePrescriptionMapping {
         }
     }
 
-    private static func uint32(_ value: Int64, _ what: String) throws(ProgrammerError) -> UInt32 {
-        guard let result = UInt32(exactly: value) else { throw .input("\(what) is outside what the pump can hold") }
+    /// A field as the pump stores it (0 to 4294967295 of its base unit: nL,
+    /// ng, ng/mL, nL/day, ng/day or s), or an error naming the field.
+    private static func uint32(_ value: Int64, _ field: String) throws(ProgrammerError) -> UInt32 {
+        guard let result = UInt32(exactly: value) else {
+            throw .input("\(field) is outside what the pump holds (0 to \(UInt32.max) of its base unit). Nothing was sent to the pump.")
+        }
         return result
     }
 }

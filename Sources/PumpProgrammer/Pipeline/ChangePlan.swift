@@ -209,4 +209,10 @@ public struct PlanningSituation: Sendable {
     public var now: PumpTime
     /// Earlier dose increases of this pump, for the titration window.
     public var recentIncreases: [PumpTime]
+    /// The pump's own event log of the recent past (boluses, commits),
+    /// read for every plan; nil when it could not be read.
+    public var history: PumpHistory? = nil
+    /// False when `recentIncreases` may miss some (the log did not reach
+    /// back over the whole window).
+    public var increaseHistoryComplete = true
 }

@@ -21,6 +21,7 @@ extension Programmer {
     /// Reads the pump (resolving first any command left pending) and plans
     /// `command` from its typed state. Sends nothing that changes the pump.
     public func plan(_ command: some PumpCommand) async throws(ProgrammerError) -> ChangePlan {
+        try checkPolicyCeilings()
         let (status, resolution) = try await interrogate()
         if let unresolved = status.unresolvedCommand {
             throw .unresolved(unresolved, detail: "Resolve it (pumpctl interrogate) before any change.")
@@ -28,8 +29,12 @@ extension Programmer {
         guard let profile = status.profile else {
             throw .deviceFault("the pump reports a reservoir of \(status.reservoirCapacity), which matches no known pump profile")
         }
+        let window = historyWindow(for: status.drug)
+        let history = await pumpHistory(now: status.clock, window: window)
+        let increases = increases(in: history, window: window)
         let situation = PlanningSituation(status: status, policy: context.policy, profile: profile, now: status.clock,
-                                          recentIncreases: recentIncreases())
+                                          recentIncreases: increases.times, history: history,
+                                          increaseHistoryComplete: increases.complete)
         var plan = try command.plan(in: situation)
         plan.resolution = resolution
         return plan
@@ -240,25 +245,6 @@ extension Programmer {
             throw .deviceFault("the prescription read back from the pump (hash \(report.hash)) differs from the one written (hash \(expected.hash)). Do not rely on the pump's delivery; interrogate it and contact the pump's support.")
         }
         try record(command: "read-back", phase: .event, parameters: ["hash": report.hash.description], outcome: .readBackMatches)
-    }
-
-    /// Dose increases carried out on this pump, from the audit log's typed
-    /// outcome codes, for the titration rules that count them.
-    func recentIncreases() -> [PumpTime] {
-        guard let entries = try? audit.entries() else { return [] }
-        var increases: Set<String> = []
-        for entry in entries where entry.phase == .intent && entry.command == CommandKind.commit.rawValue
-            && entry.pumpSerial == pumpSerial && entry.parameters["dose_increase"] == "true" {
-            if let id = entry.commandID { increases.insert(id) }
-        }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return entries.compactMap { entry in
-            guard entry.phase == .outcome, let id = entry.commandID, increases.contains(id),
-                  entry.outcomeCode == .done || entry.outcomeCode == .resolvedExecuted,
-                  let date = formatter.date(from: entry.time) else { return nil }
-            return (try? PumpTime(checkedUTCSeconds: Int64(date.timeIntervalSince1970.rounded(.down))))
-        }
     }
 }
 

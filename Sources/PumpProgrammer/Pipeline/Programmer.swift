@@ -10,6 +10,8 @@ public struct ProgrammerContext: Sendable {
     /// The second provider who confirmed the change, when policy asks for one.
     public var secondOperator: String?
     public var policy: ClinicPolicy
+    /// The policy's name and the SHA-256 of its bytes, in every audit row and report.
+    public var policyIdentity: PolicyIdentity
     /// True against the simulator: every record and report says so.
     public var simulated: Bool
     /// The serial of the pump on the patient's record, when the technician
@@ -39,13 +41,14 @@ public struct ProgrammerContext: Sendable {
     }
 
     public init(stateDirectory: StateDirectory, operatorName: String, secondOperator: String? = nil,
-                policy: ClinicPolicy, simulated: Bool, expectedPumpSerial: String? = nil,
+                policy: ClinicPolicy, policyIdentity: PolicyIdentity? = nil, simulated: Bool, expectedPumpSerial: String? = nil,
                 now: @escaping @Sendable () -> Date = { Date() }, interrupted: @escaping @Sendable () -> Bool = { false },
                 crashPoint: CrashPoint? = nil) {
         self.stateDirectory = stateDirectory
         self.operatorName = operatorName
         self.secondOperator = secondOperator
         self.policy = policy
+        self.policyIdentity = policyIdentity ?? .of(policy)
         self.simulated = simulated
         self.expectedPumpSerial = expectedPumpSerial
         self.now = now
@@ -155,6 +158,9 @@ public actor Programmer {
                 outcome: AuditOutcome? = nil, detail: String? = nil, overrides: [AuditOverride] = []) throws(ProgrammerError) {
         var parameters = parameters
         if context.simulated { parameters["simulated"] = "true" }
+        // Every row names the policy its checks used.
+        parameters["policy"] = context.policyIdentity.name
+        parameters["policy_sha256"] = context.policyIdentity.sha256
         if let detail { parameters["detail"] = detail }
         do {
             try audit.append(AuditRecord(
@@ -214,7 +220,8 @@ public actor Programmer {
     /// Reads the pump's status without touching pending commands.
     func readStatus(unresolved: PendingCommand? = nil) async throws(ProgrammerError) -> PumpStatus {
         let report = try await interrogateReport()
-        let status = try PumpStatus(report: report, hostNow: context.now(), simulated: context.simulated, unresolved: unresolved)
+        var status = try PumpStatus(report: report, hostNow: context.now(), simulated: context.simulated, unresolved: unresolved)
+        status.libraryDoseUnit = context.policy.policy(for: status.drug)?.massUnit
         try record(command: "interrogate", phase: .event, parameters: [
             "reservoir_volume": status.reservoirVolume.description, "alarms": status.alarms.map(\.name).joined(separator: ","),
         ], outcome: .read)

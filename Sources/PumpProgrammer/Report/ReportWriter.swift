@@ -26,13 +26,13 @@ extension Programmer {
                 .init("Expected residual", refill.check.expected.description), .init("Withdrawn", refill.check.withdrawn.description),
                 .init("Difference", refill.check.difference.description), .init("Tolerance", refill.check.tolerance.description),
                 .init("Discrepancy", refill.check.discrepancy ? "YES: \(refill.discrepancyAcknowledgement ?? "")" : "no"),
-                .init("Added", refill.added.description), .init("Drug", "\(refill.drug.rawValue) \(refill.concentration)"),
+                .init("Added", refill.added.description), .init("Drug", "\(refill.drug.rawValue) \(refill.units.text(refill.concentration))"),
             ]))
             if let bridge = refill.bridge {
                 extra.append(.init(title: "Concentration change: bridge", fields: [
                     .init("Line volume (old concentration)", bridge.volume.description),
                     .init("Old drug keeps flowing for", bridge.duration.description),
-                    .init("Drug delivered from the line", bridge.doseDuringBridge.description),
+                    .init("Drug delivered from the line", refill.units.text(bridge.doseDuringBridge)),
                 ]))
             }
         default:
@@ -46,16 +46,16 @@ extension Programmer {
     /// written is recorded in the audit log; the programming itself stands.
     func writeReport(title: String, review: Review?, status: PumpStatus, overrides: [AcceptedPrescription.OverriddenFinding],
                      extra: [SessionReport.Section] = []) -> [String] {
-        let drugPolicy = context.policy.policy(for: status.prescription.drug)
-        let doseUnit = drugPolicy?.doseRateUnit ?? .mcgPerDay
+        let doseUnit = status.doseRateUnit
         var sections: [SessionReport.Section] = [
             .init(title: "Pump", fields: [
                 .init("Serial", status.serial), .init("Model", status.model), .init("Clock", status.clock.iso8601),
                 .init("Battery", PumpStatus.batteryName(status.battery)), .init("Operator", context.operatorName),
                 .init("Second operator", context.secondOperator ?? "-"),
+                .init("Policy", context.policyIdentity.summary),
             ]),
             .init(title: "Now programmed", fields: [
-                .init("Drug", status.drug.rawValue), .init("Concentration", status.concentration.description),
+                .init("Drug", status.drug.rawValue), .init("Concentration", status.units.text(status.concentration)),
                 .init("Mode", status.prescription.mode.name), .init("Daily dose", status.dailyDose.formatted(in: doseUnit)),
                 .init("Rate", status.rate.description), .init("Reservoir", status.reservoirVolume.description),
                 .init("Low-reservoir alarm at", status.lowReservoirThreshold.description),

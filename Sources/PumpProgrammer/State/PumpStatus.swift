@@ -64,6 +64,32 @@ public struct PumpStatus: Sendable, Encodable {
     public var prescription: Prescription
     /// The prescription exactly as the pump stores it.
     public var wirePrescription: WirePrescription
+    /// The drug library's unit for this drug's doses, when a library was at
+    /// hand; otherwise the drug's own (morphine in mg).
+    public var libraryDoseUnit: QuantityUnit<MassDimension>? = nil
+
+    /// The unit doses of the pump's drug are shown in, on every screen and report.
+    public var doseUnit: QuantityUnit<MassDimension> { libraryDoseUnit ?? drug.defaultDoseUnit }
+    public var doseRateUnit: QuantityUnit<DoseRateDimension> { doseUnit == .mg ? .mgPerDay : .mcgPerDay }
+    public var concentrationUnit: QuantityUnit<ConcentrationDimension> { doseUnit == .mg ? .mgPerML : .mcgPerML }
+    /// The drug's display units, for every screen and report.
+    public var units: DisplayUnits { DisplayUnits(mass: doseUnit) }
+
+    /// Each flex step as the pump runs it (start, dose rate, volume rate); empty unless flex.
+    public var steps: [ScheduleStep] {
+        guard case .flex(let schedule) = prescription.mode else { return [] }
+        return zip(schedule.steps, wirePrescription.steps).map { step, wire in
+            ScheduleStep(start: step.startText(cycle: schedule.cycle), doseRate: step.doseRate,
+                         rate: .nLPerDay(Int64(wire.volumeRateNanolitresPerDay)))
+        }
+    }
+
+    /// A flex step for the screen and the JSON contract.
+    public struct ScheduleStep: Sendable, Equatable {
+        public var start: String
+        public var doseRate: DoseRate
+        public var rate: VolumeRate
+    }
 
     public var drug: Drug { prescription.drug }
     public var model: String { profile?.model ?? "unknown" }
@@ -74,6 +100,25 @@ public struct PumpStatus: Sendable, Encodable {
         case simulated, serial, model, firmware, clock, clockDriftSeconds, battery, batteryMillivolts, alarms, drug
         case concentration, mode, infusion, dailyDose, rate, reservoirVolume, reservoirCapacity, lowReservoirThreshold
         case prescriptionHash, stagedHash, lastChange, lowReservoirAlarmDate, refillDate, daysToAlarm, unresolvedCommand
+        case steps, patientBolus
+    }
+
+    private struct StepJSON: Encodable {
+        var start: String
+        var doseRate: QuantityValue
+        var rate: QuantityValue
+    }
+
+    private struct PatientBolusJSON: Encodable {
+        var dose: QuantityValue
+        var duration: Duration
+        var lockout: Duration
+        var maximumPer24h: Int
+
+        enum CodingKeys: String, CodingKey {
+            case dose, duration, lockout
+            case maximumPer24h = "max_per_24h"
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -88,10 +133,10 @@ public struct PumpStatus: Sendable, Encodable {
         try container.encode(batteryMillivolts, forKey: .batteryMillivolts)
         try container.encode(alarms, forKey: .alarms)
         try container.encode(drug.rawValue, forKey: .drug)
-        try container.encode(concentration, forKey: .concentration)
+        try container.encode(concentration.valueAndUnit(in: concentrationUnit), forKey: .concentration)
         try container.encode(prescription.mode.name, forKey: .mode)
         try container.encode(Self.infusionName(infusion), forKey: .infusion)
-        try container.encode(dailyDose, forKey: .dailyDose)
+        try container.encode(dailyDose.valueAndUnit(in: doseRateUnit), forKey: .dailyDose)
         try container.encode(rate, forKey: .rate)
         try container.encode(reservoirVolume, forKey: .reservoirVolume)
         try container.encode(reservoirCapacity, forKey: .reservoirCapacity)
@@ -103,6 +148,12 @@ public struct PumpStatus: Sendable, Encodable {
         try container.encode(refillDate?.iso8601, forKey: .refillDate)
         try container.encode(daysToAlarm, forKey: .daysToAlarm)
         try container.encode(unresolvedCommand, forKey: .unresolvedCommand)
+        try container.encode(steps.map { StepJSON(start: $0.start, doseRate: $0.doseRate.valueAndUnit(in: doseRateUnit),
+                                                  rate: $0.rate.valueAndUnit()) }, forKey: .steps)
+        try container.encode(prescription.patientBolus.map {
+            PatientBolusJSON(dose: $0.dose.valueAndUnit(in: doseUnit), duration: $0.duration, lockout: $0.lockout,
+                             maximumPer24h: $0.maximumPer24h)
+        }, forKey: .patientBolus)
     }
 
     /// The pump pathway plus the catheter: what still holds the drug

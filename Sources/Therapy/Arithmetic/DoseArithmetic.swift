@@ -1,9 +1,10 @@
 /// Conversions between volume and drug at a concentration. A volume of
 /// V nL at C ng/mL holds V x C / 10^6 ng.
 public enum DoseArithmetic {
-    /// Drug in a volume, rounded down to the nanogram.
-    public static func dose(in volume: Volume, at concentration: Concentration) -> Mass? {
-        Exact.mulDiv(volume.baseValue, concentration.baseValue, 1_000_000, rounding: .down).map(Mass.init(baseValue:))
+    /// Drug in a volume, rounded down to the nanogram (or up, for a total
+    /// checked against a limit).
+    public static func dose(in volume: Volume, at concentration: Concentration, roundingUp: Bool = false) -> Mass? {
+        Exact.mulDiv(volume.baseValue, concentration.baseValue, 1_000_000, rounding: roundingUp ? .up : .down).map(Mass.init(baseValue:))
     }
 
     /// Dose rate a volume rate delivers, rounded down to the ng/day.

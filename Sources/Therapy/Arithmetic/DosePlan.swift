@@ -69,6 +69,66 @@ public struct DosePlan: Sendable, Equatable {
         return DoseRate(baseValue: largest)
     }
 
+    /// The largest prescribed total of any 24 h window (not only calendar
+    /// days), rounded up: what a cumulative 24 h limit is checked against.
+    /// A daily cycle's windows all hold one whole cycle; a weekly cycle's
+    /// largest window starts or ends at a step boundary, so only those are
+    /// tried. Summed in 128 bits like `largestDailyPrescribedDose`.
+    public var largestPrescribedIn24h: DoseRate {
+        guard cycle == .weekly else { return largestDailyPrescribedDose }
+        let length = cycle.seconds
+        var starts = Set<Int64>()
+        for step in steps {
+            starts.insert(step.start.floorMod(length))
+            starts.insert((step.start - 86_400).floorMod(length))
+        }
+        var largest: Int64 = 0
+        for start in starts {
+            var total: Int128 = 0
+            // The window [start, start + 24 h) may wrap past the cycle's end.
+            for (from, to) in [(start, min(length, start + 86_400)), (0, max(0, start + 86_400 - length))] where to > from {
+                for step in steps {
+                    let stepEnd = step.start.saturatingAdd(step.seconds)
+                    let overlap = min(to, stepEnd) - max(from, step.start)
+                    guard overlap > 0 else { continue }
+                    total += Int128(step.setting.prescribed.baseValue) * Int128(overlap)
+                }
+            }
+            let (quotient, remainder) = total.quotientAndRemainder(dividingBy: 86_400)
+            largest = max(largest, Int64(clamping: quotient + (remainder == 0 ? 0 : 1)))
+        }
+        return DoseRate(baseValue: largest)
+    }
+
+    /// The step in force `seconds` after the start of the cycle (taken
+    /// within the cycle); nil for a plan without steps.
+    public func step(at seconds: Int64) -> Step? {
+        let position = seconds.floorMod(cycle.seconds)
+        return steps.last { $0.start <= position } ?? steps.first
+    }
+
+    /// The two plans side by side over one common cycle (a week when either
+    /// is weekly): each piece of time with the step of each in force.
+    public static func aligned(_ first: DosePlan, _ second: DosePlan) -> [(start: Int64, end: Int64, first: Step, second: Step)] {
+        let length = max(first.cycle.seconds, second.cycle.seconds)
+        var boundaries = Set<Int64>([0])
+        for plan in [first, second] {
+            var offset: Int64 = 0
+            while offset < length {
+                for step in plan.steps { boundaries.insert(offset + step.start) }
+                offset += plan.cycle.seconds
+            }
+        }
+        let sorted = boundaries.filter { $0 >= 0 && $0 < length }.sorted()
+        var pieces: [(start: Int64, end: Int64, first: Step, second: Step)] = []
+        for (index, start) in sorted.enumerated() {
+            let end = index + 1 < sorted.count ? sorted[index + 1] : length
+            guard let a = first.step(at: start), let b = second.step(at: start) else { continue }
+            pieces.append((start, end, a, b))
+        }
+        return pieces
+    }
+
     /// Flex steps starting in each local day of the cycle, plus the step
     /// carried over midnight (the pump must hold it for that day too).
     public var stepsPerDay: [Int] {

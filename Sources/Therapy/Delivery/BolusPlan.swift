@@ -7,6 +7,12 @@
 /// priming bolus is checked by what the line holds, because pushing a full
 /// line at priming speed delivers its drug at once; every bolus is checked
 /// against the pump's maximum bolus rate and what the reservoir holds.
+/// Every bolus also counts in 24 h totals (`Delivery`, from the pump's own
+/// event log): a therapeutic bolus with the boluses of the last 24 h
+/// against the library's boluses-in-24 h limit, and any bolus with the
+/// basal, those boluses and the patient-bolus allowance against the daily
+/// maximum. Limits are the tightest of the drug's, its indication's and its
+/// opioid tolerance's, capped at the shipped library.
 /// All arithmetic is checked: a value no pump could run is a hard finding,
 /// never a trap.
 public struct BolusPlan: Sendable, Equatable {
@@ -36,12 +42,43 @@ public struct BolusPlan: Sendable, Equatable {
         /// the drug now in the reservoir.
         public var lineContents: LineContents?
 
-        public init(kind: Kind, dose: Mass? = nil, volume: Volume? = nil, duration: Duration, lineContents: LineContents? = nil) {
+        /// For an opioid: the patient's tolerance, as the technician states
+        /// it. Nil is opioid-naive, the safe side.
+        public var opioidTolerance: OpioidTolerance?
+
+        public init(kind: Kind, dose: Mass? = nil, volume: Volume? = nil, duration: Duration, lineContents: LineContents? = nil,
+                    opioidTolerance: OpioidTolerance? = nil) {
             self.kind = kind
             self.dose = dose
             self.volume = volume
             self.duration = duration
             self.lineContents = lineContents
+            self.opioidTolerance = opioidTolerance
+        }
+    }
+
+    /// What the pump delivered and will deliver around the bolus, from its
+    /// own state and its own event log: the inputs of the cumulative limits.
+    public struct Delivery: Sendable, Equatable {
+        /// Why the running prescription is given (its indication's limits apply).
+        public var indication: Indication
+        /// The running basal: its prescribed total in the busiest 24 h.
+        public var basal: DoseRate
+        /// Drug of every bolus (technician's, bridge, priming) the pump's
+        /// event log shows started in the last 24 h of pump time, and how
+        /// many. Nil when the log could not be read: then no bolus is planned.
+        public var bolusesLast24h: Mass?
+        public var bolusCountLast24h: Int
+        /// What the patient may take in any 24 h by the prescription's
+        /// allowance (dose x maximum per 24 h); zero without one.
+        public var patientAllowance: Mass
+
+        public init(indication: Indication, basal: DoseRate, bolusesLast24h: Mass?, bolusCountLast24h: Int, patientAllowance: Mass) {
+            self.indication = indication
+            self.basal = basal
+            self.bolusesLast24h = bolusesLast24h
+            self.bolusCountLast24h = bolusCountLast24h
+            self.patientAllowance = patientAllowance
         }
     }
 
@@ -64,10 +101,20 @@ public struct BolusPlan: Sendable, Equatable {
     /// Plans `request`. Throws only for a request that cannot describe a
     /// bolus at all (no dose for a therapeutic bolus, a zero duration);
     /// everything else is a finding, so the whole list is shown at once.
-    public static func plan(_ request: Request, pump: PumpContents, policy: ClinicPolicy,
+    public static func plan(_ request: Request, pump: PumpContents, delivery: Delivery, policy: ClinicPolicy,
                             profile: PumpProfile) throws(BolusRequestError) -> BolusPlan {
         guard request.duration.baseValue > 0 else { throw .durationNotPositive }
         var findings: [Finding] = []
+        let tolerance: OpioidTolerance? = pump.drug.isOpioid ? (request.opioidTolerance ?? .naive) : nil
+        let limits = policy.limits(for: pump.drug, indication: delivery.indication, tolerance: tolerance)
+        let massUnit = policy.policy(for: pump.drug)?.massUnit ?? pump.drug.defaultDoseUnit
+        let rateUnit: QuantityUnit<DoseRateDimension> = massUnit == .mg ? .mgPerDay : .mcgPerDay
+        func mass(_ value: Mass) -> String { value.formatted(in: massUnit) }
+        func rate(_ value: DoseRate) -> String { value.formatted(in: rateUnit) }
+        let note = limits?.variantNote ?? ""
+        let toleranceHint = pump.drug.isOpioid && request.opioidTolerance == nil
+            ? "; the opioid-naive limits apply because no opioid tolerance was given (--opioid-tolerance tolerant for an opioid-tolerant patient)"
+            : ""
         let volume: Volume
         let dose: Mass
         switch request.kind {
@@ -83,13 +130,13 @@ public struct BolusPlan: Sendable, Equatable {
             }
             volume = exact
             dose = delivered
-            if let limits = policy.policy(for: pump.drug)?.bolus {
-                if delivered > limits.hardMax {
+            if let single = limits?.bolus {
+                if delivered > single.hardMax {
                     findings.append(Finding(code: .bolusAboveHardMax, severity: .hard,
-                                            message: "\(delivered) is above the hard maximum single bolus of \(limits.hardMax)"))
-                } else if let soft = limits.softMax, delivered > soft {
+                                            message: "\(mass(delivered)) is above the hard maximum single bolus of \(mass(single.hardMax))\(note)\(toleranceHint)"))
+                } else if let soft = single.softMax, delivered > soft {
                     findings.append(Finding(code: .bolusAboveSoftMax, severity: .soft,
-                                            message: "\(delivered) is above the usual maximum single bolus of \(soft)"))
+                                            message: "\(mass(delivered)) is above the usual maximum single bolus of \(mass(soft))\(note)"))
                 }
             }
         case .bridge, .prime:
@@ -107,6 +154,48 @@ public struct BolusPlan: Sendable, Equatable {
                                         message: "a \(request.kind.rawValue) bolus of \(pushed): \(error.description)"))
                 return BolusPlan(kind: request.kind, volume: pushed, doseToPatient: .zero, duration: request.duration, rate: nil,
                                  findings: findings)
+            }
+        }
+        // Every bolus counts toward the 24 h totals, whatever its kind: the
+        // drug reaches the patient all the same.
+        if limits == nil {
+            findings.append(Finding(code: .drugNotInLibrary, severity: .hard,
+                                    message: "\(pump.drug.rawValue) is not in the clinic's drug library"))
+        }
+        if let limits {
+            if let earlier = delivery.bolusesLast24h {
+                let given = earlier.baseValue.saturatingAdd(dose.baseValue)
+                let earlierWords = delivery.bolusCountLast24h == 0 ? "no earlier bolus in the last 24 h"
+                    : "\(delivery.bolusCountLast24h) earlier \(delivery.bolusCountLast24h == 1 ? "bolus" : "boluses") of \(mass(earlier)) in the last 24 h"
+                // The boluses-in-24 h limit is the therapeutic one; a bridge
+                // or priming bolus is limited by what the line holds, and
+                // counts in the daily total below.
+                if request.kind == .therapeutic, let day = limits.bolusPer24h {
+                    if given > day.hardMax.baseValue {
+                        findings.append(Finding(code: .bolusPer24hAboveHardMax, severity: .hard,
+                                                message: "\(mass(dose)) now with \(earlierWords) (the pump's event log) is \(mass(Mass(baseValue: given))), above the hard maximum of \(mass(day.hardMax)) of boluses in 24 h\(note)\(toleranceHint)"))
+                    } else if let soft = day.softMax, given > soft.baseValue {
+                        findings.append(Finding(code: .bolusPer24hAboveSoftMax, severity: .soft,
+                                                message: "\(mass(dose)) now with \(earlierWords) (the pump's event log) is \(mass(Mass(baseValue: given))), above the usual maximum of \(mass(soft)) of boluses in 24 h\(note)"))
+                    }
+                }
+                // Any 24 h window around now: the busiest 24 h of basal, the
+                // boluses of the last 24 h, this one, and every bolus the
+                // patient may take.
+                let total = delivery.basal.baseValue.saturatingAdd(given).saturatingAdd(delivery.patientAllowance.baseValue)
+                let words = "the basal \(rate(delivery.basal)), \(mass(dose)) now, \(earlierWords)"
+                    + (delivery.patientAllowance.baseValue > 0 ? " and the patient-bolus allowance of \(mass(delivery.patientAllowance))" : "")
+                    + " make \(mass(Mass(baseValue: total))) in 24 h"
+                if total > limits.dailyDose.hardMax.baseValue {
+                    findings.append(Finding(code: .bolusCumulativeAboveHardMax, severity: .hard,
+                                            message: "\(words), above the daily hard maximum of \(rate(limits.dailyDose.hardMax))\(note)\(toleranceHint)"))
+                } else if let soft = limits.dailyDose.softMax, total > soft.baseValue {
+                    findings.append(Finding(code: .bolusCumulativeAboveSoftMax, severity: .soft,
+                                            message: "\(words), above the daily soft maximum of \(rate(soft))\(note)"))
+                }
+            } else {
+                findings.append(Finding(code: .bolusHistoryUnknown, severity: .hard,
+                                        message: "the pump's event log could not be read, so the boluses of the last 24 h are not known; no bolus is given without them (read it with pumpctl log)"))
             }
         }
         // nL x 86400 s/day / s = nL/day, rounded up so the check errs on the safe side.

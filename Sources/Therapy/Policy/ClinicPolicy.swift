@@ -41,6 +41,23 @@ public struct ClinicPolicy: Sendable, Equatable, Codable {
     public func policy(for drug: Drug) -> DrugPolicy? {
         drugs.first { $0.drug == drug }
     }
+
+    /// The limits in force for `drug` given for `indication` (and, for an
+    /// opioid, `tolerance`), each capped at the shipped library's ceiling
+    /// however this policy was made (a file is refused when it loosens
+    /// one; a policy built in code is capped here). Nil when the drug is
+    /// not in this library or the shipped one.
+    public func limits(for drug: Drug, indication: Indication, tolerance: OpioidTolerance?) -> DrugLimits? {
+        let tolerance = drug.isOpioid ? (tolerance ?? .naive) : nil
+        guard let own = policy(for: drug)?.limits(indication: indication, tolerance: tolerance),
+              let ceiling = Self.shippedCeiling?.policy(for: drug)?.limits(indication: indication, tolerance: tolerance) else { return nil }
+        return own.capped(by: ceiling)
+    }
+
+    /// Whether the library, and the shipped one, allow `drug` for `indication`.
+    public func allows(_ drug: Drug, for indication: Indication) -> Bool {
+        (policy(for: drug)?.allows(indication) ?? false) && (Self.shippedCeiling?.policy(for: drug)?.allows(indication) ?? false)
+    }
 }
 
 /// One drug in the library.
@@ -51,16 +68,56 @@ public struct DrugPolicy: Sendable, Equatable, Codable {
     public var doseUnit: String
     /// Concentrations the clinic stocks; any other is refused.
     public var concentrations: [Concentration]
+    /// What the drug may be prescribed for; nil (left out of a clinic
+    /// file) means the shipped library's list.
+    public var indications: [Indication]?
     public var dailyDose: Limits<DoseRateDimension>
-    /// Single (patient) bolus limits, when the library sets them.
+    /// Single bolus limits (a technician's bolus and each patient bolus).
     public var bolus: Limits<MassDimension>?
+    /// Every bolus the pump started in any 24 h, this one included.
+    public var bolusPer24h: Limits<MassDimension>?
+    /// The dose rate of any one flex step.
+    public var stepRate: Limits<DoseRateDimension>?
+    /// The daily dose of a first prescription, a new drug, or a start from stopped.
+    public var startDose: Limits<DoseRateDimension>?
+    /// Limits for one indication (`{"cerebral": {...}}`), on top of the drug's own.
+    public var byIndication: [String: LimitSet]?
+    /// Limits for one opioid tolerance (`{"naive": {...}}`), on top of the drug's own.
+    public var byOpioidTolerance: [String: LimitSet]?
     public var titration: TitrationRule
     public var sources: [String]
 
     enum CodingKeys: String, CodingKey {
-        case drug, concentrations, bolus, titration, sources
+        case drug, concentrations, indications, bolus, titration, sources
         case doseUnit = "dose_unit"
         case dailyDose = "daily_dose"
+        case bolusPer24h = "bolus_per_24h"
+        case stepRate = "step_rate"
+        case startDose = "start_dose"
+        case byIndication = "by_indication"
+        case byOpioidTolerance = "by_opioid_tolerance"
+    }
+
+    /// Whether the library allows the drug for `indication`.
+    public func allows(_ indication: Indication) -> Bool {
+        (indications ?? Indication.allCases).contains(indication)
+    }
+
+    /// The limits that apply to a prescription for `indication` (and, for an
+    /// opioid, `tolerance`): for each limit the tightest of the drug's own
+    /// and those of the indication and the tolerance.
+    public func limits(indication: Indication, tolerance: OpioidTolerance?) -> DrugLimits {
+        var limits = DrugLimits(dailyDose: dailyDose, bolus: bolus, bolusPer24h: bolusPer24h, stepRate: stepRate,
+                                startDose: startDose, variants: [])
+        if let set = byIndication?[indication.rawValue] {
+            limits.tighten(by: set)
+            limits.variants.append(indication.rawValue)
+        }
+        if let tolerance, let set = byOpioidTolerance?[tolerance.rawValue] {
+            limits.tighten(by: set)
+            limits.variants.append(tolerance.words)
+        }
+        return limits
     }
 
     /// `doseUnit` as a mass unit; mcg when the text is not one.
@@ -85,6 +142,98 @@ public struct Limits<D: PhysicalDimension>: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case softMax = "soft_max"
         case hardMax = "hard_max"
+    }
+}
+
+/// Limits of one indication or one opioid tolerance. Each tightens the
+/// drug's own limit of the same name; none can loosen it.
+public struct LimitSet: Sendable, Equatable, Codable {
+    public var dailyDose: Limits<DoseRateDimension>?
+    public var bolus: Limits<MassDimension>?
+    public var bolusPer24h: Limits<MassDimension>?
+    public var stepRate: Limits<DoseRateDimension>?
+    public var startDose: Limits<DoseRateDimension>?
+
+    public init(dailyDose: Limits<DoseRateDimension>? = nil, bolus: Limits<MassDimension>? = nil,
+                bolusPer24h: Limits<MassDimension>? = nil, stepRate: Limits<DoseRateDimension>? = nil,
+                startDose: Limits<DoseRateDimension>? = nil) {
+        self.dailyDose = dailyDose
+        self.bolus = bolus
+        self.bolusPer24h = bolusPer24h
+        self.stepRate = stepRate
+        self.startDose = startDose
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case bolus
+        case dailyDose = "daily_dose"
+        case bolusPer24h = "bolus_per_24h"
+        case stepRate = "step_rate"
+        case startDose = "start_dose"
+    }
+}
+
+/// The limits in force for one prescription or bolus: the tightest of the
+/// drug's, its indication's and its opioid tolerance's, and never looser
+/// than the shipped library's (`ClinicPolicy.limits(for:indication:tolerance:)`).
+public struct DrugLimits: Sendable, Equatable {
+    public var dailyDose: Limits<DoseRateDimension>
+    public var bolus: Limits<MassDimension>?
+    public var bolusPer24h: Limits<MassDimension>?
+    public var stepRate: Limits<DoseRateDimension>?
+    public var startDose: Limits<DoseRateDimension>?
+    /// Which limit sets applied beyond the drug's own ("cerebral", "opioid-naive"), for messages.
+    public var variants: [String]
+
+    public init(dailyDose: Limits<DoseRateDimension>, bolus: Limits<MassDimension>?, bolusPer24h: Limits<MassDimension>?,
+                stepRate: Limits<DoseRateDimension>?, startDose: Limits<DoseRateDimension>?, variants: [String]) {
+        self.dailyDose = dailyDose
+        self.bolus = bolus
+        self.bolusPer24h = bolusPer24h
+        self.stepRate = stepRate
+        self.startDose = startDose
+        self.variants = variants
+    }
+
+    mutating func tighten(by set: LimitSet) {
+        dailyDose = dailyDose.tightened(by: set.dailyDose)
+        bolus = Limits.tightest(bolus, set.bolus)
+        bolusPer24h = Limits.tightest(bolusPer24h, set.bolusPer24h)
+        stepRate = Limits.tightest(stepRate, set.stepRate)
+        startDose = Limits.tightest(startDose, set.startDose)
+    }
+
+    /// Each limit no looser than the same limit of `ceiling`.
+    public func capped(by ceiling: DrugLimits) -> DrugLimits {
+        var capped = self
+        capped.dailyDose = dailyDose.tightened(by: ceiling.dailyDose)
+        capped.bolus = Limits.tightest(bolus, ceiling.bolus)
+        capped.bolusPer24h = Limits.tightest(bolusPer24h, ceiling.bolusPer24h)
+        capped.stepRate = Limits.tightest(stepRate, ceiling.stepRate)
+        capped.startDose = Limits.tightest(startDose, ceiling.startDose)
+        return capped
+    }
+
+    /// ` (cerebral limit)`, or nothing when only the drug's own limits apply.
+    public var variantNote: String {
+        variants.isEmpty ? "" : " (\(variants.joined(separator: ", ")) limit)"
+    }
+}
+
+extension Limits {
+    /// The lower hard maximum and the lower soft maximum (never above the
+    /// hard one) of the two.
+    public func tightened(by other: Limits?) -> Limits {
+        guard let other else { return self }
+        let hard = Swift.min(hardMax, other.hardMax)
+        let soft = [softMax, other.softMax].compactMap { $0 }.min().map { Swift.min($0, hard) }
+        return Limits(softMax: soft, hardMax: hard)
+    }
+
+    /// The tighter of two optional limits: one alone holds as it is.
+    public static func tightest(_ first: Limits?, _ second: Limits?) -> Limits? {
+        guard let first else { return second }
+        return first.tightened(by: second)
     }
 }
 
@@ -139,6 +288,13 @@ public enum PolicyFileError: Error, Sendable, Equatable, CustomStringConvertible
     case unreadable(detail: String)
     case unsupportedFormat(String)
     case invalid(detail: String)
+    /// The policy loosens a hard limit beyond the shipped library's ceiling
+    /// (or allows an indication the shipped library does not): `field` is
+    /// the path in the file, `value` what it says, `ceiling` the shipped figure.
+    case loosensShippedCeiling(drug: Drug, field: String, value: String, ceiling: String)
+    /// A key written twice in one object (its path): which one a parser
+    /// keeps is not defined, so neither is used.
+    case duplicateKey(String)
 
     public var description: String {
         let keep = " The policy was not loaded; nothing was changed."
@@ -152,6 +308,10 @@ public enum PolicyFileError: Error, Sendable, Equatable, CustomStringConvertible
             return "the policy file has format '\(format)'; this program reads '\(ClinicPolicy.currentFormat)'." + keep
         case .invalid(let detail):
             return "the policy file is inconsistent: \(detail)." + keep
+        case .loosensShippedCeiling(let drug, let field, let value, let ceiling):
+            return "the policy loosens \(drug.rawValue) \(field) to \(value), beyond the shipped library's ceiling of \(ceiling): a clinic policy may tighten any limit but never loosen a hard one." + keep
+        case .duplicateKey(let path):
+            return "the policy file has '\(path)' twice; write each field once." + keep
         }
     }
 }
@@ -161,9 +321,25 @@ extension ClinicPolicy {
     /// hand-edited documents, and a bound keeps a wrong path harmless.
     public static let maximumFileBytes = 1 << 20
 
-    /// Decodes and checks a policy document.
+    /// Decodes and checks a policy document: consistent, and never looser
+    /// than the shipped library (`checkCeilings`).
     public static func load(_ data: Data) throws(PolicyFileError) -> ClinicPolicy {
+        let policy = try decodeAndCheck(data)
+        guard let ceiling = shippedCeiling else {
+            throw .invalid(detail: "the shipped drug library cannot be read, so no policy can be checked against it")
+        }
+        try policy.checkCeilings(against: ceiling)
+        return policy
+    }
+
+    /// The shipped library, the ceiling of every clinic policy. Nil only if
+    /// the embedded document were broken (a test proves it is not); every
+    /// limit then refuses.
+    public static let shippedCeiling: ClinicPolicy? = try? decodeAndCheck(Data(shippedDefaultsJSON.utf8))
+
+    static func decodeAndCheck(_ data: Data) throws(PolicyFileError) -> ClinicPolicy {
         guard data.count <= maximumFileBytes else { throw .tooLarge(bytes: data.count, limit: maximumFileBytes) }
+        if let duplicate = JSONDuplicateKeys.first(in: data) { throw .duplicateKey(duplicate) }
         let policy: ClinicPolicy
         do {
             policy = try JSONDecoder().decode(ClinicPolicy.self, from: data)
@@ -179,7 +355,51 @@ extension ClinicPolicy {
 
     /// The shipped defaults, decoded from the embedded document.
     public static func shippedDefaults() throws(PolicyFileError) -> ClinicPolicy {
-        try load(Data(shippedDefaultsJSON.utf8))
+        try decodeAndCheck(Data(shippedDefaultsJSON.utf8))
+    }
+
+    /// Refuses a policy that loosens a hard limit of `ceiling` (the shipped
+    /// library) or allows an indication it does not. Soft limits and the
+    /// titration rules (all soft) may be set as the clinic chooses, below
+    /// the hard limits; a limit the policy leaves out is the ceiling's.
+    public func checkCeilings(against ceiling: ClinicPolicy) throws(PolicyFileError) {
+        for entry in drugs {
+            guard let shipped = ceiling.policy(for: entry.drug) else { continue }
+            let drug = entry.drug
+            for indication in entry.indications ?? [] where !shipped.allows(indication) {
+                throw .loosensShippedCeiling(drug: drug, field: "indications", value: "include \(indication.rawValue)",
+                                             ceiling: (shipped.indications ?? []).map(\.rawValue).joined(separator: ", "))
+            }
+            let massUnit = shipped.massUnit, rateUnit = shipped.doseRateUnit
+            func over<D>(_ own: Limits<D>?, _ top: Limits<D>?, _ field: String, _ unit: QuantityUnit<D>) throws(PolicyFileError) {
+                guard let own, let top, own.hardMax > top.hardMax else { return }
+                throw .loosensShippedCeiling(drug: drug, field: field + ".hard_max", value: own.hardMax.formatted(in: unit),
+                                             ceiling: top.hardMax.formatted(in: unit))
+            }
+            func set(_ own: LimitSet, _ top: DrugLimits, _ prefix: String) throws(PolicyFileError) {
+                try over(own.dailyDose, top.dailyDose, prefix + "daily_dose", rateUnit)
+                try over(own.bolus, top.bolus, prefix + "bolus", massUnit)
+                try over(own.bolusPer24h, top.bolusPer24h, prefix + "bolus_per_24h", massUnit)
+                try over(own.stepRate, top.stepRate, prefix + "step_rate", rateUnit)
+                try over(own.startDose, top.startDose, prefix + "start_dose", rateUnit)
+            }
+            // The drug's own limits against the shipped drug's own.
+            try set(LimitSet(dailyDose: entry.dailyDose, bolus: entry.bolus, bolusPer24h: entry.bolusPer24h,
+                             stepRate: entry.stepRate, startDose: entry.startDose),
+                    DrugLimits(dailyDose: shipped.dailyDose, bolus: shipped.bolus, bolusPer24h: shipped.bolusPer24h,
+                               stepRate: shipped.stepRate, startDose: shipped.startDose, variants: []), "")
+            // Each variant against the shipped limits for the same case.
+            let loosest: OpioidTolerance? = drug.isOpioid ? .tolerant : nil
+            for (key, own) in entry.byIndication ?? [:] {
+                guard let indication = Indication(rawValue: key) else { continue }
+                try set(own, shipped.limits(indication: indication, tolerance: loosest), "by_indication.\(key).")
+            }
+            let anyIndication = shipped.indications?.first ?? .pain
+            for (key, own) in entry.byOpioidTolerance ?? [:] {
+                guard let tolerance = OpioidTolerance(rawValue: key) else { continue }
+                try set(own, shipped.limits(indication: anyIndication, tolerance: tolerance), "by_opioid_tolerance.\(key).")
+            }
+        }
     }
 
     /// Consistency a hand edit can break.
@@ -201,6 +421,25 @@ extension ClinicPolicy {
             if let bolus = entry.bolus, let soft = bolus.softMax, soft > bolus.hardMax {
                 throw .invalid(detail: "\(name): bolus.soft_max is above hard_max")
             }
+            try Self.checkLimitSet(LimitSet(bolus: nil, bolusPer24h: entry.bolusPer24h, stepRate: entry.stepRate,
+                                            startDose: entry.startDose), field: "\(name): ")
+            if let bolus = entry.bolus, bolus.hardMax.baseValue <= 0 { throw .invalid(detail: "\(name): bolus.hard_max must be positive") }
+            if let list = entry.indications {
+                guard !list.isEmpty, Set(list).count == list.count else {
+                    throw .invalid(detail: "\(name): indications must list each allowed indication once")
+                }
+            }
+            for (key, set) in entry.byIndication ?? [:] {
+                guard Indication(rawValue: key) != nil else { throw .invalid(detail: "\(name): unknown indication '\(key)' in by_indication") }
+                try Self.checkLimitSet(set, field: "\(name): by_indication.\(key).")
+            }
+            for (key, set) in entry.byOpioidTolerance ?? [:] {
+                guard entry.drug.isOpioid else { throw .invalid(detail: "\(name): by_opioid_tolerance is only for an opioid") }
+                guard OpioidTolerance(rawValue: key) != nil else {
+                    throw .invalid(detail: "\(name): unknown tolerance '\(key)' in by_opioid_tolerance (naive or tolerant)")
+                }
+                try Self.checkLimitSet(set, field: "\(name): by_opioid_tolerance.\(key).")
+            }
             let rule = entry.titration
             for (key, percent) in rule.maxIncreasePercent ?? [:] {
                 guard Indication(rawValue: key) != nil else { throw .invalid(detail: "\(name): unknown indication '\(key)' in max_increase_percent") }
@@ -218,6 +457,22 @@ extension ClinicPolicy {
         guard (0...100).contains(residualTolerance.percentOfExpected), residualTolerance.minimum.baseValue >= 0 else {
             throw .invalid(detail: "residual_tolerance needs a non-negative minimum and a percent from 0 to 100")
         }
+    }
+}
+
+extension ClinicPolicy {
+    /// Each limit of a set: a positive hard maximum, the soft one not above it.
+    static func checkLimitSet(_ set: LimitSet, field: String) throws(PolicyFileError) {
+        func check<D>(_ limits: Limits<D>?, _ name: String) throws(PolicyFileError) {
+            guard let limits else { return }
+            guard limits.hardMax.baseValue > 0 else { throw .invalid(detail: "\(field)\(name).hard_max must be positive") }
+            if let soft = limits.softMax, soft > limits.hardMax { throw .invalid(detail: "\(field)\(name).soft_max is above hard_max") }
+        }
+        try check(set.dailyDose, "daily_dose")
+        try check(set.bolus, "bolus")
+        try check(set.bolusPer24h, "bolus_per_24h")
+        try check(set.stepRate, "step_rate")
+        try check(set.startDose, "start_dose")
     }
 }
 

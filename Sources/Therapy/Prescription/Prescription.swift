@@ -7,15 +7,27 @@ public struct Prescription: Sendable, Equatable {
     public var mode: InfusionMode
     public var patientBolus: PatientBolus?
     public var catheter: Catheter?
+    /// For an opioid: whether the patient is opioid-tolerant, as the
+    /// prescriber declared it. Nil (not declared) is treated as
+    /// opioid-naive. The pump does not store it; it decides which limits
+    /// the prescription is checked against.
+    public var opioidTolerance: OpioidTolerance?
 
     public init(drug: Drug, concentration: Concentration, indication: Indication, mode: InfusionMode,
-                patientBolus: PatientBolus? = nil, catheter: Catheter? = nil) {
+                patientBolus: PatientBolus? = nil, catheter: Catheter? = nil, opioidTolerance: OpioidTolerance? = nil) {
         self.drug = drug
         self.concentration = concentration
         self.indication = indication
         self.mode = mode
         self.patientBolus = patientBolus
         self.catheter = catheter
+        self.opioidTolerance = opioidTolerance
+    }
+
+    /// The tolerance the limits use: for an opioid, the declared one or
+    /// opioid-naive when none is declared; nil for other drugs.
+    public var effectiveOpioidTolerance: OpioidTolerance? {
+        drug.isOpioid ? (opioidTolerance ?? .naive) : nil
     }
 }
 
@@ -62,7 +74,7 @@ public struct FlexSchedule: Sendable, Equatable {
     public init(cycle: ScheduleCycle, steps: [FlexStep]) throws(PrescriptionError) {
         guard !steps.isEmpty else { throw .invalidField("steps", "a flex schedule needs at least one step") }
         guard steps.count <= Self.maximumSteps else {
-            throw .invalidField("steps", "\(steps.count) steps; at most \(Self.maximumSteps)")
+            throw .invalidField("steps", "\(steps.count) steps; a schedule holds 1 to \(Self.maximumSteps) (13 a day for a week)")
         }
         guard steps[0].start == 0 else {
             throw .invalidField("steps", "the first step must start at \(cycle == .daily ? "00:00" : "Mon 00:00") so the whole cycle is covered")
@@ -145,6 +157,10 @@ public struct PatientBolus: Sendable, Equatable {
     public var lockout: Duration
     public var maximumPer24h: Int
 
+    /// The boluses per 24 h a prescription may allow: the pump's range,
+    /// used by the file, the validator and the wire alike.
+    public static let allowedPerDay: ClosedRange<Int> = 1...24
+
     public init(dose: Mass, duration: Duration, lockout: Duration, maximumPer24h: Int) {
         self.dose = dose
         self.duration = duration
@@ -180,6 +196,9 @@ public enum PrescriptionError: Error, Sendable, Equatable, CustomStringConvertib
     case missingField(String)
     case unknownField(String)
     case invalidField(String, String)
+    /// A key written twice in one object (its path): which one a parser
+    /// keeps is not defined, so neither is used.
+    case duplicateKey(String)
 
     public var description: String {
         let kept = " The prescription was not used; nothing was sent to the pump."
@@ -194,6 +213,8 @@ public enum PrescriptionError: Error, Sendable, Equatable, CustomStringConvertib
             return "the prescription has a field '\(name)' this program does not know (a misspelling?)." + kept
         case .invalidField(let name, let reason):
             return "the prescription's '\(name)' is not valid: \(reason)." + kept
+        case .duplicateKey(let name):
+            return "the prescription has '\(name)' twice; write each field once so the review shows what is programmed." + kept
         }
     }
 }

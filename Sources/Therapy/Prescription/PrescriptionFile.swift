@@ -10,6 +10,7 @@ extension Prescription {
         guard data.count <= ClinicPolicy.maximumFileBytes else {
             throw .tooLarge(bytes: data.count, limit: ClinicPolicy.maximumFileBytes)
         }
+        if let duplicate = JSONDuplicateKeys.first(in: data) { throw .duplicateKey(duplicate) }
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: data)
@@ -22,7 +23,7 @@ extension Prescription {
 
     init(fields: Fields) throws(PrescriptionError) {
         try fields.refuseUnknown(["drug", "concentration", "indication", "mode", "daily_dose", "cycle", "steps",
-                                  "patient_bolus", "catheter"])
+                                  "patient_bolus", "catheter", "opioid_tolerance"])
         guard let drug = Drug(rawValue: try fields.string("drug")) else {
             throw .invalidField("drug", "one of \(Drug.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -72,7 +73,10 @@ extension Prescription {
         if let object = try fields.optionalObject("patient_bolus") {
             try object.refuseUnknown(["dose", "duration", "lockout", "max_per_24h"])
             let count = try object.integer("max_per_24h")
-            guard (1...96).contains(count) else { throw .invalidField("patient_bolus.max_per_24h", "1 to 96") }
+            let allowed = PatientBolus.allowedPerDay
+            guard allowed.contains(count) else {
+                throw .invalidField("patient_bolus.max_per_24h", "\(count) is outside \(allowed.lowerBound) to \(allowed.upperBound), the boluses per 24 h the pump holds")
+            }
             let duration: Duration = try object.quantity("duration")
             guard duration.baseValue > 0 else { throw .invalidField("patient_bolus.duration", "must be longer than zero") }
             bolus = PatientBolus(dose: try object.quantity("dose"), duration: duration,
@@ -90,8 +94,18 @@ extension Prescription {
                 catheter = .measured(length: try object.quantity("length"), volumePerLength: try object.quantity("volume_per_cm"))
             }
         }
+        var tolerance: OpioidTolerance?
+        if fields.has("opioid_tolerance") {
+            guard drug.isOpioid else {
+                throw .invalidField("opioid_tolerance", "only an opioid (morphine) has an opioid tolerance; leave it out for \(drug.rawValue)")
+            }
+            guard let declared = OpioidTolerance(rawValue: try fields.string("opioid_tolerance")) else {
+                throw .invalidField("opioid_tolerance", "naive or tolerant")
+            }
+            tolerance = declared
+        }
         self.init(drug: drug, concentration: concentration, indication: indication, mode: mode,
-                  patientBolus: bolus, catheter: catheter)
+                  patientBolus: bolus, catheter: catheter, opioidTolerance: tolerance)
     }
 
     /// The document form, with masses in `massUnit` (the drug library's unit).
@@ -104,6 +118,7 @@ extension Prescription {
             "indication": indication.rawValue,
             "mode": mode.name,
         ]
+        if let opioidTolerance { object["opioid_tolerance"] = opioidTolerance.rawValue }
         switch mode {
         case .continuous(let dose):
             object["daily_dose"] = dose.formatted(in: rateUnit)

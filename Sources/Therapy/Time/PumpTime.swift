@@ -90,11 +90,24 @@ public struct PumpTime: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     public var description: String { iso8601 }
 
-    /// Parses `2025-03-01T09:00:00+01:00`, `2025-03-01T09:00Z`, or a bare
-    /// date `2025-03-01` (midnight UTC). Years 2000...2199 only: anything
-    /// else is a typing error for a pump that exists today.
-    public init(parsing text: String) throws(PumpTimeParseError) {
-        guard text.utf8.count <= 32 else { throw .malformed(text) }
+    /// What a date without a time means where one is read.
+    public enum DateAloneRule: Sendable, Equatable {
+        /// Refused: the time matters (a last change, the moment of validation).
+        case refused
+        /// Midnight UTC of that day (a `--since` or `--from` where that is documented).
+        case midnightUTC
+    }
+
+    /// Parses RFC 3339: `2025-03-01T09:00:00+01:00`, with fractional
+    /// seconds (`2026-11-28T05:59:40.851Z`, Python's `isoformat()` with an
+    /// offset, pumpctl's own audit times), any offset from -14:00 to
+    /// +14:00, `Z`, a `t`/`z` or a space for the `T`, and seconds left out
+    /// (`2025-03-01T09:00Z`). Fractions of a second are dropped (the time
+    /// is rounded down to its second). A bare date `2025-03-01` is refused
+    /// unless `dateAlone` is `.midnightUTC`. Years 2000...2199 only:
+    /// anything else is a typing error for a pump that exists today.
+    public init(parsing text: String, dateAlone: DateAloneRule = .refused) throws(PumpTimeParseError) {
+        guard text.utf8.count <= 40 else { throw .malformed(text) }
         let bytes = Array(text.utf8)
         func number(_ range: Range<Int>) -> Int? {
             guard range.upperBound <= bytes.count else { return nil }
@@ -120,6 +133,13 @@ public struct PumpTime: Sendable, Hashable, Comparable, CustomStringConvertible 
                 guard let parsed = number(17..<19) else { throw .malformed(text) }
                 second = parsed
                 index = 19
+                // Fractional seconds: one to nine digits, dropped.
+                if index < bytes.count, bytes[index] == 46 {
+                    index += 1
+                    let start = index
+                    while index < bytes.count, bytes[index] >= 48, bytes[index] <= 57 { index += 1 }
+                    guard (1...9).contains(index - start) else { throw .malformed(text) }
+                }
             }
             guard hour < 24, minute < 60, second < 60 else { throw .outOfRange(text) }
             seconds = hour * 3600 + minute * 60 + second
@@ -135,6 +155,8 @@ public struct PumpTime: Sendable, Hashable, Comparable, CustomStringConvertible 
             } else {
                 throw .malformed(text)
             }
+        } else if dateAlone == .refused {
+            throw .dateWithoutTime(text)
         }
         let days = CivilDate.days(year: year, month: month, day: day)
         self.init(utcSeconds: days * 86_400 + Int64(seconds) - Int64(offset) * 60, offsetMinutes: offset)
@@ -187,11 +209,15 @@ public enum PumpTimeParseError: Error, Sendable, Equatable, CustomStringConverti
     case malformed(String)
     case outOfRange(String)
     case missingOffset(String)
+    /// A date where a time matters.
+    case dateWithoutTime(String)
 
     public var description: String {
         switch self {
         case .malformed(let text):
-            return "'\(text)' is not a date and time like 2025-03-01T09:00:00+01:00 or 2025-03-01"
+            return "'\(text)' is not an RFC 3339 date and time like 2025-03-01T09:00:00+01:00 or 2026-11-28T05:59:40.851Z"
+        case .dateWithoutTime(let text):
+            return "'\(text)' is a date without a time, and the time matters here: give the time and zone, e.g. \(text)T09:00:00+01:00"
         case .outOfRange(let text):
             return "'\(text)' is not a real date and time between the years 2000 and 2199"
         case .missingOffset(let text):

@@ -48,6 +48,26 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, Codable, Custom
     public static let alarmThresholdOutOfRange = FindingCode(rawValue: "alarm.threshold-out-of-range")
     public static let bolusDurationOutOfRange = FindingCode(rawValue: "bolus.duration-out-of-range")
     public static let primingLineNotEmpty = FindingCode(rawValue: "priming.line-not-empty")
+    // The drug library's limits for every drug (indications, steps, start, cumulative delivery).
+    public static let indicationNotAllowed = FindingCode(rawValue: "indication.not-allowed")
+    public static let indicationChanged = FindingCode(rawValue: "indication.changed")
+    public static let stepRateAboveHardMax = FindingCode(rawValue: "step.rate-above-hard-max")
+    public static let stepRateAboveSoftMax = FindingCode(rawValue: "step.rate-above-soft-max")
+    public static let stepProbableDecimalError = FindingCode(rawValue: "step.probable-decimal-error")
+    public static let startAboveHardMax = FindingCode(rawValue: "start.above-hard-max")
+    public static let startAboveSoftMax = FindingCode(rawValue: "start.above-soft-max")
+    public static let bolusPer24hAboveHardMax = FindingCode(rawValue: "bolus.per-24h-above-hard-max")
+    public static let bolusPer24hAboveSoftMax = FindingCode(rawValue: "bolus.per-24h-above-soft-max")
+    public static let bolusCumulativeAboveHardMax = FindingCode(rawValue: "bolus.cumulative-above-hard-max")
+    public static let bolusCumulativeAboveSoftMax = FindingCode(rawValue: "bolus.cumulative-above-soft-max")
+    public static let bolusHistoryUnknown = FindingCode(rawValue: "bolus.history-unknown")
+    public static let doseCumulativeAboveHardMax = FindingCode(rawValue: "dose.cumulative-above-hard-max")
+    public static let doseCumulativeAboveSoftMax = FindingCode(rawValue: "dose.cumulative-above-soft-max")
+    public static let titrationHistoryUnknown = FindingCode(rawValue: "titration.history-unknown")
+    // Plausibility: values that are probably a unit slip.
+    public static let doseProbableUnitError = FindingCode(rawValue: "dose.probable-unit-error")
+    public static let refillVolumeImplausible = FindingCode(rawValue: "refill.volume-implausible")
+    public static let ptmCountOutOfRange = FindingCode(rawValue: "ptm.count-out-of-range")
 
     /// Every code this module can produce, with its severity, for docs and tests.
     public static let catalog: [(code: FindingCode, severity: Severity)] = [
@@ -66,6 +86,13 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, Codable, Custom
         (.refillOverfill, .hard), (.refillResidualDiscrepancy, .soft), (.refillNeedsPrescription, .hard),
         (.refillPrescriptionMismatch, .hard), (.alarmThresholdOutOfRange, .hard),
         (.bolusDurationOutOfRange, .hard), (.primingLineNotEmpty, .hard),
+        (.indicationNotAllowed, .hard), (.indicationChanged, .soft),
+        (.stepRateAboveHardMax, .hard), (.stepRateAboveSoftMax, .soft), (.stepProbableDecimalError, .soft),
+        (.startAboveHardMax, .hard), (.startAboveSoftMax, .soft),
+        (.bolusPer24hAboveHardMax, .hard), (.bolusPer24hAboveSoftMax, .soft),
+        (.bolusCumulativeAboveHardMax, .hard), (.bolusCumulativeAboveSoftMax, .soft), (.bolusHistoryUnknown, .hard),
+        (.doseCumulativeAboveHardMax, .hard), (.doseCumulativeAboveSoftMax, .soft), (.titrationHistoryUnknown, .soft),
+        (.doseProbableUnitError, .soft), (.refillVolumeImplausible, .soft), (.ptmCountOutOfRange, .hard),
     ]
 }
 
@@ -93,14 +120,60 @@ public struct Override: Sendable, Equatable, Codable {
         self.code = code
         self.reason = reason
     }
+
+    /// Fewest characters a reason may have, once trimmed.
+    public static let minimumReasonLength = 10
+    /// Fewest words (runs of two or more letters) a reason may have.
+    public static let minimumReasonWords = 2
+
+    /// Whether `reason` says something a later reader can act on: at least
+    /// `minimumReasonLength` characters and `minimumReasonWords` words, so
+    /// whitespace, punctuation ("."), a letter or one word are refused.
+    public static func reasonCarriesWords(_ reason: String) -> Bool {
+        let trimmed = reason.trimmingWhitespace()
+        guard trimmed.count >= minimumReasonLength else { return false }
+        var words = 0, run = 0
+        for character in trimmed {
+            if character.isLetter {
+                run += 1
+            } else {
+                if run >= 2 { words += 1 }
+                run = 0
+            }
+        }
+        if run >= 2 { words += 1 }
+        return words >= minimumReasonWords
+    }
+}
+
+/// A rule validation could not apply for want of an input, so that a
+/// report without findings never hides that it skipped something.
+public enum SkippedCheck: String, Sendable, Codable, Equatable, CaseIterable {
+    /// No time of the last change: the minimum interval between increases.
+    case minimumInterval = "titration.minimum-interval"
+    /// No current prescription: titration, decimal-error and withdrawal checks.
+    case againstCurrent = "titration.against-current"
+    /// No current prescription: whether this is a start, and the start-dose limit.
+    case startDose = "start.dose"
+
+    public var sentence: String {
+        switch self {
+        case .minimumInterval: return "the 24 h rule (minimum interval between increases) was not checked: give --last-change"
+        case .againstCurrent: return "titration, decimal-error and withdrawal checks against the current prescription were not made: give --current"
+        case .startDose: return "the start-dose limit was not checked (a first prescription or a start from stopped): give --current"
+        }
+    }
 }
 
 /// Everything validation found about one pending prescription.
 public struct ValidationReport: Sendable, Equatable, Codable {
     public let findings: [Finding]
+    /// Rules that were not applied because an input was missing.
+    public let notChecked: [SkippedCheck]
 
-    public init(findings: [Finding]) {
+    public init(findings: [Finding], notChecked: [SkippedCheck] = []) {
         self.findings = findings
+        self.notChecked = notChecked
     }
 
     /// Hard findings: the prescription is refused.
@@ -109,8 +182,8 @@ public struct ValidationReport: Sendable, Equatable, Codable {
     public var warnings: [Finding] { findings.filter { $0.severity == .soft } }
 
     /// The one rule for proceeding, shared by the session layer and scripts:
-    /// no hard finding; every soft finding overridden with a non-empty
-    /// reason; no override for a finding that is not there (a stale or
+    /// no hard finding; every soft finding overridden with a reason that
+    /// carries words (`Override.reasonCarriesWords`); no override for a finding that is not there (a stale or
     /// mistyped override is a sign the person is not looking at this report).
     public func accepting(overrides: [Override]) throws(ValidationRefusal) -> AcceptedPrescription {
         let hard = errors
@@ -119,6 +192,7 @@ public struct ValidationReport: Sendable, Equatable, Codable {
         for override in overrides {
             guard soft.contains(where: { $0.code == override.code }) else { throw .overrideWithoutFinding(override.code) }
             guard !override.reason.trimmingWhitespace().isEmpty else { throw .overrideWithoutReason(override.code) }
+            guard Override.reasonCarriesWords(override.reason) else { throw .reasonWithoutWords(override.code) }
         }
         let missing = soft.filter { finding in !overrides.contains { $0.code == finding.code } }
         guard missing.isEmpty else { throw .softFindingsNotOverridden(missing) }
@@ -147,6 +221,8 @@ public enum ValidationRefusal: Error, Sendable, Equatable, CustomStringConvertib
     case softFindingsNotOverridden([Finding])
     case overrideWithoutReason(FindingCode)
     case overrideWithoutFinding(FindingCode)
+    /// The reason is not blank but says nothing (".", "ok", one word).
+    case reasonWithoutWords(FindingCode)
 
     public var description: String {
         switch self {
@@ -156,6 +232,8 @@ public enum ValidationRefusal: Error, Sendable, Equatable, CustomStringConvertib
             return "needs an override with a reason for: " + findings.map { "\($0.code): \($0.message)" }.joined(separator: "; ")
         case .overrideWithoutReason(let code):
             return "the override for \(code) has no reason; an override must say why"
+        case .reasonWithoutWords(let code):
+            return "the reason given for \(code) says too little: write at least \(Override.minimumReasonLength) characters and \(Override.minimumReasonWords) words saying why (who ordered it, what was checked)"
         case .overrideWithoutFinding(let code):
             return "an override was given for \(code), but this prescription has no such finding; check it is the right prescription"
         }

@@ -2,7 +2,9 @@
 public struct ValidationContext: Sendable, Equatable {
     public var policy: ClinicPolicy
     public var profile: PumpProfile
-    /// The prescription the pump runs now, if known.
+    /// The prescription the pump runs now, if known. Nil means not known
+    /// (`calc validate` without `--current`): the checks against it are
+    /// then listed in the report's `notChecked`, never silently skipped.
     public var current: Prescription?
     /// When the current prescription's dose last changed.
     public var lastChange: PumpTime?
@@ -16,10 +18,19 @@ public struct ValidationContext: Sendable, Equatable {
     /// so the same prescription programmed twice is no change. Without it
     /// the prescribed doses are compared.
     public var currentDeliveredDose: DoseRate?
+    /// Drug of the boluses (technician's, bridge, priming) the pump's own
+    /// event log shows started in the last 24 h, when it was read. Counted
+    /// in the cumulative 24 h total with the new basal and the patient
+    /// allowance.
+    public var recentBoluses: Mass?
+    /// False when the pump's record of recent changes could not be read
+    /// completely, so `recentIncreases` may miss some.
+    public var increaseHistoryComplete: Bool
 
     public init(policy: ClinicPolicy, profile: PumpProfile, current: Prescription? = nil,
                 lastChange: PumpTime? = nil, now: PumpTime, recentIncreases: [PumpTime] = [],
-                currentDeliveredDose: DoseRate? = nil) {
+                currentDeliveredDose: DoseRate? = nil,
+                recentBoluses: Mass? = nil, increaseHistoryComplete: Bool = true) {
         self.policy = policy
         self.profile = profile
         self.current = current
@@ -27,27 +38,61 @@ public struct ValidationContext: Sendable, Equatable {
         self.now = now
         self.recentIncreases = recentIncreases
         self.currentDeliveredDose = currentDeliveredDose
+        self.recentBoluses = recentBoluses
+        self.increaseHistoryComplete = increaseHistoryComplete
+    }
+
+    /// Whether the pending prescription starts therapy: the pump holds no
+    /// dose of this drug now (a first prescription, another drug, the
+    /// stopped or the minimum-rate mode). A pump whose infusion was stopped still holds its last
+    /// delivering prescription, and a new one is titrated from that. Nil
+    /// when the current prescription is not known.
+    public func isStart(of pending: Prescription) -> Bool? {
+        guard let current else { return nil }
+        if current.drug != pending.drug { return true }
+        switch current.mode {
+        case .stopped, .minimumRate: return true  // minimum rate only keeps the catheter open
+        case .continuous, .flex: return false
+        }
+        return false
     }
 }
 
 /// Checks a pending prescription against the clinic policy, the pump
 /// profile and the current prescription. Pure: the same inputs always give
 /// the same findings, in the same order.
+///
+/// Every dose limit comes from `ClinicPolicy.limits(for:indication:tolerance:)`:
+/// the tightest of the drug's, its indication's and (for an opioid) its
+/// tolerance's limits.
 public enum PrescriptionValidator {
     public static func validate(_ pending: Prescription, in context: ValidationContext) -> ValidationReport {
         var findings: [Finding] = []
+        var skipped: [SkippedCheck] = []
         func add(_ code: FindingCode, _ severity: Severity, _ message: String) {
             findings.append(Finding(code: code, severity: severity, message: message))
         }
         let drug = pending.drug.rawValue
-        guard let library = context.policy.policy(for: pending.drug) else {
+        let tolerance = pending.effectiveOpioidTolerance
+        guard let library = context.policy.policy(for: pending.drug),
+              let limits = context.policy.limits(for: pending.drug, indication: pending.indication, tolerance: tolerance) else {
             add(.drugNotInLibrary, .hard, "\(drug) is not in the clinic's drug library")
             return ValidationReport(findings: findings)
         }
         let doseUnit = library.doseRateUnit, massUnit = library.massUnit, concUnit = library.concentrationUnit
         func dose(_ value: DoseRate) -> String { value.formatted(in: doseUnit) }
         func mass(_ value: Mass) -> String { value.formatted(in: massUnit) }
+        let note = limits.variantNote
+        // For an opioid without a declared tolerance, say how to declare one.
+        let toleranceHint = pending.drug.isOpioid && pending.opioidTolerance == nil
+            ? "; the prescription does not declare opioid_tolerance, so the opioid-naive limits apply (declare \"opioid_tolerance\": \"tolerant\" for an opioid-tolerant patient)"
+            : ""
 
+        if !context.policy.allows(pending.drug, for: pending.indication) {
+            let allowed = Indication.allCases.filter { context.policy.allows(pending.drug, for: $0) }.map(\.rawValue)
+            add(.indicationNotAllowed, .hard,
+                "\(pending.indication.rawValue) is not an indication for \(drug) in the drug library (allowed: \(allowed.isEmpty ? "none" : allowed.joined(separator: ", ")))")
+        }
         if !library.concentrations.contains(pending.concentration) {
             add(.concentrationNotInLibrary, .hard,
                 "\(pending.concentration.formatted(in: concUnit)) \(drug) is not in the library (stocked: \(library.concentrations.map { $0.formatted(in: concUnit) }.joined(separator: ", ")))")
@@ -64,7 +109,7 @@ public enum PrescriptionValidator {
         let profile = context.profile
         if pending.mode != .stopped {
             for step in plan.steps {
-                let at = plan.steps.count > 1 ? " (step at \(FlexStep(start: step.start, doseRate: .zero).startText(cycle: plan.cycle)))" : ""
+                let at = plan.steps.count > 1 ? " (step at \(startText(step.start, plan.cycle)))" : ""
                 if step.setting.programmed < profile.minimumRate {
                     add(.rateBelowMinimum, .hard,
                         "\(dose(step.setting.prescribed)) at \(pending.concentration.formatted(in: concUnit)) needs \(step.setting.programmed), below the \(profile.model) minimum of \(profile.minimumRate)\(at); use a lower concentration or minimum-rate mode")
@@ -75,27 +120,74 @@ public enum PrescriptionValidator {
             }
         }
         if let busiest = plan.stepsPerDay.max(), busiest > profile.maximumFlexStepsPerDay {
-            add(.scheduleTooManySteps, .hard, "a day of the schedule has \(busiest) steps; the \(profile.model) holds at most \(profile.maximumFlexStepsPerDay)")
+            add(.scheduleTooManySteps, .hard,
+                "steps: a day of the schedule has \(busiest) steps; the \(profile.model) holds 1 to \(profile.maximumFlexStepsPerDay) a day (a step running over midnight counts in both days)")
         }
 
         let largestDay = plan.largestDailyPrescribedDose
-        if largestDay > library.dailyDose.hardMax {
-            add(.doseAboveHardMax, .hard, "\(dose(largestDay)) of \(drug) is above the hard maximum of \(dose(library.dailyDose.hardMax))")
-        } else if let soft = library.dailyDose.softMax, largestDay > soft {
-            add(.doseAboveSoftMax, .soft, "\(dose(largestDay)) of \(drug) is above the soft maximum of \(dose(soft))")
+        if largestDay > limits.dailyDose.hardMax {
+            add(.doseAboveHardMax, .hard,
+                "\(dose(largestDay)) of \(drug) is above the hard maximum of \(dose(limits.dailyDose.hardMax))\(note)\(toleranceHint)")
+        } else if let soft = limits.dailyDose.softMax, largestDay > soft {
+            add(.doseAboveSoftMax, .soft, "\(dose(largestDay)) of \(drug) is above the soft maximum of \(dose(soft))\(note)")
+        }
+
+        // Each flex step's own rate: a short step far above the daily limits
+        // leaves the daily total near normal.
+        if case .flex(let schedule) = pending.mode, let stepLimits = limits.stepRate {
+            for step in schedule.steps {
+                let at = startText(step.start, schedule.cycle)
+                if step.doseRate > stepLimits.hardMax {
+                    add(.stepRateAboveHardMax, .hard,
+                        "the step at \(at) runs \(dose(step.doseRate)), above the hard maximum step rate of \(dose(stepLimits.hardMax))\(note)\(toleranceHint)")
+                } else if let soft = stepLimits.softMax, step.doseRate > soft {
+                    add(.stepRateAboveSoftMax, .soft,
+                        "the step at \(at) runs \(dose(step.doseRate)), above the soft maximum step rate of \(dose(soft))\(note)")
+                }
+            }
+        }
+
+        // A start (first prescription, new drug, from stopped).
+        switch context.isStart(of: pending) {
+        case nil:
+            skipped.append(.startDose)
+        case true?:
+            if pending.mode != .stopped, let start = limits.startDose {
+                if largestDay > start.hardMax {
+                    add(.startAboveHardMax, .hard,
+                        "\(dose(largestDay)) is above the hard maximum starting dose of \(dose(start.hardMax))\(note) (the pump runs no \(drug) now: this is a start)\(toleranceHint)")
+                } else if let soft = start.softMax, largestDay > soft {
+                    add(.startAboveSoftMax, .soft,
+                        "\(dose(largestDay)) is above the usual starting dose of \(dose(soft))\(note) (the pump runs no \(drug) now: this is a start)")
+                }
+            }
+        case false?:
+            break
         }
 
         if let current = context.current {
             compare(pending, plan: plan, with: current, library: library, context: context, add: add, dose: dose)
+            if context.lastChange == nil { skipped.append(.minimumInterval) }
+        } else {
+            skipped.append(.againstCurrent)
+            skipped.append(.minimumInterval)
         }
 
+        let worstBasal = plan.largestPrescribedIn24h
+        let recent = context.recentBoluses ?? .zero
+        let recentNote = recent.baseValue > 0 ? " and the \(mass(recent)) of boluses the pump gave in the last 24 h" : ""
         if let bolus = pending.patientBolus {
-            if let limits = library.bolus {
-                if bolus.dose > limits.hardMax {
-                    add(.bolusAboveHardMax, .hard, "a patient bolus of \(mass(bolus.dose)) is above the hard maximum of \(mass(limits.hardMax))")
-                } else if let soft = limits.softMax, bolus.dose > soft {
-                    add(.bolusAboveSoftMax, .soft, "a patient bolus of \(mass(bolus.dose)) is above the soft maximum of \(mass(soft))")
+            if let single = limits.bolus {
+                if bolus.dose > single.hardMax {
+                    add(.bolusAboveHardMax, .hard, "a patient bolus of \(mass(bolus.dose)) is above the hard maximum of \(mass(single.hardMax))\(note)")
+                } else if let soft = single.softMax, bolus.dose > soft {
+                    add(.bolusAboveSoftMax, .soft, "a patient bolus of \(mass(bolus.dose)) is above the soft maximum of \(mass(soft))\(note)")
                 }
+            }
+            let allowed = PatientBolus.allowedPerDay
+            if !allowed.contains(bolus.maximumPer24h) {
+                add(.ptmCountOutOfRange, .hard,
+                    "patient_bolus.max_per_24h is \(bolus.maximumPer24h); the pump holds \(allowed.lowerBound) to \(allowed.upperBound) boluses per 24 h")
             }
             let lockoutTotal = bolus.lockout.baseValue.saturatingMultiply(Int64(bolus.maximumPer24h))
             if lockoutTotal > 86_400 {
@@ -112,18 +204,32 @@ public enum PrescriptionValidator {
                         "\(mass(bolus.dose)) (\(volume)) over \(bolus.duration) needs \(VolumeRate(baseValue: rate)), above the \(profile.model) bolus maximum of \(profile.maximumBolusRate); lengthen the bolus")
                 }
             }
-            // Worst case: the busiest day plus every allotted bolus.
+            // Worst case in any 24 h: the busiest window of basal, every
+            // allotted bolus, and the boluses the pump already gave.
             let bolusPerDay = bolus.dose.baseValue.saturatingMultiply(Int64(bolus.maximumPer24h))
-            let worst = DoseRate(baseValue: largestDay.baseValue.saturatingAdd(bolusPerDay))
-            if worst > library.dailyDose.hardMax {
+            let worst = DoseRate(baseValue: worstBasal.baseValue.saturatingAdd(bolusPerDay).saturatingAdd(recent.baseValue))
+            if worst > limits.dailyDose.hardMax {
                 add(.ptmWorstCaseAboveHardMax, .hard,
-                    "with all \(bolus.maximumPer24h) patient boluses the day's total is \(dose(worst)), above the hard maximum of \(dose(library.dailyDose.hardMax))")
-            } else if let soft = library.dailyDose.softMax, worst > soft {
+                    "with all \(bolus.maximumPer24h) patient boluses\(recentNote) the 24 h total is \(dose(worst)), above the hard maximum of \(dose(limits.dailyDose.hardMax))\(note)")
+            } else if let soft = limits.dailyDose.softMax, worst > soft {
                 add(.ptmWorstCaseAboveSoftMax, .soft,
-                    "with all \(bolus.maximumPer24h) patient boluses the day's total is \(dose(worst)), above the soft maximum of \(dose(soft))")
+                    "with all \(bolus.maximumPer24h) patient boluses\(recentNote) the 24 h total is \(dose(worst)), above the soft maximum of \(dose(soft))\(note)")
+            }
+        } else if recent.baseValue > 0, pending.mode != .stopped {
+            let total = DoseRate(baseValue: worstBasal.baseValue.saturatingAdd(recent.baseValue))
+            if total > limits.dailyDose.hardMax {
+                add(.doseCumulativeAboveHardMax, .hard,
+                    "the new basal (\(dose(worstBasal)) in the busiest 24 h)\(recentNote) make \(dose(total)), above the hard maximum of \(dose(limits.dailyDose.hardMax))\(note)")
+            } else if let soft = limits.dailyDose.softMax, total > soft {
+                add(.doseCumulativeAboveSoftMax, .soft,
+                    "the new basal (\(dose(worstBasal)) in the busiest 24 h)\(recentNote) make \(dose(total)), above the soft maximum of \(dose(soft))\(note)")
             }
         }
-        return ValidationReport(findings: findings)
+        return ValidationReport(findings: findings, notChecked: skipped)
+    }
+
+    static func startText(_ start: Int64, _ cycle: ScheduleCycle) -> String {
+        FlexStep(start: start, doseRate: .zero).startText(cycle: cycle)
     }
 
     /// Findings that depend on the change from the current prescription.
@@ -139,22 +245,39 @@ public enum PrescriptionValidator {
             add(.concentrationChanged, .soft,
                 "the concentration changes from \(current.concentration.formatted(in: library.concentrationUnit)) to \(pending.concentration.formatted(in: library.concentrationUnit)); the line still holds the old concentration, plan the bridge (pumpctl calc bridge)")
         }
+        let rule = library.titration
+        // A change of indication never loosens the titration of this change:
+        // the tighter of the two indications' limits applies.
+        var percent = rule.increasePercent(for: pending.indication)
+        if current.indication != pending.indication {
+            let old = rule.increasePercent(for: current.indication)
+            if let old, let new = percent { percent = min(old, new) } else { percent = percent ?? old }
+            let detail = { () -> String in
+                guard let was = rule.increasePercent(for: current.indication), let now = rule.increasePercent(for: pending.indication),
+                      was != now else { return "" }
+                return "; its titration limit per change goes from \(was)% to \(now)%, and this change is held to \(min(was, now))%"
+            }()
+            add(.indicationChanged, .soft,
+                "the indication changes from \(current.indication.rawValue) to \(pending.indication.rawValue)\(detail); confirm the diagnosis")
+        }
+        let currentPlan = try? current.dosePlan(on: context.profile)
         let old: Int64
         let new: Int64
         if let delivered = context.currentDeliveredDose {
             old = delivered.baseValue
             new = plan.averageDailyDose.baseValue
         } else {
-            guard let currentPlan = try? current.dosePlan(on: context.profile) else { return }
+            guard let currentPlan else { return }
             old = currentPlan.averagePrescribedDose.baseValue
             new = plan.averagePrescribedDose.baseValue
         }
-        let rule = library.titration
         if new > old {
-            if old > 0, new >= old.saturatingMultiply(10) {
+            if old > 0, new >= old.saturatingMultiply(1000) {
+                add(.doseProbableUnitError, .soft, unitMessage(new: new, old: old, dose: dose))
+            } else if old > 0, new >= old.saturatingMultiply(10) {
                 add(.doseProbableDecimalError, .soft, decimalMessage(new: new, old: old, dose: dose))
             }
-            if old > 0, let percent = rule.increasePercent(for: pending.indication),
+            if old > 0, let percent,
                new.saturatingMultiply(100) > old.saturatingMultiply(Int64(100).saturatingAdd(Int64(percent))) {
                 add(.titrationAboveLimit, .soft,
                     "\(dose(DoseRate(baseValue: old))) to \(dose(DoseRate(baseValue: new))) is an increase of more than \(percent)% (the \(pending.indication.rawValue) limit per change)")
@@ -180,9 +303,15 @@ public enum PrescriptionValidator {
                     add(.titrationTooManyIncreases, .soft,
                         "this would be increase \(inWindow + 1) within \(window); the library allows \(count)")
                 }
+                if !context.increaseHistoryComplete {
+                    add(.titrationHistoryUnknown, .soft,
+                        "the pump's record of changes in the last \(window) could not be read completely, so earlier increases may be missing from the count of \(inWindow)")
+                }
             }
         } else if new < old {
-            if pending.mode != .stopped, new.saturatingMultiply(10) <= old {
+            if pending.mode != .stopped, new.saturatingMultiply(1000) <= old {
+                add(.doseProbableUnitError, .soft, unitMessage(new: new, old: old, dose: dose))
+            } else if pending.mode != .stopped, new.saturatingMultiply(10) <= old {
                 add(.doseProbableDecimalError, .soft, decimalMessage(new: new, old: old, dose: dose))
             }
             if let percent = rule.withdrawalReductionPercent,
@@ -193,6 +322,48 @@ public enum PrescriptionValidator {
                         : "\(dose(DoseRate(baseValue: old))) to \(dose(DoseRate(baseValue: new))) is a reduction of more than \(percent)%, which risks \(current.drug.rawValue) withdrawal")
             }
         }
+
+        // Step by step, against the step in force at the same time of day
+        // (or week): a change confined to one step hides in the average.
+        guard let currentPlan, pending.mode != .stopped, current.mode != .stopped,
+              isFlex(pending) || isFlex(current) else { return }
+        var decimal: [String] = []
+        var titration: [String] = []
+        let cycle: ScheduleCycle = plan.cycle == .weekly || currentPlan.cycle == .weekly ? .weekly : .daily
+        for piece in DosePlan.aligned(plan, currentPlan) {
+            let was = piece.second.setting.delivered.baseValue, now = piece.first.setting.delivered.baseValue
+            guard was > 0, now != was else { continue }
+            let words = "at \(startText(piece.start, cycle)) \(dose(DoseRate(baseValue: was))) becomes \(dose(DoseRate(baseValue: now)))"
+            if now >= was.saturatingMultiply(10) || now.saturatingMultiply(10) <= was {
+                decimal.append(words)
+            }
+            if let percent, now.saturatingMultiply(100) > was.saturatingMultiply(Int64(100).saturatingAdd(Int64(percent))) {
+                titration.append(words)
+            }
+        }
+        if !decimal.isEmpty {
+            add(.stepProbableDecimalError, .soft,
+                "probable decimal error in a step: \(summary(decimal)) (10 or more times, or a tenth or less of, the rate in force at that time now)")
+        }
+        if !titration.isEmpty {
+            add(.titrationAboveLimit, .soft,
+                "a step rises by more than \(percent ?? 0)% against the rate in force at that time now (the \(pending.indication.rawValue) limit per change): \(summary(titration))")
+        }
+    }
+
+    private static func isFlex(_ prescription: Prescription) -> Bool {
+        if case .flex = prescription.mode { return true }
+        return false
+    }
+
+    /// The first few entries, and how many more.
+    private static func summary(_ items: [String]) -> String {
+        let shown = items.prefix(4).joined(separator: "; ")
+        return items.count > 4 ? shown + "; and \(items.count - 4) more" : shown
+    }
+
+    private static func unitMessage(new: Int64, old: Int64, dose: (DoseRate) -> String) -> String {
+        "probable unit error: \(dose(DoseRate(baseValue: new))) is \(new > old ? "1000 or more times" : "a thousandth or less of") the current \(dose(DoseRate(baseValue: old))); check mg against mcg"
     }
 
     private static func decimalMessage(new: Int64, old: Int64, dose: (DoseRate) -> String) -> String {

@@ -159,7 +159,7 @@ struct ServeLoop {
             case "event-log":
                 var since: PumpTime?
                 if let text = arguments["since"] as? String {
-                    guard let parsed = try? CalcInput.time(text, option: "since") else {
+                    guard let parsed = try? CalcInput.time(text, option: "since", dateAlone: .midnightUTC) else {
                         return .failure(Failure(status: ExitStatus.usage.rawValue, message: "\"since\" must be an ISO 8601 date or time."))
                     }
                     since = parsed

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PumpProgrammer
 import StateFiles
 import SystemPackage
 import Therapy
@@ -20,11 +21,12 @@ enum CalcInput {
     }
 
     /// A time option: RFC 3339 with fractional seconds and any offset
-    /// (`2027-01-20T06:10:00.250Z`, `...+05:30`, `...-0800`), a date
-    /// (`2027-01-20`, midnight UTC), or a time relative to now (`7d`, `12h`,
-    /// `90min`, `2w`: that long ago). Fractions of a second are dropped
-    /// (the pump counts whole seconds), so pumpctl's own times are accepted.
-    static func time(_ text: String, option: String, now: Int64 = Int64(Date().timeIntervalSince1970.rounded(.down))) throws -> PumpTime {
+    /// (`2027-01-20T06:10:00.250Z`, `...+05:30`, `...-0800`), or a time
+    /// relative to now (`7d`, `12h`, `90min`, `2w`: that long ago). A date
+    /// alone is refused unless `dateAlone` says it means midnight UTC (where
+    /// the time matters, a date is a guess).
+    static func time(_ text: String, option: String, dateAlone: PumpTime.DateAloneRule = .refused,
+                     now: Int64 = Int64(Date().timeIntervalSince1970.rounded(.down))) throws -> PumpTime {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if let ago = relativeSeconds(trimmed) {
             guard let (seconds, overflow) = Optional(now.subtractingReportingOverflow(ago)), !overflow,
@@ -101,9 +103,17 @@ enum CalcInput {
     }
 
     static func policy(_ path: String?) throws -> ClinicPolicy {
+        try policyInForce(path).policy
+    }
+
+    /// The policy and its identity (name, SHA-256 of the file's bytes). A
+    /// file that loosens a shipped ceiling is refused (exit 64).
+    static func policyInForce(_ path: String?) throws -> (policy: ClinicPolicy, identity: PolicyIdentity) {
         do {
-            guard let path else { return try ClinicPolicy.shippedDefaults() }
-            return try ClinicPolicy.load(try file(path, what: "policy"))
+            guard let path else { return (try ClinicPolicy.shippedDefaults(), PolicyIdentity.shipped) }
+            let bytes = try file(path, what: "policy")
+            let policy = try ClinicPolicy.load(bytes)
+            return (policy, PolicyIdentity.of(bytes: bytes, name: policy.name))
         } catch let error as PolicyFileError {
             throw usage("\(path ?? "built-in policy"): \(error.description)")
         }

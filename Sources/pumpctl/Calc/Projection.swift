@@ -47,7 +47,7 @@ struct Projection: AsyncParsableCommand {
         guard volume <= profile.capacity else {
             throw CalcInput.usage("--reservoir: \(volume) is more than the \(profile.model) holds (\(profile.capacity))")
         }
-        let start = try CalcInput.time(from, option: "--from")
+        let start = try CalcInput.time(from, option: "--from", dateAlone: .midnightUTC)
         let threshold: Volume = try alarmAt.map { try CalcInput.quantity($0, option: "--alarm-at") } ?? profile.defaultLowReservoirAlarm
         guard profile.lowReservoirAlarmRange.contains(threshold) else {
             throw CalcInput.usage("--alarm-at: \(threshold) is outside the \(profile.model) range \(profile.lowReservoirAlarmRange.lowerBound) to \(profile.lowReservoirAlarmRange.upperBound)")

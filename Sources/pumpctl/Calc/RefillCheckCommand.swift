@@ -1,4 +1,5 @@
 import ArgumentParser
+import PumpProgrammer
 import Therapy
 
 struct RefillCheckCommand: AsyncParsableCommand {
@@ -20,7 +21,7 @@ struct RefillCheckCommand: AsyncParsableCommand {
     func run() async throws {
         let expectedVolume: Volume = try CalcInput.quantity(expected, option: "--expected")
         let withdrawnVolume: Volume = try CalcInput.quantity(withdrawn, option: "--withdrawn")
-        let clinic = try CalcInput.policy(policy)
+        let (clinic, identity) = try CalcInput.policyInForce(policy)
         let check = RefillCheck(expected: expectedVolume, withdrawn: withdrawnVolume, tolerance: clinic.residualTolerance)
         struct Result: Encodable {
             var discrepancy: Bool
@@ -28,17 +29,19 @@ struct RefillCheckCommand: AsyncParsableCommand {
             var tolerance: QuantityValue
             var expected: QuantityValue
             var withdrawn: QuantityValue
+            var policy: PolicyIdentity
         }
         if global.json {
             try Output.json(Result(discrepancy: check.discrepancy, difference: check.difference.valueAndUnit(in: .init("mL", basePerUnit: 1_000_000)),
                                    tolerance: check.tolerance.valueAndUnit(in: .init("mL", basePerUnit: 1_000_000)),
-                                   expected: expectedVolume.valueAndUnit(), withdrawn: withdrawnVolume.valueAndUnit()))
+                                   expected: expectedVolume.valueAndUnit(), withdrawn: withdrawnVolume.valueAndUnit(), policy: identity))
             return
         }
         Output.line(Output.table(header: ["", ""], rows: [
             ["discrepancy", check.discrepancy ? "YES: investigate before refilling" : "no"],
             ["difference", (check.difference.baseValue > 0 ? "+" : "") + check.difference.description + " (withdrawn - expected)"],
             ["tolerance", check.tolerance.description],
+            ["policy", identity.summary],
         ]).split(separator: "\n").dropFirst().joined(separator: "\n"))
     }
 }

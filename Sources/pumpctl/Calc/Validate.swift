@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PumpProgrammer
 import Therapy
 
 struct Validate: AsyncParsableCommand {
@@ -14,8 +15,8 @@ struct Validate: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(help: "Pending prescription file (JSON).") var prescription: String
     @Option(help: "Current prescription file (JSON), for titration and decimal-error checks.") var current: String?
-    @Option(name: .customLong("last-change"), help: "When the current dose last changed (ISO 8601).") var lastChange: String?
-    @Option(help: "The time to validate at (ISO 8601; default now).") var now: String?
+    @Option(name: .customLong("last-change"), help: "When the current dose last changed (RFC 3339 with time and zone, e.g. 2026-11-28T05:59:40.851Z; a date alone is refused). Without it the 24 h rule is not checked, and the output says so.") var lastChange: String?
+    @Option(help: "The time to validate at (RFC 3339 with time and zone; default now).") var now: String?
     @Option(help: "Clinic policy file (JSON); the shipped defaults otherwise.") var policy: String?
     @Option(help: "Pump model: RP-20 or RP-40 (simulated reference pumps).") var pump = "RP-20"
 
@@ -25,14 +26,21 @@ struct Validate: AsyncParsableCommand {
         var message: String
     }
 
+    struct Skipped: Encodable {
+        var check: String
+        var message: String
+    }
+
     struct Result: Encodable {
         var errors: [Item]
         var warnings: [Item]
+        var notChecked: [Skipped]
+        var policy: PolicyIdentity
     }
 
     func run() async throws {
         let profile = try CalcInput.profile(pump)
-        let clinic = try CalcInput.policy(policy)
+        let (clinic, identity) = try CalcInput.policyInForce(policy)
         let pending = try CalcInput.prescription(prescription)
         let currentPrescription = try current.map { try CalcInput.prescription($0) }
         let last = try lastChange.map { try CalcInput.time($0, option: "--last-change") }
@@ -43,13 +51,21 @@ struct Validate: AsyncParsableCommand {
             findings.map { Item(code: $0.code.rawValue, severity: $0.severity.rawValue, message: $0.message) }
         }
         if global.json {
-            try Output.json(Result(errors: items(report.errors), warnings: items(report.warnings)))
+            try Output.json(Result(errors: items(report.errors), warnings: items(report.warnings),
+                                   notChecked: report.notChecked.map { Skipped(check: $0.rawValue, message: $0.sentence) },
+                                   policy: identity))
         } else if report.findings.isEmpty {
-            Output.line("No findings: the prescription is within the policy and the \(profile.model)'s limits.")
+            Output.line(report.notChecked.isEmpty
+                ? "No findings: the prescription is within the policy and the \(profile.model)'s limits."
+                : "No findings in the checks that were made (see below).")
         } else {
             Output.line(Output.table(header: ["SEVERITY", "CODE", "MESSAGE"], rows: report.findings.map {
                 [$0.severity == .hard ? "ERROR" : "WARNING", $0.code.rawValue, $0.message]
             }))
+        }
+        if !global.json {
+            for skipped in report.notChecked { Output.line("NOT CHECKED: \(skipped.sentence).") }
+            Output.line("Policy: \(identity.summary)")
         }
         if !report.errors.isEmpty {
             throw ExitStatus.refusedByPolicy.exitCode
@@ -62,7 +78,9 @@ struct PolicyCommand: AsyncParsableCommand {
         commandName: "policy",
         abstract: "Print the shipped clinic policy (drug library and limits) as JSON, or check an edited one.",
         discussion: """
-            Save it, edit it, and pass it with --policy FILE to validate and refill-check:
+            A clinic policy may tighten any limit and never loosen a hard one beyond the shipped library's ceiling;
+            --check refuses one that does (exit 64), as every command does. Save it, edit it, and pass it with
+            --policy FILE to validate and refill-check:
               pumpctl calc policy > policy.json
               pumpctl calc policy --check policy.json
             """
@@ -76,12 +94,15 @@ struct PolicyCommand: AsyncParsableCommand {
             Output.line(ClinicPolicy.shippedDefaultsJSON)
             return
         }
-        let loaded = try CalcInput.policy(check)
+        // Refused (exit 64) when inconsistent or when it loosens a hard
+        // limit beyond the shipped library's ceiling.
+        let (loaded, identity) = try CalcInput.policyInForce(check)
         if global.json {
-            struct Result: Encodable { var valid: Bool; var name: String; var drugs: [String] }
-            try Output.json(Result(valid: true, name: loaded.name, drugs: loaded.drugs.map(\.drug.rawValue)))
+            struct Result: Encodable { var valid: Bool; var name: String; var sha256: String; var drugs: [String]; var withinShippedCeilings: Bool }
+            try Output.json(Result(valid: true, name: loaded.name, sha256: identity.sha256, drugs: loaded.drugs.map(\.drug.rawValue),
+                                   withinShippedCeilings: true))
         } else {
-            Output.line("\(check): valid policy '\(loaded.name)' for \(loaded.drugs.map(\.drug.rawValue).joined(separator: ", ")).")
+            Output.line("\(check): valid policy '\(loaded.name)' for \(loaded.drugs.map(\.drug.rawValue).joined(separator: ", ")), within the shipped library's ceilings (sha256 \(identity.sha256)).")
         }
     }
 }

@@ -7,7 +7,7 @@ struct Bolus: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Give a bolus: therapeutic, bridge or priming.",
         discussion: """
-            A therapeutic bolus takes --dose (drug to the patient). A bridge or priming bolus pushes --volume (default: the line volume); the drug that reaches the patient depends on what the line holds (--line-holds CONCENTRATION, or 'empty'), and any drug delivered at priming speed needs --override priming.delivers-drug=REASON. The dose, volume, duration and every finding are shown before the prompt; a bolus the limits or the pump's state refuse is refused before it. If the reply is lost the pump is asked about the bolus at once; if it cannot be asked the bolus is UNCERTAIN (exit 75) and is never sent again: 'pumpctl interrogate' asks the pump what happened.
+            A therapeutic bolus takes --dose (drug to the patient). Every bolus is checked against the drug library: the single-bolus limits, the boluses the pump's own event log shows in the last 24 h, and the day's total (basal, those boluses, this one and the patient-bolus allowance) against the daily maximum; for morphine the opioid-naive limits apply unless --opioid-tolerance tolerant is given. A bridge or priming bolus pushes --volume (default: the line volume); the drug that reaches the patient depends on what the line holds (--line-holds CONCENTRATION, or 'empty'), and any drug delivered at priming speed needs --override priming.delivers-drug=REASON. The dose, volume, duration and every finding are shown before the prompt; a bolus the limits or the pump's state refuse is refused before it. If the reply is lost the pump is asked about the bolus at once; if it cannot be asked the bolus is UNCERTAIN (exit 75) and is never sent again: 'pumpctl interrogate' asks the pump what happened.
             """
     )
 
@@ -20,12 +20,16 @@ struct Bolus: AsyncParsableCommand {
     @Option(help: "therapeutic, bridge or prime.") var kind = "therapeutic"
     @Option(name: .customLong("line-holds"), help: "What the line holds before a bridge or prime: a concentration, or 'empty'.")
     var lineHolds: String?
+    @Option(name: .customLong("opioid-tolerance"), help: ArgumentHelp(
+        "For morphine: naive or tolerant (the patient's opioid tolerance). Not given: the opioid-naive limits apply.",
+        valueName: "naive|tolerant"))
+    var opioidTolerance: String?
 
     struct Done: Encodable {
         var simulated: Bool
         var kind: String
         var volume: Volume
-        var doseToPatient: Mass
+        var doseToPatient: QuantityValue
         var duration: Duration
         var findings: [Finding]
     }
@@ -37,15 +41,22 @@ struct Bolus: AsyncParsableCommand {
         let line: LineContents? = try lineHolds.map { text in
             text.lowercased() == "empty" ? .empty : .drug(try CalcInput.quantity(text, option: "--line-holds"))
         }
+        let tolerance: OpioidTolerance? = try opioidTolerance.map { text in
+            guard let value = OpioidTolerance(rawValue: text.lowercased()) else {
+                throw ValidationError("--opioid-tolerance \(text): use naive or tolerant")
+            }
+            return value
+        }
         let request = BolusPlan.Request(
             kind: kind, dose: try dose.map { try CalcInput.quantity($0, option: "--dose") },
             volume: try volume.map { try CalcInput.quantity($0, option: "--volume") },
-            duration: try CalcInput.quantity(duration, option: "--duration"), lineContents: line)
+            duration: try CalcInput.quantity(duration, option: "--duration"), lineContents: line, opioidTolerance: tolerance)
         let (plan, _) = try await PumpSession.change(global, session, BolusCommand(request: request), overrides: try overrides.parsed())
         guard case .bolus(let bolus) = plan.change else { throw ExitStatus.internalError.exitCode }
         if global.json {
             try Output.json(Done(simulated: global.simulator, kind: bolus.kind.rawValue, volume: bolus.volume,
-                                 doseToPatient: bolus.doseToPatient, duration: bolus.duration, findings: bolus.findings))
+                                 doseToPatient: bolus.doseToPatient.valueAndUnit(in: plan.before.units.mass), duration: bolus.duration,
+                                 findings: bolus.findings))
             return
         }
         if global.simulator { Output.line("SIMULATED PUMP (not a patient)") }

@@ -63,7 +63,10 @@ enum PumpText {
             ["Reservoir", "\(Shown.volume(status.reservoirVolume)) of \(Shown.volume(status.reservoirCapacity)); alarm at \(Shown.volume(status.lowReservoirThreshold))"],
             ["Last change", zone.dateTime(status.lastChange)],
             ["Prescription", String(status.prescriptionHash.description.prefix(16))],
-        ]
+        ] + status.steps.map { ["Step \($0.start)", "\($0.doseRate.formatted(in: status.doseRateUnit)) (\($0.rate))"] }
+          + [["Patient bolus", status.prescription.patientBolus.map {
+                "\($0.dose.formatted(in: status.doseUnit)) over \($0.duration), lockout \($0.lockout), at most \($0.maximumPer24h) per 24h"
+            } ?? "none"]]
         Output.line(Output.table(header: ["", ""], rows: rows).split(separator: "\n", omittingEmptySubsequences: false).dropFirst().joined(separator: "\n"))
         Output.line("")
         Output.line(zone.schedulerSentence(status))

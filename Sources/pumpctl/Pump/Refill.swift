@@ -82,7 +82,7 @@ struct Refill: AsyncParsableCommand {
         guard let result, case .refill(let refill) = plan.change else { throw ExitStatus.internalError.exitCode }
         if global.json {
             try Output.json(RefillRecord(check: refill.check, added: refill.added, drug: refill.drug.rawValue,
-                                         concentration: refill.concentration, concentrationChanged: refill.concentrationChanged,
+                                         concentration: refill.concentration.valueAndUnit(in: refill.units.concentration), concentrationChanged: refill.concentrationChanged,
                                          discrepancyAcknowledgement: refill.discrepancyAcknowledgement, bridge: refill.bridge,
                                          status: result.after, reportPaths: result.reportPaths))
             return
@@ -107,7 +107,7 @@ struct RefillRecord: Encodable {
     var check: RefillCheck
     var added: Volume
     var drug: String
-    var concentration: Concentration
+    var concentration: QuantityValue
     var concentrationChanged: Bool
     var discrepancyAcknowledgement: String?
     var bridge: BridgePlan?

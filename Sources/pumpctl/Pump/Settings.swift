@@ -51,7 +51,7 @@ struct Log: AsyncParsableCommand {
     var since: String?
 
     func run() async throws {
-        let from: PumpTime? = try since.map { try CalcInput.time($0, option: "--since") }
+        let from: PumpTime? = try since.map { try CalcInput.time($0, option: "--since", dateAlone: .midnightUTC) }
         let events = try await PumpSession.run(global, session) { programmer throws(ProgrammerError) in
             try await programmer.eventLog(since: from)
         }

@@ -16,7 +16,7 @@ enum PumpSession {
     static func run<T>(_ global: GlobalOptions, _ session: SessionOptions,
                        _ body: (Programmer) async throws(ProgrammerError) -> T) async throws -> T {
         let directory = try global.stateDirectory()
-        let policy = try loadPolicy(session.policyFile)
+        let (policy, policyIdentity) = try loadPolicy(session.policyFile)
         // One pumpctl at a time on a state directory, for the whole session:
         // a second one would interleave pending records and audit rows.
         let lock: StateDirectoryLock
@@ -49,7 +49,7 @@ enum PumpSession {
         }
         var context = ProgrammerContext(
             stateDirectory: directory, operatorName: global.resolvedOperator, secondOperator: session.secondOperator,
-            policy: policy, simulated: global.simulator, expectedPumpSerial: session.expectPump)
+            policy: policy, policyIdentity: policyIdentity, simulated: global.simulator, expectedPumpSerial: session.expectPump)
         // The crash tests stop a simulated visit at a chosen step
         // (PUMPWAND_SIMULATOR_CRASH_AT=after-send:2 is the second
         // state-changing command, just after its reply); a real pump session
@@ -86,11 +86,15 @@ enum PumpSession {
         }
     }
 
-    static func loadPolicy(_ path: String?) throws -> ClinicPolicy {
+    /// The policy in force and its identity (name, SHA-256 of its bytes).
+    /// A file that loosens a shipped ceiling is refused here, before any
+    /// wand is opened.
+    static func loadPolicy(_ path: String?) throws -> (ClinicPolicy, PolicyIdentity) {
         do {
-            guard let path else { return try ClinicPolicy.shippedDefaults() }
+            guard let path else { return (try ClinicPolicy.shippedDefaults(), PolicyIdentity.shipped) }
             let bytes = try AtomicFile.read(FilePath(path), limit: ClinicPolicy.maximumFileBytes)
-            return try ClinicPolicy.load(Data(bytes))
+            let policy = try ClinicPolicy.load(Data(bytes))
+            return (policy, PolicyIdentity.of(bytes: bytes, name: policy.name))
         } catch let error as PolicyFileError {
             throw Output.fail(CommandFailure(status: .usage, message: "The policy file cannot be used: \(error.description)"))
         } catch let error as StateFileError {
@@ -113,6 +117,7 @@ enum PumpSession {
         case .uncertain, .unresolved: .uncertain
         case .deviceFault: .deviceFault
         case .storage: .internalError
+        case .policy: .usage
         case .permissionDenied: .permissionDenied
         case .cancelled: .cancelled
         }
@@ -143,6 +148,7 @@ enum PumpSession {
         case .deviceFault: "device_fault"
         case .storage: "storage"
         case .permissionDenied: "permission_denied"
+        case .policy: "policy"
         }
         return CommandFailure(status: status, message: message, code: code, pump: pumpState(effect))
     }

@@ -1,0 +1,167 @@
+import Foundation
+import Therapy
+import WandProtocol
+
+/// The pump's own record of its recent past, from its event log: the
+/// boluses it started and the prescriptions it committed, with the pump's
+/// times. Limits that count what happened in a window (boluses in 24 h,
+/// increases in 7 days) read this, so no laptop, state directory or audit
+/// log can hide an earlier bolus or change.
+public struct PumpHistory: Sendable, Equatable {
+    public struct Bolus: Sendable, Equatable {
+        public var time: PumpTime
+        /// The volume the pump logged for it.
+        public var volume: Volume
+        /// A patient-activated bolus (counted by the allowance), not a technician's.
+        public var byPatient: Bool
+    }
+
+    public struct Commit: Sendable, Equatable {
+        public var time: PumpTime
+        /// The first four bytes of the committed prescription's hash, as the pump logs them.
+        public var hashPrefix: UInt32
+    }
+
+    /// The pump's clock when the history was read.
+    public var now: PumpTime
+    /// The history is complete from this time on: the start of the window
+    /// asked for, or (when the log did not reach that far back) the oldest
+    /// event read.
+    public var coveredSince: PumpTime
+    public var boluses: [Bolus]
+    public var commits: [Commit]
+
+    /// Whether every event from `time` on was read.
+    public func covers(since time: PumpTime) -> Bool { coveredSince.utcSeconds <= time.utcSeconds }
+
+    /// Technician boluses (every kind but the patient's) started in the last
+    /// 24 h of pump time, with their drug at `concentration` (rounded up);
+    /// nil when the log does not cover the whole 24 h.
+    public func technicianBolusesLast24h(at concentration: Concentration) -> (drug: Mass, count: Int)? {
+        guard let start = now.adding(seconds: -86_400), covers(since: start) else { return nil }
+        var total: Int64 = 0
+        var count = 0
+        // A bolus stamped after `now` (the pump's clock was set back since)
+        // counts too: a clock change must not hide a bolus.
+        for bolus in boluses where !bolus.byPatient && bolus.time.utcSeconds > start.utcSeconds {
+            guard let drug = DoseArithmetic.dose(in: bolus.volume, at: concentration, roundingUp: true),
+                  let sum = Exact64.add(total, drug.baseValue) else { return nil }
+            total = sum
+            count += 1
+        }
+        return (Mass(baseValue: total), count)
+    }
+}
+
+/// Checked 64-bit addition (Therapy's `Exact` is internal to Therapy).
+enum Exact64 {
+    static func add(_ a: Int64, _ b: Int64) -> Int64? {
+        let (value, overflow) = a.addingReportingOverflow(b)
+        return overflow ? nil : value
+    }
+}
+
+extension Programmer {
+    /// Most pages of the event log read for a plan (16 events each).
+    static let historyPages = 64
+
+    /// How far back a plan for `drug` needs the pump's history: 24 h for
+    /// boluses, and the drug's titration window and minimum interval.
+    func historyWindow(for drug: Drug) -> Int64 {
+        var seconds: Int64 = 86_400
+        if let rule = context.policy.policy(for: drug)?.titration {
+            seconds = max(seconds, rule.increaseWindow?.baseValue ?? 0, rule.minimumInterval?.baseValue ?? 0)
+        }
+        return seconds
+    }
+
+    /// Reads the pump's event log back to `window` seconds before `now`.
+    /// Nil when the log cannot be read at all; a log that does not reach
+    /// that far back gives a history that says how far it is complete.
+    func pumpHistory(now: PumpTime, window: Int64) async -> PumpHistory? {
+        guard let since = now.adding(seconds: -window) else { return nil }
+        var boluses: [PumpHistory.Bolus] = []
+        var commits: [PumpHistory.Commit] = []
+        var oldest: PumpEvent?
+        var reachedSince = false
+        var page: UInt16 = 0
+        var pageCount = 1
+        while Int(page) < Self.historyPages, Int(page) < pageCount, !reachedSince {
+            guard let reply = try? await read(.readEventLog(ReadEventLog(page: page))),
+                  case .eventLog(let log) = reply else { return nil }
+            pageCount = Int(log.pageCount)
+            for event in log.events {
+                if oldest == nil || event.index < oldest?.index ?? .max { oldest = event }
+                guard event.utcSeconds >= since.utcSeconds else {
+                    reachedSince = true
+                    continue
+                }
+                // A time outside any real date is a damaged entry: the
+                // history cannot be trusted past it.
+                guard let time = try? PumpTime(checkedUTCSeconds: event.utcSeconds, offsetMinutes: now.offsetMinutes) else {
+                    return nil
+                }
+                switch PumpEventCode(rawValue: event.code) {
+                case .bolusStarted?:
+                    boluses.append(.init(time: time, volume: .nL(Int64(event.detail)), byPatient: false))
+                case .patientBolus?:
+                    boluses.append(.init(time: time, volume: .nL(Int64(event.detail)), byPatient: true))
+                case .prescriptionCommitted?:
+                    commits.append(.init(time: time, hashPrefix: event.detail))
+                default:
+                    break
+                }
+            }
+            page += 1
+        }
+        // Complete when an older event was seen, or when the whole log was
+        // read and it begins with the pump's first event (nothing dropped).
+        let wholeLog = Int(page) >= pageCount && (oldest == nil || oldest?.index == 0)
+        let covered: PumpTime
+        if reachedSince || wholeLog {
+            covered = since
+        } else {
+            covered = oldest.flatMap { try? PumpTime(checkedUTCSeconds: $0.utcSeconds, offsetMinutes: now.offsetMinutes) } ?? now
+        }
+        return PumpHistory(now: now, coveredSince: covered, boluses: boluses, commits: commits)
+    }
+
+    /// Dose increases of this pump within its history, for the titration
+    /// rules that count them, and whether the count is complete.
+    ///
+    /// The pump's committed-prescription events are the record; the local
+    /// audit log only tells which of them were not increases (by the hash
+    /// the pump logs). A commit the audit log cannot prove a decrease counts
+    /// as an increase, so an empty or other state directory can only make
+    /// the count larger, never smaller. Without the pump's history the
+    /// audit log's increases are used and the count is incomplete.
+    func increases(in history: PumpHistory?, window: Int64) -> (times: [PumpTime], complete: Bool) {
+        let entries = (try? audit.entries()) ?? []
+        var increase: [String: Bool] = [:]  // hash prefix (8 hex digits) -> any row calls it an increase
+        var increaseIDs: Set<String> = []
+        for entry in entries where entry.phase == .intent && entry.pumpSerial == pumpSerial
+            && (entry.command == CommandKind.commit.rawValue || entry.command == CommandKind.refillComplete.rawValue) {
+            guard let hash = entry.parameters["prescription_hash"], hash.count >= 8 else { continue }
+            let isIncrease = entry.parameters["dose_increase"] != "false"
+            increase[String(hash.prefix(8)), default: false] = increase[String(hash.prefix(8)), default: false] || isIncrease
+            if isIncrease, let id = entry.commandID { increaseIDs.insert(id) }
+        }
+        guard let history else {
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            let times = entries.compactMap { entry -> PumpTime? in
+                guard entry.phase == .outcome, let id = entry.commandID, increaseIDs.contains(id),
+                      entry.outcomeCode == .done || entry.outcomeCode == .resolvedExecuted,
+                      let date = formatter.date(from: entry.time) else { return nil }
+                return try? PumpTime(checkedUTCSeconds: Int64(date.timeIntervalSince1970.rounded(.down)))
+            }
+            return (times, false)
+        }
+        let times = history.commits.compactMap { commit -> PumpTime? in
+            let prefix = String(format: "%08x", commit.hashPrefix)
+            return increase[prefix] == false ? nil : commit.time
+        }
+        let start = history.now.adding(seconds: -window)
+        return (times, start.map { history.covers(since: $0) } ?? false)
+    }
+}
