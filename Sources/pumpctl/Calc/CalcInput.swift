@@ -36,7 +36,7 @@ enum CalcInput {
             return time
         }
         do {
-            return try PumpTime(parsing: normalisedRFC3339(trimmed))
+            return try PumpTime(parsing: normalisedRFC3339(trimmed), dateAlone: dateAlone)
         } catch {
             throw usage("\(option): \(error.description); or a time ago like 7d, 12h, 90min")
         }

@@ -60,7 +60,7 @@ struct Bolus: AsyncParsableCommand {
             return
         }
         if global.simulator { Output.line("SIMULATED PUMP (not a patient)") }
-        Output.line("Bolus started: \(bolus.kind.rawValue), \(Shown.bolusVolume(bolus.volume)) over \(Shown.duration(bolus.duration)); \(Shown.dose(bolus.doseToPatient, drug: plan.before.drug)) reaches the patient.")
+        Output.line("Bolus started: \(bolus.kind.rawValue), \(Shown.bolusVolume(bolus.volume)) over \(Shown.duration(bolus.duration)); \(Shown.dose(bolus.doseToPatient, drug: plan.before.drug)) of \(plan.before.drug.rawValue) reaches the patient.")
     }
 }
 

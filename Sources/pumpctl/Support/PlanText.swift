@@ -22,7 +22,7 @@ enum PlanText {
             lines.append(change.review.table)
         case .bolus(let bolus):
             lines.append("Bolus (\(bolus.kind.rawValue)) on pump \(status.serial): \(Shown.bolusVolume(bolus.volume)) over \(Shown.duration(bolus.duration))"
-                         + (bolus.rate.map { " (\($0))" } ?? "") + "; \(Shown.dose(bolus.doseToPatient, drug: status.drug)) of \(status.drug.rawValue) reaches the patient.")
+                         + (bolus.rate.map { " (\($0))" } ?? "") + "; \(Shown.dose(bolus.doseToPatient, drug: status.drug)) of \(status.drug.rawValue) reaches the patient (\(Shown.concentration(status.concentration, drug: status.drug))).")
         case .stop:
             lines.append("Stop infusion on pump \(status.serial): \(status.drug.rawValue) \(Shown.concentration(status.concentration, drug: status.drug)), now \(Shown.doseRate(status.dailyDose, drug: status.drug)). Delivery stops until it is resumed.")
         case .resume:
