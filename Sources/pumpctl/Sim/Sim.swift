@@ -19,7 +19,22 @@ struct Sim: AsyncParsableCommand {
             """,
         subcommands: [Status.self, Advance.self, FaultCommand.self, Reset.self])
 
-    /// The state file, after checking that the command runs against the simulator.
+    /// The state file, after checking that the command runs against the
+    /// simulator, with the state directory's lock: a fault injected while
+    /// another pumpctl holds the simulated pump would otherwise be lost.
+    static func lockedStateFile(_ global: GlobalOptions) throws -> (SimulatorStateFile, StateDirectoryLock) {
+        let file = try stateFile(global)
+        let lock: StateDirectoryLock
+        do {
+            lock = try StateDirectoryLock.acquire(try global.stateDirectory(), command: "pumpctl sim")
+        } catch let error as StateDirectoryLockError {
+            throw Output.fail(CommandFailure(status: .stateDirectoryBusy, message: "\(error.description) Nothing was changed."))
+        }
+        return (file, lock)
+    }
+
+    /// The state file, for a caller that holds the state directory's lock
+    /// already (a pump session on the simulator).
     static func stateFile(_ global: GlobalOptions) throws -> SimulatorStateFile {
         guard global.simulator else {
             throw Output.fail(CommandFailure(
@@ -55,7 +70,8 @@ struct Sim: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
-            let file = try Sim.stateFile(global)
+            let (file, lock) = try Sim.lockedStateFile(global)
+            defer { lock.release() }
             let simulation = try Sim.load(file)
             try Sim.save(simulation, to: file)
             let report = SimulatorStatus(simulation)
@@ -96,7 +112,8 @@ struct Sim: AsyncParsableCommand {
             guard amount.baseValue > 0, amount.baseValue <= Self.longest else {
                 throw Output.fail(CommandFailure(status: .usage, message: "\(duration): give a duration above zero and at most 3650d."))
             }
-            let file = try Sim.stateFile(global)
+            let (file, lock) = try Sim.lockedStateFile(global)
+            defer { lock.release() }
             var simulation = try Sim.load(file)
             let before = simulation.pump.mechanics.deliveredNanograms
             simulation.advance(seconds: amount.baseValue, hostNow: SimulatedWandServer.wallClock())
@@ -134,7 +151,8 @@ struct Sim: AsyncParsableCommand {
             } else if minutes != nil {
                 throw Output.fail(CommandFailure(status: .usage, message: "--minutes applies to clock-drift only."))
             }
-            let file = try Sim.stateFile(global)
+            let (file, lock) = try Sim.lockedStateFile(global)
+            defer { lock.release() }
             var simulation = try Sim.load(file)
             simulation.inject(fault, minutes: minutes ?? 0)
             try Sim.save(simulation, to: file)
@@ -158,7 +176,8 @@ struct Sim: AsyncParsableCommand {
             guard let model = PumpProfile.named(profile) else {
                 throw Output.fail(CommandFailure(status: .usage, message: "--profile must be RP-20 or RP-40."))
             }
-            let file = try Sim.stateFile(global)
+            let (file, lock) = try Sim.lockedStateFile(global)
+            defer { lock.release() }
             let simulation = PumpSimulation.fresh(profile: model, seed: seed, hostNow: SimulatedWandServer.wallClock())
             try Sim.save(simulation, to: file)
             if global.json {
