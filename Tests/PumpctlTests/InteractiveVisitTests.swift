@@ -37,10 +37,33 @@ struct InteractiveVisitTests {
     }
 
     @Test func theRefillAsksForEachValueAfterShowingThePumpsFigures() async throws {
+        let started = ContinuousClock.now
         let run = try await atTerminal(["refill"], answers: ["12mL", "18mL", "2000mcg/mL", "yes"])
+        let elapsed = ContinuousClock.now - started
         #expect(run.status == 0, "\(run.stdout)")
-        #expect(run.stdout.contains("The pump holds about 12mL of baclofen 2000mcg/mL"))
+        // The simulated pump infuses in real time (0.2 mL/day from 12 mL,
+        // and from the 18 mL refilled): each figure is what it held, less
+        // what it delivered while pumpctl ran, read on this clock. On an idle
+        // machine that rounds to 12mL and 18mL exactly.
+        let holds = Self.millilitres(in: run.stdout, between: "The pump holds about ", and: "mL of baclofen 2000mcg/mL")
+        #expect(holds.map { Self.delivered(from: 12, within: elapsed).contains($0) } == true, "\(run.stdout)")
         #expect(run.stdout.contains("Residual withdrawn"))
-        #expect(run.stdout.contains("Reservoir     18mL of 20mL"))
+        let reservoir = Self.millilitres(in: run.stdout, between: "Reservoir     ", and: "mL of 20mL")
+        #expect(reservoir.map { Self.delivered(from: 18, within: elapsed).contains($0) } == true, "\(run.stdout)")
+    }
+
+    /// What a pump holding `volume` mL at 0.2 mL/day may hold after `elapsed`
+    /// (to the nanolitre pumpctl prints).
+    static func delivered(from volume: Double, within elapsed: Duration) -> ClosedRange<Double> {
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        return (volume - 0.2 * (seconds + 1) / 86_400 - 1e-6)...volume
+    }
+
+    /// The number printed between `prefix` and `suffix`.
+    static func millilitres(in text: String, between prefix: String, and suffix: String) -> Double? {
+        guard let start = text.range(of: prefix)?.upperBound,
+              let end = text.range(of: suffix, range: start..<text.endIndex)?.lowerBound
+        else { return nil }
+        return Double(text[start..<end])
     }
 }
