@@ -11,7 +11,8 @@ import Glibc
 /// Nothing here blocks a Swift concurrency thread. Each of the child's
 /// output streams is drained by a thread of its own (so a chatty child never
 /// fills a pipe and stalls), standard input is written from another, and the
-/// exit comes from `Process.terminationHandler`; tests `await` all of it.
+/// exit is seen by `waitid` on a thread of its own (and
+/// `Process.terminationHandler`); tests `await` all of it.
 ///
 /// Every wait has a time limit. A child still running at its limit is sent
 /// SIGTERM, then SIGKILL, and the run fails with `ChildProcess.TimedOut`,
