@@ -33,7 +33,7 @@ import WandProtocol
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let statePath = directory.appendingPathComponent("wandsim.json").path
         // Killed with its RunningChild if the test ends early.
-        let wandsim = try ChildProcess.start(Self.wandsimBinary.path, ["--state", statePath, "--latency-ms", "5"])
+        let wandsim = try await ChildProcess.start(Self.wandsimBinary.path, ["--state", statePath, "--latency-ms", "5"])
 
         let announced = try #require(await wandsim.line(startingWith: "SIMULATED pty: "), "wandsim: \(wandsim.stderr)")
         let ptyPath = String(announced.dropFirst("SIMULATED pty: ".count))
@@ -61,7 +61,9 @@ import WandProtocol
                                                answering: sealed.counter)
                 #expect(started.refusal == nil)
             }
-            await transport.close()
+            // Let go of the tty so that no child being started elsewhere
+            // keeps its flock for the next round's open.
+            await ChildProcess.withNoChildStarting { await transport.close() }
         }
 
         // wandsim takes SIGTERM once libdispatch has armed its source (long since, by now).

@@ -20,7 +20,7 @@ import TestSupport
             let hex = (0..<32).map { String(format: "%02x", $0) }.joined()
             try hex.write(toFile: keyFile, atomically: true, encoding: .utf8)
             chmod(keyFile, 0o600)
-            child = try ChildProcess.start(PumpctlRun.binary("wandsim").path, ["--state", directory + "/wandsim.json"])
+            child = try await ChildProcess.start(PumpctlRun.binary("wandsim").path, ["--state", directory + "/wandsim.json"])
             let found = await child.line(startingWith: "SIMULATED pty: ").map { String($0.dropFirst("SIMULATED pty: ".count)) }
             pty = try #require(found, "wandsim printed no pty: \(child.stdout)")
         }

@@ -113,7 +113,7 @@ final class SimulatedWandProcess: Sendable {
     }
 
     static func start(statePath: String, extraArguments: [String]) async throws -> SimulatedWandProcess {
-        let child = try ChildProcess.start(PumpctlRun.binary("wandsim").path, ["--state", statePath] + extraArguments)
+        let child = try await ChildProcess.start(PumpctlRun.binary("wandsim").path, ["--state", statePath] + extraArguments)
         guard let line = await child.line(startingWith: "SIMULATED pty: ") else {
             await child.kill()
             throw BenchError.childDidNotStart("wandsim printed no pty path: \(child.stdout)\n\(child.stderr)")
@@ -150,7 +150,7 @@ final class SerialLineRelay: Sendable {
     }
 
     static func start(python: String, to wandPath: String, hangupAfterFrames: Int, delivers: Bool) async throws -> SerialLineRelay {
-        let child = try ChildProcess.start(
+        let child = try await ChildProcess.start(
             python, [UmockdevTools.path("Tests/Harness/pty_relay.py"), "--to", wandPath,
                      "--hangup-after-frames", String(hangupAfterFrames)] + (delivers ? ["--hangup-delivers"] : []))
         guard let line = await child.line(startingWith: "RELAY pty: ") else {
@@ -173,9 +173,9 @@ final class SerialLineRelay: Sendable {
 final class RunningPumpctl: Sendable {
     let child: RunningChild
 
-    init(_ arguments: [String]) throws {
+    init(_ arguments: [String]) async throws {
         // Standard input at end of file, as from /dev/null.
-        child = try ChildProcess.start(PumpctlRun.binary("pumpctl").path, arguments)
+        child = try await ChildProcess.start(PumpctlRun.binary("pumpctl").path, arguments)
     }
 
     var isRunning: Bool { child.isRunning }

@@ -47,7 +47,8 @@ import TestSupport
         try #require(holder >= 0, "cannot open \(wand): errno \(errno)")
         #expect(flock(holder, LOCK_EX | LOCK_NB) == 0)
         let refused = try await bench.pumpctl(["interrogate", "--json"], wand: wand)
-        close(holder)
+        // Closed where no child being started elsewhere keeps a copy holding the flock.
+        await ChildProcess.withNoChildStarting { _ = close(holder) }
 
         #expect(refused.status == 74, "stderr: \(refused.stderr)")
         #expect(refused.stderr.contains("\(wand) is in use by another program"), "stderr: \(refused.stderr)")
@@ -138,7 +139,7 @@ import TestSupport
         let before = try HardwareInTheLoopBench.json(try await bench.pumpctl(["interrogate", "--json"], wand: simulator.ptyPath))
         let oldHash = try #require(before["prescription_hash"] as? String)
 
-        let running = try RunningPumpctl(["program", HardwareInTheLoopBench.prescription450, "--yes"]
+        let running = try await RunningPumpctl(["program", HardwareInTheLoopBench.prescription450, "--yes"]
                                          + bench.sessionArguments(wand: simulator.ptyPath))
         // Waits (bounded) for the first pending record, then pulls the plug.
         let patience = ContinuousClock.now + .seconds(60)

@@ -11,7 +11,8 @@ import Glibc
 /// Nothing here blocks a Swift concurrency thread. Each of the child's
 /// output streams is drained by a thread of its own (so a chatty child never
 /// fills a pipe and stalls), standard input is written from another, and the
-/// exit comes from `Process.terminationHandler`; tests `await` all of it.
+/// exit is seen by `waitid` on a thread of its own (and
+/// `Process.terminationHandler`); tests `await` all of it.
 ///
 /// Every wait has a time limit. A child still running at its limit is sent
 /// SIGTERM, then SIGKILL, and the run fails with `ChildProcess.TimedOut`,
@@ -86,18 +87,44 @@ public enum ChildProcess {
         input: Input = .closed, mergingStandardError: Bool = false, timeLimit: Duration = defaultTimeLimit,
         terminationGrace: Duration = terminationGrace
     ) async throws -> Result {
-        let child = try start(executable, arguments, environment: environment, input: input,
-                              mergingStandardError: mergingStandardError)
+        let child = try await start(executable, arguments, environment: environment, input: input,
+                                    mergingStandardError: mergingStandardError)
         return try await child.finish(within: timeLimit, terminationGrace: terminationGrace)
     }
+
+    /// Runs `body` while no child starts, once every child started before
+    /// has exec'd its program.
+    ///
+    /// Starting a child copies every descriptor of this process into it for
+    /// the moment between fork and exec (O_CLOEXEC closes them only at
+    /// exec). A descriptor a test closes meanwhile stays open there, and a
+    /// flock on it stays held: the next open of that tty is refused as busy.
+    /// The serial transport flocks its tty, and child-process tests start
+    /// children all the time in parallel, so a test that lets go of a tty
+    /// for another open (or for a child to take) closes it in here.
+    ///
+    /// `body` must not start children itself (it would wait for itself).
+    public static func withNoChildStarting<T>(_ body: () async throws -> T) async rethrows -> T {
+        // No new child starts from now on; then the ones under way finish.
+        launches.withLock { $0.holdingBack += 1 }
+        defer { launches.withLock { $0.holdingBack -= 1 } }
+        while launches.withLock({ $0.inFlight }) > 0 {
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        return try await body()
+    }
+
+    /// Children being started right now, and how many `withNoChildStarting`
+    /// sections (running or about to) hold new ones back.
+    static let launches = Mutex<(inFlight: Int, holdingBack: Int)>((0, 0))
 
     /// Starts a child without waiting for it; see `RunningChild`.
     public static func start(
         _ executable: String, _ arguments: [String] = [], environment: [String: String] = [:],
         input: Input = .closed, mergingStandardError: Bool = false
-    ) throws -> RunningChild {
-        try RunningChild(executable: executable, arguments: arguments, environment: environment, input: input,
-                         mergingStandardError: mergingStandardError)
+    ) async throws -> RunningChild {
+        try await RunningChild(executable: executable, arguments: arguments, environment: environment, input: input,
+                               mergingStandardError: mergingStandardError)
     }
 }
 
@@ -143,7 +170,7 @@ public final class RunningChild: @unchecked Sendable {
     }
 
     init(executable: String, arguments: [String], environment: [String: String], input: ChildProcess.Input,
-         mergingStandardError: Bool) throws {
+         mergingStandardError: Bool) async throws {
         command = ([executable] + arguments).map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -164,7 +191,7 @@ public final class RunningChild: @unchecked Sendable {
         process.terminationHandler = { [weak self] process in
             self?.exited(status: process.terminationStatus, signalled: process.terminationReason == .uncaughtSignal)
         }
-        try Self.launch(process)
+        try await Self.launch(process)
         startExitWatcher()
 
         startReader(out.fileHandleForReading, isStandardError: false)
@@ -377,27 +404,36 @@ public final class RunningChild: @unchecked Sendable {
     /// little after they announce themselves, and their main thread, parked
     /// in `dispatch_main`'s sigsuspend, takes a SIGTERM sent in between and
     /// discards it; see `waitUntilCatching`.)
-    private static func launch(_ process: Process) throws {
-        let outcome = Mutex<Result<Void, any Error>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        let thread = Thread {
-            var mask = sigset_t()
-            sigfillset(&mask)
-            // As libdispatch's workers: these can be delivered only to the
-            // thread that caused them, or must not be held back.
-            for synchronous in [SIGILL, SIGTRAP, SIGFPE, SIGBUS, SIGSEGV, SIGSYS, SIGPIPE, SIGPROF] {
-                sigdelset(&mask, synchronous)
+    private static func launch(_ process: Process) async throws {
+        // The caller waits suspended: a launch may be held back for as long
+        // as a test is in withNoChildStarting, which needs a concurrency
+        // thread to finish.
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let thread = Thread {
+                // Held back while a test closes descriptors in `withNoChildStarting`.
+                while !ChildProcess.launches.withLock({ state in
+                    guard state.holdingBack == 0 else { return false }
+                    state.inFlight += 1
+                    return true
+                }) {
+                    usleep(1_000)
+                }
+                // posix_spawn returns once the child has exec'd (or failed to):
+                // from then on it holds none of this process's O_CLOEXEC descriptors.
+                defer { ChildProcess.launches.withLock { $0.inFlight -= 1 } }
+                var mask = sigset_t()
+                sigfillset(&mask)
+                // As libdispatch's workers: these can be delivered only to the
+                // thread that caused them, or must not be held back.
+                for synchronous in [SIGILL, SIGTRAP, SIGFPE, SIGBUS, SIGSEGV, SIGSYS, SIGPIPE, SIGPROF] {
+                    sigdelset(&mask, synchronous)
+                }
+                pthread_sigmask(SIG_SETMASK, &mask, nil)
+                continuation.resume(with: Result { try process.run() })
             }
-            pthread_sigmask(SIG_SETMASK, &mask, nil)
-            let result = Result { try process.run() }
-            outcome.withLock { $0 = result }
-            done.signal()
+            thread.name = "child launcher"
+            thread.start()
         }
-        thread.name = "child launcher"
-        thread.start()
-        // posix_spawn takes milliseconds; this is the only wait that holds a thread.
-        done.wait()
-        try outcome.withLock { $0 }!.get()
     }
 
     // MARK: The exit

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TestSupport
 
@@ -96,7 +97,7 @@ struct ChildProcessTests {
 
     @Test func aStartedChildIsWaitedForLineByLine() async throws {
         // Like wandsim, it takes SIGTERM (children start with it blocked).
-        let child = try ChildProcess.start("/usr/bin/python3", ["-c", """
+        let child = try await ChildProcess.start("/usr/bin/python3", ["-c", """
             import signal, time
             signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
             print("READY at /dev/pts/9", flush=True)
@@ -125,7 +126,7 @@ struct ChildProcessTests {
 
     /// A child that never takes the SIGTERM is killed once the grace is over.
     @Test func terminatingAChildThatHoldsSIGTERMBackEndsWithSIGKILL() async throws {
-        let child = try ChildProcess.start("/bin/sleep", ["60"])
+        let child = try await ChildProcess.start("/bin/sleep", ["60"])
         let stopped = await child.terminate(grace: .milliseconds(200))
         #expect(stopped.signalled && stopped.status == SIGKILL)
     }
@@ -133,7 +134,7 @@ struct ChildProcessTests {
     /// A child that installs its SIGTERM handler late is waited for, then
     /// stopped through the handler.
     @Test func aChildIsStoppedOnceItCatchesSIGTERM() async throws {
-        let child = try ChildProcess.start("/usr/bin/python3", ["-c", """
+        let child = try await ChildProcess.start("/usr/bin/python3", ["-c", """
             import signal, sys, time
             time.sleep(0.3)
             signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -145,8 +146,44 @@ struct ChildProcessTests {
         #expect(!stopped.signalled && stopped.status == 0)
     }
 
+    /// A flock let go of in `withNoChildStarting` is free for the next
+    /// open at once, however many children are being started meanwhile
+    /// (each holds copies of this process's descriptors until it execs).
+    @Test func aFlockReleasedWhileNoChildStartsIsFreeAtOnce() async throws {
+        let path = NSTemporaryDirectory() + "child-process-flock-\(UUID().uuidString)"
+        #expect(FileManager.default.createFile(atPath: path, contents: nil))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let started = Counter()
+        let spawning = Task.detached {
+            while !Task.isCancelled {
+                _ = try? await ChildProcess.run("/bin/true")
+                started.add()
+            }
+        }
+        defer { spawning.cancel() }
+        var refused = 0, rounds = 0
+        let patience = ContinuousClock.now + .seconds(20)
+        // Round after round until 200 children have started alongside.
+        while started.value < 200 && ContinuousClock.now < patience {
+            let fd = open(path, O_RDWR | O_CLOEXEC)
+            try #require(fd >= 0)
+            if flock(fd, LOCK_EX | LOCK_NB) != 0 { refused += 1 }
+            await ChildProcess.withNoChildStarting { _ = close(fd) }
+            rounds += 1
+            await Task.yield()
+        }
+        #expect(started.value >= 200)
+        #expect(refused == 0, "\(refused) of \(rounds) flocks were refused")
+    }
+
+    final class Counter: Sendable {
+        private let count = Mutex(0)
+        func add() { count.withLock { $0 += 1 } }
+        var value: Int { count.withLock { $0 } }
+    }
+
     @Test func aLineThatNeverComesIsNilAtEndOfOutput() async throws {
-        let child = try ChildProcess.start("/bin/sh", ["-c", "echo other"])
+        let child = try await ChildProcess.start("/bin/sh", ["-c", "echo other"])
         #expect(await child.line(startingWith: "READY", within: .seconds(10)) == nil)
     }
 }
