@@ -344,6 +344,17 @@ import WandProtocol
         #expect(plan.findings.errors.map(\.code) == [.bolusDurationOutOfRange])
     }
 
+    @Test func aWeakerLineCannotBeClaimedToLowerWhatReachesThePatient() async throws {
+        let visit = SimulatedVisit()
+        let programmer = try await visit.programmer()
+        // The pump is delivering 2000 mcg/mL; the line is said to hold none.
+        let plan = try await programmer.plan(BolusCommand(request: .init(kind: .bridge, duration: .minutes(10),
+                                                                         lineContents: .drug(.mcgPerML(0)))))
+        guard case .bolus(let bolus) = plan.change else { Issue.record("not a bolus plan"); return }
+        #expect(bolus.doseToPatient >= .mcg(900), "\(bolus.doseToPatient)")
+        #expect(plan.findings.errors.map(\.code).contains(.bolusAboveHardMax))
+    }
+
     @Test func anEmptyLineCannotBeClaimedForADeliveringPump() async throws {
         let visit = SimulatedVisit()
         let programmer = try await visit.programmer()

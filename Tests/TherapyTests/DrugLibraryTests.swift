@@ -127,12 +127,17 @@ import Testing
         #expect(try Self.codes(50, Self.delivery(basal: 400, earlier: nil)) == [.bolusHistoryUnknown])
     }
 
-    @Test func aBridgeIsNotHeldToTheTherapeuticBolusesIn24hButCountsInTheDay() throws {
+    /// A bridge or prime that pushes a full line delivers its drug at bolus
+    /// speed: every bolus limit holds for what reaches the patient.
+    @Test func aBridgeIsHeldToEveryBolusLimitForWhatReachesThePatient() throws {
         let bridge = try BolusPlan.plan(.init(kind: .bridge, duration: .hours(12), lineContents: .drug(.mcgPerML(2000))), pump: Self.pump,
                                         delivery: Self.delivery(basal: 1200, earlier: 0, count: 0), policy: Fixture.policy, profile: .rp20)
-        // 460 uL of 2000 mcg/mL is 920 mcg; with 1200 mcg/day basal: 2120 mcg.
-        #expect(bridge.findings.map(\.code).contains(.bolusCumulativeAboveHardMax))
-        #expect(!bridge.findings.map(\.code).contains(.bolusPer24hAboveHardMax))
+        // 460 uL of 2000 mcg/mL is 920 mcg: above the 200 mcg single and
+        // 24 h bolus maxima; with 1200 mcg/day basal, 2120 mcg in the day.
+        let codes = bridge.findings.map(\.code)
+        #expect(codes.contains(.bolusAboveHardMax))
+        #expect(codes.contains(.bolusPer24hAboveHardMax))
+        #expect(codes.contains(.bolusCumulativeAboveHardMax))
     }
 
     @Test func prescriptionsCountThePumpsRecentBolusesInThe24hTotal() {

@@ -19,6 +19,15 @@ public struct BolusCommand: PumpCommand {
     public func plan(in situation: PlanningSituation) throws(ProgrammerError) -> ChangePlan {
         let status = situation.status
         let delivery = Self.delivery(in: situation)
+        // A delivering pump's line holds at least the reservoir's drug: a
+        // claim of a weaker line can only raise what reaches the patient
+        // above what is shown, so the dose is figured at the stronger of
+        // the two (the fluid path the pump keeps is issue 12's).
+        var request = self.request
+        if case .drug(let claimed)? = request.lineContents, claimed < status.concentration,
+           status.infusion == .infusing || status.infusion == .bolusInProgress {
+            request.lineContents = .drug(status.concentration)
+        }
         let bolus: BolusPlan
         do {
             bolus = try BolusPlan.plan(request, pump: .init(

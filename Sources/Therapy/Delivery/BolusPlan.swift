@@ -130,15 +130,6 @@ public struct BolusPlan: Sendable, Equatable {
             }
             volume = exact
             dose = delivered
-            if let single = limits?.bolus {
-                if delivered > single.hardMax {
-                    findings.append(Finding(code: .bolusAboveHardMax, severity: .hard,
-                                            message: "\(mass(delivered)) is above the hard maximum single bolus of \(mass(single.hardMax))\(note)\(toleranceHint)"))
-                } else if let soft = single.softMax, delivered > soft {
-                    findings.append(Finding(code: .bolusAboveSoftMax, severity: .soft,
-                                            message: "\(mass(delivered)) is above the usual maximum single bolus of \(mass(soft))\(note)"))
-                }
-            }
         case .bridge, .prime:
             let pushed = request.volume ?? pump.lineVolume
             guard pushed.baseValue > 0 else { throw .volumeNotPositive }
@@ -156,6 +147,18 @@ public struct BolusPlan: Sendable, Equatable {
                                  findings: findings)
             }
         }
+        // The single-bolus limits hold for whatever reaches the patient, of
+        // any kind: a bridge or prime that pushes a full line delivers its
+        // drug at bolus speed all the same.
+        if let single = limits?.bolus {
+            if dose > single.hardMax {
+                findings.append(Finding(code: .bolusAboveHardMax, severity: .hard,
+                                        message: "\(mass(dose)) reaches the patient, above the hard maximum single bolus of \(mass(single.hardMax))\(note)\(toleranceHint)"))
+            } else if let soft = single.softMax, dose > soft {
+                findings.append(Finding(code: .bolusAboveSoftMax, severity: .soft,
+                                        message: "\(mass(dose)) reaches the patient, above the usual maximum single bolus of \(mass(soft))\(note)"))
+            }
+        }
         // Every bolus counts toward the 24 h totals, whatever its kind: the
         // drug reaches the patient all the same.
         if limits == nil {
@@ -170,7 +173,7 @@ public struct BolusPlan: Sendable, Equatable {
                 // The boluses-in-24 h limit is the therapeutic one; a bridge
                 // or priming bolus is limited by what the line holds, and
                 // counts in the daily total below.
-                if request.kind == .therapeutic, let day = limits.bolusPer24h {
+                if let day = limits.bolusPer24h {
                     if given > day.hardMax.baseValue {
                         findings.append(Finding(code: .bolusPer24hAboveHardMax, severity: .hard,
                                                 message: "\(mass(dose)) now with \(earlierWords) (the pump's event log) is \(mass(Mass(baseValue: given))), above the hard maximum of \(mass(day.hardMax)) of boluses in 24 h\(note)\(toleranceHint)"))
