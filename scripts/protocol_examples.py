@@ -82,6 +82,9 @@ INTERROGATE_REPORT = (
     bytes([8]) + SERIAL + h("02 01 00") + TIME + h("3C00 B80B 00 C0E1E400 002D3101 80841E00 01 80841E00 00")
     + CONTINUOUS + hashlib.sha256(CONTINUOUS).digest() + h("00") + h("01 0100") + TIME
     + h("01") + CID1 + h("05 00") + TIME
+    # Fluid path: one segment of 350 000 nL of baclofen 2 000 000 ng/mL,
+    # pathway 200 000 nL, catheter 150 000 nL, no outgoing prescription, no bolus.
+    + struct.pack("<BIBI", 1, 350_000, 1, 2_000_000) + struct.pack("<II", 200_000, 150_000) + h("00 00")
 )
 
 examples = {}

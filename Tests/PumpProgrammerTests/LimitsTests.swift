@@ -15,10 +15,12 @@ extension SimulatedVisit {
         let wire = try WirePrescriptionMapping.wire(prescription, profile: profile)
         guard let drug = WireDrug(rawValue: prescription.drug.wireCode) else { throw ProgrammerError.input("no wire drug") }
         let concentration = prescription.concentration.baseValue
-        let line = FineVolume(nanolitres: profile.internalPathwayVolume.baseValue + Int64(wire.catheterVolumeNanolitres))
+        let line = FluidLine(pathway: FineVolume(nanolitres: profile.internalPathwayVolume.baseValue),
+                             catheter: FineVolume(nanolitres: Int64(wire.catheterVolumeNanolitres)), drug: drug.rawValue,
+                             concentration: concentration)
         let mechanics = PumpMechanics(
             clock: Self.start, zoneOffset: 0, reservoir: FineVolume(nanolitres: reservoir), reservoirConcentration: concentration,
-            line: FluidLine(capacity: line, concentration: concentration), schedule: .stopped,
+            reservoirDrug: drug.rawValue, line: line, schedule: .stopped,
             lowReservoirThreshold: FineVolume(nanolitres: profile.defaultLowReservoirAlarm.baseValue))
         let pump = SimulatedPump(identity: .demo(model: profile.model), profile: profile, mechanics: mechanics, drug: drug,
                                  prescription: wire, lastChange: Self.start - lastChangeAgo)

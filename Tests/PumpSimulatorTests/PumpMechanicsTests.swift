@@ -11,7 +11,8 @@ import Testing
         PumpMechanics(
             clock: Self.start, zoneOffset: 0, reservoir: FineVolume(nanolitres: reservoirML * 1_000_000),
             reservoirConcentration: concentration,
-            line: FluidLine(capacity: FineVolume(nanolitres: lineNL), concentration: concentration),
+            line: FluidLine(pathway: FineVolume(nanolitres: 200_000), catheter: FineVolume(nanolitres: lineNL - 200_000),
+                            drug: 1, concentration: concentration),
             schedule: .continuous(rate: rate), lowReservoirThreshold: FineVolume(nanolitres: 2_000_000))
     }
 
@@ -43,19 +44,22 @@ import Testing
         #expect(mechanics.currentRate(at: mechanics.clock).rate == 0)
     }
 
-    @Test func concentrationChangeDeliversTheOldDrugUntilTheLineTurnsOver() {
-        // Line 0.26 mL of 2000 mcg/mL. Refill at 1000 mcg/mL and double the
-        // rate to 0.4 mL/day to keep 400 mcg/day. The line turns over in
-        // 0.26 / 0.4 = 0.65 days = 56,160 s, delivering 0.26 mL x 2000 =
-        // 520 mcg (an over-dose: 800 mcg/day for 0.65 days). After that,
-        // 0.4 mL/day x 1000 mcg/mL = 400 mcg/day again.
+    @Test func concentrationChangeDeliversThePrescribedDoseWhileTheOldDrugLeavesTheLine() {
+        // Line 0.26 mL of 2000 mcg/mL. Refill at 1000 mcg/mL with the rate
+        // doubled to 0.4 mL/day to keep 400 mcg/day. Run at 0.4 mL/day at
+        // once, the line's old drug would go in at 800 mcg/day; the pump
+        // runs by dose at the tip instead: 0.2 mL/day while the tip holds
+        // 2000 mcg/mL, so the 0.26 mL take 1.3 days = 112,320 s and deliver
+        // 520 mcg = 400 mcg/day. Then 0.4 mL/day x 1000 mcg/mL = 400 mcg/day.
         var mechanics = pump()
-        mechanics.refill(added: FineVolume(nanolitres: 18_000_000), concentration: 1_000_000)
+        mechanics.refill(added: FineVolume(nanolitres: 18_000_000), concentration: 1_000_000, drug: 1)
         mechanics.schedule = .continuous(rate: 400_000)
-        _ = mechanics.advance(to: Self.start + 56_160)
+        let happenings = mechanics.advance(to: Self.start + 112_320)
         #expect(mechanics.deliveredNanograms == 520_000)
+        #expect(happenings.contains(.lineTurnedOver(at: Self.start + 112_320, concentration: 1_000_000)))
+        #expect(mechanics.line.tip?.concentration == 1_000_000)
         // One more day: 400 mcg.
-        _ = mechanics.advance(to: Self.start + 56_160 + Self.day)
+        _ = mechanics.advance(to: Self.start + 112_320 + Self.day)
         #expect(mechanics.deliveredNanograms == 920_000)
     }
 
@@ -113,10 +117,11 @@ import Testing
     @Test func primingAnEmptyLineDeliversNoDrugUntilItIsFull() {
         // An empty 0.26 mL line: the first 0.26 mL pushed delivers nothing; the
         // next 0.1 mL of 2000 mcg/mL delivers 200 mcg.
-        var line = FluidLine(capacity: FineVolume(nanolitres: 260_000), concentration: 0)
-        #expect(line.push(FineVolume(nanolitres: 260_000), concentration: 2_000_000) == 0)
-        let drug = line.push(FineVolume(nanolitres: 100_000), concentration: 2_000_000)
-        #expect(drug / Int128(86_400 * 1_000_000) == 200_000)
+        var line = FluidLine(pathway: FineVolume(nanolitres: 200_000), catheter: FineVolume(nanolitres: 60_000), drug: 0, concentration: 0)
+        #expect(line.push(FineVolume(nanolitres: 260_000), drug: 1, concentration: 2_000_000).total == 0)
+        let drug = line.push(FineVolume(nanolitres: 100_000), drug: 1, concentration: 2_000_000)
+        #expect(drug.total / Int128(86_400 * 1_000_000) == 200_000)
+        #expect(drug.byDrug[1] == drug.total)
     }
 
     @Test func batteryRaisesReplacementBeforeEndOfService() {

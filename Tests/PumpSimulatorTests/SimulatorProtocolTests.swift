@@ -244,9 +244,9 @@ import WandProtocol
 
     @Test func aFileFromANewerVersionIsRefusedAndLeftAsItIs() throws {
         let path = try temporaryPath("simulator.json")
-        let future = Array("{\"format_version\": 2, \"whatever\": true}".utf8)
+        let future = Array("{\"format_version\": 3, \"whatever\": true}".utf8)
         try AtomicFile.write(future, to: path)
-        #expect(throws: SimulatorStateError.futureVersion(path: path.string, version: 2, supported: 1)) {
+        #expect(throws: SimulatorStateError.futureVersion(path: path.string, version: 3, supported: SimulatorStateFile.currentVersion)) {
             try SimulatorStateFile(path: path).load()
         }
         #expect(try AtomicFile.read(path, limit: 1024) == future)

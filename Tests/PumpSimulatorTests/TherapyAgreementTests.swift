@@ -142,108 +142,139 @@ import WandProtocol
         let residual = UInt32(host.simulation.pump.mechanics.reservoir.nanolitres)
         let complete = RefillComplete(commandId: commandID(ids + 1), withdrawnNanolitres: residual, addedNanolitres: 18_000_000,
                                       drug: .baclofen, concentrationNanogramsPerMillilitre: concentration, newPrescription: prescription)
-        #expect(try host.request(.refillComplete(complete)).refusal == nil)
+        let refusal = try host.request(.refillComplete(complete)).refusal
+        #expect(refusal == nil)
     }
 
     static let lineVolume: Int64 = 460_000 // RP-20 internal pathway 0.2 mL + 100 cm catheter 0.26 mL
 
-    @Test func withoutABridgeTheOldDrugInTheLineOverDoses() throws {
-        // 2000 -> 1000 mcg/mL, 400 mcg/day kept by doubling the rate to 0.4 mL/day. The line
-        // (0.46 mL of 2000 mcg/mL) turns over in 0.46 / 0.4 = 1.15 days = 99,360 s and
-        // delivers 0.46 x 2000 = 920 mcg where 1.15 x 400 = 460 mcg was meant: 460 mcg
-        // too much, line x (old - new) = 0.46 x 1000.
+    /// A concentration change at refill, `from` -> `to` mcg/mL at `dose`
+    /// mcg/day kept: the pump first runs at `from` until its line holds
+    /// only that, then is refilled at `to` with the prescription for the
+    /// same dose. Returns the drug delivered in each of the three 24 h
+    /// windows after the refill, ng.
+    static func concentrationChange(from: UInt32, to: UInt32, dose: UInt32) throws -> [Int64] {
         var host = SimulatedHost(simulation: .fresh(hostNow: Self.start), now: Self.start)
         try host.open()
-        let plan = try BridgePlan.plan(lineVolume: .nL(Self.lineVolume), oldConcentration: Concentration(baseValue: 2_000_000),
-                                       newConcentration: Concentration(baseValue: 1_000_000), dailyDose: DoseRate(baseValue: 400_000),
-                                       profile: .rp20)
-        let newRate = plan.rateAfterBridge.programmed.baseValue
-        #expect(newRate == 400_000)
-        try Self.refill(&host, to: 1_000_000, prescription: Prescriptions.continuous(rate: UInt32(newRate), concentration: 1_000_000), ids: 10)
-        let before = host.simulation.pump.mechanics.deliveredNanograms
-        let turnover = Self.lineVolume * Self.day / newRate
-        try host.wait(seconds: turnover)
-        let delivered = host.simulation.pump.mechanics.deliveredNanograms - before
-        #expect(delivered == plan.doseDuringBridge.baseValue) // 920 mcg
-        let intended = 400_000 * turnover / Self.day // 460 mcg
-        #expect(delivered - intended == Self.lineVolume * (2_000_000 - 1_000_000) / 1_000_000)
-        // Afterwards the new drug: 0.4 mL/day x 1000 mcg/mL = 400 mcg/day.
-        #expect(try Self.dailyDeliveries(&host, days: 2) == [400_000, 400_000])
+        func prescription(_ concentration: UInt32) -> WirePrescription {
+            Prescriptions.continuous(rate: UInt32(UInt64(dose) * 1000 * 1_000_000 / UInt64(concentration)), concentration: concentration)
+        }
+        if from != 2_000_000 {
+            try Self.refill(&host, to: from * 1000, prescription: prescription(from * 1000), ids: 10)
+            // Until the line holds only the first concentration.
+            while host.simulation.pump.mechanics.line.segments.count > 1 { try host.wait(seconds: Self.day / 4) }
+        } else {
+            let kept = prescription(2_000_000)
+            _ = try host.request(.stagePrescription(.init(commandId: commandID(1), prescription: kept)))
+            #expect(try host.request(.commitStagedPrescription(.init(commandId: commandID(2), stagedHash: kept.hash))).refusal == nil)
+        }
+        try Self.refill(&host, to: to * 1000, prescription: prescription(to * 1000), ids: 20)
+        #expect(host.simulation.pump.mechanics.line.segments.count == 1, "the line holds the old concentration at the refill")
+        return try Self.dailyDeliveries(&host, days: 3)
     }
 
-    @Test func withoutABridgeAStrongerDrugUnderDosesUntilTheLineTurnsOver() throws {
-        // First at 1000 mcg/mL and 0.4 mL/day long enough for the line to hold 1000 mcg/mL,
-        // then 1000 -> 2000 mcg/mL at 0.2 mL/day. The line turns over in 0.46 / 0.2 = 2.3
-        // days = 198,720 s delivering 0.46 x 1000 = 460 mcg where 2.3 x 400 = 920 mcg was
-        // meant: 460 mcg short, line x (new - old).
-        var host = SimulatedHost(simulation: .fresh(hostNow: Self.start), now: Self.start)
-        try host.open()
-        try Self.refill(&host, to: 1_000_000, prescription: Prescriptions.continuous(rate: 400_000, concentration: 1_000_000), ids: 10)
-        try host.wait(seconds: 10 * Self.day)
-        let plan = try BridgePlan.plan(lineVolume: .nL(Self.lineVolume), oldConcentration: Concentration(baseValue: 1_000_000),
-                                       newConcentration: Concentration(baseValue: 2_000_000), dailyDose: DoseRate(baseValue: 400_000),
-                                       profile: .rp20)
-        let newRate = plan.rateAfterBridge.programmed.baseValue
-        #expect(newRate == 200_000)
-        try Self.refill(&host, to: 2_000_000, prescription: Prescriptions.continuous(rate: UInt32(newRate)), ids: 20)
-        let before = host.simulation.pump.mechanics.deliveredNanograms
-        let turnover = Self.lineVolume * Self.day / newRate
-        try host.wait(seconds: turnover)
-        let delivered = host.simulation.pump.mechanics.deliveredNanograms - before
-        #expect(delivered == plan.doseDuringBridge.baseValue) // 460 mcg
-        let intended = 400_000 * turnover / Self.day // 920 mcg
-        #expect(intended - delivered == Self.lineVolume * (2_000_000 - 1_000_000) / 1_000_000)
+    /// The table in docs/therapy.md: every 24 h of the first three days
+    /// after a concentration change delivers the prescribed daily dose
+    /// within 5%, in both directions, because the pump delivers by dose at
+    /// the catheter tip while the old concentration leaves the line.
+    @Test(arguments: [
+        (50, 500, 100), (500, 50, 100), (500, 2000, 400), (2000, 500, 400), (1000, 2000, 400), (2000, 1000, 400),
+    ] as [(UInt32, UInt32, UInt32)])
+    func concentrationChangeKeepsTheDailyDose(from: UInt32, to: UInt32, dose: UInt32) throws {
+        let days = try Self.concentrationChange(from: from, to: to, dose: dose)
+        let prescribed = Int64(dose) * 1000
+        print("concentration change \(from) -> \(to) mcg/mL at \(dose) mcg/day: days 1-3 delivered \(days.map { Double($0) / 1000 }) mcg")
+        #expect(days.count == 3)
+        for (index, delivered) in days.enumerated() {
+            #expect(abs(delivered - prescribed) * 100 <= prescribed * 5,
+                    "day \(index + 1) delivered \(delivered) ng of \(prescribed) ng prescribed")
+        }
     }
 
-    @Test func withABridgeBolusTheDailyDoseHolds() throws {
-        // 1000 mcg/day at 2000 mcg/mL (0.5 mL/day), then 2000 -> 500 mcg/mL. BridgePlan: the
-        // line's 0.46 mL x 2000 = 920 mcg at 1000 mcg/day lasts 0.92 days = 79,488 s at the old
-        // 0.5 mL/day, then 2 mL/day of 500 mcg/mL. The bridge bolus replaces the programmed
-        // rate while it runs, so every 24 h delivers 1000 mcg:
-        // day 1 = 0.92 d x 1000 + 0.08 d x 2 mL/day x 500 mcg/mL = 920 + 80.
+    @Test func theTipsConcentrationChangeIsLoggedWhenTheNewDrugArrives() throws {
+        // 2000 -> 500 mcg/mL at 400 mcg/day: the 0.46 mL of 2000 mcg/mL leave
+        // at 0.2 mL/day (2.3 days), then 0.8 mL/day of 500 mcg/mL.
         var host = SimulatedHost(simulation: .fresh(hostNow: Self.start), now: Self.start)
         try host.open()
-        let before = Prescriptions.continuous(rate: 500_000)
-        _ = try host.request(.stagePrescription(.init(commandId: commandID(1), prescription: before)))
-        #expect(try host.request(.commitStagedPrescription(.init(commandId: commandID(2), stagedHash: before.hash))).refusal == nil)
+        try Self.refill(&host, to: 500_000, prescription: Prescriptions.continuous(rate: 800_000, concentration: 500_000), ids: 10)
+        let path = host.simulation.pump.fluidPathReport
+        #expect(path.segments == [.init(volumeNanolitres: 460_000, contents: .drug(.baclofen, concentrationNanogramsPerMillilitre: 2_000_000))])
         try host.wait(seconds: 2 * Self.day)
-        let plan = try BridgePlan.plan(lineVolume: .nL(Self.lineVolume), oldConcentration: Concentration(baseValue: 2_000_000),
-                                       newConcentration: Concentration(baseValue: 500_000), dailyDose: DoseRate(baseValue: 1_000_000),
-                                       profile: .rp20)
-        #expect(plan.duration.baseValue == 79_488)
-        #expect(plan.rate.baseValue == 500_000)
-        try Self.refill(&host, to: 500_000,
-                        prescription: Prescriptions.continuous(rate: UInt32(plan.rateAfterBridge.programmed.baseValue), concentration: 500_000),
-                        ids: 10)
-        let bridge = StartBolus(commandId: commandID(30), kind: .bridge, doseNanograms: UInt32(plan.doseDuringBridge.baseValue),
-                                volumeNanolitres: UInt32(plan.volume.baseValue), durationSeconds: UInt32(plan.duration.baseValue))
-        #expect(try host.request(.startBolus(bridge)).refusal == nil)
-        #expect(try Self.dailyDeliveries(&host, days: 4) == [1_000_000, 1_000_000, 1_000_000, 1_000_000])
-        #expect(host.simulation.pump.bolusesDelivered == 1)
+        #expect(!host.simulation.pump.eventLog.entries.contains { $0.code == PumpEventCode.lineTurnedOver.rawValue })
+        try host.wait(seconds: Self.day)
+        let turned = host.simulation.pump.eventLog.entries.filter { $0.code == PumpEventCode.lineTurnedOver.rawValue }
+        #expect(turned.map(\.detail) == [500_000])
+        // 0.46 mL at 0.2 mL/day = 198,720 s after the refill.
+        #expect(turned.first.map { $0.time - Self.start } == 198_720)
     }
 
-    @Test func withABridgePrescriptionTheDailyDoseHolds() throws {
-        // 2000 -> 1000 mcg/mL at 400 mcg/day: the bridge lasts 920 / 400 = 2.3 days
-        // (198,720 s), longer than one bolus may run (24 h), so the bridge is a prescription
-        // at the old 0.2 mL/day until the line has turned over, then 0.4 mL/day of 1000
-        // mcg/mL. Each 24 h delivers 400 mcg; day 3 = 0.3 d x 400 + 0.7 d x 0.4 x 1000.
+    @Test func aDrugChangeRunsTheOldDrugAtItsOwnPrescriptionUntilItHasLeftTheLine() throws {
+        // Baclofen 2000 mcg/mL at 400 mcg/day, refilled with morphine 10 mg/mL
+        // at 1 mg/day (0.1 mL/day). The line's 0.46 mL of baclofen go on at
+        // baclofen's 0.2 mL/day for 2.3 days (400 mcg/day of baclofen), and
+        // no morphine reaches the patient until then.
         var host = SimulatedHost(simulation: .fresh(hostNow: Self.start), now: Self.start)
         try host.open()
-        let plan = try BridgePlan.plan(lineVolume: .nL(Self.lineVolume), oldConcentration: Concentration(baseValue: 2_000_000),
-                                       newConcentration: Concentration(baseValue: 1_000_000), dailyDose: DoseRate(baseValue: 400_000),
-                                       profile: .rp20)
-        #expect(plan.duration.baseValue == 198_720)
-        #expect(plan.rate.baseValue == 200_000)
-        try Self.refill(&host, to: 1_000_000,
-                        prescription: Prescriptions.continuous(rate: UInt32(plan.rate.baseValue), concentration: 1_000_000), ids: 10)
-        let start = host.simulation.pump.mechanics.deliveredNanograms
-        #expect(try Self.dailyDeliveries(&host, days: 2) == [400_000, 400_000])
-        try host.wait(seconds: plan.duration.baseValue - 2 * Self.day)
-        let after = Prescriptions.continuous(rate: UInt32(plan.rateAfterBridge.programmed.baseValue), concentration: 1_000_000)
-        _ = try host.request(.stagePrescription(.init(commandId: commandID(40), prescription: after)))
-        #expect(try host.request(.commitStagedPrescription(.init(commandId: commandID(41), stagedHash: after.hash))).refusal == nil)
-        try host.wait(seconds: 3 * Self.day - plan.duration.baseValue)
-        #expect(host.simulation.pump.mechanics.deliveredNanograms - start == 3 * 400_000)
-        #expect(try Self.dailyDeliveries(&host, days: 2) == [400_000, 400_000])
+        #expect(try host.request(.refillBegin(.init(commandId: commandID(10)))).refusal == nil)
+        let morphine = Prescriptions.continuous(rate: 100_000, concentration: 10_000_000, drug: .morphine)
+        let complete = RefillComplete(commandId: commandID(11), withdrawnNanolitres: 12_000_000, addedNanolitres: 18_000_000,
+                                      drug: .morphine, concentrationNanogramsPerMillilitre: 10_000_000, newPrescription: morphine)
+        #expect(try host.request(.refillComplete(complete)).refusal == nil)
+        #expect(host.simulation.pump.fluidPathReport.outgoingPrescription?.drug == .baclofen)
+        let baclofen = WireDrug.baclofen.rawValue, opioid = WireDrug.morphine.rawValue
+        let before = host.simulation.pump.mechanics.deliveredNanograms(ofDrug: baclofen)
+        try host.wait(seconds: 2 * Self.day)
+        #expect(host.simulation.pump.mechanics.deliveredNanograms(ofDrug: baclofen) - before == 800_000)
+        #expect(host.simulation.pump.mechanics.deliveredNanograms(ofDrug: opioid) == 0)
+        // A second drug change while baclofen is still in the line is refused.
+        #expect(try host.request(.refillBegin(.init(commandId: commandID(12)))).refusal == nil)
+        let back = RefillComplete(commandId: commandID(13), withdrawnNanolitres: 0, addedNanolitres: 18_000_000,
+                                  drug: .ziconotide, concentrationNanogramsPerMillilitre: 100_000,
+                                  newPrescription: Prescriptions.continuous(rate: 24_000, concentration: 100_000, drug: .ziconotide))
+        #expect(try host.request(.refillComplete(back)).refusal == .lineHoldsEarlierChange)
+        #expect(try host.request(.refillCancel(.init(commandId: commandID(14)))).refusal == nil)
+        try host.wait(seconds: Self.day)
+        // 2.3 days in all: 920 mcg of baclofen, then morphine at 1 mg/day.
+        #expect(host.simulation.pump.mechanics.deliveredNanograms(ofDrug: baclofen) - before == 920_000)
+        #expect(host.simulation.pump.fluidPathReport.outgoingPrescription == nil)
+        let morphineDay = host.simulation.pump.mechanics.deliveredNanograms(ofDrug: opioid)
+        try host.wait(seconds: Self.day)
+        #expect(host.simulation.pump.mechanics.deliveredNanograms(ofDrug: opioid) - morphineDay == 1_000_000)
+    }
+
+    @Test func afterAnImplantThePrimeFillsTheLineAndDeliversNoDrug() throws {
+        var host = SimulatedHost(simulation: .fresh(hostNow: Self.start), now: Self.start)
+        try host.open()
+        // Fluid path changes only with infusion stopped.
+        #expect(try host.request(.setFluidPath(.init(commandId: commandID(1), event: .implant, catheterNanolitres: 300_000))).refusal
+                == .infusionRunning)
+        #expect(try host.request(.stopInfusion(.init(commandId: commandID(2)))).refusal == nil)
+        #expect(try host.request(.setFluidPath(.init(commandId: commandID(3), event: .implant, catheterNanolitres: 300_000))).refusal == nil)
+        let path = host.simulation.pump.fluidPathReport
+        #expect(path.segments == [.init(volumeNanolitres: 500_000, contents: .noDrug)])
+        #expect(path.catheterNanolitres == 300_000)
+        // A prescription naming the old catheter is refused.
+        let old = Prescriptions.continuous(rate: 200_000)
+        #expect(try host.request(.stagePrescription(.init(commandId: commandID(4), prescription: old))).refusal == .catheterMismatch)
+        let before = host.simulation.pump.mechanics.deliveredNanograms
+        // The prime runs with infusion stopped and pushes exactly the empty line.
+        let prime = StartBolus(commandId: commandID(5), kind: .prime, doseNanograms: 0, volumeNanolitres: 500_000, durationSeconds: 600)
+        #expect(try host.request(.startBolus(prime)).refusal == nil)
+        try host.wait(seconds: 601)
+        #expect(host.simulation.pump.mechanics.deliveredNanograms == before)
+        #expect(host.simulation.pump.fluidPathReport.segments
+                == [.init(volumeNanolitres: 500_000, contents: .drug(.baclofen, concentrationNanogramsPerMillilitre: 2_000_000))])
+        // A therapeutic bolus still needs infusion running.
+        let bolus = StartBolus(commandId: commandID(6), kind: .therapeutic, doseNanograms: 50_000, volumeNanolitres: 25_000, durationSeconds: 600)
+        #expect(try host.request(.startBolus(bolus)).refusal == .infusionStopped)
+    }
+
+    @Test func aCatheterReplacementKeepsWhatThePathwayHolds() throws {
+        var line = FluidLine(pathway: FineVolume(nanolitres: 200_000), catheter: FineVolume(nanolitres: 260_000), drug: 1, concentration: 2_000_000)
+        _ = line.push(FineVolume(nanolitres: 100_000), drug: 1, concentration: 500_000)
+        line.replaceCatheter(with: FineVolume(nanolitres: 300_000))
+        #expect(line.segments.map(\.volume.nanolitres) == [300_000, 100_000, 100_000])
+        #expect(line.segments.map(\.concentration) == [0, 2_000_000, 500_000])
+        #expect(line.capacity.nanolitres == 500_000)
     }
 }

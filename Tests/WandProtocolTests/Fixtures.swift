@@ -60,7 +60,19 @@ enum Fixture {
         reservoirConcentrationNanogramsPerMillilitre: 2_000_000, infusionState: .infusing,
         prescription: continuous, prescriptionHash: PrescriptionHash(unchecked: hex(continuousHashHex)),
         stagedHash: nil, activeAlarms: [.lowReservoir], lastChangeUTCSeconds: 1_700_000_000,
-        recentCommands: [CommandRecordEntry(commandId: commandId, opcode: .commitStagedPrescription, status: 0, utcSeconds: 1_700_000_000)])
+        recentCommands: [CommandRecordEntry(commandId: commandId, opcode: .commitStagedPrescription, status: 0, utcSeconds: 1_700_000_000)],
+        fluidPath: fluidPath)
+
+    /// The line of the example pump: 0.2 mL pathway and 0.15 mL catheter,
+    /// full of baclofen 2 mg/mL.
+    static let fluidPath = WireFluidPath(
+        segments: [.init(volumeNanolitres: 350_000, contents: .drug(.baclofen, concentrationNanogramsPerMillilitre: 2_000_000))],
+        pathwayNanolitres: 200_000, catheterNanolitres: 150_000)
+
+    /// 1 segment: 350 000 nL = 0x055730 -> 30 57 05 00, baclofen 01, 2 000 000 ng/mL |
+    /// pathway 200 000 = 0x030D40 -> 40 0D 03 00 | catheter 150 000 = 0x0249F0 -> F0 49 02 00 |
+    /// no outgoing prescription 00 | no bolus 00
+    static let fluidPathHex = "01 30570500 01 80841E00  400D0300 F0490200 00 00"
 
     /// serial 08 "SP-12345" | fw 02 01 00 | clock, zone +60 = 3C 00 |
     /// 3000 mV = 0x0BB8 -> B8 0B | ok 00 | reservoir 15 000 000 = 0xE4E1C0 -> C0 E1 E4 00 |
@@ -73,5 +85,6 @@ enum Fixture {
         \(continuousHex) \(continuousHashHex) 00
         01 0100  \(timeHex)
         01 \(commandIdHex) 05 00 \(timeHex)
+        \(fluidPathHex)
         """
 }

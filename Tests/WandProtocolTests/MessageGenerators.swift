@@ -90,6 +90,9 @@ enum MessageGenerators {
         case .resumeInfusion: return .resumeInfusion(ResumeInfusion(commandId: id))
         case .refillBegin: return .refillBegin(RefillBegin(commandId: id))
         case .refillCancel: return .refillCancel(RefillCancel(commandId: id))
+        case .setFluidPath:
+            return .setFluidPath(SetFluidPath(commandId: id, event: FluidPathEvent.allCases.randomElement(using: &rng) ?? .implant,
+                                              catheterNanolitres: u32(&rng, 1...WireFluidPath.maximumCatheterNanolitres)))
         case .refillComplete:
             var prescription: WirePrescription? = nil
             var drug = WireDrug.allCases.randomElement(using: &rng) ?? .baclofen
@@ -110,6 +113,30 @@ enum MessageGenerators {
         case .queryCommandOutcome: return .queryCommandOutcome(QueryCommandOutcome(commandId: id))
         case .closeSession: return .closeSession(CloseSession())
         }
+    }
+
+    /// A valid fluid path: segments of distinct neighbouring contents that
+    /// add up to pathway plus catheter.
+    static func randomFluidPath<R: RandomNumberGenerator>(_ rng: inout R) -> WireFluidPath {
+        let pathway = u32(&rng, 1...WireFluidPath.maximumPathwayNanolitres)
+        let catheter = u32(&rng, 0...WireFluidPath.maximumCatheterNanolitres)
+        var remaining = pathway + catheter
+        var segments: [WireFluidPath.Segment] = []
+        while remaining > 0, segments.count < WireFluidPath.maximumSegments {
+            let volume = segments.count == WireFluidPath.maximumSegments - 1 ? remaining : u32(&rng, 1...remaining)
+            var contents: WireLineContents = Bool.random(using: &rng) ? .noDrug
+                : .drug(WireDrug.allCases.randomElement(using: &rng) ?? .baclofen,
+                        concentrationNanogramsPerMillilitre: u32(&rng, 1...WirePrescription.maximumConcentration))
+            if segments.last?.contents == contents { contents = contents == .noDrug ? .drug(.morphine, concentrationNanogramsPerMillilitre: 1) : .noDrug }
+            segments.append(.init(volumeNanolitres: volume, contents: contents))
+            remaining -= volume
+        }
+        let bolus: WireFluidPath.BolusInProgress? = Bool.random(using: &rng)
+            ? .init(kind: WireFluidPath.BolusKindInProgress.allCases.randomElement(using: &rng) ?? .therapeutic,
+                    remainingNanolitres: u32(&rng, 1...40_000_000), remainingSeconds: u32(&rng, 1...86_400))
+            : nil
+        return WireFluidPath(segments: segments, pathwayNanolitres: pathway, catheterNanolitres: catheter,
+                             outgoingPrescription: Bool.random(using: &rng) ? randomPrescription(&rng) : nil, bolus: bolus)
     }
 
     static func randomReply<R: RandomNumberGenerator>(_ rng: inout R) -> PumpReply {
@@ -133,7 +160,8 @@ enum MessageGenerators {
                 lastChangeUTCSeconds: utcSeconds(&rng),
                 recentCommands: (0..<Int.random(in: 0...8, using: &rng)).map { _ in
                     CommandRecordEntry(commandId: commandId(&rng), opcode: .startBolus, status: 0, utcSeconds: 1)
-                }))
+                },
+                fluidPath: randomFluidPath(&rng)))
         case 2:
             let prescription = randomPrescription(&rng)
             return .prescription(PrescriptionReport(prescription: prescription, hash: prescription.hash))

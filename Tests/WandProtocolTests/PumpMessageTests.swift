@@ -37,6 +37,9 @@ struct PumpMessageTests {
         ("12", .closeSession(CloseSession())),
         // refill cancel: opcode 13, then the command id alone
         ("13 \(id)", .refillCancel(RefillCancel(commandId: F.commandId))),
+        // set fluid path: opcode 14, id, event 01 implant, catheter 260 000 nL = 0x03F7A0
+        ("14 \(id) 01 A0F70300", .setFluidPath(SetFluidPath(commandId: F.commandId, event: .implant, catheterNanolitres: 260_000))),
+        ("14 \(id) 02 A0F70300", .setFluidPath(SetFluidPath(commandId: F.commandId, event: .catheterReplaced, catheterNanolitres: 260_000))),
     ]
 
     static let receiptHex = "\(id) \(F.timeHex)"
@@ -77,6 +80,9 @@ struct PumpMessageTests {
         // refill cancelled (93 = 13 | 80): a CommandReceipt; refused 0F with no refill in progress
         ("93 00 \(receiptHex)", .executed(.refillCancel, receipt)),
         ("93 0F", .refused(.refillCancel, .notInRefill)),
+        // fluid path set (94 = 14 | 80): a CommandReceipt; refused 18 while infusion runs
+        ("94 00 \(receiptHex)", .executed(.setFluidPath, receipt)),
+        ("94 18", .refused(.setFluidPath, .infusionRunning)),
     ]
 
     @Test("Every request opcode has a vector that decodes and re-encodes byte for byte")
@@ -176,11 +182,11 @@ struct PumpMessageTests {
 
     @Test("Unknown opcodes and statuses are refused")
     func unknownCodes() {
-        #expect(throws: WireError.unknownOpcode(0x14)) { try PumpRequest(decoding: [0x14]) }
-        #expect(throws: WireError.unknownOpcode(0x94)) { try PumpReply(decoding: [0x94, 0x00]) }
+        #expect(throws: WireError.unknownOpcode(0x15)) { try PumpRequest(decoding: [0x15]) }
+        #expect(throws: WireError.unknownOpcode(0x95)) { try PumpReply(decoding: [0x95, 0x00]) }
         #expect(throws: WireError.unknownOpcode(0x01)) { try PumpRequest(decoding: [0x01]) }
         #expect(throws: WireError.unknownOpcode(0x02)) { try PumpReply(decoding: [0x02, 0x00]) }
-        #expect(throws: WireError.invalidValue(field: "reply.status", value: 0x18)) { try PumpReply(decoding: [0x82, 0x18]) }
+        #expect(throws: WireError.invalidValue(field: "reply.status", value: 0x1B)) { try PumpReply(decoding: [0x82, 0x1B]) }
     }
 
     @Test("Every refusal code has a distinct meaning and survives the wire")

@@ -11,7 +11,7 @@ import WandProtocol
 /// error the user sees; it is never silently replaced, because it is the
 /// record of a (simulated) patient's therapy.
 public struct SimulatorStateFile: Sendable {
-    public static let currentVersion = 1
+    public static let currentVersion = 2
     public static let defaultName = "simulator.json"
     /// A state file is a few hundred kilobytes at most (bounded event log
     /// and command record); refuse anything far larger.

@@ -30,6 +30,19 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
         case alarmRaised(SimulatedAlarm, at: Int64)
         case bolusFinished(Bolus.Kind, at: Int64, delivered: FineVolume)
         case bolusCut(Bolus.Kind, at: Int64, undelivered: FineVolume)
+        /// The reservoir's fluid reached the catheter tip.
+        case lineTurnedOver(at: Int64, concentration: Int64)
+    }
+
+    /// After a drug change: the prescription of the drug still in the line,
+    /// run at the tip until that drug has left it.
+    public struct Outgoing: Codable, Sendable, Equatable {
+        public var drug: UInt8
+        /// ng/mL the outgoing schedule's volume rates are written for.
+        public var concentration: Int64
+        public var schedule: DeliverySchedule
+        /// The outgoing prescription's canonical encoding, for the report.
+        public var prescription: [UInt8]
     }
 
     /// True simulated time, UTC seconds: what delivery runs on.
@@ -42,6 +55,10 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
     public var reservoir: FineVolume
     /// ng/mL of what is in the reservoir.
     public var reservoirConcentration: Int64
+    /// Wire drug code of what is in the reservoir.
+    public var reservoirDrug: UInt8
+    /// The prescription of another drug still in the line, after a drug change.
+    public var outgoing: Outgoing?
     public var line: FluidLine
     public var schedule: DeliverySchedule
     public var infusionStopped: Bool
@@ -51,16 +68,20 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
     public private(set) var alarms: Set<SimulatedAlarm>
     /// Everything that left the catheter tip, FineVolume units x ng/mL.
     public private(set) var deliveredDrug: Int128
+    /// The same, by wire drug code.
+    public private(set) var deliveredByDrug: [UInt8: Int128]
     public private(set) var pumpedVolume: FineVolume
 
     public init(
-        clock: Int64, zoneOffset: Int64, reservoir: FineVolume, reservoirConcentration: Int64, line: FluidLine,
-        schedule: DeliverySchedule, lowReservoirThreshold: FineVolume, battery: BatteryModel = BatteryModel()
+        clock: Int64, zoneOffset: Int64, reservoir: FineVolume, reservoirConcentration: Int64, reservoirDrug: UInt8 = 1,
+        line: FluidLine, schedule: DeliverySchedule, lowReservoirThreshold: FineVolume, battery: BatteryModel = BatteryModel()
     ) {
         self.clock = clock
         self.zoneOffset = zoneOffset
         self.reservoir = reservoir
         self.reservoirConcentration = reservoirConcentration
+        self.reservoirDrug = reservoirDrug
+        outgoing = nil
         self.line = line
         self.schedule = schedule
         infusionStopped = false
@@ -69,6 +90,7 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
         self.battery = battery
         alarms = []
         deliveredDrug = 0
+        deliveredByDrug = [:]
         pumpedVolume = .zero
         _ = refreshAlarms(at: clock)
     }
@@ -76,6 +98,11 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
     /// Drug delivered to the patient, in whole ng (rounded down).
     public var deliveredNanograms: Int64 {
         Int64(deliveredDrug / Int128(FineVolume.perNanolitre * 1_000_000))
+    }
+
+    /// One drug's share of what was delivered, in whole ng (rounded down).
+    public func deliveredNanograms(ofDrug drug: UInt8) -> Int64 {
+        Int64((deliveredByDrug[drug] ?? 0) / Int128(FineVolume.perNanolitre * 1_000_000))
     }
 
     public var deliveryStopped: Bool { alarms.contains { $0.stopsDelivery } }
@@ -92,7 +119,7 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
     func rates(at time: Int64) -> (basal: Int64, bolus: Int64, until: Int64) {
         guard !deliveryStopped, reservoir.units > 0 else { return (0, 0, Int64.max) }
         let scheduleRuns = !infusionStopped && !(bolus?.kind.replacesSchedule ?? false)
-        var (basal, until) = scheduleRuns ? schedule.segment(at: time, zoneOffset: zoneOffset + clockError) : (0, Int64.max)
+        var (basal, until) = scheduleRuns ? tipRate(at: time) : (0, Int64.max)
         var bolusRate: Int64 = 0
         if let bolus {
             bolusRate = bolus.rate
@@ -101,6 +128,37 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
         }
         if !scheduleRuns { basal = 0 }
         return (basal, bolusRate, until)
+    }
+
+    /// The programmed rate now, delivered by dose at the catheter tip: the
+    /// schedule is written for the reservoir's concentration, and while the
+    /// tip still holds the same drug at another concentration (after a
+    /// concentration change) the volume rate is scaled so that the patient
+    /// receives the prescribed dose; while it holds another drug (after a
+    /// drug change), that drug's outgoing prescription is run the same way.
+    /// A line holding no drug is filled at the schedule's own rate.
+    func tipRate(at time: Int64) -> (rate: Int64, until: Int64) {
+        let pumpClockOffset = zoneOffset + clockError
+        guard let tip = line.tip, !tip.holdsNoDrug, tip.concentration > 0 else {
+            return schedule.segment(at: time, zoneOffset: pumpClockOffset)
+        }
+        if tip.drug == reservoirDrug {
+            let (rate, until) = schedule.segment(at: time, zoneOffset: pumpClockOffset)
+            return (Self.scaled(rate, from: reservoirConcentration, to: tip.concentration), until)
+        }
+        if let outgoing, tip.drug == outgoing.drug {
+            let (rate, until) = outgoing.schedule.segment(at: time, zoneOffset: pumpClockOffset)
+            return (Self.scaled(rate, from: outgoing.concentration, to: tip.concentration), until)
+        }
+        return schedule.segment(at: time, zoneOffset: pumpClockOffset)
+    }
+
+    /// A volume rate written for `from` ng/mL that delivers the same dose at
+    /// `to` ng/mL, rounded to the nearest nL/day.
+    static func scaled(_ rate: Int64, from: Int64, to: Int64) -> Int64 {
+        guard from != to, to > 0 else { return rate }
+        let product = Int128(rate) * Int128(from)
+        return Int64(clamping: (product + Int128(to / 2)) / Int128(to))
     }
 
     /// Runs the pump until `target`, returning what happened on the way.
@@ -125,6 +183,11 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
                     until = min(until, clock + (aboveLow + rate - 1) / rate)
                 }
                 until = min(until, clock + (reservoir.units + rate - 1) / rate)
+                // The tip's contents change when its segment has left: the
+                // rate is figured from the tip, so the interval ends there.
+                if let tip = line.tip, line.segments.count > 1 {
+                    until = min(until, clock + (tip.volume.units + rate - 1) / rate)
+                }
             }
             // The battery's next threshold, at this rate's drain (approximate
             // to the second: pumping cost is one charge unit per 10^6 FineVolume).
@@ -154,7 +217,17 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
             }
             reservoir = reservoir - pumped
             pumpedVolume = pumpedVolume + pumped
-            deliveredDrug += line.push(pumped, concentration: reservoirConcentration)
+            let tipBefore = line.tip
+            let outflow = line.push(pumped, drug: reservoirDrug, concentration: reservoirConcentration)
+            for (drug, amount) in outflow.byDrug {
+                deliveredByDrug[drug, default: 0] += amount
+                deliveredDrug += amount
+            }
+            if let tip = line.tip, tipBefore.map({ $0.drug != tip.drug || $0.concentration != tip.concentration }) ?? false,
+               tip.drug == reservoirDrug, tip.concentration == reservoirConcentration {
+                happenings.append(.lineTurnedOver(at: until, concentration: tip.concentration))
+            }
+            if let outgoing, !line.holds(drug: outgoing.drug) { self.outgoing = nil }
             battery.drain(seconds: seconds, pumped: pumped)
             clock = until
             happenings += refreshAlarms(at: clock)
@@ -180,9 +253,11 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
 
     /// Refill: the needle withdraws the residual completely and the new
     /// drug goes in, so the reservoir then holds what was added.
-    public mutating func refill(added: FineVolume, concentration: Int64) {
+    public mutating func refill(added: FineVolume, concentration: Int64, drug: UInt8) {
         reservoir = added
         reservoirConcentration = concentration
+        reservoirDrug = drug
+        if let outgoing, !line.holds(drug: outgoing.drug) { self.outgoing = nil }
         alarms.remove(.lowReservoir)
         alarms.remove(.emptyReservoir)
         _ = refreshAlarms(at: clock)

@@ -97,6 +97,8 @@ public struct SimulatedPump: Sendable, Equatable {
                 eventLog.append(time: at + mechanics.clockError, code: PumpEventCode.bolusFinished.rawValue, detail: UInt32(clamping: delivered.nanolitres))
             case let .bolusCut(_, at, undelivered):
                 eventLog.append(time: at + mechanics.clockError, code: PumpEventCode.bolusCancelled.rawValue, detail: UInt32(clamping: undelivered.nanolitres))
+            case let .lineTurnedOver(at, concentration):
+                eventLog.append(time: at + mechanics.clockError, code: PumpEventCode.lineTurnedOver.rawValue, detail: UInt32(clamping: concentration))
             }
         }
     }
@@ -205,6 +207,8 @@ public struct SimulatedPump: Sendable, Equatable {
             mechanics.zoneOffset = Int64(message.time.zoneOffsetMinutes) * 60
             eventLog.append(time: clock, code: PumpEventCode.clockSet.rawValue, detail: UInt32(bitPattern: Int32(clamping: moved)))
             return executed(.setClock, message.commandId)
+        case let .setFluidPath(message):
+            return setFluidPath(message)
         case let .queryCommandOutcome(message):
             return .outcome(CommandOutcomeReport(commandId: message.commandId, storedReply: outcomes.storedReply(for: message.commandId)))
         case .closeSession:
@@ -231,6 +235,7 @@ public struct SimulatedPump: Sendable, Equatable {
         guard candidate.drug == drug, candidate.concentrationNanogramsPerMillilitre == reservoirConcentration else {
             return .refused(.stagePrescription, .drugMismatch)
         }
+        guard candidate.catheterVolumeNanolitres == catheterNanolitres else { return .refused(.stagePrescription, .catheterMismatch) }
         guard pumpAccepts(candidate) else { return .refused(.stagePrescription, .prescriptionInvalid) }
         staged = candidate
         eventLog.append(time: clock, code: PumpEventCode.prescriptionStaged.rawValue, detail: hashWord(candidate.hash))
@@ -259,6 +264,18 @@ public struct SimulatedPump: Sendable, Equatable {
     /// volume and concentration, and a patient bolus it can deliver.
     func pumpAccepts(_ candidate: WirePrescription) -> Bool {
         let concentration = Int64(candidate.concentrationNanogramsPerMillilitre)
+        // Delivered by dose at the tip (PumpMechanics.tipRate): every
+        // concentration of this drug in the line must be deliverable at
+        // the prescription's dose within the pump's rate range.
+        let inLine = mechanics.line.segments.filter { $0.drug == candidate.drug.rawValue && $0.concentration > 0 }
+        let rates = candidate.mode == .flex ? candidate.steps.map { Int64($0.volumeRateNanolitresPerDay) }
+            : [Int64(candidate.continuousVolumeRateNanolitresPerDay)]
+        for segment in inLine {
+            for rate in rates where PumpMechanics.scaled(rate, from: concentration, to: segment.concentration)
+                > profile.maximumContinuousRate.baseValue {
+                return false
+            }
+        }
         func rateAcceptable(_ volume: UInt32, _ dose: UInt32) -> Bool {
             let rate = VolumeRate.nLPerDay(Int64(volume))
             guard rate.baseValue == 0 || (rate >= profile.minimumRate && rate <= profile.maximumContinuousRate),
@@ -331,7 +348,9 @@ public struct SimulatedPump: Sendable, Equatable {
     private mutating func startBolus(_ message: StartBolus) -> PumpReply {
         if let refusal = therapyChangeRefusal() { return .refused(.startBolus, refusal) }
         guard !mechanics.deliveryStopped else { return .refused(.startBolus, .blockingAlarmActive) }
-        guard !mechanics.infusionStopped else { return .refused(.startBolus, .infusionStopped) }
+        // A prime fills the line of a stopped pump (after an implant or a
+        // catheter replacement); every other bolus needs infusion running.
+        guard !mechanics.infusionStopped || message.kind == .prime else { return .refused(.startBolus, .infusionStopped) }
         guard mechanics.bolus == nil else { return .refused(.startBolus, .bolusInProgress) }
         let volume = FineVolume(nanolitres: Int64(message.volumeNanolitres))
         guard message.volumeNanolitres > 0, message.durationSeconds > 0, volume <= mechanics.reservoir,
@@ -387,6 +406,12 @@ public struct SimulatedPump: Sendable, Equatable {
         }
         let changesDrug = message.drug != drug || message.concentrationNanogramsPerMillilitre != reservoirConcentration
         if changesDrug {
+            // The fluid path report carries eight fluids, and the pump runs
+            // at most one outgoing prescription beside the active one.
+            if mechanics.line.segments.count >= WireFluidPath.maximumSegments
+                || (message.drug != drug && mechanics.outgoing != nil) {
+                return .refused(.refillComplete, .lineHoldsEarlierChange)
+            }
             // A new drug or concentration takes effect only together with a
             // prescription written for it, in this one command.
             guard let next = message.newPrescription else {
@@ -395,14 +420,23 @@ public struct SimulatedPump: Sendable, Equatable {
             guard next.drug == message.drug, next.concentrationNanogramsPerMillilitre == message.concentrationNanogramsPerMillilitre
             else { return .refused(.refillComplete, .drugMismatch) }
             if let refusal = therapyChangeRefusal() { return .refused(.refillComplete, refusal) }
+            guard next.catheterVolumeNanolitres == catheterNanolitres else { return .refused(.refillComplete, .catheterMismatch) }
             guard pumpAccepts(next) else { return .refused(.refillComplete, .prescriptionInvalid) }
         } else if let next = message.newPrescription {
             guard next.drug == drug, next.concentrationNanogramsPerMillilitre == reservoirConcentration else {
                 return .refused(.refillComplete, .drugMismatch)
             }
+            guard next.catheterVolumeNanolitres == catheterNanolitres else { return .refused(.refillComplete, .catheterMismatch) }
             guard pumpAccepts(next) else { return .refused(.refillComplete, .prescriptionInvalid) }
         }
-        mechanics.refill(added: added, concentration: Int64(message.concentrationNanogramsPerMillilitre))
+        if message.drug != drug, mechanics.line.holds(drug: drug.rawValue) {
+            // The old drug in the line goes on at its own prescription's
+            // dose until it has left the tip.
+            mechanics.outgoing = PumpMechanics.Outgoing(
+                drug: drug.rawValue, concentration: Int64(prescription.concentrationNanogramsPerMillilitre),
+                schedule: Self.schedule(for: prescription), prescription: prescription.canonicalEncoding)
+        }
+        mechanics.refill(added: added, concentration: Int64(message.concentrationNanogramsPerMillilitre), drug: message.drug.rawValue)
         drug = message.drug
         endRefill()
         if let next = message.newPrescription { activate(next) }
@@ -425,6 +459,69 @@ public struct SimulatedPump: Sendable, Equatable {
         endRefill()
         eventLog.append(time: clock, code: PumpEventCode.refillCancelled.rawValue, detail: UInt32(clamping: mechanics.reservoir.nanolitres))
         return executed(.refillCancel, message.commandId)
+    }
+
+    // MARK: Fluid path
+
+    /// The catheter volume the pump records, nL.
+    var catheterNanolitres: UInt32 { UInt32(clamping: mechanics.line.catheter.nanolitres) }
+
+    /// Set fluid path: the surgeon implanted the pump or replaced the
+    /// catheter. Only with infusion stopped and no bolus running, so no
+    /// drug is pushed while the line is open.
+    private mutating func setFluidPath(_ message: SetFluidPath) -> PumpReply {
+        guard mechanics.bolus == nil else { return .refused(.setFluidPath, .bolusInProgress) }
+        guard mechanics.infusionStopped else { return .refused(.setFluidPath, .infusionRunning) }
+        let catheter = FineVolume(nanolitres: Int64(message.catheterNanolitres))
+        switch message.event {
+        case .implant: mechanics.line.implant(catheter: catheter)
+        case .catheterReplaced: mechanics.line.replaceCatheter(with: catheter)
+        }
+        if let outgoing = mechanics.outgoing, !mechanics.line.holds(drug: outgoing.drug) { mechanics.outgoing = nil }
+        eventLog.append(time: clock, code: PumpEventCode.fluidPathSet.rawValue,
+                        detail: UInt32(message.event.rawValue) << 24 | (message.catheterNanolitres & 0x00FF_FFFF))
+        return executed(.setFluidPath, message.commandId)
+    }
+
+    /// The fluid path as the interrogate report carries it.
+    public var fluidPathReport: WireFluidPath {
+        let segments = mechanics.line.segments.compactMap { segment -> WireFluidPath.Segment? in
+            // Whole nanolitres; a sliver under 1 nL is merged into its neighbour below.
+            let contents: WireLineContents = segment.drug == 0 ? .noDrug
+                : WireDrug(rawValue: segment.drug).map { .drug($0, concentrationNanogramsPerMillilitre: UInt32(clamping: segment.concentration)) } ?? .noDrug
+            return WireFluidPath.Segment(volumeNanolitres: UInt32(clamping: segment.volume.nanolitres), contents: contents)
+        }
+        // Rounding each segment down to nL must not lose volume: the last
+        // (pump end) segment takes up what the others dropped, and empty or
+        // repeated entries are merged, as the report requires.
+        let total = UInt32(clamping: mechanics.line.capacity.nanolitres)
+        var merged: [WireFluidPath.Segment] = []
+        for segment in segments where segment.volumeNanolitres > 0 {
+            if let last = merged.last, last.contents == segment.contents {
+                merged[merged.count - 1].volumeNanolitres += segment.volumeNanolitres
+            } else {
+                merged.append(segment)
+            }
+        }
+        let sum = merged.reduce(UInt32(0)) { $0 + $1.volumeNanolitres }
+        if sum < total, !merged.isEmpty { merged[merged.count - 1].volumeNanolitres += total - sum }
+        // Written by this pump from a prescription it accepted, so it decodes.
+        let outgoing = mechanics.outgoing.flatMap { try? WirePrescription(decodingFields: $0.prescription) }
+        var bolus: WireFluidPath.BolusInProgress?
+        if let running = mechanics.bolus, running.remaining.units > 0 {
+            let kind: WireFluidPath.BolusKindInProgress = switch running.kind {
+            case .therapeutic: .therapeutic
+            case .bridge: .bridge
+            case .prime: .prime
+            case .patient: .patient
+            }
+            let seconds = (running.remaining.units + running.rate - 1) / running.rate
+            bolus = WireFluidPath.BolusInProgress(
+                kind: kind, remainingNanolitres: UInt32(clamping: max(1, running.remaining.nanolitres)),
+                remainingSeconds: UInt32(clamping: min(86_400, max(1, seconds))))
+        }
+        return WireFluidPath(segments: merged, pathwayNanolitres: UInt32(clamping: mechanics.line.pathway.nanolitres),
+                             catheterNanolitres: catheterNanolitres, outgoingPrescription: outgoing, bolus: bolus)
     }
 
     // MARK: Reports
@@ -451,6 +548,7 @@ public struct SimulatedPump: Sendable, Equatable {
             stagedHash: staged?.hash,
             activeAlarms: mechanics.alarms.sorted().prefix(InterrogateReport.maximumAlarms).map(\.wireCode),
             lastChangeUTCSeconds: lastChange,
-            recentCommands: outcomes.recentRecords())
+            recentCommands: outcomes.recentRecords(),
+            fluidPath: fluidPathReport)
     }
 }

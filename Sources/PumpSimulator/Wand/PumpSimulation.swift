@@ -53,10 +53,11 @@ public struct PumpSimulation: Sendable {
             drug: .baclofen, concentrationNanogramsPerMillilitre: UInt32(concentration), indication: .spasticitySpinal,
             mode: .continuous, continuousVolumeRateNanolitresPerDay: 200_000,
             continuousDoseRateNanogramsPerDay: 400_000, catheterVolumeNanolitres: UInt32(catheter))
-        let line = FineVolume(nanolitres: profile.internalPathwayVolume.baseValue + catheter)
+        let line = FluidLine(pathway: FineVolume(nanolitres: profile.internalPathwayVolume.baseValue),
+                             catheter: FineVolume(nanolitres: catheter), drug: WireDrug.baclofen.rawValue, concentration: concentration)
         let mechanics = PumpMechanics(
             clock: hostNow, zoneOffset: 0, reservoir: FineVolume(nanolitres: 12_000_000),
-            reservoirConcentration: concentration, line: FluidLine(capacity: line, concentration: concentration),
+            reservoirConcentration: concentration, reservoirDrug: WireDrug.baclofen.rawValue, line: line,
             schedule: .stopped, lowReservoirThreshold: FineVolume(nanolitres: profile.defaultLowReservoirAlarm.baseValue))
         let pump = SimulatedPump(
             identity: identity, profile: profile, mechanics: mechanics, drug: .baclofen,

@@ -76,6 +76,7 @@ public struct CommandRecordEntry: Sendable, Equatable, Hashable, WireFields, Com
 /// then    8     last therapy change, UTC seconds Int64 (0 ... 253 402 300 799)
 /// then    1     command record count r (0 ... 8), newest first
 /// then    26r   CommandRecordEntry each
+/// then    ...   fluid path (WireFluidPath): what the line holds, tip first
 /// ```
 public struct InterrogateReport: Sendable, Equatable, WireFields {
     public static let maximumAlarms = 16
@@ -100,6 +101,7 @@ public struct InterrogateReport: Sendable, Equatable, WireFields {
     public var activeAlarms: [PumpAlarm]
     public var lastChangeUTCSeconds: Int64
     public var recentCommands: [CommandRecordEntry]
+    public var fluidPath: WireFluidPath
 
     public init(
         serial: String, firmwareMajor: UInt8, firmwareMinor: UInt8, firmwarePatch: UInt8, clock: WireTime,
@@ -107,7 +109,8 @@ public struct InterrogateReport: Sendable, Equatable, WireFields {
         reservoirCapacityNanolitres: UInt32, lowReservoirThresholdNanolitres: UInt32, reservoirDrug: WireDrug,
         reservoirConcentrationNanogramsPerMillilitre: UInt32, infusionState: InfusionState,
         prescription: WirePrescription, prescriptionHash: PrescriptionHash, stagedHash: PrescriptionHash?,
-        activeAlarms: [PumpAlarm], lastChangeUTCSeconds: Int64, recentCommands: [CommandRecordEntry]
+        activeAlarms: [PumpAlarm], lastChangeUTCSeconds: Int64, recentCommands: [CommandRecordEntry],
+        fluidPath: WireFluidPath
     ) {
         self.serial = serial
         self.firmwareMajor = firmwareMajor
@@ -128,6 +131,7 @@ public struct InterrogateReport: Sendable, Equatable, WireFields {
         self.activeAlarms = activeAlarms
         self.lastChangeUTCSeconds = lastChangeUTCSeconds
         self.recentCommands = recentCommands
+        self.fluidPath = fluidPath
     }
 
     public init(reading reader: inout ByteReader) throws(WireError) {
@@ -162,6 +166,7 @@ public struct InterrogateReport: Sendable, Equatable, WireFields {
         var records: [CommandRecordEntry] = []
         for _ in 0..<recordCount { records.append(try CommandRecordEntry(reading: &reader)) }
         recentCommands = records
+        fluidPath = try WireFluidPath(reading: &reader)
     }
 
     public func write(to writer: inout ByteWriter) {
@@ -191,5 +196,6 @@ public struct InterrogateReport: Sendable, Equatable, WireFields {
         writer.int64(lastChangeUTCSeconds)
         writer.uint8(UInt8(truncatingIfNeeded: recentCommands.count))
         for record in recentCommands { record.write(to: &writer) }
+        fluidPath.write(to: &writer)
     }
 }

@@ -35,6 +35,13 @@ public enum PumpEventCode: UInt16, Sendable, CaseIterable {
     case clockSet = 0x0060
     /// detail: opcode of the refused request.
     case commandRefused = 0x0070
+    /// Set fluid path. detail: event (1 implant, 2 catheter replaced) in the
+    /// top byte, catheter volume in nL in the low 24 bits.
+    case fluidPathSet = 0x0080
+    /// The reservoir's fluid reached the catheter tip after a refill that
+    /// changed drug or concentration, or after a prime. detail: the
+    /// concentration now at the tip, ng/mL.
+    case lineTurnedOver = 0x0081
 }
 
 extension PumpEventCode {
@@ -59,6 +66,8 @@ extension PumpEventCode {
         case .alarmThresholdSet: "alarm threshold set"
         case .clockSet: "clock set"
         case .commandRefused: "command refused"
+        case .fluidPathSet: "fluid path set"
+        case .lineTurnedOver: "reservoir drug reached the catheter tip"
         }
     }
 }

@@ -23,6 +23,8 @@ public enum PumpOpcode: UInt8, Sendable, CaseIterable {
     /// Leave refill without refilling: delivery resumes as it was before
     /// refill begin, reservoir and prescription unchanged.
     case refillCancel = 0x13
+    /// Record an implant or a catheter replacement: what the line holds.
+    case setFluidPath = 0x14
 
     /// The first byte of the pump's reply.
     public var replyOpcode: UInt8 { rawValue | 0x80 }
@@ -33,7 +35,7 @@ public enum PumpOpcode: UInt8, Sendable, CaseIterable {
         switch self {
         case .stagePrescription, .commitStagedPrescription, .discardStagedPrescription, .startBolus,
              .cancelBolus, .stopInfusion, .resumeInfusion, .refillBegin, .refillComplete, .refillCancel,
-             .setAlarmConfiguration, .setClock:
+             .setAlarmConfiguration, .setClock, .setFluidPath:
             true
         case .openSession, .interrogate, .readPrescription, .readEventLog, .readClock,
              .queryCommandOutcome, .closeSession:

@@ -56,6 +56,16 @@ public enum PumpRefusal: UInt8, Error, Sendable, CaseIterable {
     /// Resume, bolus or commit refused while an alarm that blocks delivery is
     /// active (motor stall, empty reservoir).
     case blockingAlarmActive = 0x17
+    /// Set fluid path while infusion runs: a catheter is changed only with
+    /// the pump stopped. Stop infusion first.
+    case infusionRunning = 0x18
+    /// A refill changing drug or concentration while the line still holds
+    /// another drug of an earlier drug change, or already holds eight
+    /// different fluids (the most the fluid path report carries).
+    case lineHoldsEarlierChange = 0x19
+    /// The prescription's catheter volume differs from the catheter the
+    /// pump records (set fluid path); nothing changed.
+    case catheterMismatch = 0x1A
 
     /// What the technician should read.
     public var meaning: String {
@@ -83,6 +93,9 @@ public enum PumpRefusal: UInt8, Error, Sendable, CaseIterable {
         case .internalFault: "the pump reported an internal fault"
         case .alarmThresholdOutOfRange: "the alarm threshold is out of range"
         case .blockingAlarmActive: "an active alarm blocks delivery changes"
+        case .infusionRunning: "infusion is running; stop it before changing the catheter record"
+        case .lineHoldsEarlierChange: "the line still holds the fluid of earlier changes (another drug, or seven other concentrations); change drug or concentration again only after it has reached the patient"
+        case .catheterMismatch: "the prescription's catheter volume differs from the catheter the pump records"
         }
     }
 }

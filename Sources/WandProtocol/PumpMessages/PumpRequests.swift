@@ -385,6 +385,7 @@ public enum PumpRequest: WireMessage {
     case refillBegin(RefillBegin)
     case refillComplete(RefillComplete)
     case refillCancel(RefillCancel)
+    case setFluidPath(SetFluidPath)
     case setAlarmConfiguration(SetAlarmConfiguration)
     case readEventLog(ReadEventLog)
     case readClock(ReadClock)
@@ -409,6 +410,7 @@ public enum PumpRequest: WireMessage {
         case .refillBegin: self = .refillBegin(try .init(decoding: bytes))
         case .refillComplete: self = .refillComplete(try .init(decoding: bytes))
         case .refillCancel: self = .refillCancel(try .init(decoding: bytes))
+        case .setFluidPath: self = .setFluidPath(try .init(decoding: bytes))
         case .setAlarmConfiguration: self = .setAlarmConfiguration(try .init(decoding: bytes))
         case .readEventLog: self = .readEventLog(try .init(decoding: bytes))
         case .readClock: self = .readClock(try .init(decoding: bytes))
@@ -433,6 +435,7 @@ public enum PumpRequest: WireMessage {
         case .refillBegin(let m): m
         case .refillComplete(let m): m
         case .refillCancel(let m): m
+        case .setFluidPath(let m): m
         case .setAlarmConfiguration(let m): m
         case .readEventLog(let m): m
         case .readClock(let m): m
