@@ -301,7 +301,7 @@ import WandProtocol
         // The offer keeps 400 mcg/day at the new concentration.
         #expect(message.contains("\"concentration\" : \"1000mcg/mL\""))
         #expect(message.contains("\"daily_dose\" : \"400mcg/day\""))
-        #expect(message.contains("Bridge"))
+        #expect(message.contains("by dose at the catheter tip"))
         request.newPrescription = try prescription(#"{"drug":"baclofen","concentration":"1000mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"400mcg/day","catheter":{"volume":"0.26mL"}}"#)
         await #expect(throws: ProgrammerError.self) { _ = try await programmer.refill(request, confirmation: .flag(yes: true)) }
         let witnessed = try await visit.programmer(secondOperator: "nurse.b")

@@ -99,7 +99,8 @@ import Testing
         #expect(plan.largestPrescribedIn24h == .mcgPerDay(1500))
     }
 
-    static let pump = BolusPlan.PumpContents(drug: .baclofen, concentration: .mcgPerML(2000), reservoir: .mL(10), lineVolume: .uL(460))
+    static let pump = BolusPlan.PumpContents(drug: .baclofen, concentration: .mcgPerML(2000), reservoir: .mL(10),
+                                             line: .full(of: .drug(.baclofen, .mcgPerML(2000)), pathway: .uL(200), catheter: .uL(260)))
 
     static func delivery(basal: Int64, earlier: Int64?, count: Int = 1, allowance: Int64 = 0) -> BolusPlan.Delivery {
         BolusPlan.Delivery(indication: .spinal, basal: .mcgPerDay(basal), bolusesLast24h: earlier.map { .mcg($0) },
@@ -128,9 +129,13 @@ import Testing
     }
 
     /// A bridge or prime that pushes a full line delivers its drug at bolus
-    /// speed: every bolus limit holds for what reaches the patient.
+    /// speed: every bolus limit holds for what reaches the patient. Here the
+    /// reservoir was refilled at 500 mcg/mL and the line, as the pump
+    /// reports it, still holds 2000 mcg/mL.
     @Test func aBridgeIsHeldToEveryBolusLimitForWhatReachesThePatient() throws {
-        let bridge = try BolusPlan.plan(.init(kind: .bridge, duration: .hours(12), lineContents: .drug(.mcgPerML(2000))), pump: Self.pump,
+        let refilled = BolusPlan.PumpContents(drug: .baclofen, concentration: .mcgPerML(500), reservoir: .mL(10),
+                                              line: .full(of: .drug(.baclofen, .mcgPerML(2000)), pathway: .uL(200), catheter: .uL(260)))
+        let bridge = try BolusPlan.plan(.init(kind: .bridge, duration: .hours(12)), pump: refilled,
                                         delivery: Self.delivery(basal: 1200, earlier: 0, count: 0), policy: Fixture.policy, profile: .rp20)
         // 460 uL of 2000 mcg/mL is 920 mcg: above the 200 mcg single and
         // 24 h bolus maxima; with 1200 mcg/day basal, 2120 mcg in the day.

@@ -75,7 +75,7 @@ import Testing
         #expect(PrescriptionValidator.validate(Fixture.baclofen(400, indication: .pain), in: context).errors.map(\.code) == [.indicationNotAllowed])
         let bolus = try BolusPlan.plan(
             .init(kind: .therapeutic, dose: .mcg(250), duration: .minutes(10)),
-            pump: .init(drug: .baclofen, concentration: .mcgPerML(2000), reservoir: .mL(10), lineVolume: .uL(460)),
+            pump: .init(drug: .baclofen, concentration: .mcgPerML(2000), reservoir: .mL(10), line: .full(of: .drug(.baclofen, .mcgPerML(2000)), pathway: .uL(200), catheter: .uL(260))),
             delivery: .init(indication: .spinal, basal: .mcgPerDay(400), bolusesLast24h: .zero, bolusCountLast24h: 0, patientAllowance: .zero),
             policy: loose, profile: .rp20)
         #expect(bolus.findings.map(\.code).contains(.bolusAboveHardMax))

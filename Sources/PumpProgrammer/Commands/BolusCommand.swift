@@ -19,37 +19,26 @@ public struct BolusCommand: PumpCommand {
     public func plan(in situation: PlanningSituation) throws(ProgrammerError) -> ChangePlan {
         let status = situation.status
         let delivery = Self.delivery(in: situation)
-        // A delivering pump's line holds at least the reservoir's drug: a
-        // claim of a weaker line can only raise what reaches the patient
-        // above what is shown, so the dose is figured at the stronger of
-        // the two (the fluid path the pump keeps is issue 12's).
-        var request = self.request
-        if case .drug(let claimed)? = request.lineContents, claimed < status.concentration,
-           status.infusion == .infusing || status.infusion == .bolusInProgress {
-            request.lineContents = .drug(status.concentration)
-        }
+        // What reaches the patient is figured from the fluid path the pump
+        // reports, never from what anyone believes the line holds.
+        let request = self.request
         let bolus: BolusPlan
         do {
             bolus = try BolusPlan.plan(request, pump: .init(
                 drug: status.drug, concentration: status.concentration, reservoir: status.reservoirVolume,
-                lineVolume: status.lineVolume ?? situation.profile.internalPathwayVolume),
+                line: status.fluidPath),
                 delivery: delivery, policy: situation.policy, profile: situation.profile)
         } catch {
             throw .input(error.description)
         }
-        var findings = Self.stateFindings(status) + bolus.findings
+        // A prime fills the line of a stopped pump; every other bolus needs
+        // infusion running.
+        var findings = Self.stateFindings(status, allowingStopped: request.kind == .prime) + bolus.findings
         // A bolus message holds at most 24 h (PROTOCOL.md section 5); a
         // longer one would be dropped by the pump as malformed.
         if request.duration > Self.longestBolus {
             findings.append(Finding(code: .bolusDurationOutOfRange, severity: .hard,
                                     message: "a bolus runs at most \(Self.longestBolus); \(request.duration) is longer"))
-        }
-        // A pump that is delivering has a full line: "empty" is only ever
-        // true of a stopped pump (after implant, a catheter revision or a
-        // replacement), and believing it would hide the drug the prime pushes.
-        if request.lineContents == .empty, status.infusion == .infusing || status.infusion == .bolusInProgress {
-            findings.append(Finding(code: .primingLineNotEmpty, severity: .hard,
-                                    message: "the pump is delivering, so its line is full of \(status.drug.rawValue) \(status.concentration); 'empty' can be given only for a stopped pump"))
         }
         let kind: BolusKind = switch request.kind {
         case .therapeutic: .therapeutic
@@ -93,15 +82,17 @@ public struct BolusCommand: PumpCommand {
     static let longestBolus = Duration.seconds(86_400)
 
     /// What the pump's own state forbids for any delivery change.
-    static func stateFindings(_ status: PumpStatus) -> [Finding] {
+    static func stateFindings(_ status: PumpStatus, allowingStopped: Bool = false) -> [Finding] {
         var findings: [Finding] = []
         if let alarm = status.deliveryStoppingAlarm {
             findings.append(Finding(code: .pumpAlarmStopsDelivery, severity: .hard,
                                     message: "the pump's \(alarm.name) alarm stops delivery; no bolus until it is cleared"))
         }
         switch status.infusion {
-        case .stopped:
+        case .stopped where !allowingStopped:
             findings.append(Finding(code: .pumpInfusionStopped, severity: .hard, message: "infusion is stopped; resume it before a bolus"))
+        case .stopped:
+            break
         case .bolusInProgress:
             findings.append(Finding(code: .pumpBolusRunning, severity: .hard, message: "a bolus is already running"))
         case .refillInProgress:

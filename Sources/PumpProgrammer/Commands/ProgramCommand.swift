@@ -45,8 +45,21 @@ public struct ProgramCommand: PumpCommand {
     }
 
     /// The review of `pending` against the pump: validation, the wire form, the comparison.
-    static func change(to pending: Prescription, in situation: PlanningSituation) throws(ProgrammerError) -> ProgramChange {
+    static func change(to file: Prescription, in situation: PlanningSituation) throws(ProgrammerError) -> ProgramChange {
         let status = situation.status
+        // The catheter is the pump's record (set at the implant or the last
+        // catheter replacement): a file without one takes it, and a file
+        // that names another is refused, since the pump would refuse it too
+        // and the line volume decides every bridge and prime.
+        var pending = file
+        let recorded = status.fluidPath.catheter
+        if pending.catheter == nil { pending.catheter = .volume(recorded) }
+        var catheterFindings: [Finding] = []
+        if pending.catheter?.volume != recorded {
+            catheterFindings.append(Finding(
+                code: .catheterMismatch, severity: .hard,
+                message: "the prescription gives a catheter of \(pending.catheter?.volume.map(\.description) ?? "no computable volume"), but the pump records \(recorded) (set at the implant or the last catheter replacement); leave the catheter out of the file to use the pump's record, or record the revision first (pumpctl catheter)"))
+        }
         let wire = try WirePrescriptionMapping.wire(pending, profile: situation.profile)
         let currentDelivered = PumpStatus.deliveredDailyDose(of: status.wirePrescription)
         let pendingDelivered = PumpStatus.deliveredDailyDose(of: wire)
@@ -60,7 +73,8 @@ public struct ProgramCommand: PumpCommand {
             increaseHistoryComplete: situation.increaseHistoryComplete))
         let review = Review.compare(current: status.prescription, currentDelivered: currentDelivered,
                                     currentRate: PumpStatus.averageVolumeRate(of: status.wirePrescription), pending: pending,
-                                    pendingDelivered: pendingDelivered, report: report, profile: situation.profile,
+                                    pendingDelivered: pendingDelivered,
+                                    report: ValidationReport(findings: catheterFindings + report.findings, notChecked: report.notChecked), profile: situation.profile,
                                     policy: situation.policy)
         return ProgramChange(review: review, pending: pending, wire: wire, currentDelivered: currentDelivered,
                              pendingDelivered: pendingDelivered)

@@ -35,9 +35,10 @@ public struct RefillChange: Sendable {
     public var discrepancyAcknowledgement: String?
     /// The new prescription committed with the refill, when there is one.
     public var program: ProgramChange?
-    /// When the concentration changes: how long the line keeps delivering
-    /// the old concentration, and what.
-    public var bridge: BridgePlan?
+    /// When drug or concentration changes: what the line still holds, how
+    /// the pump delivers it (by dose at the tip, PROTOCOL.md 5) and when the
+    /// new drug reaches the patient.
+    public var transition: LineTransition?
     /// True when an earlier run began the refill and this one finishes it.
     public var finishesBegunRefill: Bool
     /// The units the new drug is shown in (morphine in mg).
@@ -106,13 +107,13 @@ public struct RefillCommand: PumpCommand {
         }
 
         var program: ProgramChange?
-        var bridge: BridgePlan?
+        var transition: LineTransition?
         var secondProvider: SecondProviderReason?
         var confirmation = ConfirmationRule.yes
         if changesDrug, request.newPrescription == nil {
             findings.append(Finding(code: .refillNeedsPrescription, severity: .hard,
                                     message: Self.offer(current: current, drug: drug, concentration: request.concentration,
-                                                        lineVolume: status.lineVolume, policy: policy, profile: profile)))
+                                                        status: status, policy: policy, profile: profile)))
         }
         if let next = request.newPrescription {
             if next.drug != drug || next.concentration != request.concentration {
@@ -124,9 +125,18 @@ public struct RefillCommand: PumpCommand {
             secondProvider = ProgramCommand.secondProvider(for: change, current: status, policy: policy)
             confirmation = ProgramCommand.confirmation(for: change, policy: policy)
             program = change
-            if changesDrug, drug == current.drug, let line = status.lineVolume, status.dailyDose.baseValue > 0 {
-                bridge = try? BridgePlan.plan(lineVolume: line, oldConcentration: current.concentration,
-                                              newConcentration: request.concentration, dailyDose: status.dailyDose, profile: profile)
+            if changesDrug {
+                let after = Self.transition(of: status, into: .drug(drug, request.concentration), next: change,
+                                            profile: profile, at: situation.now)
+                transition = after
+                if current.drug == .baclofen, drug != .baclofen {
+                    // The last baclofen reaches the patient when the line has
+                    // turned over; nothing intrathecal replaces it after that.
+                    let when = after?.reservoirDrugArrives.map { "at about \($0.iso8601) (pump time)" } ?? "when the line has turned over"
+                    findings.append(Finding(
+                        code: .drugChangeWithdrawal, severity: .soft,
+                        message: "leaving baclofen: the line's last baclofen reaches the patient \(when), and intrathecal baclofen stops then. Abrupt baclofen withdrawal can cause high fever, altered mental status, rebound spasticity and muscle rigidity, and can be fatal: give the withdrawal plan (oral baclofen cover from then, tapered) as the reason"))
+                }
             }
         }
         if changesDrug, secondProvider == nil, policy.requiresSecondOperator(.concentrationChange) {
@@ -160,7 +170,7 @@ public struct RefillCommand: PumpCommand {
         })
         let refill = RefillChange(check: check, added: request.added, drug: drug, concentration: request.concentration,
                                   concentrationChanged: changesDrug, discrepancyAcknowledgement: acknowledgement,
-                                  program: program, bridge: bridge, finishesBegunRefill: finishes,
+                                  program: program, transition: transition, finishesBegunRefill: finishes,
                                   units: DisplayUnits.of(drug, policy: policy))
         var plan = ChangePlan(
             command: .refillComplete, change: .refill(refill), before: status, findings: ValidationReport(findings: findings),
@@ -177,21 +187,35 @@ public struct RefillCommand: PumpCommand {
         return plan
     }
 
+    /// What the line delivers after a refill that fills `reservoir`: the
+    /// line as it is now, pushed out by dose at the tip at the new
+    /// prescription's dose (the old drug at the prescription now running).
+    static func transition(of status: PumpStatus, into reservoir: FluidPath.Contents, next: ProgramChange,
+                           profile: PumpProfile, at now: PumpTime) -> LineTransition? {
+        let ahead = status.fluidPath.ahead(of: reservoir)
+        guard !ahead.isEmpty else { return nil }
+        let outgoing = reservoir.drug == status.drug ? nil : PumpStatus.deliveredDailyDose(of: status.wirePrescription)
+        return LineTransition.figure(
+            ahead: ahead, reservoir: reservoir, dose: next.pendingDelivered, outgoingDose: outgoing,
+            volumeRate: PumpStatus.averageVolumeRate(of: next.wire), from: status.clock)
+    }
+
     /// The refusal text for a concentration change without a prescription:
-    /// it offers the prescription that keeps the daily dose, and the bridge.
-    static func offer(current: Prescription, drug: Drug, concentration: Concentration, lineVolume: Volume?,
+    /// it offers the prescription that keeps the daily dose, and says how
+    /// the pump will deliver the line's old concentration.
+    static func offer(current: Prescription, drug: Drug, concentration: Concentration, status: PumpStatus,
                       policy: ClinicPolicy, profile: PumpProfile) -> String {
         var offered = current
         offered.drug = drug
         offered.concentration = concentration
+        offered.catheter = .volume(status.fluidPath.catheter)
         let file = String(decoding: offered.encodedFile(massUnit: policy.policy(for: drug)?.massUnit ?? .mcg), as: UTF8.self)
         let new = DisplayUnits.of(drug, policy: policy), old = DisplayUnits.of(current.drug, policy: policy)
         var text = "the reservoir is being filled with \(drug.rawValue) \(new.text(concentration)), but the pump's prescription is for \(current.drug.rawValue) \(old.text(current.concentration)). A concentration change needs a new prescription in the same refill: give --prescription FILE. This one keeps the current daily dose at the new concentration:\n\(file)"
-        if drug == current.drug, let line = lineVolume,
-           let dose = try? current.dosePlan(on: profile).averagePrescribedDose,
-           let bridge = try? BridgePlan.plan(lineVolume: line, oldConcentration: current.concentration,
-                                             newConcentration: concentration, dailyDose: dose, profile: profile) {
-            text += "\nBridge: the line holds \(bridge.volume) of the old concentration, which keeps flowing for \(bridge.duration) (\(old.text(bridge.doseDuringBridge)) of drug) before the new concentration arrives"
+        let ahead = status.fluidPath.ahead(of: .drug(drug, concentration))
+        if drug == current.drug, !ahead.isEmpty {
+            let volume = status.fluidPath.volumeAhead(of: .drug(drug, concentration))
+            text += "\nThe line holds \(volume) of the old concentration; the pump delivers it at the prescribed daily dose (by dose at the catheter tip) before the new concentration arrives"
         }
         return text
     }

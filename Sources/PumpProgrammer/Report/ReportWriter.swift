@@ -28,12 +28,11 @@ extension Programmer {
                 .init("Discrepancy", refill.check.discrepancy ? "YES: \(refill.discrepancyAcknowledgement ?? "")" : "no"),
                 .init("Added", refill.added.description), .init("Drug", "\(refill.drug.rawValue) \(refill.units.text(refill.concentration))"),
             ]))
-            if let bridge = refill.bridge {
-                extra.append(.init(title: "Concentration change: bridge", fields: [
-                    .init("Line volume (old concentration)", bridge.volume.description),
-                    .init("Old drug keeps flowing for", bridge.duration.description),
-                    .init("Drug delivered from the line", refill.units.text(bridge.doseDuringBridge)),
-                ]))
+            if let transition = refill.transition {
+                let lines = Shown.transition(transition, reservoir: .drug(refill.drug, refill.concentration), time: \.iso8601)
+                extra.append(.init(title: "What the line delivers first", fields: lines.enumerated().map {
+                    .init($0.offset + 1 == lines.count && transition.reservoirDrugArrives != nil ? "New drug arrives" : "Line", $0.element)
+                }))
             }
         default:
             break

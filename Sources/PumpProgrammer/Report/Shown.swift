@@ -123,3 +123,30 @@ public enum Shown {
         return text
     }
 }
+
+extension Shown {
+    /// What the line still holds ahead of the reservoir's drug and how each
+    /// stretch reaches the patient, one sentence each; `time` formats the
+    /// moment the reservoir's drug arrives (local time on a screen).
+    public static func transition(_ transition: LineTransition, reservoir: FluidPath.Contents,
+                                  time: (PumpTime) -> String) -> [String] {
+        var lines: [String] = []
+        for stretch in transition.stretches {
+            let how = stretch.duration.map { "over about \(duration($0))" } ?? "not at all while the pump does not deliver"
+            switch stretch.contents {
+            case .noDrug:
+                lines.append("\(volume(stretch.volume)) of the line holds no drug (air or saline): it reaches the patient \(how), delivering nothing.")
+            case .drug(let drug, let held):
+                if drug == reservoir.drug {
+                    lines.append("\(volume(stretch.volume)) of \(drug.rawValue) \(concentration(held, drug: drug)) is still in the line: the pump delivers it at the prescribed daily dose (by dose at the catheter tip), \(how).")
+                } else {
+                    lines.append("\(volume(stretch.volume)) of \(drug.rawValue) \(concentration(held, drug: drug)) is still in the line: the pump delivers it at its own last prescription, \(how).")
+                }
+            }
+        }
+        if let arrives = transition.reservoirDrugArrives, case .drug(let drug, let held) = reservoir {
+            lines.append("The \(drug.rawValue) \(concentration(held, drug: drug)) from the reservoir reaches the patient at about \(time(arrives)); from then the pump runs the prescription as written.")
+        }
+        return lines
+    }
+}

@@ -64,6 +64,13 @@ public struct PumpStatus: Sendable, Encodable {
     public var prescription: Prescription
     /// The prescription exactly as the pump stores it.
     public var wirePrescription: WirePrescription
+    /// What the line holds, tip first, as the pump reports it.
+    public var fluidPath: FluidPath
+    /// After a drug change: the prescription the pump runs for the old drug
+    /// still in the line, until it has left the tip.
+    public var outgoingPrescription: Prescription?
+    /// A bolus running now: its kind, the volume still to go and how long.
+    public var bolusInProgress: WireFluidPath.BolusInProgress?
     /// The drug library's unit for this drug's doses, when a library was at
     /// hand; otherwise the drug's own (morphine in mg).
     public var libraryDoseUnit: QuantityUnit<MassDimension>? = nil
@@ -156,11 +163,19 @@ public struct PumpStatus: Sendable, Encodable {
         }, forKey: .patientBolus)
     }
 
-    /// The pump pathway plus the catheter: what still holds the drug
-    /// already on its way to the patient.
-    public var lineVolume: Volume? {
-        guard let profile else { return nil }
-        return (prescription.catheter?.volume ?? .zero).adding(profile.internalPathwayVolume)
+    /// The pump pathway plus the catheter, as the pump records them: what
+    /// still holds the drug already on its way to the patient.
+    public var lineVolume: Volume { fluidPath.volume }
+
+    /// The reservoir's contents, as fluid path contents.
+    public var reservoirContents: FluidPath.Contents { .drug(drug, concentration) }
+
+    /// What still reaches the patient before the reservoir's drug does:
+    /// nil when the line holds the reservoir's fluid throughout.
+    public var lineTransition: LineTransition? {
+        let ahead = fluidPath.ahead(of: reservoirContents)
+        guard !ahead.isEmpty else { return nil }
+        return LineTransition(ahead: ahead, status: self)
     }
 
     /// The names of the JSON contract (`infusion` and `battery` keys): lowercase
@@ -187,6 +202,10 @@ extension PumpStatus {
     /// Builds the status from an interrogate report, checked by Therapy.
     public init(report: InterrogateReport, hostNow: Date, simulated: Bool, unresolved: PendingCommand?) throws(ProgrammerError) {
         let prescription = try WirePrescriptionMapping.therapy(report.prescription)
+        let outgoing = try report.fluidPath.outgoingPrescription.map { wire throws(ProgrammerError) in
+            try WirePrescriptionMapping.therapy(wire)
+        }
+        let fluidPath = Self.fluidPath(of: report.fluidPath)
         let profile = PumpProfile.referencePumps.first { $0.capacity.baseValue == Int64(report.reservoirCapacityNanolitres) }
         let offset = Int(report.clock.zoneOffsetMinutes)
         guard let time = (try? PumpTime(checkedUTCSeconds: report.clock.utcSeconds, offsetMinutes: offset)),
@@ -200,11 +219,20 @@ extension PumpStatus {
         let stopped = report.infusionState == .stopped || report.prescription.mode == .stopped
         let threshold = Volume.nL(Int64(report.lowReservoirThresholdNanolitres))
         let reservoir = Volume.nL(Int64(report.reservoirVolumeNanolitres))
+        // Projected from what the reservoir will really hold: a running
+        // bolus takes its remaining volume first, and while the line still
+        // holds a weaker fluid the pump runs faster than the schedule
+        // (delivery by dose at the tip), draining the extra volume.
+        let concentration = Concentration(baseValue: Int64(report.reservoirConcentrationNanogramsPerMillilitre))
+        let extraDrain = fluidPath.extraDrain(reservoir: .drug(prescription.drug, concentration))
+        // Both are bounded by the wire's UInt32 volumes: the sum cannot overflow.
+        let committed = Int64(report.fluidPath.bolus?.remainingNanolitres ?? 0) + extraDrain
+        let projected = Volume.nL(max(0, reservoir.baseValue - committed))
         var alarmDate: PumpTime?
         var refillDate: PumpTime?
         var daysToAlarm: Int64?
         if !stopped {
-            if let projection = try? ReservoirProjection.project(reservoir: reservoir, from: time, schedule: schedule, alarmThreshold: threshold) {
+            if let projection = try? ReservoirProjection.project(reservoir: projected, from: time, schedule: schedule, alarmThreshold: threshold) {
                 alarmDate = projection.lowReservoirAlarm
                 daysToAlarm = projection.daysToAlarm
             }
@@ -213,7 +241,7 @@ extension PumpStatus {
                                duration: .seconds(Int64($0.durationSeconds)), lockout: .seconds(Int64($0.lockoutSeconds)))
             }
             if let allowance,
-               let worst = try? ReservoirProjection.project(reservoir: reservoir, from: time, schedule: schedule, alarmThreshold: threshold, bolus: allowance) {
+               let worst = try? ReservoirProjection.project(reservoir: projected, from: time, schedule: schedule, alarmThreshold: threshold, bolus: allowance) {
                 refillDate = worst.lowReservoirAlarm
             } else {
                 refillDate = alarmDate
@@ -235,8 +263,28 @@ extension PumpStatus {
             lowReservoirThreshold: threshold, prescriptionHash: report.prescriptionHash,
             stagedHash: report.stagedHash, lastChange: lastChange,
             lowReservoirAlarmDate: alarmDate, refillDate: refillDate, daysToAlarm: daysToAlarm,
-            unresolvedCommand: unresolved, prescription: prescription, wirePrescription: report.prescription)
+            unresolvedCommand: unresolved, prescription: prescription, wirePrescription: report.prescription,
+            fluidPath: fluidPath, outgoingPrescription: outgoing, bolusInProgress: report.fluidPath.bolus)
     }
+
+    /// The fluid path in Therapy's terms.
+    static func fluidPath(of wire: WireFluidPath) -> FluidPath {
+        FluidPath(
+            segments: wire.segments.map { segment in
+                let contents: FluidPath.Contents
+                switch segment.contents {
+                case .noDrug:
+                    contents = .noDrug
+                case let .drug(drug, concentration):
+                    // Every wire drug code has a Therapy drug (WireDrug and Drug list the same three).
+                    contents = Drug(wireCode: drug.rawValue).map { .drug($0, Concentration(baseValue: Int64(concentration))) } ?? .noDrug
+                }
+                return FluidPath.Segment(volume: .nL(Int64(segment.volumeNanolitres)), contents: contents)
+            },
+            pathway: .nL(Int64(wire.pathwayNanolitres)), catheter: .nL(Int64(wire.catheterNanolitres)))
+    }
+
+
 
     /// The volume schedule the pump runs, in Therapy's terms.
     static func schedule(of wire: WirePrescription) -> DeliverySchedule {

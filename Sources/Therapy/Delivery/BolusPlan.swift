@@ -35,24 +35,22 @@ public struct BolusPlan: Sendable, Equatable {
         public var kind: Kind
         /// Drug to the patient, for a therapeutic bolus.
         public var dose: Mass?
-        /// Volume to push, for a bridge or priming bolus (default: the line volume).
+        /// Volume to push, for a bridge or priming bolus (default: for a
+        /// prime, the stretch of the line that holds no drug; for a bridge,
+        /// the line ahead of the reservoir's fluid).
         public var volume: Volume?
         public var duration: Duration
-        /// What the line holds before a bridge or priming bolus; nil means
-        /// the drug now in the reservoir.
-        public var lineContents: LineContents?
 
         /// For an opioid: the patient's tolerance, as the technician states
         /// it. Nil is opioid-naive, the safe side.
         public var opioidTolerance: OpioidTolerance?
 
-        public init(kind: Kind, dose: Mass? = nil, volume: Volume? = nil, duration: Duration, lineContents: LineContents? = nil,
+        public init(kind: Kind, dose: Mass? = nil, volume: Volume? = nil, duration: Duration,
                     opioidTolerance: OpioidTolerance? = nil) {
             self.kind = kind
             self.dose = dose
             self.volume = volume
             self.duration = duration
-            self.lineContents = lineContents
             self.opioidTolerance = opioidTolerance
         }
     }
@@ -87,15 +85,17 @@ public struct BolusPlan: Sendable, Equatable {
         public var drug: Drug
         public var concentration: Concentration
         public var reservoir: Volume
-        /// The pump pathway plus the catheter.
-        public var lineVolume: Volume
+        /// What the pump pathway and the catheter hold, as the pump reports it.
+        public var line: FluidPath
 
-        public init(drug: Drug, concentration: Concentration, reservoir: Volume, lineVolume: Volume) {
+        public init(drug: Drug, concentration: Concentration, reservoir: Volume, line: FluidPath) {
             self.drug = drug
             self.concentration = concentration
             self.reservoir = reservoir
-            self.lineVolume = lineVolume
+            self.line = line
         }
+
+        var reservoirContents: FluidPath.Contents { .drug(drug, concentration) }
     }
 
     /// Plans `request`. Throws only for a request that cannot describe a
@@ -117,34 +117,62 @@ public struct BolusPlan: Sendable, Equatable {
             : ""
         let volume: Volume
         let dose: Mass
+        func unplannable(_ message: String, volume: Volume = .zero) -> BolusPlan {
+            findings.append(Finding(code: .arithmeticOutOfRange, severity: .hard, message: message))
+            return BolusPlan(kind: request.kind, volume: volume, doseToPatient: request.dose ?? .zero, duration: request.duration,
+                             rate: nil, findings: findings)
+        }
+        let line = pump.line
+        if line.tipHoldsNoDrug, request.kind != .prime {
+            findings.append(Finding(code: .lineHoldsNoDrug, severity: .hard,
+                                    message: "the pump reports that the catheter tip holds no drug (after an implant or a catheter replacement): prime the line first (pumpctl bolus --kind prime)"))
+        }
         switch request.kind {
         case .therapeutic:
             guard let asked = request.dose else { throw .doseMissing }
             guard asked.baseValue > 0 else { throw .doseNotPositive }
-            guard let exact = DoseArithmetic.volume(holding: asked, at: pump.concentration),
-                  let delivered = DoseArithmetic.dose(in: exact, at: pump.concentration), exact.baseValue > 0 else {
-                findings.append(Finding(code: .arithmeticOutOfRange, severity: .hard,
-                                        message: "a bolus of \(asked) at \(pump.concentration) is outside what any pump can deliver"))
-                return BolusPlan(kind: request.kind, volume: .zero, doseToPatient: asked, duration: request.duration, rate: nil,
+            // The volume that puts the asked dose into the patient from what
+            // the line holds (after a concentration change, the old one).
+            if line.tipHoldsNoDrug {
+                volume = DoseArithmetic.volume(holding: asked, at: pump.concentration) ?? .zero
+            } else if let needed = line.volume(delivering: asked, of: pump.drug, reservoir: pump.reservoirContents) {
+                volume = needed
+            } else if line.tip?.drug != nil, line.tip?.drug != pump.drug {
+                findings.append(Finding(code: .lineHoldsOtherDrug, severity: .hard,
+                                        message: "the line still holds \(line.tip?.drug?.rawValue ?? "another drug") from before the drug change: a \(pump.drug.rawValue) bolus would push it into the patient; wait until the \(pump.drug.rawValue) has reached the catheter tip"))
+                volume = DoseArithmetic.volume(holding: asked, at: pump.concentration) ?? .zero
+            } else {
+                return unplannable("a bolus of \(asked) from what the line holds is outside what any pump can deliver")
+            }
+            guard volume.baseValue > 0, let delivered = line.delivered(pushing: volume, reservoir: pump.reservoirContents) else {
+                return unplannable("a bolus of \(asked) at \(pump.concentration) is outside what any pump can deliver")
+            }
+            dose = delivered[pump.drug] ?? .zero
+        case .bridge, .prime:
+            let defaultVolume = request.kind == .prime ? line.primeVolume
+                : .nL(line.ahead(of: pump.reservoirContents).reduce(0) { $0.saturatingAdd($1.volume.baseValue) })
+            let pushed = request.volume ?? defaultVolume
+            if request.volume == nil, pushed.baseValue == 0 {
+                findings.append(Finding(code: .lineNothingToBridge, severity: .hard,
+                                        message: request.kind == .prime
+                                            ? "the pump reports drug all along the line: there is nothing to prime (a prime would push the line's drug at bolus speed)"
+                                            : "the pump reports that the line holds the reservoir's drug and concentration throughout: there is nothing to bridge"))
+                return BolusPlan(kind: request.kind, volume: .zero, doseToPatient: .zero, duration: request.duration, rate: nil,
                                  findings: findings)
             }
-            volume = exact
-            dose = delivered
-        case .bridge, .prime:
-            let pushed = request.volume ?? pump.lineVolume
             guard pushed.baseValue > 0 else { throw .volumeNotPositive }
             volume = pushed
-            do {
-                let priming = try PrimingPlan.plan(primeVolume: pushed, lineVolume: pump.lineVolume,
-                                                   lineContents: request.lineContents ?? .drug(pump.concentration),
-                                                   newConcentration: pump.concentration, profile: profile)
-                dose = priming.doseToPatient
-                if let finding = priming.finding { findings.append(finding) }
-            } catch {
-                findings.append(Finding(code: .arithmeticOutOfRange, severity: .hard,
-                                        message: "a \(request.kind.rawValue) bolus of \(pushed): \(error.description)"))
-                return BolusPlan(kind: request.kind, volume: pushed, doseToPatient: .zero, duration: request.duration, rate: nil,
-                                 findings: findings)
+            guard let delivered = line.delivered(pushing: pushed, reservoir: pump.reservoirContents) else {
+                return unplannable("a \(request.kind.rawValue) bolus of \(pushed) is outside what any pump can deliver", volume: pushed)
+            }
+            dose = delivered[pump.drug] ?? .zero
+            for (other, mass) in delivered where other != pump.drug && mass.baseValue > 0 {
+                findings.append(Finding(code: .lineHoldsOtherDrug, severity: .hard,
+                                        message: "pushing \(pushed) puts \(mass) of \(other.rawValue) still in the line into the patient at bolus speed"))
+            }
+            if dose.baseValue > 0 {
+                findings.append(Finding(code: .primingDeliversDrug, severity: .soft,
+                                        message: "this \(request.kind.rawValue) puts \(dose.formatted(in: pump.drug.defaultDoseUnit)) of \(pump.drug.rawValue) into the patient within \(request.duration); give it only under supervision"))
             }
         }
         // The single-bolus limits hold for whatever reaches the patient, of

@@ -68,6 +68,12 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, Codable, Custom
     public static let doseProbableUnitError = FindingCode(rawValue: "dose.probable-unit-error")
     public static let refillVolumeImplausible = FindingCode(rawValue: "refill.volume-implausible")
     public static let ptmCountOutOfRange = FindingCode(rawValue: "ptm.count-out-of-range")
+    // The fluid path the pump reports.
+    public static let lineHoldsNoDrug = FindingCode(rawValue: "line.holds-no-drug")
+    public static let lineHoldsOtherDrug = FindingCode(rawValue: "line.holds-other-drug")
+    public static let lineNothingToBridge = FindingCode(rawValue: "line.nothing-to-bridge")
+    public static let catheterMismatch = FindingCode(rawValue: "catheter.mismatch")
+    public static let drugChangeWithdrawal = FindingCode(rawValue: "drug-change.withdrawal")
 
     /// Every code this module can produce, with its severity, for docs and tests.
     public static let catalog: [(code: FindingCode, severity: Severity)] = [
@@ -93,6 +99,8 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, Codable, Custom
         (.bolusCumulativeAboveHardMax, .hard), (.bolusCumulativeAboveSoftMax, .soft), (.bolusHistoryUnknown, .hard),
         (.doseCumulativeAboveHardMax, .hard), (.doseCumulativeAboveSoftMax, .soft), (.titrationHistoryUnknown, .soft),
         (.doseProbableUnitError, .soft), (.refillVolumeImplausible, .soft), (.ptmCountOutOfRange, .hard),
+        (.lineHoldsNoDrug, .hard), (.lineHoldsOtherDrug, .hard), (.lineNothingToBridge, .hard),
+        (.catheterMismatch, .hard), (.drugChangeWithdrawal, .soft),
     ]
 }
 

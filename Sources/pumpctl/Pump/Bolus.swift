@@ -7,7 +7,7 @@ struct Bolus: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Give a bolus: therapeutic, bridge or priming.",
         discussion: """
-            A therapeutic bolus takes --dose (drug to the patient). Every bolus is checked against the drug library: the single-bolus limits, the boluses the pump's own event log shows in the last 24 h, and the day's total (basal, those boluses, this one and the patient-bolus allowance) against the daily maximum; for morphine the opioid-naive limits apply unless --opioid-tolerance tolerant is given. A bridge or priming bolus pushes --volume (default: the line volume); the drug that reaches the patient depends on what the line holds (--line-holds CONCENTRATION, or 'empty'), and any drug delivered at priming speed needs --override priming.delivers-drug=REASON. The dose, volume, duration and every finding are shown before the prompt; a bolus the limits or the pump's state refuse is refused before it. If the reply is lost the pump is asked about the bolus at once; if it cannot be asked the bolus is UNCERTAIN (exit 75) and is never sent again: 'pumpctl interrogate' asks the pump what happened.
+            A therapeutic bolus takes --dose (drug to the patient). Every bolus is checked against the drug library: the single-bolus limits, the boluses the pump's own event log shows in the last 24 h, and the day's total (basal, those boluses, this one and the patient-bolus allowance) against the daily maximum; for morphine the opioid-naive limits apply unless --opioid-tolerance tolerant is given. A priming bolus fills the stretch of the line that holds no drug (after an implant or a catheter replacement, recorded with 'pumpctl catheter'); it runs with infusion stopped. A bridge pushes the line's old fluid out at bolus speed. --volume overrides the volume either pushes. What reaches the patient is figured from the fluid path the pump reports (what its pathway and catheter hold, segment by segment), never from a claim: after a concentration change a therapeutic bolus is sized from the concentration still in the line, and any drug a prime or bridge delivers needs --override priming.delivers-drug=REASON. The dose, volume, duration and every finding are shown before the prompt; a bolus the limits or the pump's state refuse is refused before it. If the reply is lost the pump is asked about the bolus at once; if it cannot be asked the bolus is UNCERTAIN (exit 75) and is never sent again: 'pumpctl interrogate' asks the pump what happened.
             """
     )
 
@@ -18,8 +18,6 @@ struct Bolus: AsyncParsableCommand {
     @Option(help: "Volume to push for a bridge or priming bolus, with unit.") var volume: String?
     @Option(help: "How long the bolus runs, with unit.") var duration = "10min"
     @Option(help: "therapeutic, bridge or prime.") var kind = "therapeutic"
-    @Option(name: .customLong("line-holds"), help: "What the line holds before a bridge or prime: a concentration, or 'empty'.")
-    var lineHolds: String?
     @Option(name: .customLong("opioid-tolerance"), help: ArgumentHelp(
         "For morphine: naive or tolerant (the patient's opioid tolerance). Not given: the opioid-naive limits apply.",
         valueName: "naive|tolerant"))
@@ -38,9 +36,6 @@ struct Bolus: AsyncParsableCommand {
         guard let kind = BolusPlan.Kind(rawValue: kind) else {
             throw ValidationError("--kind \(kind): use therapeutic, bridge or prime")
         }
-        let line: LineContents? = try lineHolds.map { text in
-            text.lowercased() == "empty" ? .empty : .drug(try CalcInput.quantity(text, option: "--line-holds"))
-        }
         let tolerance: OpioidTolerance? = try opioidTolerance.map { text in
             guard let value = OpioidTolerance(rawValue: text.lowercased()) else {
                 throw ValidationError("--opioid-tolerance \(text): use naive or tolerant")
@@ -50,7 +45,7 @@ struct Bolus: AsyncParsableCommand {
         let request = BolusPlan.Request(
             kind: kind, dose: try dose.map { try CalcInput.quantity($0, option: "--dose") },
             volume: try volume.map { try CalcInput.quantity($0, option: "--volume") },
-            duration: try CalcInput.quantity(duration, option: "--duration"), lineContents: line, opioidTolerance: tolerance)
+            duration: try CalcInput.quantity(duration, option: "--duration"), opioidTolerance: tolerance)
         let (plan, _) = try await PumpSession.change(global, session, BolusCommand(request: request), overrides: try overrides.parsed())
         guard case .bolus(let bolus) = plan.change else { throw ExitStatus.internalError.exitCode }
         if global.json {

@@ -83,7 +83,8 @@ struct Refill: AsyncParsableCommand {
         if global.json {
             try Output.json(RefillRecord(check: refill.check, added: refill.added, drug: refill.drug.rawValue,
                                          concentration: refill.concentration.valueAndUnit(in: refill.units.concentration), concentrationChanged: refill.concentrationChanged,
-                                         discrepancyAcknowledgement: refill.discrepancyAcknowledgement, bridge: refill.bridge,
+                                         discrepancyAcknowledgement: refill.discrepancyAcknowledgement,
+                                         transition: refill.transition.map { TransitionJSON($0, units: refill.units) },
                                          status: result.after, reportPaths: result.reportPaths))
             return
         }
@@ -91,8 +92,10 @@ struct Refill: AsyncParsableCommand {
         Output.line("Refill recorded: \(Shown.volume(refill.added)) of \(refill.drug.rawValue) \(Shown.concentration(refill.concentration, drug: refill.drug)).")
         Output.line("Residual: \(Shown.volume(refill.check.withdrawn)) withdrawn, \(Shown.volume(refill.check.expected)) expected, difference \(Shown.volume(refill.check.difference)) (tolerance \(Shown.volume(refill.check.tolerance)))"
                     + (refill.check.discrepancy ? " DISCREPANCY acknowledged: \(refill.discrepancyAcknowledgement ?? "")" : ""))
-        if let bridge = refill.bridge {
-            Output.line("Concentration change: the line still holds \(Shown.volume(bridge.volume)) of the old concentration, delivered over about \(Shown.duration(bridge.duration)) (\(bridge.doseDuringBridge)).")
+        if let transition = refill.transition {
+            for line in Shown.transition(transition, reservoir: .drug(refill.drug, refill.concentration), time: Screen.shared.zone.dateTime) {
+                Output.line(line)
+            }
         }
         if let after = result.after { PumpText.print(after) }
         for path in result.reportPaths { Output.line("Report: \(path)") }
@@ -110,13 +113,13 @@ struct RefillRecord: Encodable {
     var concentration: QuantityValue
     var concentrationChanged: Bool
     var discrepancyAcknowledgement: String?
-    var bridge: BridgePlan?
+    var transition: TransitionJSON?
     var status: PumpStatus?
     var reportPaths: [String]
 
     enum CodingKeys: String, CodingKey {
         case check, added, drug, concentration, concentrationChanged, discrepancyAcknowledgement, status, reports, reportPaths
-        case bridgeVolume, bridgeDuration, bridgeDose
+        case lineTransition
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -127,11 +130,35 @@ struct RefillRecord: Encodable {
         try container.encode(concentration, forKey: .concentration)
         try container.encode(concentrationChanged, forKey: .concentrationChanged)
         try container.encode(discrepancyAcknowledgement, forKey: .discrepancyAcknowledgement)
-        try container.encodeIfPresent(bridge?.volume, forKey: .bridgeVolume)
-        try container.encodeIfPresent(bridge?.duration, forKey: .bridgeDuration)
-        try container.encodeIfPresent(bridge?.doseDuringBridge, forKey: .bridgeDose)
+        try container.encodeIfPresent(transition, forKey: .lineTransition)
         try container.encode(status, forKey: .status)
         try container.encode(reportPaths, forKey: .reports)
         try container.encode(reportPaths, forKey: .reportPaths)
+    }
+}
+
+/// What the line delivers before the new drug, for `--json`: each stretch
+/// tip first, and when the reservoir's drug arrives.
+struct TransitionJSON: Encodable {
+    struct Stretch: Encodable {
+        var drug: String?
+        var concentration: QuantityValue?
+        var volume: QuantityValue
+        var duration: Duration?
+    }
+    var stretches: [Stretch]
+    var newDrugArrives: String?
+
+    init(_ transition: LineTransition, units: DisplayUnits) {
+        stretches = transition.stretches.map { stretch in
+            switch stretch.contents {
+            case .noDrug:
+                return Stretch(drug: nil, concentration: nil, volume: stretch.volume.valueAndUnit(), duration: stretch.duration)
+            case .drug(let drug, let held):
+                return Stretch(drug: drug.rawValue, concentration: held.valueAndUnit(in: DisplayUnits.of(drug, policy: nil).concentration),
+                               volume: stretch.volume.valueAndUnit(), duration: stretch.duration)
+            }
+        }
+        newDrugArrives = transition.reservoirDrugArrives?.iso8601
     }
 }

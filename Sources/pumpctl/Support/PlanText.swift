@@ -42,8 +42,8 @@ enum PlanText {
                 lines.append("New prescription, committed with the refill:")
                 lines.append(program.review.table)
             }
-            if let bridge = refill.bridge {
-                lines.append("The line holds \(Shown.volume(bridge.volume)) of the old concentration, delivered over about \(Shown.duration(bridge.duration)) (\(bridge.doseDuringBridge)) before the new concentration arrives.")
+            if let transition = refill.transition {
+                lines += Shown.transition(transition, reservoir: .drug(refill.drug, refill.concentration), time: Screen.shared.zone.dateTime)
             }
         case .refillCancel:
             lines.append("Cancel the refill in progress on pump \(status.serial): delivery resumes with the prescription and reservoir as they were.")
