@@ -18,6 +18,8 @@ public enum CommandKind: String, Sendable, Codable, CaseIterable {
     case refillCancel = "refill-cancel"
     case alarmSettings = "alarms"
     case clockSet = "clock-sync"
+    /// An implant or a catheter replacement recorded in the pump.
+    case fluidPath = "catheter"
 }
 
 /// How the technician must confirm a planned change.
@@ -150,6 +152,8 @@ public enum PlannedChange: Sendable {
     case refillCancel
     case lowReservoirThreshold(from: Volume, to: Volume)
     case setClock(driftSeconds: Int64)
+    /// The fluid path recorded; `primeAfter` is the stretch that will hold no drug.
+    case fluidPath(event: FluidPathCommand.Event, catheter: Volume, primeAfter: Volume)
 }
 
 /// A planned change to the pump: a value built from the pump's typed state,

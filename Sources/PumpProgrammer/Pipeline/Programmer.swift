@@ -460,6 +460,7 @@ extension CommandKind {
         case .refillCancel: return .refillCancel
         case .alarmSettings: return .setAlarmConfiguration
         case .clockSet: return .setClock
+        case .fluidPath: return .setFluidPath
         }
     }
 }

@@ -108,6 +108,29 @@ public struct PumpStatus: Sendable, Encodable {
         case concentration, mode, infusion, dailyDose, rate, reservoirVolume, reservoirCapacity, lowReservoirThreshold
         case prescriptionHash, stagedHash, lastChange, lowReservoirAlarmDate, refillDate, daysToAlarm, unresolvedCommand
         case steps, patientBolus
+        case notDelivering, prescribedDailyDose, line, lineTransition
+    }
+
+    private struct NotDeliveringJSON: Encodable {
+        var reason: String
+        var sentence: String
+    }
+
+    private struct SegmentJSON: Encodable {
+        var volume: QuantityValue
+        var drug: String?
+        var concentration: QuantityValue?
+    }
+
+    private struct LineJSON: Encodable {
+        var pathway: QuantityValue
+        var catheter: QuantityValue
+        var segments: [SegmentJSON]
+    }
+
+    private struct TransitionJSON: Encodable {
+        var ahead: QuantityValue
+        var reservoirDrugArrives: String?
     }
 
     private struct StepJSON: Encodable {
@@ -161,6 +184,23 @@ public struct PumpStatus: Sendable, Encodable {
             PatientBolusJSON(dose: $0.dose.valueAndUnit(in: doseUnit), duration: $0.duration, lockout: $0.lockout,
                              maximumPer24h: $0.maximumPer24h)
         }, forKey: .patientBolus)
+        try container.encode(notDelivering.map { NotDeliveringJSON(reason: $0.code, sentence: Self.notDeliveringSentence($0)) },
+                             forKey: .notDelivering)
+        try container.encode(prescribedDailyDose.valueAndUnit(in: doseRateUnit), forKey: .prescribedDailyDose)
+        try container.encode(LineJSON(
+            pathway: fluidPath.pathway.valueAndUnit(), catheter: fluidPath.catheter.valueAndUnit(),
+            segments: fluidPath.segments.map { segment in
+                switch segment.contents {
+                case .noDrug: return SegmentJSON(volume: segment.volume.valueAndUnit(), drug: nil, concentration: nil)
+                case let .drug(drug, held):
+                    return SegmentJSON(volume: segment.volume.valueAndUnit(), drug: drug.rawValue,
+                                       concentration: held.valueAndUnit(in: DisplayUnits.of(drug, policy: nil).concentration))
+                }
+            }), forKey: .line)
+        try container.encode(lineTransition.map {
+            TransitionJSON(ahead: fluidPath.volumeAhead(of: reservoirContents).valueAndUnit(),
+                           reservoirDrugArrives: $0.reservoirDrugArrives?.iso8601)
+        }, forKey: .lineTransition)
     }
 
     /// The pump pathway plus the catheter, as the pump records them: what
@@ -349,7 +389,24 @@ extension PumpStatus {
         case alarm(PumpAlarm)
         case stopped
         case refillInProgress
+        /// The catheter tip holds no drug (after an implant or a catheter
+        /// replacement): the pump runs but delivers nothing until primed.
+        case lineHoldsNoDrug(primeVolume: Volume)
+
+        /// A stable name for scripts (the JSON contract).
+        public var code: String {
+            switch self {
+            case .alarm: "alarm"
+            case .stopped: "stopped"
+            case .refillInProgress: "refill-in-progress"
+            case .lineHoldsNoDrug: "line-holds-no-drug"
+            }
+        }
     }
+
+    /// What the prescription in the pump prescribes per day (its average),
+    /// whether or not the pump delivers it now.
+    public var prescribedDailyDose: DoseRate { Self.deliveredDailyDose(of: wirePrescription) }
 
     /// Set when the pump is not delivering: then it has no alarm date to
     /// give, and saying none is due would tell the scheduler no refill is
@@ -359,8 +416,42 @@ extension PumpStatus {
         switch infusion {
         case .stopped: return .stopped
         case .refillInProgress: return .refillInProgress
-        case .infusing, .bolusInProgress: return nil
+        case .infusing, .bolusInProgress: break
         }
+        if prescription.mode == .stopped { return .stopped }
+        if fluidPath.tipHoldsNoDrug { return .lineHoldsNoDrug(primeVolume: fluidPath.primeVolume) }
+        return nil
+    }
+
+    /// What to do about a pump that does not deliver, for the screen and the
+    /// report: the reason, the prescribed dose the patient is not getting,
+    /// and for baclofen the withdrawal warning.
+    public var notDeliveringAdvice: [String] {
+        guard let reason = notDelivering else { return [] }
+        var lines: [String] = []
+        let prescribed = prescribedDailyDose
+        if prescribed.baseValue > 0 {
+            lines.append("The patient is not receiving the prescribed \(Shown.doseRate(prescribed, drug: drug)) of \(drug.rawValue).")
+        }
+        switch reason {
+        case .alarm(let alarm):
+            switch alarm {
+            case .emptyReservoir: lines.append("What to do: refill the pump now (pumpctl refill).")
+            case .endOfService: lines.append("What to do: the battery is spent and the pump will not deliver again; arrange the pump replacement now.")
+            case .motorStall, .memoryFault: lines.append("What to do: the pump has a fault and cannot deliver; contact the implanting physician and the manufacturer now, and cover the drug by another route.")
+            default: lines.append("What to do: read the alarm in the pump's manual and act on it now.")
+            }
+        case .stopped:
+            lines.append("What to do: if the stop was not intended, resume infusion (pumpctl resume) or program a prescription.")
+        case .refillInProgress:
+            lines.append("What to do: finish the refill (pumpctl refill) or cancel it (pumpctl refill --cancel); delivery is paused until then.")
+        case .lineHoldsNoDrug(let volume):
+            lines.append("What to do: prime the line (pumpctl bolus --kind prime): \(Shown.volume(volume)) of it holds no drug.")
+        }
+        if drug == .baclofen {
+            lines.append("WITHDRAWAL WARNING: intrathecal baclofen that stops abruptly can cause high fever, altered mental status, rebound spasticity and muscle rigidity, and can be fatal. Watch the patient and give oral baclofen cover until delivery resumes.")
+        }
+        return lines
     }
 
     public static func notDeliveringSentence(_ reason: NotDelivering) -> String {
@@ -368,6 +459,7 @@ extension PumpStatus {
         case .alarm(let alarm): return "The pump is NOT DELIVERING (\(alarm.description)): no alarm date can be given. Act now."
         case .stopped: return "The pump is NOT DELIVERING (infusion stopped): no alarm date can be given."
         case .refillInProgress: return "The pump is NOT DELIVERING (refill in progress): finish or cancel the refill."
+        case .lineHoldsNoDrug: return "The pump is NOT DELIVERING DRUG (the catheter tip holds no drug until the line is primed): no alarm date can be given."
         }
     }
 

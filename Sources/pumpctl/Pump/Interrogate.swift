@@ -27,8 +27,11 @@ struct Interrogate: AsyncParsableCommand {
                 Output.line("Also pending, for pump \(other.pumpSerial): \(other.command) (command \(other.commandID)); hold the wand over that pump and run 'pumpctl interrogate' to resolve it.")
             }
         }
-        // An unknown outcome is never a success: scripts must see it.
+        // An unknown outcome is never a success: scripts must see it. Nor is
+        // a pump that does not deliver (the uncertain command comes first:
+        // it is what must be resolved before anything else).
         if status.unresolvedCommand != nil { throw ExitStatus.uncertain.exitCode }
+        if status.notDelivering != nil { throw ExitStatus.notDelivering.exitCode }
     }
 }
 
@@ -36,6 +39,11 @@ struct Interrogate: AsyncParsableCommand {
 enum PumpText {
     static func print(_ status: PumpStatus, resolution: Programmer.Resolution? = nil) {
         if status.simulated { Output.line("SIMULATED PUMP (not a patient)") }
+        // A pump that does not deliver says so first, with what to do.
+        if let reason = status.notDelivering {
+            Output.line(PumpStatus.notDeliveringSentence(reason))
+            for line in status.notDeliveringAdvice { Output.line(line) }
+        }
         if let resolution {
             Output.line("Resolved: \(resolution.command.command) (command \(resolution.command.commandID)): \(words(resolution)).")
         }
@@ -59,8 +67,11 @@ enum PumpText {
             ["Battery", "\(status.battery == .endOfService ? "END OF SERVICE" : PumpStatus.batteryName(status.battery)), \(status.batteryMillivolts) mV"],
             ["Drug", "\(drug.rawValue) \(Shown.concentration(status.concentration, drug: drug))"],
             ["Mode", "\(status.prescription.mode.name), \(infusionWords(status.infusion))"],
-            ["Daily dose", "\(Shown.doseRate(status.dailyDose, drug: drug)) (\(Shown.volumeRate(status.rate)))"],
+            ["Daily dose", status.notDelivering == nil
+                ? "\(Shown.doseRate(status.dailyDose, drug: drug)) (\(Shown.volumeRate(status.rate)))"
+                : "NONE DELIVERED; prescribed \(Shown.doseRate(status.prescribedDailyDose, drug: drug))"],
             ["Reservoir", "\(Shown.volume(status.reservoirVolume)) of \(Shown.volume(status.reservoirCapacity)); alarm at \(Shown.volume(status.lowReservoirThreshold))"],
+            ["Line", lineWords(status)],
             ["Last change", zone.dateTime(status.lastChange)],
             ["Prescription", String(status.prescriptionHash.description.prefix(16))],
         ] + status.steps.map { ["Step \($0.start)", "\($0.doseRate.formatted(in: status.doseRateUnit)) (\($0.rate))"] }
@@ -68,8 +79,36 @@ enum PumpText {
                 "\($0.dose.formatted(in: status.doseUnit)) over \($0.duration), lockout \($0.lockout), at most \($0.maximumPer24h) per 24h"
             } ?? "none"]]
         Output.line(Output.table(header: ["", ""], rows: rows).split(separator: "\n", omittingEmptySubsequences: false).dropFirst().joined(separator: "\n"))
+        if let transition = status.lineTransition {
+            for line in Shown.transition(transition, reservoir: status.reservoirContents, time: zone.dateTime) { Output.line(line) }
+        }
+        if let bolus = status.bolusInProgress {
+            Output.line("A \(bolusWords(bolus.kind)) bolus is running: \(Shown.volume(.nL(Int64(bolus.remainingNanolitres)))) to go, about \(Shown.duration(seconds: Int64(bolus.remainingSeconds))); the alarm date counts it.")
+        }
         Output.line("")
         Output.line(zone.schedulerSentence(status))
+    }
+
+    /// The fluid path in one cell: volumes, and what the line holds.
+    static func lineWords(_ status: PumpStatus) -> String {
+        let path = status.fluidPath
+        let contents = path.segments.map { segment -> String in
+            switch segment.contents {
+            case .noDrug: return "\(Shown.volume(segment.volume)) NO DRUG"
+            case let .drug(drug, held): return "\(Shown.volume(segment.volume)) \(drug.rawValue) \(Shown.concentration(held, drug: drug))"
+            }
+        }
+        return "\(Shown.volume(path.volume)) (pathway \(Shown.volume(path.pathway)), catheter \(Shown.volume(path.catheter))): "
+            + (path.segments.count == 1 ? "all " : "from the tip, ") + contents.joined(separator: ", then ")
+    }
+
+    static func bolusWords(_ kind: WireFluidPath.BolusKindInProgress) -> String {
+        switch kind {
+        case .therapeutic: "therapeutic"
+        case .bridge: "bridge"
+        case .prime: "priming"
+        case .patient: "patient"
+        }
     }
 
     /// The infusion state as the screen says it (STOPPED stands out).

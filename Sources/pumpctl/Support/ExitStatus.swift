@@ -17,6 +17,9 @@ enum ExitStatus: Int32, CaseIterable, Sendable {
     case uncertain = 75
     case deviceFault = 76
     case permissionDenied = 77
+    /// `interrogate` read a pump that is not delivering drug (stopped, an
+    /// alarm that stops delivery, a refill left begun, an unprimed line).
+    case notDelivering = 79
     /// Cancelled by the technician (Ctrl-C or end of input at a prompt).
     case cancelled = 130
 
@@ -72,6 +75,7 @@ extension ExitStatus {
         case .uncertain: return "uncertain"
         case .deviceFault: return "device_fault"
         case .permissionDenied: return "permission_denied"
+        case .notDelivering: return "not_delivering"
         case .cancelled: return "cancelled"
         }
     }

@@ -23,6 +23,17 @@ enum PlanText {
         case .bolus(let bolus):
             lines.append("Bolus (\(bolus.kind.rawValue)) on pump \(status.serial): \(Shown.bolusVolume(bolus.volume)) over \(Shown.duration(bolus.duration))"
                          + (bolus.rate.map { " (\($0))" } ?? "") + "; \(Shown.dose(bolus.doseToPatient, drug: status.drug)) of \(status.drug.rawValue) reaches the patient (\(Shown.concentration(status.concentration, drug: status.drug))).")
+            if let tip = status.fluidPath.tip, tip != status.reservoirContents {
+                lines.append("  figured from the line as the pump reports it: \(PumpText.lineWords(status)).")
+            }
+        case .fluidPath(let event, let catheter, let prime):
+            switch event {
+            case .implant:
+                lines.append("Record an IMPLANT on pump \(status.serial): a catheter of \(Shown.volume(catheter)); the pathway and the catheter hold no drug.")
+            case .catheterReplaced:
+                lines.append("Record a CATHETER REPLACEMENT on pump \(status.serial): a new catheter of \(Shown.volume(catheter)) that holds no drug; the pathway keeps what it holds.")
+            }
+            lines.append("Afterwards the pump delivers NO DRUG until the line is primed: \(Shown.volume(prime)) (pumpctl bolus --kind prime).")
         case .stop:
             lines.append("Stop infusion on pump \(status.serial): \(status.drug.rawValue) \(Shown.concentration(status.concentration, drug: status.drug)), now \(Shown.doseRate(status.dailyDose, drug: status.drug)). Delivery stops until it is resumed.")
         case .resume:
@@ -83,6 +94,8 @@ enum PlanText {
         case .refillCancel: what = "cancel the refill"
         case .lowReservoirThreshold(_, let to): what = "set the low-reservoir alarm to \(Shown.volume(to))"
         case .setClock: what = "set the pump's clock to this computer's time"
+        case .fluidPath(let event, let catheter, _):
+            what = "record the \(event == .implant ? "implant" : "catheter replacement") with a catheter of \(Shown.volume(catheter))"
         }
         return "Type yes to \(what):"
     }
