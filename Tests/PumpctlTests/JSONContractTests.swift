@@ -73,8 +73,10 @@ import TestSupport
         try await expectConforms(try await pumpctl(["log"]), "log.json")
         try await expectConforms(try await pumpctl(["clock"]), "clock.json")
         try await expectConforms(try await pumpctl(["--yes", "stop", "--override", "withdrawal.risk=catheter revision"]), "interrogate.json")
+        // A stopped pump is NOT DELIVERING: interrogate says why and exits 79.
         let stopped = try await pumpctl(["interrogate"])
-        try await expectConforms(stopped, "interrogate.json")
+        try await expectConforms(stopped, "interrogate.json", status: 79)
+        #expect(stopped.stdout.contains("\"reason\" : \"stopped\""), "\(stopped.stdout)")
         #expect(stopped.stdout.contains("\"infusion\" : \"stopped\""), "\(stopped.stdout)")
         try await expectConforms(try await pumpctl(["--yes", "resume"]), "interrogate.json")
         try await expectConforms(try await pumpctl(["audit", "list"]), "audit-list.json")

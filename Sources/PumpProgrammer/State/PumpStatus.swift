@@ -273,7 +273,10 @@ extension PumpStatus {
         var daysToAlarm: Int64?
         if !stopped {
             if let projection = try? ReservoirProjection.project(reservoir: projected, from: time, schedule: schedule, alarmThreshold: threshold) {
-                alarmDate = projection.lowReservoirAlarm
+                // Projected on the pump's clock (its schedule steps follow
+                // it), shown in true time: a pump clock a week ahead must
+                // not move the scheduler's date a week later.
+                alarmDate = projection.lowReservoirAlarm?.adding(seconds: -drift)
                 daysToAlarm = projection.daysToAlarm
             }
             let allowance = report.prescription.patientBolus.map {
@@ -282,7 +285,7 @@ extension PumpStatus {
             }
             if let allowance,
                let worst = try? ReservoirProjection.project(reservoir: projected, from: time, schedule: schedule, alarmThreshold: threshold, bolus: allowance) {
-                refillDate = worst.lowReservoirAlarm
+                refillDate = worst.lowReservoirAlarm?.adding(seconds: -drift)
             } else {
                 refillDate = alarmDate
             }
