@@ -1,0 +1,210 @@
+import Foundation
+import PumpSimulator
+import Testing
+import Therapy
+import WandProtocol
+@testable import PumpProgrammer
+
+/// The fluid path end to end: what the programmer shows against what the
+/// simulated pump delivers. Each test is a finding made on the simulator
+/// before the pump kept its fluid path.
+@Suite struct FluidPathTests {
+    static let day: Int64 = 86_400
+
+    /// Refills the visit's pump (baclofen 2000 mcg/mL, 400 mcg/day, a
+    /// 0.46 mL line) with `concentration` and the prescription that keeps
+    /// 400 mcg/day, through the pipeline; returns the plan.
+    static func refill(_ visit: SimulatedVisit, drug: Drug = .baclofen, concentration: Concentration,
+                       prescription json: String, overrides extra: [Override] = []) async throws -> ChangePlan {
+        let programmer = try await visit.programmer(secondOperator: "nurse.b")
+        let request = RefillRequest(withdrawn: .mL(12), added: .mL(18), drug: drug, concentration: concentration,
+                                    newPrescription: try prescription(json), discrepancyAcknowledgement: nil)
+        let plan = try await programmer.plan(RefillCommand(request: request))
+        let overrides = plan.findings.warnings.map { Override(code: $0.code, reason: "ordered by the physician, plan on file") } + extra
+        _ = try await programmer.execute(plan, overrides: overrides, confirmation: .flag(yes: true))
+        await programmer.close()
+        return plan
+    }
+
+    static let at500 = #"{"drug":"baclofen","concentration":"500mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"400mcg/day"}"#
+
+    /// What the simulator has delivered so far, ng, after catching up to the visit's clock.
+    static func delivered(_ visit: SimulatedVisit, drug: WireDrug = .baclofen) -> Int64 {
+        let now = visit.clock.now()
+        return visit.transport.with { simulation in
+            simulation.catchUp(hostNow: now)
+            return simulation.pump.mechanics.deliveredNanograms(ofDrug: drug.rawValue)
+        }
+    }
+
+    /// Found: 2000 -> 500 mcg/mL at 400 mcg/day switched to 0.8 mL/day at
+    /// once, so the line's 0.46 mL of 2000 mcg/mL went in at 4x the dose,
+    /// while the screen spoke of a bridge nothing programmed. Now the
+    /// screen says what the pump does, and the simulator delivers it.
+    @Test func aConcentrationChangeDeliversThePrescribedDoseAndArrivesWhenTheScreenSays() async throws {
+        let visit = SimulatedVisit()
+        let plan = try await Self.refill(visit, concentration: .mcgPerML(500), prescription: Self.at500)
+        guard case .refill(let refill) = plan.change, let transition = refill.transition else {
+            Issue.record("the refill plan carries no line transition")
+            return
+        }
+        #expect(transition.stretches.map(\.volume) == [.uL(460)])
+        #expect(transition.stretches.map(\.contents) == [.drug(.baclofen, .mcgPerML(2000))])
+        // 0.46 mL x 2000 mcg/mL = 920 mcg at 400 mcg/day: 2.3 days.
+        #expect(transition.stretches.first?.duration == .seconds(198_720))
+        let shownArrival = try #require(transition.reservoirDrugArrives)
+        var days: [Int64] = []
+        for _ in 0..<3 {
+            let before = Self.delivered(visit)
+            visit.clock.advance(Self.day)
+            days.append(Self.delivered(visit) - before)
+        }
+        for delivered in days { #expect(abs(delivered - 400_000) <= 20_000, "\(days)") }
+        let turned = visit.transport.with { $0.pump.eventLog.entries.first { $0.code == PumpEventCode.lineTurnedOver.rawValue } }
+        let arrived = try #require(turned?.time)
+        #expect(abs(arrived - shownArrival.utcSeconds) <= 60, "shown \(shownArrival.iso8601), the pump logged \(arrived)")
+    }
+
+    /// Found: after that refill a therapeutic 50 mcg bolus delivered 211 mcg
+    /// (its volume figured at 500 mcg/mL, pushing 2000 mcg/mL), and a bridge
+    /// shown as 230 mcg delivered 920.
+    @Test func aBolusAfterAConcentrationChangeIsFiguredFromWhatTheLineHolds() async throws {
+        let visit = SimulatedVisit()
+        _ = try await Self.refill(visit, concentration: .mcgPerML(500), prescription: Self.at500)
+        visit.clock.advance(60)
+        let programmer = try await visit.programmer()
+        let bolus = try await programmer.plan(BolusCommand(request: .init(kind: .therapeutic, dose: .mcg(50), duration: .minutes(10))))
+        guard case .bolus(let planned) = bolus.change else { Issue.record("not a bolus"); return }
+        #expect(planned.volume == .uL(25))
+        #expect(planned.doseToPatient == .mcg(50))
+        let before = Self.delivered(visit)
+        _ = try await programmer.execute(bolus, overrides: [], confirmation: .flag(yes: true))
+        visit.clock.advance(600)
+        // The bolus's 50 mcg and 10 minutes of the 400 mcg/day basal (2.8 mcg).
+        let delivered = Self.delivered(visit) - before
+        #expect(abs(delivered - 52_778) <= 1_000, "delivered \(delivered) ng")
+        await programmer.close()
+        // Ten minutes on, the pump has closed the idle session: a new one.
+        let later = try await visit.programmer()
+        let bridge = try await later.plan(BolusCommand(request: .init(kind: .bridge, duration: .hours(1))))
+        guard case .bolus(let pushed) = bridge.change else { Issue.record("not a bolus"); return }
+        #expect(pushed.doseToPatient >= .mcg(850), "\(pushed.doseToPatient)")
+        #expect(bridge.findings.errors.map(\.code).contains(.bolusAboveHardMax))
+        await later.close()
+    }
+
+    /// Found: a drug change from baclofen to morphine raised only
+    /// drug.changed, and the first bolus pushed the line's baclofen out.
+    @Test func leavingBaclofenNeedsAWithdrawalPlanAndHoldsBolusesUntilTheBaclofenHasLeft() async throws {
+        let visit = SimulatedVisit()
+        let morphine = #"{"drug":"morphine","concentration":"10mg/mL","indication":"pain","mode":"continuous","daily_dose":"1mg/day","opioid_tolerance":"tolerant"}"#
+        let programmer = try await visit.programmer(secondOperator: "nurse.b")
+        let request = RefillRequest(withdrawn: .mL(12), added: .mL(18), drug: .morphine, concentration: .mgPerML(10),
+                                    newPrescription: try prescription(morphine), discrepancyAcknowledgement: nil)
+        let plan = try await programmer.plan(RefillCommand(request: request))
+        let withdrawal = try #require(plan.findings.warnings.first { $0.code == .drugChangeWithdrawal })
+        #expect(withdrawal.message.contains("oral baclofen"))
+        await programmer.close()
+        _ = try await Self.refill(visit, drug: .morphine, concentration: .mgPerML(10), prescription: morphine)
+        let next = try await visit.programmer()
+        let early = try await next.plan(BolusCommand(request: .init(kind: .therapeutic, dose: .mcg(200), duration: .minutes(30),
+                                                                   opioidTolerance: .tolerant)))
+        #expect(early.findings.errors.map(\.code).contains(.lineHoldsOtherDrug))
+        let status = try await next.interrogate().status
+        #expect(status.outgoingPrescription?.drug == .baclofen)
+        #expect(status.lineTransition?.stretches.first?.contents == .drug(.baclofen, .mcgPerML(2000)))
+        await next.close()
+    }
+
+    /// Found: a prescription without `catheter` dropped the catheter volume.
+    @Test func aPrescriptionWithoutACatheterTakesThePumpsAndAnotherOneIsRefused() async throws {
+        let visit = SimulatedVisit()
+        let programmer = try await visit.programmer()
+        let without = #"{"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"420mcg/day"}"#
+        let plan = try await programmer.plan(ProgramCommand(prescription: try prescription(without)))
+        guard case .program(let change) = plan.change else { Issue.record("not a program plan"); return }
+        #expect(change.wire.catheterVolumeNanolitres == 260_000)
+        let other = without.replacingOccurrences(of: "}", with: #","catheter":{"volume":"0.3mL"}}"#)
+        let refused = try await programmer.plan(ProgramCommand(prescription: try prescription(other)))
+        #expect(refused.findings.errors.map(\.code) == [.catheterMismatch])
+        await programmer.close()
+    }
+
+    /// An implant or catheter replacement is the pump's record; the prime
+    /// fills what holds no drug, and the pump is NOT DELIVERING until then.
+    @Test func aCatheterReplacementThenAPrimeThroughThePipeline() async throws {
+        let visit = SimulatedVisit()
+        let programmer = try await visit.programmer()
+        let running = try await programmer.plan(FluidPathCommand(event: .catheterReplaced, catheter: .uL(300)))
+        #expect(running.findings.errors.map(\.code) == [.pumpAlreadyInState])
+        let stop = try await programmer.plan(StopCommand())
+        _ = try await programmer.execute(stop, overrides: [Override(code: .withdrawalRisk, reason: "catheter revision in theatre")],
+                                         confirmation: .flag(yes: true))
+        let replace = try await programmer.plan(FluidPathCommand(event: .catheterReplaced, catheter: .uL(300)))
+        let replaced = try await programmer.execute(replace, overrides: [], confirmation: .flag(yes: true))
+        let after = try #require(replaced.after)
+        #expect(after.fluidPath.segments.first == FluidPath.Segment(volume: .uL(300), contents: .noDrug))
+        #expect(after.fluidPath.catheter == .uL(300))
+        #expect(after.notDelivering == .stopped)
+        let prime = try await programmer.plan(BolusCommand(request: .init(kind: .prime, duration: .minutes(10))))
+        guard case .bolus(let planned) = prime.change else { Issue.record("not a bolus"); return }
+        #expect(planned.volume == .uL(300))
+        #expect(planned.doseToPatient == .zero)
+        #expect(prime.findings.errors.isEmpty, "\(prime.findings.errors)")
+        let before = Self.delivered(visit)
+        _ = try await programmer.execute(prime, overrides: [], confirmation: .flag(yes: true))
+        await programmer.close()
+        visit.clock.advance(601)
+        #expect(Self.delivered(visit) == before)
+        let later = try await visit.programmer()
+        let primed = try await later.interrogate().status
+        #expect(!primed.fluidPath.tipHoldsNoDrug)
+        await later.close()
+    }
+
+    /// Found: interrogate of a stalled, empty or stopped pump exited 0,
+    /// showed "0mcg/day" and said no alarm was due within ten years.
+    @Test func aPumpThatDoesNotDeliverSaysWhyWhatItIsNotGettingAndWhatToDo() async throws {
+        let visit = SimulatedVisit()
+        visit.transport.with { $0.pump.raise(.motorStall) }
+        let programmer = try await visit.programmer()
+        let status = try await programmer.interrogate().status
+        #expect(status.notDelivering == .alarm(.motorStall))
+        #expect(status.prescribedDailyDose == .mcgPerDay(400))
+        let advice = status.notDeliveringAdvice.joined(separator: " ")
+        #expect(advice.contains("not receiving the prescribed 400mcg/day"), "\(advice)")
+        #expect(advice.contains("WITHDRAWAL WARNING"))
+        #expect(!status.schedulerSentence.contains("ten years"))
+        await programmer.close()
+    }
+
+    /// Found: the low-reservoir date ignored a running bolus (1 mL moved the
+    /// true date five days earlier than shown), and a pump clock a week
+    /// ahead moved the scheduler's date a week later.
+    @Test func theAlarmDateCountsARunningBolusAndIsInTrueTime() async throws {
+        let visit = SimulatedVisit()
+        let programmer = try await visit.programmer()
+        let plain = try #require(try await programmer.interrogate().status.lowReservoirAlarmDate)
+        await programmer.close()
+        visit.transport.with { simulation in
+            simulation.pump.mechanics.startBolus(kind: .therapeutic, volume: FineVolume(nanolitres: 1_000_000), duration: 3_600, commandID: nil)
+            simulation.pump.mechanics.clockError = 7 * Self.day
+        }
+        let later = try await visit.programmer()
+        let status = try await later.interrogate().status
+        #expect(status.clockDriftSeconds == 7 * Self.day)
+        let shown = try #require(status.lowReservoirAlarmDate)
+        // 1 mL at 0.2 mL/day is five days.
+        #expect(abs(plain.utcSeconds - shown.utcSeconds - 5 * Self.day) <= 3_600, "\(plain.iso8601) then \(shown.iso8601)")
+        await later.close()
+        // The simulator raises the alarm when the screen said (true time).
+        let raised: Int64? = visit.transport.with { simulation in
+            simulation.pump.advance(to: shown.utcSeconds + 2 * 3_600)
+            return simulation.pump.eventLog.entries.first {
+                $0.code == PumpEventCode.alarmRaised.rawValue && $0.detail == UInt32(PumpAlarm.lowReservoir.rawValue)
+            }.map { $0.time - simulation.pump.mechanics.clockError }
+        }
+        let alarm = try #require(raised, "the simulator raised no low-reservoir alarm by the date shown")
+        #expect(abs(alarm - shown.utcSeconds) <= 3_600, "shown \(shown.iso8601), raised at \(alarm)")
+    }
+}
