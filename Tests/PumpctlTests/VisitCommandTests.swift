@@ -204,6 +204,42 @@ import TestSupport
         #expect(!stalled.stdout.contains("within ten years"), "\(stalled.stdout)")
     }
 
+    /// Found: a stalled, stopped or unprimed pump exited 0 with "0mcg/day".
+    @Test func interrogateOfAPumpThatDoesNotDeliverExits79() async throws {
+        _ = try await pumpctl(["sim", "fault", "motor-stall"])
+        let stalled = try await pumpctl(["interrogate"])
+        #expect(stalled.status == 79, "\(stalled.stderr)")
+        let lines = stalled.stdout.split(separator: "\n").map(String.init)
+        // The reason first (after the SIMULATED banner), then what it means.
+        #expect(lines.dropFirst().first?.contains("NOT DELIVERING (motor stall)") == true, "\(stalled.stdout)")
+        #expect(stalled.stdout.contains("not receiving the prescribed 400mcg/day"), "\(stalled.stdout)")
+        #expect(stalled.stdout.contains("NONE DELIVERED; prescribed 400mcg/day"), "\(stalled.stdout)")
+        #expect(stalled.stdout.contains("WITHDRAWAL WARNING"), "\(stalled.stdout)")
+        #expect(stalled.stdout.contains("What to do:"), "\(stalled.stdout)")
+    }
+
+    /// An implant recorded, then the pump is NOT DELIVERING DRUG until primed.
+    @Test func aCatheterRecordedNeedsAPrimeBeforeThePumpDelivers() async throws {
+        let refused = try await pumpctl(["--yes", "catheter", "--replaced", "--volume", "0.3mL"])
+        #expect(refused.status == 65, "\(refused.stderr)")
+        #expect(refused.stderr.contains("stop it first"), "\(refused.stderr)")
+        #expect(try await pumpctl(["--yes", "stop", "--override", "withdrawal.risk=catheter revision in theatre"]).status == 0)
+        let replaced = try await pumpctl(["--yes", "catheter", "--replaced", "--volume", "0.3mL"])
+        #expect(replaced.status == 0, "\(replaced.stderr)")
+        #expect(replaced.stderr.contains("delivers NO DRUG until the line is primed: 0.3mL"), "\(replaced.stderr)")
+        #expect(try await pumpctl(["--yes", "resume"]).status == 0)
+        let unprimed = try await pumpctl(["interrogate"])
+        #expect(unprimed.status == 79, "\(unprimed.stderr)")
+        #expect(unprimed.stdout.contains("NOT DELIVERING DRUG"), "\(unprimed.stdout)")
+        let prime = try await pumpctl(["--yes", "bolus", "--kind", "prime"])
+        #expect(prime.status == 0, "\(prime.stderr)")
+        #expect(prime.stdout.contains("0mcg of baclofen reaches the patient") || prime.stderr.contains("0mcg of baclofen reaches the patient"),
+                "\(prime.stdout) \(prime.stderr)")
+        _ = try await pumpctl(["sim", "advance", "11min"])
+        let primed = try await pumpctl(["interrogate"])
+        #expect(primed.status == 0, "\(primed.stdout)")
+    }
+
     @Test func simulatorAndWandExcludeEachOther() async throws {
         let result = try await pumpctl(["--wand", "/dev/ttyACM0", "interrogate"])
         #expect(result.status == 64)

@@ -132,10 +132,11 @@ extension Shown {
                                   time: (PumpTime) -> String) -> [String] {
         var lines: [String] = []
         for stretch in transition.stretches {
-            let how = stretch.duration.map { "over about \(duration($0))" } ?? "not at all while the pump does not deliver"
+            let how = stretch.duration.map { "over about \(duration($0))" } ?? "only once the pump delivers again"
             switch stretch.contents {
             case .noDrug:
-                lines.append("\(volume(stretch.volume)) of the line holds no drug (air or saline): it reaches the patient \(how), delivering nothing.")
+                lines.append(stretch.duration.map { "\(volume(stretch.volume)) of the line holds no drug (air or saline): the prescription pushes it out over about \(duration($0)), delivering no drug meanwhile; a prime does it in minutes (pumpctl bolus --kind prime)." }
+                             ?? "\(volume(stretch.volume)) of the line holds no drug (air or saline): prime it (pumpctl bolus --kind prime) before the pump can deliver drug.")
             case .drug(let drug, let held):
                 if drug == reservoir.drug {
                     lines.append("\(volume(stretch.volume)) of \(drug.rawValue) \(concentration(held, drug: drug)) is still in the line: the pump delivers it at the prescribed daily dose (by dose at the catheter tip), \(how).")
