@@ -208,3 +208,54 @@ import WandProtocol
         #expect(abs(alarm - shown.utcSeconds) <= 3_600, "shown \(shown.iso8601), raised at \(alarm)")
     }
 }
+
+/// Found: a pump clock 25 h off let a second increase through seconds after
+/// the first once `clock --sync` had moved the clock (H34): the windows
+/// were judged on the pump's clock. They are judged in true time now.
+@Suite struct TrueTimeWindowTests {
+    static let increase = #"{"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"450mcg/day"}"#
+    static let again = #"{"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"500mcg/day"}"#
+
+    @Test(arguments: [25 * 3_600, -25 * 3_600] as [Int64])
+    func aClockSyncDoesNotResetTheTitrationInterval(clockError: Int64) async throws {
+        let visit = SimulatedVisit()
+        visit.transport.with { $0.pump.mechanics.clockError = clockError }
+        // Days on, so the simulator's last change is long past in either clock.
+        visit.clock.advance(3 * 86_400)
+        let programmer = try await visit.programmer()
+        let first = try await programmer.plan(ProgramCommand(prescription: try prescription(Self.increase)))
+        #expect(!first.findings.findings.contains { $0.code == .titrationWithin24h }, "\(first.findings.findings)")
+        let reasons = first.findings.warnings.map { Override(code: $0.code, reason: "titration ordered by the consultant") }
+        _ = try await programmer.execute(first, overrides: reasons, confirmation: .typed("450mcg/day"))
+        let sync = try await programmer.plan(ClockSetCommand(hostSeconds: visit.clock.now()))
+        _ = try await programmer.execute(sync, overrides: [], confirmation: .flag(yes: true))
+        await programmer.close()
+        visit.clock.advance(30)
+        let next = try await visit.programmer()
+        let second = try await next.plan(ProgramCommand(prescription: try prescription(Self.again)))
+        #expect(second.findings.warnings.map(\.code).contains(.titrationWithin24h), "\(second.findings.findings)")
+        await next.close()
+    }
+
+    /// The 24 h bolus window in true time too: a bolus given before the
+    /// clock was set back a day still counts.
+    @Test func aClockSetBackDoesNotHideABolusFromThe24hWindow() async throws {
+        let visit = SimulatedVisit()
+        visit.transport.with { $0.pump.mechanics.clockError = 25 * 3_600 }
+        let programmer = try await visit.programmer()
+        let request = BolusPlan.Request(kind: .therapeutic, dose: .mcg(100), duration: .minutes(10))
+        let first = try await programmer.plan(BolusCommand(request: request))
+        _ = try await programmer.execute(first, overrides: first.findings.warnings.map { Override(code: $0.code, reason: "ordered by the consultant") },
+                                         confirmation: .flag(yes: true))
+        visit.clock.advance(11 * 60)
+        let later = try await visit.programmer()
+        let sync = try await later.plan(ClockSetCommand(hostSeconds: visit.clock.now()))
+        _ = try await later.execute(sync, overrides: [], confirmation: .flag(yes: true))
+        await later.close()
+        let synced = try await visit.programmer()
+        let second = try await synced.plan(BolusCommand(request: .init(kind: .therapeutic, dose: .mcg(150), duration: .minutes(10))))
+        // 100 given 11 minutes ago (true time) + 150 is above 200 mcg in 24 h.
+        #expect(second.findings.errors.map(\.code).contains(.bolusPer24hAboveHardMax), "\(second.findings.findings)")
+        await synced.close()
+    }
+}

@@ -64,7 +64,7 @@ public struct ProgramCommand: PumpCommand {
         let currentDelivered = PumpStatus.deliveredDailyDose(of: status.wirePrescription)
         let pendingDelivered = PumpStatus.deliveredDailyDose(of: wire)
         let report = PrescriptionValidator.validate(pending, in: ValidationContext(
-            policy: situation.policy, profile: situation.profile, current: status.prescription, lastChange: status.lastChange,
+            policy: situation.policy, profile: situation.profile, current: status.prescription, lastChange: situation.lastChange ?? status.lastChange,
             now: situation.now, recentIncreases: situation.recentIncreases, currentDeliveredDose: currentDelivered,
             // A stopped infusion keeps its last delivering prescription, and
             // a new one is titrated from it; the stopped *mode* (no dose

@@ -132,7 +132,7 @@ public struct RefillCommand: PumpCommand {
                 if current.drug == .baclofen, drug != .baclofen {
                     // The last baclofen reaches the patient when the line has
                     // turned over; nothing intrathecal replaces it after that.
-                    let when = after?.reservoirDrugArrives.map { "at about \($0.iso8601) (pump time)" } ?? "when the line has turned over"
+                    let when = after?.reservoirDrugArrives.map { "at about \($0.iso8601)" } ?? "when the line has turned over"
                     findings.append(Finding(
                         code: .drugChangeWithdrawal, severity: .soft,
                         message: "leaving baclofen: the line's last baclofen reaches the patient \(when), and intrathecal baclofen stops then. Abrupt baclofen withdrawal can cause high fever, altered mental status, rebound spasticity and muscle rigidity, and can be fatal: give the withdrawal plan (oral baclofen cover from then, tapered) as the reason"))
@@ -197,7 +197,7 @@ public struct RefillCommand: PumpCommand {
         let outgoing = reservoir.drug == status.drug ? nil : PumpStatus.deliveredDailyDose(of: status.wirePrescription)
         return LineTransition.figure(
             ahead: ahead, reservoir: reservoir, dose: next.pendingDelivered, outgoingDose: outgoing,
-            volumeRate: PumpStatus.averageVolumeRate(of: next.wire), from: status.clock)
+            volumeRate: PumpStatus.averageVolumeRate(of: next.wire), from: status.hostClock)
     }
 
     /// The refusal text for a concentration change without a prescription:

@@ -209,7 +209,8 @@ public struct PlanningSituation: Sendable {
     public var status: PumpStatus
     public var policy: ClinicPolicy
     public var profile: PumpProfile
-    /// The pump's clock when it was read (rules about "24 h since" use it).
+    /// True time when the pump was read (this computer's clock, in the
+    /// pump's zone): rules about "24 h since" use it.
     public var now: PumpTime
     /// Earlier dose increases of this pump, for the titration window.
     public var recentIncreases: [PumpTime]
@@ -219,4 +220,7 @@ public struct PlanningSituation: Sendable {
     /// False when `recentIncreases` may miss some (the log did not reach
     /// back over the whole window).
     public var increaseHistoryComplete = true
+    /// The pump's last therapy change in true time (placed by its event in
+    /// the log); nil: the pump's stamp as it is.
+    public var lastChange: PumpTime? = nil
 }

@@ -30,11 +30,24 @@ extension Programmer {
             throw .deviceFault("the pump reports a reservoir of \(status.reservoirCapacity), which matches no known pump profile")
         }
         let window = historyWindow(for: status.drug)
-        let history = await pumpHistory(now: status.clock, window: window)
+        let history = await pumpHistory(status: status, window: window)
         let increases = increases(in: history, window: window)
-        let situation = PlanningSituation(status: status, policy: context.policy, profile: profile, now: status.clock,
+        // Every window is judged in true time: this computer's clock, in the
+        // pump's zone, with the last change placed by the event that made it.
+        let now = status.hostClock
+        let lastChange: PumpTime
+        if let placed = history?.lastTherapyChange {
+            lastChange = placed
+        } else if let history, !history.clockWasSet, let stamped = status.lastChange.adding(seconds: -status.clockDriftSeconds) {
+            lastChange = stamped
+        } else {
+            // Not placed across a clock setting, or the log could not be
+            // read: the safe side is that the change was just now.
+            lastChange = now
+        }
+        let situation = PlanningSituation(status: status, policy: context.policy, profile: profile, now: now,
                                           recentIncreases: increases.times, history: history,
-                                          increaseHistoryComplete: increases.complete)
+                                          increaseHistoryComplete: increases.complete, lastChange: lastChange)
         var plan = try command.plan(in: situation)
         plan.resolution = resolution
         return plan

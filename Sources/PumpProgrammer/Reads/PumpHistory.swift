@@ -3,8 +3,10 @@ import Therapy
 import WandProtocol
 
 /// The pump's own record of its recent past, from its event log: the
-/// boluses it started and the prescriptions it committed, with the pump's
-/// times. Limits that count what happened in a window (boluses in 24 h,
+/// boluses it started and the prescriptions it committed, in true time.
+/// Every event's stamp is moved by the clock settings logged after it and
+/// by the pump clock's measured drift, so a `clock --sync` or a drifting
+/// clock can neither reset a 24 h window nor shorten a titration interval. Limits that count what happened in a window (boluses in 24 h,
 /// increases in 7 days) read this, so no laptop, state directory or audit
 /// log can hide an earlier bolus or change.
 public struct PumpHistory: Sendable, Equatable {
@@ -22,7 +24,7 @@ public struct PumpHistory: Sendable, Equatable {
         public var hashPrefix: UInt32
     }
 
-    /// The pump's clock when the history was read.
+    /// True time (this computer's clock) when the history was read, with the pump's zone offset.
     public var now: PumpTime
     /// The history is complete from this time on: the start of the window
     /// asked for, or (when the log did not reach that far back) the oldest
@@ -30,6 +32,12 @@ public struct PumpHistory: Sendable, Equatable {
     public var coveredSince: PumpTime
     public var boluses: [Bolus]
     public var commits: [Commit]
+    /// The true time of the pump's last therapy change (`InterrogateReport`'s
+    /// last change, placed by the event that made it); nil when the log
+    /// does not show it.
+    public var lastTherapyChange: PumpTime? = nil
+    /// Whether the pump's clock was set within the history.
+    public var clockWasSet = false
 
     /// Whether every event from `time` on was read.
     public func covers(since time: PumpTime) -> Bool { coveredSince.utcSeconds <= time.utcSeconds }
@@ -75,11 +83,21 @@ extension Programmer {
         return seconds
     }
 
-    /// Reads the pump's event log back to `window` seconds before `now`.
-    /// Nil when the log cannot be read at all; a log that does not reach
-    /// that far back gives a history that says how far it is complete.
-    func pumpHistory(now: PumpTime, window: Int64) async -> PumpHistory? {
-        guard let since = now.adding(seconds: -window) else { return nil }
+    /// Reads the pump's event log back to `window` seconds of true time
+    /// before now. `status` gives the pump's clock, its drift from this
+    /// computer's and the stamp of its last therapy change. Nil when the
+    /// log cannot be read at all; a log that does not reach that far back
+    /// gives a history that says how far it is complete.
+    func pumpHistory(status: PumpStatus, window: Int64) async -> PumpHistory? {
+        let drift = status.clockDriftSeconds
+        guard let now = status.clock.adding(seconds: -drift), let since = now.adding(seconds: -window) else { return nil }
+        // Seconds that bring a stamp into the pump's present clock: the sum
+        // of every clock setting logged after it (newer events come first).
+        var shift: Int64 = 0
+        var clockWasSet = false
+        var lastTherapyChange: PumpTime?
+        let changeCodes: Set<UInt16> = [PumpEventCode.prescriptionCommitted, .infusionStopped, .infusionResumed, .refillCompleted]
+            .map(\.rawValue).reduce(into: []) { $0.insert($1) }
         var boluses: [PumpHistory.Bolus] = []
         var commits: [PumpHistory.Commit] = []
         var oldest: PumpEvent?
@@ -90,16 +108,26 @@ extension Programmer {
             guard let reply = try? await read(.readEventLog(ReadEventLog(page: page))),
                   case .eventLog(let log) = reply else { return nil }
             pageCount = Int(log.pageCount)
-            for event in log.events {
+            for event in log.events.sorted(by: { $0.index > $1.index }) {
                 if oldest == nil || event.index < oldest?.index ?? .max { oldest = event }
-                guard event.utcSeconds >= since.utcSeconds else {
-                    reachedSince = true
-                    continue
-                }
                 // A time outside any real date is a damaged entry: the
                 // history cannot be trusted past it.
-                guard let time = try? PumpTime(checkedUTCSeconds: event.utcSeconds, offsetMinutes: now.offsetMinutes) else {
+                guard let trueSeconds = Exact64.add(event.utcSeconds, shift).flatMap({ Exact64.add($0, -drift) }),
+                      let time = try? PumpTime(checkedUTCSeconds: trueSeconds, offsetMinutes: now.offsetMinutes) else {
                     return nil
+                }
+                if lastTherapyChange == nil, changeCodes.contains(event.code), event.utcSeconds == status.lastChange.utcSeconds {
+                    lastTherapyChange = time
+                }
+                if event.code == PumpEventCode.clockSet.rawValue {
+                    // The stamp of a clock setting is in the new clock; what
+                    // came before it was stamped `moved` seconds off.
+                    clockWasSet = true
+                    shift = Exact64.add(shift, Int64(Int32(bitPattern: event.detail))) ?? shift
+                }
+                guard time.utcSeconds >= since.utcSeconds else {
+                    reachedSince = true
+                    continue
                 }
                 switch PumpEventCode(rawValue: event.code) {
                 case .bolusStarted?:
@@ -121,9 +149,14 @@ extension Programmer {
         if reachedSince || wholeLog {
             covered = since
         } else {
-            covered = oldest.flatMap { try? PumpTime(checkedUTCSeconds: $0.utcSeconds, offsetMinutes: now.offsetMinutes) } ?? now
+            // The oldest event read, in true time (its shift is the total).
+            covered = oldest.flatMap { event in
+                Exact64.add(event.utcSeconds, shift).flatMap { Exact64.add($0, -drift) }
+                    .flatMap { try? PumpTime(checkedUTCSeconds: $0, offsetMinutes: now.offsetMinutes) }
+            } ?? now
         }
-        return PumpHistory(now: now, coveredSince: covered, boluses: boluses, commits: commits)
+        return PumpHistory(now: now, coveredSince: covered, boluses: boluses, commits: commits,
+                           lastTherapyChange: lastTherapyChange, clockWasSet: clockWasSet)
     }
 
     /// Dose increases of this pump within its history, for the titration

@@ -207,6 +207,10 @@ public struct PumpStatus: Sendable, Encodable {
     /// still holds the drug already on its way to the patient.
     public var lineVolume: Volume { fluidPath.volume }
 
+    /// This computer's clock when the pump was read, in the pump's zone:
+    /// true time, which every window and projected date is judged in.
+    public var hostClock: PumpTime { clock.adding(seconds: -clockDriftSeconds) ?? clock }
+
     /// The reservoir's contents, as fluid path contents.
     public var reservoirContents: FluidPath.Contents { .drug(drug, concentration) }
 
