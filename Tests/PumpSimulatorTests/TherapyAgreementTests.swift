@@ -277,4 +277,23 @@ import WandProtocol
         #expect(line.segments.map(\.concentration) == [0, 2_000_000, 500_000])
         #expect(line.capacity.nanolitres == 500_000)
     }
+
+    @Test func aPatientBolusDuringAConcentrationChangeDeliversItsDose() throws {
+        // 2000 -> 500 mcg/mL with a 25 mcg patient bolus (50 uL at 500
+        // mcg/mL). While the line still holds 2000 mcg/mL, 50 uL would put
+        // 100 mcg in; the pump gives 12.5 uL instead: 25 mcg.
+        var host = SimulatedHost(simulation: .fresh(hostNow: Self.start), now: Self.start)
+        try host.open()
+        let bolus = Prescriptions.patientBolus(volume: 50_000, concentration: 500_000, duration: 600, lockout: 3_600, perDay: 4)
+        try Self.refill(&host, to: 500_000,
+                        prescription: Prescriptions.continuous(rate: 800_000, concentration: 500_000, patientBolus: bolus), ids: 10)
+        let before = host.simulation.pump.mechanics.deliveredNanograms
+        let granted = host.simulation.pump.requestPatientBolus()
+        #expect(granted)
+        try host.wait(seconds: 600)
+        // The bolus's 25 mcg and 10 minutes of 400 mcg/day (2.78 mcg).
+        let delivered = host.simulation.pump.mechanics.deliveredNanograms - before
+        #expect(abs(delivered - 27_778) <= 100, "delivered \(delivered) ng")
+        #expect(host.simulation.pump.eventLog.entries.last { $0.code == PumpEventCode.patientBolus.rawValue }?.detail == 12_500)
+    }
 }

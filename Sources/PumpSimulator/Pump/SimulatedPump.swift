@@ -388,11 +388,27 @@ public struct SimulatedPump: Sendable, Equatable {
             eventLog.append(time: clock, code: PumpEventCode.patientBolusRefused.rawValue)
             return false
         }
+        // The allowance is written for the reservoir's concentration; while
+        // the tip holds the same drug at another one it is given by dose at
+        // the tip, like the basal, and while it holds another drug or none
+        // no patient bolus is given (it would not deliver what it says).
+        var volume = Int64(allowance.volumeNanolitres)
+        if let tip = mechanics.line.tip {
+            guard tip.drug == mechanics.reservoirDrug, tip.concentration > 0 else {
+                eventLog.append(time: clock, code: PumpEventCode.patientBolusRefused.rawValue)
+                return false
+            }
+            volume = PumpMechanics.scaled(volume, from: mechanics.reservoirConcentration, to: tip.concentration)
+        }
+        guard volume > 0, FineVolume(nanolitres: volume) <= mechanics.reservoir else {
+            eventLog.append(time: clock, code: PumpEventCode.patientBolusRefused.rawValue)
+            return false
+        }
         patientBolusTimes.append(clock)
         mechanics.startBolus(
-            kind: .patient, volume: FineVolume(nanolitres: Int64(allowance.volumeNanolitres)),
+            kind: .patient, volume: FineVolume(nanolitres: volume),
             duration: Int64(allowance.durationSeconds), commandID: nil)
-        eventLog.append(time: clock, code: PumpEventCode.patientBolus.rawValue, detail: allowance.volumeNanolitres)
+        eventLog.append(time: clock, code: PumpEventCode.patientBolus.rawValue, detail: UInt32(clamping: volume))
         return true
     }
 
