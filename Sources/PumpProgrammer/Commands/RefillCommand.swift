@@ -126,8 +126,7 @@ public struct RefillCommand: PumpCommand {
             confirmation = ProgramCommand.confirmation(for: change, policy: policy)
             program = change
             if changesDrug {
-                let after = Self.transition(of: status, into: .drug(drug, request.concentration), next: change,
-                                            profile: profile, at: situation.now)
+                let after = Self.transition(of: status, into: .drug(drug, request.concentration), next: change)
                 transition = after
                 if current.drug == .baclofen, drug != .baclofen {
                     // The last baclofen reaches the patient when the line has
@@ -190,8 +189,7 @@ public struct RefillCommand: PumpCommand {
     /// What the line delivers after a refill that fills `reservoir`: the
     /// line as it is now, pushed out by dose at the tip at the new
     /// prescription's dose (the old drug at the prescription now running).
-    static func transition(of status: PumpStatus, into reservoir: FluidPath.Contents, next: ProgramChange,
-                           profile: PumpProfile, at now: PumpTime) -> LineTransition? {
+    static func transition(of status: PumpStatus, into reservoir: FluidPath.Contents, next: ProgramChange) -> LineTransition? {
         let ahead = status.fluidPath.ahead(of: reservoir)
         guard !ahead.isEmpty else { return nil }
         let outgoing = reservoir.drug == status.drug ? nil : PumpStatus.deliveredDailyDose(of: status.wirePrescription)
