@@ -159,6 +159,12 @@ import WandProtocol
         let later = try await visit.programmer()
         let primed = try await later.interrogate().status
         #expect(!primed.fluidPath.tipHoldsNoDrug)
+        // The prime put no drug in, and the pump logged so: it does not count
+        // against the boluses of the next 24 h (it was counted as 600 mcg).
+        let resume = try await later.plan(ResumeCommand())
+        _ = try await later.execute(resume, overrides: [], confirmation: .flag(yes: true))
+        let bolus = try await later.plan(BolusCommand(request: .init(kind: .therapeutic, dose: .mcg(50), duration: .minutes(10))))
+        #expect(bolus.parameters["boluses_last_24h"] == "1, \(Mass.zero)", "\(bolus.parameters)")
         await later.close()
     }
 

@@ -240,6 +240,36 @@ import TestSupport
         #expect(primed.status == 0, "\(primed.stdout)")
     }
 
+    /// Pump replacement: the old pump's therapy is saved as a prescription
+    /// file and programmed into the new pump through the review.
+    @Test func aPumpReplacementCarriesTheOldPumpsTherapyThroughTheReview() async throws {
+        let file = NSTemporaryDirectory() + "pumpwand-old-pump-" + UUID().uuidString + ".json"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let programmed = try await pumpctl(["--yes", "program", Self.prescriptions + "/baclofen-continuous-450.json"])
+        #expect(programmed.status == 0, "\(programmed.stderr)")
+        let old = try json(try await pumpctl(["--json", "interrogate", "--save-prescription", file]))
+        let oldHash = try #require(old["prescription_hash"] as? String)
+        // Never replaces a file.
+        let again = try await pumpctl(["interrogate", "--save-prescription", file])
+        #expect(again.status == 64, "\(again.stderr)")
+        // The new pump: a fresh simulated one, implanted and primed.
+        let newPump = NSTemporaryDirectory() + "pumpwand-new-pump-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: newPump) }
+        func onNew(_ arguments: [String]) async throws -> PumpctlRun.Result {
+            try await PumpctlRun.run(["--simulator", "--state-dir", newPump, "--operator", "test.tech"] + arguments)
+        }
+        #expect(try await onNew(["--yes", "stop", "--override", "withdrawal.risk=pump replacement in theatre"]).status == 0)
+        #expect(try await onNew(["--yes", "catheter", "--implant", "--volume", "0.26mL"]).status == 0)
+        #expect(try await onNew(["--yes", "bolus", "--kind", "prime"]).status == 0)
+        _ = try await onNew(["sim", "advance", "11min"])
+        let review = try await onNew(["program", file, "--dry-run"])
+        #expect((review.stdout + review.stderr).contains("450mcg/day"), "\(review.stdout) \(review.stderr)")
+        let carried = try await onNew(["--yes", "program", file, "--override", "titration.within-24h=pump replacement, same therapy"])
+        #expect(carried.status == 0, "\(carried.stderr)")
+        let new = try json(try await onNew(["--json", "interrogate"]))
+        #expect(new["prescription_hash"] as? String == oldHash)
+    }
+
     @Test func simulatorAndWandExcludeEachOther() async throws {
         let result = try await pumpctl(["--wand", "/dev/ttyACM0", "interrogate"])
         #expect(result.status == 64)

@@ -16,6 +16,9 @@ public struct PumpHistory: Sendable, Equatable {
         public var volume: Volume
         /// A patient-activated bolus (counted by the allowance), not a technician's.
         public var byPatient: Bool
+        /// What it put into the patient, as the pump logged at its end
+        /// (event 0x0025, from the fluid path); nil while it runs.
+        public var drug: Mass? = nil
     }
 
     public struct Commit: Sendable, Equatable {
@@ -52,7 +55,9 @@ public struct PumpHistory: Sendable, Equatable {
         // A bolus stamped after `now` (the pump's clock was set back since)
         // counts too: a clock change must not hide a bolus.
         for bolus in boluses where !bolus.byPatient && bolus.time.utcSeconds > start.utcSeconds {
-            guard let drug = DoseArithmetic.dose(in: bolus.volume, at: concentration, roundingUp: true),
+            // The pump's own figure when the bolus has ended; a running one
+            // at the reservoir's concentration.
+            guard let drug = bolus.drug ?? DoseArithmetic.dose(in: bolus.volume, at: concentration, roundingUp: true),
                   let sum = Exact64.add(total, drug.baseValue) else { return nil }
             total = sum
             count += 1
@@ -96,6 +101,7 @@ extension Programmer {
         var shift: Int64 = 0
         var clockWasSet = false
         var lastTherapyChange: PumpTime?
+        var pendingDose: Mass?
         let changeCodes: Set<UInt16> = [PumpEventCode.prescriptionCommitted, .infusionStopped, .infusionResumed, .refillCompleted]
             .map(\.rawValue).reduce(into: []) { $0.insert($1) }
         var boluses: [PumpHistory.Bolus] = []
@@ -119,6 +125,15 @@ extension Programmer {
                 if lastTherapyChange == nil, changeCodes.contains(event.code), event.utcSeconds == status.lastChange.utcSeconds {
                     lastTherapyChange = time
                 }
+                // A bolus's drug is logged at its end, so it is read (newest
+                // first) before the start it belongs to.
+                var dose: Mass?
+                if event.code == PumpEventCode.bolusDrugDelivered.rawValue {
+                    pendingDose = Mass(baseValue: Int64(event.detail))
+                } else if event.code == PumpEventCode.bolusStarted.rawValue || event.code == PumpEventCode.patientBolus.rawValue {
+                    dose = pendingDose
+                    pendingDose = nil
+                }
                 if event.code == PumpEventCode.clockSet.rawValue {
                     // The stamp of a clock setting is in the new clock; what
                     // came before it was stamped `moved` seconds off.
@@ -131,9 +146,9 @@ extension Programmer {
                 }
                 switch PumpEventCode(rawValue: event.code) {
                 case .bolusStarted?:
-                    boluses.append(.init(time: time, volume: .nL(Int64(event.detail)), byPatient: false))
+                    boluses.append(.init(time: time, volume: .nL(Int64(event.detail)), byPatient: false, drug: dose))
                 case .patientBolus?:
-                    boluses.append(.init(time: time, volume: .nL(Int64(event.detail)), byPatient: true))
+                    boluses.append(.init(time: time, volume: .nL(Int64(event.detail)), byPatient: true, drug: dose))
                 case .prescriptionCommitted?:
                     commits.append(.init(time: time, hashPrefix: event.detail))
                 default:

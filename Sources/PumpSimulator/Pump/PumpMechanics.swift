@@ -23,6 +23,14 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
         /// FineVolume units per second (nL/day), at least 1.
         public var rate: Int64
         public var commandID: UInt64?
+        /// Drug this bolus has put into the patient so far, FineVolume
+        /// units x ng/mL (its share of what left the tip).
+        public var drugDelivered: Int128 = 0
+
+        /// `drugDelivered` in whole ng.
+        public var drugDeliveredNanograms: Int64 {
+            Int64(clamping: drugDelivered / Int128(FineVolume.perNanolitre * 1_000_000))
+        }
     }
 
     /// Something the mechanics noticed while advancing, for the event log.
@@ -32,6 +40,8 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
         case bolusCut(Bolus.Kind, at: Int64, undelivered: FineVolume)
         /// The reservoir's fluid reached the catheter tip.
         case lineTurnedOver(at: Int64, concentration: Int64)
+        /// What a bolus that ended (finished or cut) put into the patient, ng.
+        case bolusDrug(at: Int64, nanograms: Int64)
     }
 
     /// After a drug change: the prescription of the drug still in the line,
@@ -205,16 +215,6 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
             }
             var pumped = FineVolume.delivered(rate: basalRate, seconds: seconds) + bolusShare
             pumped = min(pumped, reservoir)
-            if var running = bolus, bolusRate > 0 {
-                let share = min(bolusShare, pumped)
-                running.remaining = running.remaining - share
-                if running.remaining.units == 0 {
-                    happenings.append(.bolusFinished(running.kind, at: until, delivered: share))
-                    bolus = nil
-                } else {
-                    bolus = running
-                }
-            }
             reservoir = reservoir - pumped
             pumpedVolume = pumpedVolume + pumped
             let tipBefore = line.tip
@@ -222,6 +222,22 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
             for (drug, amount) in outflow.byDrug {
                 deliveredByDrug[drug, default: 0] += amount
                 deliveredDrug += amount
+            }
+            if var running = bolus, bolusRate > 0 {
+                let share = min(bolusShare, pumped)
+                // The bolus's part of what left the tip, in proportion to its
+                // part of what was pumped (both push the same line).
+                if pumped.units > 0 {
+                    running.drugDelivered += outflow.total * Int128(share.units) / Int128(pumped.units)
+                }
+                running.remaining = running.remaining - share
+                if running.remaining.units == 0 {
+                    happenings.append(.bolusFinished(running.kind, at: until, delivered: share))
+                    happenings.append(.bolusDrug(at: until, nanograms: running.drugDeliveredNanograms))
+                    bolus = nil
+                } else {
+                    bolus = running
+                }
             }
             if let tip = line.tip, tipBefore.map({ $0.drug != tip.drug || $0.concentration != tip.concentration }) ?? false,
                tip.drug == reservoirDrug, tip.concentration == reservoirConcentration {
@@ -270,6 +286,7 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
         var happenings: [Happening] = []
         if alarm.stopsDelivery, let running = bolus {
             happenings.append(.bolusCut(running.kind, at: clock, undelivered: running.remaining))
+            happenings.append(.bolusDrug(at: clock, nanograms: running.drugDeliveredNanograms))
             bolus = nil
         }
         alarms.insert(alarm)
@@ -292,6 +309,7 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
         for alarm in raised where !alarms.contains(alarm) {
             if alarm.stopsDelivery, let running = bolus {
                 happenings.append(.bolusCut(running.kind, at: time, undelivered: running.remaining))
+                happenings.append(.bolusDrug(at: time, nanograms: running.drugDeliveredNanograms))
                 bolus = nil
             }
             alarms.insert(alarm)

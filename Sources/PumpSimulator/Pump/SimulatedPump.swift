@@ -97,10 +97,18 @@ public struct SimulatedPump: Sendable, Equatable {
                 eventLog.append(time: at + mechanics.clockError, code: PumpEventCode.bolusFinished.rawValue, detail: UInt32(clamping: delivered.nanolitres))
             case let .bolusCut(_, at, undelivered):
                 eventLog.append(time: at + mechanics.clockError, code: PumpEventCode.bolusCancelled.rawValue, detail: UInt32(clamping: undelivered.nanolitres))
+            case let .bolusDrug(at, nanograms):
+                eventLog.append(time: at + mechanics.clockError, code: PumpEventCode.bolusDrugDelivered.rawValue, detail: UInt32(clamping: nanograms))
             case let .lineTurnedOver(at, concentration):
                 eventLog.append(time: at + mechanics.clockError, code: PumpEventCode.lineTurnedOver.rawValue, detail: UInt32(clamping: concentration))
             }
         }
+    }
+
+    /// Logs what an ended bolus put into the patient (event 0x0025).
+    private mutating func logBolusDrug(_ nanograms: Int64?) {
+        guard let nanograms else { return }
+        eventLog.append(time: clock, code: PumpEventCode.bolusDrugDelivered.rawValue, detail: UInt32(clamping: nanograms))
     }
 
     /// Raises a fault alarm (motor stall, memory fault) and logs it.
@@ -143,13 +151,16 @@ public struct SimulatedPump: Sendable, Equatable {
         case let .startBolus(message):
             return startBolus(message)
         case let .cancelBolus(message):
+            let given = mechanics.bolus?.drugDeliveredNanograms
             guard let remaining = mechanics.cancelBolus() else { return .refused(.cancelBolus, .noBolusInProgress) }
             eventLog.append(time: clock, code: PumpEventCode.bolusCancelled.rawValue, detail: UInt32(clamping: remaining.nanolitres))
+            logBolusDrug(given)
             return executed(.cancelBolus, message.commandId)
         case let .stopInfusion(message):
             guard !mechanics.infusionStopped else { return .refused(.stopInfusion, .alreadyStopped) }
             mechanics.infusionStopped = true
-            mechanics.cancelBolus()
+            let given = mechanics.bolus?.drugDeliveredNanograms
+            if mechanics.cancelBolus() != nil { logBolusDrug(given) }
             lastChange = clock
             eventLog.append(time: clock, code: PumpEventCode.infusionStopped.rawValue)
             return executed(.stopInfusion, message.commandId)
@@ -165,9 +176,11 @@ public struct SimulatedPump: Sendable, Equatable {
             // Refill pauses all delivery. A bolus in progress ends here, as
             // with stop infusion, and is logged with what it did not deliver;
             // complete or cancel resume the programmed rate, not the bolus.
+            let given = mechanics.bolus?.drugDeliveredNanograms
             if let undelivered = mechanics.cancelBolus() {
                 eventLog.append(time: clock, code: PumpEventCode.bolusCancelled.rawValue,
                                 detail: UInt32(clamping: undelivered.nanolitres))
+                logBolusDrug(given)
             }
             refillExpectedResidual = mechanics.reservoir
             infusionStoppedBeforeRefill = mechanics.infusionStopped

@@ -18,6 +18,10 @@ public enum PumpEventCode: UInt16, Sendable, CaseIterable {
     case bolusCancelled = 0x0022
     /// detail: patient bolus volume, nL.
     case patientBolus = 0x0023
+    /// What a bolus that ended (finished, cancelled or cut) put into the
+    /// patient, from the fluid path. detail: ng. Logged right after the
+    /// bolus's end event; it belongs to the newest bolus start before it.
+    case bolusDrugDelivered = 0x0025
     /// detail: patient requests refused (lockout or daily maximum).
     case patientBolusRefused = 0x0024
     case infusionStopped = 0x0030
@@ -57,6 +61,7 @@ extension PumpEventCode {
         case .bolusFinished: "bolus finished"
         case .bolusCancelled: "bolus cancelled"
         case .patientBolus: "patient bolus"
+        case .bolusDrugDelivered: "bolus drug delivered"
         case .patientBolusRefused: "patient bolus refused"
         case .infusionStopped: "infusion stopped"
         case .infusionResumed: "infusion resumed"

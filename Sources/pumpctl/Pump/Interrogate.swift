@@ -1,4 +1,7 @@
 import ArgumentParser
+import Foundation
+import StateFiles
+import SystemPackage
 import WandProtocol
 import PumpProgrammer
 import Therapy
@@ -13,16 +16,35 @@ struct Interrogate: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var session: SessionOptions
+    @Option(name: .customLong("save-prescription"), help: ArgumentHelp(
+        "Also write the pump's prescription as a prescription file (for a pump replacement: program it into the new pump with 'pumpctl program FILE', which reviews it against the new pump).",
+        valueName: "file"))
+    var savePrescription: String?
 
     func run() async throws {
+        // Refused before the pump is read: an existing file is never replaced.
+        if let path = savePrescription, FileManager.default.fileExists(atPath: path) {
+            throw Output.fail(CommandFailure(status: .usage, message: "\(path) exists; give a new file for --save-prescription. Nothing was sent to the pump."))
+        }
         let (status, resolution, others) = try await PumpSession.run(global, session) { programmer throws(ProgrammerError) in
             let (status, resolution) = try await programmer.interrogate()
             return (status, resolution, await programmer.otherPumpsPending())
+        }
+        if let path = savePrescription {
+            // The therapy as the pump holds it (its catheter included), in
+            // the file format program reads; the unit is the library's.
+            let bytes = Array(status.prescription.encodedFile(massUnit: status.doseUnit))
+            do {
+                try AtomicFile.write(bytes, to: FilePath(path), permissions: [.ownerRead, .ownerWrite])
+            } catch {
+                throw Output.fail(CommandFailure(status: .internalError, message: "The prescription could not be written to \(path): \(error). Nothing was sent to the pump."))
+            }
         }
         if global.json {
             try Output.json(status)
         } else {
             PumpText.print(status, resolution: resolution)
+            if let path = savePrescription { Output.line("Prescription of pump \(status.serial) written to \(path).") }
             for other in others {
                 Output.line("Also pending, for pump \(other.pumpSerial): \(other.command) (command \(other.commandID)); hold the wand over that pump and run 'pumpctl interrogate' to resolve it.")
             }
