@@ -65,7 +65,10 @@ extension SimulatedVisit {
             kind: .therapeutic, dose: .mg(10), duration: .minutes(30), opioidTolerance: .tolerant)))
         #expect(plan.findings.errors.map(\.code).contains(.bolusAboveHardMax))
         let message = plan.findings.errors.first { $0.code == .bolusAboveHardMax }?.message ?? ""
-        #expect(message.contains("10mg") && message.contains("1mg"), "morphine is worded in mg: \(message)")
+        // The pump's prescription was not programmed here as opioid-tolerant,
+        // so the bolus's "tolerant" cannot loosen it: the naive 0.5 mg applies.
+        #expect(message.contains("10mg") && message.contains("0.5mg"), "morphine is worded in mg: \(message)")
+        #expect(message.contains("not recorded as declared opioid-tolerant"))
         let overrides = plan.findings.findings.map { Override(code: $0.code, reason: Self.reason) }
         await #expect(throws: ProgrammerError.self) { _ = try await programmer.preflight(plan, overrides: overrides) }
         #expect(visit.transport.with { $0.pump.mechanics.bolus } == nil)

@@ -170,6 +170,28 @@ import TestSupport
         #expect(same.stdout.contains("within the shipped library's ceilings"))
     }
 
+    @Test func policyCheckRefusesLooserSoftLimitsTitrationUnitsConcentrationsAndUnknownFields() async throws {
+        let shipped = try await PumpctlRun.run(["calc", "policy"]).stdout
+        let edits: [(String, String, String)] = [
+            (#""soft_max": "1000mcg/day", "hard_max": "2000mcg/day""#, #""soft_max": "1900mcg/day", "hard_max": "2000mcg/day""#,
+             "loosens baclofen daily_dose.soft_max to 1900mcg/day"),
+            (#""max_increase_percent": {"spinal": 30, "cerebral": 15}"#, #""max_increase_percent": {"spinal": 100, "cerebral": 15}"#,
+             "loosens baclofen titration.max_increase_percent.spinal to 100%"),
+            (#""dose_unit": "mg""#, #""dose_unit": "mcg""#, "sets morphine dose_unit to mcg"),
+            (#""concentrations": ["10mg/mL", "25mg/mL"]"#, #""concentrations": ["10mg/mL", "25mg/mL", "50mg/mL"]"#,
+             "loosens morphine concentrations to include 50mg/mL"),
+            (#""minimum_interval": "48h""#, #""minimum_interval": "48h", "minimum_interal": "96h""#,
+             "'drugs[2].titration.minimum_interal'"),
+        ]
+        for (from, to, words) in edits {
+            let edited = shipped.replacingOccurrences(of: from, with: to)
+            #expect(edited != shipped, "\(from)")
+            let check = try await PumpctlRun.run(["calc", "policy", "--check", try file(edited)])
+            #expect(check.status == 64, "\(words)")
+            #expect(check.stderr.contains(words), "\(check.stderr)")
+        }
+    }
+
     @Test func badInputIsAUsageErrorThatSaysWhatToWrite() async throws {
         let unitless = try await PumpctlRun.run(["calc", "daily-dose", "--concentration", "2000", "--dose", "400mcg/day"])
         #expect(unitless.status == 64)

@@ -117,11 +117,13 @@ import Testing
         // 50 + 60 earlier is above the 100 mcg soft maximum of boluses in 24 h.
         #expect(try Self.codes(50, Self.delivery(basal: 400, earlier: 60)) == [.bolusPer24hAboveSoftMax])
         #expect(try Self.codes(50, Self.delivery(basal: 400, earlier: 151)) == [.bolusPer24hAboveHardMax])
-        // 1900 basal + 50 + 100 allowance: above the 2000 mcg/day hard maximum.
-        #expect(try Self.codes(50, Self.delivery(basal: 1900, earlier: 0, count: 0, allowance: 100)) == [.bolusCumulativeAboveHardMax])
-        #expect(try Self.codes(50, Self.delivery(basal: 900, earlier: 0, count: 0, allowance: 100)) == [.bolusCumulativeAboveSoftMax])
+        // 1900 basal + 50 + 100 allowance: above the 2000 mcg/day hard maximum
+        // (and the allowance counts in the boluses of the 24 h: 150 mcg).
+        #expect(try Self.codes(50, Self.delivery(basal: 1900, earlier: 0, count: 0, allowance: 100))
+            == [.bolusPer24hAboveSoftMax, .bolusCumulativeAboveHardMax])
+        #expect(try Self.codes(50, Self.delivery(basal: 950, earlier: 0, count: 0, allowance: 40)) == [.bolusCumulativeAboveSoftMax])
         // Exactly at the limits passes.
-        #expect(try Self.codes(50, Self.delivery(basal: 850, earlier: 50, allowance: 50)) == [])
+        #expect(try Self.codes(50, Self.delivery(basal: 900, earlier: 25, allowance: 25)) == [])
     }
 
     @Test func noBolusIsPlannedWithoutThePumpsHistory() throws {
@@ -146,11 +148,12 @@ import Testing
     }
 
     @Test func prescriptionsCountThePumpsRecentBolusesInThe24hTotal() {
-        let bolus = PatientBolus(dose: .mcg(50), duration: .minutes(10), lockout: .hours(3), maximumPer24h: 4)
+        let bolus = PatientBolus(dose: .mcg(25), duration: .minutes(10), lockout: .hours(3), maximumPer24h: 2)
         var context = Fixture.context(current: Fixture.baclofen(800), lastChange: Self.yesterday)
-        context.recentBoluses = .mcg(150)
-        // 800 + 4 x 50 + 150 = 1150: above the soft maximum only because of the boluses given.
-        #expect(Fixture.codes(Fixture.baclofen(800, bolus: bolus), context) == [.ptmWorstCaseAboveSoftMax])
+        #expect(Fixture.codes(Fixture.baclofen(950, bolus: bolus), context) == [])
+        context.recentBoluses = .mcg(50)
+        // 950 + 2 x 25 + 50 = 1050: above the soft maximum only because of the boluses given.
+        #expect(Fixture.codes(Fixture.baclofen(950, bolus: bolus), context) == [.ptmWorstCaseAboveSoftMax])
         context.recentBoluses = .mcg(1_250)
         #expect(Fixture.codes(Fixture.baclofen(800), context) == [.doseCumulativeAboveHardMax])
     }

@@ -52,11 +52,12 @@ import Testing
         }
     }
 
-    @Test func aPolicyMayTightenAndLoosenSoftLimitsBelowTheHardOnes() throws {
+    @Test func aPolicyMayTightenSoftAndHardLimits() throws {
+        // Raising a soft limit is loosening too (PolicyLooseningTests); lowering both is allowed.
         let tighter = try ClinicPolicy.load(Self.edited(#""daily_dose": {"soft_max": "1000mcg/day", "hard_max": "2000mcg/day"}"#,
-                                                        #""daily_dose": {"soft_max": "1500mcg/day", "hard_max": "1600mcg/day"}"#))
+                                                        #""daily_dose": {"soft_max": "900mcg/day", "hard_max": "1600mcg/day"}"#))
         let context = ValidationContext(policy: tighter, profile: .rp20, now: Fixture.now)
-        #expect(PrescriptionValidator.validate(Fixture.baclofen(1550), in: context).findings.map(\.code) == [.doseAboveSoftMax])
+        #expect(PrescriptionValidator.validate(Fixture.baclofen(950), in: context).findings.map(\.code) == [.doseAboveSoftMax])
         #expect(PrescriptionValidator.validate(Fixture.baclofen(1700), in: context).findings.map(\.code) == [.doseAboveHardMax])
         let narrower = try ClinicPolicy.load(Self.edited(#""indications": ["spinal", "cerebral"]"#, #""indications": ["spinal"]"#))
         #expect(!narrower.allows(.baclofen, for: .cerebral))

@@ -211,9 +211,11 @@ enum Fixture {
     @Test func singleBolusLimits() {
         // soft 100 mcg, hard 200 mcg; count 1 keeps the worst-case total (400 + n) below the soft max.
         #expect(Fixture.codes(Fixture.baclofen(400, bolus: bolus(mcg: 100, count: 1))) == [])
-        #expect(Fixture.codes(Fixture.baclofen(400, bolus: bolus(mcg: 101, count: 1))) == [.bolusAboveSoftMax])
-        #expect(Fixture.codes(Fixture.baclofen(400, bolus: bolus(mcg: 200, count: 1))) == [.bolusAboveSoftMax])
-        #expect(Fixture.codes(Fixture.baclofen(400, bolus: bolus(mcg: 201, count: 1))) == [.bolusAboveHardMax])
+        // One allotted bolus is also the whole allowance, held to the same
+        // figures as boluses in 24 h (soft 100, hard 200 mcg).
+        #expect(Fixture.codes(Fixture.baclofen(400, bolus: bolus(mcg: 101, count: 1))) == [.bolusAboveSoftMax, .ptmAllowanceAboveSoftMax])
+        #expect(Fixture.codes(Fixture.baclofen(400, bolus: bolus(mcg: 200, count: 1))) == [.bolusAboveSoftMax, .ptmAllowanceAboveSoftMax])
+        #expect(Fixture.codes(Fixture.baclofen(400, bolus: bolus(mcg: 201, count: 1))) == [.bolusAboveHardMax, .ptmAllowanceAboveHardMax])
     }
 
     @Test func lockoutTimesCountMustFitIn24h() {
@@ -224,12 +226,13 @@ enum Fixture {
     }
 
     @Test func worstCaseDailyTotal() {
-        // 1800 + 2 x 100 = 2000: at the hard max (soft finding only); 1801 + 200 = 2001: above.
-        #expect(Fixture.codes(Fixture.baclofen(1800, bolus: bolus(mcg: 100, count: 2))) == [.doseAboveSoftMax, .ptmWorstCaseAboveSoftMax])
-        #expect(Fixture.codes(Fixture.baclofen(1801, bolus: bolus(mcg: 100, count: 2))) == [.doseAboveSoftMax, .ptmWorstCaseAboveHardMax])
-        // 800 + 2 x 100 = 1000: at the soft max; + 4 x 100 = 1200: above it.
-        #expect(Fixture.codes(Fixture.baclofen(800, bolus: bolus(mcg: 100, count: 2))) == [])
-        #expect(Fixture.codes(Fixture.baclofen(801, bolus: bolus(mcg: 100, count: 2))) == [.ptmWorstCaseAboveSoftMax])
+        // 1900 + 2 x 50 = 2000: at the hard max (soft finding only); 1901 + 100 = 2001: above.
+        // (2 x 50 mcg is at the 100 mcg soft maximum of boluses in 24 h.)
+        #expect(Fixture.codes(Fixture.baclofen(1900, bolus: bolus(mcg: 50, count: 2))) == [.doseAboveSoftMax, .ptmWorstCaseAboveSoftMax])
+        #expect(Fixture.codes(Fixture.baclofen(1901, bolus: bolus(mcg: 50, count: 2))) == [.doseAboveSoftMax, .ptmWorstCaseAboveHardMax])
+        // 900 + 2 x 50 = 1000: at the soft max; 901 + 100: above it.
+        #expect(Fixture.codes(Fixture.baclofen(900, bolus: bolus(mcg: 50, count: 2))) == [])
+        #expect(Fixture.codes(Fixture.baclofen(901, bolus: bolus(mcg: 50, count: 2))) == [.ptmWorstCaseAboveSoftMax])
     }
 
     @Test func bolusRateLimit() {
@@ -237,9 +240,9 @@ enum Fixture {
         // over 8 min that is exactly 0.5 mL/min; over 7 min it is above.
         // (200 mcg is at the bolus hard max: soft finding; count 1, dose 400 at 50 mcg/mL = 8 mL/day.)
         let eight = Fixture.codes(Fixture.baclofen(400, concentration: 50, bolus: bolus(mcg: 200, duration: .minutes(8), lockout: .hours(1), count: 1)))
-        #expect(eight == [.bolusAboveSoftMax])
+        #expect(eight == [.bolusAboveSoftMax, .ptmAllowanceAboveSoftMax])
         let seven = Fixture.codes(Fixture.baclofen(400, concentration: 50, bolus: bolus(mcg: 200, duration: .minutes(7), lockout: .hours(1), count: 1)))
-        #expect(seven == [.bolusAboveSoftMax, .bolusRateAboveMaximum])
+        #expect(seven == [.bolusAboveSoftMax, .bolusRateAboveMaximum, .ptmAllowanceAboveSoftMax])
     }
 }
 

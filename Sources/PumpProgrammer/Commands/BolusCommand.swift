@@ -60,7 +60,8 @@ public struct BolusCommand: PumpCommand {
             parameters: ["kind": request.kind.rawValue, "volume": bolus.volume.description,
                          "dose_to_patient": bolus.doseToPatient.description, "duration": bolus.duration.description,
                          "boluses_last_24h": delivery.bolusesLast24h.map { "\(delivery.bolusCountLast24h), \($0)" } ?? "unknown",
-                         "opioid_tolerance": request.opioidTolerance?.rawValue ?? (status.drug.isOpioid ? "naive (not given)" : "-")])
+                         "opioid_tolerance": BolusPlan.effectiveTolerance(of: status.drug, requested: request.opioidTolerance,
+                                                                           declared: delivery.declaredTolerance)?.rawValue ?? "-"])
     }
 
     /// What the pump delivered and will deliver around a bolus, from its
@@ -75,7 +76,8 @@ public struct BolusCommand: PumpCommand {
                  ? .max : $0.dose.baseValue * Int64($0.maximumPer24h))
         } ?? .zero
         return BolusPlan.Delivery(indication: prescription.indication, basal: basal, bolusesLast24h: earlier?.drug,
-                                  bolusCountLast24h: earlier?.count ?? 0, patientAllowance: allowance)
+                                  bolusCountLast24h: earlier?.count ?? 0, patientAllowance: allowance,
+                                  declaredTolerance: situation.declaredOpioidTolerance)
     }
 
     /// The longest bolus the wire carries.

@@ -33,8 +33,13 @@ public struct ResumeCommand: PumpCommand {
 
     public func plan(in situation: PlanningSituation) throws(ProgrammerError) -> ChangePlan {
         let status = situation.status
-        let findings = PumpStateRules.refillInProgress(status)
+        var findings = PumpStateRules.refillInProgress(status)
             + PumpStateRules.deliveryStopped(status, what: "it cannot resume")
+        // After a long stop the held dose restarts like a start (Therapy's rule).
+        if let since = situation.stoppedSince {
+            findings += PrescriptionValidator.restartFindings(status.prescription, stoppedSince: since, now: situation.now,
+                                                              policy: situation.policy, profile: situation.profile)
+        }
         let step = WireStep(kind: .resume, expectedReply: .executed(.resumeInfusion)) { id in .resumeInfusion(ResumeInfusion(commandId: id)) }
         // Not stopped (infusing, or a bolus running): nothing to resume, nothing sent.
         let running = status.infusion == .infusing || status.infusion == .bolusInProgress

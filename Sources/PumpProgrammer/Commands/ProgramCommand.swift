@@ -70,7 +70,12 @@ public struct ProgramCommand: PumpCommand {
             // a new one is titrated from it; the stopped *mode* (no dose
             // held) makes the new prescription a start.
             recentBoluses: situation.history?.technicianBolusesLast24h(at: status.concentration)?.drug,
-            increaseHistoryComplete: situation.increaseHistoryComplete))
+            increaseHistoryComplete: situation.increaseHistoryComplete,
+            // A log that wrapped (or could not be read) cannot show the 24 h
+            // totals pass: a finding, and a second provider, say so.
+            bolusHistoryComplete: situation.bolusHistoryComplete,
+            // A restart after a long stop is a start as well as a change.
+            stoppedSince: situation.stoppedSince, lastDeliveringDose: situation.lastDeliveringDose))
         let review = Review.compare(current: status.prescription, currentDelivered: currentDelivered,
                                     currentRate: PumpStatus.averageVolumeRate(of: status.wirePrescription), pending: pending,
                                     pendingDelivered: pendingDelivered,
@@ -91,10 +96,15 @@ public struct ProgramCommand: PumpCommand {
     /// prescription).
     static func secondProvider(for change: ProgramChange, current: PumpStatus, policy: ClinicPolicy) -> SecondProviderReason? {
         if change.wire.hash == current.prescriptionHash { return nil }
+        let incomplete: Set<FindingCode> = [.doseHistoryIncomplete, .titrationHistoryUnknown]
         let concentrationChange = change.pending.drug != current.drug || change.pending.concentration != current.concentration
         if concentrationChange, policy.requiresSecondOperator(.concentrationChange) { return .concentrationChange }
         if change.doseIncrease, policy.requiresSecondOperator(.doseIncrease) { return .doseIncrease }
         if policy.requiresSecondOperator(.anyPrescriptionChange) { return .prescriptionChange }
+        // Whatever the policy asks, limits that could not be checked against
+        // the pump's whole history need a second provider (clinical practice:
+        // a second experienced provider confirms programming).
+        if change.review.report.findings.contains(where: { incomplete.contains($0.code) }) { return .incompleteHistory }
         return nil
     }
 
@@ -118,6 +128,8 @@ public struct ProgramCommand: PumpCommand {
             "mode": change.pending.mode.name, "daily_dose": change.pendingDelivered.description,
             "concentration": change.pending.concentration.description, "prescription_hash": change.wire.hash.description,
             "dose_increase": change.doseIncrease ? "true" : "false",
+            // The pump does not store it; a later bolus is held to it.
+            "opioid_tolerance": change.pending.drug.isOpioid ? (change.pending.opioidTolerance ?? .naive).rawValue : "-",
         ]
     }
 }

@@ -45,10 +45,15 @@ public enum SecondProviderReason: Sendable, Equatable, CustomStringConvertible {
     case doseIncrease
     case concentrationChange
     case prescriptionChange
+    /// The pump's event log does not cover the window a limit counts in
+    /// (boluses in 24 h, increases in the titration window), so those
+    /// limits cannot be shown to hold: a second provider confirms.
+    case incompleteHistory
 
     /// The change in words, as refusals and screens name it.
     public var description: String {
         switch self {
+        case .incompleteHistory: return "a change checked against an incomplete pump history (its event log does not cover the window)"
         case .doseIncrease: return "a dose increase"
         case .concentrationChange: return "a change of drug or concentration"
         case .prescriptionChange: return "a change of prescription"
@@ -223,4 +228,30 @@ public struct PlanningSituation: Sendable {
     /// The pump's last therapy change in true time (placed by its event in
     /// the log); nil: the pump's stamp as it is.
     public var lastChange: PumpTime? = nil
+    /// For an opioid: the tolerance the prescription in the pump was
+    /// declared with when it was programmed (the pump does not store it;
+    /// the audit row of the commit with its hash does). Nil: not recorded.
+    public var declaredOpioidTolerance: OpioidTolerance? = nil
+    /// For a pump in the stopped mode: the daily dose its last delivering
+    /// prescription delivered, when its event log and the audit row of that
+    /// commit both show it. Nil: not known (the start-dose limits still hold).
+    public var lastDeliveringDose: DoseRate? = nil
+
+    /// Whether the pump's log covers the last 24 h, so every bolus of it is counted.
+    public var bolusHistoryComplete: Bool {
+        guard let history, let start = history.now.adding(seconds: -86_400) else { return false }
+        return history.covers(since: start)
+    }
+
+    /// When the pump stopped delivering, if its infusion is stopped now:
+    /// the last therapy change, which the stop was (a commit restarts it),
+    /// in true time.
+    public var stoppedSince: PumpTime? {
+        guard status.infusion == .stopped, status.prescription.mode != .stopped else { return nil }
+        if let placed = history?.lastTherapyChange { return placed }
+        // Not placed by its event: the pump's own stamp, moved by its
+        // measured drift. (`lastChange`'s fallback of "just now" is the safe
+        // side for titration, but would make any stop short.)
+        return status.lastChange.adding(seconds: -status.clockDriftSeconds) ?? status.lastChange
+    }
 }

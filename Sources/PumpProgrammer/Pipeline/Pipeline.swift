@@ -47,7 +47,9 @@ extension Programmer {
         }
         let situation = PlanningSituation(status: status, policy: context.policy, profile: profile, now: now,
                                           recentIncreases: increases.times, history: history,
-                                          increaseHistoryComplete: increases.complete, lastChange: lastChange)
+                                          increaseHistoryComplete: increases.complete, lastChange: lastChange,
+                                          declaredOpioidTolerance: declaredOpioidTolerance(of: status),
+                                          lastDeliveringDose: lastDeliveringDose(of: status, in: history))
         var plan = try command.plan(in: situation)
         plan.resolution = resolution
         return plan
@@ -156,13 +158,20 @@ extension Programmer {
 
         var replies: [PumpReply] = []
         var anyExecuted = false
+        // A refill that writes a prescription records what a program would
+        // (mode, daily dose, declared opioid tolerance), so later commands
+        // that read the audit row of that commit find them.
+        var recorded = plan.parameters
+        if case .refill(let refill) = plan.change, let program = refill.program {
+            for (key, value) in ProgramCommand.parameters(program) where recorded[key] == nil { recorded[key] = value }
+        }
         for (index, step) in plan.steps.enumerated() {
             if index > 0, context.interrupted() {
                 try await abandon(plan, reason: "cancelled by the technician")
                 throw .cancelled
             }
             let last = index == plan.steps.count - 1
-            var parameters = plan.parameters
+            var parameters = recorded
             var keepPending = false
             if last, case .prescription(let wire) = plan.verification {
                 // Kept until the read-back matched, so a failed read-back is

@@ -82,7 +82,7 @@ extension Programmer {
     /// boluses, and the drug's titration window and minimum interval.
     func historyWindow(for drug: Drug) -> Int64 {
         var seconds: Int64 = 86_400
-        if let rule = context.policy.policy(for: drug)?.titration {
+        if let rule = context.policy.titration(for: drug) {
             seconds = max(seconds, rule.increaseWindow?.baseValue ?? 0, rule.minimumInterval?.baseValue ?? 0)
         }
         return seconds
@@ -108,14 +108,27 @@ extension Programmer {
         var commits: [PumpHistory.Commit] = []
         var oldest: PumpEvent?
         var reachedSince = false
+        // A gap in the pump's event indices (entries lost between pages, or
+        // a damaged page) ends what can be vouched for: the history is
+        // complete only back to the last event before the gap.
+        var gapAt: PumpEvent?
         var page: UInt16 = 0
         var pageCount = 1
-        while Int(page) < Self.historyPages, Int(page) < pageCount, !reachedSince {
+        reading: while Int(page) < Self.historyPages, Int(page) < pageCount, !reachedSince {
             guard let reply = try? await read(.readEventLog(ReadEventLog(page: page))),
                   case .eventLog(let log) = reply else { return nil }
             pageCount = Int(log.pageCount)
             for event in log.events.sorted(by: { $0.index > $1.index }) {
-                if oldest == nil || event.index < oldest?.index ?? .max { oldest = event }
+                if let last = oldest {
+                    // Newest first: an index not below the last one read is
+                    // an event read already (a new one shifted the pages).
+                    if event.index >= last.index { continue }
+                    if event.index != last.index - 1 {
+                        gapAt = last
+                        break reading
+                    }
+                }
+                oldest = event
                 // A time outside any real date is a damaged entry: the
                 // history cannot be trusted past it.
                 guard let trueSeconds = Exact64.add(event.utcSeconds, shift).flatMap({ Exact64.add($0, -drift) }),
@@ -158,8 +171,9 @@ extension Programmer {
             page += 1
         }
         // Complete when an older event was seen, or when the whole log was
-        // read and it begins with the pump's first event (nothing dropped).
-        let wholeLog = Int(page) >= pageCount && (oldest == nil || oldest?.index == 0)
+        // read and it begins with the pump's first event (nothing dropped:
+        // a log whose ring overwrote its oldest entries starts later).
+        let wholeLog = gapAt == nil && Int(page) >= pageCount && (oldest == nil || oldest?.index == 0)
         let covered: PumpTime
         if reachedSince || wholeLog {
             covered = since
@@ -172,6 +186,51 @@ extension Programmer {
         }
         return PumpHistory(now: now, coveredSince: covered, boluses: boluses, commits: commits,
                            lastTherapyChange: lastTherapyChange, clockWasSet: clockWasSet)
+    }
+
+    /// The opioid tolerance the prescription the pump holds was declared
+    /// with, from the audit row of the commit that wrote it (matched by its
+    /// hash; the pump does not store the declaration). Nil when the drug is
+    /// not an opioid or no row records it: a bolus is then opioid-naive.
+    func declaredOpioidTolerance(of status: PumpStatus) -> OpioidTolerance? {
+        guard status.drug.isOpioid else { return nil }
+        let hash = status.prescriptionHash.description
+        let entries = (try? audit.entries()) ?? []
+        let row = entries.last { entry in
+            entry.phase == .intent && entry.pumpSerial == pumpSerial && entry.parameters["prescription_hash"] == hash
+                && (entry.command == CommandKind.commit.rawValue || entry.command == CommandKind.refillComplete.rawValue)
+        }
+        return row.flatMap { $0.parameters["opioid_tolerance"] }.flatMap(OpioidTolerance.init(rawValue:))
+    }
+
+    /// For a pump in the stopped mode, the daily dose its last delivering
+    /// prescription delivered: the newest commit in the pump's own event log
+    /// before the stopped one, with the dose the audit row of that commit
+    /// (matched by the hash the pump logs) recorded. Nil when the log or the
+    /// audit log cannot say: a commit the audit log does not know ends the
+    /// search rather than let an older dose stand in for it.
+    func lastDeliveringDose(of status: PumpStatus, in history: PumpHistory?) -> DoseRate? {
+        guard status.prescription.mode == .stopped, let history else { return nil }
+        var rows: [String: (mode: String, dose: String)] = [:]
+        for entry in (try? audit.entries()) ?? [] where entry.phase == .intent && entry.pumpSerial == pumpSerial
+            && (entry.command == CommandKind.commit.rawValue || entry.command == CommandKind.refillComplete.rawValue) {
+            guard let hash = entry.parameters["prescription_hash"], hash.count >= 8, let mode = entry.parameters["mode"],
+                  let dose = entry.parameters["daily_dose"] else { continue }
+            rows[String(hash.prefix(8))] = (mode, dose)
+        }
+        let current = String(status.prescriptionHash.description.prefix(8))
+        var skippedCurrent = false
+        for commit in history.commits.sorted(by: { $0.time.utcSeconds > $1.time.utcSeconds }) {
+            let prefix = String(format: "%08x", commit.hashPrefix)
+            if !skippedCurrent, prefix == current {
+                skippedCurrent = true
+                continue
+            }
+            guard let row = rows[prefix] else { return nil }
+            if row.mode == InfusionMode.stopped.name { continue }
+            return (try? DoseRate.parseWithUnit(row.dose))?.quantity
+        }
+        return nil
     }
 
     /// Dose increases of this pump within its history, for the titration

@@ -70,13 +70,20 @@ public struct BolusPlan: Sendable, Equatable {
         /// What the patient may take in any 24 h by the prescription's
         /// allowance (dose x maximum per 24 h); zero without one.
         public var patientAllowance: Mass
+        /// For an opioid: the tolerance the prescription in the pump was
+        /// declared with, as recorded when it was programmed. Nil (not
+        /// recorded) is opioid-naive. A bolus request can only make it
+        /// stricter, never looser.
+        public var declaredTolerance: OpioidTolerance?
 
-        public init(indication: Indication, basal: DoseRate, bolusesLast24h: Mass?, bolusCountLast24h: Int, patientAllowance: Mass) {
+        public init(indication: Indication, basal: DoseRate, bolusesLast24h: Mass?, bolusCountLast24h: Int, patientAllowance: Mass,
+                    declaredTolerance: OpioidTolerance? = nil) {
             self.indication = indication
             self.basal = basal
             self.bolusesLast24h = bolusesLast24h
             self.bolusCountLast24h = bolusCountLast24h
             self.patientAllowance = patientAllowance
+            self.declaredTolerance = declaredTolerance
         }
     }
 
@@ -98,6 +105,15 @@ public struct BolusPlan: Sendable, Equatable {
         var reservoirContents: FluidPath.Contents { .drug(drug, concentration) }
     }
 
+    /// The opioid tolerance a bolus of `drug` is limited by: the stricter of
+    /// what the technician states and what the prescription was declared
+    /// with, so opioid-tolerant only when both say so. Nil for a drug that
+    /// is not an opioid.
+    public static func effectiveTolerance(of drug: Drug, requested: OpioidTolerance?, declared: OpioidTolerance?) -> OpioidTolerance? {
+        guard drug.isOpioid else { return nil }
+        return requested == .tolerant && declared == .tolerant ? .tolerant : .naive
+    }
+
     /// Plans `request`. Throws only for a request that cannot describe a
     /// bolus at all (no dose for a therapeutic bolus, a zero duration);
     /// everything else is a finding, so the whole list is shown at once.
@@ -105,16 +121,23 @@ public struct BolusPlan: Sendable, Equatable {
                             profile: PumpProfile) throws(BolusRequestError) -> BolusPlan {
         guard request.duration.baseValue > 0 else { throw .durationNotPositive }
         var findings: [Finding] = []
-        let tolerance: OpioidTolerance? = pump.drug.isOpioid ? (request.opioidTolerance ?? .naive) : nil
+        let tolerance = effectiveTolerance(of: pump.drug, requested: request.opioidTolerance, declared: delivery.declaredTolerance)
         let limits = policy.limits(for: pump.drug, indication: delivery.indication, tolerance: tolerance)
         let massUnit = policy.policy(for: pump.drug)?.massUnit ?? pump.drug.defaultDoseUnit
         let rateUnit: QuantityUnit<DoseRateDimension> = massUnit == .mg ? .mgPerDay : .mcgPerDay
         func mass(_ value: Mass) -> String { value.formatted(in: massUnit) }
         func rate(_ value: DoseRate) -> String { value.formatted(in: rateUnit) }
         let note = limits?.variantNote ?? ""
-        let toleranceHint = pump.drug.isOpioid && request.opioidTolerance == nil
-            ? "; the opioid-naive limits apply because no opioid tolerance was given (--opioid-tolerance tolerant for an opioid-tolerant patient)"
-            : ""
+        let toleranceHint: String
+        if !pump.drug.isOpioid || tolerance == .tolerant {
+            toleranceHint = ""
+        } else if request.opioidTolerance == .tolerant {
+            toleranceHint = "; the opioid-naive limits apply: --opioid-tolerance tolerant was given, but the prescription in the pump is not recorded as declared opioid-tolerant (a bolus can only make the declaration stricter; program the prescription with \"opioid_tolerance\": \"tolerant\")"
+        } else if request.opioidTolerance == nil {
+            toleranceHint = "; the opioid-naive limits apply because no opioid tolerance was given (--opioid-tolerance tolerant for an opioid-tolerant patient)"
+        } else {
+            toleranceHint = ""
+        }
         let volume: Volume
         let dose: Mass
         func unplannable(_ message: String, volume: Volume = .zero) -> BolusPlan {
@@ -171,8 +194,13 @@ public struct BolusPlan: Sendable, Equatable {
                                         message: "pushing \(pushed) puts \(mass) of \(other.rawValue) still in the line into the patient at bolus speed"))
             }
             if dose.baseValue > 0 {
+                // Worded for this bolus: its own kind, volume, duration and
+                // speed (a bridge runs at the speed asked, not at priming speed).
+                let speed = Exact.mulDiv(pushed.baseValue, 86_400, request.duration.baseValue, rounding: .up)
+                    .map { " (\(VolumeRate(baseValue: $0)))" } ?? ""
+                let what = request.kind == .bridge ? "the bridge bolus" : "priming"
                 findings.append(Finding(code: .primingDeliversDrug, severity: .soft,
-                                        message: "this \(request.kind.rawValue) puts \(dose.formatted(in: pump.drug.defaultDoseUnit)) of \(pump.drug.rawValue) into the patient within \(request.duration); give it only under supervision"))
+                                        message: "\(what) pushes \(pushed) in \(request.duration)\(speed) and puts \(mass(dose)) of \(pump.drug.rawValue) into the patient at that speed; give it only under supervision"))
             }
         }
         // The single-bolus limits hold for whatever reaches the patient, of
@@ -196,18 +224,23 @@ public struct BolusPlan: Sendable, Equatable {
         if let limits {
             if let earlier = delivery.bolusesLast24h {
                 let given = earlier.baseValue.saturatingAdd(dose.baseValue)
+                // The patient's allowance is boluses too: all of it may be
+                // taken in the same 24 h as this one.
+                let boluses = given.saturatingAdd(delivery.patientAllowance.baseValue)
+                let allowanceWords = delivery.patientAllowance.baseValue > 0
+                    ? " and the patient-bolus allowance of \(mass(delivery.patientAllowance))" : ""
                 let earlierWords = delivery.bolusCountLast24h == 0 ? "no earlier bolus in the last 24 h"
                     : "\(delivery.bolusCountLast24h) earlier \(delivery.bolusCountLast24h == 1 ? "bolus" : "boluses") of \(mass(earlier)) in the last 24 h"
                 // The boluses-in-24 h limit is the therapeutic one; a bridge
                 // or priming bolus is limited by what the line holds, and
                 // counts in the daily total below.
                 if let day = limits.bolusPer24h {
-                    if given > day.hardMax.baseValue {
+                    if boluses > day.hardMax.baseValue {
                         findings.append(Finding(code: .bolusPer24hAboveHardMax, severity: .hard,
-                                                message: "\(mass(dose)) now with \(earlierWords) (the pump's event log) is \(mass(Mass(baseValue: given))), above the hard maximum of \(mass(day.hardMax)) of boluses in 24 h\(note)\(toleranceHint)"))
-                    } else if let soft = day.softMax, given > soft.baseValue {
+                                                message: "\(mass(dose)) now with \(earlierWords) (the pump's event log)\(allowanceWords) is \(mass(Mass(baseValue: boluses))), above the hard maximum of \(mass(day.hardMax)) of boluses in 24 h\(note)\(toleranceHint)"))
+                    } else if let soft = day.softMax, boluses > soft.baseValue {
                         findings.append(Finding(code: .bolusPer24hAboveSoftMax, severity: .soft,
-                                                message: "\(mass(dose)) now with \(earlierWords) (the pump's event log) is \(mass(Mass(baseValue: given))), above the usual maximum of \(mass(soft)) of boluses in 24 h\(note)"))
+                                                message: "\(mass(dose)) now with \(earlierWords) (the pump's event log)\(allowanceWords) is \(mass(Mass(baseValue: boluses))), above the usual maximum of \(mass(soft)) of boluses in 24 h\(note)"))
                     }
                 }
                 // Any 24 h window around now: the busiest 24 h of basal, the
@@ -226,7 +259,7 @@ public struct BolusPlan: Sendable, Equatable {
                 }
             } else {
                 findings.append(Finding(code: .bolusHistoryUnknown, severity: .hard,
-                                        message: "the pump's event log could not be read, so the boluses of the last 24 h are not known; no bolus is given without them (read it with pumpctl log)"))
+                                        message: "the pump's event log does not cover the last 24 h (it could not be read, or it wrapped and lost older entries), so the boluses of the last 24 h are not known; no bolus is given without them (read it with pumpctl log)"))
             }
         }
         // nL x 86400 s/day / s = nL/day, rounded up so the check errs on the safe side.

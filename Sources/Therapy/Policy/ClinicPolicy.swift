@@ -54,6 +54,21 @@ public struct ClinicPolicy: Sendable, Equatable, Codable {
         return own.capped(by: ceiling)
     }
 
+    /// The titration rule in force for `drug`: the policy's, each field no
+    /// looser than the shipped library's (a field the policy leaves out is
+    /// the shipped one). Nil when the drug is in neither library.
+    public func titration(for drug: Drug) -> TitrationRule? {
+        let own = policy(for: drug)?.titration
+        guard let ceiling = Self.shippedCeiling?.policy(for: drug)?.titration else { return nil }
+        return (own ?? ceiling).capped(by: ceiling)
+    }
+
+    /// Whether the library, and the shipped one, stock `concentration` of `drug`.
+    public func stocks(_ concentration: Concentration, of drug: Drug) -> Bool {
+        (policy(for: drug)?.concentrations.contains(concentration) ?? false)
+            && (Self.shippedCeiling?.policy(for: drug)?.concentrations.contains(concentration) ?? false)
+    }
+
     /// Whether the library, and the shipped one, allow `drug` for `indication`.
     public func allows(_ drug: Drug, for indication: Indication) -> Bool {
         (policy(for: drug)?.allows(indication) ?? false) && (Self.shippedCeiling?.policy(for: drug)?.allows(indication) ?? false)
@@ -252,6 +267,23 @@ public struct TitrationRule: Sendable, Equatable, Codable {
     public var minimumInterval: Duration?
     /// A reduction by more than this percent, or a stop, risks withdrawal.
     public var withdrawalReductionPercent: Int?
+    /// A pump stopped for at least this long restarts like a start: the
+    /// start-dose limits apply to whatever it restarts at (resume, or a new
+    /// prescription), because the patient's tolerance of the old dose may
+    /// be gone.
+    public var restartAsStartAfter: Duration?
+
+    public init(maxIncreasePercent: [String: Int]? = nil, maxIncrease: DoseRate? = nil, maxIncreasesPerWindow: Int? = nil,
+                increaseWindow: Duration? = nil, minimumInterval: Duration? = nil, withdrawalReductionPercent: Int? = nil,
+                restartAsStartAfter: Duration? = nil) {
+        self.maxIncreasePercent = maxIncreasePercent
+        self.maxIncrease = maxIncrease
+        self.maxIncreasesPerWindow = maxIncreasesPerWindow
+        self.increaseWindow = increaseWindow
+        self.minimumInterval = minimumInterval
+        self.withdrawalReductionPercent = withdrawalReductionPercent
+        self.restartAsStartAfter = restartAsStartAfter
+    }
 
     enum CodingKeys: String, CodingKey {
         case maxIncreasePercent = "max_increase_percent"
@@ -260,12 +292,80 @@ public struct TitrationRule: Sendable, Equatable, Codable {
         case increaseWindow = "increase_window"
         case minimumInterval = "minimum_interval"
         case withdrawalReductionPercent = "withdrawal_reduction_percent"
+        case restartAsStartAfter = "restart_as_start_after"
+    }
+
+    /// Each rule no looser than `ceiling`'s: the smaller increase, the
+    /// fewer increases in the longer window, the longer interval, the
+    /// smaller cut before withdrawal is warned of, the shorter stop before
+    /// a restart is a start. A field left out is the ceiling's.
+    public func capped(by ceiling: TitrationRule) -> TitrationRule {
+        func smaller<T: Comparable>(_ a: T?, _ b: T?) -> T? { [a, b].compactMap { $0 }.min() }
+        func larger<T: Comparable>(_ a: T?, _ b: T?) -> T? { [a, b].compactMap { $0 }.max() }
+        var capped = TitrationRule()
+        if maxIncreasePercent != nil || ceiling.maxIncreasePercent != nil {
+            var table: [String: Int] = [:]
+            for indication in Indication.allCases {
+                if let percent = smaller(increasePercent(for: indication), ceiling.increasePercent(for: indication)) {
+                    table[indication.rawValue] = percent
+                }
+            }
+            capped.maxIncreasePercent = table
+        }
+        capped.maxIncrease = smaller(maxIncrease, ceiling.maxIncrease)
+        if let count = ceiling.maxIncreasesPerWindow, let window = ceiling.increaseWindow {
+            capped.maxIncreasesPerWindow = smaller(maxIncreasesPerWindow, count)
+            capped.increaseWindow = larger(increaseWindow, window)
+        } else {
+            capped.maxIncreasesPerWindow = maxIncreasesPerWindow
+            capped.increaseWindow = increaseWindow
+        }
+        capped.minimumInterval = larger(minimumInterval, ceiling.minimumInterval)
+        capped.withdrawalReductionPercent = smaller(withdrawalReductionPercent, ceiling.withdrawalReductionPercent)
+        capped.restartAsStartAfter = smaller(restartAsStartAfter, ceiling.restartAsStartAfter)
+        return capped
     }
 
     /// The percent limit for an indication.
     public func increasePercent(for indication: Indication) -> Int? {
         guard let table = maxIncreasePercent else { return nil }
         return table[indication.rawValue] ?? table.values.min()
+    }
+}
+
+extension TitrationRule {
+    /// Refuses a rule looser than `ceiling` in any field it sets, naming
+    /// the field (`titration.max_increase_percent.spinal`).
+    func checkNotLooser(than ceiling: TitrationRule, drug: Drug, rateUnit: QuantityUnit<DoseRateDimension>) throws(PolicyFileError) {
+        func refuse(_ field: String, _ value: String, _ top: String) -> PolicyFileError {
+            .loosensShippedCeiling(drug: drug, field: "titration." + field, value: value, ceiling: top)
+        }
+        if maxIncreasePercent != nil {
+            for indication in Indication.allCases {
+                guard let top = ceiling.increasePercent(for: indication) else { continue }
+                if let own = increasePercent(for: indication), own > top {
+                    throw refuse("max_increase_percent.\(indication.rawValue)", "\(own)%", "\(top)%")
+                }
+            }
+        }
+        if let own = maxIncrease, let top = ceiling.maxIncrease, own > top {
+            throw refuse("max_increase", own.formatted(in: rateUnit), top.formatted(in: rateUnit))
+        }
+        if let own = maxIncreasesPerWindow, let top = ceiling.maxIncreasesPerWindow, own > top {
+            throw refuse("max_increases_per_window", "\(own)", "\(top)")
+        }
+        if let own = increaseWindow, let top = ceiling.increaseWindow, own < top {
+            throw refuse("increase_window", own.description, top.description)
+        }
+        if let own = minimumInterval, let top = ceiling.minimumInterval, own < top {
+            throw refuse("minimum_interval", own.description, top.description)
+        }
+        if let own = withdrawalReductionPercent, let top = ceiling.withdrawalReductionPercent, own > top {
+            throw refuse("withdrawal_reduction_percent", "\(own)%", "\(top)%")
+        }
+        if let own = restartAsStartAfter, let top = ceiling.restartAsStartAfter, own > top {
+            throw refuse("restart_as_start_after", own.description, top.description)
+        }
     }
 }
 
@@ -295,6 +395,12 @@ public enum PolicyFileError: Error, Sendable, Equatable, CustomStringConvertible
     /// A key written twice in one object (its path): which one a parser
     /// keeps is not defined, so neither is used.
     case duplicateKey(String)
+    /// A field this program does not know (its path): a misspelt limit
+    /// would otherwise be ignored and the clinic believe it in force.
+    case unknownField(String)
+    /// A field that must be the shipped library's (the unit a drug is shown
+    /// in): `value` is what the policy says, `shipped` the shipped figure.
+    case differsFromShipped(drug: Drug, field: String, value: String, shipped: String)
 
     public var description: String {
         let keep = " The policy was not loaded; nothing was changed."
@@ -309,9 +415,13 @@ public enum PolicyFileError: Error, Sendable, Equatable, CustomStringConvertible
         case .invalid(let detail):
             return "the policy file is inconsistent: \(detail)." + keep
         case .loosensShippedCeiling(let drug, let field, let value, let ceiling):
-            return "the policy loosens \(drug.rawValue) \(field) to \(value), beyond the shipped library's ceiling of \(ceiling): a clinic policy may tighten any limit but never loosen a hard one." + keep
+            return "the policy loosens \(drug.rawValue) \(field) to \(value), beyond the shipped library's ceiling of \(ceiling): a clinic policy may tighten any limit (hard, soft or titration) but never loosen a hard one or any other." + keep
         case .duplicateKey(let path):
             return "the policy file has '\(path)' twice; write each field once." + keep
+        case .unknownField(let path):
+            return "the policy file has a field '\(path)' this program does not know; check its spelling against `pumpctl calc policy`." + keep
+        case .differsFromShipped(let drug, let field, let value, let shipped):
+            return "the policy sets \(drug.rawValue) \(field) to \(value); it must be the shipped library's \(shipped), so no screen shows this drug in another unit." + keep
         }
     }
 }
@@ -340,6 +450,9 @@ extension ClinicPolicy {
     static func decodeAndCheck(_ data: Data) throws(PolicyFileError) -> ClinicPolicy {
         guard data.count <= maximumFileBytes else { throw .tooLarge(bytes: data.count, limit: maximumFileBytes) }
         if let duplicate = JSONDuplicateKeys.first(in: data) { throw .duplicateKey(duplicate) }
+        if let root = try? JSONSerialization.jsonObject(with: data), let unknown = PolicyFields.firstUnknown(in: root) {
+            throw .unknownField(unknown)
+        }
         let policy: ClinicPolicy
         do {
             policy = try JSONDecoder().decode(ClinicPolicy.self, from: data)
@@ -358,10 +471,11 @@ extension ClinicPolicy {
         try decodeAndCheck(Data(shippedDefaultsJSON.utf8))
     }
 
-    /// Refuses a policy that loosens a hard limit of `ceiling` (the shipped
-    /// library) or allows an indication it does not. Soft limits and the
-    /// titration rules (all soft) may be set as the clinic chooses, below
-    /// the hard limits; a limit the policy leaves out is the ceiling's.
+    /// Refuses a policy that loosens any limit of `ceiling` (the shipped
+    /// library): a hard or soft maximum above the shipped one, a titration
+    /// rule looser than the shipped one, an indication or a concentration
+    /// the shipped library does not allow, or another display unit. A
+    /// limit or rule the policy leaves out is the ceiling's.
     public func checkCeilings(against ceiling: ClinicPolicy) throws(PolicyFileError) {
         for entry in drugs {
             guard let shipped = ceiling.policy(for: entry.drug) else { continue }
@@ -371,10 +485,28 @@ extension ClinicPolicy {
                                              ceiling: (shipped.indications ?? []).map(\.rawValue).joined(separator: ", "))
             }
             let massUnit = shipped.massUnit, rateUnit = shipped.doseRateUnit
+            // The unit a drug is shown in is part of its safety (morphine in
+            // mg, never mcg): a policy cannot change it.
+            guard entry.doseUnit == shipped.doseUnit else {
+                throw .differsFromShipped(drug: drug, field: "dose_unit", value: entry.doseUnit, shipped: shipped.doseUnit)
+            }
+            for concentration in entry.concentrations where !shipped.concentrations.contains(concentration) {
+                throw .loosensShippedCeiling(drug: drug, field: "concentrations",
+                                             value: "include \(concentration.formatted(in: shipped.concentrationUnit))",
+                                             ceiling: shipped.concentrations.map { $0.formatted(in: shipped.concentrationUnit) }.joined(separator: ", "))
+            }
             func over<D>(_ own: Limits<D>?, _ top: Limits<D>?, _ field: String, _ unit: QuantityUnit<D>) throws(PolicyFileError) {
-                guard let own, let top, own.hardMax > top.hardMax else { return }
-                throw .loosensShippedCeiling(drug: drug, field: field + ".hard_max", value: own.hardMax.formatted(in: unit),
-                                             ceiling: top.hardMax.formatted(in: unit))
+                guard let own, let top else { return }
+                if own.hardMax > top.hardMax {
+                    throw .loosensShippedCeiling(drug: drug, field: field + ".hard_max", value: own.hardMax.formatted(in: unit),
+                                                 ceiling: top.hardMax.formatted(in: unit))
+                }
+                // A soft limit warns before the hard one refuses; raising it
+                // silences the warning the shipped library gives.
+                if let soft = own.softMax, let topSoft = top.softMax, soft > topSoft {
+                    throw .loosensShippedCeiling(drug: drug, field: field + ".soft_max", value: soft.formatted(in: unit),
+                                                 ceiling: topSoft.formatted(in: unit))
+                }
             }
             func set(_ own: LimitSet, _ top: DrugLimits, _ prefix: String) throws(PolicyFileError) {
                 try over(own.dailyDose, top.dailyDose, prefix + "daily_dose", rateUnit)
@@ -399,6 +531,7 @@ extension ClinicPolicy {
                 guard let tolerance = OpioidTolerance(rawValue: key) else { continue }
                 try set(own, shipped.limits(indication: anyIndication, tolerance: tolerance), "by_opioid_tolerance.\(key).")
             }
+            try entry.titration.checkNotLooser(than: shipped.titration, drug: drug, rateUnit: rateUnit)
         }
     }
 
@@ -473,6 +606,57 @@ extension ClinicPolicy {
         try check(set.bolusPer24h, "bolus_per_24h")
         try check(set.stepRate, "step_rate")
         try check(set.startDose, "start_dose")
+    }
+}
+
+/// The fields a policy document may hold, object by object: any other is
+/// refused by name, since `Codable` would ignore it (a misspelt
+/// `minimum_interal` would leave the clinic believing a rule in force).
+enum PolicyFields {
+    static let top: Set<String> = ["format", "name", "drugs", "residual_tolerance", "second_operator_required_for", "sources"]
+    static let drug: Set<String> = ["drug", "dose_unit", "concentrations", "indications", "daily_dose", "bolus", "bolus_per_24h",
+                                    "step_rate", "start_dose", "by_indication", "by_opioid_tolerance", "titration", "sources"]
+    static let limitSet: Set<String> = ["daily_dose", "bolus", "bolus_per_24h", "step_rate", "start_dose"]
+    static let limits: Set<String> = ["soft_max", "hard_max"]
+    static let titration: Set<String> = ["max_increase_percent", "max_increase", "max_increases_per_window", "increase_window",
+                                         "minimum_interval", "withdrawal_reduction_percent", "restart_as_start_after"]
+    static let residual: Set<String> = ["minimum", "percent_of_expected"]
+
+    /// The path of the first field not in the format, or nil. Shapes that
+    /// are wrong in other ways are left to the decoder's messages.
+    static func firstUnknown(in root: Any) -> String? {
+        guard let top = root as? [String: Any] else { return nil }
+        if let key = unknown(top, self.top, "") { return key }
+        if let residual = top["residual_tolerance"] as? [String: Any], let key = unknown(residual, self.residual, "residual_tolerance.") {
+            return key
+        }
+        for (index, element) in ((top["drugs"] as? [Any]) ?? []).enumerated() {
+            guard let entry = element as? [String: Any] else { continue }
+            let path = "drugs[\(index)]."
+            if let key = unknown(entry, drug, path) { return key }
+            if let key = limitObjects(entry, path) { return key }
+            if let rule = entry["titration"] as? [String: Any], let key = unknown(rule, titration, path + "titration.") { return key }
+            for variants in ["by_indication", "by_opioid_tolerance"] {
+                for (name, value) in ((entry[variants] as? [String: Any]) ?? [:]).sorted(by: { $0.key < $1.key }) {
+                    guard let set = value as? [String: Any] else { continue }
+                    let prefix = "\(path)\(variants).\(name)."
+                    if let key = unknown(set, limitSet, prefix) ?? limitObjects(set, prefix) { return key }
+                }
+            }
+        }
+        return nil
+    }
+
+    private static func limitObjects(_ object: [String: Any], _ path: String) -> String? {
+        for name in limitSet.sorted() {
+            guard let limit = object[name] as? [String: Any] else { continue }
+            if let key = unknown(limit, limits, path + name + ".") { return key }
+        }
+        return nil
+    }
+
+    private static func unknown(_ object: [String: Any], _ known: Set<String>, _ path: String) -> String? {
+        object.keys.sorted().first { !known.contains($0) }.map { path + $0 }
     }
 }
 

@@ -29,7 +29,8 @@ extension ClinicPolicy {
           "titration": {
             "max_increase_percent": {"spinal": 30, "cerebral": 15},
             "minimum_interval": "24h",
-            "withdrawal_reduction_percent": 50
+            "withdrawal_reduction_percent": 50,
+            "restart_as_start_after": "24h"
           },
           "sources": [
             "Lioresal Intrathecal / Gablofen labeling: concentrations 50 (screening), 500, 1000, 2000 mcg/mL",
@@ -40,7 +41,8 @@ extension ClinicPolicy {
             "Step rate: a flex step above the daily limits would deliver above them if held for a day; the same figures (derived)",
             "Labeling: initial pump dose twice the effective screening dose per 24 h, screening doses 50, 75, 100 mcg: start soft 200 mcg/day; start hard 800 mcg/day, the top of the typical spinal maintenance range (unverified, clinic default)",
             "Screening boluses 50, 75, 100 mcg, each 24 h after the last (labeling): single bolus soft 100 / hard 200 mcg and the same for all boluses in 24 h (clinic defaults)",
-            "Labeling boxed warning: abrupt discontinuation can be life threatening"
+            "Labeling boxed warning: abrupt discontinuation can be life threatening",
+            "Restart: a pump stopped for 24 h or more restarts under the start-dose limits, since tolerance of the old dose may be lost (clinic default, unverified; the reference gives no figure)"
           ]
         },
         {
@@ -59,7 +61,8 @@ extension ClinicPolicy {
                       "bolus": {"soft_max": "0.2mg", "hard_max": "0.5mg"},
                       "bolus_per_24h": {"soft_max": "0.2mg", "hard_max": "0.5mg"}}
           },
-          "titration": {"max_increase_percent": {"pain": 50}, "minimum_interval": "24h", "withdrawal_reduction_percent": 50},
+          "titration": {"max_increase_percent": {"pain": 50}, "minimum_interval": "24h", "withdrawal_reduction_percent": 50,
+                        "restart_as_start_after": "24h"},
           "sources": [
             "Infumorph labeling: 10 and 25 mg/mL; for chronic pain",
             "Infumorph labeling: intrathecal opioid-tolerant 1 to 10 mg/day, caution above 20 mg/day: daily soft 10, hard 20 mg/day",
@@ -67,7 +70,8 @@ extension ClinicPolicy {
             "Step rate: the daily figures (derived)",
             "Start for an opioid-tolerant patient: the bottom (soft) and top (hard) of the tolerant range (derived, unverified)",
             "Bolus: no single bolus or 24 h of boluses above half the naive daily range top for a naive patient, or the naive range top for a tolerant one (clinic defaults, unverified; the reference gives no bolus figure)",
-            "Titration: +50% per change at most once per 24 h (clinic default, unverified; the reference gives no titration figure); a cut beyond 50% warns of opioid withdrawal (clinic default)"
+            "Titration: +50% per change at most once per 24 h (clinic default, unverified; the reference gives no titration figure); a cut beyond 50% warns of opioid withdrawal (clinic default)",
+            "Restart: opioid tolerance is lost during a stop; a pump stopped for 24 h or more restarts under the start-dose limits (clinic default, unverified)"
           ]
         },
         {
@@ -84,13 +88,15 @@ extension ClinicPolicy {
             "max_increase": "2.4mcg/day",
             "max_increases_per_window": 3,
             "increase_window": "7d",
-            "minimum_interval": "48h"
+            "minimum_interval": "48h",
+            "restart_as_start_after": "24h"
           },
           "sources": [
             "Prialt labeling: 25 and 100 mcg/mL; for severe chronic pain",
             "Prialt labeling: start at most 2.4 mcg/day (start hard 2.4 mcg/day); maximum 19.2 mcg/day (daily and step rate hard 19.2 mcg/day)",
             "Prialt labeling: increase by at most 2.4 mcg/day, 2 to 3 times a week: at most 3 increases in 7 days, at least 48 h apart (the 48 h reading of 2 to 3 times a week is unverified)",
-            "Bolus: the labeling gives no bolus; at most the 2.4 mcg/day starting dose in a bolus or in 24 h of boluses (clinic default, unverified)"
+            "Bolus: the labeling gives no bolus; at most the 2.4 mcg/day starting dose in a bolus or in 24 h of boluses (clinic default, unverified)",
+            "Restart: a pump stopped for 24 h or more restarts at no more than the 2.4 mcg/day starting dose (clinic default, unverified)"
           ]
         }
       ],

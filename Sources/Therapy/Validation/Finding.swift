@@ -74,6 +74,10 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, Codable, Custom
     public static let lineNothingToBridge = FindingCode(rawValue: "line.nothing-to-bridge")
     public static let catheterMismatch = FindingCode(rawValue: "catheter.mismatch")
     public static let drugChangeWithdrawal = FindingCode(rawValue: "drug-change.withdrawal")
+    public static let ptmAllowanceAboveHardMax = FindingCode(rawValue: "ptm.allowance-above-per-24h-hard-max")
+    public static let ptmAllowanceAboveSoftMax = FindingCode(rawValue: "ptm.allowance-above-per-24h-soft-max")
+    /// The pump's event log does not reach back over the window a rule counts in.
+    public static let doseHistoryIncomplete = FindingCode(rawValue: "dose.history-incomplete")
 
     /// Every code this module can produce, with its severity, for docs and tests.
     public static let catalog: [(code: FindingCode, severity: Severity)] = [
@@ -101,6 +105,7 @@ public struct FindingCode: RawRepresentable, Sendable, Hashable, Codable, Custom
         (.doseProbableUnitError, .soft), (.refillVolumeImplausible, .soft), (.ptmCountOutOfRange, .hard),
         (.lineHoldsNoDrug, .hard), (.lineHoldsOtherDrug, .hard), (.lineNothingToBridge, .hard),
         (.catheterMismatch, .hard), (.drugChangeWithdrawal, .soft),
+        (.ptmAllowanceAboveHardMax, .hard), (.ptmAllowanceAboveSoftMax, .soft), (.doseHistoryIncomplete, .soft),
     ]
 }
 
@@ -131,26 +136,32 @@ public struct Override: Sendable, Equatable, Codable {
 
     /// Fewest characters a reason may have, once trimmed.
     public static let minimumReasonLength = 10
-    /// Fewest words (runs of two or more letters) a reason may have.
+    /// Fewest distinct words a reason may have.
     public static let minimumReasonWords = 2
+    /// Fewest letters a word must have to count.
+    public static let minimumWordLetters = 3
 
     /// Whether `reason` says something a later reader can act on: at least
-    /// `minimumReasonLength` characters and `minimumReasonWords` words, so
-    /// whitespace, punctuation ("."), a letter or one word are refused.
+    /// `minimumReasonLength` characters and `minimumReasonWords` distinct
+    /// words (runs of `minimumWordLetters` or more letters that are not one
+    /// letter repeated), so whitespace, punctuation ("."), one word, a
+    /// word repeated ("order order") or filler ("aa aa aa aa", "xxx yyy")
+    /// are refused.
     public static func reasonCarriesWords(_ reason: String) -> Bool {
         let trimmed = reason.trimmingWhitespace()
         guard trimmed.count >= minimumReasonLength else { return false }
-        var words = 0, run = 0
-        for character in trimmed {
-            if character.isLetter {
-                run += 1
-            } else {
-                if run >= 2 { words += 1 }
-                run = 0
-            }
+        var words = Set<String>()
+        var run = ""
+        func finish() {
+            let lowered = run.lowercased()
+            if lowered.count >= minimumWordLetters, Set(lowered).count >= 2 { words.insert(lowered) }
+            run = ""
         }
-        if run >= 2 { words += 1 }
-        return words >= minimumReasonWords
+        for character in trimmed {
+            if character.isLetter { run.append(character) } else { finish() }
+        }
+        finish()
+        return words.count >= minimumReasonWords
     }
 }
 
@@ -241,7 +252,7 @@ public enum ValidationRefusal: Error, Sendable, Equatable, CustomStringConvertib
         case .overrideWithoutReason(let code):
             return "the override for \(code) has no reason; an override must say why"
         case .reasonWithoutWords(let code):
-            return "the reason given for \(code) says too little: write at least \(Override.minimumReasonLength) characters and \(Override.minimumReasonWords) words saying why (who ordered it, what was checked)"
+            return "the reason given for \(code) says too little: write at least \(Override.minimumReasonLength) characters and \(Override.minimumReasonWords) different words of \(Override.minimumWordLetters) or more letters saying why (who ordered it, what was checked)"
         case .overrideWithoutFinding(let code):
             return "an override was given for \(code), but this prescription has no such finding; check it is the right prescription"
         }

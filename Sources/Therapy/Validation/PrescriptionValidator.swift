@@ -26,11 +26,26 @@ public struct ValidationContext: Sendable, Equatable {
     /// False when the pump's record of recent changes could not be read
     /// completely, so `recentIncreases` may miss some.
     public var increaseHistoryComplete: Bool
+    /// False when the pump's event log was read and does not cover the
+    /// last 24 h (it wrapped, or could not be read): `recentBoluses` may
+    /// then miss boluses, and the cumulative rules cannot be trusted to
+    /// pass. True where no pump is involved (`calc validate`).
+    public var bolusHistoryComplete: Bool
+    /// When the pump stopped delivering, if its infusion is stopped now
+    /// (it still holds its last delivering prescription). A stop at least
+    /// the drug's `restart_as_start_after` ago makes the next prescription
+    /// a start as well as a change from that one.
+    public var stoppedSince: PumpTime?
+    /// For a pump in the stopped mode: the average daily dose its last
+    /// delivering prescription delivered, when known. The restart is then
+    /// titrated from it as well as held to the start-dose limits.
+    public var lastDeliveringDose: DoseRate?
 
     public init(policy: ClinicPolicy, profile: PumpProfile, current: Prescription? = nil,
                 lastChange: PumpTime? = nil, now: PumpTime, recentIncreases: [PumpTime] = [],
                 currentDeliveredDose: DoseRate? = nil,
-                recentBoluses: Mass? = nil, increaseHistoryComplete: Bool = true) {
+                recentBoluses: Mass? = nil, increaseHistoryComplete: Bool = true,
+                bolusHistoryComplete: Bool = true, stoppedSince: PumpTime? = nil, lastDeliveringDose: DoseRate? = nil) {
         self.policy = policy
         self.profile = profile
         self.current = current
@@ -40,21 +55,48 @@ public struct ValidationContext: Sendable, Equatable {
         self.currentDeliveredDose = currentDeliveredDose
         self.recentBoluses = recentBoluses
         self.increaseHistoryComplete = increaseHistoryComplete
+        self.bolusHistoryComplete = bolusHistoryComplete
+        self.stoppedSince = stoppedSince
+        self.lastDeliveringDose = lastDeliveringDose
     }
 
     /// Whether the pending prescription starts therapy: the pump holds no
     /// dose of this drug now (a first prescription, another drug, the
-    /// stopped or the minimum-rate mode). A pump whose infusion was stopped still holds its last
-    /// delivering prescription, and a new one is titrated from that. Nil
-    /// when the current prescription is not known.
+    /// stopped or the minimum-rate mode), or its infusion has been stopped
+    /// for at least the drug's `restart_as_start_after` (the patient's
+    /// tolerance of the old dose may be gone). A pump stopped for less is
+    /// titrated from its last delivering prescription, which it still
+    /// holds. Nil when the current prescription is not known.
     public func isStart(of pending: Prescription) -> Bool? {
+        startReason(of: pending).map { $0 != nil }
+    }
+
+    /// Why the pending prescription is a start, in words; `.some(nil)`
+    /// when it is not one; nil when the current prescription is not known.
+    public func startReason(of pending: Prescription) -> String?? {
         guard let current else { return nil }
-        if current.drug != pending.drug { return true }
+        let drug = pending.drug.rawValue
+        if current.drug != pending.drug { return .some("the pump runs no \(drug) now: this is a start") }
         switch current.mode {
-        case .stopped, .minimumRate: return true  // minimum rate only keeps the catheter open
-        case .continuous, .flex: return false
+        case .stopped, .minimumRate:  // minimum rate only keeps the catheter open
+            return .some("the pump runs no \(drug) now: this is a start")
+        case .continuous, .flex:
+            break
         }
-        return false
+        if let since = stoppedSince, let words = Self.longStop(since: since, now: now, drug: pending.drug, policy: policy) {
+            return .some(words)
+        }
+        return .some(nil)
+    }
+
+    /// Words for a stop long enough that a restart is a start, or nil. A
+    /// stop time after `now` (a clock set back) counts as long: the safe side.
+    static func longStop(since: PumpTime, now: PumpTime, drug: Drug, policy: ClinicPolicy) -> String? {
+        let rule = policy.titration(for: drug)?.restartAsStartAfter
+        let stopped = now.utcSeconds.saturatingSubtract(since.utcSeconds)
+        guard stopped < 0 || rule.map({ stopped >= $0.baseValue }) ?? true else { return nil }
+        let limit = rule.map { " (\($0) or more)" } ?? ""
+        return "the pump has been stopped since \(since)\(limit): the restart is a start"
     }
 }
 
@@ -93,7 +135,7 @@ public enum PrescriptionValidator {
             add(.indicationNotAllowed, .hard,
                 "\(pending.indication.rawValue) is not an indication for \(drug) in the drug library (allowed: \(allowed.isEmpty ? "none" : allowed.joined(separator: ", ")))")
         }
-        if !library.concentrations.contains(pending.concentration) {
+        if !context.policy.stocks(pending.concentration, of: pending.drug) {
             add(.concentrationNotInLibrary, .hard,
                 "\(pending.concentration.formatted(in: concUnit)) \(drug) is not in the library (stocked: \(library.concentrations.map { $0.formatted(in: concUnit) }.joined(separator: ", ")))")
         }
@@ -147,21 +189,22 @@ public enum PrescriptionValidator {
             }
         }
 
-        // A start (first prescription, new drug, from stopped).
-        switch context.isStart(of: pending) {
+        // A start (first prescription, new drug, from stopped, or a restart
+        // after a long stop).
+        switch context.startReason(of: pending) {
         case nil:
             skipped.append(.startDose)
-        case true?:
+        case let reason??:
             if pending.mode != .stopped, let start = limits.startDose {
                 if largestDay > start.hardMax {
                     add(.startAboveHardMax, .hard,
-                        "\(dose(largestDay)) is above the hard maximum starting dose of \(dose(start.hardMax))\(note) (the pump runs no \(drug) now: this is a start)\(toleranceHint)")
+                        "\(dose(largestDay)) is above the hard maximum starting dose of \(dose(start.hardMax))\(note) (\(reason))\(toleranceHint)")
                 } else if let soft = start.softMax, largestDay > soft {
                     add(.startAboveSoftMax, .soft,
-                        "\(dose(largestDay)) is above the usual starting dose of \(dose(soft))\(note) (the pump runs no \(drug) now: this is a start)")
+                        "\(dose(largestDay)) is above the usual starting dose of \(dose(soft))\(note) (\(reason))")
                 }
             }
-        case false?:
+        case .some(nil):
             break
         }
 
@@ -204,9 +247,21 @@ public enum PrescriptionValidator {
                         "\(mass(bolus.dose)) (\(volume)) over \(bolus.duration) needs \(VolumeRate(baseValue: rate)), above the \(profile.model) bolus maximum of \(profile.maximumBolusRate); lengthen the bolus")
                 }
             }
+            // Every allotted bolus in one 24 h, with the boluses the pump
+            // already gave, is held to the drug's boluses-in-24 h limit:
+            // the allowance is boluses all the same.
+            let bolusPerDay = bolus.dose.baseValue.saturatingMultiply(Int64(bolus.maximumPer24h))
+            if let day = limits.bolusPer24h {
+                let allotted = Mass(baseValue: bolusPerDay.saturatingAdd(recent.baseValue))
+                let words = "\(bolus.maximumPer24h) patient boluses of \(mass(bolus.dose))\(recentNote) make \(mass(allotted)) of boluses in 24 h"
+                if allotted > day.hardMax {
+                    add(.ptmAllowanceAboveHardMax, .hard, "\(words), above the hard maximum of \(mass(day.hardMax))\(note)\(toleranceHint)")
+                } else if let soft = day.softMax, allotted > soft {
+                    add(.ptmAllowanceAboveSoftMax, .soft, "\(words), above the soft maximum of \(mass(soft))\(note)")
+                }
+            }
             // Worst case in any 24 h: the busiest window of basal, every
             // allotted bolus, and the boluses the pump already gave.
-            let bolusPerDay = bolus.dose.baseValue.saturatingMultiply(Int64(bolus.maximumPer24h))
             let worst = DoseRate(baseValue: worstBasal.baseValue.saturatingAdd(bolusPerDay).saturatingAdd(recent.baseValue))
             if worst > limits.dailyDose.hardMax {
                 add(.ptmWorstCaseAboveHardMax, .hard,
@@ -225,7 +280,47 @@ public enum PrescriptionValidator {
                     "the new basal (\(dose(worstBasal)) in the busiest 24 h)\(recentNote) make \(dose(total)), above the soft maximum of \(dose(soft))\(note)")
             }
         }
+        // The 24 h totals above counted only the boluses the pump's log
+        // shows; a log that does not cover the 24 h may hide some, so the
+        // totals cannot be said to pass.
+        if !context.bolusHistoryComplete, pending.mode != .stopped {
+            add(.doseHistoryIncomplete, .soft,
+                "the pump's event log does not cover the last 24 h (it wrapped and lost older entries, or could not be read), so boluses it gave may be missing from the 24 h totals; a second provider must confirm this change")
+        }
         return ValidationReport(findings: findings, notChecked: skipped)
+    }
+
+    /// Findings for resuming `held` (the prescription a stopped pump
+    /// holds) after a stop since `stoppedSince`: a stop of at least the
+    /// drug's `restart_as_start_after` makes the restart a start, and the
+    /// held dose is held to the start-dose limits. Nothing after a short stop.
+    public static func restartFindings(_ held: Prescription, stoppedSince: PumpTime, now: PumpTime, policy: ClinicPolicy,
+                                       profile: PumpProfile) -> [Finding] {
+        guard held.mode != .stopped,
+              let reason = ValidationContext.longStop(since: stoppedSince, now: now, drug: held.drug, policy: policy) else { return [] }
+        guard let library = policy.policy(for: held.drug),
+              let limits = policy.limits(for: held.drug, indication: held.indication, tolerance: held.effectiveOpioidTolerance) else {
+            return [Finding(code: .drugNotInLibrary, severity: .hard, message: "\(held.drug.rawValue) is not in the clinic's drug library")]
+        }
+        guard let start = limits.startDose else { return [] }
+        let largest: DoseRate
+        do {
+            largest = try held.dosePlan(on: profile).largestDailyPrescribedDose
+        } catch {
+            return [Finding(code: .arithmeticOutOfRange, severity: .hard, message: error.description)]
+        }
+        let unit = library.doseRateUnit
+        let words = "resuming restarts \(largest.formatted(in: unit)) of \(held.drug.rawValue)"
+        let instead = "; program a starting dose instead (pumpctl program) and titrate from it"
+        if largest > start.hardMax {
+            return [Finding(code: .startAboveHardMax, severity: .hard,
+                            message: "\(words), above the hard maximum starting dose of \(start.hardMax.formatted(in: unit))\(limits.variantNote) (\(reason))\(instead)")]
+        }
+        if let soft = start.softMax, largest > soft {
+            return [Finding(code: .startAboveSoftMax, severity: .soft,
+                            message: "\(words), above the usual starting dose of \(soft.formatted(in: unit))\(limits.variantNote) (\(reason))")]
+        }
+        return []
     }
 
     static func startText(_ start: Int64, _ cycle: ScheduleCycle) -> String {
@@ -245,7 +340,9 @@ public enum PrescriptionValidator {
             add(.concentrationChanged, .soft,
                 "the concentration changes from \(current.concentration.formatted(in: library.concentrationUnit)) to \(pending.concentration.formatted(in: library.concentrationUnit)); the line still holds the old concentration, plan the bridge (pumpctl calc bridge)")
         }
-        let rule = library.titration
+        // The titration rule capped at the shipped library's, however the
+        // policy was made.
+        let rule = context.policy.titration(for: pending.drug) ?? library.titration
         // A change of indication never loosens the titration of this change:
         // the tighter of the two indications' limits applies.
         var percent = rule.increasePercent(for: pending.indication)
@@ -263,7 +360,14 @@ public enum PrescriptionValidator {
         let currentPlan = try? current.dosePlan(on: context.profile)
         let old: Int64
         let new: Int64
-        if let delivered = context.currentDeliveredDose {
+        // A restart from the stopped mode is titrated from the last dose
+        // the pump delivered, when that is known.
+        let restart = current.mode == .stopped ? context.lastDeliveringDose : nil
+        let from = restart == nil ? "" : " (from the last delivering prescription, before the stop)"
+        if let restart {
+            old = restart.baseValue
+            new = plan.averageDailyDose.baseValue
+        } else if let delivered = context.currentDeliveredDose {
             old = delivered.baseValue
             new = plan.averageDailyDose.baseValue
         } else {
@@ -280,12 +384,12 @@ public enum PrescriptionValidator {
             if old > 0, let percent,
                new.saturatingMultiply(100) > old.saturatingMultiply(Int64(100).saturatingAdd(Int64(percent))) {
                 add(.titrationAboveLimit, .soft,
-                    "\(dose(DoseRate(baseValue: old))) to \(dose(DoseRate(baseValue: new))) is an increase of more than \(percent)% (the \(pending.indication.rawValue) limit per change)")
+                    "\(dose(DoseRate(baseValue: old))) to \(dose(DoseRate(baseValue: new))) is an increase of more than \(percent)% (the \(pending.indication.rawValue) limit per change)\(from)")
             }
             // Saturating: an increase that does not fit in 64 bits is beyond any limit.
             if let limit = rule.maxIncrease, new.saturatingSubtract(old) > limit.baseValue {
                 add(.titrationAboveLimit, .soft,
-                    "\(dose(DoseRate(baseValue: old))) to \(dose(DoseRate(baseValue: new))) is an increase of \(dose(DoseRate(baseValue: new.saturatingSubtract(old)))), more than \(dose(limit)) per change")
+                    "\(dose(DoseRate(baseValue: old))) to \(dose(DoseRate(baseValue: new))) is an increase of \(dose(DoseRate(baseValue: new.saturatingSubtract(old)))), more than \(dose(limit)) per change\(from)")
             }
             if let interval = rule.minimumInterval, let last = context.lastChange,
                // The last change comes from the pump and may be any value: a
@@ -305,7 +409,7 @@ public enum PrescriptionValidator {
                 }
                 if !context.increaseHistoryComplete {
                     add(.titrationHistoryUnknown, .soft,
-                        "the pump's record of changes in the last \(window) could not be read completely, so earlier increases may be missing from the count of \(inWindow)")
+                        "the pump's record of changes in the last \(window) could not be read completely (its event log wrapped and lost older entries, or could not be read), so earlier increases may be missing from the count of \(inWindow); a second provider must confirm this change")
                 }
             }
         } else if new < old {
@@ -314,7 +418,8 @@ public enum PrescriptionValidator {
             } else if pending.mode != .stopped, new.saturatingMultiply(10) <= old {
                 add(.doseProbableDecimalError, .soft, decimalMessage(new: new, old: old, dose: dose))
             }
-            if let percent = rule.withdrawalReductionPercent,
+            // A restart below the old dose is no interruption: the pump is stopped now.
+            if restart == nil, let percent = rule.withdrawalReductionPercent,
                pending.mode == .stopped || new.saturatingMultiply(100) < old.saturatingMultiply(Int64(100).saturatingSubtract(Int64(percent))) {
                 add(.withdrawalRisk, .soft,
                     pending.mode == .stopped
