@@ -192,10 +192,10 @@ def debian_component(library):
 
 
 def package_version(root):
-    text = read_text(os.path.join(root, "Sources", "pumpctl", "Pumpctl.swift"))
+    text = read_text(os.path.join(root, "Sources", "PumpProgrammer", "Report", "SoftwareVersion.swift"))
     match = re.search(r"static let version = \"([^\"]+)\"", text)
     if not match:
-        raise SBOMError("the version of pumpctl (Pumpctl.version) was not found")
+        raise SBOMError("the software version (PumpWandSoftware.version) was not found")
     return match.group(1)
 
 

@@ -122,9 +122,9 @@ import TestSupport
         let fake = NSTemporaryDirectory() + "pumpwand-sbom-root-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: fake) }
         let manager = FileManager.default
-        try manager.createDirectory(atPath: fake + "/Sources/pumpctl", withIntermediateDirectories: true)
+        try manager.createDirectory(atPath: fake + "/Sources/PumpProgrammer/Report", withIntermediateDirectories: true)
         try manager.createDirectory(atPath: fake + "/.build/checkouts/odd-package", withIntermediateDirectories: true)
-        try #"static let version = "9.9.9""#.write(toFile: fake + "/Sources/pumpctl/Pumpctl.swift", atomically: true, encoding: .utf8)
+        try #"static let version = "9.9.9""#.write(toFile: fake + "/Sources/PumpProgrammer/Report/SoftwareVersion.swift", atomically: true, encoding: .utf8)
         try "You may do what the author says today.".write(toFile: fake + "/.build/checkouts/odd-package/LICENSE", atomically: true, encoding: .utf8)
         let pin: [String: Any] = ["identity": "odd-package", "kind": "remoteSourceControl",
                                   "location": "https://example.org/odd/odd-package.git",
