@@ -21,7 +21,7 @@ struct Pumpctl: AsyncParsableCommand {
 
         subcommands: [
             Wands.self, Interrogate.self, Program.self, Refill.self, Bolus.self, Stop.self, Resume.self,
-            Alarms.self, Log.self, Clock.self, Calc.self, Audit.self, Patient.self, Sim.self, Link.self, Raw.self, Serve.self,
+            Alarms.self, Log.self, Clock.self, Calc.self, Audit.self, Patient.self, Export.self, Sim.self, Link.self, Raw.self, Serve.self,
         ]
 
     )

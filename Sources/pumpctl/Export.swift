@@ -1,0 +1,123 @@
+import ArgumentParser
+import Foundation
+import PumpProgrammer
+import StateFiles
+import SystemPackage
+import Therapy
+
+/// `pumpctl export fhir`: visits from the audit log as HL7 FHIR R5 bundles.
+struct Export: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Export visits from the audit log for the clinic's record system.",
+        subcommands: [FHIRBundles.self])
+
+    struct FHIRBundles: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "fhir",
+            abstract: "Write each visit as an HL7 FHIR R5 transaction Bundle (Patient, Device, MedicationRequest, MedicationAdministration, Observation, Provenance, AuditEvent).",
+            discussion: """
+                A visit is one session with a pump, as the audit log recorded it. Resource ids are derived from the audit log, and every entry is a PUT: exporting a visit again updates the same resources rather than adding copies. A bolus or refill whose outcome is UNCERTAIN is exported with status unknown, never as completed. SIMULATED visits are left out unless --include-simulated; exported, they carry the HTEST security label. Without --output-dir, prints {"bundles": [...]} with --json, or the list of visits.
+                """)
+        @OptionGroup var global: GlobalOptions
+
+        @Option(name: .long, help: ArgumentHelp("Only this visit (its id from the list).", valueName: "id"))
+        var visit: String?
+        @Option(name: .long, help: ArgumentHelp("Only visits that began at or after this time (RFC 3339, a date, or 7d ago).", valueName: "time"))
+        var since: String?
+        @Option(name: .long, help: ArgumentHelp("Only visits that began before this time.", valueName: "time"))
+        var until: String?
+        @Option(name: .customLong("output-dir"), help: ArgumentHelp("Write one file per visit here (VISIT.fhir.json).", valueName: "dir"))
+        var outputDirectory: String?
+        @Flag(name: .customLong("include-simulated"), help: "Export SIMULATED visits too (marked as test data).")
+        var includeSimulated = false
+
+        func run() async throws {
+            let directory = try global.stateDirectory()
+            let entries: [AuditEntry]
+            do { entries = try AuditLog(directory: directory).entries() } catch {
+                throw Output.fail(CommandFailure(status: .internalError, message: error.description))
+            }
+            let from = try since.map { try CalcInput.time($0, option: "--since", dateAlone: .midnightUTC).utcSeconds }
+            let to = try until.map { try CalcInput.time($0, option: "--until", dateAlone: .midnightUTC).utcSeconds }
+            var chosen = AuditVisit.visits(in: entries).filter { visit in
+                guard let start = try? Date(visit.start, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) else { return false }
+                let seconds = Int64(start.timeIntervalSince1970.rounded(.down))
+                return (from.map { seconds >= $0 } ?? true) && (to.map { seconds < $0 } ?? true)
+            }
+            if let visit {
+                chosen = chosen.filter { $0.id == visit }
+                guard let found = chosen.first else {
+                    throw Output.fail(CommandFailure(status: .notFound, message: "No visit \(visit) in the audit log (pumpctl export fhir lists them)."))
+                }
+                if found.simulated && !includeSimulated {
+                    throw Output.fail(CommandFailure(status: .refusedByPolicy, message:
+                        "REFUSED: visit \(visit) was SIMULATED (the simulated pump, not a patient's); it is not exported as clinical data. Give --include-simulated to export it marked as test data."))
+                }
+            }
+            let simulated = chosen.filter(\.simulated)
+            if !includeSimulated {
+                chosen.removeAll(where: \.simulated)
+                if !simulated.isEmpty { Output.note("Left out \(simulated.count) SIMULATED visit(s); --include-simulated exports them as test data.") }
+            }
+            guard outputDirectory != nil || global.json else {
+                listVisits(chosen)
+                return
+            }
+            var bundles: [(AuditVisit, FHIR.Bundle)] = []
+            var problems: [String] = []
+            for visit in chosen {
+                do { bundles.append((visit, try FHIRExport.bundle(visit, log: entries))) } catch { problems.append(error.description) }
+            }
+            for problem in problems { Output.note("Not exported: \(problem)") }
+            if chosen.isEmpty {
+                throw Output.fail(CommandFailure(status: .notFound, message: simulated.isEmpty || includeSimulated
+                    ? "No visit to export." : "REFUSED: every visit chosen was SIMULATED; give --include-simulated to export them as test data."))
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            if let outputDirectory {
+                var written: [String] = []
+                let folder = FilePath(outputDirectory)
+                do {
+                    try StateDirectory(path: folder).create()
+                    for (visit, bundle) in bundles {
+                        let path = folder.appending("\(visit.id).fhir.json")
+                        try AtomicFile.write(Array(try encoder.encode(bundle)) + [0x0A], to: path)
+                        written.append(path.string)
+                    }
+                } catch let error as StateFileError {
+                    throw Output.fail(CommandFailure(status: .internalError, message: "The export could not be written: \(error.description)"))
+                }
+                if global.json { try Output.json(ExportListing(files: written, problems: problems)) } else {
+                    for path in written { Output.line("Wrote \(path)") }
+                }
+            } else {
+                // The bundles as FHIR spells them (camelCase), inside one object.
+                let data = try encoder.encode(BundleListing(bundles: bundles.map(\.1), problems: problems))
+                FileHandle.standardOutput.write(data + Data("\n".utf8))
+            }
+            if !problems.isEmpty { throw ExitStatus.refusedByPolicy.exitCode }
+        }
+
+        func listVisits(_ visits: [AuditVisit]) {
+            guard !visits.isEmpty else {
+                Output.line("No visits to export.")
+                return
+            }
+            Output.line(Output.table(header: ["VISIT", "BEGAN", "PUMP", "PATIENT", "ROWS", ""], rows: visits.map {
+                [$0.id, $0.start, $0.pumpSerial, $0.patient?.recordNumber ?? "NO PATIENT", "\($0.rows.count)", $0.simulated ? "SIMULATED" : ""]
+            }))
+            Output.line("Export with --output-dir DIR (one file per visit) or --json.")
+        }
+    }
+}
+
+struct ExportListing: Encodable {
+    var files: [String]
+    var problems: [String]
+}
+
+struct BundleListing: Encodable {
+    var bundles: [FHIR.Bundle]
+    var problems: [String]
+}
