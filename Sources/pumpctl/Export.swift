@@ -70,7 +70,7 @@ struct Export: AsyncParsableCommand {
             }
             for problem in problems { Output.note("Not exported: \(problem)") }
             if chosen.isEmpty {
-                throw Output.fail(CommandFailure(status: .notFound, message: simulated.isEmpty || includeSimulated
+                throw Output.fail(CommandFailure(status: simulated.isEmpty || includeSimulated ? .notFound : .refusedByPolicy, message: simulated.isEmpty || includeSimulated
                     ? "No visit to export." : "REFUSED: every visit chosen was SIMULATED; give --include-simulated to export them as test data."))
             }
             let encoder = JSONEncoder()
