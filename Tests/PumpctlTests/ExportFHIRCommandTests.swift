@@ -224,4 +224,41 @@ import TestSupport
         #expect(included.status == 0)
         #expect((try object(included.stdout)["bundles"] as? [Any])?.count == 1)
     }
+
+    @Test func flexStepsAndThePatientBolusAreTheDosageOfTheMedicationRequest() async throws {
+        #expect(try await pumpctl(["patient", "set", "--serial", Self.serial, "--name", "Ada Lovelace", "--mrn", "MRN-0042",
+                                   "--dob", "1980-02-29", "--prescriber", "Dr. Grace Hopper"]).status == 0)
+        let file = stateDir + "/flex-with-bolus.json"
+        try #"""
+            {"drug": "baclofen", "concentration": "2000mcg/mL", "indication": "spinal", "mode": "flex", "cycle": "daily",
+             "steps": [{"start": "00:00", "dose_rate": "400mcg/day"}, {"start": "07:00", "dose_rate": "500mcg/day"},
+                       {"start": "22:00", "dose_rate": "400mcg/day"}],
+             "patient_bolus": {"dose": "20mcg", "duration": "10min", "lockout": "3h", "max_per_24h": 4},
+             "catheter": {"volume": "0.26mL"}}
+            """#.write(toFile: file, atomically: true, encoding: .utf8)
+        let program = try await pumpctl(["--yes", "program", file])
+        #expect(program.status == 0, "\(program.stderr)")
+        let export = try await pumpctl(["--json", "export", "fhir", "--include-simulated"])
+        #expect(export.status == 0, "\(export.stderr)")
+        #expect(try await Self.violations(export.stdout).isEmpty)
+        let bundle = try #require((try object(export.stdout)["bundles"] as? [[String: Any]])?.first)
+        let request = try #require(resources(bundle, "MedicationRequest").first)
+        let dosage = try #require(request["dosageInstruction"] as? [[String: Any]])
+        #expect(dosage.count == 4, "three steps and the patient bolus")
+        func rate(_ entry: [String: Any]) -> Decimal? {
+            (((entry["doseAndRate"] as? [[String: Any]])?.first?["rateQuantity"] as? [String: Any])?["value"] as? NSNumber)?.decimalValue
+        }
+        func time(_ entry: [String: Any]) -> String? {
+            (((entry["timing"] as? [String: Any])?["repeat"] as? [String: Any])?["timeOfDay"] as? [String])?.first
+        }
+        #expect(dosage.prefix(3).map(rate) == [400, 500, 400])
+        #expect(dosage.prefix(3).map(time) == ["00:00:00", "07:00:00", "22:00:00"])
+        let bolus = dosage[3]
+        #expect(bolus["asNeeded"] as? Bool == true)
+        let dose = ((bolus["doseAndRate"] as? [[String: Any]])?.first?["doseQuantity"]) as? [String: Any]
+        #expect((dose?["value"] as? NSNumber)?.decimalValue == 20 && dose?["code"] as? String == "ug")
+        let most = (bolus["maxDosePerPeriod"] as? [[String: Any]])?.first
+        #expect(((most?["numerator"] as? [String: Any])?["value"] as? NSNumber)?.decimalValue == 80, "4 boluses of 20 mcg a day")
+        #expect((most?["denominator"] as? [String: Any])?["code"] as? String == "d")
+    }
 }

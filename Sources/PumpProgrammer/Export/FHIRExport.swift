@@ -188,9 +188,7 @@ public enum FHIRExport {
             status: "active", intent: "order", medication: medication, subject: subject,
             authoredOn: programmed?.time, requester: person.prescriber.isEmpty ? nil : .named(person.prescriber),
             device: [.init(concept: nil, reference: deviceReference)],
-            dosageInstruction: [.init(sequence: 1, text: "\(mode): \(doseValue) \(doseUnit) intrathecal by implanted pump",
-                                      asNeeded: false, route: intrathecal,
-                                      doseAndRate: [.init(type: .text("daily dose (average over 24 h)"), doseQuantity: nil, rateQuantity: dose)])],
+            dosageInstruction: dosage(state, mode: mode, dailyDose: dose),
             note: [.init(text: "As read from pump \(serial) at \(last.time); prescription hash \(hash).")])
 
         var resources: [FHIR.Resource] = [.patient(patient), .device(device), .medicationRequest(request)]
@@ -245,6 +243,46 @@ public enum FHIRExport {
             id: stableID("Bundle", visit.id), meta: meta, identifier: .init(system: visitSystem, value: visit.id),
             type: "transaction", timestamp: visit.end,
             entry: resources.map { .init(fullUrl: "urn:uuid:\($0.id)", resource: $0, request: .init(method: "PUT", url: "\($0.type)/\($0.id)")) })
+    }
+
+    /// The prescription's dosing: the daily dose (continuous), one entry
+    /// per flex step at its time of day, and the patient bolus as needed
+    /// with its 24-hour maximum.
+    static func dosage(_ state: [String: String], mode: String, dailyDose: FHIR.Quantity) -> [FHIR.Dosage] {
+        let unit = dailyDose.unit
+        var result: [FHIR.Dosage] = []
+        let steps = (state["flex_steps"] ?? "").split(separator: ";").compactMap { step -> (String, Decimal)? in
+            let parts = step.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let value = Decimal(string: String(parts[1])) else { return nil }
+            return (String(parts[0]), value)
+        }
+        if steps.isEmpty {
+            result.append(.init(sequence: 1, text: "\(mode): \(dailyDose.value) \(unit) intrathecal by implanted pump",
+                                timing: nil, asNeeded: false, route: intrathecal,
+                                doseAndRate: [.init(type: .text("daily dose (average over 24 h)"), doseQuantity: nil, rateQuantity: dailyDose)],
+                                maxDosePerPeriod: nil))
+        } else {
+            for (index, (start, value)) in steps.enumerated() {
+                // A daily step's start is a time of day; a weekly one's ("Mon 06:00") stays in the text.
+                let timeOfDay = start.count == 5 && start.dropFirst(2).first == ":" ? ["\(start):00"] : nil
+                result.append(.init(sequence: index + 1, text: "flex step from \(start): \(value) \(unit)",
+                                    timing: timeOfDay.map { .init(repeating: .init(timeOfDay: $0)) }, asNeeded: false,
+                                    route: intrathecal,
+                                    doseAndRate: [.init(type: .text("dose rate from this step's start"), doseQuantity: nil,
+                                                        rateQuantity: quantity(value, unit))], maxDosePerPeriod: nil))
+            }
+        }
+        if let value = state["patient_bolus_dose_value"].flatMap({ Decimal(string: $0) }), let bolusUnit = state["patient_bolus_dose_unit"],
+           let bolus = quantity(value, bolusUnit), let most = state["patient_bolus_max_per_24h"].flatMap({ Int($0) }) {
+            let lockout = state["patient_bolus_lockout_s"].flatMap { Decimal(string: $0) }
+            let perDay = quantity(value * Decimal(most), bolusUnit)
+            result.append(.init(sequence: result.count + 1,
+                                text: "patient bolus: \(value) \(bolusUnit) on demand, at most \(most) per 24 h" + (lockout.map { ", lockout \($0) s" } ?? ""),
+                                timing: nil, asNeeded: true, route: intrathecal,
+                                doseAndRate: [.init(type: .text("patient bolus"), doseQuantity: bolus, rateQuantity: nil)],
+                                maxDosePerPeriod: perDay.map { [.init(numerator: $0, denominator: FHIR.Quantity(value: 1, unit: "d", code: "d"))] }))
+        }
+        return result
     }
 
     static func observations(_ visit: AuditVisit, read: AuditEntry, subject: FHIR.Reference, device: FHIR.Reference,

@@ -85,6 +85,22 @@ public enum FHIR {
         public var type: [CodeableConcept]?
     }
 
+    public struct Ratio: Encodable, Sendable {
+        public var numerator: Quantity
+        public var denominator: Quantity
+    }
+
+    public struct Timing: Encodable, Sendable {
+        public struct Repeat: Encodable, Sendable {
+            public var timeOfDay: [String]?
+            public var frequency: Int?
+            public var period: Decimal?
+            public var periodUnit: String?
+        }
+        public var repeating: Repeat
+        enum CodingKeys: String, CodingKey { case repeating = "repeat" }
+    }
+
     public struct DoseAndRate: Encodable, Sendable {
         public var type: CodeableConcept?
         public var doseQuantity: Quantity?
@@ -94,9 +110,11 @@ public enum FHIR {
     public struct Dosage: Encodable, Sendable {
         public var sequence: Int?
         public var text: String?
+        public var timing: Timing?
         public var asNeeded: Bool?
         public var route: CodeableConcept?
         public var doseAndRate: [DoseAndRate]?
+        public var maxDosePerPeriod: [Ratio]?
     }
 
     public struct MedicationRequest: Encodable, Sendable {
