@@ -33,6 +33,8 @@ struct Export: AsyncParsableCommand {
 
         func run() async throws {
             let directory = try global.stateDirectory()
+            // Patient data leaving the programmer is itself on the record: who exported which visits.
+            let operatorName = try global.resolvedOperator()
             let entries: [AuditEntry]
             do { entries = try AuditLog(directory: directory).entries() } catch {
                 throw Output.fail(CommandFailure(status: .internalError, message: error.description))
@@ -75,6 +77,20 @@ struct Export: AsyncParsableCommand {
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            if !bundles.isEmpty {
+                // No pump serial: the row belongs to no visit, so exporting
+                // never changes what a visit exports as.
+                do {
+                    try AuditLog(directory: directory).append(AuditRecord(
+                        operatorName: operatorName, pumpSerial: nil, command: "export", phase: .event,
+                        parameters: ["format": "fhir-r5", "visits": bundles.map(\.0.id).joined(separator: ","),
+                                     "destination": outputDirectory ?? "stdout",
+                                     "simulated_included": includeSimulated ? "true" : "false"],
+                        outcome: AuditOutcome.exported.rawValue))
+                } catch {
+                    throw Output.fail(CommandFailure(status: .internalError, message: "\(error.description) Nothing was exported."))
+                }
+            }
             if let outputDirectory {
                 var written: [String] = []
                 let folder = FilePath(outputDirectory)

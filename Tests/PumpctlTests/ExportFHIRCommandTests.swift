@@ -148,8 +148,14 @@ import TestSupport
         #expect((added?["value"] as? NSNumber)?.decimalValue == 18 && added?["code"] as? String == "mL")
         // Every audit row of the visits is an AuditEvent.
         let events = bundles.flatMap { resources($0, "AuditEvent") }
-        let visitRowCount = audit.filter { $0["command"] as? String != "patient" }.count
+        let visitRowCount = audit.filter { $0["command"] as? String != "patient" && $0["command"] as? String != "export" }.count
         #expect(events.count == visitRowCount)
+        // The export itself is on the record, naming the visits it sent.
+        let exported = try #require(audit.last { $0["command"] as? String == "export" })
+        #expect(exported["outcome"] as? String == "exported")
+        #expect(exported["operator"] as? String == "nurse.a")
+        let ids = bundles.compactMap { ($0["identifier"] as? [String: Any])?["value"] as? String }
+        #expect(parameters(exported)["visits"] == ids.joined(separator: ","))
     }
 
     @Test func theValidatorRefusesAResourceMissingWhatR5Requires() async throws {
