@@ -83,6 +83,9 @@ import TestSupport
         #expect(export.status == 0, "\(export.stderr)")
         let problems = try await Self.violations(export.stdout)
         #expect(problems.isEmpty, "\(problems)")
+        #expect(try await JSONContractTests.violations(of: export.stdout, schema: "export-fhir.json").isEmpty)
+        let files = try await pumpctl(["--json", "export", "fhir", "--include-simulated", "--output-dir", stateDir + "/files"])
+        #expect(try await JSONContractTests.violations(of: files.stdout, schema: "export-fhir-files.json").isEmpty, "\(files.stdout)")
 
         let bundles = try #require(try object(export.stdout)["bundles"] as? [[String: Any]])
         #expect(bundles.count == 2, "one bundle per visit")
@@ -225,6 +228,7 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: stateDir + "/x"))
         let all = try await pumpctl(["--json", "export", "fhir"])
         #expect(all.status == 65, "\(all.stderr)")
+        #expect(try await JSONContractTests.violations(of: all.stdout, schema: "error.json").isEmpty, "\(all.stdout)")
         #expect(try object(all.stdout)["error"] != nil)
         let included = try await pumpctl(["--json", "export", "fhir", "--visit", visit, "--include-simulated"])
         #expect(included.status == 0)

@@ -27,6 +27,10 @@ import TestSupport
         let set = try await pumpctl(["patient", "set"] + Self.patient)
         #expect(set.status == 0, "\(set.stderr)")
         #expect(set.stdout.contains("SIMULATED patient record"), "\(set.stdout)")
+        let setJSON = try await pumpctl(["--json", "patient", "set"] + Self.patient)
+        #expect(try await JSONContractTests.violations(of: setJSON.stdout, schema: "patient.json").isEmpty, "\(setJSON.stdout)")
+        let showJSON = try await pumpctl(["--json", "patient", "show"])
+        #expect(try await JSONContractTests.violations(of: showJSON.stdout, schema: "patient-list.json").isEmpty, "\(showJSON.stdout)")
         let shown = try json(try await pumpctl(["--json", "patient", "show", "--serial", Self.serial]).stdout)
         let record = try #require((shown["patients"] as? [[String: Any]])?.first)
         #expect(record["record_number"] as? String == "MRN-0042")
@@ -77,6 +81,7 @@ import TestSupport
         escape[escape.firstIndex(of: "--name")! + 1] = "Ada\u{1B}[2J"
         let control = try await pumpctl(["--json", "patient", "set"] + escape)
         #expect(control.status == 64)
+        #expect(try await JSONContractTests.violations(of: control.stdout, schema: "error.json").isEmpty, "\(control.stdout)")
         #expect(try json(control.stdout)["error"] != nil, "\(control.stdout)")
         let shown = try await pumpctl(["patient", "show", "--serial", Self.serial])
         #expect(shown.stdout.contains("1980-02-29"), "\(shown.stdout)")
