@@ -31,6 +31,8 @@ struct Patient: AsyncParsableCommand {
         var dob: String
         @Option(name: .long, help: ArgumentHelp("The clinician who prescribes the pump's therapy.", valueName: "name"))
         var prescriber: String
+        @Flag(name: .long, help: "Link the pump to another patient (a different record number) than its record names.")
+        var replace = false
 
         func run() async throws {
             let operatorName = try global.resolvedOperator()
@@ -51,6 +53,12 @@ struct Patient: AsyncParsableCommand {
             defer { lock.release() }
             let records = PatientRecords(directory: directory)
             let previous = try? records.record(forPump: record.pumpSerial)
+            // Another patient for the same pump is a re-implant or a typo:
+            // which one is for the technician to say, never a silent overwrite.
+            if let previous, previous.recordNumber != record.recordNumber, !replace {
+                throw Output.fail(CommandFailure(status: .refusedByPolicy, message:
+                    "REFUSED: pump \(record.pumpSerial) is linked to record number \(previous.recordNumber) (\(previous.name)), not \(record.recordNumber). Check the record number; to link the pump to another patient, add --replace. The record was not changed."))
+            }
             do {
                 try records.save(record)
                 // Who set or changed the record is itself on the record.

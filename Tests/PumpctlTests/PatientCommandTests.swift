@@ -85,6 +85,15 @@ import TestSupport
         #expect(try json(control.stdout)["error"] != nil, "\(control.stdout)")
         let shown = try await pumpctl(["patient", "show", "--serial", Self.serial])
         #expect(shown.stdout.contains("1980-02-29"), "\(shown.stdout)")
+        // Another record number for the same pump only with --replace.
+        var other = Self.patient
+        other[other.firstIndex(of: "--mrn")! + 1] = "MRN-0043"
+        let relinked = try await pumpctl(["patient", "set"] + other)
+        #expect(relinked.status == 65, "\(relinked.stderr)")
+        #expect(relinked.stderr.contains("is linked to record number MRN-0042"), "\(relinked.stderr)")
+        #expect(try await pumpctl(["patient", "show", "--serial", Self.serial]).stdout.contains("MRN-0042"))
+        #expect(try await pumpctl(["patient", "set", "--replace"] + other).status == 0)
+        #expect(try await pumpctl(["patient", "show", "--serial", Self.serial]).stdout.contains("MRN-0043"))
         let missing = try await pumpctl(["patient", "show", "--serial", "RP20-OTHER-0002"])
         #expect(missing.status == 69)
         #expect(missing.stderr.contains("No patient record for pump RP20-OTHER-0002"))
