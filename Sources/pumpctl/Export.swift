@@ -30,6 +30,23 @@ struct Export: AsyncParsableCommand {
         var outputDirectory: String?
         @Flag(name: .customLong("include-simulated"), help: "Export SIMULATED visits too (marked as test data).")
         var includeSimulated = false
+        @Option(name: .long, help: ArgumentHelp(
+            "Send each bundle as a transaction to this FHIR server base URL (http or https).",
+            discussion: "Retried on a lost connection, a timeout or HTTP 408/429/5xx: every entry is a PUT with a stable id, so a retry or a second export updates and never duplicates.",
+            valueName: "url"))
+        var post: String?
+        @Option(name: .long, help: ArgumentHelp("Further tries after the first with --post (0 to 10).", valueName: "n"))
+        var retries = 3
+
+        func validate() throws {
+            guard (0...10).contains(retries) else { throw ValidationError("--retries \(retries): give 0 to 10.") }
+            if let post {
+                guard let url = URL(string: post), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil else {
+                    throw ValidationError("--post \(post): give the FHIR server's base URL, e.g. http://localhost:8080/fhir")
+                }
+                guard outputDirectory == nil else { throw ValidationError("--post and --output-dir: choose one.") }
+            }
+        }
 
         func run() async throws {
             let directory = try global.stateDirectory()
@@ -61,7 +78,7 @@ struct Export: AsyncParsableCommand {
                 chosen.removeAll(where: \.simulated)
                 if !simulated.isEmpty { Output.note("Left out \(simulated.count) SIMULATED visit(s); --include-simulated exports them as test data.") }
             }
-            guard outputDirectory != nil || global.json else {
+            guard outputDirectory != nil || global.json || post != nil else {
                 listVisits(chosen)
                 return
             }
@@ -77,21 +94,54 @@ struct Export: AsyncParsableCommand {
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            if !bundles.isEmpty {
-                // No pump serial: the row belongs to no visit, so exporting
-                // never changes what a visit exports as.
+            // No pump serial on these rows: they belong to no visit, so
+            // exporting never changes what a visit exports as. Written
+            // before anything leaves: an export that cannot be audited is
+            // not made.
+            let log: AuditLog
+            do { log = try AuditLog(directory: directory) } catch {
+                throw Output.fail(CommandFailure(status: .internalError, message: "\(error.description) Nothing was exported."))
+            }
+            func audit(_ phase: AuditPhase, visits: [String], outcome: AuditOutcome?, extra: [String: String] = [:]) throws {
                 do {
-                    try AuditLog(directory: directory).append(AuditRecord(
-                        operatorName: operatorName, pumpSerial: nil, command: "export", phase: .event,
-                        parameters: ["format": "fhir-r5", "visits": bundles.map(\.0.id).joined(separator: ","),
-                                     "destination": outputDirectory ?? "stdout",
-                                     "simulated_included": includeSimulated ? "true" : "false"],
-                        outcome: AuditOutcome.exported.rawValue))
+                    try log.append(AuditRecord(
+                        operatorName: operatorName, pumpSerial: nil, command: "export", phase: phase,
+                        parameters: ["format": "fhir-r5", "visits": visits.joined(separator: ","),
+                                     "destination": post ?? outputDirectory ?? "stdout",
+                                     "simulated_included": includeSimulated ? "true" : "false"].merging(extra) { $1 },
+                        outcome: outcome?.rawValue))
                 } catch {
-                    throw Output.fail(CommandFailure(status: .internalError, message: "\(error.description) Nothing was exported."))
+                    throw Output.fail(CommandFailure(status: .internalError, message: "\(error.description) Nothing more was exported."))
                 }
             }
-            if let outputDirectory {
+            if !bundles.isEmpty {
+                if post != nil { try audit(.intent, visits: bundles.map(\.0.id), outcome: nil) } else {
+                    try audit(.event, visits: bundles.map(\.0.id), outcome: .exported)
+                }
+            }
+            if let post, let url = URL(string: post) {
+                // A fixed first delay keeps the retries quick in the tests' local server too.
+                let poster = FHIRPoster(base: url, retries: retries, firstDelay: .milliseconds(500))
+                var sent: [FHIRPoster.Sent] = []
+                for (visit, bundle) in bundles {
+                    let body: Data
+                    do { body = try encoder.encode(bundle) } catch {
+                        problems.append("visit \(visit.id) could not be encoded: \(error)")
+                        continue
+                    }
+                    do { sent.append(try await poster.send(body, visit: visit.id)) } catch {
+                        problems.append(error.description)
+                        Output.note("Not sent: \(error.description)")
+                    }
+                }
+                try audit(.outcome, visits: sent.map(\.visit), outcome: sent.count == bundles.count ? .exported : .notSent,
+                          extra: ["not_sent": "\(bundles.count - sent.count)"])
+                if global.json { try Output.json(PostListing(sent: sent, problems: problems)) } else {
+                    for item in sent {
+                        Output.line("Sent visit \(item.visit): HTTP \(item.status), \(item.entries.count) resources stored (\(item.attempts) attempt(s))")
+                    }
+                }
+            } else if let outputDirectory {
                 var written: [String] = []
                 let folder = FilePath(outputDirectory)
                 do {
@@ -112,6 +162,10 @@ struct Export: AsyncParsableCommand {
                 let data = try encoder.encode(BundleListing(bundles: bundles.map(\.1), problems: problems))
                 FileHandle.standardOutput.write(data + Data("\n".utf8))
             }
+            if post != nil, !problems.isEmpty {
+                throw Output.fail(CommandFailure(status: .communicationFailure, message:
+                    "\(problems.count) visit(s) were not sent (\(problems.joined(separator: " "))). Sending again is safe: it updates, never duplicates. Nothing was sent to a pump."))
+            }
             if !problems.isEmpty { throw ExitStatus.refusedByPolicy.exitCode }
         }
 
@@ -130,6 +184,11 @@ struct Export: AsyncParsableCommand {
 
 struct ExportListing: Encodable {
     var files: [String]
+    var problems: [String]
+}
+
+struct PostListing: Encodable {
+    var sent: [FHIRPoster.Sent]
     var problems: [String]
 }
 
