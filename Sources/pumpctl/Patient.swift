@@ -138,3 +138,30 @@ enum PatientText {
         ]).split(separator: "\n").dropFirst().map { "  " + $0 }.joined(separator: "\n")
     }
 }
+
+/// `--patient MRN` on a pump command: the pump serial the patient's record
+/// links, so the session refuses any other pump before sending anything.
+enum PatientSelection {
+    static func expectedPump(_ session: SessionOptions, directory: StateDirectory) throws -> String? {
+        guard let number = session.patient else { return session.expectPump }
+        let records: [PatientRecord]
+        do { records = try PatientRecords(directory: directory).all() } catch {
+            throw Output.fail(CommandFailure(status: .internalError, message: "\(error.description) Nothing was sent to the pump."))
+        }
+        let linked = records.filter { $0.recordNumber == number }
+        guard let record = linked.first else {
+            throw Output.fail(CommandFailure(status: .usage, message:
+                "No pump is linked to record number \(number): set it with pumpctl patient set --serial SERIAL --mrn \(number) .... Nothing was sent to the pump."))
+        }
+        if let expected = session.expectPump, linked.contains(where: { $0.pumpSerial == expected }) { return expected }
+        guard linked.count == 1 else {
+            throw Output.fail(CommandFailure(status: .usage, message:
+                "Record number \(number) is linked to \(linked.count) pumps (\(linked.map(\.pumpSerial).joined(separator: ", "))): give --expect-pump SERIAL too. Nothing was sent to the pump."))
+        }
+        if let expected = session.expectPump, expected != record.pumpSerial {
+            throw Output.fail(CommandFailure(status: .usage, message:
+                "--expect-pump \(expected) is not the pump linked to record number \(number) (\(record.pumpSerial)). Nothing was sent to the pump."))
+        }
+        return record.pumpSerial
+    }
+}

@@ -124,4 +124,29 @@ import TestSupport
                                              wrapper: wrapper, environment: environment)
         #expect(named.status == 0, "\(named.stderr)")
     }
+
+    @Test func aVisitForAPatientRefusesAnyOtherPumpBeforeSendingAnything() async throws {
+        // The patient's record links another pump than the simulated one in range.
+        var other = Self.patient
+        other[other.firstIndex(of: "--serial")! + 1] = "RP20-OTHER-0002"
+        #expect(try await pumpctl(["patient", "set"] + other).status == 0)
+        let refused = try await pumpctl(["--json", "--yes", "bolus", "--dose", "50mcg", "--patient", "MRN-0042"])
+        #expect(refused.status == 69, "\(refused.stderr)")
+        #expect(refused.stderr.contains("The pump in range is RP20-DEMO-0001, not RP20-OTHER-0002"), "\(refused.stderr)")
+        #expect(refused.stdout.contains("\"pump\" : \"nothing_sent\""), "\(refused.stdout)")
+        let unknown = try await pumpctl(["interrogate", "--patient", "MRN-9999"])
+        #expect(unknown.status == 64)
+        #expect(unknown.stderr.contains("No pump is linked to record number MRN-9999"), "\(unknown.stderr)")
+        // Linked to the pump in range too: which one is for the technician to say.
+        #expect(try await pumpctl(["patient", "set"] + Self.patient).status == 0)
+        let both = try await pumpctl(["interrogate", "--patient", "MRN-0042"])
+        #expect(both.status == 64)
+        #expect(both.stderr.contains("is linked to 2 pumps (RP20-DEMO-0001, RP20-OTHER-0002)"), "\(both.stderr)")
+        let chosen = try await pumpctl(["interrogate", "--patient", "MRN-0042", "--expect-pump", "RP20-DEMO-0001"])
+        #expect(chosen.status == 0, "\(chosen.stderr)")
+        let audit = try json(try await pumpctl(["--json", "audit", "list"]).stdout)
+        let rows = audit["entries"] as? [[String: Any]] ?? []
+        #expect(rows.contains { $0["outcome"] as? String == "refused: wrong pump" })
+        #expect(!rows.contains { $0["command"] as? String == "bolus" }, "no bolus was recorded, let alone sent")
+    }
 }

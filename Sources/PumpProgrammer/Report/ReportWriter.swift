@@ -117,8 +117,10 @@ extension Programmer {
         return [
             .init("Drug", status.drug.rawValue), .init("Concentration", status.units.text(status.concentration)),
             .init("Mode", status.prescription.mode.name), .init("Daily dose", status.dailyDose.formatted(in: doseUnit)),
-            .init("Rate", status.rate.description), .init("Reservoir", status.reservoirVolume.description),
-            .init("Low-reservoir alarm at", status.lowReservoirThreshold.description),
+            // Volumes to the display precision (Shown): the pump delivers
+            // between reads, and 11.999983 mL beside 12 mL helps nobody.
+            .init("Rate", Shown.volumeRate(status.rate)), .init("Reservoir", Shown.volume(status.reservoirVolume)),
+            .init("Low-reservoir alarm at", Shown.volume(status.lowReservoirThreshold)),
             .init("Low-reservoir alarm date", status.lowReservoirAlarmDate?.iso8601 ?? "none within ten years"),
             .init("Refill date", status.refillDate?.iso8601 ?? "-"),
         ]

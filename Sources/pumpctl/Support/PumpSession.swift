@@ -17,6 +17,7 @@ enum PumpSession {
                        _ body: (Programmer) async throws(ProgrammerError) -> T) async throws -> T {
         let directory = try global.stateDirectory()
         let operatorName = try global.resolvedOperator()
+        let expectedPump = try PatientSelection.expectedPump(session, directory: directory)
         let (policy, policyIdentity) = try loadPolicy(session.policyFile)
         // One pumpctl at a time on a state directory, for the whole session:
         // a second one would interleave pending records and audit rows.
@@ -50,7 +51,7 @@ enum PumpSession {
         }
         var context = ProgrammerContext(
             stateDirectory: directory, operatorName: operatorName, secondOperator: session.secondOperator,
-            policy: policy, policyIdentity: policyIdentity, simulated: global.simulator, expectedPumpSerial: session.expectPump)
+            policy: policy, policyIdentity: policyIdentity, simulated: global.simulator, expectedPumpSerial: expectedPump)
         // The crash tests stop a simulated visit at a chosen step
         // (PUMPWAND_SIMULATOR_CRASH_AT=after-send:2 is the second
         // state-changing command, just after its reply); a real pump session
