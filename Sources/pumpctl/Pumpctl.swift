@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
 import Glibc
+import PumpProgrammer
 
 /// The programmer's command line. Global options go before the command
 /// (`pumpctl --json wands`); each command reads them through `GlobalOptions`.
 @main
 struct Pumpctl: AsyncParsableCommand {
-    static let version = "0.1.0"
+    static let version = PumpWandSoftware.version
 
     static let configuration = CommandConfiguration(
         commandName: "pumpctl",
@@ -20,7 +21,8 @@ struct Pumpctl: AsyncParsableCommand {
 
         subcommands: [
             Wands.self, Interrogate.self, Program.self, Refill.self, Bolus.self, Stop.self, Resume.self,
-            Alarms.self, CatheterCommand.self, Log.self, Clock.self, Calc.self, Audit.self, Sim.self, Link.self, Raw.self, Serve.self,
+            Alarms.self, CatheterCommand.self, Log.self, Clock.self, Calc.self, Audit.self, Patient.self, Export.self, Sim.self, Link.self,
+            Raw.self, Serve.self,
         ]
 
     )

@@ -17,6 +17,9 @@ public final class AuditLog: Sendable {
 
     private let database: DatabasePool
     private let headPath: FilePath
+    /// Whose pump each row is about: the patient record of the row's pump
+    /// is put on the row.
+    private let patients: PatientRecords
 
     public init(directory: StateDirectory) throws(AuditError) {
         do {
@@ -30,6 +33,7 @@ public final class AuditLog: Sendable {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         headPath = directory.file(Self.headName)
+        patients = PatientRecords(directory: directory)
         do {
             database = try DatabasePool(path: directory.file(Self.databaseName).string, configuration: configuration)
             try Self.migrator.migrate(database)
@@ -67,8 +71,23 @@ public final class AuditLog: Sendable {
     }
 
     /// Appends one row and returns it as stored.
+    ///
+    /// A row about a pump with a patient record carries that record (name,
+    /// record number, date of birth, prescriber) in its parameters, hashed
+    /// with the row, so every row of a visit names the patient without
+    /// each caller passing it. A record that cannot be trusted (readable by
+    /// others, malformed) stops the append: a row must not silently lose
+    /// its patient.
     @discardableResult
     public func append(_ record: AuditRecord, at time: Date = Date()) throws(AuditError) -> AuditEntry {
+        var record = record
+        if let serial = record.pumpSerial {
+            let patient: PatientRecord?
+            do { patient = try patients.record(forPump: serial) } catch { throw .storage(error.description) }
+            for (key, value) in patient?.auditParameters ?? [:] where record.parameters[key] == nil {
+                record.parameters[key] = value
+            }
+        }
         let entry: AuditEntry
         do {
             entry = try database.write { db -> AuditEntry in

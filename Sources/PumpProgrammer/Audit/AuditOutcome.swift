@@ -30,6 +30,10 @@ public enum AuditOutcome: String, Codable, Sendable, CaseIterable {
     case unchanged
     case reportNotWritten = "report not written"
     case noReply = "no reply"
+    /// The patient record of a pump was set or replaced (`pumpctl patient set`).
+    case patientRecordSet = "patient record set"
+    /// A visit was exported (FHIR); nothing was sent to a pump.
+    case exported
 }
 
 extension AuditEntry {

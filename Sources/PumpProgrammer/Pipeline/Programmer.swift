@@ -222,9 +222,7 @@ public actor Programmer {
         let report = try await interrogateReport()
         var status = try PumpStatus(report: report, hostNow: context.now(), simulated: context.simulated, unresolved: unresolved)
         status.libraryDoseUnit = context.policy.policy(for: status.drug)?.massUnit
-        try record(command: "interrogate", phase: .event, parameters: [
-            "reservoir_volume": status.reservoirVolume.description, "alarms": status.alarms.map(\.name).joined(separator: ","),
-        ], outcome: .read)
+        try record(command: "interrogate", phase: .event, parameters: status.readParameters, outcome: .read)
         return status
     }
 

@@ -37,31 +37,43 @@ extension Programmer {
         default:
             break
         }
-        return writeReport(title: title, review: review, status: status, overrides: overrides, extra: extra)
+        return writeReport(title: title, review: review, status: status, overrides: overrides, extra: extra, before: plan.before)
     }
 
     /// Writes the session report (Markdown and HTML) into `reports/` of the
     /// state directory and returns the paths. A report that cannot be
     /// written is recorded in the audit log; the programming itself stands.
+    ///
+    /// Every report names the patient (from the pump's patient record), the
+    /// software and drug library that made it, and ends with signature
+    /// lines; `before` (the pump as read for the plan) is shown beside the
+    /// pump after the change.
     func writeReport(title: String, review: Review?, status: PumpStatus, overrides: [AcceptedPrescription.OverriddenFinding],
-                     extra: [SessionReport.Section] = []) -> [String] {
+                     extra: [SessionReport.Section] = [], before: PumpStatus? = nil) -> [String] {
         let doseUnit = status.doseRateUnit
+        let (patientSection, patient) = patientSection(serial: status.serial)
         var sections: [SessionReport.Section] = [
+            patientSection,
             .init(title: "Pump", fields: [
-                .init("Serial", status.serial), .init("Model", status.model), .init("Clock", status.clock.iso8601),
+                .init("Serial", status.serial), .init("Model", status.model), .init("Firmware", status.firmware),
+                .init("Clock", status.clock.iso8601),
                 .init("Battery", PumpStatus.batteryName(status.battery)), .init("Operator", context.operatorName),
                 .init("Second operator", context.secondOperator ?? "-"),
+            ]),
+            // The policy is the drug library the checks used: its name and
+            // the SHA-256 of its bytes identify its version.
+            .init(title: "Software and drug library", fields: [
+                .init("Programmer", "\(PumpWandSoftware.name) \(PumpWandSoftware.version)"),
                 .init("Policy", context.policyIdentity.summary),
             ]),
-            .init(title: "Now programmed", fields: [
-                .init("Drug", status.drug.rawValue), .init("Concentration", status.units.text(status.concentration)),
-                .init("Mode", status.prescription.mode.name), .init("Daily dose", status.dailyDose.formatted(in: doseUnit)),
-                .init("Rate", status.rate.description), .init("Reservoir", status.reservoirVolume.description),
-                .init("Low-reservoir alarm at", status.lowReservoirThreshold.description),
-                .init("Low-reservoir alarm date", status.lowReservoirAlarmDate?.iso8601 ?? "none within ten years"),
-                .init("Refill date", status.refillDate?.iso8601 ?? "-"),
-            ]),
         ]
+        if let before {
+            let old = Self.summary(before), new = Self.summary(status)
+            sections.append(.init(title: "Before -> after this visit", fields: zip(old, new).map { old, new in
+                old.value == new.value ? .init(old.label, "\(old.value) (unchanged)") : .init(old.label, "\(old.value) -> \(new.value)")
+            }))
+        }
+        sections.append(.init(title: "Now programmed", fields: Self.summary(status)))
         if let review {
             sections.append(.init(title: "Changes (current -> pending)", fields: review.rows.filter(\.changed).map {
                 .init($0.field, "\($0.current) -> \($0.pending)")
@@ -75,7 +87,10 @@ extension Programmer {
             title: "\(title), pump \(status.serial)", headline: status.schedulerSentence, sections: sections,
             doseUnit: doseUnit.symbol, schedule: doseSteps(status.prescription, unit: doseUnit),
             projection: projectionPoints(status), alarmThresholdML: millilitres(status.lowReservoirThreshold),
-            simulated: context.simulated)
+            simulated: context.simulated || patient?.simulated == true,
+            attestations: [.init(role: "Operator", name: context.operatorName)]
+                + (context.secondOperator.map { [.init(role: "Second provider", name: $0)] } ?? [])
+                + [.init(role: "Prescriber", name: patient?.prescriber ?? "-")])
         let stamp = AuditLog.format(context.now()).replacingOccurrences(of: ":", with: "")
         let base = "\(stamp)-\(status.serial)-\(title.lowercased().replacingOccurrences(of: " ", with: "-"))"
         var paths: [String] = []
@@ -93,6 +108,42 @@ extension Programmer {
             try? record(command: "report", phase: .event, outcome: .reportNotWritten, detail: "\(error)")
         }
         return paths
+    }
+
+    /// The pump's therapy state as the report lists it, before and after.
+    static func summary(_ status: PumpStatus) -> [SessionReport.Field] {
+        let doseUnit = status.doseRateUnit
+        return [
+            .init("Drug", status.drug.rawValue), .init("Concentration", status.units.text(status.concentration)),
+            .init("Mode", status.prescription.mode.name), .init("Daily dose", status.dailyDose.formatted(in: doseUnit)),
+            // Volumes to the display precision (Shown): the pump delivers
+            // between reads, and 11.999983 mL beside 12 mL helps nobody.
+            .init("Rate", Shown.volumeRate(status.rate)), .init("Reservoir", Shown.volume(status.reservoirVolume)),
+            .init("Low-reservoir alarm at", Shown.volume(status.lowReservoirThreshold)),
+            .init("Low-reservoir alarm date", status.lowReservoirAlarmDate?.iso8601 ?? "none within ten years"),
+            .init("Refill date", status.refillDate?.iso8601 ?? "-"),
+        ]
+    }
+
+    /// The patient of pump `serial` as the report shows it, and the record.
+    /// A missing or unusable record is said in capitals on the report,
+    /// which is still written (the visit happened).
+    private func patientSection(serial: String) -> (SessionReport.Section, PatientRecord?) {
+        let patient: PatientRecord?
+        do { patient = try PatientRecords(directory: context.stateDirectory).record(forPump: serial) } catch {
+            return (.init(title: "Patient", fields: [.init("Patient", "PATIENT RECORD UNUSABLE: \(error.description)")]), nil)
+        }
+        guard let patient else {
+            return (.init(title: "Patient", fields: [
+                .init("Patient", "NO PATIENT RECORD for pump \(serial) (pumpctl patient set)"),
+            ]), nil)
+        }
+        var fields: [SessionReport.Field] = [
+            .init("Name", patient.name), .init("Medical record number", patient.recordNumber),
+            .init("Date of birth", patient.birthDate), .init("Prescriber", patient.prescriber),
+        ]
+        if patient.simulated { fields.append(.init("Record", "SIMULATED patient record (set with --simulator), not a patient's")) }
+        return (.init(title: "Patient", fields: fields), patient)
     }
 
     private func doseSteps(_ prescription: Prescription, unit: QuantityUnit<DoseRateDimension>) -> [SessionReport.DoseStep] {

@@ -47,6 +47,20 @@ public struct SessionReport: Sendable, Equatable {
         }
     }
 
+    /// A signature line: who attests, in which role, with room to sign and date.
+    public struct Attestation: Sendable, Equatable {
+        public var role: String
+        public var name: String
+        public init(role: String, name: String) {
+            self.role = role
+            self.name = name
+        }
+    }
+
+    /// What each signer attests to, above the signature lines.
+    public static let attestationStatement =
+        "I attest that this record is a true account of the visit, and that the pump was left as it states."
+
     public var title: String
     /// The sentence the scheduler must hear, e.g. "Tell the scheduler: low-reservoir alarm on 2027-02-19".
     public var headline: String
@@ -56,10 +70,12 @@ public struct SessionReport: Sendable, Equatable {
     public var projection: [ReservoirPoint]
     public var alarmThresholdML: Double
     public var simulated: Bool
+    /// Signature lines at the end of the report (operator, second provider, prescriber).
+    public var attestations: [Attestation]
 
     public init(
         title: String, headline: String, sections: [Section], doseUnit: String, schedule: [DoseStep],
-        projection: [ReservoirPoint], alarmThresholdML: Double, simulated: Bool
+        projection: [ReservoirPoint], alarmThresholdML: Double, simulated: Bool, attestations: [Attestation] = []
     ) {
         self.title = title
         self.headline = headline
@@ -69,6 +85,7 @@ public struct SessionReport: Sendable, Equatable {
         self.projection = projection
         self.alarmThresholdML = alarmThresholdML
         self.simulated = simulated
+        self.attestations = attestations
     }
 
     public var markdown: String {
@@ -93,6 +110,18 @@ public struct SessionReport: Sendable, Equatable {
             }
             lines.append("")
         }
+        if !attestations.isEmpty {
+            lines.append("## Attestation")
+            lines.append("")
+            lines.append(Self.attestationStatement)
+            lines.append("")
+            lines.append("| role | name | signature | date |")
+            lines.append("|---|---|---|---|")
+            for attestation in attestations {
+                lines.append("| \(escapeMarkdown(attestation.role)) | \(escapeMarkdown(attestation.name)) | ____________________ | ____________ |")
+            }
+            lines.append("")
+        }
         return lines.joined(separator: "\n")
     }
 
@@ -112,11 +141,20 @@ public struct SessionReport: Sendable, Equatable {
         if projection.count >= 2 {
             body += "<h2>Reservoir projection</h2>\n" + projectionChart() + "\n"
         }
+        if !attestations.isEmpty {
+            body += "<h2>Attestation</h2>\n<p>\(escapeHTML(Self.attestationStatement))</p>\n<table class=\"sign\">\n"
+            body += "<tr><th>Role</th><th>Name</th><th>Signature</th><th>Date</th></tr>\n"
+            for attestation in attestations {
+                body += "<tr><td>\(escapeHTML(attestation.role))</td><td>\(escapeHTML(attestation.name))</td><td class=\"line\"></td><td class=\"line\"></td></tr>\n"
+            }
+            body += "</table>\n"
+        }
         return """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><title>\(escapeHTML(title))</title>
             <style>body{font-family:sans-serif;max-width:60em;margin:2em auto}th{text-align:left;padding-right:2em}
-            .headline{font-size:1.6em;font-weight:bold}.sim{color:#b00}</style></head>
+            .headline{font-size:1.6em;font-weight:bold}.sim{color:#b00}
+            .sign td{padding:1.2em 1em 0.2em 0}.sign td.line{border-bottom:1px solid #000;min-width:12em}</style></head>
             <body>
             \(body)</body></html>
 

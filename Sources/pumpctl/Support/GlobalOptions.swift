@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Glibc
+import PumpProgrammer
 import StateFiles
 import SystemPackage
 
@@ -38,7 +40,7 @@ struct GlobalOptions: ParsableArguments {
     var stateDir: String?
 
     @Option(name: .customLong("operator"), help: ArgumentHelp(
-        "Who is operating, for the audit log (default: the login name).", valueName: "name"))
+        "Who is operating, for the audit log and reports (default: the login name; required when there is none).", valueName: "name"))
     var operatorName: String?
 
     @Option(name: .long, help: ArgumentHelp(
@@ -77,10 +79,26 @@ struct GlobalOptions: ParsableArguments {
         return StateDirectory(path: path)
     }
 
-    /// The operator recorded in the audit log.
-    var resolvedOperator: String {
-        if let operatorName, !operatorName.isEmpty { return operatorName }
+    /// The operator recorded in the audit log: `--operator`, else the login
+    /// name. Never a placeholder: with neither, the command is refused
+    /// before anything is sent, and a name with control characters or
+    /// beyond the length limit is refused too.
+    func resolvedOperator() throws -> String {
         let environment = ProcessInfo.processInfo.environment
-        return environment["LOGNAME"] ?? environment["USER"] ?? "unknown"
+        let given = operatorName ?? [environment["LOGNAME"], environment["USER"], Self.accountName()]
+            .compactMap { $0 }.first { !$0.isEmpty }
+        guard let given, !given.isEmpty else {
+            throw Output.fail(CommandFailure(status: .usage, message:
+                "Who is operating? There is no login name: give --operator NAME. Nothing was sent to the pump."))
+        }
+        do { return try PatientRecord.checkedName(given, field: "operator") } catch {
+            throw Output.fail(CommandFailure(status: .usage, message: "--operator: \(error.description) Nothing was sent to the pump."))
+        }
+    }
+
+    /// The name of the account running pumpctl, from the password database.
+    private static func accountName() -> String? {
+        guard let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name else { return nil }
+        return String(cString: name)
     }
 }

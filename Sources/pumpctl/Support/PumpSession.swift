@@ -16,6 +16,8 @@ enum PumpSession {
     static func run<T>(_ global: GlobalOptions, _ session: SessionOptions,
                        _ body: (Programmer) async throws(ProgrammerError) -> T) async throws -> T {
         let directory = try global.stateDirectory()
+        let operatorName = try global.resolvedOperator()
+        let expectedPump = try PatientSelection.expectedPump(session, directory: directory)
         let (policy, policyIdentity) = try loadPolicy(session.policyFile)
         // One pumpctl at a time on a state directory, for the whole session:
         // a second one would interleave pending records and audit rows.
@@ -48,8 +50,8 @@ enum PumpSession {
             throw Output.fail(CommandFailure(status: .internalError, message: "No pump key is at hand."))
         }
         var context = ProgrammerContext(
-            stateDirectory: directory, operatorName: global.resolvedOperator, secondOperator: session.secondOperator,
-            policy: policy, policyIdentity: policyIdentity, simulated: global.simulator, expectedPumpSerial: session.expectPump)
+            stateDirectory: directory, operatorName: operatorName, secondOperator: session.secondOperator,
+            policy: policy, policyIdentity: policyIdentity, simulated: global.simulator, expectedPumpSerial: expectedPump)
         // The crash tests stop a simulated visit at a chosen step
         // (PUMPWAND_SIMULATOR_CRASH_AT=after-send:2 is the second
         // state-changing command, just after its reply); a real pump session

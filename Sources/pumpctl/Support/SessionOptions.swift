@@ -10,6 +10,11 @@ struct SessionOptions: ParsableArguments {
         "The pump serial on the patient's record: any other pump is refused.", valueName: "serial"))
     var expectPump: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "The patient's medical record number: the pump must be the one linked to it (pumpctl patient set), any other is refused.",
+        valueName: "number"))
+    var patient: String?
+
     @Option(name: .customLong("second-operator"), help: ArgumentHelp(
         "The second provider confirming the change (required for a change of concentration).", valueName: "name"))
     var secondOperator: String?

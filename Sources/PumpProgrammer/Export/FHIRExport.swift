@@ -1,0 +1,340 @@
+import Crypto
+import Foundation
+import Therapy
+
+/// One visit: the audit rows of one session with a pump, from its
+/// "session opened" row to its "session closed" row (or the next opening,
+/// when the process died), in order.
+public struct AuditVisit: Sendable {
+    /// Stable across exports: from the hash of the session's first row.
+    public var id: String
+    public var pumpSerial: String
+    public var rows: [AuditEntry]
+    public var simulated: Bool { rows.first?.parameters["simulated"] == "true" }
+    public var start: String { rows.first?.time ?? "" }
+    public var end: String { rows.last?.time ?? "" }
+    /// The patient as the visit's rows recorded them (`AuditLog.append`).
+    public var patient: (name: String, recordNumber: String, birthDate: String, prescriber: String)? {
+        guard let row = rows.first(where: { $0.parameters["patient_record_number"] != nil }),
+              let name = row.parameters["patient_name"], let number = row.parameters["patient_record_number"],
+              let birth = row.parameters["patient_birth_date"] else { return nil }
+        return (name, number, birth, row.parameters["prescriber"] ?? "")
+    }
+
+    /// The visits of an audit log, oldest first.
+    public static func visits(in entries: [AuditEntry]) -> [AuditVisit] {
+        var visits: [AuditVisit] = []
+        var current: AuditVisit?
+        for entry in entries {
+            if entry.command == "session", entry.outcomeCode == .sessionOpened, let serial = entry.pumpSerial {
+                if let open = current { visits.append(open) }
+                current = AuditVisit(id: String(entry.hash.prefix(16)), pumpSerial: serial, rows: [entry])
+                continue
+            }
+            guard var open = current, entry.pumpSerial == open.pumpSerial else { continue }
+            open.rows.append(entry)
+            current = open
+            if entry.command == "session", entry.outcomeCode == .sessionClosed {
+                visits.append(open)
+                current = nil
+            }
+        }
+        if let open = current { visits.append(open) }
+        return visits
+    }
+}
+
+/// Why a visit cannot be exported.
+public enum FHIRExportError: Error, Equatable, Sendable, CustomStringConvertible {
+    case noPatient(visit: String, pump: String)
+    case noRead(visit: String)
+    case unreadable(visit: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case let .noPatient(visit, pump):
+            return "Visit \(visit) with pump \(pump) names no patient (its audit rows carry no patient record): it cannot be filed. Set the record with pumpctl patient set for the visits to come."
+        case let .noRead(visit):
+            return "Visit \(visit) never read the pump, so there is no device state to export."
+        case let .unreadable(visit, detail):
+            return "Visit \(visit) cannot be exported: \(detail)"
+        }
+    }
+}
+
+/// A visit as an HL7 FHIR R5 transaction Bundle of PUTs with ids derived
+/// from the audit log, so exporting the same visit again updates the
+/// same resources on the server instead of adding copies.
+///
+/// What the pump did comes from the audit rows' outcome codes, never from
+/// display text: a command whose outcome is UNCERTAIN is a
+/// MedicationAdministration with status `unknown`, a refused or cancelled
+/// one `not-done`, and only one the pump carried out (its receipt, or a
+/// later resolution as executed) `completed`.
+public enum FHIRExport {
+    public static let mrnSystem = "urn:pumpwand:medical-record-number"
+    public static let serialSystem = "urn:pumpwand:pump-serial"
+    public static let commandSystem = "urn:pumpwand:command-id"
+    public static let visitSystem = "urn:pumpwand:visit"
+    public static let auditCommandSystem = "urn:pumpwand:audit-command"
+    public static let observationSystem = "urn:pumpwand:observation"
+
+    /// Test data marks (HL7 v3 ActReason HTEST) on every resource of a simulated visit.
+    static let simulatedMeta = FHIR.Meta(
+        security: [.init(system: "http://terminology.hl7.org/CodeSystem/v3-ActReason", code: "HTEST", display: "test health data")],
+        tag: [.init(system: "urn:pumpwand:tag", code: "SIMULATED", display: "SIMULATED visit: simulated pump, not a patient's")])
+
+    /// A FHIR id (UUID form) that depends only on `parts`.
+    static func stableID(_ parts: String...) -> String {
+        var bytes = Array(SHA256.hash(data: Data(parts.joined(separator: "\u{1F}").utf8)).prefix(16))
+        bytes[6] = (bytes[6] & 0x0F) | 0x80  // version 8: name-based, SHA-256
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        let hex = bytes.map { String(format: "%02x", $0) }.joined()
+        let cut = [8, 4, 4, 4, 12]
+        var index = hex.startIndex
+        return cut.map { length in
+            let end = hex.index(index, offsetBy: length)
+            defer { index = end }
+            return String(hex[index..<end])
+        }.joined(separator: "-")
+    }
+
+    /// UCUM for the units pumpctl records.
+    static func ucum(_ unit: String) -> String? {
+        ["mcg": "ug", "mg": "mg", "mL": "mL", "mcg/day": "ug/d", "mg/day": "mg/d", "mcg/mL": "ug/mL", "mg/mL": "mg/mL",
+         "mL/day": "mL/d", "mV": "mV", "min": "min", "h": "h", "s": "s"][unit]
+    }
+
+    static func quantity(_ value: Decimal, _ unit: String) -> FHIR.Quantity? {
+        ucum(unit).map { FHIR.Quantity(value: value, unit: unit, code: $0) }
+    }
+
+    /// `50mcg`, `18mL` as recorded in an audit row, as a FHIR quantity.
+    static func quantity<D: PhysicalDimension>(_ text: String?, _: D.Type) -> FHIR.Quantity? {
+        guard let text, let (parsed, unit) = try? Quantity<D>.parseWithUnit(text) else { return nil }
+        return quantity(parsed.decimalValue(in: unit), unit.symbol)
+    }
+
+    static let intrathecal = FHIR.CodeableConcept.text("intrathecal")
+
+    /// What became of a command, from every row with its id (a later
+    /// visit's resolution included), as a MedicationAdministration status.
+    static func administrationStatus(_ rows: [AuditEntry]) -> (status: String, reason: String?) {
+        let outcomes = rows.compactMap(\.outcomeCode)
+        if outcomes.contains(where: { [.done, .resolvedExecuted, .readBackMatches, .notVerified].contains($0) }) {
+            return ("completed", outcomes.contains(.notVerified) ? "carried out; read-back not verified" : nil)
+        }
+        if let refused = outcomes.last(where: {
+            [.refusedByPump, .notSent, .resolvedRefused, .resolvedNeverReceived, .refusedByPolicy, .cancelled, .staleReview].contains($0)
+        }) {
+            return ("not-done", refused.rawValue)
+        }
+        if outcomes.contains(.uncertain) || outcomes.contains(.noReply) {
+            return ("unknown", "UNCERTAIN: sent, and whether the pump carried it out is not known")
+        }
+        return ("unknown", "no outcome was recorded")
+    }
+
+    static func auditOutcome(_ code: AuditOutcome) -> String {
+        switch code {
+        case .sessionOpened, .sessionClosed, .read, .done, .readBackMatches, .unchanged, .resolvedExecuted, .patientRecordSet, .exported:
+            return "0"
+        case .wrongPump, .refusedByPump, .notSent, .resolvedRefused, .resolvedNeverReceived, .refusedByPolicy, .cancelled,
+             .staleReview, .reportNotWritten:
+            return "4"
+        case .uncertain, .readBackMismatch, .notVerified, .noReply:
+            return "8"
+        }
+    }
+
+    /// The visit's bundle. `log` is the whole audit log, for outcomes
+    /// resolved after the visit.
+    public static func bundle(_ visit: AuditVisit, log: [AuditEntry]) throws(FHIRExportError) -> FHIR.Bundle {
+        guard let person = visit.patient else { throw .noPatient(visit: visit.id, pump: visit.pumpSerial) }
+        let reads = visit.rows.filter { $0.command == "interrogate" && $0.outcomeCode == .read && $0.parameters["drug"] != nil }
+        guard let last = reads.last else { throw .noRead(visit: visit.id) }
+        let meta = visit.simulated ? simulatedMeta : nil
+        let serial = visit.pumpSerial
+        let state = last.parameters
+
+        let patientID = stableID("Patient", person.recordNumber)
+        let subject = FHIR.Reference.to("Patient", patientID)
+        let patient = FHIR.Patient(id: patientID, meta: meta, identifier: [.init(system: mrnSystem, value: person.recordNumber)],
+                                   name: [.init(text: person.name)], birthDate: person.birthDate)
+
+        let deviceID = stableID("Device", serial)
+        let deviceReference = FHIR.Reference.to("Device", deviceID)
+        let model = state["model"] ?? "unknown"
+        let device = FHIR.Device(
+            id: deviceID, meta: meta, identifier: [.init(system: serialSystem, value: serial)], status: "active",
+            displayName: "implanted intrathecal drug pump \(model) \(serial)", serialNumber: serial,
+            modelNumber: model, version: state["firmware"].map { [.init(type: .text("firmware"), value: $0)] },
+            property: state["battery"].map { [.init(type: .text("battery"), valueCodeableConcept: .text($0))] },
+            type: [.text("implantable intrathecal infusion pump")])
+
+        guard let drug = state["drug"], let strengthValue = state["concentration_value"].flatMap({ Decimal(string: $0) }),
+              let strengthUnit = state["concentration_unit"], let doseValue = state["daily_dose_value"].flatMap({ Decimal(string: $0) }),
+              let doseUnit = state["daily_dose_unit"], let dose = quantity(doseValue, doseUnit) else {
+            throw .unreadable(visit: visit.id, detail: "row \(last.sequence) lacks the drug, concentration or daily dose")
+        }
+        let medication = FHIR.CodeableReference(
+            concept: .text("\(drug) \(strengthValue) \(strengthUnit) intrathecal solution"), reference: nil)
+        let mode = state["mode"] ?? "continuous"
+        let hash = state["prescription_hash"] ?? ""
+        let requestID = stableID("MedicationRequest", serial, hash)
+        let programmed = visit.rows.last { $0.command == "program" && $0.phase == .outcome && $0.outcomeCode == .done }
+        let request = FHIR.MedicationRequest(
+            id: requestID, meta: meta, identifier: [.init(system: "urn:pumpwand:prescription-hash", value: hash)],
+            status: "active", intent: "order", medication: medication, subject: subject,
+            authoredOn: programmed?.time, requester: person.prescriber.isEmpty ? nil : .named(person.prescriber),
+            device: [.init(concept: nil, reference: deviceReference)],
+            dosageInstruction: dosage(state, mode: mode, dailyDose: dose),
+            note: [.init(text: "As read from pump \(serial) at \(last.time); prescription hash \(hash).")])
+
+        var resources: [FHIR.Resource] = [.patient(patient), .device(device), .medicationRequest(request)]
+        resources += observations(visit, read: last, subject: subject, device: deviceReference, meta: meta)
+
+        // Each bolus and refill the visit asked for, as what became of it.
+        var administrations: [String: String] = [:]
+        for intent in visit.rows where intent.phase == .intent && ["bolus", "refill"].contains(intent.command) {
+            guard let commandID = intent.commandID else { continue }
+            let (status, reason) = administrationStatus(log.filter { $0.commandID == commandID })
+            let id = stableID("MedicationAdministration", commandID)
+            administrations[commandID] = id
+            let refill = intent.command == "refill"
+            let amount = refill ? quantity(intent.parameters["added"], VolumeDimension.self)
+                                : quantity(intent.parameters["dose_to_patient"], MassDimension.self)
+            let text = refill
+                ? "reservoir refill: \(intent.parameters["added"] ?? "?") of \(intent.parameters["drug"] ?? drug) \(intent.parameters["concentration"] ?? ""); withdrawn \(intent.parameters["withdrawn"] ?? "?") (expected \(intent.parameters["expected"] ?? "?"))"
+                : "\(intent.parameters["kind"] ?? "") bolus of \(intent.parameters["dose_to_patient"] ?? "?") over \(intent.parameters["duration"] ?? "?") (\(intent.parameters["volume"] ?? "?"))"
+            resources.append(.medicationAdministration(FHIR.MedicationAdministration(
+                id: id, meta: meta, identifier: [.init(system: commandSystem, value: commandID)], status: status,
+                statusReason: reason.map { [.text($0)] }, category: [.text(refill ? "pump reservoir refill" : "intrathecal bolus")],
+                medication: medication, subject: subject, occurenceDateTime: intent.time, recorded: intent.time,
+                performer: [.init(actor: .init(concept: nil, reference: .named(intent.operatorName)))],
+                request: .to("MedicationRequest", requestID), device: [.init(concept: nil, reference: deviceReference)],
+                note: [.init(text: text)], dosage: .init(text: text, route: refill ? nil : intrathecal, dose: amount))))
+        }
+
+        // Overrides and the second provider, on the command they belong to.
+        for row in visit.rows where !row.overrides.isEmpty || row.secondOperator != nil {
+            var targets = [FHIR.Reference.to("AuditEvent", stableID("AuditEvent", row.hash))]
+            if let id = row.commandID.flatMap({ administrations[$0] }) { targets.append(.to("MedicationAdministration", id)) }
+            if row.command == "program" { targets.append(.to("MedicationRequest", requestID)) }
+            var agents = [FHIR.Provenance.Agent(type: .init(coding: [.init(system: "http://terminology.hl7.org/CodeSystem/provenance-participant-type", code: "author", display: "Author")], text: nil),
+                                                who: .named(row.operatorName))]
+            if let second = row.secondOperator {
+                agents.append(.init(type: .init(coding: [.init(system: "http://terminology.hl7.org/CodeSystem/provenance-participant-type", code: "verifier", display: "Verifier")], text: "second provider"),
+                                    who: .named(second)))
+            }
+            resources.append(.provenance(FHIR.Provenance(
+                id: stableID("Provenance", row.hash), meta: meta, target: targets, recorded: row.time, patient: subject,
+                activity: .text(row.command),
+                authorization: row.overrides.isEmpty ? nil : row.overrides.map { .init(concept: .text("override \($0.code): \($0.reason)"), reference: nil) },
+                agent: agents)))
+        }
+
+        // Every row as an AuditEvent.
+        for row in visit.rows {
+            resources.append(.auditEvent(auditEvent(row, subject: subject, device: deviceReference, meta: meta)))
+        }
+
+        return FHIR.Bundle(
+            id: stableID("Bundle", visit.id), meta: meta, identifier: .init(system: visitSystem, value: visit.id),
+            type: "transaction", timestamp: visit.end,
+            entry: resources.map { .init(fullUrl: "urn:uuid:\($0.id)", resource: $0, request: .init(method: "PUT", url: "\($0.type)/\($0.id)")) })
+    }
+
+    /// The prescription's dosing: the daily dose (continuous), one entry
+    /// per flex step at its time of day, and the patient bolus as needed
+    /// with its 24-hour maximum.
+    static func dosage(_ state: [String: String], mode: String, dailyDose: FHIR.Quantity) -> [FHIR.Dosage] {
+        let unit = dailyDose.unit
+        var result: [FHIR.Dosage] = []
+        let steps = (state["flex_steps"] ?? "").split(separator: ";").compactMap { step -> (String, Decimal)? in
+            let parts = step.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let value = Decimal(string: String(parts[1])) else { return nil }
+            return (String(parts[0]), value)
+        }
+        if steps.isEmpty {
+            result.append(.init(sequence: 1, text: "\(mode): \(dailyDose.value) \(unit) intrathecal by implanted pump",
+                                timing: nil, asNeeded: false, route: intrathecal,
+                                doseAndRate: [.init(type: .text("daily dose (average over 24 h)"), doseQuantity: nil, rateQuantity: dailyDose)],
+                                maxDosePerPeriod: nil))
+        } else {
+            for (index, (start, value)) in steps.enumerated() {
+                // A daily step's start is a time of day; a weekly one's ("Mon 06:00") stays in the text.
+                let timeOfDay = start.count == 5 && start.dropFirst(2).first == ":" ? ["\(start):00"] : nil
+                result.append(.init(sequence: index + 1, text: "flex step from \(start): \(value) \(unit)",
+                                    timing: timeOfDay.map { .init(repeating: .init(timeOfDay: $0)) }, asNeeded: false,
+                                    route: intrathecal,
+                                    doseAndRate: [.init(type: .text("dose rate from this step's start"), doseQuantity: nil,
+                                                        rateQuantity: quantity(value, unit))], maxDosePerPeriod: nil))
+            }
+        }
+        if let value = state["patient_bolus_dose_value"].flatMap({ Decimal(string: $0) }), let bolusUnit = state["patient_bolus_dose_unit"],
+           let bolus = quantity(value, bolusUnit), let most = state["patient_bolus_max_per_24h"].flatMap({ Int($0) }) {
+            let lockout = state["patient_bolus_lockout_s"].flatMap { Decimal(string: $0) }
+            let perDay = quantity(value * Decimal(most), bolusUnit)
+            result.append(.init(sequence: result.count + 1,
+                                text: "patient bolus: \(value) \(bolusUnit) on demand, at most \(most) per 24 h" + (lockout.map { ", lockout \($0) s" } ?? ""),
+                                timing: nil, asNeeded: true, route: intrathecal,
+                                doseAndRate: [.init(type: .text("patient bolus"), doseQuantity: bolus, rateQuantity: nil)],
+                                maxDosePerPeriod: perDay.map { [.init(numerator: $0, denominator: FHIR.Quantity(value: 1, unit: "d", code: "d"))] }))
+        }
+        return result
+    }
+
+    static func observations(_ visit: AuditVisit, read: AuditEntry, subject: FHIR.Reference, device: FHIR.Reference,
+                             meta: FHIR.Meta?) -> [FHIR.Resource] {
+        let state = read.parameters
+        func observation(_ code: String, _ text: String) -> FHIR.Observation {
+            FHIR.Observation(id: stableID("Observation", visit.id, code), meta: meta, status: "final",
+                             code: .init(coding: [.init(system: observationSystem, code: code, display: text)], text: text),
+                             subject: subject, effectiveDateTime: read.time, device: device)
+        }
+        var result: [FHIR.Resource] = []
+        if let value = state["reservoir_ml"].flatMap({ Decimal(string: $0) }) {
+            var reservoir = observation("reservoir-volume", "pump reservoir volume")
+            reservoir.valueQuantity = quantity(value, "mL")
+            result.append(.observation(reservoir))
+        }
+        if let date = state["low_reservoir_alarm_date"], !date.isEmpty {
+            var alarm = observation("low-reservoir-alarm-date", "projected low-reservoir alarm date")
+            alarm.valueDateTime = date
+            result.append(.observation(alarm))
+        }
+        if let battery = state["battery"] {
+            var observed = observation("battery-status", "pump battery status")
+            observed.valueCodeableConcept = .text(battery)
+            if let millivolts = state["battery_mv"].flatMap({ Decimal(string: $0) }), let volts = quantity(millivolts, "mV") {
+                observed.component = [.init(code: .text("battery voltage"), valueQuantity: volts)]
+            }
+            result.append(.observation(observed))
+        }
+        return result
+    }
+
+    static func auditEvent(_ row: AuditEntry, subject: FHIR.Reference, device: FHIR.Reference, meta: FHIR.Meta?) -> FHIR.AuditEvent {
+        let reads = ["interrogate", "read-back", "log", "alarms", "clock"]
+        let details = row.parameters.sorted { $0.key < $1.key }
+            .filter { !$0.key.hasPrefix("patient_") && $0.key != "prescriber" && !$0.value.isEmpty }
+            .map { FHIR.AuditEvent.Detail(type: .text($0.key), valueString: $0.value) }
+            + [.init(type: .text("audit_sequence"), valueString: "\(row.sequence)"), .init(type: .text("audit_hash"), valueString: row.hash),
+               .init(type: .text("phase"), valueString: row.phase.rawValue)]
+            + (row.commandID.map { [.init(type: .text("command_id"), valueString: $0)] } ?? [])
+            + row.overrides.map { .init(type: .text("override \($0.code)"), valueString: $0.reason) }
+        var agents = [FHIR.AuditEvent.Agent(role: [.text("operator")], who: .named(row.operatorName), requestor: true)]
+        if let second = row.secondOperator { agents.append(.init(role: [.text("second provider")], who: .named(second), requestor: false)) }
+        return FHIR.AuditEvent(
+            id: stableID("AuditEvent", row.hash), meta: meta, category: [.text(row.phase.rawValue)],
+            code: .init(coding: [.init(system: auditCommandSystem, code: row.command, display: nil)], text: "\(row.command) (\(row.phase.rawValue))"),
+            action: reads.contains(row.command) ? "R" : "E", occurredDateTime: row.time, recorded: row.time,
+            outcome: row.outcomeCode.map {
+                .init(code: .init(system: "http://terminology.hl7.org/CodeSystem/audit-event-outcome", code: auditOutcome($0), display: nil),
+                      detail: [.text($0.rawValue)])
+            },
+            patient: subject, agent: agents, source: .init(observer: .named("\(PumpWandSoftware.name) \(PumpWandSoftware.version)")),
+            entity: [.init(what: device, detail: details)])
+    }
+}

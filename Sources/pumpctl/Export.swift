@@ -1,0 +1,198 @@
+import ArgumentParser
+import Foundation
+import PumpProgrammer
+import StateFiles
+import SystemPackage
+import Therapy
+
+/// `pumpctl export fhir`: visits from the audit log as HL7 FHIR R5 bundles.
+struct Export: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Export visits from the audit log for the clinic's record system.",
+        subcommands: [FHIRBundles.self])
+
+    struct FHIRBundles: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "fhir",
+            abstract: "Write each visit as an HL7 FHIR R5 transaction Bundle (Patient, Device, MedicationRequest, MedicationAdministration, Observation, Provenance, AuditEvent).",
+            discussion: """
+                A visit is one session with a pump, as the audit log recorded it. Resource ids are derived from the audit log, and every entry is a PUT: exporting a visit again updates the same resources rather than adding copies. A bolus or refill whose outcome is UNCERTAIN is exported with status unknown, never as completed. SIMULATED visits are left out unless --include-simulated; exported, they carry the HTEST security label. Without --output-dir, prints {"bundles": [...]} with --json, or the list of visits.
+                """)
+        @OptionGroup var global: GlobalOptions
+
+        @Option(name: .long, help: ArgumentHelp("Only this visit (its id from the list).", valueName: "id"))
+        var visit: String?
+        @Option(name: .long, help: ArgumentHelp("Only visits that began at or after this time (RFC 3339, a date, or 7d ago).", valueName: "time"))
+        var since: String?
+        @Option(name: .long, help: ArgumentHelp("Only visits that began before this time.", valueName: "time"))
+        var until: String?
+        @Option(name: .customLong("output-dir"), help: ArgumentHelp("Write one file per visit here (VISIT.fhir.json).", valueName: "dir"))
+        var outputDirectory: String?
+        @Flag(name: .customLong("include-simulated"), help: "Export SIMULATED visits too (marked as test data).")
+        var includeSimulated = false
+        @Option(name: .long, help: ArgumentHelp(
+            "Send each bundle as a transaction to this FHIR server base URL (http or https).",
+            discussion: "Retried on a lost connection, a timeout or HTTP 408/429/5xx: every entry is a PUT with a stable id, so a retry or a second export updates and never duplicates.",
+            valueName: "url"))
+        var post: String?
+        @Option(name: .long, help: ArgumentHelp("Further tries after the first with --post (0 to 10).", valueName: "n"))
+        var retries = 3
+
+        func validate() throws {
+            guard (0...10).contains(retries) else { throw ValidationError("--retries \(retries): give 0 to 10.") }
+            if let post {
+                guard let url = URL(string: post), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil else {
+                    throw ValidationError("--post \(post): give the FHIR server's base URL, e.g. http://localhost:8080/fhir")
+                }
+                guard outputDirectory == nil else { throw ValidationError("--post and --output-dir: choose one.") }
+            }
+        }
+
+        func run() async throws {
+            let directory = try global.stateDirectory()
+            // Patient data leaving the programmer is itself on the record: who exported which visits.
+            let operatorName = try global.resolvedOperator()
+            let entries: [AuditEntry]
+            do { entries = try AuditLog(directory: directory).entries() } catch {
+                throw Output.fail(CommandFailure(status: .internalError, message: error.description))
+            }
+            let from = try since.map { try CalcInput.time($0, option: "--since", dateAlone: .midnightUTC).utcSeconds }
+            let to = try until.map { try CalcInput.time($0, option: "--until", dateAlone: .midnightUTC).utcSeconds }
+            var chosen = AuditVisit.visits(in: entries).filter { visit in
+                guard let start = try? Date(visit.start, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) else { return false }
+                let seconds = Int64(start.timeIntervalSince1970.rounded(.down))
+                return (from.map { seconds >= $0 } ?? true) && (to.map { seconds < $0 } ?? true)
+            }
+            if let visit {
+                chosen = chosen.filter { $0.id == visit }
+                guard let found = chosen.first else {
+                    throw Output.fail(CommandFailure(status: .notFound, message: "No visit \(visit) in the audit log (pumpctl export fhir lists them)."))
+                }
+                if found.simulated && !includeSimulated {
+                    throw Output.fail(CommandFailure(status: .refusedByPolicy, message:
+                        "REFUSED: visit \(visit) was SIMULATED (the simulated pump, not a patient's); it is not exported as clinical data. Give --include-simulated to export it marked as test data."))
+                }
+            }
+            let simulated = chosen.filter(\.simulated)
+            if !includeSimulated {
+                chosen.removeAll(where: \.simulated)
+                if !simulated.isEmpty { Output.note("Left out \(simulated.count) SIMULATED visit(s); --include-simulated exports them as test data.") }
+            }
+            guard outputDirectory != nil || global.json || post != nil else {
+                listVisits(chosen)
+                return
+            }
+            var bundles: [(AuditVisit, FHIR.Bundle)] = []
+            var problems: [String] = []
+            for visit in chosen {
+                do { bundles.append((visit, try FHIRExport.bundle(visit, log: entries))) } catch { problems.append(error.description) }
+            }
+            for problem in problems { Output.note("Not exported: \(problem)") }
+            if chosen.isEmpty {
+                throw Output.fail(CommandFailure(status: simulated.isEmpty || includeSimulated ? .notFound : .refusedByPolicy, message: simulated.isEmpty || includeSimulated
+                    ? "No visit to export." : "REFUSED: every visit chosen was SIMULATED; give --include-simulated to export them as test data."))
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            // No pump serial on these rows: they belong to no visit, so
+            // exporting never changes what a visit exports as. Written
+            // before anything leaves: an export that cannot be audited is
+            // not made.
+            let log: AuditLog
+            do { log = try AuditLog(directory: directory) } catch {
+                throw Output.fail(CommandFailure(status: .internalError, message: "\(error.description) Nothing was exported."))
+            }
+            func audit(_ phase: AuditPhase, visits: [String], outcome: AuditOutcome?, extra: [String: String] = [:]) throws {
+                do {
+                    try log.append(AuditRecord(
+                        operatorName: operatorName, pumpSerial: nil, command: "export", phase: phase,
+                        parameters: ["format": "fhir-r5", "visits": visits.joined(separator: ","),
+                                     "destination": post ?? outputDirectory ?? "stdout",
+                                     "simulated_included": includeSimulated ? "true" : "false"].merging(extra) { $1 },
+                        outcome: outcome?.rawValue))
+                } catch {
+                    throw Output.fail(CommandFailure(status: .internalError, message: "\(error.description) Nothing more was exported."))
+                }
+            }
+            if !bundles.isEmpty {
+                if post != nil { try audit(.intent, visits: bundles.map(\.0.id), outcome: nil) } else {
+                    try audit(.event, visits: bundles.map(\.0.id), outcome: .exported)
+                }
+            }
+            if let post, let url = URL(string: post) {
+                // A fixed first delay keeps the retries quick in the tests' local server too.
+                let poster = FHIRPoster(base: url, retries: retries, firstDelay: .milliseconds(500))
+                var sent: [FHIRPoster.Sent] = []
+                for (visit, bundle) in bundles {
+                    let body: Data
+                    do { body = try encoder.encode(bundle) } catch {
+                        problems.append("visit \(visit.id) could not be encoded: \(error)")
+                        continue
+                    }
+                    do { sent.append(try await poster.send(body, visit: visit.id)) } catch {
+                        problems.append(error.description)
+                        Output.note("Not sent: \(error.description)")
+                    }
+                }
+                try audit(.outcome, visits: sent.map(\.visit), outcome: sent.count == bundles.count ? .exported : .notSent,
+                          extra: ["not_sent": "\(bundles.count - sent.count)"])
+                if global.json { try Output.json(PostListing(sent: sent, problems: problems)) } else {
+                    for item in sent {
+                        Output.line("Sent visit \(item.visit): HTTP \(item.status), \(item.entries.count) resources stored (\(item.attempts) attempt(s))")
+                    }
+                }
+            } else if let outputDirectory {
+                var written: [String] = []
+                let folder = FilePath(outputDirectory)
+                do {
+                    try StateDirectory(path: folder).create()
+                    for (visit, bundle) in bundles {
+                        let path = folder.appending("\(visit.id).fhir.json")
+                        try AtomicFile.write(Array(try encoder.encode(bundle)) + [0x0A], to: path)
+                        written.append(path.string)
+                    }
+                } catch let error as StateFileError {
+                    throw Output.fail(CommandFailure(status: .internalError, message: "The export could not be written: \(error.description)"))
+                }
+                if global.json { try Output.json(ExportListing(files: written, problems: problems)) } else {
+                    for path in written { Output.line("Wrote \(path)") }
+                }
+            } else {
+                // The bundles as FHIR spells them (camelCase), inside one object.
+                let data = try encoder.encode(BundleListing(bundles: bundles.map(\.1), problems: problems))
+                FileHandle.standardOutput.write(data + Data("\n".utf8))
+            }
+            if post != nil, !problems.isEmpty {
+                throw Output.fail(CommandFailure(status: .communicationFailure, message:
+                    "\(problems.count) visit(s) were not sent (\(problems.joined(separator: " "))). Sending again is safe: it updates, never duplicates. Nothing was sent to a pump."))
+            }
+            if !problems.isEmpty { throw ExitStatus.refusedByPolicy.exitCode }
+        }
+
+        func listVisits(_ visits: [AuditVisit]) {
+            guard !visits.isEmpty else {
+                Output.line("No visits to export.")
+                return
+            }
+            Output.line(Output.table(header: ["VISIT", "BEGAN", "PUMP", "PATIENT", "ROWS", ""], rows: visits.map {
+                [$0.id, $0.start, $0.pumpSerial, $0.patient?.recordNumber ?? "NO PATIENT", "\($0.rows.count)", $0.simulated ? "SIMULATED" : ""]
+            }))
+            Output.line("Export with --output-dir DIR (one file per visit) or --json.")
+        }
+    }
+}
+
+struct ExportListing: Encodable {
+    var files: [String]
+    var problems: [String]
+}
+
+struct PostListing: Encodable {
+    var sent: [FHIRPoster.Sent]
+    var problems: [String]
+}
+
+struct BundleListing: Encodable {
+    var bundles: [FHIR.Bundle]
+    var problems: [String]
+}
