@@ -94,10 +94,9 @@ struct Refill: AsyncParsableCommand {
     }
 }
 
-/// The record of a refill, for `--json` (the keys of the released contract).
-/// The report files are `reports`, as in every other command; `report_paths`,
-/// released with the same list, is kept as a deprecated alias so scripts that
-/// read it keep working (docs/schemas/refill.json).
+/// The record of a refill, for `--json` (docs/schemas/refill.json). The
+/// report files are `reports`, as in every other command: one name per
+/// meaning (the first release's `report_paths` is gone).
 struct RefillRecord: Encodable {
     var check: RefillCheck
     var added: Volume
@@ -110,7 +109,7 @@ struct RefillRecord: Encodable {
     var reportPaths: [String]
 
     enum CodingKeys: String, CodingKey {
-        case check, added, drug, concentration, concentrationChanged, discrepancyAcknowledgement, status, reports, reportPaths
+        case check, added, drug, concentration, concentrationChanged, discrepancyAcknowledgement, status, reports
         case bridgeVolume, bridgeDuration, bridgeDose
     }
 
@@ -127,6 +126,5 @@ struct RefillRecord: Encodable {
         try container.encodeIfPresent(bridge?.doseDuringBridge, forKey: .bridgeDose)
         try container.encode(status, forKey: .status)
         try container.encode(reportPaths, forKey: .reports)
-        try container.encode(reportPaths, forKey: .reportPaths)
     }
 }
