@@ -54,7 +54,6 @@ public struct ValidationContext: Sendable, Equatable {
         case .stopped, .minimumRate: return true  // minimum rate only keeps the catheter open
         case .continuous, .flex: return false
         }
-        return false
     }
 }
 
