@@ -8,7 +8,19 @@ public struct LoggedEvent: Sendable, Encodable, Equatable {
     public var time: String
     public var code: UInt16
     public var event: String
+    /// The detail as it came (its meaning depends on the code).
     public var detail: UInt32
+    /// The detail as the typed value its code says it is.
+    public var decoded: EventDetail
+
+    init(index: UInt32, time: String, code: UInt16, event: String, detail: UInt32) {
+        self.index = index
+        self.time = time
+        self.code = code
+        self.event = event
+        self.detail = detail
+        decoded = EventDetail(code: code, detail: detail)
+    }
 }
 
 /// The pump's clock against the host's.

@@ -62,7 +62,7 @@ struct Log: AsyncParsableCommand {
         }
         if global.simulator { Output.line("SIMULATED PUMP (not a patient)") }
         Output.line(Output.table(header: ["#", "TIME", "EVENT", "DETAIL"], rows: events.map {
-            ["\($0.index)", $0.time, $0.event, "\($0.detail)"]
+            ["\($0.index)", $0.time, $0.event, EventText.detail($0)]
         }))
     }
 }
