@@ -137,6 +137,13 @@ import TestSupport
         #expect(line("alarm raised")?.hasSuffix("motor stall") == true, "\(log.stdout)")
         // No raw nanolitre counts on the screen.
         #expect(!log.stdout.contains("25000") && !log.stdout.contains("18000000"), "\(log.stdout)")
+        // Times in the clinic's zone with the offset, and --since takes them back as printed.
+        let local = try await PumpctlRun.run(base + ["--tz", "America/Los_Angeles", "log"], environment: ["NO_COLOR": "1", "COLUMNS": "200"])
+        let printed = try #require(local.stdout.firstMatch(of: /\d{4}-\d\d-\d\d \d\d:\d\d -0[78]:00( \(P[SD]T\))?/).map { String($0.0) },
+                                   "\(local.stdout)")
+        let since = try await PumpctlRun.run(base + ["log", "--since", printed], environment: ["NO_COLOR": "1", "COLUMNS": "200"])
+        #expect(since.status == 0, "\(since.stderr)")
+        #expect(since.stdout.contains("alarm raised"), "\(since.stdout)")
 
         let json = try await PumpctlRun.run(base + ["--json", "log"])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
