@@ -60,7 +60,15 @@ struct InteractiveVisitTests {
         process.waitUntilExit()
         output.fileHandleForReading.readabilityHandler = nil
         try? writer.close()
-        let text = collected.withLock { String(decoding: $0, as: UTF8.self) }
+        // What script(1) wrote just before it exited may not have reached
+        // the handler yet: read the rest (the pipe's write end closed with
+        // the child, so this ends).
+        try? output.fileHandleForWriting.close()
+        let rest = (try? output.fileHandleForReading.readToEnd()) ?? nil
+        let text = collected.withLock { data -> String in
+            if let rest { data.append(rest) }
+            return String(decoding: data, as: UTF8.self)
+        }
         return PumpctlRun.Result(status: process.terminationStatus, stdout: text, stderr: "")
     }
 
