@@ -62,8 +62,10 @@ struct Pumpctl: AsyncParsableCommand {
         }
     }
 
-    /// Options of the root that take a value, to find the command name.
-    static let valued: Set<String> = ["--wand", "--trace", "--state-dir", "--operator", "--tz", "--color", "--key-file"]
+    /// Options of the root that take a value, to find the command name
+    /// (the parser's own `--generate-completion-script SHELL` included).
+    static let valued: Set<String> = ["--wand", "--trace", "--state-dir", "--operator", "--tz", "--color", "--key-file",
+                                      "--generate-completion-script"]
 
     /// A command name (or `help TOPIC`) that is not a command: a usage
     /// error (exit 64) naming the nearest command.

@@ -53,6 +53,11 @@ struct WandSim: AsyncParsableCommand {
     @Option(name: .customLong("link"), help: ArgumentHelp("Also make a symlink at this path to the pty.", valueName: "path"))
     var linkPath: String?
 
+    @Option(name: .customLong("write-demo-key"), help: ArgumentHelp(
+        "Write the simulated pump's published DEMO key to this new file (64 hex digits, mode 0600) for pumpctl --key-file, and exit.",
+        valueName: "file"))
+    var demoKeyFile: String?
+
     func validate() throws {
         guard PumpProfile.named(profile) != nil else { throw ValidationError("--profile must be RP-20 or RP-40.") }
         for (name, value) in [("--loss", loss), ("--corruption", corruption), ("--duplication", duplication)]
@@ -64,12 +69,27 @@ struct WandSim: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if let demoKeyFile {
+            // The key every simulated pump answers to; published, so it
+            // protects nothing, and pumpctl says so whenever it is used.
+            let hex = PumpIdentity.demoKey.map { String($0, radix: 16).leftPadded(to: 2) }.joined() + "\n"
+            do { try AtomicFile.create(Array(hex.utf8), at: FilePath(demoKeyFile)) } catch {
+                Self.fail("wandsim: the demo key was not written: \(error)", status: 70)
+            }
+            Self.say("SIMULATED DEMO key (published, protects nothing) written to \(demoKeyFile): use pumpctl --wand PTY --key-file \(demoKeyFile)")
+            return
+        }
         let file = try stateFile()
         var simulation: PumpSimulation
         if file.exists {
             do {
                 simulation = try file.load()
             } catch {
+                // wandsim's own state file: `pumpctl sim reset` resets
+                // another file (simulator.json), so the hint names this one.
+                if case .corrupt(let path, let detail) = error {
+                    Self.fail("SIMULATED wandsim: the simulator state \(path) is corrupt: \(detail). It was left as it is; move it away (wandsim then starts a fresh simulated pump in it) or give another --state FILE.", status: 65)
+                }
                 Self.fail("SIMULATED wandsim: \(error)", status: 65)
             }
         } else {
@@ -155,5 +175,11 @@ struct WandSim: AsyncParsableCommand {
     static func fail(_ message: String, status: Int32) -> Never {
         FileHandle.standardError.write(Data((message + "\n").utf8))
         Glibc.exit(status)
+    }
+}
+
+private extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

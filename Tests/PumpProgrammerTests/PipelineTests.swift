@@ -274,7 +274,7 @@ import WandProtocol
     }
 
     @Test func aPumpTimeOutsideAnyRealDateIsADeviceFaultNotACrash() throws {
-        var simulation = PumpSimulation.fresh(profile: .rp20, seed: 1, hostNow: SimulatedVisit.start)
+        let simulation = PumpSimulation.fresh(profile: .rp20, seed: 1, hostNow: SimulatedVisit.start)
         var report = simulation.pump.interrogateReport()
         report.lastChangeUTCSeconds = .min
         #expect(throws: ProgrammerError.self) {

@@ -33,7 +33,7 @@ import TestSupport
         // The hint names the rules and gives the command that installs them.
         #expect(result.stderr.contains("Install PumpWand's udev rules"))
         #expect(result.stderr.contains(
-            "sudo cp udev-rules/*.rules /etc/udev/rules.d/ && sudo udevadm control --reload && sudo udevadm trigger"))
+            "sudo cp udev-rules/60-pumpwand.rules udev-rules/61-pumpwand-uaccess.rules /etc/udev/rules.d/ && sudo udevadm control --reload && sudo udevadm trigger"))
         #expect(result.stderr.contains("udev-rules/README.md"))
         // --json: the failure is also an error object on stdout, and nothing was sent.
         #expect((result.stdout.contains("\"error\"") && result.stdout.contains("\"pump\" : \"nothing_sent\"")), "\(result.stdout)")

@@ -117,4 +117,105 @@ import TestSupport
         let noPump = #"{"error": {"code": "usage", "exit_status": 64, "message": "x"}}"#
         #expect(try await !Self.violations(of: noPump, schema: "error.json").isEmpty)
     }
+
+    // MARK: Quantities as numbers, one name per meaning, every command
+
+    /// Review rows give quantities as `{value, unit}`, never display text,
+    /// and the schema refuses a row whose dose is a string.
+    @Test func reviewRowsGiveQuantitiesAsNumbers() async throws {
+        let dryRun = try await pumpctl(["program", Self.prescriptions + "/baclofen-continuous-450.json", "--dry-run"])
+        try await expectConforms(dryRun, "program-dry-run.json")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(dryRun.stdout.utf8)) as? [String: Any])
+        let rows = try #require(object["review"] as? [[String: Any]])
+        let dose = try #require(rows.first { $0["field"] as? String == "daily dose" })
+        let pending = try #require(dose["pending"] as? [String: Any])
+        #expect(pending["unit"] as? String == "mcg/day")
+        #expect((pending["value"] as? NSNumber)?.intValue == 450)
+        #expect(rows.first { $0["field"] as? String == "drug" }?["current"] as? String == "baclofen")
+        let stringly = dryRun.stdout.replacingOccurrences(
+            of: #"""
+                "pending" : {
+                        "unit" : "mcg/day",
+                        "value" : 450
+                      }
+                """#, with: #""pending" : "450mcg/day""#)
+        #expect(stringly != dryRun.stdout, "the replacement must hit the real output")
+        #expect(try await Self.violations(of: stringly, schema: "program-dry-run.json").contains { $0.contains("review/") })
+
+        // A flex schedule's rows give each step's dose and pump rate.
+        let flex = try await pumpctl(["program", Self.prescriptions + "/baclofen-flex.json", "--dry-run"])
+        try await expectConforms(flex, "program-dry-run.json", status: flex.status == 65 ? 65 : 0)
+        #expect(flex.stdout.contains("\"dose\" : {"), "\(flex.stdout)")
+    }
+
+    /// The refill gives its report files once, as `reports`, like program.
+    @Test func theRefillNamesItsReportsOnce() async throws {
+        let refill = try await pumpctl(["--yes", "refill", "--withdrawn", "12mL", "--added", "18mL", "--concentration", "2000mcg/mL"])
+        try await expectConforms(refill, "refill.json")
+        #expect(refill.stdout.contains("\"reports\" : ["), "\(refill.stdout)")
+        #expect(!refill.stdout.contains("report_paths"), "\(refill.stdout)")
+        let both = refill.stdout.replacingOccurrences(of: "\"reports\" : [", with: "\"report_paths\" : [], \"reports\" : [")
+        #expect(try await !Self.violations(of: both, schema: "refill.json").isEmpty)
+    }
+
+    /// wands, calc, sim, link and raw against their schemas.
+    @Test func theCalculatorSimulatorAndBringupOutputsMatchTheirSchemas() async throws {
+        let file = Self.prescriptions + "/baclofen-continuous-450.json"
+        try await expectConforms(try await PumpctlRun.run(["--json", "wands"]), "wands.json")
+        try await expectConforms(try await pumpctl(["calc", "daily-dose", "--prescription", file]), "calc-daily-dose.json")
+        try await expectConforms(try await pumpctl(["calc", "projection", "--reservoir", "12mL", "--prescription", file,
+                                                    "--from", "2026-12-01T09:00:00Z"]), "calc-projection.json")
+        try await expectConforms(try await pumpctl(["calc", "refill-check", "--expected", "12mL", "--withdrawn", "11mL"]), "calc-refill-check.json")
+        try await expectConforms(try await pumpctl(["calc", "bridge", "--old-concentration", "2000mcg/mL", "--new-concentration", "1000mcg/mL",
+                                                    "--dose", "400mcg/day", "--line-volume", "0.33mL"]), "calc-bridge.json")
+        try await expectConforms(try await pumpctl(["calc", "validate", "--prescription", file]), "calc-validate.json")
+        try await expectConforms(try await pumpctl(["calc", "validate", "--prescription", Self.prescriptions + "/baclofen-tenfold-error.json"]),
+                                 "calc-validate.json", status: 65)
+        try await expectConforms(try await pumpctl(["sim", "status"]), "sim-status.json")
+        try await expectConforms(try await pumpctl(["sim", "advance", "1d"]), "sim-status.json")
+        try await expectConforms(try await pumpctl(["sim", "reset"]), "sim-status.json")
+        try await expectConforms(try await pumpctl(["link", "status"]), "link-status.json")
+        try await expectConforms(try await pumpctl(["link", "loopback", "--count", "3"]), "link-loopback.json")
+        try await expectConforms(try await pumpctl(["raw", "01", "01", "01", "00", "00", "01"]), "raw.json")
+        try await expectConforms(try await pumpctl(["raw", "--no-frame", "00", "01"]), "raw.json")
+        // The schemas can fail: a quantity as text, a wrong type.
+        let bridge = try await pumpctl(["calc", "bridge", "--old-concentration", "2000mcg/mL", "--new-concentration", "1000mcg/mL",
+                                        "--dose", "400mcg/day", "--line-volume", "0.33mL"]).stdout
+        let text = #"{"volume": "0.33mL", "duration": {"value": 1, "unit": "h"}, "rate": {"value": 1, "unit": "mL/day"}, "#
+            + #""dose_during_bridge": {"value": 1, "unit": "mcg"}, "rate_after_bridge": {"value": 1, "unit": "mL/day"}}"#
+        #expect(try await Self.violations(of: text, schema: "calc-bridge.json").contains { $0.hasPrefix("volume:") }, "\(bridge)")
+    }
+
+    /// Every serve response line against serve.json, and each result
+    /// against the schema of the command it answers.
+    @Test func serveResponsesMatchTheirSchemas() async throws {
+        let requests = [
+            #"{"id":1,"command":"interrogate"}"#, #"{"id":2,"command":"link-status"}"#,
+            #"{"id":3,"command":"loopback","count":2}"#, #"{"id":4,"command":"event-log"}"#,
+            #"{"id":5,"command":"read-prescription"}"#, #"{"id":6,"command":"stop"}"#, #"{"id":7,"command":"close"}"#,
+        ]
+        let run = try await PumpctlRun.run(["--simulator", "--state-dir", stateDir, "serve"],
+                                           stdin: requests.joined(separator: "\n") + "\n")
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == requests.count, "\(run.stdout)")
+        let resultSchemas = [1: "interrogate.json", 2: "link-status.json", 3: "link-loopback.json", 4: "log.json",
+                             5: "serve-read-prescription.json"]
+        for line in lines {
+            let problems = try await Self.violations(of: line, schema: "serve.json")
+            #expect(problems.isEmpty, "serve.json: \(problems) in \(line)")
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            guard let id = object["id"] as? Int, let schema = resultSchemas[id] else { continue }
+            let result = try #require(object["result"] as? [String: Any], "\(line)")
+            let text = String(decoding: try JSONSerialization.data(withJSONObject: result), as: UTF8.self)
+            let resultProblems = try await Self.violations(of: text, schema: schema)
+            #expect(resultProblems.isEmpty, "\(schema): \(resultProblems) in \(text)")
+        }
+        // read-prescription: typed quantities, and the file form beside them.
+        let read = try #require(lines.first { $0.contains("\"id\":5") })
+        #expect(read.contains(#""daily_dose":{"unit":"mcg/day","value":400}"#), "\(read)")
+        #expect(read.contains(#""prescription_file":{"#) && read.contains(#""daily_dose":"400mcg/day""#), "\(read)")
+        // A change is refused with an error line, and the envelope says so.
+        #expect(lines.first { $0.contains("\"id\":6") }?.contains(#""ok":false"#) == true)
+    }
 }

@@ -113,4 +113,46 @@ import TestSupport
             #expect(lines.allSatisfy { $0.contains("SIMULATED") }, "\(arguments): \(result.stdout)")
         }
     }
+
+    /// The pump's event log reads in words and units: volumes in mL (a
+    /// bolus to 0.001 mL), the alarm by name, the clock change as a
+    /// duration; JSON gives the same as typed values beside the raw detail.
+    @Test func theEventLogDecodesEachDetail() async throws {
+        let directory = try stateDirectory()
+        let base = ["--simulator", "--state-dir", directory, "--operator", "test.tech"]
+        #expect(try await PumpctlRun.run(base + ["--yes", "bolus", "--dose", "50mcg"]).status == 0)
+        #expect(try await PumpctlRun.run(base + ["--yes", "refill", "--withdrawn", "12mL", "--added", "18mL",
+                                                 "--concentration", "2000mcg/mL"]).status == 0)
+        #expect(try await sim(directory, ["fault", "clock-drift", "--minutes=-5"]).status == 0)
+        #expect(try await PumpctlRun.run(base + ["--yes", "clock", "--sync"]).status == 0)
+        #expect(try await sim(directory, ["fault", "motor-stall"]).status == 0)
+        let log = try await PumpctlRun.run(base + ["log"], environment: ["NO_COLOR": "1", "COLUMNS": "200"])
+        #expect(log.status == 0, "\(log.stderr)")
+        let lines = log.stdout.split(separator: "\n").map(String.init)
+        func line(_ event: String) -> String? { lines.first { $0.contains(event) } }
+        #expect(line("bolus started")?.hasSuffix("0.025mL") == true, "\(log.stdout)")
+        #expect(line("refill begun")?.hasSuffix("expected residual 12mL") == true, "\(log.stdout)")
+        #expect(line("refill completed")?.hasSuffix("18mL added") == true, "\(log.stdout)")
+        #expect(line("clock set")?.hasSuffix("moved 5 min ahead") == true, "\(log.stdout)")
+        #expect(line("alarm raised")?.hasSuffix("motor stall") == true, "\(log.stdout)")
+        // No raw nanolitre counts on the screen.
+        #expect(!log.stdout.contains("25000") && !log.stdout.contains("18000000"), "\(log.stdout)")
+        // Times in the clinic's zone with the offset, and --since takes them back as printed.
+        let local = try await PumpctlRun.run(base + ["--tz", "America/Los_Angeles", "log"], environment: ["NO_COLOR": "1", "COLUMNS": "200"])
+        let printed = try #require(local.stdout.firstMatch(of: /\d{4}-\d\d-\d\d \d\d:\d\d -0[78]:00( \(P[SD]T\))?/).map { String($0.0) },
+                                   "\(local.stdout)")
+        let since = try await PumpctlRun.run(base + ["log", "--since", printed], environment: ["NO_COLOR": "1", "COLUMNS": "200"])
+        #expect(since.status == 0, "\(since.stderr)")
+        #expect(since.stdout.contains("alarm raised"), "\(since.stdout)")
+
+        let json = try await PumpctlRun.run(base + ["--json", "log"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let events = try #require(object["events"] as? [[String: Any]])
+        let refill = try #require(events.first { $0["event"] as? String == "refill completed" })
+        #expect(refill["detail"] as? Int == 18_000_000)
+        let volume = try #require((refill["decoded"] as? [String: Any])?["volume"] as? [String: Any])
+        #expect(volume["unit"] as? String == "mL")
+        #expect((volume["value"] as? NSNumber)?.intValue == 18)
+    }
 }
+

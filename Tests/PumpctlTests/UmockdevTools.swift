@@ -43,7 +43,7 @@ enum UmockdevTools {
     @discardableResult
     static func requireHarness(sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
         try requireUmockdevRun(sourceLocation: sourceLocation)
-        try Requirements.tool("umockdev-wrapper", "apt-get install umockdev", sourceLocation: sourceLocation)
+        _ = try Requirements.tool("umockdev-wrapper", "apt-get install umockdev", sourceLocation: sourceLocation)
         return try Requirements.require(
             await systemPython, "/usr/bin/python3 cannot import gi's UMockdev (apt-get install python3-gi gir1.2-umockdev-1.0)",
             sourceLocation: sourceLocation)

@@ -184,7 +184,7 @@ import Glibc
 
     @Test func permissionDeniedMessageNamesTheUdevRules() {
         let text = WandTransportError.permissionDenied(device: "/dev/ttyACM0").description
-        #expect(text.contains("sudo cp udev-rules/*.rules /etc/udev/rules.d/ && sudo udevadm control --reload && sudo udevadm trigger"))
+        #expect(text.contains("sudo cp udev-rules/60-pumpwand.rules udev-rules/61-pumpwand-uaccess.rules /etc/udev/rules.d/ && sudo udevadm control --reload && sudo udevadm trigger"))
         #expect(text.contains("udev-rules/README.md"))
     }
 

@@ -31,7 +31,7 @@ struct USBTransportUnderHarnessTests {
 
     /// The harness's Python, or the running test is reported as skipped with the reason.
     static func requireHarness(sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
-        try Requirements.tool("umockdev-wrapper", "apt-get install umockdev", sourceLocation: sourceLocation)
+        _ = try Requirements.tool("umockdev-wrapper", "apt-get install umockdev", sourceLocation: sourceLocation)
         return try Requirements.require(
             await python, "no python3 with gi and UMockdev (apt-get install python3-gi gir1.2-umockdev-1.0)",
             sourceLocation: sourceLocation)

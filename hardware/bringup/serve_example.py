@@ -65,7 +65,7 @@ def main(argv):
             raise SystemExit("loopback lost or corrupted echoes")
 
     active = request("read-prescription")
-    print(f"prescription {active['prescription_hash'][:16]}: {active['prescription']['daily_dose']}")
+    print(f"prescription {active['prescription_hash'][:16]}: {active['prescription']['daily_dose']['value']}{active['prescription']['daily_dose']['unit']}")
     assert active["prescription_hash"] == status["prescription_hash"]
 
     events = request("event-log")["events"]

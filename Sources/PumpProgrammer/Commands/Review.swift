@@ -5,9 +5,61 @@ import Therapy
 public struct Review: Sendable, Encodable {
     public struct Row: Sendable, Encodable, Equatable {
         public var field: String
+        /// The values as the screen and the report show them.
         public var current: String
         public var pending: String
         public var changed: Bool
+        /// The same values typed, for JSON: quantities as `{value, unit}`.
+        public var currentValue: Value = .none
+        public var pendingValue: Value = .none
+
+        /// A reviewed value as JSON gives it: a word, a count, a quantity,
+        /// a flex step's dose rate and pump rate, or null when a side has none.
+        public enum Value: Sendable, Equatable, Encodable {
+            case none
+            case text(String)
+            case count(Int)
+            case quantity(QuantityValue)
+            case step(dose: QuantityValue, rate: QuantityValue)
+
+            enum StepKeys: String, CodingKey { case dose, rate }
+
+            public func encode(to encoder: any Encoder) throws {
+                switch self {
+                case .none:
+                    var container = encoder.singleValueContainer()
+                    try container.encodeNil()
+                case .text(let text):
+                    var container = encoder.singleValueContainer()
+                    try container.encode(text)
+                case .count(let count):
+                    var container = encoder.singleValueContainer()
+                    try container.encode(count)
+                case .quantity(let quantity):
+                    var container = encoder.singleValueContainer()
+                    try container.encode(quantity)
+                case .step(let dose, let rate):
+                    var container = encoder.container(keyedBy: StepKeys.self)
+                    try container.encode(dose, forKey: .dose)
+                    try container.encode(rate, forKey: .rate)
+                }
+            }
+        }
+
+        /// Also given for the pending daily dose when the pump's resolution
+        /// rounds the prescribed one down.
+        public var pendingPrescribed: QuantityValue?
+
+        enum CodingKeys: String, CodingKey { case field, current, pending, changed, pendingPrescribed }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(field, forKey: .field)
+            try container.encode(currentValue, forKey: .current)
+            try container.encode(pendingValue, forKey: .pending)
+            try container.encode(changed, forKey: .changed)
+            try container.encodeIfPresent(pendingPrescribed, forKey: .pendingPrescribed)
+        }
     }
 
     public var rows: [Row]
@@ -45,55 +97,60 @@ public struct Review: Sendable, Encodable {
         let pendingPlan = try? pending.dosePlan(on: profile)
         let currentPlan = try? current?.dosePlan(on: profile)
         let prescribed = pendingPlan?.averagePrescribedDose ?? pendingDelivered
-        func fields(_ p: Prescription?, delivered: DoseRate?, isPending: Bool) -> [(String, String)] {
+        typealias Cell = (name: String, text: String, value: Row.Value)
+        func fields(_ p: Prescription?, delivered: DoseRate?, isPending: Bool) -> [Cell] {
             guard let p else { return [] }
             let plan = isPending ? pendingPlan : nil
             var dose = delivered.map { $0.formatted(in: doseUnit) } ?? "-"
             if isPending, prescribed != pendingDelivered {
                 dose += " (prescribed \(prescribed.formatted(in: doseUnit)), rounded down to the pump's resolution)"
             }
-            var list: [(String, String)] = [
-                ("drug", p.drug.rawValue),
-                ("concentration", p.concentration.formatted(in: concentrationUnit)),
-                ("indication", p.indication.rawValue),
-                ("mode", p.mode.name),
-                ("daily dose", dose),
+            var list: [Cell] = [
+                ("drug", p.drug.rawValue, .text(p.drug.rawValue)),
+                ("concentration", p.concentration.formatted(in: concentrationUnit), .quantity(p.concentration.valueAndUnit(in: concentrationUnit))),
+                ("indication", p.indication.rawValue, .text(p.indication.rawValue)),
+                ("mode", p.mode.name, .text(p.mode.name)),
+                ("daily dose", dose, delivered.map { .quantity($0.valueAndUnit(in: doseUnit)) } ?? .none),
             ]
             if let plan {
-                list.append(("rate", plan.averageVolumeRate.formatted(in: VolumeRateDimension.defaultUnit)))
+                list.append(("rate", plan.averageVolumeRate.formatted(in: VolumeRateDimension.defaultUnit),
+                             .quantity(plan.averageVolumeRate.valueAndUnit(in: VolumeRateDimension.defaultUnit))))
             } else if let currentRate {
-                list.append(("rate", currentRate.formatted(in: VolumeRateDimension.defaultUnit)))
+                list.append(("rate", currentRate.formatted(in: VolumeRateDimension.defaultUnit),
+                             .quantity(currentRate.valueAndUnit(in: VolumeRateDimension.defaultUnit))))
             }
             if case .flex(let schedule) = p.mode {
-                list.append(("cycle", "\(schedule.cycle.rawValue), \(schedule.steps.count) steps"))
+                list.append(("cycle", "\(schedule.cycle.rawValue), \(schedule.steps.count) steps", .text(schedule.cycle.rawValue)))
             }
             if p.drug.isOpioid {
-                list.append(("opioid tolerance", isPending
-                    ? (p.opioidTolerance.map(\.words) ?? "opioid-naive (not declared)")
-                    : "not held by the pump"))
+                let tolerance = isPending ? (p.opioidTolerance.map(\.words) ?? "opioid-naive (not declared)") : "not held by the pump"
+                list.append(("opioid tolerance", tolerance, isPending ? .text(tolerance) : .none))
             }
             if let bolus = p.patientBolus {
-                list.append(("patient bolus dose", bolus.dose.formatted(in: massUnit)))
-                list.append(("patient bolus duration", bolus.duration.description))
-                list.append(("patient bolus lockout", bolus.lockout.description))
-                list.append(("patient boluses per 24h", "\(bolus.maximumPer24h)"))
+                list.append(("patient bolus dose", bolus.dose.formatted(in: massUnit), .quantity(bolus.dose.valueAndUnit(in: massUnit))))
+                list.append(("patient bolus duration", bolus.duration.description, .quantity(bolus.duration.valueAndUnit(in: QuantityUnit<DurationDimension>("min", basePerUnit: 60)))))
+                list.append(("patient bolus lockout", bolus.lockout.description, .quantity(bolus.lockout.valueAndUnit(in: QuantityUnit<DurationDimension>("min", basePerUnit: 60)))))
+                list.append(("patient boluses per 24h", "\(bolus.maximumPer24h)", .count(bolus.maximumPer24h)))
             } else {
-                list.append(("patient bolus", "none"))
+                list.append(("patient bolus", "none", .text("none")))
             }
-            list.append(("catheter volume", p.catheter?.volume?.formatted(in: VolumeDimension.defaultUnit) ?? "-"))
+            let catheter = p.catheter?.volume
+            list.append(("catheter volume", catheter?.formatted(in: VolumeDimension.defaultUnit) ?? "-",
+                         catheter.map { .quantity($0.valueAndUnit(in: VolumeDimension.defaultUnit)) } ?? .none))
             return list
         }
         var before = fields(current, delivered: currentDelivered, isPending: false)
         var after = fields(pending, delivered: pendingDelivered, isPending: true)
         // Every time of day at which either schedule changes: what runs then now, and what will.
         let stepRows = Self.stepRows(current: current, currentPlan: currentPlan, pending: pending, pendingPlan: pendingPlan, unit: doseUnit)
-        before += stepRows.map { ($0.field, $0.current) }
-        after += stepRows.map { ($0.field, $0.pending) }
-        var names: [String] = after.map(\.0)
-        for (name, _) in before where !names.contains(name) { names.append(name) }
+        before += stepRows.map { ($0.field, $0.current, $0.currentValue) }
+        after += stepRows.map { ($0.field, $0.pending, $0.pendingValue) }
+        var names: [String] = after.map(\.name)
+        for cell in before where !names.contains(cell.name) { names.append(cell.name) }
         let rows = names.map { name in
-            let old = before.first { $0.0 == name }?.1 ?? "-"
-            let new = after.first { $0.0 == name }?.1 ?? "-"
+            let oldCell = before.first { $0.name == name }, newCell = after.first { $0.name == name }
+            let old = oldCell?.text ?? "-"
+            let new = newCell?.text ?? "-"
             let changed: Bool
             switch name {
             case "daily dose": changed = currentDelivered != pendingDelivered
@@ -104,7 +161,10 @@ public struct Review: Sendable, Encodable {
             default:
                 if let step = stepRows.first(where: { $0.field == name }) { changed = step.changed } else { changed = old != new }
             }
-            return Row(field: name, current: current == nil ? "-" : old, pending: new, changed: current == nil || changed)
+            var row = Row(field: name, current: current == nil ? "-" : old, pending: new, changed: current == nil || changed,
+                          currentValue: current == nil ? .none : oldCell?.value ?? .none, pendingValue: newCell?.value ?? .none)
+            if name == "daily dose", prescribed != pendingDelivered { row.pendingPrescribed = prescribed.valueAndUnit(in: doseUnit) }
+            return row
         }
         return Review(rows: rows, report: report, pendingPrescribed: prescribed)
     }
@@ -113,7 +173,9 @@ public struct Review: Sendable, Encodable {
     /// flex: the dose rate (and pump rate) in force then on each side.
     /// Compared by the pump's delivered figures, like the daily dose.
     static func stepRows(current: Prescription?, currentPlan: DosePlan?, pending: Prescription, pendingPlan: DosePlan?,
-                         unit: QuantityUnit<DoseRateDimension>) -> [(field: String, current: String, pending: String, changed: Bool)] {
+                         unit: QuantityUnit<DoseRateDimension>)
+        -> [(field: String, current: String, pending: String, changed: Bool, currentValue: Row.Value, pendingValue: Row.Value)]
+    {
         func isFlex(_ p: Prescription?) -> Bool {
             if case .flex? = p?.mode { return true }
             return false
@@ -124,6 +186,11 @@ public struct Review: Sendable, Encodable {
             guard let step else { return "-" }
             return "\(step.setting.prescribed.formatted(in: unit)) (\(step.setting.programmed.formatted(in: VolumeRateDimension.defaultUnit)))"
         }
+        func value(_ step: DosePlan.Step?) -> Row.Value {
+            guard let step else { return .none }
+            return .step(dose: step.setting.prescribed.valueAndUnit(in: unit),
+                         rate: step.setting.programmed.valueAndUnit(in: VolumeRateDimension.defaultUnit))
+        }
         let pieces: [(start: Int64, now: DosePlan.Step?, next: DosePlan.Step)]
         if let currentPlan {
             pieces = DosePlan.aligned(pendingPlan, currentPlan).map { ($0.start, $0.second, $0.first) }
@@ -133,7 +200,7 @@ public struct Review: Sendable, Encodable {
         return pieces.map { piece in
             let field = "at " + FlexStep(start: piece.start, doseRate: .zero).startText(cycle: cycle)
             let changed = piece.now?.setting.delivered != piece.next.setting.delivered
-            return (field, text(piece.now), text(piece.next), changed)
+            return (field, text(piece.now), text(piece.next), changed, value(piece.now), value(piece.next))
         }
     }
 

@@ -8,7 +8,25 @@ public struct LoggedEvent: Sendable, Encodable, Equatable {
     public var time: String
     public var code: UInt16
     public var event: String
+    /// The detail as it came (its meaning depends on the code).
     public var detail: UInt32
+    /// The detail as the typed value its code says it is.
+    public var decoded: EventDetail
+    /// When, as the pump's UTC seconds (for the clinic's zone on a screen;
+    /// JSON gives `time`).
+    public var utcSeconds: Int64
+
+    enum CodingKeys: String, CodingKey { case index, time, code, event, detail, decoded }
+
+    init(index: UInt32, utcSeconds: Int64, time: String, code: UInt16, event: String, detail: UInt32) {
+        self.index = index
+        self.utcSeconds = utcSeconds
+        self.time = time
+        self.code = code
+        self.event = event
+        self.detail = detail
+        decoded = EventDetail(code: code, detail: detail)
+    }
 }
 
 /// The pump's clock against the host's.
@@ -41,7 +59,7 @@ extension Programmer {
                     continue
                 }
                 events.append(LoggedEvent(
-                    index: event.index, time: (try? PumpTime(checkedUTCSeconds: event.utcSeconds))?.iso8601 ?? "invalid time \(event.utcSeconds)",
+                    index: event.index, utcSeconds: event.utcSeconds, time: (try? PumpTime(checkedUTCSeconds: event.utcSeconds))?.iso8601 ?? "invalid time \(event.utcSeconds)",
                     code: event.code, event: PumpEventCode(rawValue: event.code)?.name ?? String(format: "event 0x%04x", event.code),
                     detail: event.detail))
             }

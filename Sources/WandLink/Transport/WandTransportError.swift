@@ -25,9 +25,12 @@ public enum WandTransportError: Error, Equatable, Sendable, CustomStringConverti
     /// (or negated library status) and the operation that failed.
     case io(errno: Int32, operation: String)
 
-    /// The command that installs the udev rules shipped in `udev-rules/`.
+    /// The command that installs the udev rules shipped in `udev-rules/`
+    /// that grant access without more setup: recognition and the seat
+    /// user's access. The group rule is left out: without its system group
+    /// it grants nothing and udev warns (udev-rules/README.md).
     public static let udevRulesInstallCommand =
-        "sudo cp udev-rules/*.rules /etc/udev/rules.d/ && sudo udevadm control --reload && sudo udevadm trigger"
+        "sudo cp udev-rules/60-pumpwand.rules udev-rules/61-pumpwand-uaccess.rules /etc/udev/rules.d/ && sudo udevadm control --reload && sudo udevadm trigger"
 
     public var description: String {
         switch self {

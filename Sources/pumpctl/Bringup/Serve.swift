@@ -29,8 +29,9 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let requests = StdinLines.stream(maximum: Self.maximumLineBytes)
+        let policy = try PumpSession.loadPolicy(session.policyFile).0
         try await PumpSession.run(global, session) { programmer throws(ProgrammerError) in
-            await ServeLoop(programmer: programmer, simulated: global.simulator).run(requests)
+            await ServeLoop(programmer: programmer, simulated: global.simulator, policy: policy).run(requests)
         }
     }
 }
@@ -86,6 +87,8 @@ enum StdinLines {
 struct ServeLoop {
     let programmer: Programmer
     let simulated: Bool
+    /// The drug library's units for the prescription read back.
+    var policy: ClinicPolicy? = nil
     static let keepAliveAfter: Swift.Duration = .seconds(60)
 
     struct Failure: Error {
@@ -185,13 +188,23 @@ struct ServeLoop {
     func readPrescription() async throws(ProgrammerError) -> Result<any Encodable, Failure> {
         switch await programmer.connection.send(.readPrescription(ReadPrescriptionRequest())) {
         case .completed(.prescription(let report)):
-            // The prescription in the same JSON form as a prescription file
+            // The prescription with typed quantities, like every JSON output,
+            // and beside it the same prescription as a prescription file
             // (pumpctl program FILE reads it back), with the pump's hash.
-            let pretty = try WirePrescriptionMapping.therapy(report.prescription).encodedFile()
+            let prescription = try WirePrescriptionMapping.therapy(report.prescription)
+            let massUnit = policy?.policy(for: prescription.drug)?.massUnit ?? prescription.drug.defaultDoseUnit
+            let pretty = prescription.encodedFile(massUnit: massUnit)
             // One response per line: the file form is pretty-printed, so compact it.
             let file = (try? JSONSerialization.jsonObject(with: pretty))
                 .flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys, .withoutEscapingSlashes]) } ?? pretty
-            return .success(PreEncoded(json: "{\"prescription\":\(String(decoding: file, as: UTF8.self))"
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            guard let typed = try? encoder.encode(PrescriptionRecord(prescription, massUnit: massUnit)) else {
+                throw .storage("the prescription could not be encoded")
+            }
+            return .success(PreEncoded(json: "{\"prescription\":\(String(decoding: typed, as: UTF8.self))"
+                + ",\"prescription_file\":\(String(decoding: file, as: UTF8.self))"
                 + ",\"prescription_hash\":\"\(report.hash.description)\",\"simulated\":\(simulated)}"))
         case .completed(let other):
             throw .deviceFault("the pump answered read prescription with \(other.opcode)")

@@ -60,7 +60,13 @@ enum CalcInput {
     }
 
     /// Drops fractional seconds and writes `+hhmm` offsets as `+hh:mm`.
+    /// The screen's own form (`2027-01-19 22:10 -08:00`, perhaps with its
+    /// zone's abbreviation) is that minute's start, so a time copied from
+    /// any pumpctl screen is taken.
     static func normalisedRFC3339(_ text: String) -> String {
+        if let match = text.wholeMatch(of: /(\d{4}-\d\d-\d\d) (\d\d:\d\d) ([+-]\d\d:\d\d)(?: \([A-Za-z0-9+-]{1,10}\))?/) {
+            return "\(match.1)T\(match.2):00\(match.3)"
+        }
         var result = text
         if let dot = result.firstIndex(of: "."), result.distance(from: result.startIndex, to: dot) == 19 {
             var end = result.index(after: dot)

@@ -21,22 +21,17 @@ struct Refill: AsyncParsableCommand {
     @Option(help: "The new drug, when it changes (baclofen, morphine, ziconotide).") var drug: String?
     @Option(help: "The prescription for the new concentration (JSON).") var prescription: String?
     @Option(name: .customLong("acknowledge-discrepancy"), help: ArgumentHelp(
-        "Go on despite a residual discrepancy, saying why (recorded).", valueName: "reason"))
+        "Go on despite a residual discrepancy, saying why (recorded). Asked for at a terminal when the check finds one.", valueName: "reason"))
     var acknowledgeDiscrepancy: String?
     @Flag(help: "Cancel a refill in progress: delivery resumes with the prescription and reservoir unchanged.") var cancel = false
 
     /// A quantity typed or given for `option`; nothing is sent when it is not one.
-    static func quantity<D: PhysicalDimension>(_ text: String?, _ option: String) throws(ProgrammerError) -> Quantity<D> {
+    static func quantity<D: PhysicalDimension>(_ text: String, _ option: String) throws(ProgrammerError) -> Quantity<D> {
         do {
-            return try Quantity<D>.parseWithUnit(text ?? "").quantity
+            return try Quantity<D>.parseWithUnit(text).quantity
         } catch {
             throw .input("\(option): \(error.description)")
         }
-    }
-
-    static func ask(_ question: String) -> String {
-        FileHandle.standardError.write(Data((question + " ").utf8))
-        return PromptInput.readAnswer()?.trimmingCharacters(in: .whitespaces) ?? ""
     }
 
     func run() async throws {
@@ -57,24 +52,24 @@ struct Refill: AsyncParsableCommand {
             return drug
         }
         let newPrescription = try prescription.map { try CalcInput.prescription($0) }
-        var answers = (withdrawn, added, concentration)
-        if answers.0 == nil || answers.1 == nil || answers.2 == nil {
-            // Guided: the pump's figures first, then each value asked for.
-            let status = try await PumpSession.run(global, session) { programmer throws(ProgrammerError) in
-                try await programmer.interrogate().status
-            }
-            Output.note("The pump holds about \(Shown.volume(status.reservoirVolume)) of \(status.drug.rawValue) \(Shown.concentration(status.concentration, drug: status.drug)); withdraw the residual completely.")
-            answers.0 = answers.0 ?? Self.ask("Residual withdrawn (e.g. 3.5mL):")
-            answers.1 = answers.1 ?? Self.ask("Volume of new drug added (at most \(Shown.volume(status.reservoirCapacity))):")
-            answers.2 = answers.2 ?? Self.ask("Concentration of the new drug (the pump's is \(Shown.concentration(status.concentration, drug: status.drug))):")
-        }
         let request: RefillRequest
         do {
-            request = RefillRequest(
-                withdrawn: try Self.quantity(answers.0, "--withdrawn"), added: try Self.quantity(answers.1, "--added"),
-                drug: drug, concentration: try Self.quantity(answers.2, "--concentration"),
-                newPrescription: newPrescription, discrepancyAcknowledgement: acknowledgeDiscrepancy)
-        } catch {
+            var answers = Answers(
+                withdrawn: try withdrawn.map { try Self.quantity($0, "--withdrawn") }, added: try added.map { try Self.quantity($0, "--added") },
+                concentration: try concentration.map { try Self.quantity($0, "--concentration") }, acknowledgement: acknowledgeDiscrepancy)
+            // At a terminal: whatever is missing is asked for, and the
+            // residual check is shown (the discrepancy reason asked for) before
+            // the rest; `--yes` with every value given goes straight on.
+            if interactive && (answers.withdrawn == nil || answers.added == nil || answers.concentration == nil
+                               || (answers.acknowledgement == nil && !global.yes)) {
+                answers = try await askAtTerminal(answers)
+            }
+            guard let withdrawn = answers.withdrawn, let added = answers.added, let concentration = answers.concentration else {
+                throw ExitStatus.internalError.exitCode
+            }
+            request = RefillRequest(withdrawn: withdrawn, added: added, drug: drug, concentration: concentration,
+                                    newPrescription: newPrescription, discrepancyAcknowledgement: answers.acknowledgement)
+        } catch let error as ProgrammerError {
             throw Output.fail(CommandFailure(status: .usage, message: error.description + " Nothing was sent to the pump."))
         }
         let (plan, result) = try await PumpSession.change(global, session, RefillCommand(request: request),
@@ -102,10 +97,9 @@ struct Refill: AsyncParsableCommand {
     }
 }
 
-/// The record of a refill, for `--json` (the keys of the released contract).
-/// The report files are `reports`, as in every other command; `report_paths`,
-/// released with the same list, is kept as a deprecated alias so scripts that
-/// read it keep working (docs/schemas/refill.json).
+/// The record of a refill, for `--json` (docs/schemas/refill.json). The
+/// report files are `reports`, as in every other command: one name per
+/// meaning (the first release's `report_paths` is gone).
 struct RefillRecord: Encodable {
     var check: RefillCheck
     var added: Volume
@@ -118,7 +112,7 @@ struct RefillRecord: Encodable {
     var reportPaths: [String]
 
     enum CodingKeys: String, CodingKey {
-        case check, added, drug, concentration, concentrationChanged, discrepancyAcknowledgement, status, reports, reportPaths
+        case check, added, drug, concentration, concentrationChanged, discrepancyAcknowledgement, status, reports
         case lineTransition
     }
 
@@ -133,7 +127,6 @@ struct RefillRecord: Encodable {
         try container.encodeIfPresent(transition, forKey: .lineTransition)
         try container.encode(status, forKey: .status)
         try container.encode(reportPaths, forKey: .reports)
-        try container.encode(reportPaths, forKey: .reportPaths)
     }
 }
 

@@ -62,7 +62,9 @@ struct Log: AsyncParsableCommand {
         }
         if global.simulator { Output.line("SIMULATED PUMP (not a patient)") }
         Output.line(Output.table(header: ["#", "TIME", "EVENT", "DETAIL"], rows: events.map {
-            ["\($0.index)", $0.time, $0.event, "\($0.detail)"]
+            // The clinic's zone, as every screen; a time the pump got wrong stays as it came.
+            ["\($0.index)", (try? PumpTime(checkedUTCSeconds: $0.utcSeconds)).map(Screen.shared.zone.dateTime) ?? $0.time,
+             $0.event, EventText.detail($0)]
         }))
     }
 }

@@ -54,8 +54,23 @@ struct Sim: AsyncParsableCommand {
             simulation.catchUp(hostNow: SimulatedWandServer.wallClock())
             return simulation
         } catch {
-            throw Output.fail(CommandFailure(status: .internalError, message: error.description))
+            throw Output.fail(CommandFailure(status: .internalError, message: loadFailure(error, file: file)))
         }
+    }
+
+    /// Why the state cannot be used. A corrupt one is reset in the state
+    /// directory that holds it, so the hint names that directory: a bare
+    /// `sim reset` would replace the default directory's pump instead.
+    static func loadFailure(_ error: SimulatorStateError, file: SimulatorStateFile) -> String {
+        guard case let .corrupt(path, detail) = error else { return error.description }
+        let directory = file.path.removingLastComponent().string
+        return "The simulator state \(path) is corrupt: \(detail). It was left as it is; move it away, or start a fresh simulated pump in \(directory) with: pumpctl --simulator --state-dir \(shellQuoted(directory)) sim reset"
+    }
+
+    /// `text` as one shell word.
+    static func shellQuoted(_ text: String) -> String {
+        let plain = text.allSatisfy { $0.isLetter || $0.isNumber || "/._-+:@".contains($0) }
+        return plain && !text.isEmpty ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     static func save(_ simulation: PumpSimulation, to file: SimulatorStateFile) throws {

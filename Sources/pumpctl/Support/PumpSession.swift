@@ -175,18 +175,14 @@ enum PumpSession {
         }
     }
 
-    /// How the technician confirms: `--yes`, or typing at a terminal.
+    /// How the technician confirms: `--yes`, or typing at a terminal (an
+    /// answer that does not fit `rule` is asked again, `Prompt`).
     /// Ctrl-C or end of input at the prompt cancels.
-    static func confirmation(_ global: GlobalOptions, prompt: String) -> Confirmation {
+    static func confirmation(_ global: GlobalOptions, prompt: String, rule: ConfirmationRule) -> Confirmation {
         if Interruption.requested { return .interrupted }
         if global.yes { return .flag(yes: true) }
         guard isatty(STDIN_FILENO) == 1 else { return .flag(yes: false) }
-        FileHandle.standardError.write(Data((prompt + " ").utf8))
-        guard let answer = PromptInput.readAnswer() else {
-            FileHandle.standardError.write(Data("\n".utf8))
-            return .interrupted
-        }
-        return .typed(answer)
+        return Prompt.confirmation(prompt, rule: rule)
     }
 
     /// The one flow of every command that changes the pump: plan, show the
@@ -202,7 +198,7 @@ enum PumpSession {
             if dryRun { return (plan, nil) }
             _ = try await programmer.preflight(plan, overrides: overrides)
             let confirmation: Confirmation = plan.unchanged
-                ? .flag(yes: true) : confirmation(global, prompt: PlanText.prompt(plan))
+                ? .flag(yes: true) : confirmation(global, prompt: PlanText.prompt(plan), rule: plan.confirmation)
             let result = try await programmer.execute(plan, overrides: overrides, confirmation: confirmation)
             if Interruption.requested {
                 Output.note("Ctrl-C came after the change was sent: it was completed and recorded before stopping.")
