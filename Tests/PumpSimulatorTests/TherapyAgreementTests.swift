@@ -153,7 +153,7 @@ import WandProtocol
     /// only that, then is refilled at `to` with the prescription for the
     /// same dose. Returns the drug delivered in each of the three 24 h
     /// windows after the refill, ng.
-    static func concentrationChange(from: UInt32, to: UInt32, dose: UInt32) throws -> [Int64] {
+    static func concentrationChange(from: UInt32, to: UInt32, dose: UInt32, inOneStep: Bool = false) throws -> [Int64] {
         var host = SimulatedHost(simulation: .fresh(hostNow: Self.start), now: Self.start)
         try host.open()
         func prescription(_ concentration: UInt32) -> WirePrescription {
@@ -170,7 +170,12 @@ import WandProtocol
         }
         try Self.refill(&host, to: to * 1000, prescription: prescription(to * 1000), ids: 20)
         #expect(host.simulation.pump.mechanics.line.segments.count == 1, "the line holds the old concentration at the refill")
-        return try Self.dailyDeliveries(&host, days: 3)
+        guard inOneStep else { return try Self.dailyDeliveries(&host, days: 3) }
+        // Left alone for three days: one advance, so the simulator must find
+        // the moment the new drug reaches the tip by itself.
+        let before = host.simulation.pump.mechanics.deliveredNanograms
+        try host.wait(seconds: 3 * Self.day)
+        return [host.simulation.pump.mechanics.deliveredNanograms - before]
     }
 
     /// The table in docs/therapy.md: every 24 h of the first three days
@@ -189,6 +194,17 @@ import WandProtocol
             #expect(abs(delivered - prescribed) * 100 <= prescribed * 5,
                     "day \(index + 1) delivered \(delivered) ng of \(prescribed) ng prescribed")
         }
+    }
+
+    /// Found by review: advanced in one step, the simulator ran the old
+    /// tip's rate past the moment the new drug arrived (10x, 4x, a quarter).
+    @Test(arguments: [
+        (50, 500, 100), (500, 50, 100), (500, 2000, 400), (2000, 500, 400), (1000, 2000, 400), (2000, 1000, 400),
+    ] as [(UInt32, UInt32, UInt32)])
+    func threeDaysLeftAloneDeliverThreeDailyDoses(from: UInt32, to: UInt32, dose: UInt32) throws {
+        let total = try Self.concentrationChange(from: from, to: to, dose: dose, inOneStep: true)
+        let prescribed = 3 * Int64(dose) * 1000
+        #expect(abs((total.first ?? 0) - prescribed) * 100 <= prescribed * 5, "delivered \(total) ng of \(prescribed) ng")
     }
 
     @Test func theTipsConcentrationChangeIsLoggedWhenTheNewDrugArrives() throws {
@@ -240,6 +256,23 @@ import WandProtocol
         let morphineDay = host.simulation.pump.mechanics.deliveredNanograms(ofDrug: opioid)
         try host.wait(seconds: Self.day)
         #expect(host.simulation.pump.mechanics.deliveredNanograms(ofDrug: opioid) - morphineDay == 1_000_000)
+    }
+
+    @Test func aDrugChangeLeftAloneForSixDaysSwitchesToTheNewDrugsRate() throws {
+        var host = SimulatedHost(simulation: .fresh(hostNow: Self.start), now: Self.start)
+        try host.open()
+        #expect(try host.request(.refillBegin(.init(commandId: commandID(10)))).refusal == nil)
+        let morphine = Prescriptions.continuous(rate: 50_000, concentration: 10_000_000, drug: .morphine)
+        let complete = RefillComplete(commandId: commandID(11), withdrawnNanolitres: 12_000_000, addedNanolitres: 18_000_000,
+                                      drug: .morphine, concentrationNanogramsPerMillilitre: 10_000_000, newPrescription: morphine)
+        #expect(try host.request(.refillComplete(complete)).refusal == nil)
+        try host.wait(seconds: 6 * Self.day)
+        // 920 mcg of baclofen over 2.3 days, then 3.7 days of 0.5 mg/day of morphine.
+        #expect(host.simulation.pump.mechanics.deliveredNanograms(ofDrug: WireDrug.baclofen.rawValue) == 920_000)
+        let opioid = host.simulation.pump.mechanics.deliveredNanograms(ofDrug: WireDrug.morphine.rawValue)
+        #expect(abs(opioid - 1_850_000) <= 1_000, "\(opioid) ng of morphine")
+        let turned = host.simulation.pump.eventLog.entries.first { $0.code == PumpEventCode.lineTurnedOver.rawValue }
+        #expect(turned.map { $0.time - Self.start } == 198_720)
     }
 
     @Test func afterAnImplantThePrimeFillsTheLineAndDeliversNoDrug() throws {

@@ -13,7 +13,11 @@ public struct StopCommand: PumpCommand {
         let status = situation.status
         var findings = PumpStateRules.refillInProgress(status)
         if status.infusion == .infusing || status.infusion == .bolusInProgress {
-            findings += InterruptionRules.stopFindings(drug: status.drug, policy: situation.policy)
+            // What stops is what reaches the patient: after a drug change
+            // the old drug still in the line, then the reservoir's.
+            for drug in status.drugsReachingThePatient {
+                findings += InterruptionRules.stopFindings(drug: drug, policy: situation.policy)
+            }
         }
         let step = WireStep(kind: .stop, expectedReply: .executed(.stopInfusion)) { id in .stopInfusion(StopInfusion(commandId: id)) }
         // Already stopped: the pump is as asked, and nothing is sent.
@@ -35,6 +39,12 @@ public struct ResumeCommand: PumpCommand {
         let status = situation.status
         var findings = PumpStateRules.refillInProgress(status)
             + PumpStateRules.deliveryStopped(status, what: "it cannot resume")
+        // A line that holds no drug at the tip delivers nothing for days at
+        // the basal rate: prime it first (a prime runs with infusion stopped).
+        if status.fluidPath.tipHoldsNoDrug {
+            findings.append(Finding(code: .lineHoldsNoDrug, severity: .hard,
+                                    message: "the catheter tip holds no drug: resumed now, the pump would deliver nothing until \(status.fluidPath.primeVolume) had been pushed at the basal rate; prime the line first (pumpctl bolus --kind prime), then resume"))
+        }
         // After a long stop the held dose restarts like a start (Therapy's rule).
         if let since = situation.stoppedSince {
             findings += PrescriptionValidator.restartFindings(status.prescription, stoppedSince: since, now: situation.now,

@@ -38,7 +38,8 @@ extension Programmer {
         let lastChange: PumpTime
         if let placed = history?.lastTherapyChange {
             lastChange = placed
-        } else if let history, !history.clockWasSet, let stamped = status.lastChange.adding(seconds: -status.clockDriftSeconds) {
+        } else if let history, !history.clockWasSet, let stamped = status.lastChange.adding(seconds: -min(status.clockDriftSeconds, 0)) {
+            // As late as it can have been (PumpHistory): the drift may have begun after it.
             lastChange = stamped
         } else {
             // Not placed across a clock setting, or the log could not be

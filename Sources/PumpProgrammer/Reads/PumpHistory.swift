@@ -5,8 +5,9 @@ import WandProtocol
 /// The pump's own record of its recent past, from its event log: the
 /// boluses it started and the prescriptions it committed, in true time.
 /// Every event's stamp is moved by the clock settings logged after it and
-/// by the pump clock's measured drift, so a `clock --sync` or a drifting
-/// clock can neither reset a 24 h window nor shorten a titration interval. Limits that count what happened in a window (boluses in 24 h,
+/// when the pump's clock is behind, by its measured drift (as late as the
+/// event can have been), so a `clock --sync` or a wrong clock can neither
+/// reset a 24 h window nor shorten a titration interval. Limits that count what happened in a window (boluses in 24 h,
 /// increases in 7 days) read this, so no laptop, state directory or audit
 /// log can hide an earlier bolus or change.
 public struct PumpHistory: Sendable, Equatable {
@@ -96,6 +97,11 @@ extension Programmer {
     func pumpHistory(status: PumpStatus, window: Int64) async -> PumpHistory? {
         let drift = status.clockDriftSeconds
         guard let now = status.clock.adding(seconds: -drift), let since = now.adding(seconds: -window) else { return nil }
+        // The drift measured now may have begun after an event (a clock
+        // fault): a stamp is taken as late as it can have been, stamp minus
+        // the drift when the pump is behind, the stamp itself when it is
+        // ahead. Windows then count more, never less.
+        let lateness = -min(drift, 0)
         // Seconds that bring a stamp into the pump's present clock: the sum
         // of every clock setting logged after it (newer events come first).
         var shift: Int64 = 0
@@ -131,7 +137,7 @@ extension Programmer {
                 oldest = event
                 // A time outside any real date is a damaged entry: the
                 // history cannot be trusted past it.
-                guard let trueSeconds = Exact64.add(event.utcSeconds, shift).flatMap({ Exact64.add($0, -drift) }),
+                guard let trueSeconds = Exact64.add(event.utcSeconds, shift).flatMap({ Exact64.add($0, lateness) }),
                       let time = try? PumpTime(checkedUTCSeconds: trueSeconds, offsetMinutes: now.offsetMinutes) else {
                     return nil
                 }
@@ -180,7 +186,7 @@ extension Programmer {
         } else {
             // The oldest event read, in true time (its shift is the total).
             covered = oldest.flatMap { event in
-                Exact64.add(event.utcSeconds, shift).flatMap { Exact64.add($0, -drift) }
+                Exact64.add(event.utcSeconds, shift).flatMap { Exact64.add($0, lateness) }
                     .flatMap { try? PumpTime(checkedUTCSeconds: $0, offsetMinutes: now.offsetMinutes) }
             } ?? now
         }

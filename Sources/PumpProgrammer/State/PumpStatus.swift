@@ -69,6 +69,8 @@ public struct PumpStatus: Sendable, Encodable {
     /// After a drug change: the prescription the pump runs for the old drug
     /// still in the line, until it has left the tip.
     public var outgoingPrescription: Prescription?
+    /// The outgoing prescription exactly as the pump stores it.
+    public var outgoingWire: WirePrescription?
     /// A bolus running now: its kind, the volume still to go and how long.
     public var bolusInProgress: WireFluidPath.BolusInProgress?
     /// The drug library's unit for this drug's doses, when a library was at
@@ -211,6 +213,25 @@ public struct PumpStatus: Sendable, Encodable {
     /// true time, which every window and projected date is judged in.
     public var hostClock: PumpTime { clock.adding(seconds: -clockDriftSeconds) ?? clock }
 
+    /// The drugs that reach the patient, the line's first: after a drug
+    /// change the old drug still in the line, then the reservoir's.
+    public var drugsReachingThePatient: [Drug] {
+        var drugs: [Drug] = []
+        for segment in fluidPath.segments {
+            if let drug = segment.contents.drug, !drugs.contains(drug) { drugs.append(drug) }
+        }
+        if !drugs.contains(drug) { drugs.append(drug) }
+        return drugs
+    }
+
+    /// After a drug change, while the line's old drug is at the tip: that
+    /// drug and the daily dose the pump gives of it (its outgoing prescription).
+    public var deliveringFromTheLine: (drug: Drug, dailyDose: DoseRate)? {
+        guard let tip = fluidPath.tip?.drug, tip != drug, let wire = outgoingWire,
+              wire.drug.rawValue == tip.wireCode else { return nil }
+        return (tip, Self.deliveredDailyDose(of: wire))
+    }
+
     /// The reservoir's contents, as fluid path contents.
     public var reservoirContents: FluidPath.Contents { .drug(drug, concentration) }
 
@@ -268,7 +289,8 @@ extension PumpStatus {
         // holds a weaker fluid the pump runs faster than the schedule
         // (delivery by dose at the tip), draining the extra volume.
         let concentration = Concentration(baseValue: Int64(report.reservoirConcentrationNanogramsPerMillilitre))
-        let extraDrain = fluidPath.extraDrain(reservoir: .drug(prescription.drug, concentration))
+        let extraDrain = Self.extraDrain(line: fluidPath, reservoir: .drug(prescription.drug, concentration),
+                                         prescription: report.prescription, outgoing: report.fluidPath.outgoingPrescription)
         // Both are bounded by the wire's UInt32 volumes: the sum cannot overflow.
         let committed = Int64(report.fluidPath.bolus?.remainingNanolitres ?? 0) + extraDrain
         let projected = Volume.nL(max(0, reservoir.baseValue - committed))
@@ -311,7 +333,22 @@ extension PumpStatus {
             stagedHash: report.stagedHash, lastChange: lastChange,
             lowReservoirAlarmDate: alarmDate, refillDate: refillDate, daysToAlarm: daysToAlarm,
             unresolvedCommand: unresolved, prescription: prescription, wirePrescription: report.prescription,
-            fluidPath: fluidPath, outgoingPrescription: outgoing, bolusInProgress: report.fluidPath.bolus)
+            fluidPath: fluidPath, outgoingPrescription: outgoing, outgoingWire: report.fluidPath.outgoingPrescription,
+            bolusInProgress: report.fluidPath.bolus)
+    }
+
+    /// The volume the pump drains beyond its schedule while the line's old
+    /// fluid leaves by dose at the tip: a weaker concentration of the same
+    /// drug, or another drug at its outgoing prescription, is pumped faster
+    /// than the schedule alone would pump in the same time.
+    static func extraDrain(line: FluidPath, reservoir: FluidPath.Contents, prescription: WirePrescription,
+                           outgoing: WirePrescription?) -> Int64 {
+        let rate = averageVolumeRate(of: prescription)
+        guard rate.baseValue > 0 else { return 0 }
+        let transition = LineTransition.figure(
+            ahead: line.ahead(of: reservoir), reservoir: reservoir, dose: deliveredDailyDose(of: prescription),
+            outgoingDose: outgoing.map(deliveredDailyDose(of:)), volumeRate: rate, from: PumpTime(utcSeconds: 0))
+        return transition.extraDrain(volumeRate: rate)
     }
 
     /// The fluid path in Therapy's terms.
@@ -437,7 +474,9 @@ extension PumpStatus {
         guard let reason = notDelivering else { return [] }
         var lines: [String] = []
         let prescribed = prescribedDailyDose
-        if prescribed.baseValue > 0 {
+        if let line = deliveringFromTheLine {
+            lines.append("The patient is not receiving the \(Shown.doseRate(line.dailyDose, drug: line.drug)) of \(line.drug.rawValue) still in the line (after the drug change), nor later the prescribed \(Shown.doseRate(prescribed, drug: drug)) of \(drug.rawValue).")
+        } else if prescribed.baseValue > 0 {
             lines.append("The patient is not receiving the prescribed \(Shown.doseRate(prescribed, drug: drug)) of \(drug.rawValue).")
         }
         switch reason {
@@ -455,7 +494,7 @@ extension PumpStatus {
         case .lineHoldsNoDrug(let volume):
             lines.append("What to do: prime the line (pumpctl bolus --kind prime): \(Shown.volume(volume)) of it holds no drug.")
         }
-        if drug == .baclofen {
+        if drugsReachingThePatient.contains(.baclofen) {
             lines.append("WITHDRAWAL WARNING: intrathecal baclofen that stops abruptly can cause high fever, altered mental status, rebound spasticity and muscle rigidity, and can be fatal. Watch the patient and give oral baclofen cover until delivery resumes.")
         }
         return lines

@@ -193,9 +193,12 @@ public struct PumpMechanics: Codable, Sendable, Equatable {
                     until = min(until, clock + (aboveLow + rate - 1) / rate)
                 }
                 until = min(until, clock + (reservoir.units + rate - 1) / rate)
-                // The tip's contents change when its segment has left: the
-                // rate is figured from the tip, so the interval ends there.
-                if let tip = line.tip, line.segments.count > 1 {
+                // The tip's contents change when its segment has left (to
+                // the next segment, or to the reservoir's fluid coming in
+                // behind a single one): the rate is figured from the tip,
+                // so the interval ends there.
+                if let tip = line.tip,
+                   line.segments.count > 1 || tip.drug != reservoirDrug || tip.concentration != reservoirConcentration {
                     until = min(until, clock + (tip.volume.units + rate - 1) / rate)
                 }
             }

@@ -284,9 +284,10 @@ public struct SimulatedPump: Sendable, Equatable {
         let rates = candidate.mode == .flex ? candidate.steps.map { Int64($0.volumeRateNanolitresPerDay) }
             : [Int64(candidate.continuousVolumeRateNanolitresPerDay)]
         for segment in inLine {
-            for rate in rates where PumpMechanics.scaled(rate, from: concentration, to: segment.concentration)
-                > profile.maximumContinuousRate.baseValue {
-                return false
+            for rate in rates where rate > 0 {
+                let scaled = PumpMechanics.scaled(rate, from: concentration, to: segment.concentration)
+                // The motor cannot run slower than its minimum or faster than its maximum.
+                if scaled > profile.maximumContinuousRate.baseValue || scaled < profile.minimumRate.baseValue { return false }
             }
         }
         func rateAcceptable(_ volume: UInt32, _ dose: UInt32) -> Bool {

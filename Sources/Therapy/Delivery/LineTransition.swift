@@ -51,5 +51,18 @@ public struct LineTransition: Sendable, Equatable {
         let arrives = total.flatMap { try? PumpTime(checkedUTCSeconds: time.utcSeconds.saturatingAdd($0), offsetMinutes: time.offsetMinutes) }
         return LineTransition(stretches: stretches, reservoirDrugArrives: arrives)
     }
-}
 
+    /// What leaving the line drains from the reservoir beyond `volumeRate`
+    /// over the same time (never negative per stretch, so the reservoir is
+    /// never projected fuller than it will be): each stretch of volume V
+    /// pumped out in T is V, where the schedule alone pumps rate x T.
+    public func extraDrain(volumeRate: VolumeRate) -> Int64 {
+        var extra: Int64 = 0
+        for stretch in stretches {
+            guard let duration = stretch.duration,
+                  let scheduled = Exact.mulDiv(volumeRate.baseValue, duration.baseValue, 86_400, rounding: .down) else { continue }
+            extra = extra.saturatingAdd(max(0, stretch.volume.baseValue - scheduled))
+        }
+        return extra
+    }
+}

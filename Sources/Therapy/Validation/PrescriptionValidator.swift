@@ -333,12 +333,12 @@ public enum PrescriptionValidator {
                                 dose: (DoseRate) -> String) {
         guard current.drug == pending.drug else {
             add(.drugChanged, .soft,
-                "the pump holds \(current.drug.rawValue) and this prescription is for \(pending.drug.rawValue); the reservoir and line must be emptied and the line primed under supervision")
+                "the pump holds \(current.drug.rawValue) and this prescription is for \(pending.drug.rawValue); the pump delivers the old drug still in its line at the old drug's prescription until it has reached the patient, then the new one (the refill screen says when)")
             return
         }
         if current.concentration != pending.concentration {
             add(.concentrationChanged, .soft,
-                "the concentration changes from \(current.concentration.formatted(in: library.concentrationUnit)) to \(pending.concentration.formatted(in: library.concentrationUnit)); the line still holds the old concentration, plan the bridge (pumpctl calc bridge)")
+                "the concentration changes from \(current.concentration.formatted(in: library.concentrationUnit)) to \(pending.concentration.formatted(in: library.concentrationUnit)); the line still holds the old concentration, which the pump delivers at the prescribed dose (by dose at the catheter tip) before the new one arrives: no bridge is to be programmed")
         }
         // The titration rule capped at the shipped library's, however the
         // policy was made.
