@@ -265,3 +265,74 @@ import WandProtocol
         await synced.close()
     }
 }
+
+/// The review's findings against the fluid path, each a case it let through.
+@Suite struct FluidPathReviewTests {
+    static let morphine = #"{"drug":"morphine","concentration":"10mg/mL","indication":"pain","mode":"continuous","daily_dose":"0.5mg/day","opioid_tolerance":"tolerant"}"#
+
+    @Test func duringADrugChangeTheBaclofenInTheLineIsWhatAStopTakesAway() async throws {
+        let visit = SimulatedVisit()
+        _ = try await FluidPathTests.refill(visit, drug: .morphine, concentration: .mgPerML(10), prescription: Self.morphine)
+        let programmer = try await visit.programmer()
+        let stop = try await programmer.plan(StopCommand())
+        let withdrawal = stop.findings.warnings.filter { $0.code == .withdrawalRisk }.map(\.message)
+        #expect(withdrawal.contains { $0.contains("baclofen") }, "\(withdrawal)")
+        let status = stop.before
+        #expect(status.deliveringFromTheLine?.drug == .baclofen)
+        #expect(status.deliveringFromTheLine?.dailyDose == .mcgPerDay(400))
+        // A second drug change is refused before anything is begun.
+        let zico = RefillRequest(withdrawn: .mL(18), added: .mL(18), drug: .ziconotide, concentration: .mcgPerML(100),
+                                 newPrescription: try prescription(#"{"drug":"ziconotide","concentration":"100mcg/mL","indication":"pain","mode":"continuous","daily_dose":"2.4mcg/day"}"#),
+                                 discrepancyAcknowledgement: nil)
+        let again = try await programmer.plan(RefillCommand(request: zico))
+        #expect(again.findings.errors.map(\.code).contains(.lineHoldsOtherDrug), "\(again.findings.errors)")
+        await programmer.close()
+    }
+
+    @Test func theAlarmDateAfterADrugChangeIsWhenTheSimulatorRaisesIt() async throws {
+        let visit = SimulatedVisit()
+        _ = try await FluidPathTests.refill(visit, drug: .morphine, concentration: .mgPerML(10), prescription: Self.morphine)
+        let programmer = try await visit.programmer()
+        let shown = try #require(try await programmer.interrogate().status.lowReservoirAlarmDate)
+        await programmer.close()
+        let raised: Int64? = visit.transport.with { simulation in
+            simulation.pump.advance(to: shown.utcSeconds + 86_400)
+            return simulation.pump.eventLog.entries.first {
+                $0.code == PumpEventCode.alarmRaised.rawValue && $0.detail == UInt32(PumpAlarm.lowReservoir.rawValue)
+            }?.time
+        }
+        let alarm = try #require(raised, "no low-reservoir alarm by a day after the date shown (\(shown.iso8601))")
+        // 0.46 mL of baclofen at 0.2 mL/day drains 0.345 mL more than the
+        // morphine's 0.05 mL/day would: a week, if the projection forgot it.
+        #expect(abs(alarm - shown.utcSeconds) <= 3_600, "shown \(shown.iso8601), raised at \(alarm)")
+    }
+
+    @Test func aClockFaultAfterAnIncreaseDoesNotLetASecondOneThrough() async throws {
+        let visit = SimulatedVisit()
+        visit.clock.advance(3 * 86_400)
+        let programmer = try await visit.programmer()
+        let first = try await programmer.plan(ProgramCommand(prescription: try prescription(TrueTimeWindowTests.increase)))
+        _ = try await programmer.execute(first, overrides: first.findings.warnings.map { Override(code: $0.code, reason: "ordered by the consultant") },
+                                         confirmation: .typed("450mcg/day"))
+        await programmer.close()
+        // The pump's clock jumps 25 h ahead after the commit (a clock fault, not a setting).
+        visit.transport.with { $0.pump.mechanics.clockError = 25 * 3_600 }
+        let next = try await visit.programmer()
+        let second = try await next.plan(ProgramCommand(prescription: try prescription(TrueTimeWindowTests.again)))
+        #expect(second.findings.warnings.map(\.code).contains(.titrationWithin24h), "\(second.findings.findings)")
+        await next.close()
+    }
+
+    @Test func resumingWithAnEmptyLineIsRefusedUntilItIsPrimed() async throws {
+        let visit = SimulatedVisit()
+        let programmer = try await visit.programmer()
+        let stop = try await programmer.plan(StopCommand())
+        _ = try await programmer.execute(stop, overrides: [Override(code: .withdrawalRisk, reason: "catheter revision in theatre")],
+                                         confirmation: .flag(yes: true))
+        let replace = try await programmer.plan(FluidPathCommand(event: .catheterReplaced, catheter: .uL(300)))
+        _ = try await programmer.execute(replace, overrides: [], confirmation: .flag(yes: true))
+        let resume = try await programmer.plan(ResumeCommand())
+        #expect(resume.findings.errors.map(\.code) == [.lineHoldsNoDrug])
+        await programmer.close()
+    }
+}

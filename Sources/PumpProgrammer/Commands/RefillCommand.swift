@@ -138,6 +138,22 @@ public struct RefillCommand: PumpCommand {
                 }
             }
         }
+        // What the pump would refuse at refill-complete, after the residual
+        // has been withdrawn, is refused here, before anything is begun.
+        if changesDrug {
+            if drug != current.drug, let held = status.outgoingWire, let old = Drug(wireCode: held.drug.rawValue) {
+                let when = status.lineTransition?.reservoirDrugArrives.map { " (about \($0.iso8601))" } ?? ""
+                findings.append(Finding(code: .lineHoldsOtherDrug, severity: .hard,
+                                        message: "the line still holds \(old.rawValue) from the earlier drug change: the pump takes another drug only once it has reached the patient\(when)"))
+            }
+            if status.fluidPath.segments.count >= WireFluidPath.maximumSegments {
+                findings.append(Finding(code: .lineHoldsOtherDrug, severity: .hard,
+                                        message: "the line already holds \(status.fluidPath.segments.count) different fluids, the most the pump keeps: refill with the concentration in the pump until the line has turned over"))
+            }
+            if let wire = program?.wire {
+                findings += Self.tipRateFindings(wire, line: status.fluidPath, profile: profile)
+            }
+        }
         if changesDrug, secondProvider == nil, policy.requiresSecondOperator(.concentrationChange) {
             secondProvider = .concentrationChange
         }
@@ -196,6 +212,31 @@ public struct RefillCommand: PumpCommand {
         return LineTransition.figure(
             ahead: ahead, reservoir: reservoir, dose: next.pendingDelivered, outgoingDose: outgoing,
             volumeRate: PumpStatus.averageVolumeRate(of: next.wire), from: status.hostClock)
+    }
+
+    /// The pump runs a new prescription by dose at the tip while the line
+    /// holds another concentration of its drug (PROTOCOL.md 5): each rate,
+    /// scaled to every such concentration, must be one its motor can run.
+    static func tipRateFindings(_ wire: WirePrescription, line: FluidPath, profile: PumpProfile) -> [Finding] {
+        let concentration = Int64(wire.concentrationNanogramsPerMillilitre)
+        let rates = wire.mode == .flex ? wire.steps.map { Int64($0.volumeRateNanolitresPerDay) }
+            : [Int64(wire.continuousVolumeRateNanolitresPerDay)]
+        var findings: [Finding] = []
+        for segment in line.segments {
+            guard case .drug(let held, let at) = segment.contents, held.wireCode == wire.drug.rawValue,
+                  at.baseValue > 0, at.baseValue != concentration else { continue }
+            for rate in rates where rate > 0 {
+                guard let scaled = Exact64.mulDiv(rate, concentration, at.baseValue) else { continue }
+                if scaled > profile.maximumContinuousRate.baseValue {
+                    findings.append(Finding(code: .rateAboveMaximum, severity: .hard,
+                                            message: "while the line's \(held.rawValue) \(at) leaves, the pump would run \(VolumeRate.nLPerDay(scaled)) to keep the dose, above its maximum \(profile.maximumContinuousRate)"))
+                } else if scaled < profile.minimumRate.baseValue {
+                    findings.append(Finding(code: .rateBelowMinimum, severity: .hard,
+                                            message: "while the line's \(held.rawValue) \(at) leaves, the pump would run \(VolumeRate.nLPerDay(scaled)) to keep the dose, below its minimum \(profile.minimumRate)"))
+                }
+            }
+        }
+        return findings
     }
 
     /// The refusal text for a concentration change without a prescription:

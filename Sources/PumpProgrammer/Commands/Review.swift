@@ -101,6 +101,11 @@ public struct Review: Sendable, Encodable {
         func fields(_ p: Prescription?, delivered: DoseRate?, isPending: Bool) -> [Cell] {
             guard let p else { return [] }
             let plan = isPending ? pendingPlan : nil
+            // Each side in its own drug's units: after a drug change the
+            // current baclofen stays in mcg beside the pending morphine in mg.
+            let massUnit = policy.policy(for: p.drug)?.massUnit ?? p.drug.defaultDoseUnit
+            let doseUnit: QuantityUnit<DoseRateDimension> = massUnit == .mg ? .mgPerDay : .mcgPerDay
+            let concentrationUnit: QuantityUnit<ConcentrationDimension> = massUnit == .mg ? .mgPerML : .mcgPerML
             var dose = delivered.map { $0.formatted(in: doseUnit) } ?? "-"
             if isPending, prescribed != pendingDelivered {
                 dose += " (prescribed \(prescribed.formatted(in: doseUnit)), rounded down to the pump's resolution)"

@@ -73,6 +73,14 @@ enum Exact64 {
         let (value, overflow) = a.addingReportingOverflow(b)
         return overflow ? nil : value
     }
+
+    /// a x b / c rounded to the nearest, in 128 bits; nil when c is not
+    /// positive or the result does not fit.
+    static func mulDiv(_ a: Int64, _ b: Int64, _ c: Int64) -> Int64? {
+        guard c > 0 else { return nil }
+        let value = (Int128(a) * Int128(b) + Int128(c / 2)) / Int128(c)
+        return Int64(exactly: value)
+    }
 }
 
 extension Programmer {

@@ -133,6 +133,13 @@ public struct PumpStatus: Sendable, Encodable {
     private struct TransitionJSON: Encodable {
         var ahead: QuantityValue
         var reservoirDrugArrives: String?
+        /// After a drug change: the drug the patient receives now, from the line.
+        var nowDelivering: NowJSON?
+    }
+
+    private struct NowJSON: Encodable {
+        var drug: String
+        var dailyDose: QuantityValue
     }
 
     private struct StepJSON: Encodable {
@@ -201,7 +208,11 @@ public struct PumpStatus: Sendable, Encodable {
             }), forKey: .line)
         try container.encode(lineTransition.map {
             TransitionJSON(ahead: fluidPath.volumeAhead(of: reservoirContents).valueAndUnit(),
-                           reservoirDrugArrives: $0.reservoirDrugArrives?.iso8601)
+                           reservoirDrugArrives: $0.reservoirDrugArrives?.iso8601,
+                           nowDelivering: deliveringFromTheLine.map { line in
+                               NowJSON(drug: line.drug.rawValue,
+                                       dailyDose: line.dailyDose.valueAndUnit(in: DisplayUnits.of(line.drug, policy: nil).mass == .mg ? .mgPerDay : .mcgPerDay))
+                           })
         }, forKey: .lineTransition)
     }
 

@@ -89,9 +89,11 @@ enum PumpText {
             ["Battery", "\(status.battery == .endOfService ? "END OF SERVICE" : PumpStatus.batteryName(status.battery)), \(status.batteryMillivolts) mV"],
             ["Drug", "\(drug.rawValue) \(Shown.concentration(status.concentration, drug: drug))"],
             ["Mode", "\(status.prescription.mode.name), \(infusionWords(status.infusion))"],
-            ["Daily dose", status.notDelivering == nil
-                ? "\(Shown.doseRate(status.dailyDose, drug: drug)) (\(Shown.volumeRate(status.rate)))"
-                : "NONE DELIVERED; prescribed \(Shown.doseRate(status.prescribedDailyDose, drug: drug))"],
+            ["Daily dose", status.notDelivering != nil
+                ? "NONE DELIVERED; prescribed \(Shown.doseRate(status.prescribedDailyDose, drug: drug))"
+                : status.deliveringFromTheLine.map { line in
+                    "NOW \(Shown.doseRate(line.dailyDose, drug: line.drug)) of \(line.drug.rawValue) from the line; then \(Shown.doseRate(status.dailyDose, drug: drug)) of \(drug.rawValue)"
+                } ?? "\(Shown.doseRate(status.dailyDose, drug: drug)) (\(Shown.volumeRate(status.rate)))"],
             ["Reservoir", "\(Shown.volume(status.reservoirVolume)) of \(Shown.volume(status.reservoirCapacity)); alarm at \(Shown.volume(status.lowReservoirThreshold))"],
             ["Line", lineWords(status)],
             ["Last change", zone.dateTime(status.lastChange)],
@@ -116,8 +118,8 @@ enum PumpText {
         let path = status.fluidPath
         let contents = path.segments.map { segment -> String in
             switch segment.contents {
-            case .noDrug: return "\(Shown.volume(segment.volume)) NO DRUG"
-            case let .drug(drug, held): return "\(Shown.volume(segment.volume)) \(drug.rawValue) \(Shown.concentration(held, drug: drug))"
+            case .noDrug: return "\(Shown.bolusVolume(segment.volume)) NO DRUG"
+            case let .drug(drug, held): return "\(Shown.bolusVolume(segment.volume)) \(drug.rawValue) \(Shown.concentration(held, drug: drug))"
             }
         }
         return "\(Shown.volume(path.volume)) (pathway \(Shown.volume(path.pathway)), catheter \(Shown.volume(path.catheter))): "
