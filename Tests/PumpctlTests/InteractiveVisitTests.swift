@@ -29,7 +29,9 @@ struct InteractiveVisitTests {
     /// Runs pumpctl on a terminal and types `keys` once `prompt` has been
     /// printed (a key typed earlier would reach the terminal before pumpctl
     /// waits for it). Gives up after 20 s.
-    func atTerminal(_ arguments: [String], keys: String, afterPrompt prompt: String) throws -> PumpctlRun.Result {
+    /// Waits without holding a concurrency thread (the other suites' tasks
+    /// run meanwhile).
+    func atTerminal(_ arguments: [String], keys: String, afterPrompt prompt: String) async throws -> PumpctlRun.Result {
         let command = ([PumpctlRun.binary("pumpctl").path, "--simulator", "--state-dir", stateDir] + arguments)
             .map { "'\($0)'" }.joined(separator: " ")
         let process = Process()
@@ -55,7 +57,7 @@ struct InteractiveVisitTests {
         }
         try process.run()
         let deadline = Date().addingTimeInterval(20)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
+        while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
         output.fileHandleForReading.readabilityHandler = nil
@@ -133,7 +135,7 @@ struct InteractiveVisitTests {
     /// sent, exit 130, and the cancellation is in the audit trail.
     @Test(arguments: ["\u{04}", "\u{03}"])
     func aCancelAtThePromptSendsNothing(key: String) async throws {
-        let run = try atTerminal(["bolus", "--dose", "50mcg"], keys: key, afterPrompt: "50mcg to the patient:")
+        let run = try await atTerminal(["bolus", "--dose", "50mcg"], keys: key, afterPrompt: "50mcg to the patient:")
         #expect(run.status == 130, "\(run.stdout)")
         #expect(run.stdout.contains("Cancelled. Nothing was sent to the pump."), "\(run.stdout)")
         let audit = try await PumpctlRun.run(["--state-dir", stateDir, "--json", "audit"])
@@ -225,7 +227,7 @@ struct InteractiveVisitTests {
     /// Ctrl-D at a refill question cancels the refill (130) with what the
     /// pipeline says of the pump, and the next question is never asked.
     @Test func endOfInputAtARefillQuestionCancels() async throws {
-        let run = try atTerminal(["refill"], keys: "\u{04}", afterPrompt: "Residual withdrawn (e.g. 3.5mL):")
+        let run = try await atTerminal(["refill"], keys: "\u{04}", afterPrompt: "Residual withdrawn (e.g. 3.5mL):")
         #expect(run.status == 130, "\(run.stdout)")
         #expect(run.stdout.contains("Cancelled. Nothing was sent to the pump."), "\(run.stdout)")
         #expect(!run.stdout.contains("Volume of new drug added"), "\(run.stdout)")
@@ -237,7 +239,7 @@ struct InteractiveVisitTests {
     /// Ctrl-D at the discrepancy reason cancels too: a missing reason is
     /// never taken as an empty one.
     @Test func endOfInputAtTheDiscrepancyReasonCancels() async throws {
-        let run = try atTerminal(["refill", "--withdrawn", "5mL", "--added", "18mL", "--concentration", "2000mcg/mL"],
+        let run = try await atTerminal(["refill", "--withdrawn", "5mL", "--added", "18mL", "--concentration", "2000mcg/mL"],
                                  keys: "\u{04}", afterPrompt: "Why go on with the refill? (recorded):")
         #expect(run.status == 130, "\(run.stdout)")
         #expect(run.stdout.contains("Cancelled. Nothing was sent to the pump."), "\(run.stdout)")

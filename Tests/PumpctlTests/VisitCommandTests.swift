@@ -151,7 +151,8 @@ import TestSupport
         #expect(!refill.stdout.contains("10000mcg"), "\(refill.stdout)")
         let text = try await pumpctl(["interrogate"])
         #expect(text.stdout.contains("morphine 10mg/mL"), "\(text.stdout)")
-        #expect(text.stdout.contains("Daily dose     1mg/day"), "\(text.stdout)")
+        // The line's baclofen first, at its own prescription, then the morphine.
+        #expect(text.stdout.contains("NOW 400mcg/day of baclofen from the line; then 1mg/day of morphine"), "\(text.stdout)")
         // Morphine's figures are in mg; only the baclofen still in the line
         // (shown as such, with when the morphine arrives) is in mcg.
         #expect(!text.stdout.contains("10000mcg") && !text.stdout.contains("1000mcg/day"), "\(text.stdout)")
@@ -227,15 +228,19 @@ import TestSupport
         let replaced = try await pumpctl(["--yes", "catheter", "--replaced", "--volume", "0.3mL"])
         #expect(replaced.status == 0, "\(replaced.stderr)")
         #expect(replaced.stderr.contains("delivers NO DRUG until the line is primed: 0.3mL"), "\(replaced.stderr)")
-        #expect(try await pumpctl(["--yes", "resume"]).status == 0)
+        // Resuming before the prime would deliver nothing for a day and a half.
+        let early = try await pumpctl(["--yes", "resume"])
+        #expect(early.status == 65, "\(early.stderr)")
+        #expect(early.stderr.contains("line.holds-no-drug"), "\(early.stderr)")
         let unprimed = try await pumpctl(["interrogate"])
         #expect(unprimed.status == 79, "\(unprimed.stderr)")
-        #expect(unprimed.stdout.contains("NOT DELIVERING DRUG"), "\(unprimed.stdout)")
+        #expect(unprimed.stdout.contains("0.3mL NO DRUG"), "\(unprimed.stdout)")
         let prime = try await pumpctl(["--yes", "bolus", "--kind", "prime"])
         #expect(prime.status == 0, "\(prime.stderr)")
         #expect(prime.stdout.contains("0mcg of baclofen reaches the patient") || prime.stderr.contains("0mcg of baclofen reaches the patient"),
                 "\(prime.stdout) \(prime.stderr)")
         _ = try await pumpctl(["sim", "advance", "11min"])
+        #expect(try await pumpctl(["--yes", "resume"]).status == 0)
         let primed = try await pumpctl(["interrogate"])
         #expect(primed.status == 0, "\(primed.stdout)")
     }
