@@ -336,3 +336,78 @@ import WandProtocol
         await programmer.close()
     }
 }
+
+/// The second review: the clock sync the screen asks for must not wipe the
+/// windows, and `program` gets the checks `resume` and `refill` have.
+@Suite struct FluidPathSecondReviewTests {
+    /// A clock that jumps 25 h ahead after the events, then `clock --sync`:
+    /// the setting back undoes the jump, it does not move the earlier stamps.
+    @Test func aClockJumpThenASyncDoesNotWipeTheBolusWindowOrTheTitrationInterval() async throws {
+        let visit = SimulatedVisit()
+        visit.clock.advance(3 * 86_400)
+        let programmer = try await visit.programmer()
+        let increase = try await programmer.plan(ProgramCommand(prescription: try prescription(TrueTimeWindowTests.increase)))
+        _ = try await programmer.execute(increase, overrides: increase.findings.warnings.map { Override(code: $0.code, reason: "ordered by the consultant") },
+                                         confirmation: .typed("450mcg/day"))
+        let bolus = try await programmer.plan(BolusCommand(request: .init(kind: .therapeutic, dose: .mcg(100), duration: .minutes(1))))
+        _ = try await programmer.execute(bolus, overrides: bolus.findings.warnings.map { Override(code: $0.code, reason: "ordered by the consultant") },
+                                         confirmation: .flag(yes: true))
+        await programmer.close()
+        visit.clock.advance(120)
+        visit.transport.with { $0.pump.mechanics.clockError = 25 * 3_600 }
+        let syncing = try await visit.programmer()
+        let sync = try await syncing.plan(ClockSetCommand(hostSeconds: visit.clock.now()))
+        _ = try await syncing.execute(sync, overrides: [], confirmation: .flag(yes: true))
+        await syncing.close()
+        let next = try await visit.programmer()
+        let second = try await next.plan(ProgramCommand(prescription: try prescription(TrueTimeWindowTests.again)))
+        #expect(second.findings.warnings.map(\.code).contains(.titrationWithin24h), "\(second.findings.findings)")
+        let another = try await next.plan(BolusCommand(request: .init(kind: .therapeutic, dose: .mcg(150), duration: .minutes(1))))
+        // 100 two minutes ago + 150 is above the 200 mcg of boluses in 24 h.
+        #expect(another.findings.errors.map(\.code).contains(.bolusPer24hAboveHardMax), "\(another.findings.findings)")
+        await next.close()
+    }
+
+    @Test func programOnAnUnprimedLineIsRefusedAndDuringATransitionTheTipRateIsChecked() async throws {
+        let visit = SimulatedVisit()
+        let programmer = try await visit.programmer()
+        let stop = try await programmer.plan(StopCommand())
+        _ = try await programmer.execute(stop, overrides: [Override(code: .withdrawalRisk, reason: "catheter revision in theatre")],
+                                         confirmation: .flag(yes: true))
+        let replace = try await programmer.plan(FluidPathCommand(event: .catheterReplaced, catheter: .uL(300)))
+        _ = try await programmer.execute(replace, overrides: [], confirmation: .flag(yes: true))
+        let unprimed = try await programmer.plan(ProgramCommand(prescription: try prescription(TrueTimeWindowTests.increase)))
+        #expect(unprimed.findings.errors.map(\.code).contains(.lineHoldsNoDrug), "\(unprimed.findings.errors)")
+        // The review's current catheter is the pump's record.
+        guard case .program(let change) = unprimed.change else { Issue.record("not a program plan"); return }
+        #expect(change.review.table.contains("0.3mL"), "\(change.review.table)")
+        await programmer.close()
+
+        let transition = SimulatedVisit()
+        _ = try await FluidPathTests.refill(transition, concentration: .mcgPerML(500), prescription: FluidPathTests.at500)
+        let during = try await transition.programmer()
+        // 90 mcg/day at 500 mcg/mL is 0.18 mL/day; by dose at the line's
+        // 2000 mcg/mL the pump would run 0.045 mL/day, below its minimum.
+        let low = #"{"drug":"baclofen","concentration":"500mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"90mcg/day"}"#
+        let plan = try await during.plan(ProgramCommand(prescription: try prescription(low)))
+        #expect(plan.findings.errors.map(\.code).contains(.rateBelowMinimum), "\(plan.findings.errors)")
+        await during.close()
+    }
+
+    /// A bolus still running after 2000 -> 500 mcg/mL is counted at the
+    /// line's 2000, not the reservoir's 500 (a quarter of its dose).
+    @Test func aRunningBolusIsCountedAtTheStrongestConcentrationInTheLine() async throws {
+        let visit = SimulatedVisit()
+        _ = try await FluidPathTests.refill(visit, concentration: .mcgPerML(500), prescription: FluidPathTests.at500)
+        let programmer = try await visit.programmer()
+        let bolus = try await programmer.plan(BolusCommand(request: .init(kind: .therapeutic, dose: .mcg(80), duration: .hours(2))))
+        _ = try await programmer.execute(bolus, overrides: [], confirmation: .flag(yes: true))
+        await programmer.close()
+        visit.clock.advance(60)
+        let next = try await visit.programmer()
+        let again = try await next.plan(BolusCommand(request: .init(kind: .therapeutic, dose: .mcg(20), duration: .minutes(10))))
+        // 0.04 mL of the line's 2000 mcg/mL: 80 mcg, counted as such.
+        #expect(again.parameters["boluses_last_24h"] == "1, \(Mass.mcg(80))", "\(again.parameters)")
+        await next.close()
+    }
+}

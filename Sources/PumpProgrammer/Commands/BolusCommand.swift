@@ -70,7 +70,7 @@ public struct BolusCommand: PumpCommand {
         let status = situation.status
         let prescription = status.prescription
         let basal = (try? prescription.dosePlan(on: situation.profile))?.largestPrescribedIn24h ?? status.dailyDose
-        let earlier = situation.history?.technicianBolusesLast24h(at: status.concentration)
+        let earlier = situation.history?.technicianBolusesLast24h(at: status.strongestConcentration)
         let allowance = prescription.patientBolus.map {
             Mass(baseValue: $0.dose.baseValue.multipliedReportingOverflow(by: Int64($0.maximumPer24h)).overflow
                  ? .max : $0.dose.baseValue * Int64($0.maximumPer24h))

@@ -34,8 +34,18 @@ public struct ProgramCommand: PumpCommand {
         let policy = situation.policy
         let secondProvider = Self.secondProvider(for: change, current: status, policy: policy)
         let steps = change.wire.hash == status.prescriptionHash ? [] : Self.steps(for: change.wire)
-        let stateFindings = PumpStateRules.refillInProgress(status)
+        var stateFindings = PumpStateRules.refillInProgress(status)
             + PumpStateRules.deliveryStopped(status, what: "the pump refuses a new prescription")
+        // A prescription that delivers, on a line whose tip holds no drug,
+        // gives nothing for days: prime first (as for resume).
+        if status.fluidPath.tipHoldsNoDrug, PumpStatus.averageVolumeRate(of: change.wire).baseValue > 0 {
+            stateFindings.append(Finding(code: .lineHoldsNoDrug, severity: .hard,
+                                         message: "the catheter tip holds no drug: this prescription would deliver nothing until \(status.fluidPath.primeVolume) had been pushed at its rate; prime the line first (pumpctl bolus --kind prime)"))
+        }
+        // While the line holds another concentration of the drug the pump
+        // runs the prescription by dose at the tip; a rate it cannot run
+        // there would be refused by the pump with no reason given.
+        stateFindings += RefillCommand.tipRateFindings(change.wire, line: status.fluidPath, profile: situation.profile)
         return ChangePlan(
             command: .commit, change: .program(change), before: status,
             findings: ValidationReport(findings: stateFindings + change.review.report.findings),
@@ -69,14 +79,18 @@ public struct ProgramCommand: PumpCommand {
             // A stopped infusion keeps its last delivering prescription, and
             // a new one is titrated from it; the stopped *mode* (no dose
             // held) makes the new prescription a start.
-            recentBoluses: situation.history?.technicianBolusesLast24h(at: status.concentration)?.drug,
+            recentBoluses: situation.history?.technicianBolusesLast24h(at: status.strongestConcentration)?.drug,
             increaseHistoryComplete: situation.increaseHistoryComplete,
             // A log that wrapped (or could not be read) cannot show the 24 h
             // totals pass: a finding, and a second provider, say so.
             bolusHistoryComplete: situation.bolusHistoryComplete,
             // A restart after a long stop is a start as well as a change.
             stoppedSince: situation.stoppedSince, lastDeliveringDose: situation.lastDeliveringDose))
-        let review = Review.compare(current: status.prescription, currentDelivered: currentDelivered,
+        // The current catheter is the pump's record, not the figure the
+        // active prescription was written with before a revision.
+        var current = status.prescription
+        current.catheter = .volume(recorded)
+        let review = Review.compare(current: current, currentDelivered: currentDelivered,
                                     currentRate: PumpStatus.averageVolumeRate(of: status.wirePrescription), pending: pending,
                                     pendingDelivered: pendingDelivered,
                                     report: ValidationReport(findings: catheterFindings + report.findings, notChecked: report.notChecked), profile: situation.profile,

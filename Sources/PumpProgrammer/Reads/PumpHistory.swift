@@ -162,10 +162,15 @@ extension Programmer {
                     pendingDose = nil
                 }
                 if event.code == PumpEventCode.clockSet.rawValue {
-                    // The stamp of a clock setting is in the new clock; what
-                    // came before it was stamped `moved` seconds off.
+                    // The stamp of a clock setting is in the new clock. What
+                    // came before it was stamped `moved` seconds off only if
+                    // the clock was already wrong then; a setting back may be
+                    // undoing a jump that came after (a clock fault), so only
+                    // a setting forward moves the earlier stamps: every event
+                    // is taken as late as it can have been.
                     clockWasSet = true
-                    shift = Exact64.add(shift, Int64(Int32(bitPattern: event.detail))) ?? shift
+                    let moved = Int64(Int32(bitPattern: event.detail))
+                    if moved > 0 { shift = Exact64.add(shift, moved) ?? shift }
                 }
                 guard time.utcSeconds >= since.utcSeconds else {
                     reachedSince = true

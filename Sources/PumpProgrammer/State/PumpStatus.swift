@@ -243,6 +243,16 @@ public struct PumpStatus: Sendable, Encodable {
         return (tip, Self.deliveredDailyDose(of: wire))
     }
 
+    /// The strongest concentration of the reservoir's drug in the line or
+    /// the reservoir: a bolus still running is counted at it (what it
+    /// pushes out of the line may be stronger than what it draws in).
+    public var strongestConcentration: Concentration {
+        fluidPath.segments.reduce(concentration) { strongest, segment in
+            if case .drug(let held, let at) = segment.contents, held == drug, at > strongest { return at }
+            return strongest
+        }
+    }
+
     /// The reservoir's contents, as fluid path contents.
     public var reservoirContents: FluidPath.Contents { .drug(drug, concentration) }
 

@@ -3,11 +3,13 @@ import Therapy
 
 struct Bridge: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Bridge plan for a concentration change.",
+        abstract: "What the line delivers after a concentration change (arithmetic only: nothing to program).",
         discussion: """
-            The pump pathway and catheter still hold the old concentration. The bridge delivers that volume
-            at the old rate, so the old daily dose continues for line volume x old concentration / daily dose;
-            then the new rate starts. Give --line-volume, or --catheter-length and --catheter-volume-per-cm
+            The pump pathway and catheter still hold the old concentration. The pump delivers it by dose at the
+            catheter tip (PROTOCOL.md 5) without any bridge being programmed: the old daily dose continues for
+            line volume x old concentration / daily dose at the old volume rate, then the new rate starts. This
+            shows those figures; do not program them (a prescription at the old rate would change the dose once
+            the new concentration arrives). Give --line-volume, or --catheter-length and --catheter-volume-per-cm
             (with --pump-volume, which defaults to the pump model's internal pathway volume).
             """
     )
@@ -81,5 +83,6 @@ struct Bridge: AsyncParsableCommand {
             ["drug during bridge", plan.doseDuringBridge.formatted(in: massUnit) + " at the old concentration"],
             ["rate after bridge", plan.rateAfterBridge.programmed.formatted(in: .mLPerDay)],
         ]).split(separator: "\n").dropFirst().joined(separator: "\n"))
+        Output.line("The pump does this by itself (delivery by dose at the catheter tip): nothing here is to be programmed.")
     }
 }

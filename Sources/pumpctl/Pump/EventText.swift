@@ -18,7 +18,7 @@ enum EventText {
         case .volume(let volume):
             switch code {
             case .bolusStarted?, .patientBolus?: return Shown.bolusVolume(volume)
-            case .bolusFinished?: return Shown.bolusVolume(volume) + " delivered"
+            case .bolusFinished?: return "ended (last " + Shown.bolusVolume(volume) + ")"
             case .bolusCancelled?: return Shown.bolusVolume(volume) + " not delivered"
             case .refillBegun?: return "expected residual " + Shown.volume(volume)
             case .refillCompleted?: return Shown.volume(volume) + " added"

@@ -22,9 +22,10 @@ enum PlanText {
             lines.append(change.review.table)
         case .bolus(let bolus):
             lines.append("Bolus (\(bolus.kind.rawValue)) on pump \(status.serial): \(Shown.bolusVolume(bolus.volume)) over \(Shown.duration(bolus.duration))"
-                         + (bolus.rate.map { " (\($0))" } ?? "") + "; \(Shown.dose(bolus.doseToPatient, drug: status.drug)) of \(status.drug.rawValue) reaches the patient (\(Shown.concentration(status.concentration, drug: status.drug))).")
+                         + (bolus.rate.map { " (\($0))" } ?? "") + "; \(Shown.dose(bolus.doseToPatient, drug: status.drug)) of \(status.drug.rawValue) reaches the patient"
+                         + (status.fluidPath.tip == status.reservoirContents ? " (\(Shown.concentration(status.concentration, drug: status.drug)))." : "."))
             if let tip = status.fluidPath.tip, tip != status.reservoirContents {
-                lines.append("  figured from the line as the pump reports it: \(PumpText.lineWords(status)).")
+                lines.append("  figured from what the line holds, not the reservoir's \(Shown.concentration(status.concentration, drug: status.drug)): \(PumpText.lineWords(status)).")
             }
         case .fluidPath(let event, let catheter, let prime):
             switch event {
@@ -35,7 +36,11 @@ enum PlanText {
             }
             lines.append("Afterwards the pump delivers NO DRUG until the line is primed: \(Shown.volume(prime)) (pumpctl bolus --kind prime).")
         case .stop:
-            lines.append("Stop infusion on pump \(status.serial): \(status.drug.rawValue) \(Shown.concentration(status.concentration, drug: status.drug)), now \(Shown.doseRate(status.dailyDose, drug: status.drug)). Delivery stops until it is resumed.")
+            if let line = status.deliveringFromTheLine {
+                lines.append("Stop infusion on pump \(status.serial): the patient now receives \(line.drug.rawValue) \(Shown.doseRate(line.dailyDose, drug: line.drug)) from the line (the reservoir holds \(status.drug.rawValue) \(Shown.concentration(status.concentration, drug: status.drug))). Delivery stops until it is resumed.")
+            } else {
+                lines.append("Stop infusion on pump \(status.serial): \(status.drug.rawValue) \(Shown.concentration(status.concentration, drug: status.drug)), now \(Shown.doseRate(status.dailyDose, drug: status.drug)). Delivery stops until it is resumed.")
+            }
         case .resume:
             lines.append("Resume infusion on pump \(status.serial) at its prescription (\(status.prescription.mode.name)).")
         case .refill(let refill):
