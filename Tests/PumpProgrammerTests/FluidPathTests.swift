@@ -411,3 +411,20 @@ import WandProtocol
         await next.close()
     }
 }
+
+/// The limits review: a pump clock a minute or two ahead (within the drift
+/// tolerated without a warning) made a stop seconds old look like a long one.
+@Suite struct StopTimeTests {
+    @Test func aStopSecondsOldIsNotALongStopWithTheClockTwoMinutesAhead() async throws {
+        let visit = SimulatedVisit()
+        visit.transport.with { $0.pump.mechanics.clockError = 120 }
+        let programmer = try await visit.programmer()
+        let stop = try await programmer.plan(StopCommand())
+        _ = try await programmer.execute(stop, overrides: [Override(code: .withdrawalRisk, reason: "dye study in radiology")],
+                                         confirmation: .flag(yes: true))
+        let resume = try await programmer.plan(ResumeCommand())
+        let starts = resume.findings.findings.filter { $0.message.contains("the restart is a start") }
+        #expect(starts.isEmpty, "\(resume.findings.findings)")
+        await programmer.close()
+    }
+}

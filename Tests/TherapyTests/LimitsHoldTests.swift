@@ -252,7 +252,10 @@ import Testing
     static let soft = ValidationReport(findings: [Finding(code: .doseAboveSoftMax, severity: .soft, message: "above")])
 
     @Test func fillerReasonsAreRefused() throws {
-        for filler in ["aa aa aa aa", "aaa aaa aaa", "order order order", "xxxx yyyy zzzz", "ab ab ab ab ab", "Order ORDER order!"] {
+        // Control and format characters too: a newline or an escape
+        // sequence could forge a line in the audit display.
+        for filler in ["aa aa aa aa", "aaa aaa aaa", "order order order", "xxxx yyyy zzzz", "ab ab ab ab ab", "Order ORDER order!",
+                       "ordered by Dr Lee\nAPPROVED by Dr X", "ordered by \u{1B}[32mDr Lee", "ordered by Dr\u{200B} Lee"] {
             #expect(throws: ValidationRefusal.reasonWithoutWords(.doseAboveSoftMax), "\(filler.debugDescription)") {
                 try Self.soft.accepting(overrides: [Override(code: .doseAboveSoftMax, reason: filler)])
             }

@@ -248,10 +248,16 @@ public struct PlanningSituation: Sendable {
     /// in true time.
     public var stoppedSince: PumpTime? {
         guard status.infusion == .stopped, status.prescription.mode != .stopped else { return nil }
-        if let placed = history?.lastTherapyChange { return placed }
-        // Not placed by its event: the pump's own stamp, moved by its
-        // measured drift. (`lastChange`'s fallback of "just now" is the safe
-        // side for titration, but would make any stop short.)
-        return status.lastChange.adding(seconds: -status.clockDriftSeconds) ?? status.lastChange
+        // A stop is taken as early as it can have been (the longer stop is
+        // the safe side: its restart is a start), so the history's "as late
+        // as it can have been" is moved back by the whole measured drift;
+        // a pump clock a minute ahead must not make a stop seconds old look
+        // like one from the future.
+        let drift = status.clockDriftSeconds == .min ? Int64.max : abs(status.clockDriftSeconds)
+        if let placed = history?.lastTherapyChange { return placed.adding(seconds: -drift) ?? placed }
+        // Not placed by its event: the pump's own stamp, moved the same way.
+        // (`lastChange`'s fallback of "just now" is the safe side for
+        // titration, but would make any stop short.)
+        return status.lastChange.adding(seconds: -drift) ?? status.lastChange
     }
 }

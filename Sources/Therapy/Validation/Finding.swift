@@ -150,6 +150,12 @@ public struct Override: Sendable, Equatable, Codable {
     public static func reasonCarriesWords(_ reason: String) -> Bool {
         let trimmed = reason.trimmingWhitespace()
         guard trimmed.count >= minimumReasonLength else { return false }
+        // A reason is one line of plain text: control characters (a newline,
+        // an escape sequence) could forge lines in the audit display, and
+        // invisible format characters hide what was written.
+        guard !trimmed.unicodeScalars.contains(where: {
+            $0.properties.generalCategory == .control || $0.properties.generalCategory == .format
+        }) else { return false }
         var words = Set<String>()
         var run = ""
         func finish() {

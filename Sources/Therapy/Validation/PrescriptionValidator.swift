@@ -100,6 +100,17 @@ public struct ValidationContext: Sendable, Equatable {
     }
 }
 
+extension PrescriptionValidator {
+    /// What withdrawal of `drug` looks like, in the words of clinical.md.
+    static func withdrawalSigns(_ drug: Drug) -> String {
+        switch drug {
+        case .baclofen: "high fever, altered mental status, rebound spasticity, rigidity, rhabdomyolysis, death"
+        case .morphine: "opioid withdrawal: agitation, pain, sweating, diarrhoea; cover with another opioid"
+        case .ziconotide: "no withdrawal syndrome is known"
+        }
+    }
+}
+
 /// Checks a pending prescription against the clinic policy, the pump
 /// profile and the current prescription. Pure: the same inputs always give
 /// the same findings, in the same order.
@@ -423,7 +434,7 @@ public enum PrescriptionValidator {
                pending.mode == .stopped || new.saturatingMultiply(100) < old.saturatingMultiply(Int64(100).saturatingSubtract(Int64(percent))) {
                 add(.withdrawalRisk, .soft,
                     pending.mode == .stopped
-                        ? "stopping \(current.drug.rawValue) abruptly risks withdrawal (high fever, rigidity, rhabdomyolysis, death); taper instead unless the patient is supervised"
+                        ? "stopping \(current.drug.rawValue) abruptly risks withdrawal (\(Self.withdrawalSigns(current.drug))); taper instead unless the patient is supervised"
                         : "\(dose(DoseRate(baseValue: old))) to \(dose(DoseRate(baseValue: new))) is a reduction of more than \(percent)%, which risks \(current.drug.rawValue) withdrawal")
             }
         }
