@@ -136,7 +136,7 @@ import WandProtocol
 
     @Test func aRefillWithAPrescriptionObeysTheSecondProviderRuleForIncreases() async throws {
         var policy = try ClinicPolicy.shippedDefaults()
-        policy.secondOperatorRequiredFor = [.doseIncrease]
+        policy.secondOperatorRequiredFor = [.doseIncrease, .concentrationChange]
         let visit = SimulatedVisit()
         let alone = try await visit.programmer(policy: policy)
         let request = RefillRequest(withdrawn: .mL(12), added: .mL(20), drug: nil, concentration: .mcgPerML(2000),

@@ -70,6 +70,21 @@ import Testing
         #expect(PrescriptionValidator.validate(Fixture.baclofen(1_100), in: high).findings.map(\.code) == [.doseAboveSoftMax])
     }
 
+    /// The limits review: a 20 mL residual tolerance and an empty
+    /// second-provider list passed `calc policy --check`.
+    @Test func aPolicyCannotWidenTheResidualToleranceOrDropASecondProviderRule() throws {
+        let wide = Self.edited(#""residual_tolerance": {"minimum": "0.5mL", "percent_of_expected": 20}"#,
+                               #""residual_tolerance": {"minimum": "20mL", "percent_of_expected": 100}"#)
+        #expect(Self.refusal(wide) == .loosensShippedRule(field: "residual_tolerance", value: "20mL or 100%", ceiling: "0.5mL or 20%"))
+        let none = Self.edited(#""second_operator_required_for": ["concentration-change"]"#, #""second_operator_required_for": []"#)
+        #expect(Self.refusal(none) == .loosensShippedRule(field: "second_operator_required_for", value: "without concentration-change",
+                                                          ceiling: "list, which includes it"))
+        // Tightening both is allowed.
+        let tight = Self.edited(#""second_operator_required_for": ["concentration-change"]"#,
+                                #""second_operator_required_for": ["concentration-change", "dose-increase"]"#)
+        #expect(try ClinicPolicy.load(tight).requiresSecondOperator(.doseIncrease))
+    }
+
     @Test func aPolicyCannotAddAConcentration() throws {
         let added = Self.edited(#""concentrations": ["50mcg/mL", "500mcg/mL", "1000mcg/mL", "2000mcg/mL"]"#,
                                 #""concentrations": ["50mcg/mL", "500mcg/mL", "1000mcg/mL", "2000mcg/mL", "3000mcg/mL"]"#)

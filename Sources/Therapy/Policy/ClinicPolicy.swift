@@ -401,6 +401,9 @@ public enum PolicyFileError: Error, Sendable, Equatable, CustomStringConvertible
     /// A field that must be the shipped library's (the unit a drug is shown
     /// in): `value` is what the policy says, `shipped` the shipped figure.
     case differsFromShipped(drug: Drug, field: String, value: String, shipped: String)
+    /// A clinic-wide rule looser than the shipped one (the residual
+    /// tolerance, the changes a second provider confirms).
+    case loosensShippedRule(field: String, value: String, ceiling: String)
 
     public var description: String {
         let keep = " The policy was not loaded; nothing was changed."
@@ -416,6 +419,8 @@ public enum PolicyFileError: Error, Sendable, Equatable, CustomStringConvertible
             return "the policy file is inconsistent: \(detail)." + keep
         case .loosensShippedCeiling(let drug, let field, let value, let ceiling):
             return "the policy loosens \(drug.rawValue) \(field) to \(value), beyond the shipped library's ceiling of \(ceiling): a clinic policy may tighten any limit (hard, soft or titration) but never loosen a hard one or any other." + keep
+        case .loosensShippedRule(let field, let value, let ceiling):
+            return "the policy sets \(field) to \(value), looser than the shipped \(ceiling): a clinic policy may only tighten it." + keep
         case .duplicateKey(let path):
             return "the policy file has '\(path)' twice; write each field once." + keep
         case .unknownField(let path):
@@ -477,6 +482,19 @@ extension ClinicPolicy {
     /// the shipped library does not allow, or another display unit. A
     /// limit or rule the policy leaves out is the ceiling's.
     public func checkCeilings(against ceiling: ClinicPolicy) throws(PolicyFileError) {
+        // The residual check catches a pocket fill or a missing drug: a
+        // wider tolerance would let them pass silently.
+        if residualTolerance.minimum > ceiling.residualTolerance.minimum
+            || residualTolerance.percentOfExpected > ceiling.residualTolerance.percentOfExpected {
+            throw .loosensShippedRule(
+                field: "residual_tolerance", value: "\(residualTolerance.minimum) or \(residualTolerance.percentOfExpected)%",
+                ceiling: "\(ceiling.residualTolerance.minimum) or \(ceiling.residualTolerance.percentOfExpected)%")
+        }
+        // A second provider for every change the shipped policy asks one for.
+        for rule in SecondOperatorRule.allCases where ceiling.requiresSecondOperator(rule) && !requiresSecondOperator(rule) {
+            throw .loosensShippedRule(field: "second_operator_required_for", value: "without \(rule.rawValue)",
+                                      ceiling: "list, which includes it")
+        }
         for entry in drugs {
             guard let shipped = ceiling.policy(for: entry.drug) else { continue }
             let drug = entry.drug
