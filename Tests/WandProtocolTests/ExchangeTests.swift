@@ -209,12 +209,16 @@ actor HeldRepliesLink: FrameLink {
 
 /// Waits, yielding (never sleeping), until `condition` holds; false after
 /// `limit` yields so a broken test fails instead of hanging.
-func eventually(limit: Int = 200_000, _ condition: () async -> Bool) async -> Bool {
-    for _ in 0..<limit {
+/// Waits until `condition` holds, for up to `seconds` of wall time: a
+/// count of yields is no measure on a loaded 2-core machine, where the task
+/// being waited for may not have run at all yet. Sleeping lets it run.
+func eventually(seconds: Int = 30, _ condition: () async -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    while ContinuousClock.now < deadline {
         if await condition() { return true }
-        await Task.yield()
+        try? await Task.sleep(for: .milliseconds(1))
     }
-    return false
+    return await condition()
 }
 
 @Suite("Exchange layer: retries, timeouts and the three-way result")

@@ -90,10 +90,9 @@ public struct Review: Sendable, Encodable {
     public static func compare(current: Prescription?, currentDelivered: DoseRate?, currentRate: VolumeRate? = nil,
                                pending: Prescription, pendingDelivered: DoseRate, report: ValidationReport,
                                profile: PumpProfile, policy: ClinicPolicy) -> Review {
-        let drugPolicy = policy.policy(for: pending.drug)
-        let massUnit = drugPolicy?.massUnit ?? pending.drug.defaultDoseUnit
-        let doseUnit: QuantityUnit<DoseRateDimension> = massUnit == .mg ? .mgPerDay : .mcgPerDay
-        let concentrationUnit: QuantityUnit<ConcentrationDimension> = massUnit == .mg ? .mgPerML : .mcgPerML
+        let pendingMassUnit = policy.policy(for: pending.drug)?.massUnit ?? pending.drug.defaultDoseUnit
+        // The step rows compare the two schedules in the pending drug's unit.
+        let pendingDoseUnit: QuantityUnit<DoseRateDimension> = pendingMassUnit == .mg ? .mgPerDay : .mcgPerDay
         let pendingPlan = try? pending.dosePlan(on: profile)
         let currentPlan = try? current?.dosePlan(on: profile)
         let prescribed = pendingPlan?.averagePrescribedDose ?? pendingDelivered
@@ -147,7 +146,7 @@ public struct Review: Sendable, Encodable {
         var before = fields(current, delivered: currentDelivered, isPending: false)
         var after = fields(pending, delivered: pendingDelivered, isPending: true)
         // Every time of day at which either schedule changes: what runs then now, and what will.
-        let stepRows = Self.stepRows(current: current, currentPlan: currentPlan, pending: pending, pendingPlan: pendingPlan, unit: doseUnit)
+        let stepRows = Self.stepRows(current: current, currentPlan: currentPlan, pending: pending, pendingPlan: pendingPlan, unit: pendingDoseUnit)
         before += stepRows.map { ($0.field, $0.current, $0.currentValue) }
         after += stepRows.map { ($0.field, $0.pending, $0.pendingValue) }
         var names: [String] = after.map(\.name)
@@ -168,7 +167,7 @@ public struct Review: Sendable, Encodable {
             }
             var row = Row(field: name, current: current == nil ? "-" : old, pending: new, changed: current == nil || changed,
                           currentValue: current == nil ? .none : oldCell?.value ?? .none, pendingValue: newCell?.value ?? .none)
-            if name == "daily dose", prescribed != pendingDelivered { row.pendingPrescribed = prescribed.valueAndUnit(in: doseUnit) }
+            if name == "daily dose", prescribed != pendingDelivered { row.pendingPrescribed = prescribed.valueAndUnit(in: pendingDoseUnit) }
             return row
         }
         return Review(rows: rows, report: report, pendingPrescribed: prescribed)
