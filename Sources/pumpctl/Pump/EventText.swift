@@ -6,7 +6,7 @@ import WandProtocol
 /// the screen's precision (a bolus to 0.001 mL), alarms by name, a clock
 /// change as a duration.
 enum EventText {
-    static func detail(_ event: LoggedEvent) -> String {
+    static func detail(_ event: LoggedEvent, drug: Drug) -> String {
         let code = PumpEventCode(rawValue: event.code)
         switch event.decoded {
         case .none:
@@ -35,9 +35,9 @@ enum EventText {
         case .raw(let raw):
             return "\(raw)"
         case .drug(let mass):
-            return mass.formatted(in: .mcg) + " to the patient"
+            return Shown.dose(mass, drug: drug) + " to the patient"
         case .concentration(let concentration):
-            return concentration.formatted(in: .mcgPerML) + " at the tip"
+            return Shown.concentration(concentration, drug: drug) + " at the tip"
         case .fluidPath(let event, let catheter):
             let what = event.map { $0 == .implant ? "implant" : "catheter replaced" } ?? "fluid path set"
             return "\(what), catheter " + Shown.volume(catheter)

@@ -52,8 +52,10 @@ struct Log: AsyncParsableCommand {
 
     func run() async throws {
         let from: PumpTime? = try since.map { try CalcInput.time($0, option: "--since", dateAlone: .midnightUTC) }
-        let events = try await PumpSession.run(global, session) { programmer throws(ProgrammerError) in
-            try await programmer.eventLog(since: from)
+        // The pump's drug too: doses and concentrations on the screen are in
+        // its unit (morphine in mg), as on every screen.
+        let (events, drug) = try await PumpSession.run(global, session) { programmer throws(ProgrammerError) in
+            (try await programmer.eventLog(since: from), try await programmer.interrogate().status.drug)
         }
         if global.json {
             struct Result: Encodable { var simulated: Bool; var events: [LoggedEvent] }
@@ -64,7 +66,7 @@ struct Log: AsyncParsableCommand {
         Output.line(Output.table(header: ["#", "TIME", "EVENT", "DETAIL"], rows: events.map {
             // The clinic's zone, as every screen; a time the pump got wrong stays as it came.
             ["\($0.index)", (try? PumpTime(checkedUTCSeconds: $0.utcSeconds)).map(Screen.shared.zone.dateTime) ?? $0.time,
-             $0.event, EventText.detail($0)]
+             $0.event, EventText.detail($0, drug: drug)]
         }))
     }
 }
