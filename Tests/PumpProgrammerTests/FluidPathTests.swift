@@ -427,4 +427,31 @@ import WandProtocol
         #expect(starts.isEmpty, "\(resume.findings.findings)")
         await programmer.close()
     }
+
+    /// The limits review: from the stopped mode, titration from the last
+    /// delivering dose was lost on another laptop (the dose lived only in
+    /// the local audit log). The pump logs each commit's daily dose now.
+    @Test func aRestartOnAnotherLaptopIsTitratedFromThePumpsLastDeliveringDose() async throws {
+        let visit = SimulatedVisit()
+        visit.clock.advance(3 * 86_400)
+        let programmer = try await visit.programmer()
+        let to500 = #"{"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"500mcg/day"}"#
+        let up = try await programmer.plan(ProgramCommand(prescription: try prescription(to500)))
+        _ = try await programmer.execute(up, overrides: up.findings.warnings.map { Override(code: $0.code, reason: "ordered by the consultant") },
+                                         confirmation: .typed("500mcg/day"))
+        let stopped = #"{"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"stopped"}"#
+        let stop = try await programmer.plan(ProgramCommand(prescription: try prescription(stopped)))
+        _ = try await programmer.execute(stop, overrides: stop.findings.warnings.map { Override(code: $0.code, reason: "ordered by the consultant") },
+                                         confirmation: .flag(yes: true))
+        await programmer.close()
+        // A short stop (a longer one than the library's restart rule makes
+        // the restart a start, with the start limits).
+        visit.clock.advance(2 * 3_600)
+        let other = try await visit.programmerWithAFreshStateDirectory()
+        let to700 = #"{"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"700mcg/day"}"#
+        let restart = try await other.plan(ProgramCommand(prescription: try prescription(to700)))
+        // 500 -> 700 is 40%, above spinal baclofen's 30% per change.
+        #expect(restart.findings.findings.map(\.code).contains(.titrationAboveLimit), "\(restart.findings.findings)")
+        await other.close()
+    }
 }

@@ -18,6 +18,8 @@ public enum EventDetail: Sendable, Equatable {
     case refusedRequest(opcode: UInt8, PumpOpcode?)
     /// Drug a bolus put into the patient (event 0x0025).
     case drug(Mass)
+    /// A committed prescription's daily dose (event 0x0013).
+    case dailyDose(DoseRate)
     /// The concentration now at the catheter tip (event 0x0081).
     case concentration(Concentration)
     /// A fluid path set (event 0x0080): implant or catheter replaced, and the catheter volume.
@@ -49,6 +51,8 @@ public enum EventDetail: Sendable, Equatable {
             self = detail == 0 ? .none : .raw(detail)
         case .bolusDrugDelivered:
             self = .drug(Mass(baseValue: Int64(detail)))
+        case .prescriptionDoseCommitted:
+            self = .dailyDose(DoseRate(baseValue: Int64(detail)))
         case .lineTurnedOver:
             self = .concentration(Concentration(baseValue: Int64(detail)))
         case .fluidPathSet:
@@ -58,7 +62,7 @@ public enum EventDetail: Sendable, Equatable {
 }
 
 extension EventDetail: Encodable {
-    enum CodingKeys: String, CodingKey { case alarm, prescriptionHashPrefix, volume, clockMoved, refusedRequest, raw, drug, concentration, fluidPath }
+    enum CodingKeys: String, CodingKey { case alarm, prescriptionHashPrefix, volume, clockMoved, refusedRequest, raw, drug, concentration, fluidPath, dailyDose }
     enum FluidPathKeys: String, CodingKey { case event, catheter }
     enum AlarmKeys: String, CodingKey { case code, name }
     enum RequestKeys: String, CodingKey { case opcode, name }
@@ -94,6 +98,8 @@ extension EventDetail: Encodable {
             try container.encode(raw, forKey: .raw)
         case .drug(let mass):
             try container.encode(mass.valueAndUnit(in: .mcg), forKey: .drug)
+        case .dailyDose(let dose):
+            try container.encode(dose.valueAndUnit(in: .mcgPerDay), forKey: .dailyDose)
         case .concentration(let concentration):
             try container.encode(concentration.valueAndUnit(in: .mcgPerML), forKey: .concentration)
         case .fluidPath(let event, let catheter):

@@ -26,6 +26,9 @@ public struct PumpHistory: Sendable, Equatable {
         public var time: PumpTime
         /// The first four bytes of the committed prescription's hash, as the pump logs them.
         public var hashPrefix: UInt32
+        /// Its daily dose, as the pump logs it (event 0x0013); nil from a
+        /// log without it.
+        public var dailyDose: DoseRate? = nil
     }
 
     /// True time (this computer's clock) when the history was read, with the pump's zone offset.
@@ -116,6 +119,7 @@ extension Programmer {
         var clockWasSet = false
         var lastTherapyChange: PumpTime?
         var pendingDose: Mass?
+        var pendingCommitDose: DoseRate?
         let changeCodes: Set<UInt16> = [PumpEventCode.prescriptionCommitted, .infusionStopped, .infusionResumed, .refillCompleted]
             .map(\.rawValue).reduce(into: []) { $0.insert($1) }
         var boluses: [PumpHistory.Bolus] = []
@@ -154,6 +158,13 @@ extension Programmer {
                 }
                 // A bolus's drug is logged at its end, so it is read (newest
                 // first) before the start it belongs to.
+                var committedDose: DoseRate?
+                if event.code == PumpEventCode.prescriptionDoseCommitted.rawValue {
+                    pendingCommitDose = DoseRate(baseValue: Int64(event.detail))
+                } else if event.code == PumpEventCode.prescriptionCommitted.rawValue {
+                    committedDose = pendingCommitDose
+                    pendingCommitDose = nil
+                }
                 var dose: Mass?
                 if event.code == PumpEventCode.bolusDrugDelivered.rawValue {
                     pendingDose = Mass(baseValue: Int64(event.detail))
@@ -182,7 +193,7 @@ extension Programmer {
                 case .patientBolus?:
                     boluses.append(.init(time: time, volume: .nL(Int64(event.detail)), byPatient: true, drug: dose))
                 case .prescriptionCommitted?:
-                    commits.append(.init(time: time, hashPrefix: event.detail))
+                    commits.append(.init(time: time, hashPrefix: event.detail, dailyDose: committedDose))
                 default:
                     break
                 }
@@ -245,6 +256,11 @@ extension Programmer {
                 skippedCurrent = true
                 continue
             }
+            // The pump's own figure first: no laptop or state directory is needed.
+            if let logged = commit.dailyDose {
+                if logged.baseValue == 0 { continue }
+                return logged
+            }
             guard let row = rows[prefix] else { return nil }
             if row.mode == InfusionMode.stopped.name { continue }
             return (try? DoseRate.parseWithUnit(row.dose))?.quantity
@@ -283,9 +299,18 @@ extension Programmer {
             }
             return (times, false)
         }
-        let times = history.commits.compactMap { commit -> PumpTime? in
+        // The pump's logged doses decide, commit by commit against the one
+        // before it; where the log cannot say, the audit log may prove a
+        // commit was not an increase; otherwise it counts as one.
+        let ordered = history.commits.sorted { $0.time.utcSeconds < $1.time.utcSeconds }
+        var times: [PumpTime] = []
+        for (index, commit) in ordered.enumerated() {
+            if let dose = commit.dailyDose, index > 0, let before = ordered[index - 1].dailyDose {
+                if dose > before { times.append(commit.time) }
+                continue
+            }
             let prefix = String(format: "%08x", commit.hashPrefix)
-            return increase[prefix] == false ? nil : commit.time
+            if increase[prefix] != false { times.append(commit.time) }
         }
         let start = history.now.adding(seconds: -window)
         return (times, start.map { history.covers(since: $0) } ?? false)

@@ -270,6 +270,7 @@ public struct SimulatedPump: Sendable, Equatable {
         mechanics.infusionStopped = candidate.mode == .stopped
         lastChange = clock
         eventLog.append(time: clock, code: PumpEventCode.prescriptionCommitted.rawValue, detail: hashWord(candidate.hash))
+        eventLog.append(time: clock, code: PumpEventCode.prescriptionDoseCommitted.rawValue, detail: Self.dailyDose(of: candidate))
     }
 
     /// The pump's own checks of a prescription: every rate within its
@@ -336,6 +337,23 @@ public struct SimulatedPump: Sendable, Equatable {
     }
 
     var reservoirConcentration: UInt32 { UInt32(clamping: mechanics.reservoirConcentration) }
+
+    /// A prescription's daily dose by its own dose figures, ng/day
+    /// (PROTOCOL.md event 0x0013).
+    static func dailyDose(of prescription: WirePrescription) -> UInt32 {
+        switch prescription.mode {
+        case .stopped, .minimumRate: return 0
+        case .continuous: return prescription.continuousDoseRateNanogramsPerDay
+        case .flex:
+            let cycle = Int64((prescription.cycle ?? .daily).minutes)
+            var total: Int64 = 0
+            for (index, step) in prescription.steps.enumerated() {
+                let end = index + 1 < prescription.steps.count ? Int64(prescription.steps[index + 1].startMinute) : cycle
+                total += Int64(step.doseRateNanogramsPerDay) * max(0, end - Int64(step.startMinute))
+            }
+            return UInt32(clamping: cycle > 0 ? total / cycle : 0)
+        }
+    }
 
     /// The schedule the motor runs for a prescription.
     static func schedule(for prescription: WirePrescription) -> DeliverySchedule {

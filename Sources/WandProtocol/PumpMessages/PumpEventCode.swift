@@ -10,6 +10,12 @@ public enum PumpEventCode: UInt16, Sendable, CaseIterable {
     case prescriptionCommitted = 0x0010
     case prescriptionStaged = 0x0011
     case stagedDiscarded = 0x0012
+    /// The daily dose of the prescription just committed (logged right after
+    /// its 0x0010), so the pump's own log says which commits raised the
+    /// dose and what a stopped pump last delivered. detail: the dose its
+    /// stored dose figures give, averaged over its cycle, ng/day (0 for the
+    /// stopped and minimum-rate modes).
+    case prescriptionDoseCommitted = 0x0013
     /// detail: bolus volume, nL.
     case bolusStarted = 0x0020
     /// detail: volume delivered, nL.
@@ -57,6 +63,7 @@ extension PumpEventCode {
         case .prescriptionCommitted: "prescription committed"
         case .prescriptionStaged: "prescription staged"
         case .stagedDiscarded: "staged prescription discarded"
+        case .prescriptionDoseCommitted: "committed daily dose"
         case .bolusStarted: "bolus started"
         case .bolusFinished: "bolus finished"
         case .bolusCancelled: "bolus cancelled"

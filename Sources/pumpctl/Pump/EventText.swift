@@ -36,6 +36,8 @@ enum EventText {
             return "\(raw)"
         case .drug(let mass):
             return Shown.dose(mass, drug: drug) + " to the patient"
+        case .dailyDose(let dose):
+            return Shown.doseRate(dose, drug: drug)
         case .concentration(let concentration):
             return Shown.concentration(concentration, drug: drug) + " at the tip"
         case .fluidPath(let event, let catheter):
