@@ -29,7 +29,10 @@ extension Programmer {
         guard let profile = status.profile else {
             throw .deviceFault("the pump reports a reservoir of \(status.reservoirCapacity), which matches no known pump profile")
         }
-        let window = historyWindow(for: status.drug)
+        var window = historyWindow(for: status.drug)
+        // A pump in the stopped mode is titrated from its last delivering
+        // commit, however long ago it was made: read back far enough to find it.
+        if status.prescription.mode == .stopped { window = max(window, Self.stoppedModeHistory) }
         let history = await pumpHistory(status: status, window: window)
         let increases = increases(in: history, window: window)
         // Every window is judged in true time: this computer's clock, in the

@@ -89,6 +89,9 @@ enum Exact64 {
 extension Programmer {
     /// Most pages of the event log read for a plan (16 events each).
     static let historyPages = 64
+    /// How far back the history of a pump in the stopped mode is read, to
+    /// find the last delivering commit (90 days).
+    static let stoppedModeHistory: Int64 = 90 * 86_400
 
     /// How far back a plan for `drug` needs the pump's history: 24 h for
     /// boluses, and the drug's titration window and minimum interval.
