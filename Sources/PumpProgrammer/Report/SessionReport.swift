@@ -224,10 +224,10 @@ public struct SessionReport: Sendable, Equatable {
         var fontSize: Double
         var colour: String
 
-        /// The box the text takes: 0.6 em per character (wider than the
+        /// The box the text takes: 0.65 em per character (wider than the
         /// average sans-serif glyph), ascent 0.8 em, descent 0.25 em.
         var box: (minX: Double, minY: Double, maxX: Double, maxY: Double) {
-            let width = Double(text.count) * fontSize * 0.6
+            let width = Double(text.count) * fontSize * 0.65
             let left = anchor == "end" ? x - width : anchor == "middle" ? x - width / 2 : x
             return (left, y - fontSize * 0.8, left + width, y + fontSize * 0.25)
         }
@@ -279,7 +279,7 @@ public struct SessionReport: Sendable, Equatable {
     }
 
     private struct Plot {
-        let width = 360.0, height = 190.0, left = 46.0, right = 12.0, top = 14.0, bottom = 34.0
+        let width = 360.0, height = 196.0, left = 46.0, right = 12.0, top = 22.0, bottom = 34.0
         var xMax: Double
         var yMax: Double
         func x(_ value: Double) -> Double { left + value / xMax * (width - left - right) }
@@ -305,7 +305,7 @@ public struct SessionReport: Sendable, Equatable {
             value += yStep
         }
         svg += "<text class=\"axis-title x\" x=\"\(fmt((plot.left + plot.width - plot.right) / 2))\" y=\"\(fmt(plot.height - 4))\" font-size=\"9\" text-anchor=\"middle\">\(escapeHTML(xTitle))</text>"
-        svg += "<text class=\"axis-title y\" x=\"4\" y=\"\(fmt(plot.top - 4))\" font-size=\"9\">\(escapeHTML(yTitle))</text>"
+        svg += "<text class=\"axis-title y\" x=\"4\" y=\"\(fmt(plot.top - 10))\" font-size=\"9\">\(escapeHTML(yTitle))</text>"
         return svg
     }
 
@@ -419,7 +419,10 @@ public struct SessionReport: Sendable, Equatable {
                  ChartLabel(text: marker.label, x: x + 3, y: y, anchor: "start", fontSize: 8, colour: marker.colour)]
             }.filter { $0.box.minX >= 0 && $0.box.maxX <= plot.width }
             guard !candidates.isEmpty else { continue }
-            let label = Self.place(candidates, avoiding: [points, thresholdLine] + markerLines, placed: placed)
+            // Another day's dashed line may run through it (two days a few
+            // days apart leave no room between them); the reservoir line
+            // and the threshold may not.
+            let label = Self.place(candidates, avoiding: [points, thresholdLine], placed: placed)
             placed.append(label)
             svg += text(label, role: "marker-label")
         }
