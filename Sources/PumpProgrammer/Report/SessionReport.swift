@@ -184,13 +184,14 @@ public struct SessionReport: Sendable, Equatable {
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><title>\(escapeHTML(title))\(simulated ? " (SIMULATED)" : "")</title>
             <style>
-            body{font-family:sans-serif;max-width:60em;margin:2em auto;font-size:11pt}
+            body{font-family:sans-serif;max-width:64em;margin:1.5em auto;font-size:10pt}
             h1{font-size:1.5em;margin:0 0 .2em}h2{font-size:1.05em;margin:.6em 0 .2em}
             th{text-align:left;padding-right:1.5em;font-weight:600;vertical-align:top;white-space:nowrap}td{overflow-wrap:anywhere}
             table{border-collapse:collapse}tr{border-bottom:1px solid #ddd}
             .headline{font-size:1.3em;font-weight:bold;margin:.2em 0}.sim{color:#b00}
             .sim-banner{color:#b00;font-weight:bold;border:2px solid #b00;padding:.2em .5em;margin:0 0 .4em}
             .watermark{display:none}
+            .sections{column-width:26em;column-gap:2em}section{break-inside:avoid}
             .charts{display:flex;gap:1.5em;flex-wrap:wrap}.charts figure{margin:0;flex:1 1 20em}.charts svg{width:100%;height:auto}
             .sign td{padding:1.2em 1em 0.2em 0}.sign td.line{border-bottom:1px solid #000;min-width:12em}
             @page{size:A4;margin:14mm 12mm 12mm 12mm;\(marginTop)
@@ -202,7 +203,7 @@ public struct SessionReport: Sendable, Equatable {
             .sim-banner{display:none}
             .watermark{display:block;position:fixed;top:40%;left:0;right:0;text-align:center;font:bold 90pt sans-serif;
             color:rgba(187,0,0,.10);transform:rotate(-30deg);z-index:-1}
-            .sections{column-count:2;column-gap:6mm}
+            .sections{column-count:2;column-width:auto;column-gap:6mm}
             section,figure,table,tr{break-inside:avoid}
             th,td{padding:0 .8em 0 0}
             .charts{flex-wrap:nowrap;gap:6mm}.charts figure{flex:1 1 0}
