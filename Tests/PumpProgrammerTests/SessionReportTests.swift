@@ -120,6 +120,34 @@ import Testing
         #expect(chart.lines(class: "marker").count == 2)
     }
 
+    @Test func theBookingDateIsTheDayBeforeTheLatestDayToRefillWhichCountsPatientBoluses() async throws {
+        let visit = SimulatedVisit()
+        // No patient bolus: the latest day to refill is the alarm.
+        let plain = try await visit.programmer().interrogate().status
+        let alarmOnly = try #require(RefillDates(plain))
+        #expect(alarmOnly.latestRefill == plain.lowReservoirAlarmDate)
+        #expect(!alarmOnly.countsBoluses)
+        #expect(alarmOnly.bookBy == RefillDates.day(try #require(alarmOnly.alarm.adding(seconds: -86_400))))
+        // Four 20 mcg boluses a day allowed: the reservoir can reach the
+        // threshold days before the alarm, and the booking comes before that.
+        let programmer = try await visit.programmer()
+        let withBolus = PipelineTests.rounded.replacingOccurrences(
+            of: #""catheter""#, with: #""patient_bolus":{"dose":"20mcg","duration":"10min","lockout":"3h","max_per_24h":4},"catheter""#)
+        _ = try await programmer.execute(try await programmer.review(try prescription(withBolus)), overrides: [],
+                                         confirmation: .flag(yes: true))
+        let status = try await visit.programmer().interrogate().status
+        let dates = try #require(RefillDates(status))
+        let alarm = try #require(status.lowReservoirAlarmDate), refill = try #require(status.refillDate)
+        #expect(refill < alarm)
+        #expect(dates.latestRefill == refill && dates.alarm == alarm && dates.countsBoluses)
+        #expect(RefillDates.day(refill) < RefillDates.day(alarm), "a different day, not the alarm's")
+        #expect(dates.bookBy == RefillDates.day(try #require(refill.adding(seconds: -86_400))))
+        let section = RefillDates.section(status)
+        #expect(section.fields.map(\.label) == ["Book the refill by", "Latest day to refill", "Low-reservoir alarm", "Days to the alarm"])
+        #expect(section.fields[0].value.hasPrefix(dates.bookBy))
+        #expect(section.fields[1].value.contains("with every allowed patient bolus taken, 4 per 24 h"))
+    }
+
     @Test func theLabelPlacementDetectsACrossing() throws {
         // The check itself can fail: a label drawn across the line is found.
         let line = [(0.0, 0.0), (100.0, 100.0)]
