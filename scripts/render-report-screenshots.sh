@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates docs/screenshots/{programming,refill}-report.png: a visit on
+# Regenerates docs/screenshots/{programming,refill}-report.png (or in the
+# folder given as the argument, e.g. CI's artefacts): a visit on
 # the simulator (a patient record, a programming change to a prescription
 # with patient boluses, then a routine refill), each HTML report rendered
 # by headless Chromium, and its print (A4) page count checked with pdfinfo.
@@ -7,6 +8,7 @@
 # (swift build); the simulator's state lives in a temporary directory.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+out="${1:-$root/docs/screenshots}"
 pumpctl="${PUMPCTL:-$root/.build/debug/pumpctl}"
 [[ -x "$pumpctl" ]] || { echo "no $pumpctl: run swift build first (or set PUMPCTL)" >&2; exit 1; }
 for tool in chromium pdfinfo; do
@@ -26,13 +28,13 @@ report() { sed -n 's/^Report: \(.*\.html\)$/\1/p'; }
 programming="$(run --yes program "$work/prescription.json" | report)"
 refill="$(run --yes refill --withdrawn 12mL --added 18mL --concentration 2000mcg/mL | report)"
 
-mkdir -p "$root/docs/screenshots"
+mkdir -p "$out"
 for pair in "programming:$programming" "refill:$refill"; do
     name="${pair%%:*}" html="${pair#*:}"
     [[ -f "$html" ]] || { echo "no $name report was written" >&2; exit 1; }
     chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$work/chromium" \
-        --window-size=1100,1120 --screenshot="$root/docs/screenshots/$name-report.png" "file://$html" 2>/dev/null
+        --window-size=1100,1120 --screenshot="$out/$name-report.png" "file://$html" 2>/dev/null
     chromium --headless --no-sandbox --disable-gpu --no-pdf-header-footer --user-data-dir="$work/chromium" \
         --print-to-pdf="$work/$name.pdf" "file://$html" 2>/dev/null
-    echo "$name report: $(pdfinfo "$work/$name.pdf" | sed -n 's/^Pages: *//p') printed A4 page(s), docs/screenshots/$name-report.png"
+    echo "$name report: $(pdfinfo "$work/$name.pdf" | sed -n 's/^Pages: *//p') printed A4 page(s), $out/$name-report.png"
 done

@@ -69,6 +69,33 @@ import TestSupport
         return pdf
     }
 
+    struct WordBox {
+        var text: String
+        var xMin: Double
+        var xMax: Double
+        var pageWidth: Double
+    }
+
+    /// Every word of the PDF with its horizontal extent (`pdftotext -bbox`).
+    func wordBoxes(_ pdf: String, tools: Tools) async throws -> [WordBox] {
+        let result = try await ChildProcess.run(tools.pdftotext, ["-bbox", pdf, "-"])
+        #expect(result.status == 0, "\(result)")
+        func attribute(_ name: String, in line: Substring) -> Double? {
+            guard let start = line.range(of: name + "=\"") else { return nil }
+            let rest = line[start.upperBound...]
+            return rest.firstIndex(of: "\"").flatMap { Double(rest[..<$0]) }
+        }
+        var width = Double.nan
+        var words: [WordBox] = []
+        for line in result.stdout.split(separator: "\n") {
+            if line.contains("<page ") { width = attribute("width", in: line) ?? .nan }
+            guard line.contains("<word "), let xMin = attribute("xMin", in: line), let xMax = attribute("xMax", in: line),
+                  let open = line.firstIndex(of: ">"), let close = line.range(of: "</word>") else { continue }
+            words.append(WordBox(text: String(line[line.index(after: open)..<close.lowerBound]), xMin: xMin, xMax: xMax, pageWidth: width))
+        }
+        return words
+    }
+
     /// Whether a printed page carries the report's SIMULATED page mark.
     static func marksSimulated(_ text: String) -> Bool {
         text.split(separator: "\n").contains { $0.contains("SIMULATED") && $0.contains("not a patient's record") }
@@ -104,6 +131,12 @@ import TestSupport
             let text = try await pageText(pdf, page: 1, tools: tools)
             #expect(Self.marksSimulated(text), "\(kind): \(text)")
             #expect(text.contains("page 1 of 1"), "\(kind): \(text)")
+            // Nothing runs past the side margins (12 mm): a table or chart
+            // too wide for the page is cut off in print.
+            let words = try await wordBoxes(pdf, tools: tools)
+            let margin = 12 / 25.4 * 72
+            let outside = words.filter { $0.xMin < margin - 1 || $0.xMax > $0.pageWidth - margin + 1 }
+            #expect(!words.isEmpty && outside.isEmpty, "\(kind): past the margins: \(outside.map(\.text))")
             // Nothing cut off at the foot of the page: the signature lines
             // are the last thing on it.
             #expect(text.contains("Prescriber") && text.contains("Dr. Grace Hopper"), "\(kind): \(text)")

@@ -201,7 +201,7 @@ public struct SessionReport: Sendable, Equatable {
             body{max-width:none;margin:0;font-size:8pt;line-height:1.25}
             h1{font-size:13pt}h2{font-size:9pt;margin:.35em 0 .1em}.headline{font-size:10pt}
             .sim-banner{display:none}
-            .watermark{display:block;position:fixed;top:40%;left:0;right:0;text-align:center;font:bold 90pt sans-serif;
+            .watermark{display:block;position:fixed;top:40%;left:0;right:0;text-align:center;font:bold 72pt sans-serif;
             color:rgba(187,0,0,.10);transform:rotate(-30deg);z-index:-1}
             .sections{column-count:2;column-width:auto;column-gap:6mm}
             section,figure,table,tr{break-inside:avoid}
