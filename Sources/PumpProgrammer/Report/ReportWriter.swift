@@ -128,7 +128,9 @@ extension Programmer {
             .init("Rate", Shown.volumeRate(status.rate)), .init("Reservoir", Shown.volume(status.reservoirVolume)),
             .init("Low-reservoir alarm at", Shown.volume(status.lowReservoirThreshold)),
             .init("Low-reservoir alarm date", status.lowReservoirAlarmDate?.iso8601 ?? "none within ten years"),
-            .init("Refill date", status.refillDate?.iso8601 ?? "-"),
+            // The worst case (every allowed bolus taken): the date the
+            // Next refill section books from, here before beside after.
+            .init("Latest refill (all boluses taken)", status.refillDate?.iso8601 ?? "-"),
         ]
     }
 
