@@ -33,7 +33,7 @@ for pair in "programming:$programming" "refill:$refill"; do
     name="${pair%%:*}" html="${pair#*:}"
     [[ -f "$html" ]] || { echo "no $name report was written" >&2; exit 1; }
     chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$work/chromium" \
-        --window-size=1100,1120 --screenshot="$out/$name-report.png" "file://$html" 2>/dev/null
+        --window-size=1100,1200 --screenshot="$out/$name-report.png" "file://$html" 2>/dev/null
     chromium --headless --no-sandbox --disable-gpu --no-pdf-header-footer --user-data-dir="$work/chromium" \
         --print-to-pdf="$work/$name.pdf" "file://$html" 2>/dev/null
     echo "$name report: $(pdfinfo "$work/$name.pdf" | sed -n 's/^Pages: *//p') printed A4 page(s), $out/$name-report.png"

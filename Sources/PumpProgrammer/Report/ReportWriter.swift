@@ -130,7 +130,7 @@ extension Programmer {
             .init("Low-reservoir alarm date", status.lowReservoirAlarmDate?.iso8601 ?? "none within ten years"),
             // The worst case (every allowed bolus taken): the date the
             // Next refill section books from, here before beside after.
-            .init("Latest refill (all boluses taken)", status.refillDate?.iso8601 ?? "-"),
+            .init("Latest refill", status.refillDate?.iso8601 ?? "-"),
         ]
     }
 
