@@ -19,6 +19,8 @@ packages=(
     tshark               # the Wireshark dissector test (hardware/wireshark/pumpwand.lua)
     python3-jsonschema   # JSONContractTests: pumpctl --json output against docs/schemas (Debian's package of PyPI jsonschema; pip is externally managed here)
     python3-venv         # the virtual environment for the PyPI validators below
+    chromium             # ReportPrintTests: the HTML reports printed to PDF (one A4 page) and the report screenshots
+    poppler-utils        # pdfinfo and pdftotext: the printed report's page count and each page's text
 )
 
 missing=()

@@ -23,10 +23,12 @@ extension Programmer {
             title = "Refill"
             review = refill.program?.review
             extra.append(.init(title: "Refill", fields: [
-                .init("Expected residual", refill.check.expected.description), .init("Withdrawn", refill.check.withdrawn.description),
-                .init("Difference", refill.check.difference.description), .init("Tolerance", refill.check.tolerance.description),
+                // To the display precision (Shown), as on the screen: the
+                // expected residual is figured to the nanolitre.
+                .init("Expected residual", Shown.volume(refill.check.expected)), .init("Withdrawn", Shown.volume(refill.check.withdrawn)),
+                .init("Difference", Shown.volume(refill.check.difference)), .init("Tolerance", Shown.volume(refill.check.tolerance)),
                 .init("Discrepancy", refill.check.discrepancy ? "YES: \(refill.discrepancyAcknowledgement ?? "")" : "no"),
-                .init("Added", refill.added.description), .init("Drug", "\(refill.drug.rawValue) \(refill.units.text(refill.concentration))"),
+                .init("Added", Shown.volume(refill.added)), .init("Drug", "\(refill.drug.rawValue) \(refill.units.text(refill.concentration))"),
             ]))
             if let transition = refill.transition {
                 let lines = Shown.transition(transition, reservoir: .drug(refill.drug, refill.concentration), time: \.iso8601)
@@ -54,6 +56,9 @@ extension Programmer {
         let (patientSection, patient) = patientSection(serial: status.serial)
         var sections: [SessionReport.Section] = [
             patientSection,
+            // What the scheduler books from, first: never the alarm date
+            // alone when patient boluses can bring the refill earlier.
+            RefillDates.section(status),
             .init(title: "Pump", fields: [
                 .init("Serial", status.serial), .init("Model", status.model), .init("Firmware", status.firmware),
                 .init("Clock", status.clock.iso8601),
@@ -90,7 +95,9 @@ extension Programmer {
             simulated: context.simulated || patient?.simulated == true,
             attestations: [.init(role: "Operator", name: context.operatorName)]
                 + (context.secondOperator.map { [.init(role: "Second provider", name: $0)] } ?? [])
-                + [.init(role: "Prescriber", name: patient?.prescriber ?? "-")])
+                + [.init(role: "Prescriber", name: patient?.prescriber ?? "-")],
+            previousSchedule: before.map { doseSteps($0.prescription, unit: doseUnit) } ?? [],
+            markers: projectionMarkers(status))
         let stamp = AuditLog.format(context.now()).replacingOccurrences(of: ":", with: "")
         let base = "\(stamp)-\(status.serial)-\(title.lowercased().replacingOccurrences(of: " ", with: "-"))"
         var paths: [String] = []
@@ -121,7 +128,9 @@ extension Programmer {
             .init("Rate", Shown.volumeRate(status.rate)), .init("Reservoir", Shown.volume(status.reservoirVolume)),
             .init("Low-reservoir alarm at", Shown.volume(status.lowReservoirThreshold)),
             .init("Low-reservoir alarm date", status.lowReservoirAlarmDate?.iso8601 ?? "none within ten years"),
-            .init("Refill date", status.refillDate?.iso8601 ?? "-"),
+            // The worst case (every allowed bolus taken): the date the
+            // Next refill section books from, here before beside after.
+            .init("Latest refill", status.refillDate?.iso8601 ?? "-"),
         ]
     }
 
@@ -159,14 +168,39 @@ extension Programmer {
         }
     }
 
+    /// Days from the moment the pump was read (true time) to `time`.
+    private func daysFromRead(_ status: PumpStatus, to time: PumpTime) -> Double {
+        let read = Double(status.clock.utcSeconds) - Double(status.clockDriftSeconds)
+        return (Double(time.utcSeconds) - read) / 86_400
+    }
+
+    /// The reservoir from the read to a little past the alarm date, so the
+    /// crossing of the threshold shows; the pump's own alarm date decides
+    /// where it crosses (a running bolus or a line change drains first).
     private func projectionPoints(_ status: PumpStatus) -> [SessionReport.ReservoirPoint] {
         let start = millilitres(status.reservoirVolume)
-        guard let days = status.daysToAlarm, status.rate.baseValue > 0 else {
+        guard let alarm = status.lowReservoirAlarmDate, status.notDelivering == nil, status.rate.baseValue > 0 else {
             return [.init(day: 0, millilitres: start), .init(day: 30, millilitres: start)]
         }
+        let alarmDay = max(0, daysFromRead(status, to: alarm))
+        let threshold = millilitres(status.lowReservoirThreshold)
         let perDay = millilitres(Volume(baseValue: status.rate.baseValue))
-        let end = Double(days) + 14
-        return [.init(day: 0, millilitres: start), .init(day: end, millilitres: max(0, start - perDay * end))]
+        let end = max(alarmDay * 1.15, alarmDay + 3)
+        var points = [SessionReport.ReservoirPoint(day: 0, millilitres: start)]
+        if alarmDay > 0 && start > threshold { points.append(.init(day: alarmDay, millilitres: threshold)) }
+        points.append(.init(day: end, millilitres: max(0, threshold - perDay * (end - alarmDay))))
+        return points
+    }
+
+    /// The alarm date and, when patient boluses bring it earlier, the latest day to refill.
+    private func projectionMarkers(_ status: PumpStatus) -> [SessionReport.Marker] {
+        guard let dates = RefillDates(status) else { return [] }
+        var markers = [SessionReport.Marker(day: daysFromRead(status, to: dates.alarm), label: "alarm \(RefillDates.day(dates.alarm))")]
+        if dates.latestRefill < dates.alarm {
+            markers.append(.init(day: daysFromRead(status, to: dates.latestRefill),
+                                 label: "refill by \(RefillDates.day(dates.latestRefill))", colour: "#a05a00"))
+        }
+        return markers
     }
 
     private func millilitres(_ volume: Volume) -> Double { Double(volume.baseValue) / 1_000_000 }
