@@ -33,6 +33,9 @@ struct Pumpctl: AsyncParsableCommand {
     /// Runs the command; a failure is written once, here: its message on
     /// stderr and, with --json, the error object on stdout.
     static func main() async {
+        // Everything pumpctl creates (audit log, records, reports, traces)
+        // is for this user alone, whatever the shell's umask.
+        umask(0o077)
         let arguments = Array(CommandLine.arguments.dropFirst())
         let json = arguments.prefix { $0 != "--" }.contains("--json")
         if let failure = misnamedCommand(arguments) {

@@ -64,6 +64,8 @@ struct WandSim: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // The simulator's state is for this user alone, whatever the umask.
+        umask(0o077)
         let file = try stateFile()
         var simulation: PumpSimulation
         if file.exists {
