@@ -197,9 +197,11 @@ public enum AtomicFile {
         throws(StateFileError) -> FilePath
     {
         let directory = path.removingLastComponent()
-        // A folder another user can write into could hold a planted link
-        // or a swapped record by the time the new file is renamed in.
-        try StateDirectory.requireSafe(directory)
+        // The folder is not checked here: a file the technician names
+        // (`--save-prescription /tmp/x.json`) may go anywhere, and neither
+        // the exclusive no-follow create nor rename/link follows a link at
+        // the destination. State goes through `StateDirectory`, which
+        // checks its folders (`requireSafe`).
         let name = path.lastComponent?.string ?? "state"
         let temporary = directory.appending(".\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
         let fd: FileDescriptor

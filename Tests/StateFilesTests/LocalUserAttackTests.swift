@@ -46,7 +46,7 @@ import TestSupport
         #expect(chmod(folder.string, 0o777) == 0)
         #expect(symlink(elsewhere.appending("victim-lock").string, folder.appending("lock").string) == 0)
         #expect(symlink(elsewhere.string, folder.appending("pending").string) == 0)
-        #expect(symlink(elsewhere.appending("victim-report").string, folder.appending("report.txt").string) == 0)
+        #expect(symlink(elsewhere.appending("victim-reports").string, folder.appending("reports").string) == 0)
         let directory = StateDirectory(path: folder)
         let unsafe = StateFileError.unsafeDirectory(path: folder.string, problem: .writableByOthers(mode: 0o777))
         #expect(throws: StateDirectoryLockError.unusable(path: folder.string, reason: unsafe)) {
@@ -54,8 +54,7 @@ import TestSupport
         }
         #expect(throws: unsafe) { _ = try directory.subdirectory("pending", creating: false) }
         #expect(throws: unsafe) { _ = try directory.subdirectory("pending", creating: true) }
-        #expect(throws: unsafe) { try AtomicFile.write(Array("report".utf8), to: folder.appending("report.txt")) }
-        #expect(throws: unsafe) { try AtomicFile.create(Array("record".utf8), at: folder.appending("new.json")) }
+        #expect(throws: unsafe) { _ = try directory.subdirectory("reports", creating: true) }
         #expect(try listing(elsewhere) == [])
         // The message names the folder and the fix.
         #expect(unsafe.description.contains(folder.string))

@@ -71,6 +71,7 @@ public struct SimulatorStateFile: Sendable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         do {
             let data = try encoder.encode(simulation.snapshot)
+            try StateDirectory.requireSafe(path.removingLastComponent())
             try AtomicFile.write(Array(data), to: path)
         } catch let error as StateFileError {
             throw .unwritable(path: path.string, detail: error.description)
