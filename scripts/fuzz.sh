@@ -61,8 +61,11 @@ for target in "${targets[@]}"; do
         limit=(-max_total_time="$seconds")
         echo "== fuzzing $target for ${seconds}s (seeds: $seeds)"
     fi
+    # A target's dictionary (Tests/Fuzz/TARGET.dict), when it has one.
+    dictionary=()
+    if [ -f "Tests/Fuzz/$target.dict" ]; then dictionary=(-dict="Tests/Fuzz/$target.dict"); fi
     if ! ASAN_OPTIONS="detect_leaks=0:abort_on_error=1" "$binary" \
-        "${limit[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        "${limit[@]}" ${dictionary[@]+"${dictionary[@]}"} -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$work/$target/artifacts/" \
         "$work/$target/corpus" "$seeds"; then
         status=1
