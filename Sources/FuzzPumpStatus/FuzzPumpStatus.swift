@@ -6,8 +6,9 @@
 // therapy mapping), which may refuse with a typed error but never trap, and
 // then into what pumpctl shows and writes: the JSON status object (the
 // `interrogate --json` encoder settings), the schedule steps, the line
-// transition and the not-delivering sentence, and the doses, volumes and
-// rates as the screens format them. A pump is an untrusted peer: a report
+// transition and the not-delivering sentence, the doses, volumes and rates
+// as the screens format them, and the review `program` makes against the
+// pump's figures (its therapy, last change, delivered dose and clock). A pump is an untrusted peer: a report
 // with a last change at Int64.min once stopped every command.
 // In a normal build `Replay.main` replays files named on the command line.
 import Foundation
@@ -18,6 +19,11 @@ import WandProtocol
 
 /// This computer's clock: fixed, so a finding replays.
 let fuzzHostNow = Date(timeIntervalSince1970: 1_767_225_600)
+
+/// A prescription a technician might bring to any pump, reviewed against
+/// what the fuzzed pump reports.
+let fuzzPending = Prescription(drug: .baclofen, concentration: .mcgPerML(2000), indication: .spinal,
+                               mode: .continuous(dailyDose: .mcgPerDay(450)))
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzPumpStatus(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -52,6 +58,16 @@ public func fuzzPumpStatus(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         _ = Shown.duration(seconds: status.clockDriftSeconds)
         if let bolus = status.bolusInProgress {
             _ = Shown.bolusVolume(.nL(Int64(bolus.remainingNanolitres)))
+        }
+        // The review `program` makes: the pump's figures (its therapy, last
+        // change, delivered dose, clock) as the context a new prescription
+        // and the pump's own are checked in.
+        guard let policy = ClinicPolicy.shippedCeiling else { fuzzFinding("the shipped library does not load") }
+        let context = ValidationContext(
+            policy: policy, profile: status.profile ?? .rp20, current: status.prescription, lastChange: status.lastChange,
+            now: status.hostClock, recentIncreases: [status.lastChange], currentDeliveredDose: status.dailyDose)
+        for pending in [status.prescription, fuzzPending] {
+            _ = PrescriptionValidator.validate(pending, in: context).findings.map(\.message)
         }
     }
     return 0
