@@ -183,6 +183,9 @@ public enum AtomicFile {
     }
 
     /// Refuses a file that others can read or write (as ssh does with keys).
+    ///
+    /// This checks by path: the file read afterwards may not be the one
+    /// checked. For a secret, `readSecret` checks the descriptor it reads.
     public static func requirePrivate(_ path: FilePath) throws(StateFileError) {
         var info = stat()
         guard stat(path.string, &info) == 0 else {
