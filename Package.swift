@@ -45,6 +45,9 @@ let package = Package(
         // Pseudo-terminal creation (posix_openpt and friends, hidden from Swift).
         .target(name: "CTerminal"),
 
+        // Core dumps off while a key is loaded (prctl is variadic: C only).
+        .target(name: "CProcessGuard"),
+
         // MARK: Transports and discovery
         .target(
             name: "WandLink",
@@ -57,7 +60,7 @@ let package = Package(
         // MARK: Durable files (atomic writes, bounded reads) for state and records
         .target(
             name: "StateFiles",
-            dependencies: [.product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["CProcessGuard", .product(name: "SystemPackage", package: "swift-system")]
         ),
 
         // MARK: Wire protocol
@@ -117,6 +120,10 @@ let package = Package(
         .target(name: "FuzzSupport"),
         .executableTarget(name: "FuzzFrameDecoder", dependencies: ["WandProtocol", "FuzzSupport"]),
         .executableTarget(name: "FuzzMessageParser", dependencies: ["WandProtocol", "FuzzSupport"]),
+        // The host's handling of a decoded interrogate report, and the
+        // prescription and clinic policy file parsers.
+        .executableTarget(name: "FuzzPumpStatus", dependencies: ["PumpProgrammer", "WandProtocol", "Therapy", "FuzzSupport"]),
+        .executableTarget(name: "FuzzTherapyFiles", dependencies: ["Therapy", "FuzzSupport"]),
         .executableTarget(name: "pumpwand-bench", dependencies: ["WandProtocol", "PumpSimulator"]),
         // Opens a wand through WandSelection in a process of its own, so the
         // tests can run it under umockdev (Tests/Probes/WandSelectionProbe).
@@ -139,7 +146,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
-        .testTarget(name: "StateFilesTests", dependencies: ["StateFiles"]),
+        .testTarget(name: "StateFilesTests", dependencies: ["StateFiles", "TestSupport"]),
         .testTarget(name: "WandTraceTests", dependencies: ["WandTrace", "WandLink", "WandProtocol"]),
         .testTarget(
             name: "PumpProgrammerTests",

@@ -1,11 +1,23 @@
 #!/usr/bin/env bash
-# Builds the protocol fuzz targets with libFuzzer and AddressSanitizer and
-# runs each for a bounded time over its committed seed corpus. Exits non-zero
-# if any target finds a crash, a sanitizer report, a leak-free timeout or an
-# invariant violation (the targets trap on those).
+# Builds the fuzz targets with libFuzzer and AddressSanitizer and runs each
+# over its committed seed corpus. Exits non-zero if any target finds a crash,
+# a sanitizer report, a leak-free timeout or an invariant violation (the
+# targets trap on those).
 #
-#   scripts/fuzz.sh                 30 s per target
+# Targets: FuzzFrameDecoder and FuzzMessageParser (the wire), FuzzPumpStatus
+# (the host's handling of a decoded interrogate report: status, JSON, the
+# screens' formatting) and FuzzTherapyFiles (prescription and clinic policy
+# files).
+#
+#   scripts/fuzz.sh                 short run (CI): 30 s for each wire target,
+#                                   25 s for each of the other two
 #   FUZZ_SECONDS=300 scripts/fuzz.sh
+#                                   every target for 300 s
+#   scripts/fuzz.sh --long          until FUZZ_RUNS executions per target
+#                                   (default 10 000 000; FUZZ_LONG_SECONDS
+#                                   bounds the time, default none)
+#   FUZZ_TARGETS="FuzzPumpStatus" scripts/fuzz.sh --long
+#                                   only the targets named
 #
 # Recipe (hardware notes, hil-testing.md): `--sanitize=fuzzer` plus
 # `-Xswiftc -sanitize=fuzzer,address` instruments for coverage; giving the
@@ -15,9 +27,19 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-seconds="${FUZZ_SECONDS:-30}"
+long=0
+if [ "${1:-}" = "--long" ]; then long=1; shift; fi
 scratch=".build-fuzz"
-targets=(FuzzFrameDecoder FuzzMessageParser)
+read -r -a targets <<< "${FUZZ_TARGETS:-FuzzFrameDecoder FuzzMessageParser FuzzPumpStatus FuzzTherapyFiles}"
+
+# The short run's time per target: the wire targets keep their 30 s, the
+# two slower JSON and status targets add 50 s in all to CI.
+short_seconds() {
+    case "$1" in
+        FuzzPumpStatus|FuzzTherapyFiles) echo "${FUZZ_SECONDS:-25}" ;;
+        *) echo "${FUZZ_SECONDS:-30}" ;;
+    esac
+}
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
@@ -31,9 +53,19 @@ for target in "${targets[@]}"; do
     # New inputs go to a scratch corpus; the committed seeds are read only.
     mkdir -p "$work/$target/corpus" "$work/$target/artifacts"
     seeds="Tests/Fuzz/corpus/$target"
-    echo "== fuzzing $target for ${seconds}s (seeds: $seeds)"
+    if [ "$long" -eq 1 ]; then
+        limit=(-runs="${FUZZ_RUNS:-10000000}" -max_total_time="${FUZZ_LONG_SECONDS:-0}")
+        echo "== fuzzing $target for ${FUZZ_RUNS:-10000000} executions (seeds: $seeds)"
+    else
+        seconds="$(short_seconds "$target")"
+        limit=(-max_total_time="$seconds")
+        echo "== fuzzing $target for ${seconds}s (seeds: $seeds)"
+    fi
+    # A target's dictionary (Tests/Fuzz/TARGET.dict), when it has one.
+    dictionary=()
+    if [ -f "Tests/Fuzz/$target.dict" ]; then dictionary=(-dict="Tests/Fuzz/$target.dict"); fi
     if ! ASAN_OPTIONS="detect_leaks=0:abort_on_error=1" "$binary" \
-        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        "${limit[@]}" ${dictionary[@]+"${dictionary[@]}"} -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$work/$target/artifacts/" \
         "$work/$target/corpus" "$seeds"; then
         status=1

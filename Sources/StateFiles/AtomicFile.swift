@@ -74,10 +74,76 @@ public enum AtomicFile {
         guard fstat(fd, &info) == 0 else { throw .from(Errno(rawValue: errno), path: path.string, operation: "fstat") }
         let found = FileKind(mode: info.st_mode)
         guard found == .regular else { throw .notRegularFile(path: path.string, kind: found) }
-        guard info.st_size <= limit else { throw .tooLarge(path: path.string, limit: limit) }
+        return try readAll(fd, size: info.st_size, path: path, limit: limit)
+    }
+
+    /// Reads a secret (a key file) as ssh reads a private key: opened once,
+    /// without following a symbolic link and without waiting on a FIFO, and
+    /// every check made on the open descriptor, so nothing can be swapped in
+    /// between a check and the read. Refused unless it is a regular file of
+    /// at most `limit` bytes, owned by this process's user, that neither
+    /// group nor others can read or write.
+    ///
+    /// The caller owns the returned bytes and wipes them when done
+    /// (`ProcessGuard.wipe`).
+    public static func readSecret(_ path: FilePath, limit: Int) throws(StateFileError) -> [UInt8] {
+        let fd = open(path.string, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW)
+        guard fd >= 0 else {
+            let error = Errno(rawValue: errno)
+            if error == .tooManySymbolicLinkLevels, kind(of: path) == .symbolicLink {
+                throw .notRegularFile(path: path.string, kind: .symbolicLink)
+            }
+            throw .from(error, path: path.string, operation: "open")
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .from(Errno(rawValue: errno), path: path.string, operation: "fstat") }
+        let found = FileKind(mode: info.st_mode)
+        guard found == .regular else { throw .notRegularFile(path: path.string, kind: found) }
+        guard info.st_uid == geteuid() else { throw .ownedByAnotherUser(path: path.string, owner: info.st_uid) }
+        let mode = UInt16(info.st_mode & 0o777)
+        guard mode & 0o077 == 0 else { throw .unsafePermissions(path: path.string, mode: mode) }
+        return try readAll(fd, size: info.st_size, path: path, limit: limit)
+    }
+
+    /// Opens or creates `path` as a private regular file for a program that
+    /// opens it again itself (SQLite): created 0600 without following a
+    /// link, refused if it is a link, a FIFO, a device or another user's,
+    /// and narrowed to 0600 if an earlier version left it readable by
+    /// others. With `creating` false a missing file is left missing.
+    public static func preparePrivate(_ path: FilePath, creating: Bool) throws(StateFileError) {
+        var flags = O_RDWR | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW
+        if creating { flags |= O_CREAT }
+        let fd = open(path.string, flags, 0o600)
+        guard fd >= 0 else {
+            let error = Errno(rawValue: errno)
+            if !creating, error == .noSuchFileOrDirectory { return }
+            if error == .tooManySymbolicLinkLevels, kind(of: path) == .symbolicLink {
+                throw .notRegularFile(path: path.string, kind: .symbolicLink)
+            }
+            // O_RDWR on a FIFO with no reader, or on a folder, fails: say what is there.
+            if let found = kind(of: path), found != .regular { throw .notRegularFile(path: path.string, kind: found) }
+            throw .from(error, path: path.string, operation: "open")
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .from(Errno(rawValue: errno), path: path.string, operation: "fstat") }
+        let found = FileKind(mode: info.st_mode)
+        guard found == .regular else { throw .notRegularFile(path: path.string, kind: found) }
+        guard info.st_uid == geteuid() else { throw .ownedByAnotherUser(path: path.string, owner: info.st_uid) }
+        if info.st_mode & 0o077 != 0, fchmod(fd, 0o600) != 0 {
+            throw .from(Errno(rawValue: errno), path: path.string, operation: "fchmod")
+        }
+    }
+
+    /// Reads the rest of an open regular file, at most `limit` bytes.
+    private static func readAll(_ fd: Int32, size: off_t, path: FilePath, limit: Int) throws(StateFileError) -> [UInt8] {
+        guard size <= limit else { throw .tooLarge(path: path.string, limit: limit) }
         var result: [UInt8] = []
-        result.reserveCapacity(Int(info.st_size))
+        result.reserveCapacity(Int(size))
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        // The chunk may have held a key: it is wiped, not just freed.
+        defer { ProcessGuard.wipe(&chunk) }
         while true {
             let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if count < 0 {
@@ -117,6 +183,9 @@ public enum AtomicFile {
     }
 
     /// Refuses a file that others can read or write (as ssh does with keys).
+    ///
+    /// This checks by path: the file read afterwards may not be the one
+    /// checked. For a secret, `readSecret` checks the descriptor it reads.
     public static func requirePrivate(_ path: FilePath) throws(StateFileError) {
         var info = stat()
         guard stat(path.string, &info) == 0 else {
@@ -131,6 +200,11 @@ public enum AtomicFile {
         throws(StateFileError) -> FilePath
     {
         let directory = path.removingLastComponent()
+        // The folder is not checked here: a file the technician names
+        // (`--save-prescription /tmp/x.json`) may go anywhere, and neither
+        // the exclusive no-follow create nor rename/link follows a link at
+        // the destination. State goes through `StateDirectory`, which
+        // checks its folders (`requireSafe`).
         let name = path.lastComponent?.string ?? "state"
         let temporary = directory.appending(".\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
         let fd: FileDescriptor

@@ -21,7 +21,8 @@ public struct StateDirectory: Sendable, Equatable {
         return FilePath(home).appending(".local/state/pumpwand")
     }
 
-    /// Creates the folder (and its parents) with mode 0700 when missing.
+    /// Creates the folder (and its parents) with mode 0700 when missing,
+    /// then checks it is safe to keep state in (`requireSafe`).
     public func create() throws(StateFileError) {
         var current = FilePath(path.root?.string ?? "")
         for component in path.components {
@@ -30,6 +31,37 @@ public struct StateDirectory: Sendable, Equatable {
                 let error = Errno(rawValue: errno)
                 if error != .fileExists { throw .from(error, path: current.string, operation: "mkdir") }
             }
+        }
+        try Self.requireSafe(path)
+    }
+
+    /// Refuses a folder another user could change, as ssh refuses a
+    /// `~/.ssh` others can write to: it must belong to this process's user
+    /// (or root) and be neither group- nor world-writable. Anyone who can
+    /// write into the folder can plant a link, a FIFO or a forged record
+    /// where pumpctl will open one, whatever care each open takes.
+    ///
+    /// The folder is opened and checked through its descriptor (fstat), so
+    /// what is checked is what the path names at that moment.
+    public static func requireSafe(_ folder: FilePath) throws(StateFileError) {
+        let target = folder.isEmpty ? FilePath(".") : folder
+        let fd = open(target.string, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY)
+        guard fd >= 0 else {
+            let error = Errno(rawValue: errno)
+            if error == .notDirectory, let kind = AtomicFile.kind(of: target) {
+                throw .notDirectory(path: target.string, kind: kind)
+            }
+            throw .from(error, path: target.string, operation: "open folder")
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .from(Errno(rawValue: errno), path: target.string, operation: "fstat folder") }
+        guard info.st_uid == geteuid() || info.st_uid == 0 else {
+            throw .unsafeDirectory(path: target.string, problem: .ownedByAnotherUser(owner: info.st_uid))
+        }
+        let mode = UInt16(info.st_mode & 0o7777)
+        guard mode & 0o022 == 0 else {
+            throw .unsafeDirectory(path: target.string, problem: .writableByOthers(mode: mode & 0o777))
         }
     }
 
@@ -46,6 +78,12 @@ public struct StateDirectory: Sendable, Equatable {
     /// the link points at.
     public func subdirectory(_ name: String, creating: Bool) throws(StateFileError) -> FilePath? {
         let folder = path.appending(name)
+        if !creating {
+            // Nothing to read when the state directory is missing; when it
+            // is there it must be safe before anything inside is trusted.
+            guard AtomicFile.exists(path) else { return nil }
+            try Self.requireSafe(path)
+        }
         if creating {
             try create()
             if mkdir(folder.string, 0o700) != 0 {
@@ -61,6 +99,7 @@ public struct StateDirectory: Sendable, Equatable {
             return nil
         }
         guard kind == .directory else { throw .notDirectory(path: folder.string, kind: kind) }
+        try Self.requireSafe(folder)
         return folder
     }
 }

@@ -30,6 +30,14 @@ public enum FileKind: String, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// What makes a folder unsafe to keep state or secrets in.
+public enum DirectoryProblem: Sendable, Equatable {
+    /// Owned by this user id, neither this process's user nor root.
+    case ownedByAnotherUser(owner: UInt32)
+    /// Group- or world-writable (the permission bits, e.g. 0o777).
+    case writableByOthers(mode: UInt16)
+}
+
 /// Why a state or record file could not be read or written.
 public enum StateFileError: Error, Equatable, Sendable, CustomStringConvertible {
     case notFound(path: String)
@@ -46,6 +54,13 @@ public enum StateFileError: Error, Equatable, Sendable, CustomStringConvertible 
     case notDirectory(path: String, kind: FileKind)
     /// A file that must be created new is already there.
     case alreadyExists(path: String)
+    /// A folder state or secrets are kept in could be changed by another
+    /// user (it is theirs, or others may write into it): they could plant a
+    /// link or a FIFO there, or swap a record, so nothing is read or written.
+    case unsafeDirectory(path: String, problem: DirectoryProblem)
+    /// A secret (a key file) or a record belongs to another user, who could
+    /// change it or read it; it was not used.
+    case ownedByAnotherUser(path: String, owner: UInt32)
     case io(path: String, operation: String, errno: Int32)
 
     public var description: String {
@@ -64,6 +79,12 @@ public enum StateFileError: Error, Equatable, Sendable, CustomStringConvertible 
             return "\(path) is a \(kind), not a folder; nothing was read or written there. Check who put it there."
         case let .alreadyExists(path):
             return "\(path) already exists; it was not replaced."
+        case let .unsafeDirectory(path, .ownedByAnotherUser(owner)):
+            return "The folder \(path) belongs to user \(owner), not to you; nothing was read or written there. Use a folder of your own (--state-dir), or have it made yours: chown \(geteuid()) \(path)"
+        case let .unsafeDirectory(path, .writableByOthers(mode)):
+            return "The folder \(path) has mode \(String(mode, radix: 8)): others can write into it and plant files; nothing was read or written there. Run: chmod go-w \(path)"
+        case let .ownedByAnotherUser(path, owner):
+            return "\(path) belongs to user \(owner), not to you; it was not used. Use a file of your own (chown \(geteuid()) \(path))."
         case let .io(path, operation, errno):
             return "\(operation) failed for \(path): \(Errno(rawValue: errno)) (errno \(errno)). Nothing was changed there."
         }

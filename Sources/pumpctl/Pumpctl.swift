@@ -15,7 +15,7 @@ struct Pumpctl: AsyncParsableCommand {
         discussion: """
             Quantities always carry a unit: 400mcg/day, 2000mcg/mL, 20mL, 0.5mL/day, 2mg, 90min, 30d.
 
-            Exit status: 0 success; 64 usage error; 65 refused by the checks or by the pump; 69 wand or pump not found; 70 internal error; 71 state directory in use by another pumpctl; 73 the pump WAS changed but not as planned (not verified, or stopped half-way): interrogate first; 74 communication failure, certainly no effect; 75 delivery UNCERTAIN (resolve it before anything else); 76 device fault; 77 permission denied; 79 interrogate found the pump NOT DELIVERING drug; 130 cancelled. Every failure says what the pump was left in.
+            Exit status: 0 success; 64 usage error; 65 refused by the checks or by the pump; 69 wand or pump not found; 70 internal error; 71 state directory in use by another pumpctl; 73 the pump WAS changed but not as planned (not verified, or stopped half-way): interrogate first; 74 communication failure, certainly no effect; 75 delivery UNCERTAIN (resolve it before anything else); 76 device fault; 77 permission denied, or a state directory others can change; 79 interrogate found the pump NOT DELIVERING drug; 130 cancelled. Every failure says what the pump was left in.
             """,
         version: version,
 
@@ -35,6 +35,9 @@ struct Pumpctl: AsyncParsableCommand {
     /// Runs the command; a failure is written once, here: its message on
     /// stderr and, with --json, the error object on stdout.
     static func main() async {
+        // Everything pumpctl creates (audit log, records, reports, traces)
+        // is for this user alone, whatever the shell's umask.
+        umask(0o077)
         let arguments = Array(CommandLine.arguments.dropFirst())
         let json = arguments.prefix { $0 != "--" }.contains("--json")
         if let failure = misnamedCommand(arguments) {

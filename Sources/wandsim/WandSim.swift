@@ -69,6 +69,8 @@ struct WandSim: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // The simulator's state is for this user alone, whatever the umask.
+        umask(0o077)
         if let demoKeyFile {
             // The key every simulated pump answers to; published, so it
             // protects nothing, and pumpctl says so whenever it is used.

@@ -16,13 +16,13 @@ import TestSupport
         // Help is wrapped to the terminal width; compare words, not line breaks.
         let text = result.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         #expect(result.status == 0)
-        #expect(text.contains("USAGE: pumpctl [--json] [--simulator] [--wand <serial-or-path>] [--trace <file.pcapng>] [--key-file <file>] [--yes] [--state-dir <dir>] [--operator <name>] [--tz <zone>] [--color <when>] <subcommand>"), "\(text)")
+        #expect(text.contains("USAGE: pumpctl [--json] [--simulator] [--wand <serial-or-path>] [--trace <file.pcapng>] [--trace-overwrite] [--key-file <file>] [--yes] [--state-dir <dir>] [--operator <name>] [--tz <zone>] [--color <when>] <subcommand>"), "\(text)")
         for command in ["wands", "interrogate", "program", "refill", "bolus", "stop", "resume", "alarms", "log", "clock", "calc", "audit", "sim", "link", "raw", "serve"] {
             #expect(text.contains(" \(command) "), "help does not list \(command)")
         }
         #expect(text.contains("75 delivery UNCERTAIN"))
         #expect(text.contains("65 refused by the checks or by the pump"))
-        for status in ["71 state directory in use", "73 the pump WAS changed", "130 cancelled"] {
+        for status in ["71 state directory in use", "73 the pump WAS changed", "77 permission denied, or a state directory others can change", "130 cancelled"] {
             #expect(text.contains(status), "help does not explain exit status \(status)")
         }
     }

@@ -34,6 +34,19 @@ public final class AuditLog: Sendable {
         }
         headPath = directory.file(Self.headName)
         patients = PatientRecords(directory: directory)
+        // SQLite opens the files itself, following links and with the
+        // process's umask (0644 by default): the database is made 0600
+        // here first, never through a link or into a FIFO, and SQLite
+        // gives its -wal and -shm files the database's mode. Files an
+        // earlier version left readable by others are narrowed to 0600.
+        do {
+            try AtomicFile.preparePrivate(directory.file(Self.databaseName), creating: true)
+            for suffix in ["-wal", "-shm"] {
+                try AtomicFile.preparePrivate(directory.file(Self.databaseName + suffix), creating: false)
+            }
+        } catch {
+            throw .storage("the audit log at \(directory.file(Self.databaseName)) cannot be used: \(error.description)")
+        }
         do {
             database = try DatabasePool(path: directory.file(Self.databaseName).string, configuration: configuration)
             try Self.migrator.migrate(database)

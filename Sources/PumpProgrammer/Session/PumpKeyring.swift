@@ -27,16 +27,22 @@ public struct PumpKeyring: Sendable {
     }
 
     /// Loads one key file for the pump in range.
+    ///
+    /// The file is opened once, never through a symbolic link and never
+    /// waiting on a FIFO, and refused unless the open descriptor shows a
+    /// regular file of this user's that no one else can read
+    /// (`AtomicFile.readSecret`). Core dumps are turned off before the key
+    /// is read, for the rest of the process; the bytes read are wiped once
+    /// the key has been copied out of them.
     public static func load(keyFile path: FilePath) throws(ProgrammerError) -> PumpKeyring {
+        ProcessGuard.disableCoreDumps()
         do {
-            try AtomicFile.requirePrivate(path)
-            let bytes = try AtomicFile.read(path, limit: 256)
-            if bytes.count == PumpKey.length { return PumpKeyring(anySerial: bytes) }
-            let text = String(decoding: bytes, as: UTF8.self).filter { !$0.isWhitespace }
-            guard text.utf8.count == PumpKey.length * 2, let decoded = decodeHex(text) else {
+            var bytes = try AtomicFile.readSecret(path, limit: 256)
+            defer { ProcessGuard.wipe(&bytes) }
+            guard let key = keyBytes(in: bytes) else {
                 throw ProgrammerError.input("\(path) is not a pump key: expected 32 bytes or 64 hex digits.")
             }
-            return PumpKeyring(anySerial: decoded)
+            return PumpKeyring(anySerial: key)
         } catch let error as StateFileError {
             throw .input("The pump key file cannot be used: \(error.description)")
         } catch let error as ProgrammerError {
@@ -46,13 +52,40 @@ public struct PumpKeyring: Sendable {
         }
     }
 
-    private static func decodeHex(_ text: String) -> [UInt8]? {
-        var bytes: [UInt8] = []
-        var iterator = text.makeIterator()
-        while let high = iterator.next() {
-            guard let low = iterator.next(), let value = UInt8(String([high, low]), radix: 16) else { return nil }
-            bytes.append(value)
+    /// The key in a key file's bytes: 32 raw bytes, or 64 hex digits with
+    /// any whitespace. Decoded byte by byte (never through a `String`, which
+    /// could not be wiped) into an array of its own.
+    static func keyBytes(in bytes: [UInt8]) -> [UInt8]? {
+        if bytes.count == PumpKey.length {
+            return [UInt8](unsafeUninitializedCapacity: PumpKey.length) { buffer, count in
+                for index in 0..<PumpKey.length { buffer[index] = bytes[index] }
+                count = PumpKey.length
+            }
         }
-        return bytes
+        var key = [UInt8](repeating: 0, count: PumpKey.length)
+        var digits = 0
+        for byte in bytes {
+            if byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D { continue }
+            guard digits < PumpKey.length * 2, let value = hexValue(byte) else {
+                ProcessGuard.wipe(&key)
+                return nil
+            }
+            key[digits / 2] |= digits % 2 == 0 ? value << 4 : value
+            digits += 1
+        }
+        guard digits == PumpKey.length * 2 else {
+            ProcessGuard.wipe(&key)
+            return nil
+        }
+        return key
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+        default: return nil
+        }
     }
 }

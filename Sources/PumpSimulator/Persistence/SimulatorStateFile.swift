@@ -28,6 +28,8 @@ public struct SimulatorStateFile: Sendable {
     public func load() throws(SimulatorStateError) -> PumpSimulation {
         let bytes: [UInt8]
         do {
+            // A folder others can write to could hold a forged pump.
+            try StateDirectory.requireSafe(path.removingLastComponent())
             bytes = try AtomicFile.read(path, limit: Self.sizeLimit)
         } catch {
             throw .unreadable(path: path.string, detail: error.description)
@@ -69,6 +71,7 @@ public struct SimulatorStateFile: Sendable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         do {
             let data = try encoder.encode(simulation.snapshot)
+            try StateDirectory.requireSafe(path.removingLastComponent())
             try AtomicFile.write(Array(data), to: path)
         } catch let error as StateFileError {
             throw .unwritable(path: path.string, detail: error.description)

@@ -23,18 +23,52 @@ public struct PcapngWriter: Sendable {
     /// Enhanced Packet Blocks written so far.
     public private(set) var packetsWritten = 0
 
-    /// Creates (or truncates) the file at `path`, mode 0600 because a trace
-    /// names the pump and the wand, and writes the section header and one
-    /// interface description.
+    /// Creates the file at `path`, mode 0600 because a trace names the pump
+    /// and the wand, and writes the section header and one interface
+    /// description.
+    ///
+    /// A trace never follows a symbolic link and never replaces an existing
+    /// file unless `overwrite` is true (`--trace-overwrite`): a trace path
+    /// is typed by hand, and a wrong one (or a link planted in a shared
+    /// folder) must not destroy the file it names. With `overwrite`, only a
+    /// regular file of this user's is truncated; a link, FIFO or device is
+    /// refused without blocking.
     public init(creating path: FilePath, application: String, interfaceName: String,
-                interfaceDescription: String?) throws(TraceError) {
+                interfaceDescription: String?, overwrite: Bool = false) throws(TraceError) {
         self.path = path
         let opened: FileDescriptor
         do {
-            opened = try FileDescriptor.open(path, .writeOnly, options: [.create, .truncate, .closeOnExec],
-                                             permissions: [.ownerReadWrite])
+            if overwrite {
+                opened = try FileDescriptor.open(path, .writeOnly, options: [.create, .noFollow, .nonBlocking, .closeOnExec],
+                                                 permissions: [.ownerReadWrite])
+            } else {
+                opened = try FileDescriptor.open(path, .writeOnly, options: [.create, .exclusiveCreate, .noFollow, .closeOnExec],
+                                                 permissions: [.ownerReadWrite])
+            }
         } catch {
-            throw .cannotCreate(path: path.string, errno: Self.code(error))
+            let code = Self.code(error)
+            // Say what is in the way (O_EXCL reports a link as EEXIST, a
+            // FIFO with no reader fails with ENXIO), without following it.
+            var found = stat()
+            if code != ENOENT, lstat(path.string, &found) == 0 {
+                if found.st_mode & S_IFMT == S_IFLNK { throw .notRegularFile(path: path.string, kind: "symbolic link") }
+                if found.st_mode & S_IFMT != S_IFREG { throw .notRegularFile(path: path.string, kind: Self.kindName(found.st_mode)) }
+            }
+            if code == EEXIST { throw .alreadyExists(path: path.string) }
+            throw .cannotCreate(path: path.string, errno: code)
+        }
+        if overwrite {
+            var info = stat()
+            let checked: TraceError? =
+                if fstat(opened.rawValue, &info) != 0 { .cannotCreate(path: path.string, errno: errno) }
+                else if info.st_mode & S_IFMT != S_IFREG { .notRegularFile(path: path.string, kind: Self.kindName(info.st_mode)) }
+                else if info.st_uid != geteuid() { .notRegularFile(path: path.string, kind: "file of user \(info.st_uid)") }
+                else if ftruncate(opened.rawValue, 0) != 0 { .cannotCreate(path: path.string, errno: errno) }
+                else { nil }
+            if let checked {
+                try? opened.close()
+                throw checked
+            }
         }
         descriptor = opened
         let header = PcapngBlock.sectionHeader(application: application)
@@ -67,6 +101,17 @@ public struct PcapngWriter: Sendable {
         if let failure { throw failure }
     }
 
+    private static func kindName(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFDIR: return "folder"
+        case S_IFIFO: return "FIFO"
+        case S_IFCHR: return "character device"
+        case S_IFBLK: return "block device"
+        case S_IFSOCK: return "socket"
+        default: return "not a regular file"
+        }
+    }
+
     /// The errno behind a swift-system error (EIO when there is none).
     private static func code(_ error: any Error) -> Int32 {
         (error as? Errno)?.rawValue ?? EIO
@@ -87,6 +132,12 @@ public struct PcapngWriter: Sendable {
 public enum TraceError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The trace file could not be created (errno from open(2)).
     case cannotCreate(path: String, errno: Int32)
+    /// Something is already at the trace path and `--trace-overwrite` was
+    /// not given; it was left as it was.
+    case alreadyExists(path: String)
+    /// The trace path names a symbolic link, a FIFO, a device, a folder or
+    /// another user's file; it was not followed, opened for writing or changed.
+    case notRegularFile(path: String, kind: String)
     /// Writing or flushing the trace failed (disk full, I/O error).
     case writeFailed(path: String, errno: Int32)
     /// The trace was already finished.
@@ -96,6 +147,10 @@ public enum TraceError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case let .cannotCreate(path, code):
             return "Cannot create the trace file \(path): \(Errno(rawValue: code)). Nothing was sent; choose a writable path for --trace."
+        case let .alreadyExists(path):
+            return "The trace file \(path) already exists; it was left as it was and nothing was sent. Choose a new name, or give --trace-overwrite to replace it."
+        case let .notRegularFile(path, kind):
+            return "The trace path \(path) is a \(kind); it was not followed or written and nothing was sent. Choose a new file name for --trace."
         case let .writeFailed(path, code):
             return "Writing the trace file \(path) failed: \(Errno(rawValue: code)). The trace stops at the last complete frame; the session itself was not affected."
         case let .closed(path):

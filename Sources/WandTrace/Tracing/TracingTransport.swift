@@ -53,11 +53,13 @@ public final class TracingTransport: WandTransport {
         state = Mutex(State(writer: writer))
     }
 
-    /// Creates the trace file at `path` and wraps `transport`.
+    /// Creates the trace file at `path` (replacing a regular file there only
+    /// with `overwrite`) and wraps `transport`.
     public static func recording(_ transport: any WandTransport, to path: FilePath, application: String,
+                                 overwrite: Bool = false,
                                  clock: @escaping Clock = TracingTransport.wallClock) throws(TraceError) -> TracingTransport {
         let writer = try PcapngWriter(creating: path, application: application, interfaceName: "pumpwand",
-                                      interfaceDescription: transport.peerDescription)
+                                      interfaceDescription: transport.peerDescription, overwrite: overwrite)
         return TracingTransport(wrapping: transport, writer: writer, clock: clock)
     }
 

@@ -18,7 +18,8 @@ enum TraceOption {
         }
         do {
             let tracer = try TracingTransport.recording(transport, to: FilePath(path),
-                                                        application: "pumpctl \(Pumpctl.version)")
+                                                        application: "pumpctl \(Pumpctl.version)",
+                                                        overwrite: global.traceOverwrite)
             return (tracer, tracer)
         } catch {
             await transport.close()

@@ -28,7 +28,7 @@ struct Sim: AsyncParsableCommand {
         do {
             lock = try StateDirectoryLock.acquire(try global.stateDirectory(), command: "pumpctl sim")
         } catch let error as StateDirectoryLockError {
-            throw Output.fail(CommandFailure(status: .stateDirectoryBusy, message: "\(error.description) Nothing was changed."))
+            throw Output.fail(CommandFailure.stateDirectory(error, tail: "Nothing was changed."))
         }
         return (file, lock)
     }

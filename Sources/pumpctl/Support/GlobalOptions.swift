@@ -26,6 +26,11 @@ struct GlobalOptions: ParsableArguments {
         valueName: "file.pcapng"))
     var trace: String?
 
+    @Flag(name: .customLong("trace-overwrite"), help: ArgumentHelp(
+        "Replace the --trace file if one is there (never through a symbolic link).",
+        discussion: "Without it an existing file at the --trace path is left as it was and the command sends nothing."))
+    var traceOverwrite = false
+
     @Option(name: .customLong("key-file"), help: ArgumentHelp(
         "The pump's key file (32 bytes or 64 hex digits, mode 0600). Not needed with --simulator.", valueName: "file"))
     var keyFile: String?

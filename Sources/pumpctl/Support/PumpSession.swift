@@ -25,7 +25,7 @@ enum PumpSession {
         do {
             lock = try StateDirectoryLock.acquire(directory, command: "pumpctl " + CommandLine.arguments.dropFirst().prefix(3).joined(separator: " "))
         } catch {
-            throw Output.fail(CommandFailure(status: .stateDirectoryBusy, message: "\(error.description) Nothing was sent to the pump."))
+            throw Output.fail(CommandFailure.stateDirectory(error, tail: "Nothing was sent to the pump."))
         }
         defer { lock.release() }
         // The key comes first: a missing key file is found before any wand is opened.
