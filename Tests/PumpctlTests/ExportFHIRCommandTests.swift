@@ -167,13 +167,18 @@ import TestSupport
         let export = try await pumpctl(["--json", "export", "fhir", "--include-simulated"])
         var document = try object(export.stdout)
         var bundles = try #require(document["bundles"] as? [[String: Any]])
-        var entries = try #require(bundles[0]["entry"] as? [[String: Any]])
-        let index = try #require(entries.firstIndex { ($0["resource"] as? [String: Any])?["resourceType"] as? String == "MedicationAdministration" })
+        // The bolus visit's bundle (the refill's holds a Procedure, no administration).
+        func isAdministration(_ entry: [String: Any]) -> Bool {
+            (entry["resource"] as? [String: Any])?["resourceType"] as? String == "MedicationAdministration"
+        }
+        let which = try #require(bundles.firstIndex { ($0["entry"] as? [[String: Any]] ?? []).contains(where: isAdministration) })
+        var entries = try #require(bundles[which]["entry"] as? [[String: Any]])
+        let index = try #require(entries.firstIndex(where: isAdministration))
         var resource = try #require(entries[index]["resource"] as? [String: Any])
         resource.removeValue(forKey: "subject")
         resource["status"] = nil
         entries[index]["resource"] = resource
-        bundles[0]["entry"] = entries
+        bundles[which]["entry"] = entries
         document["bundles"] = bundles
         let text = String(decoding: try JSONSerialization.data(withJSONObject: document), as: UTF8.self)
         let problems = try await Self.violations(text)
