@@ -58,8 +58,10 @@ import TestSupport
         #expect(sbom["specVersion"] as? String == "1.6")
         let components = try #require(sbom["components"] as? [[String: Any]])
         func component(_ ref: String) -> [String: Any]? { components.first { $0["bom-ref"] as? String == ref } }
+        // An SPDX id, or an expression (`Apache-2.0 WITH Swift-exception`).
         func licence(_ component: [String: Any]?) -> String? {
-            ((component?["licenses"] as? [[String: Any]])?.first?["license"] as? [String: Any])?["id"] as? String
+            let first = (component?["licenses"] as? [[String: Any]])?.first
+            return (first?["license"] as? [String: Any])?["id"] as? String ?? first?["expression"] as? String
         }
 
         // Every pin of Package.resolved, at its version and revision.
