@@ -8,8 +8,19 @@ What goes in:
   never a guess);
 - the system libraries the package links (libusb-1.0, libudev, SQLite)
   with the Debian package version installed on this machine (dpkg-query);
+- every shared library the built binaries (.build/debug/pumpctl and
+  wandsim) actually link, from `ldd`: each Debian package that provides
+  one (`dpkg -S`, version from dpkg-query), and the Swift runtime libraries
+  from the toolchain as one component at the version `swift --version`
+  reports, with the toolchain's licence (Apache-2.0 WITH Swift-exception
+  when its LICENSE.txt holds the runtime library exception);
 - the dependency graph: the root's direct dependencies from Package.swift,
   each package's from its own manifest.
+
+Licences are SPDX expressions from every licence text a file holds: one
+licence, `A OR B` for a file that offers a choice, `A AND B` for one that
+applies both, and `Apache-2.0 WITH Swift-exception` with the runtime
+library exception.
 
 Package.resolved is kept out of git; when it is missing, `swift package
 resolve` makes it first. Otherwise swift is not run, so the script can run
@@ -44,7 +55,8 @@ SYSTEM_LIBRARIES = [
 ]
 
 # Recognised licence texts: (SPDX id, phrases that must all be present).
-# Order matters: the first match wins.
+# Every match counts (a file may hold two); a BSD-2-Clause match inside a
+# BSD-3-Clause text is the same licence.
 LICENCE_TEXTS = [
     ("Apache-2.0", ["Apache License", "Version 2.0"]),
     ("MIT", ["Permission is hereby granted, free of charge", "THE SOFTWARE IS PROVIDED \"AS IS\""]),
@@ -112,15 +124,42 @@ def resolved_pins(root):
     return pins
 
 
+# The Swift project's runtime library exception to Apache-2.0 (SPDX
+# exception Swift-exception).
+SWIFT_EXCEPTION = ["Runtime Library Exception", "As an exception, if you use this Software to compile your source code"]
+# A file that holds two licences and offers a choice says so.
+CHOICE_PHRASES = ["at your option", "dual licensed", "dual-licensed", "either of"]
+
+
+def licence_expression(text, path):
+    """The SPDX licence expression of a licence file's text: every
+    recognised licence in it, never the first match only."""
+    lower = text.lower()
+    found = [spdx for spdx, phrases in LICENCE_TEXTS if all(phrase.lower() in lower for phrase in phrases)]
+    if "BSD-3-Clause" in found and "BSD-2-Clause" in found:
+        found.remove("BSD-2-Clause")
+    if not found:
+        raise SBOMError(f"{path}: licence text not recognised; add it to LICENCE_TEXTS after reading it")
+    if "Apache-2.0" in found and all(phrase.lower() in lower for phrase in SWIFT_EXCEPTION):
+        found[found.index("Apache-2.0")] = "Apache-2.0 WITH Swift-exception"
+    if len(found) == 1:
+        return found[0]
+    joiner = " OR " if any(phrase in lower for phrase in CHOICE_PHRASES) else " AND "
+    return joiner.join(f"({item})" if " WITH " in item else item for item in sorted(found))
+
+
+def licence_entry(expression):
+    """A CycloneDX licences entry: an id alone, or an SPDX expression."""
+    if re.fullmatch(r"[A-Za-z0-9.+-]+", expression):
+        return {"license": {"id": expression}}
+    return {"expression": expression}
+
+
 def licence_of(checkout):
     for name in LICENCE_FILES:
         path = os.path.join(checkout, name)
         if os.path.isfile(path):
-            text = read_text(path)
-            for spdx, phrases in LICENCE_TEXTS:
-                if all(phrase.lower() in text.lower() for phrase in phrases):
-                    return spdx, name
-            raise SBOMError(f"{path}: licence text not recognised; add it to LICENCE_TEXTS after reading it")
+            return licence_expression(read_text(path), path), name
     raise SBOMError(f"{checkout}: no licence file ({', '.join(LICENCE_FILES)})")
 
 
@@ -150,7 +189,7 @@ def swift_component(pin, root):
         "name": identity,
         "version": version,
         "scope": "excluded" if identity in TEST_ONLY else "required",
-        "licenses": [{"license": {"id": spdx}}],
+        "licenses": [licence_entry(spdx)],
         "externalReferences": [{"type": "vcs", "url": location, "comment": f"revision {revision}"}],
         "properties": [
             {"name": "swift:revision", "value": revision},
@@ -178,7 +217,9 @@ def debian_component(library):
         "name": library["name"],
         "version": version,
         "description": library["purpose"],
-        "licenses": [{"license": library["licence"]}],
+        # Debian's copyright files are not all machine-readable: a linked
+        # package found by dpkg -S has no licence claimed here.
+        **({"licenses": [{"license": library["licence"]}]} if library["licence"] else {}),
         # The epoch's colon is percent-encoded, as purl requires.
         "purl": f"pkg:deb/debian/{library['debian']}@{version.replace(':', '%3A')}?arch={architecture}",
         "properties": [
@@ -189,6 +230,99 @@ def debian_component(library):
     if homepage:
         component["externalReferences"] = [{"type": "website", "url": homepage}]
     return component
+
+
+# The binaries that ship, as `swift build` leaves them.
+BINARIES = ["pumpctl", "wandsim"]
+SWIFT_RUNTIME_PREFIX = "/opt/swift/"
+
+
+def run_tool(arguments, what):
+    try:
+        return subprocess.run(arguments, capture_output=True, text=True, check=False, timeout=60)
+    except FileNotFoundError:
+        raise SBOMError(f"{arguments[0]} is not available: {what}")
+
+
+def linked_libraries(root):
+    """The resolved paths of every shared library the built binaries load
+    (ldd: the NEEDED entries and theirs)."""
+    paths = set()
+    for name in BINARIES:
+        binary = os.path.join(root, ".build", "debug", name)
+        if not os.path.isfile(binary):
+            raise SBOMError(f"{binary} is missing: build first (swift build); the linked libraries come from the binaries")
+        run = run_tool(["ldd", binary], "the linked libraries come from ldd")
+        if run.returncode != 0:
+            raise SBOMError(f"ldd {binary} failed: {run.stderr.strip()}")
+        for line in run.stdout.splitlines():
+            line = line.strip()
+            if "=>" in line:
+                target = line.split("=>", 1)[1].strip().split(" (", 1)[0].strip()
+                if target == "not found":
+                    raise SBOMError(f"{binary}: {line}")
+            else:
+                target = line.split(" (", 1)[0].strip()
+            if target.startswith("/"):
+                paths.add(target)
+    return sorted(paths)
+
+
+def debian_owner(path):
+    """The Debian package that installed `path` (tried as given and as its
+    real path, for the /lib and /usr/lib of a merged /usr)."""
+    candidates = [path, os.path.realpath(path)]
+    for candidate in list(candidates):
+        if candidate.startswith("/usr/lib/"):
+            candidates.append(candidate[len("/usr"):])
+        elif candidate.startswith("/lib/") or candidate.startswith("/lib64/"):
+            candidates.append("/usr" + candidate)
+    for candidate in candidates:
+        run = run_tool(["dpkg", "-S", candidate], "the packages of the linked libraries come from dpkg -S")
+        if run.returncode == 0 and run.stdout:
+            package = run.stdout.split(":", 1)[0].split(",")[0].strip()
+            return package
+    raise SBOMError(f"{path} is linked but no Debian package owns it (dpkg -S)")
+
+
+def swift_runtime_component(libraries):
+    run = run_tool(["swift", "--version"], "the Swift runtime's version comes from swift --version")
+    match = re.search(r"Swift version (\S+)", run.stdout + run.stderr)
+    if run.returncode != 0 or not match:
+        raise SBOMError(f"swift --version gave no version: {run.stderr.strip()}")
+    licence_file = os.path.join(SWIFT_RUNTIME_PREFIX, "usr", "share", "swift", "LICENSE.txt")
+    if not os.path.isfile(licence_file):
+        raise SBOMError(f"{licence_file} is missing: the Swift runtime's licence is read from it")
+    expression = licence_expression(read_text(licence_file), licence_file)
+    return {
+        "type": "library",
+        "bom-ref": "swift-runtime",
+        "name": "swift-runtime",
+        "version": match.group(1),
+        "description": "the Swift runtime libraries the binaries link (" + ", ".join(sorted(os.path.basename(p) for p in libraries)) + ")",
+        "licenses": [licence_entry(expression)],
+        "properties": [{"name": "swift:toolchain", "value": SWIFT_RUNTIME_PREFIX}],
+    }
+
+
+def linked_components(root, known):
+    """Components for what the binaries link: the Swift runtime, and each
+    Debian package not already listed in `known` (bom-refs)."""
+    libraries = linked_libraries(root)
+    runtime = [path for path in libraries if path.startswith(SWIFT_RUNTIME_PREFIX)]
+    packages = {}
+    for path in libraries:
+        if path.startswith(SWIFT_RUNTIME_PREFIX):
+            continue
+        packages.setdefault(debian_owner(path), []).append(os.path.basename(path))
+    components = [swift_runtime_component(runtime)] if runtime else []
+    for package in sorted(packages):
+        if f"deb:{package}" in known:
+            continue
+        component = debian_component({"name": package, "debian": package, "licence": None,
+                                      "purpose": "linked by the binaries (" + ", ".join(sorted(packages[package])) + ")"})
+        components.append(component)
+    return components
 
 
 def package_version(root):
@@ -217,6 +351,7 @@ def build(root):
         by_url[url] = component["bom-ref"]
         manifests[component["bom-ref"]] = manifest
     system = [debian_component(library) for library in SYSTEM_LIBRARIES]
+    system += linked_components(root, {c["bom-ref"] for c in system})
     root_ref = "pumpwand"
     dependencies = []
     direct = sorted(by_url[url] for url in manifest_urls(os.path.join(root, "Package.swift")) if url in by_url)

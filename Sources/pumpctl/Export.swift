@@ -32,7 +32,7 @@ struct Export: AsyncParsableCommand {
         var includeSimulated = false
         @Option(name: .long, help: ArgumentHelp(
             "Send each bundle as a transaction to this FHIR server base URL (http or https).",
-            discussion: "Retried on a lost connection, a timeout or HTTP 408/429/5xx: every entry is a PUT with a stable id, so a retry or a second export updates and never duplicates.",
+            discussion: "https, or plain http to this computer only; no credentials in the URL. Retried on a lost connection, a timeout or HTTP 408/429/5xx: every entry is a PUT with a stable id, so a retry or a second export updates and never duplicates. A redirect is refused, not followed.",
             valueName: "url"))
         var post: String?
         @Option(name: .long, help: ArgumentHelp("Further tries after the first with --post (0 to 10).", valueName: "n"))
@@ -41,11 +41,37 @@ struct Export: AsyncParsableCommand {
         func validate() throws {
             guard (0...10).contains(retries) else { throw ValidationError("--retries \(retries): give 0 to 10.") }
             if let post {
-                guard let url = URL(string: post), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil else {
-                    throw ValidationError("--post \(post): give the FHIR server's base URL, e.g. http://localhost:8080/fhir")
+                guard let url = URL(string: post), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), let host = url.host, !host.isEmpty else {
+                    throw ValidationError("--post: give the FHIR server's base URL, e.g. https://fhir.clinic.example/fhir or http://localhost:8080/fhir")
+                }
+                // A password in the URL ends up in shell history, process
+                // lists and logs; it is never accepted, and never echoed.
+                guard url.user == nil, url.password == nil, !(post.split(separator: "/").dropFirst(2).first?.contains("@") ?? false) else {
+                    throw ValidationError("--post: the URL holds credentials (user:password@). Give the URL without them; pumpctl sends no credentials, so use a server that needs none, or a proxy on this computer that adds them from its own credentials file or environment variable.")
+                }
+                // Patient data in clear text only to this computer.
+                guard url.scheme?.lowercased() == "https" || Self.loopback(host) else {
+                    throw ValidationError("--post \(post): plain http only to this computer (localhost, 127.0.0.1, ::1); use https for \(host).")
                 }
                 guard outputDirectory == nil else { throw ValidationError("--post and --output-dir: choose one.") }
             }
+        }
+
+        static func loopback(_ host: String) -> Bool {
+            let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
+            return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
+                && bare.split(separator: ".").count == 4 && bare.split(separator: ".").allSatisfy { UInt8($0) != nil }
+        }
+
+        /// The destination as the audit row names it: scheme, host, port and
+        /// path, never userinfo, a query or a fragment.
+        static func auditedDestination(_ text: String) -> String {
+            guard var parts = URLComponents(string: text) else { return "unparsable URL" }
+            parts.user = nil
+            parts.password = nil
+            parts.query = nil
+            parts.fragment = nil
+            return parts.string ?? "unparsable URL"
         }
 
         func run() async throws {
@@ -107,7 +133,7 @@ struct Export: AsyncParsableCommand {
                     try log.append(AuditRecord(
                         operatorName: operatorName, pumpSerial: nil, command: "export", phase: phase,
                         parameters: ["format": "fhir-r5", "visits": visits.joined(separator: ","),
-                                     "destination": post ?? outputDirectory ?? "stdout",
+                                     "destination": post.map(Self.auditedDestination) ?? outputDirectory ?? "stdout",
                                      "simulated_included": includeSimulated ? "true" : "false"].merging(extra) { $1 },
                         outcome: outcome?.rawValue))
                 } catch {
@@ -129,7 +155,7 @@ struct Export: AsyncParsableCommand {
                         problems.append("visit \(visit.id) could not be encoded: \(error)")
                         continue
                     }
-                    do { sent.append(try await poster.send(body, visit: visit.id)) } catch {
+                    do { sent.append(try await poster.send(body, visit: visit.id, entries: bundle.entry.count)) } catch {
                         problems.append(error.description)
                         Output.note("Not sent: \(error.description)")
                     }

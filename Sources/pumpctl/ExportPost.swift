@@ -32,6 +32,8 @@ struct FHIRPoster {
         case unreachable(visit: String, attempts: Int, detail: String)
         case entryFailed(visit: String, entry: String)
         case malformedResponse(visit: String, detail: String)
+        case redirected(visit: String, status: Int, location: String)
+        case entryCount(visit: String, sent: Int, answered: Int)
 
         var description: String {
             switch self {
@@ -41,6 +43,10 @@ struct FHIRPoster {
                 return "Visit \(visit) was not sent after \(attempts) attempt(s): \(detail)"
             case let .entryFailed(visit, entry):
                 return "The FHIR server did not store every resource of visit \(visit): \(entry)"
+            case let .redirected(visit, status, location):
+                return "The FHIR server answered visit \(visit) with a redirect (HTTP \(status) to \(location.prefix(200))): not followed and not retried, since a redirected request may lose its body or go elsewhere. Give the server's own base URL with --post."
+            case let .entryCount(visit, sent, answered):
+                return "The FHIR server answered visit \(visit) with \(answered) entries for the \(sent) sent: what it stored is not known. Check the server, and send again."
             case let .malformedResponse(visit, detail):
                 return "The FHIR server's answer for visit \(visit) is not a transaction-response Bundle: \(detail)"
             }
@@ -49,13 +55,21 @@ struct FHIRPoster {
 
     static func retryable(_ status: Int) -> Bool { [408, 429, 500, 502, 503, 504].contains(status) }
 
-    func send(_ body: Data, visit: String) async throws(Failure) -> Sent {
+    /// Refuses every redirect: the 3xx answer comes back as the response.
+    final class RefuseRedirects: NSObject, URLSessionTaskDelegate, Sendable {
+        func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                        newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void) {
+            completionHandler(nil)
+        }
+    }
+
+    func send(_ body: Data, visit: String, entries: Int) async throws(Failure) -> Sent {
         var request = URLRequest(url: base, timeoutInterval: timeout)
         request.httpMethod = "POST"
         request.httpBody = body
         request.setValue("application/fhir+json", forHTTPHeaderField: "Content-Type")
         request.setValue("application/fhir+json", forHTTPHeaderField: "Accept")
-        let session = URLSession(configuration: .ephemeral)
+        let session = URLSession(configuration: .ephemeral, delegate: RefuseRedirects(), delegateQueue: nil)
         defer { session.finishTasksAndInvalidate() }
         var delay = firstDelay
         var attempt = 0
@@ -67,7 +81,13 @@ struct FHIRPoster {
                 guard let http = response as? HTTPURLResponse else { throw Failure.malformedResponse(visit: visit, detail: "not HTTP") }
                 let text = String(decoding: data.prefix(4096), as: UTF8.self)
                 if (200..<300).contains(http.statusCode) {
-                    return Sent(visit: visit, status: http.statusCode, attempts: attempt, entries: try entryStatuses(data, visit: visit))
+                    let statuses = try entryStatuses(data, visit: visit)
+                    // One answer per entry sent, each 2xx: anything else is not a stored visit.
+                    guard statuses.count == entries else { throw Failure.entryCount(visit: visit, sent: entries, answered: statuses.count) }
+                    return Sent(visit: visit, status: http.statusCode, attempts: attempt, entries: statuses)
+                }
+                if (300..<400).contains(http.statusCode) {
+                    throw Failure.redirected(visit: visit, status: http.statusCode, location: http.value(forHTTPHeaderField: "Location") ?? "no location")
                 }
                 guard Self.retryable(http.statusCode) else { throw Failure.refused(visit: visit, status: http.statusCode, body: text) }
                 lastProblem = "HTTP \(http.statusCode)"

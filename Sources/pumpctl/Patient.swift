@@ -27,6 +27,10 @@ struct Patient: AsyncParsableCommand {
         var name: String
         @Option(name: .long, help: ArgumentHelp("The patient's medical record number.", valueName: "number"))
         var mrn: String
+        @Option(name: .customLong("mrn-system"), help: ArgumentHelp(
+            "The system (URI) of the clinic that assigned the record number, e.g. urn:oid:... or https://clinic.example/mrn: a number alone may name another clinic's patient.",
+            valueName: "uri"))
+        var mrnSystem: String
         @Option(name: .long, help: ArgumentHelp("The patient's date of birth, YYYY-MM-DD.", valueName: "date"))
         var dob: String
         @Option(name: .long, help: ArgumentHelp("The clinician who prescribes the pump's therapy.", valueName: "name"))
@@ -40,7 +44,8 @@ struct Patient: AsyncParsableCommand {
             let record: PatientRecord
             do {
                 record = try PatientRecord(pumpSerial: serial, name: name, recordNumber: mrn, birthDate: dob, prescriber: prescriber,
-                                           simulated: global.simulator, recordedBy: operatorName, recordedAt: Date())
+                                           simulated: global.simulator, recordedBy: operatorName, recordedAt: Date(),
+                                           recordSystem: mrnSystem)
             } catch {
                 throw Output.fail(CommandFailure(status: .usage, message: "\(error.description) The record was not changed."))
             }
@@ -58,6 +63,22 @@ struct Patient: AsyncParsableCommand {
             if let previous, previous.recordNumber != record.recordNumber, !replace {
                 throw Output.fail(CommandFailure(status: .refusedByPolicy, message:
                     "REFUSED: pump \(record.pumpSerial) is linked to record number \(previous.recordNumber) (\(previous.name)), not \(record.recordNumber). Check the record number; to link the pump to another patient, add --replace. The record was not changed."))
+            }
+            // One record number names one person: the same number on another
+            // pump with another name or birth date, or a number that differs
+            // from another pump's only in letter case, is a typo or two
+            // patients, and nothing is folded to decide which.
+            let others: [PatientRecord]
+            do { others = try records.all().filter { $0.pumpSerial != record.pumpSerial && $0.recordSystem == record.recordSystem } } catch {
+                throw Output.fail(CommandFailure(status: .internalError, message: "\(error.description) The record was not changed."))
+            }
+            if let other = others.first(where: { $0.recordNumber == record.recordNumber && ($0.name != record.name || $0.birthDate != record.birthDate) }) {
+                throw Output.fail(CommandFailure(status: .refusedByPolicy, message:
+                    "REFUSED: record number \(record.recordNumber) is linked to pump \(other.pumpSerial) for \(other.name), born \(other.birthDate), not \(record.name), born \(record.birthDate). Check the chart. The record was not changed."))
+            }
+            if let other = others.first(where: { $0.recordNumber != record.recordNumber && $0.recordNumber.lowercased() == record.recordNumber.lowercased() }) {
+                throw Output.fail(CommandFailure(status: .refusedByPolicy, message:
+                    "REFUSED: record number \(record.recordNumber) differs only in letter case from \(other.recordNumber) (pump \(other.pumpSerial), \(other.name)): ambiguous. Check the chart. The record was not changed."))
             }
             do {
                 try records.save(record)
@@ -133,7 +154,7 @@ struct PatientListing: Encodable {
 enum PatientText {
     static func describe(_ record: PatientRecord) -> String {
         Output.table(header: ["", ""], rows: [
-            ["Name", record.name], ["Record number", record.recordNumber], ["Date of birth", record.birthDate],
+            ["Name", record.name], ["Record number", record.recordNumber], ["Record number system", record.recordSystem ?? "not given"], ["Date of birth", record.birthDate],
             ["Prescriber", record.prescriber], ["Recorded by", "\(record.recordedBy) at \(record.recordedAt)"],
         ]).split(separator: "\n").dropFirst().map { "  " + $0 }.joined(separator: "\n")
     }

@@ -113,7 +113,9 @@ import Testing
     @Test func everyAuditRowOfThePumpCarriesItsPatientAndNoOtherPumpsRowDoes() throws {
         try PatientRecords(directory: directory).save(try make(simulated: true))
         let log = try AuditLog(directory: directory)
-        let mine = try log.append(AuditRecord(operatorName: "nurse.a", pumpSerial: "RP20-000001", command: "bolus", phase: .intent))
+        // A training record: only on a simulated session's rows.
+        let mine = try log.append(AuditRecord(operatorName: "nurse.a", pumpSerial: "RP20-000001", command: "bolus", phase: .intent,
+                                              parameters: ["simulated": "true"]))
         let other = try log.append(AuditRecord(operatorName: "nurse.a", pumpSerial: "RP20-000002", command: "bolus", phase: .intent))
         let none = try log.append(AuditRecord(operatorName: "nurse.a", pumpSerial: nil, command: "wands", phase: .event))
         #expect(mine.parameters["patient_name"] == "Ada Lovelace")

@@ -48,6 +48,26 @@ import TestSupport
         #expect(run.stdout.hasSuffix("pump smoke test passed\n"))
     }
 
+    /// A real transport, but the published DEMO key: test data, marked and
+    /// exported as such.
+    @Test func aVisitWithTheDemoKeyIsSimulatedInTheAuditAndTheExport() async throws {
+        let wandsim = try await Wandsim()
+        let host = ["--wand", wandsim.pty, "--key-file", wandsim.keyFile, "--state-dir", wandsim.directory + "/host", "--operator", "nurse.a"]
+        #expect(try await PumpctlRun.run(host + ["patient", "set", "--serial", "RP20-DEMO-0001", "--name", "Ada Lovelace", "--mrn", "MRN-0042",
+                                                 "--mrn-system", "urn:oid:2.16.840.1.113883.19.5", "--dob", "1980-02-29",
+                                                 "--prescriber", "Dr. Grace Hopper"]).status == 0)
+        let read = try await PumpctlRun.run(host + ["interrogate"])
+        #expect(read.status == 0, "\(read.stderr)")
+        let audit = try await PumpctlRun.run(host + ["--json", "audit", "list"])
+        let rows = (try JSONSerialization.jsonObject(with: Data(audit.stdout.utf8)) as? [String: Any])?["entries"] as? [[String: Any]] ?? []
+        let session = rows.filter { $0["command"] as? String == "session" || $0["command"] as? String == "interrogate" }
+        #expect(!session.isEmpty)
+        #expect(session.allSatisfy { ($0["parameters"] as? [String: String])?["simulated"] == "true" }, "\(session)")
+        let export = try await PumpctlRun.run(host + ["--json", "export", "fhir"])
+        #expect(export.status == 65, "left out like a --simulator visit: \(export.stderr)")
+        #expect(export.stderr.contains("SIMULATED"), "\(export.stderr)")
+    }
+
     @Test func loopbackJSONOverThePty() async throws {
         let wandsim = try await Wandsim()
         let run = try await PumpctlRun.run(["--wand", wandsim.pty, "--state-dir", wandsim.directory + "/host", "--json",

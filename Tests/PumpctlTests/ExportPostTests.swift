@@ -30,7 +30,12 @@ import TestSupport
                 seen[0] += 1
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 record = {"path": self.path, "content_type": self.headers.get("Content-Type"), "n": seen[0]}
-                if seen[0] <= fail_first or status != 200:
+                if status == 307:
+                    record["answered"] = 307
+                    open(log_path, "a").write(json.dumps(record) + "\\n")
+                    self.send_response(307); self.send_header("Location", "/elsewhere"); self.send_header("Content-Length", "0"); self.end_headers()
+                    return
+                if seen[0] <= fail_first or status not in (200, 1):
                     code = 503 if seen[0] <= fail_first else status
                     record["answered"] = code
                     open(log_path, "a").write(json.dumps(record) + "\\n")
@@ -46,6 +51,7 @@ import TestSupport
                                "entries": len(bundle["entry"]), "stored": len(store),
                                "methods": sorted({e["request"]["method"] for e in bundle["entry"]})})
                 open(log_path, "a").write(json.dumps(record) + "\\n")
+                if status == 1: entries = entries[:-1]  # a server that answers for fewer entries than it was sent
                 answer = json.dumps({"resourceType": "Bundle", "type": "transaction-response", "entry": entries}).encode()
                 self.send_response(200); self.send_header("Content-Type", "application/fhir+json")
                 self.send_header("Content-Length", str(len(answer))); self.end_headers(); self.wfile.write(answer)
@@ -70,7 +76,7 @@ import TestSupport
     }
 
     func visits() async throws {
-        #expect(try await pumpctl(["patient", "set", "--serial", "RP20-DEMO-0001", "--name", "Ada Lovelace", "--mrn", "MRN-0042",
+        #expect(try await pumpctl(["patient", "set", "--serial", "RP20-DEMO-0001", "--name", "Ada Lovelace", "--mrn", "MRN-0042", "--mrn-system", "urn:oid:2.16.840.1.113883.19.5",
                                    "--dob", "1980-02-29", "--prescriber", "Dr. Grace Hopper"]).status == 0)
         #expect(try await pumpctl(["--yes", "refill", "--withdrawn", "12mL", "--added", "18mL", "--concentration", "2000mcg/mL"]).status == 0)
         #expect(try await pumpctl(["--yes", "bolus", "--dose", "50mcg"]).status == 0)
@@ -120,5 +126,33 @@ import TestSupport
         let bad = try await pumpctl(["export", "fhir", "--post", "file:///etc/passwd"])
         #expect(bad.status == 64, "\(bad.stderr)")
         #expect(bad.stderr.contains("base URL"))
+    }
+
+    @Test func anAnswerForFewerEntriesIsNotSuccessAndARedirectIsNotFollowed() async throws {
+        try await visits()
+        let (short, port, log) = try await startServer(status: 1)
+        let partial = try await pumpctl(["export", "fhir", "--include-simulated", "--retries", "0", "--post", "http://127.0.0.1:\(port)/fhir"])
+        #expect(partial.status == 74, "\(partial.stderr)")
+        #expect(partial.stderr.contains("entries for the"), "\(partial.stderr)")
+        #expect(!partial.stdout.contains("Sent visit"), "\(partial.stdout)")
+        _ = await short.terminate()
+        let (redirecting, redirectPort, redirectLog) = try await startServer(status: 307)
+        let moved = try await pumpctl(["export", "fhir", "--include-simulated", "--post", "http://127.0.0.1:\(redirectPort)/fhir"])
+        #expect(moved.status == 74, "\(moved.stderr)")
+        #expect(moved.stderr.contains("redirect (HTTP 307"), "\(moved.stderr)")
+        let seen = try requests(redirectLog)
+        #expect(seen.count == 2 && seen.allSatisfy { $0["path"] as? String == "/fhir" }, "one request per visit, not retried, not followed: \(seen)")
+        _ = await redirecting.terminate()
+        _ = log
+    }
+
+    @Test func credentialsInTheURLAndPlainHTTPToAnotherComputerAreRefused() async throws {
+        let secret = try await pumpctl(["export", "fhir", "--post", "https://nurse:hunter2@fhir.clinic.example/fhir"])
+        #expect(secret.status == 64, "\(secret.stderr)")
+        #expect(secret.stderr.contains("holds credentials"), "\(secret.stderr)")
+        #expect(!secret.stderr.contains("hunter2"), "the password is never echoed")
+        let clear = try await pumpctl(["export", "fhir", "--post", "http://fhir.clinic.example/fhir"])
+        #expect(clear.status == 64, "\(clear.stderr)")
+        #expect(clear.stderr.contains("plain http only to this computer"), "\(clear.stderr)")
     }
 }

@@ -12,7 +12,7 @@ import TestSupport
         return path
     }()
     static let serial = "RP20-DEMO-0001"  // the simulated pump's
-    static let patient = ["--serial", serial, "--name", "Ada Lovelace", "--mrn", "MRN-0042", "--dob", "1980-02-29",
+    static let patient = ["--serial", serial, "--name", "Ada Lovelace", "--mrn", "MRN-0042", "--mrn-system", "urn:oid:2.16.840.1.113883.19.5", "--dob", "1980-02-29",
                           "--prescriber", "Dr. Grace Hopper"]
 
     func pumpctl(_ arguments: [String], environment: [String: String] = [:]) async throws -> PumpctlRun.Result {
@@ -148,5 +148,43 @@ import TestSupport
         let rows = audit["entries"] as? [[String: Any]] ?? []
         #expect(rows.contains { $0["outcome"] as? String == "refused: wrong pump" })
         #expect(!rows.contains { $0["command"] as? String == "bolus" }, "no bolus was recorded, let alone sent")
+    }
+
+    @Test func aRecordNumberOfAnotherPumpWithAnotherPersonOrOnlyAnotherCaseIsRefused() async throws {
+        var other = Self.patient
+        other[other.firstIndex(of: "--serial")! + 1] = "RP20-OTHER-0002"
+        #expect(try await pumpctl(["patient", "set"] + other).status == 0)
+        // The same number for another birth date: two people, or a typo.
+        var born = Self.patient
+        born[born.firstIndex(of: "--dob")! + 1] = "1981-03-01"
+        let different = try await pumpctl(["patient", "set"] + born)
+        #expect(different.status == 65, "\(different.stderr)")
+        #expect(different.stderr.contains("is linked to pump RP20-OTHER-0002"), "\(different.stderr)")
+        // Only the letter case differs: ambiguous, nothing folded.
+        var folded = Self.patient
+        folded[folded.firstIndex(of: "--mrn")! + 1] = "mrn-0042"
+        let ambiguous = try await pumpctl(["patient", "set"] + folded)
+        #expect(ambiguous.status == 65, "\(ambiguous.stderr)")
+        #expect(ambiguous.stderr.contains("differs only in letter case from MRN-0042"), "\(ambiguous.stderr)")
+        #expect(try await pumpctl(["patient", "show", "--serial", Self.serial]).status == 69, "nothing was set")
+        // Without the assigning system the record is not taken.
+        var bare = Self.patient
+        let index = bare.firstIndex(of: "--mrn-system")!
+        bare.removeSubrange(index...(index + 1))
+        #expect(try await pumpctl(["patient", "set"] + bare).status == 64)
+        // The same person on a second pump is fine.
+        #expect(try await pumpctl(["patient", "set"] + Self.patient).status == 0)
+    }
+
+    @Test func theSecondOperatorIsAnotherPersonWithAPrintableName() async throws {
+        let same = try await pumpctl(["--yes", "bolus", "--dose", "50mcg", "--second-operator", "Nurse.A"])
+        #expect(same.status == 64, "\(same.stderr)")
+        #expect(same.stderr.contains("is the operator"), "\(same.stderr)")
+        let hidden = try await pumpctl(["--yes", "bolus", "--dose", "50mcg", "--second-operator", "dr.\u{200B}b"])
+        #expect(hidden.status == 64, "\(hidden.stderr)")
+        #expect(hidden.stderr.contains("U+200B"), "\(hidden.stderr)")
+        let bidi = try await pumpctl(["--yes", "bolus", "--dose", "50mcg", "--second-operator", "dr.\u{202E}b"])
+        #expect(bidi.status == 64, "\(bidi.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: stateDir + "/audit.sqlite"), "refused before the pump was read")
     }
 }

@@ -58,8 +58,10 @@ import TestSupport
         #expect(sbom["specVersion"] as? String == "1.6")
         let components = try #require(sbom["components"] as? [[String: Any]])
         func component(_ ref: String) -> [String: Any]? { components.first { $0["bom-ref"] as? String == ref } }
+        // An SPDX id, or an expression (`Apache-2.0 WITH Swift-exception`).
         func licence(_ component: [String: Any]?) -> String? {
-            ((component?["licenses"] as? [[String: Any]])?.first?["license"] as? [String: Any])?["id"] as? String
+            let first = (component?["licenses"] as? [[String: Any]])?.first
+            return (first?["license"] as? [String: Any])?["id"] as? String ?? first?["expression"] as? String
         }
 
         // Every pin of Package.resolved, at its version and revision.
@@ -77,7 +79,11 @@ import TestSupport
             #expect(licence(found) != nil, "\(identity) has no licence")
         }
         // Licences read from the checkouts' own files.
-        #expect(licence(component("swift:swift-argument-parser")) == "Apache-2.0")
+        func expression(_ component: [String: Any]?) -> String? {
+            (component?["licenses"] as? [[String: Any]])?.first?["expression"] as? String
+        }
+        // Its LICENSE.txt holds the Swift runtime library exception.
+        #expect(expression(component("swift:swift-argument-parser")) == "Apache-2.0 WITH Swift-exception")
         #expect(licence(component("swift:grdb.swift")) == "MIT")
         #expect(component("swift:swift-property-based")?["scope"] as? String == "excluded", "test-only")
 
@@ -134,5 +140,41 @@ import TestSupport
         #expect(run.status == 1)
         #expect(run.stderr.contains("odd-package/LICENSE: licence text not recognised"), "\(run.stderr)")
         #expect(!manager.fileExists(atPath: file), "no SBOM is written when one licence is unknown")
+    }
+
+    @Test func theLibrariesTheBinariesLinkAreInTheSBOMWithTheirPackagesVersions() async throws {
+        let (run, file) = try await Self.generate()
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try #require(run.status == 0, "\(run.stderr)")
+        let components = try #require(try Self.object(file)["components"] as? [[String: Any]])
+        func component(_ ref: String) -> [String: Any]? { components.first { $0["bom-ref"] as? String == ref } }
+        // libc and libcurl (FoundationNetworking) are linked, though no manifest names them.
+        for package in ["libc6", "libcurl4"] {
+            let dpkg = try await ChildProcess.run("/usr/bin/dpkg-query", ["-W", "-f=${Version}", package])
+            try #require(dpkg.status == 0, "\(package): \(dpkg.stderr)")
+            #expect(component("deb:\(package)")?["version"] as? String == dpkg.stdout, "\(package)")
+        }
+        let swift = try await ChildProcess.run("/usr/bin/env", ["swift", "--version"], mergingStandardError: true)
+        let runtime = try #require(component("swift-runtime"))
+        #expect(swift.stdout.contains("Swift version \(runtime["version"] as? String ?? "?") "), "\(swift.stdout)")
+        #expect((runtime["licenses"] as? [[String: Any]])?.first?["expression"] as? String == "Apache-2.0 WITH Swift-exception")
+        #expect((runtime["description"] as? String)?.contains("libswiftCore.so") == true)
+    }
+
+    /// Every licence a file holds, as an SPDX expression.
+    @Test func aDualLicenceFileIsAnExpressionNotItsFirstMatch() async throws {
+        let program = """
+            import importlib.util, sys
+            spec = importlib.util.spec_from_file_location("sbom", sys.argv[1])
+            sbom = importlib.util.module_from_spec(spec); spec.loader.exec_module(sbom)
+            mit = 'Permission is hereby granted, free of charge ... THE SOFTWARE IS PROVIDED "AS IS"'
+            apache = "Apache License Version 2.0"
+            print(sbom.licence_expression("Licensed under either of, at your option:\\n" + apache + "\\n" + mit, "x"))
+            print(sbom.licence_expression(apache + "\\n" + mit, "y"))
+            print(sbom.licence_expression(apache, "z"))
+            """
+        let run = try await ChildProcess.run(try PythonTools.systemPython(), ["-c", program, Self.script], mergingStandardError: true)
+        #expect(run.status == 0, "\(run.stdout)")
+        #expect(run.stdout.split(separator: "\n") == ["Apache-2.0 OR MIT", "Apache-2.0 AND MIT", "Apache-2.0"], "\(run.stdout)")
     }
 }

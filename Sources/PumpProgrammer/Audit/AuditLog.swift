@@ -97,6 +97,12 @@ public final class AuditLog: Sendable {
         if let serial = record.pumpSerial {
             let patient: PatientRecord?
             do { patient = try patients.record(forPump: serial) } catch { throw .storage(error.description) }
+            // A training record (set with --simulator) on a real pump's row
+            // would file test data as a patient's: the row, and with it the
+            // session, is refused.
+            if patient?.simulated == true, record.parameters["simulated"] != "true" {
+                throw .simulatedRecordOnRealPump(serial: serial)
+            }
             for (key, value) in patient?.auditParameters ?? [:] where record.parameters[key] == nil {
                 record.parameters[key] = value
             }
@@ -269,9 +275,12 @@ public struct AuditVerification: Codable, Sendable, Equatable {
 /// before sending anything when this is thrown.
 public enum AuditError: Error, Equatable, Sendable, CustomStringConvertible {
     case storage(String)
+    case simulatedRecordOnRealPump(serial: String)
 
     public var description: String {
         switch self {
+        case let .simulatedRecordOnRealPump(serial):
+            return "REFUSED: the patient record of pump \(serial) is a SIMULATED training record (set with --simulator), and this is not a simulated session. Set the patient's record with pumpctl patient set (without --simulator) first. Nothing was sent to the pump."
         case let .storage(detail):
             return "Audit log failure: \(detail). No command was sent; fix the state directory and try again."
         }

@@ -14,11 +14,11 @@ public struct AuditVisit: Sendable {
     public var start: String { rows.first?.time ?? "" }
     public var end: String { rows.last?.time ?? "" }
     /// The patient as the visit's rows recorded them (`AuditLog.append`).
-    public var patient: (name: String, recordNumber: String, birthDate: String, prescriber: String)? {
+    public var patient: (name: String, recordNumber: String, birthDate: String, prescriber: String, system: String?)? {
         guard let row = rows.first(where: { $0.parameters["patient_record_number"] != nil }),
               let name = row.parameters["patient_name"], let number = row.parameters["patient_record_number"],
               let birth = row.parameters["patient_birth_date"] else { return nil }
-        return (name, number, birth, row.parameters["prescriber"] ?? "")
+        return (name, number, birth, row.parameters["prescriber"] ?? "", row.parameters["patient_mrn_system"])
     }
 
     /// The visits of an audit log, oldest first.
@@ -48,12 +48,17 @@ public struct AuditVisit: Sendable {
 public enum FHIRExportError: Error, Equatable, Sendable, CustomStringConvertible {
     case noPatient(visit: String, pump: String)
     case noRead(visit: String)
+    /// The record number has no assigning system: alone it may name
+    /// another clinic's patient.
+    case noRecordSystem(visit: String, pump: String)
     case unreadable(visit: String, detail: String)
 
     public var description: String {
         switch self {
         case let .noPatient(visit, pump):
             return "Visit \(visit) with pump \(pump) names no patient (its audit rows carry no patient record): it cannot be filed. Set the record with pumpctl patient set for the visits to come."
+        case let .noRecordSystem(visit, pump):
+            return "Visit \(visit) with pump \(pump) has a record number without the system that assigned it: alone it may name another clinic's patient. Set the record again with pumpctl patient set --mrn-system URI for the visits to come."
         case let .noRead(visit):
             return "Visit \(visit) never read the pump, so there is no device state to export."
         case let .unreadable(visit, detail):
@@ -147,80 +152,143 @@ public enum FHIRExport {
         }
     }
 
+    /// The newest audit row of the pump (simulated or not, as the visit)
+    /// that satisfies `match`, from the whole log.
+    static func newest(_ log: [AuditEntry], pump: String, simulated: Bool, _ match: (AuditEntry) -> Bool) -> AuditEntry? {
+        log.last { $0.pumpSerial == pump && ($0.parameters["simulated"] == "true") == simulated && match($0) }
+    }
+
+    static func isRead(_ row: AuditEntry) -> Bool {
+        row.command == "interrogate" && row.outcomeCode == .read && row.parameters["drug"] != nil
+    }
+
+    /// Whether the read found the pump not delivering (stopped, an alarm
+    /// that stops delivery, a refill under way, a line without drug).
+    static func notDelivering(_ state: [String: String]) -> String? {
+        if let reason = state["not_delivering"], !reason.isEmpty { return reason }
+        if state["infusion"] == "stopped" || state["mode"] == "stopped" { return "stopped" }
+        return nil
+    }
+
     /// The visit's bundle. `log` is the whole audit log, for outcomes
-    /// resolved after the visit.
+    /// resolved after the visit and for the shared resources (Patient,
+    /// Device, MedicationRequest): those are written from the newest rows
+    /// the log holds for them, whichever visit is exported, so sending an
+    /// old visit again never puts older data over newer.
     public static func bundle(_ visit: AuditVisit, log: [AuditEntry]) throws(FHIRExportError) -> FHIR.Bundle {
         guard let person = visit.patient else { throw .noPatient(visit: visit.id, pump: visit.pumpSerial) }
-        let reads = visit.rows.filter { $0.command == "interrogate" && $0.outcomeCode == .read && $0.parameters["drug"] != nil }
+        guard let recordSystem = person.system else { throw .noRecordSystem(visit: visit.id, pump: visit.pumpSerial) }
+        let reads = visit.rows.filter(isRead)
         guard let last = reads.last else { throw .noRead(visit: visit.id) }
         let meta = visit.simulated ? simulatedMeta : nil
+        // Test data and clinical data never share a resource id.
+        let mark = visit.simulated ? "SIMULATED" : "clinical"
         let serial = visit.pumpSerial
         let state = last.parameters
+        let newestRead = newest(log, pump: serial, simulated: visit.simulated, isRead) ?? last
 
-        let patientID = stableID("Patient", person.recordNumber)
+        let patientRow = newest(log, pump: serial, simulated: visit.simulated) {
+            $0.parameters["patient_record_number"] == person.recordNumber && $0.parameters["patient_mrn_system"] == recordSystem
+        }
+        let patientName = patientRow?.parameters["patient_name"] ?? person.name
+        let patientBirth = patientRow?.parameters["patient_birth_date"] ?? person.birthDate
+        let patientID = stableID("Patient", mark, recordSystem, person.recordNumber)
         let subject = FHIR.Reference.to("Patient", patientID)
-        let patient = FHIR.Patient(id: patientID, meta: meta, identifier: [.init(system: mrnSystem, value: person.recordNumber)],
-                                   name: [.init(text: person.name)], birthDate: person.birthDate)
+        let patient = FHIR.Patient(id: patientID, meta: meta, identifier: [.init(system: recordSystem, value: person.recordNumber)],
+                                   name: [.init(text: patientName)], birthDate: patientBirth)
 
-        let deviceID = stableID("Device", serial)
+        let deviceID = stableID("Device", mark, serial)
         let deviceReference = FHIR.Reference.to("Device", deviceID)
-        let model = state["model"] ?? "unknown"
+        let deviceState = newestRead.parameters
+        let model = deviceState["model"] ?? "unknown"
+        var deviceProperties: [FHIR.Device.Property] = deviceState["battery"].map { [.init(type: .text("battery"), valueCodeableConcept: .text($0))] } ?? []
+        deviceProperties.append(.init(type: .text("delivery"), valueCodeableConcept: .text(
+            notDelivering(deviceState).map { "not delivering: \($0)" } ?? "delivering")))
         let device = FHIR.Device(
             id: deviceID, meta: meta, identifier: [.init(system: serialSystem, value: serial)], status: "active",
             displayName: "implanted intrathecal drug pump \(model) \(serial)", serialNumber: serial,
-            modelNumber: model, version: state["firmware"].map { [.init(type: .text("firmware"), value: $0)] },
-            property: state["battery"].map { [.init(type: .text("battery"), valueCodeableConcept: .text($0))] },
-            type: [.text("implantable intrathecal infusion pump")])
+            modelNumber: model, version: deviceState["firmware"].map { [.init(type: .text("firmware"), value: $0)] },
+            property: deviceProperties, type: [.text("implantable intrathecal infusion pump")])
 
         guard let drug = state["drug"], let strengthValue = state["concentration_value"].flatMap({ Decimal(string: $0) }),
-              let strengthUnit = state["concentration_unit"], let doseValue = state["daily_dose_value"].flatMap({ Decimal(string: $0) }),
-              let doseUnit = state["daily_dose_unit"], let dose = quantity(doseValue, doseUnit) else {
-            throw .unreadable(visit: visit.id, detail: "row \(last.sequence) lacks the drug, concentration or daily dose")
+              let strengthUnit = state["concentration_unit"] else {
+            throw .unreadable(visit: visit.id, detail: "row \(last.sequence) lacks the drug or concentration")
         }
         let medication = FHIR.CodeableReference(
             concept: .text("\(drug) \(strengthValue) \(strengthUnit) intrathecal solution"), reference: nil)
-        let mode = state["mode"] ?? "continuous"
         let hash = state["prescription_hash"] ?? ""
-        let requestID = stableID("MedicationRequest", serial, hash)
-        let programmed = visit.rows.last { $0.command == "program" && $0.phase == .outcome && $0.outcomeCode == .done }
-        let request = FHIR.MedicationRequest(
-            id: requestID, meta: meta, identifier: [.init(system: "urn:pumpwand:prescription-hash", value: hash)],
-            status: "active", intent: "order", medication: medication, subject: subject,
-            authoredOn: programmed?.time, requester: person.prescriber.isEmpty ? nil : .named(person.prescriber),
-            device: [.init(concept: nil, reference: deviceReference)],
-            dosageInstruction: dosage(state, mode: mode, dailyDose: dose),
-            note: [.init(text: "As read from pump \(serial) at \(last.time); prescription hash \(hash).")])
+        let requestID = stableID("MedicationRequest", mark, serial, hash)
+        var resources: [FHIR.Resource] = [.patient(patient), .device(device)]
+        // The prescription as the pump holds it, never as a read while
+        // stopped shows it (0 per day): its prescribed dose, or the newest
+        // read of it while it was delivering.
+        let prescriptionReads = log.filter { $0.pumpSerial == serial && ($0.parameters["simulated"] == "true") == visit.simulated && isRead($0)
+            && $0.parameters["prescription_hash"] == hash }
+        let delivering = prescriptionReads.last { notDelivering($0.parameters) == nil }
+        let source = prescriptionReads.last { $0.parameters["prescribed_daily_dose_value"] != nil } ?? delivering
+        var requestReference: FHIR.Reference?
+        if let source, let prescribed = source.parameters["prescribed_daily_dose_value"].flatMap({ Decimal(string: $0) })
+                ?? source.parameters["daily_dose_value"].flatMap({ Decimal(string: $0) }),
+           let doseUnit = source.parameters["prescribed_daily_dose_unit"] ?? source.parameters["daily_dose_unit"],
+           let dose = quantity(prescribed, doseUnit) {
+            // Replaced when a later read of the pump holds another prescription.
+            let lastOfIt = prescriptionReads.last?.sequence ?? last.sequence
+            let superseded = log.contains { $0.sequence > lastOfIt && $0.pumpSerial == serial
+                && ($0.parameters["simulated"] == "true") == visit.simulated && isRead($0) && $0.parameters["prescription_hash"] != hash }
+            let programmed = log.last { $0.pumpSerial == serial && $0.command == "program" && $0.phase == .outcome && $0.outcomeCode == .done
+                && $0.sequence <= (prescriptionReads.first?.sequence ?? last.sequence) }
+            let request = FHIR.MedicationRequest(
+                id: requestID, meta: meta, identifier: [.init(system: "urn:pumpwand:prescription-hash", value: hash)],
+                status: superseded ? "ended" : "active", intent: "order", medication: medication, subject: subject,
+                authoredOn: programmed?.time, requester: person.prescriber.isEmpty ? nil : .named(person.prescriber),
+                device: [.init(concept: nil, reference: deviceReference)],
+                dosageInstruction: dosage(source.parameters, mode: source.parameters["mode"] ?? "continuous", dailyDose: dose),
+                note: [.init(text: "As read from pump \(serial) at \(source.time); prescription hash \(hash).")])
+            resources.append(.medicationRequest(request))
+            requestReference = .to("MedicationRequest", requestID)
+        }
+        resources += observations(visit, read: last, subject: subject, device: deviceReference, meta: meta, mark: mark)
 
-        var resources: [FHIR.Resource] = [.patient(patient), .device(device), .medicationRequest(request)]
-        resources += observations(visit, read: last, subject: subject, device: deviceReference, meta: meta)
-
-        // Each bolus and refill the visit asked for, as what became of it.
-        var administrations: [String: String] = [:]
+        // Each bolus the visit asked for, as what became of it; each refill
+        // as a procedure on the pump (drug put into the reservoir is not
+        // drug given to the patient).
+        var targets: [String: FHIR.Reference] = [:]
         for intent in visit.rows where intent.phase == .intent && ["bolus", "refill"].contains(intent.command) {
             guard let commandID = intent.commandID else { continue }
-            let (status, reason) = administrationStatus(log.filter { $0.commandID == commandID })
-            let id = stableID("MedicationAdministration", commandID)
-            administrations[commandID] = id
-            let refill = intent.command == "refill"
-            let amount = refill ? quantity(intent.parameters["added"], VolumeDimension.self)
-                                : quantity(intent.parameters["dose_to_patient"], MassDimension.self)
-            let text = refill
-                ? "reservoir refill: \(intent.parameters["added"] ?? "?") of \(intent.parameters["drug"] ?? drug) \(intent.parameters["concentration"] ?? ""); withdrawn \(intent.parameters["withdrawn"] ?? "?") (expected \(intent.parameters["expected"] ?? "?"))"
-                : "\(intent.parameters["kind"] ?? "") bolus of \(intent.parameters["dose_to_patient"] ?? "?") over \(intent.parameters["duration"] ?? "?") (\(intent.parameters["volume"] ?? "?"))"
+            let rows = log.filter { $0.commandID == commandID }
+            if intent.command == "refill" {
+                let (status, reason) = administrationStatus(rows)
+                let id = stableID("Procedure", mark, commandID)
+                targets[commandID] = .to("Procedure", id)
+                let text = "reservoir refill: \(intent.parameters["added"] ?? "?") of \(intent.parameters["drug"] ?? drug) \(intent.parameters["concentration"] ?? "") put into the pump's reservoir; withdrawn \(intent.parameters["withdrawn"] ?? "?") (expected \(intent.parameters["expected"] ?? "?"))"
+                resources.append(.procedure(FHIR.Procedure(
+                    id: id, meta: meta, identifier: [.init(system: commandSystem, value: commandID)], status: status,
+                    statusReason: reason.map { .text($0) }, category: [.text("pump reservoir refill")],
+                    code: .text("refill of implanted drug pump reservoir"), subject: subject, occurrenceDateTime: intent.time,
+                    recorded: intent.time, performer: [.init(actor: .named(intent.operatorName))],
+                    focalDevice: [.init(manipulated: deviceReference)], note: [.init(text: text)])))
+                continue
+            }
+            let (status, reason, given) = bolusStatus(rows)
+            let id = stableID("MedicationAdministration", mark, commandID)
+            targets[commandID] = .to("MedicationAdministration", id)
+            let text = "\(intent.parameters["kind"] ?? "") bolus of \(intent.parameters["dose_to_patient"] ?? "?") asked, over \(intent.parameters["duration"] ?? "?") (\(intent.parameters["volume"] ?? "?"))"
+            let asked = quantity(intent.parameters["dose_to_patient"], MassDimension.self)
+            let dose = given.flatMap { nanograms in asked.flatMap { delivered(nanograms, like: $0) } }
             resources.append(.medicationAdministration(FHIR.MedicationAdministration(
                 id: id, meta: meta, identifier: [.init(system: commandSystem, value: commandID)], status: status,
-                statusReason: reason.map { [.text($0)] }, category: [.text(refill ? "pump reservoir refill" : "intrathecal bolus")],
+                statusReason: reason.map { [.text($0)] }, category: [.text("intrathecal bolus")],
                 medication: medication, subject: subject, occurenceDateTime: intent.time, recorded: intent.time,
                 performer: [.init(actor: .init(concept: nil, reference: .named(intent.operatorName)))],
-                request: .to("MedicationRequest", requestID), device: [.init(concept: nil, reference: deviceReference)],
-                note: [.init(text: text)], dosage: .init(text: text, route: refill ? nil : intrathecal, dose: amount))))
+                request: requestReference, device: [.init(concept: nil, reference: deviceReference)],
+                note: [.init(text: text)], dosage: .init(text: text, route: intrathecal, dose: dose))))
         }
 
         // Overrides and the second provider, on the command they belong to.
         for row in visit.rows where !row.overrides.isEmpty || row.secondOperator != nil {
-            var targets = [FHIR.Reference.to("AuditEvent", stableID("AuditEvent", row.hash))]
-            if let id = row.commandID.flatMap({ administrations[$0] }) { targets.append(.to("MedicationAdministration", id)) }
-            if row.command == "program" { targets.append(.to("MedicationRequest", requestID)) }
+            var provenanceTargets = [FHIR.Reference.to("AuditEvent", stableID("AuditEvent", mark, row.hash))]
+            if let target = row.commandID.flatMap({ targets[$0] }) { provenanceTargets.append(target) }
+            if row.command == "program", let requestReference { provenanceTargets.append(requestReference) }
             var agents = [FHIR.Provenance.Agent(type: .init(coding: [.init(system: "http://terminology.hl7.org/CodeSystem/provenance-participant-type", code: "author", display: "Author")], text: nil),
                                                 who: .named(row.operatorName))]
             if let second = row.secondOperator {
@@ -228,7 +296,7 @@ public enum FHIRExport {
                                     who: .named(second)))
             }
             resources.append(.provenance(FHIR.Provenance(
-                id: stableID("Provenance", row.hash), meta: meta, target: targets, recorded: row.time, patient: subject,
+                id: stableID("Provenance", mark, row.hash), meta: meta, target: provenanceTargets, recorded: row.time, patient: subject,
                 activity: .text(row.command),
                 authorization: row.overrides.isEmpty ? nil : row.overrides.map { .init(concept: .text("override \($0.code): \($0.reason)"), reference: nil) },
                 agent: agents)))
@@ -236,13 +304,41 @@ public enum FHIRExport {
 
         // Every row as an AuditEvent.
         for row in visit.rows {
-            resources.append(.auditEvent(auditEvent(row, subject: subject, device: deviceReference, meta: meta)))
+            resources.append(.auditEvent(auditEvent(row, subject: subject, device: deviceReference, meta: meta, mark: mark)))
         }
 
         return FHIR.Bundle(
-            id: stableID("Bundle", visit.id), meta: meta, identifier: .init(system: visitSystem, value: visit.id),
+            id: stableID("Bundle", mark, visit.id), meta: meta, identifier: .init(system: visitSystem, value: visit.id),
             type: "transaction", timestamp: visit.end,
             entry: resources.map { .init(fullUrl: "urn:uuid:\($0.id)", resource: $0, request: .init(method: "PUT", url: "\($0.type)/\($0.id)")) })
+    }
+
+    /// What became of a bolus. The pump's receipt means it started, not
+    /// that it ended: it may be cut short (stop, a motor stall). Only a
+    /// row with the pump's logged end (events 0x0021 / 0x0022, and 0x0025
+    /// with the drug that reached the patient, recorded with the command
+    /// id as `bolus_end` and `drug_delivered_ng`) makes it `completed` or
+    /// `stopped`, with that logged dose; without one it is `in-progress`.
+    static func bolusStatus(_ rows: [AuditEntry]) -> (status: String, reason: String?, deliveredNanograms: Decimal?) {
+        let (status, reason) = administrationStatus(rows)
+        guard status == "completed" else { return (status, reason, nil) }
+        guard let end = rows.last(where: { ["finished", "cancelled"].contains($0.parameters["bolus_end"] ?? "") }) else {
+            return ("in-progress", "started (the pump's receipt); no read of the pump's event log in the audit log shows it ended, so what reached the patient is not known", nil)
+        }
+        let nanograms = end.parameters["drug_delivered_ng"].flatMap { Decimal(string: $0) }
+        if end.parameters["bolus_end"] == "finished" {
+            return ("completed", nanograms == nil ? "finished; the pump logged no delivered dose" : reason, nanograms)
+        }
+        return ("stopped", "cancelled or cut short: the pump logged the drug delivered before it ended", nanograms)
+    }
+
+    /// Nanograms in the unit of `like` (mcg or mg).
+    static func delivered(_ nanograms: Decimal, like: FHIR.Quantity) -> FHIR.Quantity? {
+        switch like.code {
+        case "ug": return quantity(nanograms / 1000, "mcg")
+        case "mg": return quantity(nanograms / 1_000_000, "mg")
+        default: return nil
+        }
     }
 
     /// The prescription's dosing: the daily dose (continuous), one entry
@@ -286,14 +382,19 @@ public enum FHIRExport {
     }
 
     static func observations(_ visit: AuditVisit, read: AuditEntry, subject: FHIR.Reference, device: FHIR.Reference,
-                             meta: FHIR.Meta?) -> [FHIR.Resource] {
+                             meta: FHIR.Meta?, mark: String) -> [FHIR.Resource] {
         let state = read.parameters
         func observation(_ code: String, _ text: String) -> FHIR.Observation {
-            FHIR.Observation(id: stableID("Observation", visit.id, code), meta: meta, status: "final",
+            FHIR.Observation(id: stableID("Observation", mark, visit.id, code), meta: meta, status: "final",
                              code: .init(coding: [.init(system: observationSystem, code: code, display: text)], text: text),
                              subject: subject, effectiveDateTime: read.time, device: device)
         }
         var result: [FHIR.Resource] = []
+        // What the pump was doing at the read: a stop is exported as this,
+        // never as a prescription of 0 per day.
+        var delivery = observation("delivery-status", "pump drug delivery status")
+        delivery.valueCodeableConcept = .text(notDelivering(state).map { "not delivering: \($0)" } ?? "delivering")
+        result.append(.observation(delivery))
         if let value = state["reservoir_ml"].flatMap({ Decimal(string: $0) }) {
             var reservoir = observation("reservoir-volume", "pump reservoir volume")
             reservoir.valueQuantity = quantity(value, "mL")
@@ -315,7 +416,8 @@ public enum FHIRExport {
         return result
     }
 
-    static func auditEvent(_ row: AuditEntry, subject: FHIR.Reference, device: FHIR.Reference, meta: FHIR.Meta?) -> FHIR.AuditEvent {
+    static func auditEvent(_ row: AuditEntry, subject: FHIR.Reference, device: FHIR.Reference, meta: FHIR.Meta?,
+                           mark: String) -> FHIR.AuditEvent {
         let reads = ["interrogate", "read-back", "log", "alarms", "clock"]
         let details = row.parameters.sorted { $0.key < $1.key }
             .filter { !$0.key.hasPrefix("patient_") && $0.key != "prescriber" && !$0.value.isEmpty }
@@ -327,7 +429,7 @@ public enum FHIRExport {
         var agents = [FHIR.AuditEvent.Agent(role: [.text("operator")], who: .named(row.operatorName), requestor: true)]
         if let second = row.secondOperator { agents.append(.init(role: [.text("second provider")], who: .named(second), requestor: false)) }
         return FHIR.AuditEvent(
-            id: stableID("AuditEvent", row.hash), meta: meta, category: [.text(row.phase.rawValue)],
+            id: stableID("AuditEvent", mark, row.hash), meta: meta, category: [.text(row.phase.rawValue)],
             code: .init(coding: [.init(system: auditCommandSystem, code: row.command, display: nil)], text: "\(row.command) (\(row.phase.rawValue))"),
             action: reads.contains(row.command) ? "R" : "E", occurredDateTime: row.time, recorded: row.time,
             outcome: row.outcomeCode.map {

@@ -159,6 +159,26 @@ public enum FHIR {
         public var dosage: AdministrationDosage?
     }
 
+    /// R5 Procedure: a refill is done to the pump, not given to the patient.
+    public struct Procedure: Encodable, Sendable {
+        public struct Performer: Encodable, Sendable { public var actor: Reference }
+        public struct FocalDevice: Encodable, Sendable { public var manipulated: Reference }
+        public let resourceType = "Procedure"
+        public var id: String
+        public var meta: Meta?
+        public var identifier: [Identifier]
+        public var status: String
+        public var statusReason: CodeableConcept?
+        public var category: [CodeableConcept]?
+        public var code: CodeableConcept
+        public var subject: Reference
+        public var occurrenceDateTime: String
+        public var recorded: String?
+        public var performer: [Performer]?
+        public var focalDevice: [FocalDevice]?
+        public var note: [Annotation]?
+    }
+
     public struct Observation: Encodable, Sendable {
         public struct Component: Encodable, Sendable {
             public var code: CodeableConcept
@@ -220,7 +240,7 @@ public enum FHIR {
     public enum Resource: Encodable, Sendable {
         case patient(Patient), device(Device), medicationRequest(MedicationRequest)
         case medicationAdministration(MedicationAdministration), observation(Observation), provenance(Provenance)
-        case auditEvent(AuditEvent)
+        case auditEvent(AuditEvent), procedure(Procedure)
 
         public var type: String {
             switch self {
@@ -231,6 +251,7 @@ public enum FHIR {
             case .observation: "Observation"
             case .provenance: "Provenance"
             case .auditEvent: "AuditEvent"
+            case .procedure: "Procedure"
             }
         }
 
@@ -243,6 +264,7 @@ public enum FHIR {
             case .observation(let r): r.id
             case .provenance(let r): r.id
             case .auditEvent(let r): r.id
+            case .procedure(let r): r.id
             }
         }
 
@@ -255,6 +277,7 @@ public enum FHIR {
             case .observation(let r): try r.encode(to: encoder)
             case .provenance(let r): try r.encode(to: encoder)
             case .auditEvent(let r): try r.encode(to: encoder)
+            case .procedure(let r): try r.encode(to: encoder)
             }
         }
     }

@@ -16,6 +16,10 @@ public struct PatientRecord: Codable, Sendable, Equatable {
     public var name: String
     /// The clinic's medical record number.
     public var recordNumber: String
+    /// The system (URI) of the clinic that assigned the record number: a
+    /// record number alone may name another clinic's patient. Nil in a
+    /// record set before it was asked for; such a record is not exported.
+    public var recordSystem: String?
     /// A calendar date, `YYYY-MM-DD` (no time, no zone).
     public var birthDate: String
     /// The clinician who prescribes the pump's therapy.
@@ -28,7 +32,7 @@ public struct PatientRecord: Codable, Sendable, Equatable {
     public var recordedAt: String
 
     enum CodingKeys: String, CodingKey {
-        case pumpSerial = "pump_serial", name, recordNumber = "record_number", birthDate = "birth_date"
+        case pumpSerial = "pump_serial", name, recordNumber = "record_number", recordSystem = "record_system", birthDate = "birth_date"
         case prescriber, simulated, recordedBy = "recorded_by", recordedAt = "recorded_at"
     }
 
@@ -43,10 +47,12 @@ public struct PatientRecord: Codable, Sendable, Equatable {
 
     /// A validated record. Throws the first problem found, naming the field.
     public init(pumpSerial: String, name: String, recordNumber: String, birthDate: String, prescriber: String,
-                simulated: Bool, recordedBy: String, recordedAt: Date, today: Date = Date()) throws(PatientRecordError) {
+                simulated: Bool, recordedBy: String, recordedAt: Date, today: Date = Date(),
+                recordSystem: String? = nil) throws(PatientRecordError) {
         self.pumpSerial = try Self.checkedSerial(pumpSerial)
         self.name = try Self.checkedName(name, field: "name")
         self.recordNumber = try Self.checkedRecordNumber(recordNumber)
+        if let recordSystem { self.recordSystem = try Self.checkedRecordSystem(recordSystem) } else { self.recordSystem = nil }
         self.birthDate = try Self.checkedBirthDate(birthDate, today: today)
         self.prescriber = try Self.checkedName(prescriber, field: "prescriber")
         self.simulated = simulated
@@ -61,7 +67,7 @@ public struct PatientRecord: Codable, Sendable, Equatable {
         }
         return try PatientRecord(pumpSerial: pumpSerial, name: name, recordNumber: recordNumber, birthDate: birthDate,
                                  prescriber: prescriber, simulated: simulated, recordedBy: recordedBy, recordedAt: time,
-                                 today: .distantFuture)
+                                 today: .distantFuture, recordSystem: recordSystem)
     }
 
     // MARK: Validation
@@ -100,6 +106,27 @@ public struct PatientRecord: Codable, Sendable, Equatable {
         try checkPrintable(text, field: "record number")
         guard !text.unicodeScalars.contains(where: { CharacterSet.whitespaces.contains($0) }) else {
             throw .invalid(field: "record number", reason: "has a space")
+        }
+        return text
+    }
+
+    /// Longest record-number system URI.
+    public static let recordSystemLimit = 200
+
+    /// The assigning system of a record number: an absolute URI (`urn:`,
+    /// `https://`, `http://`), printable ASCII, no spaces, bounded. Kept
+    /// exactly as given: nothing is folded or normalised.
+    public static func checkedRecordSystem(_ text: String) throws(PatientRecordError) -> String {
+        guard !text.isEmpty else { throw .invalid(field: "record number system", reason: "is empty") }
+        guard text.count <= recordSystemLimit else {
+            throw .invalid(field: "record number system", reason: "is longer than \(recordSystemLimit) characters")
+        }
+        guard text.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7F }) else {
+            throw .invalid(field: "record number system", reason: "may hold only printable ASCII without spaces")
+        }
+        let lower = text.lowercased()
+        guard ["urn:", "https://", "http://"].contains(where: { lower.hasPrefix($0) && lower.count > $0.count }) else {
+            throw .invalid(field: "record number system", reason: "'\(text)' is not an absolute URI (urn:..., https://...)")
         }
         return text
     }
@@ -243,6 +270,7 @@ extension PatientRecord {
             "patient_name": name, "patient_record_number": recordNumber, "patient_birth_date": birthDate,
             "prescriber": prescriber,
         ]
+        if let recordSystem { parameters["patient_mrn_system"] = recordSystem }
         if simulated { parameters["patient_record"] = "simulated" }
         return parameters
     }

@@ -13,6 +13,7 @@ extension PumpStatus {
         let threshold = lowReservoirThreshold.valueAndUnit(in: VolumeDimension.defaultUnit)
         let dose = dailyDose.valueAndUnit(in: doseRateUnit)
         let strength = concentration.valueAndUnit(in: concentrationUnit)
+        let prescribed = prescribedDailyDose.valueAndUnit(in: doseRateUnit)
         var parameters = [
             "reservoir_volume": reservoirVolume.description,
             "alarms": alarms.map(\.name).joined(separator: ","),
@@ -24,6 +25,10 @@ extension PumpStatus {
             "battery": Self.batteryName(battery), "battery_mv": "\(batteryMillivolts)",
             "model": model, "firmware": firmware, "pump_clock": clock.iso8601,
             "prescription_hash": prescriptionHash.description,
+            // What the prescription prescribes even while the pump is not
+            // delivering it (the daily dose then reads 0), and why not.
+            "prescribed_daily_dose_value": exact(prescribed), "prescribed_daily_dose_unit": prescribed.unit,
+            "not_delivering": notDelivering?.code ?? "",
         ]
         // Flex steps as `start=dose` in the daily dose unit, `;` between
         // steps (a start is `06:00`, or `Mon 06:00` in a weekly cycle).

@@ -101,6 +101,22 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 
+    /// `--second-operator`: the same checks as the operator's name, and a
+    /// second person, not the operator again (compared as typed, after the
+    /// checks; a name differing only in case is taken as the same person).
+    func checkedSecondOperator(_ second: String?, operatorName: String) throws -> String? {
+        guard let second else { return nil }
+        let checked: String
+        do { checked = try PatientRecord.checkedName(second, field: "second operator") } catch {
+            throw Output.fail(CommandFailure(status: .usage, message: "--second-operator: \(error.description) Nothing was sent to the pump."))
+        }
+        guard checked.lowercased() != operatorName.lowercased() else {
+            throw Output.fail(CommandFailure(status: .usage, message:
+                "--second-operator \(checked) is the operator: the second provider must be another person. Nothing was sent to the pump."))
+        }
+        return checked
+    }
+
     /// The name of the account running pumpctl, from the password database.
     private static func accountName() -> String? {
         guard let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name else { return nil }

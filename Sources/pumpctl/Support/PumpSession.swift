@@ -17,6 +17,7 @@ enum PumpSession {
                        _ body: (Programmer) async throws(ProgrammerError) -> T) async throws -> T {
         let directory = try global.stateDirectory()
         let operatorName = try global.resolvedOperator()
+        let secondOperator = try global.checkedSecondOperator(session.secondOperator, operatorName: operatorName)
         let expectedPump = try PatientSelection.expectedPump(session, directory: directory)
         let (policy, policyIdentity) = try loadPolicy(session.policyFile)
         // One pumpctl at a time on a state directory, for the whole session:
@@ -30,6 +31,7 @@ enum PumpSession {
         defer { lock.release() }
         // The key comes first: a missing key file is found before any wand is opened.
         var keyring: PumpKeyring?
+        var demoKey = false
         if !global.simulator {
             guard let keyFile = global.keyFile else {
                 throw Output.fail(CommandFailure(status: .usage, message: "Give the pump's key file with --key-file (or use --simulator for the simulated pump)."))
@@ -40,6 +42,7 @@ enum PumpSession {
             // The demo key is published: whatever answers to it is wandsim or
             // a bench pump, never a patient's, and the output says so.
             if keyring?.holds(PumpIdentity.demoKey) == true {
+                demoKey = true
                 Output.note("SIMULATED or bench pump: this key file holds the published DEMO key, which no patient's pump uses.")
             }
         }
@@ -50,8 +53,11 @@ enum PumpSession {
             throw Output.fail(CommandFailure(status: .internalError, message: "No pump key is at hand."))
         }
         var context = ProgrammerContext(
-            stateDirectory: directory, operatorName: operatorName, secondOperator: session.secondOperator,
-            policy: policy, policyIdentity: policyIdentity, simulated: global.simulator, expectedPumpSerial: expectedPump)
+            stateDirectory: directory, operatorName: operatorName, secondOperator: secondOperator,
+            policy: policy, policyIdentity: policyIdentity,
+            // A pump that answers to the DEMO key is test data: its audit rows
+            // are marked simulated and it is exported like a --simulator visit.
+            simulated: global.simulator || demoKey, expectedPumpSerial: expectedPump)
         // The crash tests stop a simulated visit at a chosen step
         // (PUMPWAND_SIMULATOR_CRASH_AT=after-send:2 is the second
         // state-changing command, just after its reply); a real pump session
