@@ -455,3 +455,35 @@ import WandProtocol
         await other.close()
     }
 }
+
+/// The FHIR review: a bolus was exported as completed with the asked dose
+/// because nothing recorded how it ended. The pump logs each bolus's
+/// command id and what it put into the patient; the next plan records it.
+@Suite struct BolusEndTests {
+    @Test func aFinishedAndACutBolusAreRecordedAsThePumpLoggedThem() async throws {
+        let visit = SimulatedVisit()
+        let programmer = try await visit.programmer()
+        let bolus = try await programmer.plan(BolusCommand(request: .init(kind: .therapeutic, dose: .mcg(50), duration: .minutes(10))))
+        let done = try await programmer.execute(bolus, overrides: [], confirmation: .flag(yes: true))
+        _ = done
+        await programmer.close()
+        visit.clock.advance(11 * 60)
+        let next = try await visit.programmer()
+        let second = try await next.plan(BolusCommand(request: .init(kind: .therapeutic, dose: .mcg(40), duration: .minutes(10))))
+        _ = try await next.execute(second, overrides: [], confirmation: .flag(yes: true))
+        // Cut short by a stop a minute in.
+        visit.clock.advance(60)
+        let stop = try await next.plan(StopCommand())
+        _ = try await next.execute(stop, overrides: [Override(code: .withdrawalRisk, reason: "bolus given in error, stopped")],
+                                   confirmation: .flag(yes: true))
+        _ = try await next.plan(ResumeCommand())
+        await next.close()
+        let ends = try visit.audit().entries().filter { $0.parameters["bolus_end"] != nil }
+        #expect(ends.map { $0.parameters["bolus_end"] } == ["finished", "cancelled"], "\(ends.map(\.parameters))")
+        #expect(ends.first?.parameters["drug_delivered_ng"] == "50000")
+        // A minute of 40 mcg over 10 minutes: about 4 mcg.
+        let cut = ends.last.flatMap { $0.parameters["drug_delivered_ng"] }.flatMap { Int64($0) } ?? -1
+        #expect((3_000...5_000).contains(cut), "\(cut) ng")
+        #expect(Set(ends.compactMap(\.commandID)).count == 2)
+    }
+}

@@ -34,6 +34,7 @@ extension Programmer {
         // commit, however long ago it was made: read back far enough to find it.
         if status.prescription.mode == .stopped { window = max(window, Self.stoppedModeHistory) }
         let history = await pumpHistory(status: status, window: window)
+        recordBolusEnds(in: history)
         let increases = increases(in: history, window: window)
         // Every window is judged in true time: this computer's clock, in the
         // pump's zone, with the last change placed by the event that made it.

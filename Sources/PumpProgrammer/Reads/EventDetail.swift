@@ -36,7 +36,7 @@ public enum EventDetail: Sendable, Equatable {
         case .alarmRaised, .alarmCleared:
             // An alarm code is 16 bits; a wider detail is shown as it came.
             if let alarm = UInt16(exactly: detail) { self = .alarm(PumpAlarm(rawValue: alarm)) } else { self = .raw(detail) }
-        case .prescriptionCommitted, .prescriptionStaged:
+        case .prescriptionCommitted, .prescriptionStaged, .bolusCommand:
             let hex = String(detail, radix: 16)
             self = .prescriptionHashPrefix(String(repeating: "0", count: max(0, 8 - hex.count)) + hex)
         case .bolusStarted, .bolusFinished, .bolusCancelled, .patientBolus,

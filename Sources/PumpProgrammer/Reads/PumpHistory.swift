@@ -20,6 +20,12 @@ public struct PumpHistory: Sendable, Equatable {
         /// What it put into the patient, as the pump logged at its end
         /// (event 0x0025, from the fluid path); nil while it runs.
         public var drug: Mass? = nil
+        /// How it ended: ran to its end, or cancelled or cut short (events
+        /// 0x0021 / 0x0022); nil while it runs.
+        public var finished: Bool? = nil
+        /// The first 4 bytes of its command id, hex (event 0x0026); nil for
+        /// a patient's bolus or a log without it.
+        public var commandPrefix: String? = nil
     }
 
     public struct Commit: Sendable, Equatable {
@@ -123,6 +129,8 @@ extension Programmer {
         var lastTherapyChange: PumpTime?
         var pendingDose: Mass?
         var pendingCommitDose: DoseRate?
+        var pendingFinished: Bool?
+        var pendingCommand: String?
         let changeCodes: Set<UInt16> = [PumpEventCode.prescriptionCommitted, .infusionStopped, .infusionResumed, .refillCompleted]
             .map(\.rawValue).reduce(into: []) { $0.insert($1) }
         var boluses: [PumpHistory.Bolus] = []
@@ -169,11 +177,27 @@ extension Programmer {
                     pendingCommitDose = nil
                 }
                 var dose: Mass?
-                if event.code == PumpEventCode.bolusDrugDelivered.rawValue {
+                var finished: Bool?
+                var commandPrefix: String?
+                switch PumpEventCode(rawValue: event.code) {
+                case .bolusDrugDelivered?:
                     pendingDose = Mass(baseValue: Int64(event.detail))
-                } else if event.code == PumpEventCode.bolusStarted.rawValue || event.code == PumpEventCode.patientBolus.rawValue {
+                case .bolusFinished?:
+                    pendingFinished = true
+                case .bolusCancelled?:
+                    pendingFinished = false
+                case .bolusCommand?:
+                    let hex = String(event.detail, radix: 16)
+                    pendingCommand = String(repeating: "0", count: max(0, 8 - hex.count)) + hex
+                case .bolusStarted?, .patientBolus?:
                     dose = pendingDose
+                    finished = pendingDose == nil ? nil : pendingFinished
+                    commandPrefix = event.code == PumpEventCode.bolusStarted.rawValue ? pendingCommand : nil
                     pendingDose = nil
+                    pendingFinished = nil
+                    pendingCommand = nil
+                default:
+                    break
                 }
                 if event.code == PumpEventCode.clockSet.rawValue {
                     // The stamp of a clock setting is in the new clock. What
@@ -192,7 +216,8 @@ extension Programmer {
                 }
                 switch PumpEventCode(rawValue: event.code) {
                 case .bolusStarted?:
-                    boluses.append(.init(time: time, volume: .nL(Int64(event.detail)), byPatient: false, drug: dose))
+                    boluses.append(.init(time: time, volume: .nL(Int64(event.detail)), byPatient: false, drug: dose,
+                                         finished: finished, commandPrefix: commandPrefix))
                 case .patientBolus?:
                     boluses.append(.init(time: time, volume: .nL(Int64(event.detail)), byPatient: true, drug: dose))
                 case .prescriptionCommitted?:
@@ -269,6 +294,31 @@ extension Programmer {
             return (try? DoseRate.parseWithUnit(row.dose))?.quantity
         }
         return nil
+    }
+
+    /// Writes, for each of this pump's boluses the history shows ended, an
+    /// audit row with what became of it (`bolus_end` finished or cancelled,
+    /// `drug_delivered_ng` as the pump logged it), tied to its command by
+    /// the id the pump logged: the pump's receipt says a bolus started, and
+    /// only its log says what reached the patient (the FHIR export reads
+    /// these rows). Each end is written once.
+    func recordBolusEnds(in history: PumpHistory?) {
+        guard let history else { return }
+        let entries = (try? audit.entries()) ?? []
+        var ended: Set<String> = []
+        var sent: [String: String] = [:]  // id prefix -> full id, for this pump's boluses
+        for entry in entries where entry.pumpSerial == pumpSerial && entry.command == CommandKind.bolus.rawValue {
+            guard let id = entry.commandID, id.count >= 8 else { continue }
+            if entry.parameters["bolus_end"] != nil { ended.insert(id) }
+            sent[String(id.prefix(8)).lowercased()] = id
+        }
+        for bolus in history.boluses where !bolus.byPatient {
+            guard let prefix = bolus.commandPrefix, let finished = bolus.finished, let drug = bolus.drug,
+                  let id = sent[prefix], !ended.contains(id) else { continue }
+            try? record(command: CommandKind.bolus.rawValue, phase: .event, commandID: id,
+                        parameters: ["bolus_end": finished ? "finished" : "cancelled", "drug_delivered_ng": "\(drug.baseValue)"])
+            ended.insert(id)
+        }
     }
 
     /// Dose increases of this pump within its history, for the titration

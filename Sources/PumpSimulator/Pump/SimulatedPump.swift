@@ -159,8 +159,13 @@ public struct SimulatedPump: Sendable, Equatable {
         case let .stopInfusion(message):
             guard !mechanics.infusionStopped else { return .refused(.stopInfusion, .alreadyStopped) }
             mechanics.infusionStopped = true
+            // Stop ends a bolus in progress, logged like a cancel: what it
+            // did not deliver, then what it did.
             let given = mechanics.bolus?.drugDeliveredNanograms
-            if mechanics.cancelBolus() != nil { logBolusDrug(given) }
+            if let undelivered = mechanics.cancelBolus() {
+                eventLog.append(time: clock, code: PumpEventCode.bolusCancelled.rawValue, detail: UInt32(clamping: undelivered.nanolitres))
+                logBolusDrug(given)
+            }
             lastChange = clock
             eventLog.append(time: clock, code: PumpEventCode.infusionStopped.rawValue)
             return executed(.stopInfusion, message.commandId)
@@ -396,6 +401,8 @@ public struct SimulatedPump: Sendable, Equatable {
         }
         mechanics.startBolus(kind: kind, volume: volume, duration: Int64(message.durationSeconds), commandID: nil)
         eventLog.append(time: clock, code: PumpEventCode.bolusStarted.rawValue, detail: message.volumeNanolitres)
+        eventLog.append(time: clock, code: PumpEventCode.bolusCommand.rawValue,
+                        detail: message.commandId.bytes.prefix(4).reduce(0) { $0 << 8 | UInt32($1) })
         return executed(.startBolus, message.commandId)
     }
 

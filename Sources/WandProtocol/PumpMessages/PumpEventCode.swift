@@ -28,6 +28,10 @@ public enum PumpEventCode: UInt16, Sendable, CaseIterable {
     /// patient, from the fluid path. detail: ng. Logged right after the
     /// bolus's end event; it belongs to the newest bolus start before it.
     case bolusDrugDelivered = 0x0025
+    /// The command id of the bolus just started (logged right after its
+    /// 0x0020), so its end can be tied to the command that asked for it.
+    /// detail: the id's first 4 bytes, big-endian.
+    case bolusCommand = 0x0026
     /// detail: patient requests refused (lockout or daily maximum).
     case patientBolusRefused = 0x0024
     case infusionStopped = 0x0030
@@ -69,6 +73,7 @@ extension PumpEventCode {
         case .bolusCancelled: "bolus cancelled"
         case .patientBolus: "patient bolus"
         case .bolusDrugDelivered: "bolus drug delivered"
+        case .bolusCommand: "bolus command"
         case .patientBolusRefused: "patient bolus refused"
         case .infusionStopped: "infusion stopped"
         case .infusionResumed: "infusion resumed"
