@@ -18,7 +18,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 run() { "$pumpctl" --simulator --state-dir "$work/state" --operator nurse.a --color never "$@"; }
 
-run patient set --serial RP20-DEMO-0001 --name "Ada Lovelace" --mrn MRN-0042 --dob 1980-02-29 \
+run patient set --serial RP20-DEMO-0001 --name "Ada Lovelace" --mrn MRN-0042 --mrn-system urn:oid:2.16.840.1.113883.19.5 --dob 1980-02-29 \
     --prescriber "Dr. Grace Hopper" >/dev/null
 cat > "$work/prescription.json" <<'JSON'
 {"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"continuous","daily_dose":"450mcg/day",

@@ -43,7 +43,7 @@ import TestSupport
     /// A patient, a programming change to a prescription with patient
     /// boluses, then a routine refill; the two HTML reports.
     func visit() async throws -> (programming: String, refill: String) {
-        let set = try await pumpctl(["patient", "set", "--serial", Self.serial, "--name", "Ada Lovelace", "--mrn", "MRN-0042",
+        let set = try await pumpctl(["patient", "set", "--serial", Self.serial, "--name", "Ada Lovelace", "--mrn", "MRN-0042", "--mrn-system", "urn:oid:2.16.840.1.113883.19.5",
                                      "--dob", "1980-02-29", "--prescriber", "Dr. Grace Hopper"])
         #expect(set.status == 0, "\(set.stderr)")
         let file = stateDir + "/with-bolus.json"
