@@ -1,3 +1,4 @@
+import Therapy
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
@@ -124,10 +125,11 @@ import Testing
         let visit = SimulatedVisit()
         // No patient bolus: the latest day to refill is the alarm.
         let plain = try await visit.programmer().interrogate().status
-        let alarmOnly = try #require(RefillDates(plain))
+        let utc = ClinicCalendar(zone: try #require(TimeZone(identifier: "UTC")))
+        let alarmOnly = try #require(RefillDates(plain, calendar: utc))
         #expect(alarmOnly.latestRefill == plain.lowReservoirAlarmDate)
         #expect(!alarmOnly.countsBoluses)
-        #expect(alarmOnly.bookBy == RefillDates.day(try #require(alarmOnly.alarm.adding(seconds: -86_400))))
+        #expect(alarmOnly.bookBy == utc.day(try #require(alarmOnly.alarm.adding(seconds: -86_400))))
         // Four 20 mcg boluses a day allowed: the reservoir can reach the
         // threshold days before the alarm, and the booking comes before that.
         let programmer = try await visit.programmer()
@@ -136,13 +138,13 @@ import Testing
         _ = try await programmer.execute(try await programmer.review(try prescription(withBolus)), overrides: [],
                                          confirmation: .flag(yes: true))
         let status = try await visit.programmer().interrogate().status
-        let dates = try #require(RefillDates(status))
+        let dates = try #require(RefillDates(status, calendar: utc))
         let alarm = try #require(status.lowReservoirAlarmDate), refill = try #require(status.refillDate)
         #expect(refill < alarm)
         #expect(dates.latestRefill == refill && dates.alarm == alarm && dates.countsBoluses)
-        #expect(RefillDates.day(refill) < RefillDates.day(alarm), "a different day, not the alarm's")
-        #expect(dates.bookBy == RefillDates.day(try #require(refill.adding(seconds: -86_400))))
-        let section = RefillDates.section(status)
+        #expect(utc.day(refill) < utc.day(alarm), "a different day, not the alarm's")
+        #expect(dates.bookBy == utc.day(try #require(refill.adding(seconds: -86_400))))
+        let section = RefillDates.section(status, calendar: utc)
         #expect(section.fields.map(\.label) == ["Book the refill by", "Latest day to refill", "Low-reservoir alarm", "Days to the alarm"])
         #expect(section.fields[0].value.hasPrefix(dates.bookBy))
         #expect(section.fields[1].value.contains("with every allowed patient bolus taken, 4 per 24 h"))
@@ -239,5 +241,22 @@ final class ChartSVG: NSObject, XMLParserDelegate {
             }
         }
         return false
+    }
+
+}
+
+@Suite struct ClinicCalendarTests {
+    /// The screen review: under America/Los_Angeles an alarm at 04:24Z is
+    /// the evening before, and the filed report said the UTC day.
+    @Test func theReportsDaysAreTheClinicsDays() throws {
+        let zone = try #require(TimeZone(identifier: "America/Los_Angeles"))
+        let calendar = ClinicCalendar(zone: zone)
+        let alarm = try PumpTime(checkedUTCSeconds: 1_803_702_240)  // 2027-02-27T04:24:00Z
+        #expect(calendar.day(alarm) == "2027-02-26")
+        #expect(calendar.dayBefore(alarm) == "2027-02-25")
+        #expect(calendar.dateTime(alarm) == "2027-02-26 20:24 -08:00 (America/Los_Angeles)")
+        // Calendar days: from the morning of 2027-02-20 (local) to the alarm's day is 6.
+        let morning = try PumpTime(checkedUTCSeconds: 1_803_142_800)  // 2027-02-20T17:00:00Z, 09:00 local
+        #expect(calendar.days(from: morning, to: alarm) == 6)
     }
 }

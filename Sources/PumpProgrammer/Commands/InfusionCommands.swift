@@ -42,8 +42,11 @@ public struct ResumeCommand: PumpCommand {
         // A line that holds no drug at the tip delivers nothing for days at
         // the basal rate: prime it first (a prime runs with infusion stopped).
         if status.fluidPath.tipHoldsNoDrug {
+            let priming = status.bolusInProgress?.kind == .prime
             findings.append(Finding(code: .lineHoldsNoDrug, severity: .hard,
-                                    message: "the catheter tip holds no drug: resumed now, the pump would deliver nothing until \(status.fluidPath.primeVolume) had been pushed at the basal rate; prime the line first (pumpctl bolus --kind prime), then resume"))
+                                    message: priming
+                                        ? "the catheter tip holds no drug yet: the prime running now has \(Shown.duration(seconds: Int64(status.bolusInProgress?.remainingSeconds ?? 0))) to go; resume when it has finished"
+                                        : "the catheter tip holds no drug: resumed now, the pump would deliver nothing until \(status.fluidPath.primeVolume) had been pushed at the basal rate; prime the line first (pumpctl bolus --kind prime), then resume"))
         }
         // After a long stop the held dose restarts like a start (Therapy's rule).
         if let since = situation.stoppedSince {

@@ -29,6 +29,9 @@ public struct ProgrammerContext: Sendable {
     /// (1 = the first). Honoured only against the simulator, never a real pump.
     public var crashPoint: CrashPoint?
     public var crashAtCommand = 1
+    /// The clinic's zone: the report's days and times are in it, as on the
+    /// screen (a date in another zone can be a day off).
+    public var clinicZone: TimeZone = TimeZone(identifier: "UTC") ?? .current
 
     /// The steps of a state-changing command a crash test can stop at.
     public enum CrashPoint: String, Sendable, CaseIterable {

@@ -13,7 +13,7 @@ import Therapy
 ///   00:42 is before any clinic opens), so a visit booked on that day can
 ///   come too late; the day before cannot.
 ///
-/// Days are the pump's local days (its zone offset), as on the rest of the report.
+/// Days are the clinic's local days (`ClinicCalendar`), as on the screen.
 struct RefillDates: Sendable, Equatable {
     var alarm: PumpTime
     var latestRefill: PumpTime
@@ -24,35 +24,34 @@ struct RefillDates: Sendable, Equatable {
 
     /// Nil when the pump is not delivering or no alarm is due within the
     /// projection (nothing to book by); the report then says why.
-    init?(_ status: PumpStatus) {
+    init?(_ status: PumpStatus, calendar: ClinicCalendar) {
         guard status.notDelivering == nil, let alarm = status.lowReservoirAlarmDate else { return nil }
         // The worst case is never later than the alarm; a pump that gave a
         // later one is not believed past the alarm.
         let latest = min(status.refillDate ?? alarm, alarm)
-        guard let dayBefore = latest.adding(seconds: -86_400), let day = dayBefore.validISO8601 else { return nil }
         self.alarm = alarm
         latestRefill = latest
-        bookBy = String(day.prefix(10))
+        bookBy = calendar.dayBefore(latest)
         countsBoluses = status.prescription.patientBolus != nil && latest < alarm
     }
 
-    static func day(_ time: PumpTime) -> String { String(time.iso8601.prefix(10)) }
-
     /// The report's section: each date with what it means.
-    static func section(_ status: PumpStatus) -> SessionReport.Section {
-        guard let dates = RefillDates(status) else {
-            let why = status.notDelivering.map(PumpStatus.notDeliveringSentence) ?? status.schedulerSentence
+    static func section(_ status: PumpStatus, calendar: ClinicCalendar) -> SessionReport.Section {
+        let day = calendar.day
+        guard let dates = RefillDates(status, calendar: calendar) else {
+            let why = status.notDelivering.map(PumpStatus.notDeliveringSentence) ?? calendar.schedulerSentence(status)
             return .init(title: "Next refill", fields: [.init("Book the refill by", why)])
         }
         let bolus = status.prescription.patientBolus
         var fields: [SessionReport.Field] = [
             .init("Book the refill by", "\(dates.bookBy) (the day before the latest day to refill)"),
             .init("Latest day to refill", dates.countsBoluses
-                ? "\(day(dates.latestRefill)) (\(dates.latestRefill.iso8601); with every allowed patient bolus taken, \(bolus.map { "\($0.maximumPer24h) per 24 h" } ?? ""))"
-                : "\(day(dates.latestRefill)) (\(dates.latestRefill.iso8601); the alarm date: \(bolus == nil ? "no patient bolus is allowed" : "the allowed patient boluses do not bring it earlier"))"),
-            .init("Low-reservoir alarm", "\(day(dates.alarm)) (\(dates.alarm.iso8601); at the programmed rates, no patient bolus taken)"),
+                ? "\(day(dates.latestRefill)) (\(calendar.dateTime(dates.latestRefill)); with every allowed patient bolus taken, \(bolus.map { "\($0.maximumPer24h) per 24 h" } ?? ""))"
+                : "\(day(dates.latestRefill)) (\(calendar.dateTime(dates.latestRefill)); the alarm date: \(bolus == nil ? "no patient bolus is allowed" : "the allowed patient boluses do not bring it earlier"))"),
+            .init("Low-reservoir alarm", "\(day(dates.alarm)) (\(calendar.dateTime(dates.alarm)); at the programmed rates, no patient bolus taken)"),
         ]
-        if let days = status.daysToAlarm { fields.append(.init("Days to the alarm", "\(days)")) }
+        // Calendar days in the clinic's zone, so the count agrees with the day named.
+        fields.append(.init("Days to the alarm", "\(calendar.days(from: status.hostClock, to: dates.alarm))"))
         return .init(title: "Next refill", fields: fields)
     }
 }

@@ -58,10 +58,10 @@ extension Programmer {
             patientSection,
             // What the scheduler books from, first: never the alarm date
             // alone when patient boluses can bring the refill earlier.
-            RefillDates.section(status),
+            RefillDates.section(status, calendar: calendar),
             .init(title: "Pump", fields: [
                 .init("Serial", status.serial), .init("Model", status.model), .init("Firmware", status.firmware),
-                .init("Clock", status.clock.iso8601),
+                .init("Clock", calendar.dateTime(status.clock)),
                 .init("Battery", PumpStatus.batteryName(status.battery)), .init("Operator", context.operatorName),
                 .init("Second operator", context.secondOperator ?? "-"),
             ]),
@@ -73,12 +73,12 @@ extension Programmer {
             ]),
         ]
         if let before {
-            let old = Self.summary(before), new = Self.summary(status)
+            let old = Self.summary(before, calendar: calendar), new = Self.summary(status, calendar: calendar)
             sections.append(.init(title: "Before -> after this visit", fields: zip(old, new).map { old, new in
                 old.value == new.value ? .init(old.label, "\(old.value) (unchanged)") : .init(old.label, "\(old.value) -> \(new.value)")
             }))
         }
-        sections.append(.init(title: "Now programmed", fields: Self.summary(status)))
+        sections.append(.init(title: "Now programmed", fields: Self.summary(status, calendar: calendar)))
         if let review {
             sections.append(.init(title: "Changes (current -> pending)", fields: review.rows.filter(\.changed).map {
                 .init($0.field, "\($0.current) -> \($0.pending)")
@@ -89,7 +89,7 @@ extension Programmer {
         }
         sections += extra
         let report = SessionReport(
-            title: "\(title), pump \(status.serial)", headline: status.schedulerSentence, sections: sections,
+            title: "\(title), pump \(status.serial)", headline: calendar.schedulerSentence(status), sections: sections,
             doseUnit: doseUnit.symbol, schedule: doseSteps(status.prescription, unit: doseUnit),
             projection: projectionPoints(status), alarmThresholdML: millilitres(status.lowReservoirThreshold),
             simulated: context.simulated || patient?.simulated == true,
@@ -117,8 +117,11 @@ extension Programmer {
         return paths
     }
 
+    /// The clinic's calendar, for every day and time on the report.
+    var calendar: ClinicCalendar { ClinicCalendar(zone: context.clinicZone) }
+
     /// The pump's therapy state as the report lists it, before and after.
-    static func summary(_ status: PumpStatus) -> [SessionReport.Field] {
+    static func summary(_ status: PumpStatus, calendar: ClinicCalendar) -> [SessionReport.Field] {
         let doseUnit = status.doseRateUnit
         return [
             .init("Drug", status.drug.rawValue), .init("Concentration", status.units.text(status.concentration)),
@@ -127,10 +130,10 @@ extension Programmer {
             // between reads, and 11.999983 mL beside 12 mL helps nobody.
             .init("Rate", Shown.volumeRate(status.rate)), .init("Reservoir", Shown.volume(status.reservoirVolume)),
             .init("Low-reservoir alarm at", Shown.volume(status.lowReservoirThreshold)),
-            .init("Low-reservoir alarm date", status.lowReservoirAlarmDate?.iso8601 ?? "none within ten years"),
+            .init("Low-reservoir alarm date", status.lowReservoirAlarmDate.map(calendar.dateTime) ?? "none within ten years"),
             // The worst case (every allowed bolus taken): the date the
             // Next refill section books from, here before beside after.
-            .init("Latest refill", status.refillDate?.iso8601 ?? "-"),
+            .init("Latest refill", status.refillDate.map(calendar.dateTime) ?? "-"),
         ]
     }
 
@@ -194,11 +197,11 @@ extension Programmer {
 
     /// The alarm date and, when patient boluses bring it earlier, the latest day to refill.
     private func projectionMarkers(_ status: PumpStatus) -> [SessionReport.Marker] {
-        guard let dates = RefillDates(status) else { return [] }
-        var markers = [SessionReport.Marker(day: daysFromRead(status, to: dates.alarm), label: "alarm \(RefillDates.day(dates.alarm))")]
+        guard let dates = RefillDates(status, calendar: calendar) else { return [] }
+        var markers = [SessionReport.Marker(day: daysFromRead(status, to: dates.alarm), label: "alarm \(calendar.day(dates.alarm))")]
         if dates.latestRefill < dates.alarm {
             markers.append(.init(day: daysFromRead(status, to: dates.latestRefill),
-                                 label: "refill by \(RefillDates.day(dates.latestRefill))", colour: "#a05a00"))
+                                 label: "refill by \(calendar.day(dates.latestRefill))", colour: "#a05a00"))
         }
         return markers
     }

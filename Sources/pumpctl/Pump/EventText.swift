@@ -14,7 +14,7 @@ enum EventText {
         case .alarm(let alarm):
             return alarm.description
         case .prescriptionHashPrefix(let prefix):
-            return "prescription \(prefix)"
+            return (code == .bolusCommand ? "command " : "prescription ") + prefix
         case .volume(let volume):
             switch code {
             case .bolusStarted?, .patientBolus?: return Shown.bolusVolume(volume)

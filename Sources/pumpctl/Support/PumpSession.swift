@@ -67,6 +67,7 @@ enum PumpSession {
             context.crashPoint = ProgrammerContext.CrashPoint(rawValue: parts[0])
             context.crashAtCommand = parts.count > 1 ? Int(parts[1]) ?? 1 : 1
         }
+        context.clinicZone = Screen.shared.zone.zone
         context.interrupted = { Interruption.requested }
         context.inFlight = { Interruption.inFlight($0) }
         Interruption.install()
