@@ -218,7 +218,7 @@ struct InteractiveVisitTests {
         let why = try #require(text.range(of: "Why go on with the refill?"), "\(text)")
         let added = try #require(text.range(of: "Volume of new drug added"), "\(text)")
         #expect(check.lowerBound < why.lowerBound && why.lowerBound < added.lowerBound, "\(text)")
-        #expect(text.contains("Not taken: the reason for the residual discrepancy"), "\(text)")
+        #expect(text.contains("Not taken: reason for the residual discrepancy"), "\(text)")
         #expect(text.contains("DISCREPANCY acknowledged: \(reason)"), "\(text)")
         let audit = try await PumpctlRun.run(["--state-dir", stateDir, "--json", "audit"])
         #expect(audit.stdout.contains("\"discrepancy_acknowledgement\" : \"\(reason)\""), "\(audit.stdout)")

@@ -98,7 +98,7 @@ public struct RefillCommand: PumpCommand {
         var acknowledged: [Override] = []
         if check.discrepancy {
             findings.append(Finding(code: .refillResidualDiscrepancy, severity: .soft,
-                                    message: "\(request.withdrawn) withdrawn, \(check.expected) expected (tolerance \(check.tolerance)); this can mean a pocket fill, a pump or a catheter problem"))
+                                    message: "\(Shown.volume(request.withdrawn)) withdrawn, \(Shown.volume(check.expected)) expected (tolerance \(Shown.volume(check.tolerance))); this can mean a pocket fill, a pump or a catheter problem"))
             // Whatever was given is judged by the one rule for reasons
             // (ValidationReport.accepting): a newline or "." is refused there.
             if let acknowledgement = request.discrepancyAcknowledgement {

@@ -43,7 +43,7 @@ extension Refill {
                 if check.discrepancy, answers.acknowledgement == nil {
                     answers.acknowledgement = try Prompt.ask(
                         "The residual differs from what the pump expects. Why go on with the refill? (recorded):",
-                        label: "the reason for the residual discrepancy", judge: Self.reason)
+                        label: "reason for the residual discrepancy", judge: Self.reason)
                 }
                 if answers.added == nil {
                     answers.added = try Prompt.ask(

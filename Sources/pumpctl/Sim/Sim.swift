@@ -1,3 +1,4 @@
+import PumpProgrammer
 import ArgumentParser
 import Foundation
 import PumpSimulator
@@ -256,7 +257,8 @@ struct SimulatorStatus: Encodable {
         concentration = Figure(Concentration(baseValue: pump.mechanics.reservoirConcentration).valueAndUnit())
         totalDelivered = Figure(Mass(baseValue: pump.mechanics.deliveredNanograms).valueAndUnit())
         bolusesDelivered = pump.bolusesDelivered
-        infusion = "\(pump.interrogateReport().infusionState)"
+        // The JSON contract's lowercase words, as interrogate names them.
+        infusion = PumpStatus.infusionName(pump.interrogateReport().infusionState).replacingOccurrences(of: " ", with: "-")
         alarms = pump.mechanics.alarms.sorted().map { Alarm(code: $0.wireCode.rawValue, name: $0.rawValue) }
         pumpInRange = simulation.link.pumpInRange
         pendingFaults = simulation.pendingFaults.map(\.rawValue)

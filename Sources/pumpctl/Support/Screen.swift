@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import Glibc
 import PumpProgrammer
@@ -8,6 +9,8 @@ import Therapy
 /// local dates. JSON keeps RFC 3339 with the pump's offset.
 struct ClinicZone: Sendable {
     let zone: TimeZone
+    /// The options are resolved more than once per run; warn once.
+    private static let warnedAboutTZ = Atomic<Bool>(false)
 
     static func resolve(_ name: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ClinicZone {
         if let name {
@@ -19,6 +22,13 @@ struct ClinicZone: Sendable {
         if var tz = environment["TZ"], !tz.isEmpty {
             if tz.hasPrefix(":") { tz.removeFirst() }
             if let zone = TimeZone(identifier: tz) { return ClinicZone(zone: zone) }
+            // A zone the system understands but this program cannot read
+            // (EST5, a zoneinfo path) must not turn silently into another.
+            let fallback = TimeZone.current
+            if !warnedAboutTZ.exchange(true, ordering: .relaxed) {
+                FileHandle.standardError.write(Data("pumpctl: WARNING: TZ=\(tz) is not a zone name pumpctl reads; times are shown in \(fallback.identifier). Give --tz with an IANA name (e.g. America/New_York).\n".utf8))
+            }
+            return ClinicZone(zone: fallback)
         }
         return ClinicZone(zone: TimeZone.current)
     }
