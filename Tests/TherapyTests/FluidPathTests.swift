@@ -44,9 +44,15 @@ import Testing
         let weaker = FluidPath(segments: [.init(volume: .uL(360), contents: .drug(.baclofen, .mcgPerML(500))),
                                           .init(volume: .uL(100), contents: .drug(.baclofen, .mcgPerML(2000)))],
                                pathway: .uL(200), catheter: .uL(260))
-        #expect(weaker.extraDrain(reservoir: .drug(.baclofen, .mcgPerML(2000))) == 270_000)
+        let start = PumpTime(utcSeconds: 1_800_000_000)
+        let strong = FluidPath.Contents.drug(.baclofen, .mcgPerML(2000))
+        let leaving = LineTransition.figure(ahead: weaker.ahead(of: strong), reservoir: strong, dose: .mcgPerDay(400),
+                                            outgoingDose: nil, volumeRate: .uLPerDay(200), from: start)
+        #expect(leaving.extraDrain(volumeRate: .uLPerDay(200)) == 270_000)
         // A stronger fluid ahead drains less: never negative.
-        #expect(Self.turning.extraDrain(reservoir: Self.reservoir) == 0)
+        let stronger = LineTransition.figure(ahead: Self.turning.ahead(of: Self.reservoir), reservoir: Self.reservoir,
+                                             dose: .mcgPerDay(400), outgoingDose: nil, volumeRate: .uLPerDay(800), from: start)
+        #expect(stronger.extraDrain(volumeRate: .uLPerDay(800)) == 0)
     }
 
     @Test func theTransitionEndsWhenTheLineHasLeft() throws {

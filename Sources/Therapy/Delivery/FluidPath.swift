@@ -132,21 +132,4 @@ public struct FluidPath: Sendable, Equatable {
         }
         return .nL(volume)
     }
-
-    /// The volume the pump pumps beyond its schedule while it pushes out a
-    /// weaker fluid of the same drug by dose at the tip (never negative):
-    /// a segment of V at C_t takes the time V x C_t / dose, in which the
-    /// schedule alone would pump V x C_t / C_r.
-    public func extraDrain(reservoir: Contents) -> Int64 {
-        guard case .drug(_, let concentration) = reservoir else { return 0 }
-        var extra: Int64 = 0
-        for segment in ahead(of: reservoir) {
-            guard case .drug(let drug, let held) = segment.contents, reservoir.drug == drug,
-                  held.baseValue > 0, held < concentration,
-                  let scheduled = Exact.mulDiv(segment.volume.baseValue, held.baseValue, concentration.baseValue, rounding: .down)
-            else { continue }
-            extra = extra.saturatingAdd(segment.volume.baseValue - scheduled)
-        }
-        return extra
-    }
 }
