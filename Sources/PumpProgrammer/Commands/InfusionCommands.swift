@@ -20,9 +20,11 @@ public struct StopCommand: PumpCommand {
             }
         }
         let step = WireStep(kind: .stop, expectedReply: .executed(.stopInfusion)) { id in .stopInfusion(StopInfusion(commandId: id)) }
-        // Already stopped: the pump is as asked, and nothing is sent.
+        // Already stopped with nothing pumping: the pump is as asked, and
+        // nothing is sent. A prime runs with infusion stopped, and a stop
+        // then ends it (PROTOCOL.md 0x09), so it is sent.
         return ChangePlan(command: .stop, change: .stop, before: status, findings: ValidationReport(findings: findings),
-                          confirmation: .yes, secondProvider: nil, steps: status.infusion == .stopped ? [] : [step],
+                          confirmation: .yes, secondProvider: nil, steps: status.infusion == .stopped && status.bolusInProgress == nil ? [] : [step],
                           abandon: nil, verification: .receipt,
                           basis: PlanBasis(status), parameters: [:])
     }

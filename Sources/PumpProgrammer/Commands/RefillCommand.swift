@@ -159,7 +159,8 @@ public struct RefillCommand: PumpCommand {
         }
 
         let wireDrug = WireDrug(rawValue: drug.wireCode)
-        let withdrawn = UInt32(exactly: request.withdrawn.baseValue)
+        // PROTOCOL.md: withdrawn 0 ... 40 000 000 nL; a request outside it does not decode.
+        let withdrawn = UInt32(exactly: request.withdrawn.baseValue).flatMap { $0 <= StartBolus.maximumVolumeNanolitres ? $0 : nil }
         let added = UInt32(exactly: request.added.baseValue)
         let concentration = UInt32(exactly: request.concentration.baseValue)
         if wireDrug == nil || withdrawn == nil || added == nil || concentration == nil {

@@ -179,6 +179,7 @@ public actor Programmer {
 
     /// A request that changes nothing: a lost reply is simply a failure.
     func read(_ request: PumpRequest) async throws(ProgrammerError) -> PumpReply {
+        let unreadableBefore = await connection.channel.statistics.malformedReplies
         switch await connection.send(request) {
         case .completed(let reply):
             return reply
@@ -192,6 +193,14 @@ public actor Programmer {
             // A read changes nothing, so the wand's word is enough to advise.
             throw .pumpNotInRange
         case .unacknowledged(let attempts, let linkError, _):
+            // An authenticated reply that does not decode is an answer, just
+            // not a readable one: saying "did not answer" would send the
+            // technician after the wand's position instead of the pump.
+            if let unreadable = await unreadableReply(since: unreadableBefore) {
+                let why = "the pump answered \(request.opcode), but its reply did not decode (\(unreadable)); nothing in it was used"
+                try? record(command: "\(request.opcode)", phase: .event, outcome: .noReply, detail: why)
+                throw .communication(why)
+            }
             let why = linkError.map { "the link failed: \($0)" } ?? "no reply after \(attempts) attempts"
             try? record(command: "\(request.opcode)", phase: .event, outcome: .noReply, detail: why)
             throw .communication("the pump did not answer \(request.opcode) (\(why))")
@@ -253,6 +262,7 @@ public actor Programmer {
         defer { context.inFlight(ledger.last.map { $0.commandID == id && $0.fate == .unknown } ?? true) }
 
         let request = step.request(id)
+        let unreadableBefore = await connection.channel.statistics.malformedReplies
         let result = await connection.send(request)
         crashIfAsked(.afterSend)
         switch result {
@@ -280,10 +290,22 @@ public actor Programmer {
             // Whatever a wand says, once a byte left only the pump can tell
             // whether it received the request.
             var why = linkError.map { "the link failed (\($0))" } ?? "no reply after \(attempts) attempts"
+            if let unreadable = await unreadableReply(since: unreadableBefore) {
+                why = "the pump answered, but its reply did not decode (\(unreadable)); no readable reply after \(attempts) attempts"
+            }
             if let wandSaid { why += "; the wand said: \(wandSaid)" }
             try record(command: command, phase: .outcome, commandID: entry.commandID, outcome: .uncertain, detail: why)
             return try await resolveInSession(entry, id: id, step: step, keepPending: keepPending)
         }
+    }
+
+    /// Why the newest authenticated reply since `count` did not decode, if
+    /// one came: the channel counts such replies and goes on waiting, so the
+    /// exchange's result alone reads like silence.
+    private func unreadableReply(since count: Int) async -> String? {
+        let statistics = await connection.channel.statistics
+        guard statistics.malformedReplies > count else { return nil }
+        return statistics.lastMalformedReply.map { "\($0)" } ?? "unreadable"
     }
 
     /// Records a proven reply as done.

@@ -157,7 +157,10 @@ public struct SimulatedPump: Sendable, Equatable {
             logBolusDrug(given)
             return executed(.cancelBolus, message.commandId)
         case let .stopInfusion(message):
-            guard !mechanics.infusionStopped else { return .refused(.stopInfusion, .alreadyStopped) }
+            // "Already stopped" only when nothing is pumping: a prime runs with
+            // infusion stopped, and a stop sent to end it must end it rather
+            // than be refused while the prime goes on at bolus speed.
+            guard !mechanics.infusionStopped || mechanics.bolus != nil else { return .refused(.stopInfusion, .alreadyStopped) }
             mechanics.infusionStopped = true
             // Stop ends a bolus in progress, logged like a cancel: what it
             // did not deliver, then what it did.
@@ -264,6 +267,17 @@ public struct SimulatedPump: Sendable, Equatable {
         if let refusal = therapyChangeRefusal() { return .refused(.commitStagedPrescription, refusal) }
         guard let candidate = staged else { return .refused(.commitStagedPrescription, .nothingStaged) }
         guard candidate.hash == message.stagedHash else { return .refused(.commitStagedPrescription, .stagedHashMismatch) }
+        // The stage checks are made again against the pump as it is now: a
+        // refill (same drug, other line contents) or a set fluid path since
+        // the stage can make a staged prescription wrong for this pump, and
+        // activating it would run rates written for another line.
+        guard candidate.drug == drug, candidate.concentrationNanogramsPerMillilitre == reservoirConcentration else {
+            return .refused(.commitStagedPrescription, .drugMismatch)
+        }
+        guard candidate.catheterVolumeNanolitres == catheterNanolitres else {
+            return .refused(.commitStagedPrescription, .catheterMismatch)
+        }
+        guard pumpAccepts(candidate) else { return .refused(.commitStagedPrescription, .prescriptionInvalid) }
         activate(candidate)
         return executed(.commitStagedPrescription, message.commandId)
     }
@@ -478,6 +492,9 @@ public struct SimulatedPump: Sendable, Equatable {
             guard next.catheterVolumeNanolitres == catheterNanolitres else { return .refused(.refillComplete, .catheterMismatch) }
             guard pumpAccepts(next) else { return .refused(.refillComplete, .prescriptionInvalid) }
         } else if let next = message.newPrescription {
+            // Carrying a prescription activates it, so the refusals of a
+            // commit apply (end of service, blocking alarm).
+            if let refusal = therapyChangeRefusal() { return .refused(.refillComplete, refusal) }
             guard next.drug == drug, next.concentrationNanogramsPerMillilitre == reservoirConcentration else {
                 return .refused(.refillComplete, .drugMismatch)
             }
@@ -495,6 +512,7 @@ public struct SimulatedPump: Sendable, Equatable {
         drug = message.drug
         endRefill()
         if let next = message.newPrescription { activate(next) }
+        eventLog.append(time: clock, code: PumpEventCode.refillWithdrawn.rawValue, detail: message.withdrawnNanolitres)
         eventLog.append(time: clock, code: PumpEventCode.refillCompleted.rawValue, detail: message.addedNanolitres)
         return executed(.refillComplete, message.commandId)
     }

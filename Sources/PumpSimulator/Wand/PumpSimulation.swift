@@ -27,6 +27,9 @@ public struct PumpSimulation: Sendable {
     private var countedDecoderDrops = 0
     private var countedEndpoint = PumpSessionEndpoint.Statistics()
     private var framesRelayed: UInt32 = 0
+    /// The wand's link counters count from the last link reset (or the
+    /// wand's start): these are the totals at that moment.
+    private var linkCountersFrom = (badFrames: 0, retries: 0)
 
     /// Pump messages the wand has relayed so far (in this process): a
     /// server saves the state whenever this moves, because the pump may
@@ -74,6 +77,7 @@ public struct PumpSimulation: Sendable {
         self.pendingFaults = pendingFaults
         self.clockOffset = clockOffset
         self.rejected = rejected
+        linkCountersFrom = (rejected.badFrames, 0)
         // The key was checked when the identity was made or loaded.
         endpoint = PumpKey(bytes: pump.identity.key).map { PumpSessionEndpoint(serial: pump.identity.serial, key: $0) }
     }
@@ -193,11 +197,30 @@ public struct PumpSimulation: Sendable {
             }
             return reply(.negativeAcknowledgement, sequence: sequence, payload: reason.encoded)
         }
+        // Host frames carry flags only on pump messages, and never "from
+        // pump": a frame claiming the other direction or a sealed wand
+        // command is malformed (PROTOCOL.md section 3), not relayed or handled.
+        let flagsAllowed: Bool = switch frame.header.kind {
+        case .wandCommand: frame.header.flags.isEmpty
+        case .pumpMessage: !frame.header.flags.contains(.fromPump)
+        default: true
+        }
+        guard flagsAllowed else {
+            rejected.badFrames += 1
+            return reply(.negativeAcknowledgement, sequence: frame.header.sequence,
+                         payload: NegativeAcknowledgement.malformedFrame.encoded)
+        }
         switch frame.header.kind {
         case .wandCommand:
-            guard let request = try? WandRequest(decoding: frame.payload) else {
-                return reply(.negativeAcknowledgement, sequence: frame.header.sequence,
-                             payload: NegativeAcknowledgement.unknownWandOpcode.encoded)
+            let request: WandRequest
+            do {
+                request = try WandRequest(decoding: frame.payload)
+            } catch {
+                // An opcode the wand does not know is 0x07; a known opcode
+                // with a bad payload (an empty payload, trailing bytes, a
+                // loopback over 256 bytes) is a malformed frame.
+                let reason: NegativeAcknowledgement = if case .unknownOpcode = error { .unknownWandOpcode } else { .malformedFrame }
+                return reply(.negativeAcknowledgement, sequence: frame.header.sequence, payload: reason.encoded)
             }
             return reply(.wandResponse, sequence: frame.header.sequence, payload: answer(request).encoded)
         case .pumpMessage:
@@ -219,12 +242,17 @@ public struct PumpSimulation: Sendable {
             let quality = link.pumpInRange ? UInt8(clamping: 100 - (link.lossPerMille + link.corruptionPerMille) / 10) : 0
             return .linkStatus(LinkStatus(
                 pumpInRange: link.pumpInRange, signalQualityPercent: quality,
-                crcErrors: UInt32(clamping: rejected.badFrames), retries: UInt32(clamping: countedEndpoint.retransmissionsAnswered),
+                crcErrors: UInt32(clamping: rejected.badFrames - linkCountersFrom.badFrames),
+                retries: UInt32(clamping: countedEndpoint.retransmissionsAnswered - linkCountersFrom.retries),
                 framesRelayed: framesRelayed))
         case let .loopback(data):
             return .loopback(data)
         case .linkReset:
+            // The radio link and the wand's counters start over; the pump's
+            // session is the pump's and is not touched (PROTOCOL.md section 4).
             decoder.reset()
+            framesRelayed = 0
+            linkCountersFrom = (rejected.badFrames, countedEndpoint.retransmissionsAnswered)
             return .linkReset
         }
     }

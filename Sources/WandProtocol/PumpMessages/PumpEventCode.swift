@@ -43,6 +43,11 @@ public enum PumpEventCode: UInt16, Sendable, CaseIterable {
     /// Refill cancelled, delivery resumed as before refill begin.
     /// detail: reservoir volume, nL (unchanged by the refill).
     case refillCancelled = 0x0042
+    /// The volume withdrawn at refill complete (logged right before its
+    /// 0x0041), kept by the pump beside the expected residual of 0x0040 so
+    /// its own record shows a residual that did not match (a pocket fill,
+    /// a pump or a catheter problem). detail: volume withdrawn, nL.
+    case refillWithdrawn = 0x0043
     /// detail: new threshold, nL.
     case alarmThresholdSet = 0x0050
     /// detail: seconds the clock moved (two's complement).
@@ -80,6 +85,7 @@ extension PumpEventCode {
         case .refillBegun: "refill begun"
         case .refillCompleted: "refill completed"
         case .refillCancelled: "refill cancelled"
+        case .refillWithdrawn: "refill volume withdrawn"
         case .alarmThresholdSet: "alarm threshold set"
         case .clockSet: "clock set"
         case .commandRefused: "command refused"

@@ -236,6 +236,11 @@ public struct RefillComplete: StateChangingRequest {
     public init(reading reader: inout ByteReader) throws(WireError) {
         commandId = try CommandID(reading: &reader)
         withdrawnNanolitres = try reader.uint32("refill.withdrawn")
+        // 0 is a real answer (an empty reservoir); more than any reservoir
+        // holds is not a measurement.
+        guard withdrawnNanolitres <= StartBolus.maximumVolumeNanolitres else {
+            throw .invalidValue(field: "refill.withdrawn", value: Int64(withdrawnNanolitres))
+        }
         addedNanolitres = try reader.uint32("refill.added")
         guard (1...StartBolus.maximumVolumeNanolitres).contains(addedNanolitres) else {
             throw .invalidValue(field: "refill.added", value: Int64(addedNanolitres))

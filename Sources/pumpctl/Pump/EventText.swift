@@ -22,6 +22,7 @@ enum EventText {
             case .bolusCancelled?: return Shown.bolusVolume(volume) + " not delivered"
             case .refillBegun?: return "expected residual " + Shown.volume(volume)
             case .refillCompleted?: return Shown.volume(volume) + " added"
+            case .refillWithdrawn?: return Shown.volume(volume) + " withdrawn"
             case .refillCancelled?: return "reservoir " + Shown.volume(volume) + " (unchanged)"
             case .alarmThresholdSet?: return "low-reservoir alarm at " + Shown.volume(volume)
             default: return Shown.volume(volume)
