@@ -108,7 +108,10 @@ import WandProtocol
         #expect(empty.pageCount == 1 && empty.totalEvents == 0 && empty.events.isEmpty)
         #expect(try host.request(.readEventLog(ReadEventLog(page: 1))) == .refused(.readEventLog, .pageOutOfRange))
 
-        for n in 0..<17 { host.simulation.pump.eventLog.append(time: Self.start, code: 0x0031, detail: UInt32(n)) }
+        // Every refusal is logged (0x0070 with the opcode): that is entry 0.
+        #expect(host.simulation.pump.eventLog.entries.map { [$0.index, UInt32($0.code), $0.detail] }
+                == [[0, UInt32(PumpEventCode.commandRefused.rawValue), UInt32(PumpOpcode.readEventLog.rawValue)]])
+        for n in 0..<16 { host.simulation.pump.eventLog.append(time: Self.start, code: 0x0031, detail: UInt32(n)) }
         guard case let .eventLog(first) = try host.request(.readEventLog(ReadEventLog(page: 0))),
               case let .eventLog(last) = try host.request(.readEventLog(ReadEventLog(page: 1)))
         else { Issue.record("expected pages"); return }

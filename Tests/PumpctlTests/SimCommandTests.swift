@@ -133,6 +133,7 @@ import TestSupport
         #expect(line("bolus started")?.hasSuffix("0.025mL") == true, "\(log.stdout)")
         #expect(line("refill begun")?.hasSuffix("expected residual 12mL") == true, "\(log.stdout)")
         #expect(line("refill completed")?.hasSuffix("18mL added") == true, "\(log.stdout)")
+        #expect(line("refill volume withdrawn")?.hasSuffix("12mL withdrawn") == true, "\(log.stdout)")
         #expect(line("clock set")?.hasSuffix("moved 5 min ahead") == true, "\(log.stdout)")
         #expect(line("alarm raised")?.hasSuffix("motor stall") == true, "\(log.stdout)")
         // No raw nanolitre counts on the screen.
