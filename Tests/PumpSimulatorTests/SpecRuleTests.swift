@@ -339,6 +339,76 @@ import WandProtocol
         #expect(simulation.relayedMessageCount == relayed)
     }
 
+    // MARK: 5.1: patient bolus fields
+
+    struct PatientBolusCase: Sendable, CustomTestStringConvertible {
+        var volume: UInt32
+        var doseOffset: Int64 = 0
+        var duration: UInt32 = 600
+        var lockout: UInt32 = 3_600
+        var perDay: UInt8 = 4
+        var accepted: Bool
+        var testDescription: String {
+            "\(volume) nL, dose floor\(doseOffset >= 0 ? "+" : "")\(doseOffset), \(duration) s, lockout \(lockout) s, \(perDay)/24 h"
+        }
+    }
+
+    /// The patient bolus rules the pump keeps (0x03), each broken alone,
+    /// and the exact floor rule for its dose.
+    @Test(arguments: [
+        PatientBolusCase(volume: 10_000, accepted: true),
+        PatientBolusCase(volume: 10_000, doseOffset: 1, accepted: false),
+        PatientBolusCase(volume: 10_000, doseOffset: -1, accepted: false),
+        PatientBolusCase(volume: 0, accepted: false),
+        PatientBolusCase(volume: 10_000, duration: 0, accepted: false),
+        PatientBolusCase(volume: 10_000, duration: 3_601, accepted: false),
+        // lockout x maximum per 24 h: 3 600 x 24 = 86 400 is the limit, one second more is over it
+        PatientBolusCase(volume: 10_000, perDay: 24, accepted: true),
+        PatientBolusCase(volume: 10_000, lockout: 3_601, perDay: 24, accepted: false),
+        PatientBolusCase(volume: 10_000, lockout: 86_400, perDay: 1, accepted: true),
+        // faster than the maximum bolus rate (720 mL/day)
+        PatientBolusCase(volume: 10_000_000, duration: 1, accepted: false),
+    ])
+    func patientBolusRules(_ rule: PatientBolusCase) throws {
+        var host = try host()
+        let floor = Int64(rule.volume) * 2_000_000 / 1_000_000
+        let bolus = WirePrescription.PatientBolus(
+            doseNanograms: UInt32(max(0, floor + rule.doseOffset)), volumeNanolitres: rule.volume, durationSeconds: rule.duration,
+            lockoutSeconds: rule.lockout, maximumPer24Hours: rule.perDay)
+        let candidate = Prescriptions.continuous(rate: 200_000, patientBolus: bolus)
+        let reply = try host.request(.stagePrescription(StagePrescription(commandId: commandID(1), prescription: candidate)))
+        if rule.accepted {
+            #expect(reply == .staged(StageReceipt(commandId: commandID(1), stagedHash: candidate.hash)))
+        } else {
+            #expect(reply == .refused(.stagePrescription, .prescriptionInvalid))
+        }
+    }
+
+    // MARK: Refill complete: order of the checks
+
+    /// Overfill is checked before the drug change; a concentration change
+    /// without a prescription is 0x07; with one for another concentration
+    /// the request does not decode (no reply, still in refill).
+    @Test func refillCompleteCheckOrder() throws {
+        var host = try host()
+        _ = try host.request(.refillBegin(RefillBegin(commandId: commandID(1))))
+        func complete(_ id: UInt8, added: UInt32, concentration: UInt32, _ prescription: WirePrescription? = nil) -> PumpRequest {
+            .refillComplete(RefillComplete(commandId: commandID(id), withdrawnNanolitres: 11_000_000, addedNanolitres: added,
+                                           drug: .baclofen, concentrationNanogramsPerMillilitre: concentration,
+                                           newPrescription: prescription))
+        }
+        #expect(try host.request(complete(2, added: 21_000_000, concentration: 1_000_000)) == .refused(.refillComplete, .reservoirOverfill))
+        #expect(try host.request(complete(3, added: 18_000_000, concentration: 1_000_000))
+                == .refused(.refillComplete, .concentrationChangeNeedsPrescription))
+        let (body, counter) = try host.seal(complete(4, added: 18_000_000, concentration: 1_000_000,
+                                                    Prescriptions.continuous(rate: 200_000)))
+        #expect(try host.send(sealed: body, counter: counter) == nil)
+        #expect(try host.interrogate().infusionState == .refillInProgress)
+        let next = Prescriptions.continuous(rate: 400_000, concentration: 1_000_000)
+        #expect(try host.request(complete(5, added: 18_000_000, concentration: 1_000_000, next)) == receipt(.refillComplete, 5))
+        #expect(try host.interrogate().prescriptionHash == next.hash)
+    }
+
     // MARK: Refill complete under a blocking alarm
 
     /// A refill complete carrying a prescription activates it, so it is
