@@ -1,3 +1,5 @@
+import Foundation
+import SystemPackage
 import Testing
 import WandProtocol
 @testable import PumpSimulator
@@ -150,6 +152,23 @@ import WandProtocol
         #expect(try host.interrogate().infusionState == .refillInProgress)
         #expect(try host.request(.refillCancel(RefillCancel(commandId: commandID(3)))) == receipt(.refillCancel, 3, at: host.now))
         #expect(try host.interrogate().infusionState == .infusing)
+    }
+
+    /// The refill is in the pump's persistent state: after a power cycle
+    /// (the simulator saved and loaded) it is still paused in the refill.
+    @Test func refillSurvivesAPowerCycle() throws {
+        var host = try host()
+        _ = try host.request(.refillBegin(RefillBegin(commandId: commandID(1))))
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("spec-refill-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = SimulatorStateFile(path: FilePath(folder.appendingPathComponent("simulator.json").path))
+        try file.save(host.simulation)
+        var restarted = SimulatedHost(simulation: try file.load(), now: host.now)
+        try restarted.open()
+        #expect(try restarted.interrogate().infusionState == .refillInProgress)
+        #expect(try restarted.request(.resumeInfusion(ResumeInfusion(commandId: commandID(2))))
+                == .refused(.resumeInfusion, .refillInProgress))
     }
 
     // MARK: Q10: clock
