@@ -52,6 +52,21 @@ import WandProtocol
         await programmer.close()
     }
 
+    /// Q7: a withdrawn volume beyond the format's 40 000 000 nL is a hard
+    /// finding: a request carrying it would not decode at the pump.
+    @Test func aWithdrawnVolumeBeyondTheFormatIsAHardFinding() async throws {
+        let visit = SimulatedVisit()
+        let programmer = try await visit.programmer()
+        func plan(withdrawn: Volume) async throws -> [FindingCode] {
+            let request = RefillRequest(withdrawn: withdrawn, added: .mL(18), drug: nil, concentration: .mcgPerML(2000),
+                                        newPrescription: nil, discrepancyAcknowledgement: nil)
+            return try await programmer.plan(RefillCommand(request: request)).findings.errors.map(\.code)
+        }
+        #expect(try await plan(withdrawn: .nL(40_000_001)).contains(.arithmeticOutOfRange))
+        #expect(try await !plan(withdrawn: .nL(40_000_000)).contains(.arithmeticOutOfRange))
+        await programmer.close()
+    }
+
     /// Q12: with infusion stopped and a prime running, pumpctl's stop is
     /// sent (it ends the prime) instead of "already stopped, nothing sent".
     @Test func stopIsSentDuringAPrime() async throws {
