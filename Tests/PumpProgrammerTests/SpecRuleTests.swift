@@ -67,6 +67,33 @@ import WandProtocol
         await programmer.close()
     }
 
+    /// Section 9: "unknown" in a later session is "never received" only
+    /// while the pump's store reaches back to the send; otherwise the
+    /// resolution says the record may have aged out.
+    @Test(arguments: [(0, false), (8, true), (7, false)])
+    func anUnknownOutcomeSaysWhenThePumpsRecordMayHaveAgedOut(newerRecords: Int, mayHaveAgedOut: Bool) async throws {
+        let visit = SimulatedVisit()
+        let sentAt = SimulatedVisit.start - 3_600
+        visit.transport.with { simulation in
+            // Eight stored replies: `newerRecords` of them answered after the
+            // send, the rest before it.
+            for n in 0..<(newerRecords == 0 ? 0 : InterrogateReport.maximumRecords) {
+                let id = CommandID.random()
+                let reply = PumpReply.executed(.setAlarmConfiguration, CommandReceipt(commandId: id, executedAtUTCSeconds: sentAt))
+                let answered = n < InterrogateReport.maximumRecords - newerRecords ? sentAt - 60 : sentAt + 60
+                simulation.pump.outcomes.record(id, requestPlaintext: [UInt8(n)], reply: reply.encoded, utcSeconds: answered)
+            }
+        }
+        let lost = PendingCommand(commandID: CommandID.random().description, command: "bolus", pumpSerial: PumpIdentity.demoSerial,
+                                  sentAt: Date(timeIntervalSince1970: TimeInterval(sentAt)), parameters: [:])
+        try PendingCommandStore(directory: visit.directory).record(lost)
+        let programmer = try await visit.programmer()
+        let resolution = try #require(try await programmer.resolvePending())
+        #expect(resolution.fate == .neverReceived)
+        #expect(resolution.recordMayHaveAgedOut == mayHaveAgedOut)
+        await programmer.close()
+    }
+
     /// Q12: with infusion stopped and a prime running, pumpctl's stop is
     /// sent (it ends the prime) instead of "already stopped, nothing sent".
     @Test func stopIsSentDuringAPrime() async throws {

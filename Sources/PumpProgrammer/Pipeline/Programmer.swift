@@ -399,8 +399,26 @@ public actor Programmer {
         /// For a prescription change kept pending until read back: whether
         /// the pump now holds the prescription it was to write.
         public var verified: Bool?
+        /// For "never received": the pump's command store no longer reaches
+        /// back to when it was sent, so the pump may have carried it out and
+        /// forgotten it (PROTOCOL.md section 9, "Unknown and aged out").
+        public var recordMayHaveAgedOut = false
 
         public var executed: Bool { fate == .executed }
+    }
+
+    /// Whether the pump's store (the newest 64 or more replies, of which
+    /// the interrogate report shows the newest 8) may have forgotten a
+    /// command sent at `sentAt`: it cannot have while the report holds
+    /// fewer than 8 records or its oldest record is from before the send.
+    /// Times are compared on the pump's clock, read in the same report.
+    static func storeMayHaveForgotten(sentAt: Date, hostNow: Date, report: InterrogateReport) -> Bool {
+        guard report.recentCommands.count >= InterrogateReport.maximumRecords,
+              let oldest = report.recentCommands.map(\.utcSeconds).min() else { return false }
+        let pumpAhead = report.clock.utcSeconds.subtractingReportingOverflow(Int64(hostNow.timeIntervalSince1970))
+        let sent = Int64(sentAt.timeIntervalSince1970).addingReportingOverflow(pumpAhead.partialValue)
+        guard !pumpAhead.overflow, !sent.overflow else { return true }
+        return oldest > sent.partialValue
     }
 
     /// Asks the pump about the pending command, if there is one for this
@@ -448,7 +466,18 @@ public actor Programmer {
                        detail: refusal.meaning)
         case .neverReceived:
             resolution = Resolution(command: entry, fate: .neverReceived)
-            try record(command: entry.command, phase: .outcome, commandID: entry.commandID, outcome: .resolvedNeverReceived)
+            // Unknown proves "never received" only while the pump still
+            // remembers everything since the send; in a later session other
+            // commands may have pushed it out. Say so rather than let the
+            // technician repeat it on the strength of "never received".
+            let report = try? await interrogateReport()
+            resolution.recordMayHaveAgedOut = report.map {
+                Self.storeMayHaveForgotten(sentAt: entry.sentAt, hostNow: context.now(), report: $0)
+            } ?? true
+            try record(command: entry.command, phase: .outcome, commandID: entry.commandID, outcome: .resolvedNeverReceived,
+                       detail: resolution.recordMayHaveAgedOut
+                           ? "the pump's command record no longer reaches back to when it was sent: it may have been carried out and forgotten"
+                           : nil)
         case .undecodable:
             throw .unresolved(entry, detail: "The pump's record of it cannot be read; interrogate the pump and review its event log.")
         }

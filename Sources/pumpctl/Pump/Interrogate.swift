@@ -150,7 +150,10 @@ enum PumpText {
         switch resolution.fate {
         case .executed: text = "the pump had carried it out"
         case .refused(let refusal): text = "the pump had refused it (\(refusal.meaning)); it changed nothing"
-        case .neverReceived: text = "the pump never received it"
+        case .neverReceived:
+            text = resolution.recordMayHaveAgedOut
+                ? "the pump has no record of it, but its record no longer reaches back to when it was sent: it may have been carried out and forgotten; read the event log (pumpctl log) before sending it again"
+                : "the pump never received it"
         case .notSent: text = "it was never sent"
         case .unknown: text = "its outcome is still unknown"
         }
