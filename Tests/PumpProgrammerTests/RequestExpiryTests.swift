@@ -2,6 +2,7 @@ import Foundation
 import PumpSimulator
 import Synchronization
 import Testing
+import Therapy
 import WandLink
 import WandProtocol
 @testable import PumpProgrammer
@@ -99,10 +100,10 @@ struct PipelineRequestExpiryTests {
         let expiry = try await programmer.requestExpiry()
         #expect(expiry.utcSeconds >= SimulatedVisit.start - 1_200 + RequestExpiry.hostValiditySeconds)
         #expect(expiry.utcSeconds <= SimulatedVisit.start - 1_200 + RequestExpiry.maximumAheadSeconds)
-        // And the pump takes it: a stop goes through.
-        let plan = try await programmer.plan(StopCommand())
+        // And the pump takes it: an alarm setting goes through.
+        let plan = try await programmer.plan(AlarmThresholdCommand(threshold: .mL(3)))
         let result = try await programmer.execute(plan, overrides: [], confirmation: .flag(yes: true))
-        #expect(result.effect == .changed([.stop]))
+        #expect(result.effect == .changed([.alarmSettings]))
     }
 
     @Test func aBolusHeldPastItsExpiryIsRefusedAndNothingIsResent() async throws {

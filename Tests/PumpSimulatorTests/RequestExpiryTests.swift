@@ -38,6 +38,10 @@ struct SimulatedRequestExpiryTests {
         let bolusesBefore = host.simulation.pump.bolusesDelivered
         #expect(try host.send(sealed: held.body, counter: held.counter) == .refused(.startBolus, .requestExpired))
         #expect(host.simulation.pump.mechanics.bolus == nil)
+        // The pump's event log shows the refused bolus, as for any refusal.
+        let last = try #require(host.simulation.pump.eventLog.entries.last)
+        #expect(last.code == PumpEventCode.commandRefused.rawValue)
+        #expect(last.detail == UInt32(PumpOpcode.startBolus.rawValue))
         // The whole bolus time later the pump has delivered exactly what the
         // same pump given nothing delivered: the basal rate, no bolus.
         var untouched = twin

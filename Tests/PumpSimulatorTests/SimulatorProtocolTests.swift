@@ -113,7 +113,7 @@ import WandProtocol
                                durationSeconds: 3600)
         let (body, counter) = try host.seal(.startBolus(bolus))
         #expect(try host.send(sealed: body, counter: counter) == nil)
-        guard case let .outcome(report) = try host.request(.queryCommandOutcome(.init(commandId: commandID(9), expiry: host.expiry))) else {
+        guard case let .outcome(report) = try host.request(.queryCommandOutcome(.init(commandId: commandID(9)))) else {
             Issue.record("no outcome report"); return
         }
         let stored = try report.decodedReply()
@@ -274,7 +274,7 @@ import WandProtocol
         let handshake = SessionHandshake()
         let opened = try await exchange(FrameHeader(kind: .pumpMessage, sequence: 1).encoded + handshake.request.encoded)
         var session = try handshake.complete(replyPayload: opened.payload) { _ in PumpKey(bytes: PumpIdentity.demoKey) }
-        let bolus = StartBolus(commandId: commandID(5), expiry: host.expiry, kind: .therapeutic, doseNanograms: 100_000, volumeNanolitres: 50_000,
+        let bolus = StartBolus(commandId: commandID(5), expiry: .after(pumpClock: start), kind: .therapeutic, doseNanograms: 100_000, volumeNanolitres: 50_000,
                                durationSeconds: 3600)
         let sealed = try session.seal(.startBolus(bolus), sequence: 2)
         let reply = try session.open(try await exchange(sealed.frameBody), answering: sealed.counter)

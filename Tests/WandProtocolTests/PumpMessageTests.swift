@@ -186,7 +186,7 @@ struct PumpMessageTests {
         #expect(throws: WireError.unknownOpcode(0x95)) { try PumpReply(decoding: [0x95, 0x00]) }
         #expect(throws: WireError.unknownOpcode(0x01)) { try PumpRequest(decoding: [0x01]) }
         #expect(throws: WireError.unknownOpcode(0x02)) { try PumpReply(decoding: [0x02, 0x00]) }
-        #expect(throws: WireError.invalidValue(field: "reply.status", value: 0x1B)) { try PumpReply(decoding: [0x82, 0x1B]) }
+        #expect(throws: WireError.invalidValue(field: "reply.status", value: 0x1C)) { try PumpReply(decoding: [0x82, 0x1C]) }
     }
 
     @Test("Every refusal code has a distinct meaning and survives the wire")

@@ -99,7 +99,7 @@ struct ReceiptValidationTests {
         }
         // Set clock carries the same time type: a host cannot send year 10000.
         #expect(throws: WireError.invalidValue(field: "time.utcSeconds", value: 253_402_300_800)) {
-            try PumpRequest(decoding: hex("10 \(Self.id) \(Self.pastMaximumHex) 0000"))
+            try PumpRequest(decoding: hex("10 \(Self.id) \(F.expiryHex) \(Self.pastMaximumHex) 0000"))
         }
     }
 

@@ -7,7 +7,9 @@ import WandProtocol
 ///
 /// Monotonic, not wall-clock, time carries the reading forward: a wall
 /// clock set or stepped by NTP between the read and the send must not move
-/// an expiry. The pump reports whole seconds and the reply takes time to
+/// an expiry. `ContinuousClock` keeps counting while the laptop sleeps, as
+/// the pump's clock does, so a lid closed during a review does not leave
+/// the estimate behind. The pump reports whole seconds and the reply takes time to
 /// arrive, so the estimate lags the pump's true clock by up to about a
 /// second: an expiry from it lives a little less than asked, never longer.
 public struct PumpClockReading: Sendable, Equatable {

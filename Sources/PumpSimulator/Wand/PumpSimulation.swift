@@ -250,10 +250,14 @@ public struct PumpSimulation: Sendable {
         for _ in 0..<copies {
             var pumpCopy = pump
             var outcomes = pumpCopy.outcomes
+            let expiredBefore = endpoint.statistics.expiredRequests
             let answer = endpoint.handle(
                 frameBody: toPump, now: .seconds(pumpCopy.clock), utcSeconds: pumpCopy.clock, outcomes: &outcomes
             ) { request in pumpCopy.execute(request) }
             pumpCopy.outcomes = outcomes
+            if endpoint.statistics.expiredRequests > expiredBefore {
+                pumpCopy.logExpiredRequest()
+            }
             pump = pumpCopy
             if let answer { replies.append(answer) }
         }
