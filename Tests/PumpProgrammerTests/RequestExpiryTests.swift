@@ -106,6 +106,33 @@ struct PipelineRequestExpiryTests {
         #expect(result.effect == .changed([.alarmSettings]))
     }
 
+    @Test func thePumpClockIsCarriedForwardInWholeSecondsAndNeverBackwards() {
+        let read = ContinuousClock.now
+        let reading = PumpClockReading(pumpUTCSeconds: 1_800_000_000, receivedAt: read)
+        #expect(reading.pumpUTCSeconds(at: read + .milliseconds(2_900)) == 1_800_000_002)
+        #expect(reading.pumpUTCSeconds(at: read - .seconds(5)) == 1_800_000_000)
+        #expect(reading.expiry(at: read + .seconds(3)) == RequestExpiry(utcSeconds: 1_800_000_013))
+        // A reading at the end of the wire's range cannot overflow into the past.
+        let last = PumpClockReading(pumpUTCSeconds: .max - 1, receivedAt: read)
+        #expect(last.pumpUTCSeconds(at: read + .seconds(10)) == .max)
+        #expect(last.expiry(at: read + .seconds(10)).utcSeconds == WireTime.maximumUTCSeconds)
+    }
+
+    @Test func afterSettingAPumpClockThatWasOffTheNextRequestIsStillInTime() async throws {
+        let visit = SimulatedVisit()
+        // The pump's clock is 20 minutes slow; setting it moves it 20 minutes
+        // forward, so an expiry figured from the old reading would be dead.
+        visit.transport.with { $0.inject(.clockDrift, minutes: -20) }
+        let programmer = try await visit.programmer()
+        let sync = try await programmer.plan(ClockSetCommand(hostSeconds: visit.clock.now()))
+        #expect(try await programmer.execute(sync, overrides: [], confirmation: .flag(yes: true)).effect == .changed([.clockSet]))
+        let reading = try #require(await programmer.pumpClock)
+        #expect(abs(reading.pumpUTCSeconds - visit.clock.now()) <= 1)
+        let alarm = try await programmer.plan(AlarmThresholdCommand(threshold: .mL(3)))
+        #expect(try await programmer.execute(alarm, overrides: [], confirmation: .flag(yes: true)).effect
+                == .changed([.clockSet, .alarmSettings]))
+    }
+
     @Test func aBolusHeldPastItsExpiryIsRefusedAndNothingIsResent() async throws {
         let visit = SimulatedVisit()
         let relay = HoldingRelay(visit)
