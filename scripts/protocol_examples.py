@@ -73,6 +73,10 @@ CID3 = bytes(range(32, 48))
 CID4 = bytes(range(48, 64))
 ZERO_ID = bytes(16)
 TIME = struct.pack("<q", 1_700_000_000)
+# Request expiry (PROTOCOL.md section 5, "Request expiry"): every CID
+# request carries, right after its command id, the pump time after which it
+# must not run. The examples are sent at pump time TIME, so 10 s later.
+EXPIRY = struct.pack("<q", 1_700_000_010)
 
 CONTINUOUS = h("01 80841E00 01 01 400D0300 801A0600 00 00 00 F0490200")
 FLEX = h("""02 40787D01 03 02 00000000 00000000 01 02
@@ -128,20 +132,20 @@ examples["interrogate-reply"] = reply(3, 1, 1, h("82 00") + INTERROGATE_REPORT)
 
 # 4. Stage (sequence 4, counter 2) and commit (sequence 5, counter 3).
 flex_hash = hashlib.sha256(FLEX).digest()
-examples["stage-request"] = request(4, 2, h("04") + CID1 + FLEX)
+examples["stage-request"] = request(4, 2, h("04") + CID1 + EXPIRY + FLEX)
 examples["stage-reply"] = reply(4, 2, 2, h("84 00") + CID1 + flex_hash)
-examples["commit-request"] = request(5, 3, h("05") + CID2 + flex_hash)
+examples["commit-request"] = request(5, 3, h("05") + CID2 + EXPIRY + flex_hash)
 examples["commit-reply"] = reply(5, 3, 3, h("85 00") + CID2 + TIME)
 
-# 7. Refill cancel (sequence 6, host counter 4, pump counter 4): opcode 0x13
-# and a command id; the reply 0x93 carries a CommandReceipt.
-examples["refill-cancel-request"] = request(6, 4, h("13") + CID3)
+# 7. Refill cancel (sequence 6, host counter 4, pump counter 4): opcode 0x13,
+# a command id and the expiry; the reply 0x93 carries a CommandReceipt.
+examples["refill-cancel-request"] = request(6, 4, h("13") + CID3 + EXPIRY)
 examples["refill-cancel-reply"] = reply(6, 4, 4, h("93 00") + CID3 + TIME)
 
 # 8. A receipt the host does not accept (sequence 7, host counter 5, pump
 # counter 5): stop infusion with CID4, answered by a faulty pump with a
 # CommandReceipt naming the reserved all-zero command id.
-examples["stop-request"] = request(7, 5, h("09") + CID4)
+examples["stop-request"] = request(7, 5, h("09") + CID4 + EXPIRY)
 examples["zero-id-receipt-reply"] = reply(7, 5, 5, h("89 00") + ZERO_ID + TIME)
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ enum ProtocolBench {
     static let iterations = 20_000
 
     /// A stage request whose plaintext is near `target` bytes: flex steps
-    /// add 10 bytes each to a 39-byte base (opcode 1, command id 16, 22-byte
-    /// prescription frame). The exact size is printed.
+    /// add 10 bytes each to a 47-byte base (opcode 1, command id 16, expiry 8,
+    /// 22-byte prescription frame). The exact size is printed.
     static func stageRequest(steps: Int, id: CommandID) -> PumpRequest {
         let cycle: WirePrescription.Cycle = steps > 13 ? .weekly : .daily
         let spacing = cycle.minutes / steps
@@ -24,7 +24,7 @@ enum ProtocolBench {
                 .init(startMinute: UInt16(index * spacing), volumeRateNanolitresPerDay: 200_000, doseRateNanogramsPerDay: 400_000)
             },
             catheterVolumeNanolitres: 150_000)
-        return .stagePrescription(StagePrescription(commandId: id, prescription: prescription))
+        return .stagePrescription(StagePrescription(commandId: id, expiry: RequestExpiry(utcSeconds: 1_800_000_010), prescription: prescription))
     }
 
     static func run() throws {

@@ -36,8 +36,8 @@ enum SimulatorBench {
         pump.mechanics.reservoir = FineVolume(nanolitres: 40_000_000)
         let next = prescription()
         guard let id = CommandID(bytes: Array(repeating: 1, count: 16)), let commit = CommandID(bytes: Array(repeating: 2, count: 16)),
-              pump.execute(.stagePrescription(.init(commandId: id, prescription: next))).refusal == nil,
-              pump.execute(.commitStagedPrescription(.init(commandId: commit, stagedHash: next.hash))).refusal == nil
+              pump.execute(.stagePrescription(.init(commandId: id, expiry: .after(pumpClock: pump.clock), prescription: next))).refusal == nil,
+              pump.execute(.commitStagedPrescription(.init(commandId: commit, expiry: .after(pumpClock: pump.clock), stagedHash: next.hash))).refusal == nil
         else { throw BenchError.setup("the pump refused the benchmark prescription") }
         return pump
     }

@@ -263,7 +263,7 @@ import WandProtocol
     @Test func receiptsMustAnswerTheCommandIdWithARealTime() throws {
         let id = try #require(CommandID(bytes: Array(repeating: 7, count: 16)))
         let other = try #require(CommandID(bytes: Array(repeating: 8, count: 16)))
-        let bolus = PumpRequest.startBolus(StartBolus(commandId: id, kind: .therapeutic, doseNanograms: 50_000,
+        let bolus = PumpRequest.startBolus(StartBolus(commandId: id, expiry: RequestExpiry.after(pumpClock: SimulatedVisit.start), kind: .therapeutic, doseNanograms: 50_000,
                                                       volumeNanolitres: 25_000, durationSeconds: 600))
         let good = PumpReply.executed(.startBolus, CommandReceipt(commandId: id, executedAtUTCSeconds: 1_800_000_000))
         #expect(Programmer.answers(good, bolus))
@@ -316,7 +316,7 @@ import WandProtocol
         let fresh = SimulatedVisit()
         let other = try await fresh.programmer()
         let begin = try #require(CommandID(bytes: Array(repeating: 9, count: 16)))
-        fresh.transport.with { sim in _ = sim.pump.execute(.refillBegin(RefillBegin(commandId: begin))) }
+        fresh.transport.with { sim in _ = sim.pump.execute(.refillBegin(RefillBegin(commandId: begin, expiry: RequestExpiry.after(pumpClock: SimulatedVisit.start)))) }
         var codes: [[FindingCode]] = []
         codes.append(try await other.plan(ProgramCommand(prescription: try prescription(Self.increase))).findings.errors.map(\.code))
         codes.append(try await other.plan(AlarmThresholdCommand(threshold: .mL(3))).findings.errors.map(\.code))

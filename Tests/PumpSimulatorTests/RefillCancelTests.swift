@@ -18,7 +18,7 @@ import WandProtocol
     }
 
     static func begin(_ host: inout SimulatedHost, id: UInt8 = 1) throws -> RefillBeginReport {
-        guard case let .refillBegun(report) = try host.request(.refillBegin(RefillBegin(commandId: commandID(id)))) else {
+        guard case let .refillBegun(report) = try host.request(.refillBegin(RefillBegin(commandId: commandID(id), expiry: host.expiry))) else {
             throw SimulatedHost.Failure.noAnswer
         }
         return report
@@ -41,7 +41,7 @@ import WandProtocol
         var host = try host()
         let before = try host.interrogate()
         _ = try Self.begin(&host)
-        let cancel = RefillCancel(commandId: commandID(2))
+        let cancel = RefillCancel(commandId: commandID(2), expiry: host.expiry)
         #expect(try host.request(.refillCancel(cancel))
                 == .executed(.refillCancel, CommandReceipt(commandId: commandID(2), executedAtUTCSeconds: Self.start)))
         let after = try host.interrogate()
@@ -60,9 +60,9 @@ import WandProtocol
 
     @Test func aPumpStoppedBeforeTheRefillStaysStoppedAfterTheCancel() throws {
         var host = try host()
-        #expect(try host.request(.stopInfusion(StopInfusion(commandId: commandID(1)))).refusal == nil)
+        #expect(try host.request(.stopInfusion(StopInfusion(commandId: commandID(1), expiry: host.expiry))).refusal == nil)
         _ = try Self.begin(&host, id: 2)
-        #expect(try host.request(.refillCancel(RefillCancel(commandId: commandID(3)))).refusal == nil)
+        #expect(try host.request(.refillCancel(RefillCancel(commandId: commandID(3), expiry: host.expiry))).refusal == nil)
         #expect(try host.interrogate().infusionState == .stopped)
         let delivered = host.simulation.pump.mechanics.deliveredNanograms
         try host.wait(seconds: Self.day)
@@ -72,7 +72,7 @@ import WandProtocol
     @Test func theEventLogRecordsTheCancelWithTheReservoirVolume() throws {
         var host = try host()
         _ = try Self.begin(&host)
-        _ = try host.request(.refillCancel(RefillCancel(commandId: commandID(2))))
+        _ = try host.request(.refillCancel(RefillCancel(commandId: commandID(2), expiry: host.expiry)))
         let last = try #require(host.simulation.pump.eventLog.entries.last)
         #expect(last.code == 0x0042)
         #expect(last.code == PumpEventCode.refillCancelled.rawValue)
@@ -83,22 +83,22 @@ import WandProtocol
     @Test func cancelWithoutARefillInProgressIsRefusedAndChangesNothing() throws {
         var host = try host()
         let before = host.simulation.pump
-        #expect(try host.request(.refillCancel(RefillCancel(commandId: commandID(1)))) == .refused(.refillCancel, .notInRefill))
+        #expect(try host.request(.refillCancel(RefillCancel(commandId: commandID(1), expiry: host.expiry))) == .refused(.refillCancel, .notInRefill))
         #expect(host.simulation.pump.mechanics == before.mechanics)
         #expect(host.simulation.pump.eventLog.entries.last?.code == PumpEventCode.commandRefused.rawValue)
         #expect(host.simulation.pump.eventLog.entries.last?.detail == 0x13)
         // And after a completed refill there is none in progress either.
         _ = try Self.begin(&host, id: 2)
-        let complete = RefillComplete(commandId: commandID(3), withdrawnNanolitres: 12_000_000, addedNanolitres: 18_000_000,
+        let complete = RefillComplete(commandId: commandID(3), expiry: host.expiry, withdrawnNanolitres: 12_000_000, addedNanolitres: 18_000_000,
                                       drug: .baclofen, concentrationNanogramsPerMillilitre: 2_000_000, newPrescription: nil)
         #expect(try host.request(.refillComplete(complete)).refusal == nil)
-        #expect(try host.request(.refillCancel(RefillCancel(commandId: commandID(4)))) == .refused(.refillCancel, .notInRefill))
+        #expect(try host.request(.refillCancel(RefillCancel(commandId: commandID(4), expiry: host.expiry))) == .refused(.refillCancel, .notInRefill))
     }
 
     @Test func aRepeatedCancelIsAnsweredFromTheOutcomeStoreAndRunsOnce() throws {
         var host = try host()
         _ = try Self.begin(&host)
-        let cancel = PumpRequest.refillCancel(RefillCancel(commandId: commandID(2)))
+        let cancel = PumpRequest.refillCancel(RefillCancel(commandId: commandID(2), expiry: host.expiry))
         let first = try host.request(cancel)
         // A new refill, then the same cancel again (a host retrying after a
         // lost reply, in a new session): the stored reply, not a second cancel.
@@ -116,20 +116,20 @@ import WandProtocol
     @Test func duringARefillOnlyItsEndIsAccepted() throws {
         var host = try host()
         _ = try Self.begin(&host)
-        #expect(try host.request(.resumeInfusion(ResumeInfusion(commandId: commandID(2)))) == .refused(.resumeInfusion, .refillInProgress))
-        let bolus = StartBolus(commandId: commandID(3), kind: .therapeutic, doseNanograms: 100_000, volumeNanolitres: 50_000,
+        #expect(try host.request(.resumeInfusion(ResumeInfusion(commandId: commandID(2), expiry: host.expiry))) == .refused(.resumeInfusion, .refillInProgress))
+        let bolus = StartBolus(commandId: commandID(3), expiry: host.expiry, kind: .therapeutic, doseNanograms: 100_000, volumeNanolitres: 50_000,
                                durationSeconds: 3600)
         #expect(try host.request(.startBolus(bolus)) == .refused(.startBolus, .refillInProgress))
-        #expect(try host.request(.stopInfusion(StopInfusion(commandId: commandID(4)))) == .refused(.stopInfusion, .refillInProgress))
-        #expect(try host.request(.refillBegin(RefillBegin(commandId: commandID(5)))) == .refused(.refillBegin, .refillInProgress))
+        #expect(try host.request(.stopInfusion(StopInfusion(commandId: commandID(4), expiry: host.expiry))) == .refused(.stopInfusion, .refillInProgress))
+        #expect(try host.request(.refillBegin(RefillBegin(commandId: commandID(5), expiry: host.expiry))) == .refused(.refillBegin, .refillInProgress))
         #expect(try host.interrogate().infusionState == .refillInProgress)
-        #expect(try host.request(.refillCancel(RefillCancel(commandId: commandID(6)))).refusal == nil)
+        #expect(try host.request(.refillCancel(RefillCancel(commandId: commandID(6), expiry: host.expiry))).refusal == nil)
         #expect(try host.interrogate().infusionState == .infusing)
     }
 
     @Test func refillBeginEndsABolusInProgressAndTheCancelDoesNotRestartIt() throws {
         var host = try host()
-        let bolus = StartBolus(commandId: commandID(1), kind: .therapeutic, doseNanograms: 100_000, volumeNanolitres: 50_000,
+        let bolus = StartBolus(commandId: commandID(1), expiry: host.expiry, kind: .therapeutic, doseNanograms: 100_000, volumeNanolitres: 50_000,
                                durationSeconds: 3600)
         #expect(try host.request(.startBolus(bolus)).refusal == nil)
         try host.wait(seconds: 1800)
@@ -138,16 +138,16 @@ import WandProtocol
         // Half of the 50 uL bolus was left when the refill began.
         let cut = host.simulation.pump.eventLog.entries.last { $0.code == PumpEventCode.bolusCancelled.rawValue }
         #expect(cut?.detail == 25_000)
-        #expect(try host.request(.refillCancel(RefillCancel(commandId: commandID(3)))).refusal == nil)
+        #expect(try host.request(.refillCancel(RefillCancel(commandId: commandID(3), expiry: host.expiry))).refusal == nil)
         #expect(try host.interrogate().infusionState == .infusing)
         #expect(host.simulation.pump.mechanics.bolus == nil)
     }
 
     @Test func aCompletedRefillResumesDeliveryAsItWasBeforeTheBegin() throws {
         var host = try host()
-        #expect(try host.request(.stopInfusion(StopInfusion(commandId: commandID(1)))).refusal == nil)
+        #expect(try host.request(.stopInfusion(StopInfusion(commandId: commandID(1), expiry: host.expiry))).refusal == nil)
         _ = try Self.begin(&host, id: 2)
-        let complete = RefillComplete(commandId: commandID(3), withdrawnNanolitres: 12_000_000, addedNanolitres: 18_000_000,
+        let complete = RefillComplete(commandId: commandID(3), expiry: host.expiry, withdrawnNanolitres: 12_000_000, addedNanolitres: 18_000_000,
                                       drug: .baclofen, concentrationNanogramsPerMillilitre: 2_000_000, newPrescription: nil)
         #expect(try host.request(.refillComplete(complete)).refusal == nil)
         let status = try host.interrogate()
@@ -157,7 +157,7 @@ import WandProtocol
 
     @Test func aRefillInProgressSurvivesASaveAndLoadAndIsCancelledAfterwards() throws {
         var host = try host()
-        #expect(try host.request(.stopInfusion(StopInfusion(commandId: commandID(1)))).refusal == nil)
+        #expect(try host.request(.stopInfusion(StopInfusion(commandId: commandID(1), expiry: host.expiry))).refusal == nil)
         _ = try Self.begin(&host, id: 2)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("refillcancel-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -168,7 +168,7 @@ import WandProtocol
         #expect(loaded.pump.infusionStoppedBeforeRefill == true)
         var restarted = SimulatedHost(simulation: loaded, now: host.now)
         try restarted.open()
-        #expect(try restarted.request(.refillCancel(RefillCancel(commandId: commandID(3)))).refusal == nil)
+        #expect(try restarted.request(.refillCancel(RefillCancel(commandId: commandID(3), expiry: host.expiry))).refusal == nil)
         #expect(try restarted.interrogate().infusionState == .stopped)
     }
 }

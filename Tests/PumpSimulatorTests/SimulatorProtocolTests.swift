@@ -37,11 +37,11 @@ import WandProtocol
     @Test func stageCommitAndReadBack() throws {
         var host = try host()
         let next = Prescriptions.continuous(rate: 300_000)
-        guard case let .staged(receipt) = try host.request(.stagePrescription(.init(commandId: commandID(1), prescription: next)))
+        guard case let .staged(receipt) = try host.request(.stagePrescription(.init(commandId: commandID(1), expiry: host.expiry, prescription: next)))
         else { Issue.record("not staged"); return }
         #expect(receipt.stagedHash == next.hash)
         #expect(try host.interrogate().stagedHash == next.hash)
-        let committed = try host.request(.commitStagedPrescription(.init(commandId: commandID(2), stagedHash: receipt.stagedHash)))
+        let committed = try host.request(.commitStagedPrescription(.init(commandId: commandID(2), expiry: host.expiry, stagedHash: receipt.stagedHash)))
         #expect(committed.opcode == .commitStagedPrescription && committed.refusal == nil)
         guard case let .prescription(readBack) = try host.request(.readPrescription(.init())) else {
             Issue.record("no prescription report"); return
@@ -55,16 +55,16 @@ import WandProtocol
 
     @Test func commitOfAnotherHashIsRefused() throws {
         var host = try host()
-        _ = try host.request(.stagePrescription(.init(commandId: commandID(1), prescription: Prescriptions.continuous(rate: 300_000))))
+        _ = try host.request(.stagePrescription(.init(commandId: commandID(1), expiry: host.expiry, prescription: Prescriptions.continuous(rate: 300_000))))
         let other = Prescriptions.continuous(rate: 250_000).hash
-        #expect(try host.request(.commitStagedPrescription(.init(commandId: commandID(2), stagedHash: other))).refusal == .stagedHashMismatch)
+        #expect(try host.request(.commitStagedPrescription(.init(commandId: commandID(2), expiry: host.expiry, stagedHash: other))).refusal == .stagedHashMismatch)
         #expect(try host.interrogate().prescription.continuousVolumeRateNanolitresPerDay == 200_000)
     }
 
     @Test func thePumpKeepsItsOwnHardLimits() throws {
         var host = try host()
         func stage(_ prescription: WirePrescription, _ id: UInt8) throws -> PumpRefusal? {
-            try host.request(.stagePrescription(.init(commandId: commandID(id), prescription: prescription))).refusal
+            try host.request(.stagePrescription(.init(commandId: commandID(id), expiry: host.expiry, prescription: prescription))).refusal
         }
         // 1000 mcg/mL prescribed, 2000 mcg/mL in the reservoir.
         #expect(try stage(Prescriptions.continuous(rate: 400_000, concentration: 1_000_000), 1) == .drugMismatch)
@@ -79,16 +79,16 @@ import WandProtocol
 
     @Test func refillChecksCapacityAndConcentrationChanges() throws {
         var host = try host()
-        guard case let .refillBegun(begun) = try host.request(.refillBegin(.init(commandId: commandID(1)))) else {
+        guard case let .refillBegun(begun) = try host.request(.refillBegin(.init(commandId: commandID(1), expiry: host.expiry))) else {
             Issue.record("refill not begun"); return
         }
         #expect(begun.expectedResidualNanolitres == 12_000_000)
         // The residual is withdrawn completely; 21 mL added would overfill 20 mL.
-        let overfill = RefillComplete(commandId: commandID(2), withdrawnNanolitres: 12_000_000, addedNanolitres: 21_000_000, drug: .baclofen,
+        let overfill = RefillComplete(commandId: commandID(2), expiry: host.expiry, withdrawnNanolitres: 12_000_000, addedNanolitres: 21_000_000, drug: .baclofen,
                                       concentrationNanogramsPerMillilitre: 2_000_000, newPrescription: nil)
         #expect(try host.request(.refillComplete(overfill)).refusal == .reservoirOverfill)
         // 1000 mcg/mL without a prescription for it.
-        let bare = RefillComplete(commandId: commandID(3), withdrawnNanolitres: 12_000_000, addedNanolitres: 18_000_000, drug: .baclofen,
+        let bare = RefillComplete(commandId: commandID(3), expiry: host.expiry, withdrawnNanolitres: 12_000_000, addedNanolitres: 18_000_000, drug: .baclofen,
                                   concentrationNanogramsPerMillilitre: 1_000_000, newPrescription: nil)
         #expect(try host.request(.refillComplete(bare)).refusal == .concentrationChangeNeedsPrescription)
         var unchanged = try host.interrogate()
@@ -96,7 +96,7 @@ import WandProtocol
         #expect(unchanged.reservoirVolumeNanolitres == 12_000_000)
         // With the prescription for 1000 mcg/mL (0.4 mL/day keeps 400 mcg/day) both change together.
         let next = Prescriptions.continuous(rate: 400_000, concentration: 1_000_000)
-        let complete = RefillComplete(commandId: commandID(4), withdrawnNanolitres: 12_000_000, addedNanolitres: 18_000_000, drug: .baclofen,
+        let complete = RefillComplete(commandId: commandID(4), expiry: host.expiry, withdrawnNanolitres: 12_000_000, addedNanolitres: 18_000_000, drug: .baclofen,
                                       concentrationNanogramsPerMillilitre: 1_000_000, newPrescription: next)
         #expect(try host.request(.refillComplete(complete)).refusal == nil)
         unchanged = try host.interrogate()
@@ -109,7 +109,7 @@ import WandProtocol
     @Test func aLostReplyIsResolvedFromTheOutcomeStore() throws {
         var host = try host()
         host.simulation.inject(.dropNextResponse)
-        let bolus = StartBolus(commandId: commandID(9), kind: .therapeutic, doseNanograms: 100_000, volumeNanolitres: 50_000,
+        let bolus = StartBolus(commandId: commandID(9), expiry: host.expiry, kind: .therapeutic, doseNanograms: 100_000, volumeNanolitres: 50_000,
                                durationSeconds: 3600)
         let (body, counter) = try host.seal(.startBolus(bolus))
         #expect(try host.send(sealed: body, counter: counter) == nil)
@@ -123,7 +123,7 @@ import WandProtocol
 
     @Test func aRepeatedCommandIdIsAnsweredFromTheStoreAndRunsOnce() throws {
         var host = try host()
-        let bolus = StartBolus(commandId: commandID(7), kind: .therapeutic, doseNanograms: 100_000, volumeNanolitres: 50_000,
+        let bolus = StartBolus(commandId: commandID(7), expiry: host.expiry, kind: .therapeutic, doseNanograms: 100_000, volumeNanolitres: 50_000,
                                durationSeconds: 3600)
         let first = try host.request(.startBolus(bolus))
         // The same command under a new counter (a host that re-sent after a restart).
@@ -147,7 +147,7 @@ import WandProtocol
         let report = try host.interrogate()
         #expect(report.activeAlarms.contains(.motorStall))
         #expect(report.infusionState == .stopped)
-        let bolus = StartBolus(commandId: commandID(1), kind: .therapeutic, doseNanograms: 100_000, volumeNanolitres: 50_000,
+        let bolus = StartBolus(commandId: commandID(1), expiry: host.expiry, kind: .therapeutic, doseNanograms: 100_000, volumeNanolitres: 50_000,
                                durationSeconds: 3600)
         #expect(try host.request(.startBolus(bolus)).refusal == .blockingAlarmActive)
         let pumped = host.simulation.pump.mechanics.pumpedVolume
@@ -161,7 +161,7 @@ import WandProtocol
         let report = try host.interrogate()
         #expect(report.batteryState == .endOfService)
         #expect(report.activeAlarms.contains(.endOfService))
-        let staged = try host.request(.stagePrescription(.init(commandId: commandID(1), prescription: Prescriptions.continuous(rate: 300_000))))
+        let staged = try host.request(.stagePrescription(.init(commandId: commandID(1), expiry: host.expiry, prescription: Prescriptions.continuous(rate: 300_000))))
         #expect(staged.refusal == .batteryEndOfService)
     }
 
@@ -205,10 +205,10 @@ import WandProtocol
     @Test func stateSurvivesASaveAndLoad() throws {
         var host = SimulatedHost(simulation: .fresh(hostNow: SimulatorProtocolTests.start), now: SimulatorProtocolTests.start)
         try host.open()
-        let bolus = StartBolus(commandId: commandID(3), kind: .therapeutic, doseNanograms: 100_000, volumeNanolitres: 50_000,
+        let bolus = StartBolus(commandId: commandID(3), expiry: host.expiry, kind: .therapeutic, doseNanograms: 100_000, volumeNanolitres: 50_000,
                                durationSeconds: 3600)
         _ = try host.request(.startBolus(bolus))
-        _ = try host.request(.stagePrescription(.init(commandId: commandID(4), prescription: Prescriptions.continuous(rate: 300_000))))
+        _ = try host.request(.stagePrescription(.init(commandId: commandID(4), expiry: host.expiry, prescription: Prescriptions.continuous(rate: 300_000))))
         try host.wait(seconds: 1800)
         host.simulation.inject(.batteryERI)
         host.simulation.inject(.dropNextRequest)
@@ -274,7 +274,7 @@ import WandProtocol
         let handshake = SessionHandshake()
         let opened = try await exchange(FrameHeader(kind: .pumpMessage, sequence: 1).encoded + handshake.request.encoded)
         var session = try handshake.complete(replyPayload: opened.payload) { _ in PumpKey(bytes: PumpIdentity.demoKey) }
-        let bolus = StartBolus(commandId: commandID(5), kind: .therapeutic, doseNanograms: 100_000, volumeNanolitres: 50_000,
+        let bolus = StartBolus(commandId: commandID(5), expiry: .after(pumpClock: start), kind: .therapeutic, doseNanograms: 100_000, volumeNanolitres: 50_000,
                                durationSeconds: 3600)
         let sealed = try session.seal(.startBolus(bolus), sequence: 2)
         let reply = try session.open(try await exchange(sealed.frameBody), answering: sealed.counter)

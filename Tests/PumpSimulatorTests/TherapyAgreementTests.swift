@@ -15,9 +15,9 @@ import WandProtocol
         var pump = PumpSimulation.fresh(hostNow: start).pump
         pump.mechanics.reservoir = FineVolume(nanolitres: reservoir)
         pump.mechanics.lowReservoirThreshold = FineVolume(nanolitres: threshold)
-        let staged = pump.execute(.stagePrescription(.init(commandId: commandID(1), prescription: prescription)))
+        let staged = pump.execute(.stagePrescription(.init(commandId: commandID(1), expiry: .after(pumpClock: pump.clock), prescription: prescription)))
         #expect(staged.refusal == nil)
-        let committed = pump.execute(.commitStagedPrescription(.init(commandId: commandID(2), stagedHash: prescription.hash)))
+        let committed = pump.execute(.commitStagedPrescription(.init(commandId: commandID(2), expiry: .after(pumpClock: pump.clock), stagedHash: prescription.hash)))
         #expect(committed.refusal == nil)
         return pump
     }
@@ -138,9 +138,9 @@ import WandProtocol
     }
 
     static func refill(_ host: inout SimulatedHost, to concentration: UInt32, prescription: WirePrescription, ids: UInt8) throws {
-        #expect(try host.request(.refillBegin(.init(commandId: commandID(ids)))).refusal == nil)
+        #expect(try host.request(.refillBegin(.init(commandId: commandID(ids), expiry: host.expiry))).refusal == nil)
         let residual = UInt32(host.simulation.pump.mechanics.reservoir.nanolitres)
-        let complete = RefillComplete(commandId: commandID(ids + 1), withdrawnNanolitres: residual, addedNanolitres: 18_000_000,
+        let complete = RefillComplete(commandId: commandID(ids + 1), expiry: host.expiry, withdrawnNanolitres: residual, addedNanolitres: 18_000_000,
                                       drug: .baclofen, concentrationNanogramsPerMillilitre: concentration, newPrescription: prescription)
         let refusal = try host.request(.refillComplete(complete)).refusal
         #expect(refusal == nil)
@@ -165,8 +165,8 @@ import WandProtocol
             while host.simulation.pump.mechanics.line.segments.count > 1 { try host.wait(seconds: Self.day / 4) }
         } else {
             let kept = prescription(2_000_000)
-            _ = try host.request(.stagePrescription(.init(commandId: commandID(1), prescription: kept)))
-            #expect(try host.request(.commitStagedPrescription(.init(commandId: commandID(2), stagedHash: kept.hash))).refusal == nil)
+            _ = try host.request(.stagePrescription(.init(commandId: commandID(1), expiry: host.expiry, prescription: kept)))
+            #expect(try host.request(.commitStagedPrescription(.init(commandId: commandID(2), expiry: host.expiry, stagedHash: kept.hash))).refusal == nil)
         }
         try Self.refill(&host, to: to * 1000, prescription: prescription(to * 1000), ids: 20)
         #expect(host.simulation.pump.mechanics.line.segments.count == 1, "the line holds the old concentration at the refill")
@@ -231,9 +231,9 @@ import WandProtocol
         // no morphine reaches the patient until then.
         var host = SimulatedHost(simulation: .fresh(hostNow: Self.start), now: Self.start)
         try host.open()
-        #expect(try host.request(.refillBegin(.init(commandId: commandID(10)))).refusal == nil)
+        #expect(try host.request(.refillBegin(.init(commandId: commandID(10), expiry: host.expiry))).refusal == nil)
         let morphine = Prescriptions.continuous(rate: 100_000, concentration: 10_000_000, drug: .morphine)
-        let complete = RefillComplete(commandId: commandID(11), withdrawnNanolitres: 12_000_000, addedNanolitres: 18_000_000,
+        let complete = RefillComplete(commandId: commandID(11), expiry: host.expiry, withdrawnNanolitres: 12_000_000, addedNanolitres: 18_000_000,
                                       drug: .morphine, concentrationNanogramsPerMillilitre: 10_000_000, newPrescription: morphine)
         #expect(try host.request(.refillComplete(complete)).refusal == nil)
         #expect(host.simulation.pump.fluidPathReport.outgoingPrescription?.drug == .baclofen)
@@ -243,12 +243,12 @@ import WandProtocol
         #expect(host.simulation.pump.mechanics.deliveredNanograms(ofDrug: baclofen) - before == 800_000)
         #expect(host.simulation.pump.mechanics.deliveredNanograms(ofDrug: opioid) == 0)
         // A second drug change while baclofen is still in the line is refused.
-        #expect(try host.request(.refillBegin(.init(commandId: commandID(12)))).refusal == nil)
-        let back = RefillComplete(commandId: commandID(13), withdrawnNanolitres: 0, addedNanolitres: 18_000_000,
+        #expect(try host.request(.refillBegin(.init(commandId: commandID(12), expiry: host.expiry))).refusal == nil)
+        let back = RefillComplete(commandId: commandID(13), expiry: host.expiry, withdrawnNanolitres: 0, addedNanolitres: 18_000_000,
                                   drug: .ziconotide, concentrationNanogramsPerMillilitre: 100_000,
                                   newPrescription: Prescriptions.continuous(rate: 24_000, concentration: 100_000, drug: .ziconotide))
         #expect(try host.request(.refillComplete(back)).refusal == .lineHoldsEarlierChange)
-        #expect(try host.request(.refillCancel(.init(commandId: commandID(14)))).refusal == nil)
+        #expect(try host.request(.refillCancel(.init(commandId: commandID(14), expiry: host.expiry))).refusal == nil)
         try host.wait(seconds: Self.day)
         // 2.3 days in all: 920 mcg of baclofen, then morphine at 1 mg/day.
         #expect(host.simulation.pump.mechanics.deliveredNanograms(ofDrug: baclofen) - before == 920_000)
@@ -261,9 +261,9 @@ import WandProtocol
     @Test func aDrugChangeLeftAloneForSixDaysSwitchesToTheNewDrugsRate() throws {
         var host = SimulatedHost(simulation: .fresh(hostNow: Self.start), now: Self.start)
         try host.open()
-        #expect(try host.request(.refillBegin(.init(commandId: commandID(10)))).refusal == nil)
+        #expect(try host.request(.refillBegin(.init(commandId: commandID(10), expiry: host.expiry))).refusal == nil)
         let morphine = Prescriptions.continuous(rate: 50_000, concentration: 10_000_000, drug: .morphine)
-        let complete = RefillComplete(commandId: commandID(11), withdrawnNanolitres: 12_000_000, addedNanolitres: 18_000_000,
+        let complete = RefillComplete(commandId: commandID(11), expiry: host.expiry, withdrawnNanolitres: 12_000_000, addedNanolitres: 18_000_000,
                                       drug: .morphine, concentrationNanogramsPerMillilitre: 10_000_000, newPrescription: morphine)
         #expect(try host.request(.refillComplete(complete)).refusal == nil)
         try host.wait(seconds: 6 * Self.day)
@@ -279,26 +279,26 @@ import WandProtocol
         var host = SimulatedHost(simulation: .fresh(hostNow: Self.start), now: Self.start)
         try host.open()
         // Fluid path changes only with infusion stopped.
-        #expect(try host.request(.setFluidPath(.init(commandId: commandID(1), event: .implant, catheterNanolitres: 300_000))).refusal
+        #expect(try host.request(.setFluidPath(.init(commandId: commandID(1), expiry: host.expiry, event: .implant, catheterNanolitres: 300_000))).refusal
                 == .infusionRunning)
-        #expect(try host.request(.stopInfusion(.init(commandId: commandID(2)))).refusal == nil)
-        #expect(try host.request(.setFluidPath(.init(commandId: commandID(3), event: .implant, catheterNanolitres: 300_000))).refusal == nil)
+        #expect(try host.request(.stopInfusion(.init(commandId: commandID(2), expiry: host.expiry))).refusal == nil)
+        #expect(try host.request(.setFluidPath(.init(commandId: commandID(3), expiry: host.expiry, event: .implant, catheterNanolitres: 300_000))).refusal == nil)
         let path = host.simulation.pump.fluidPathReport
         #expect(path.segments == [.init(volumeNanolitres: 500_000, contents: .noDrug)])
         #expect(path.catheterNanolitres == 300_000)
         // A prescription naming the old catheter is refused.
         let old = Prescriptions.continuous(rate: 200_000)
-        #expect(try host.request(.stagePrescription(.init(commandId: commandID(4), prescription: old))).refusal == .catheterMismatch)
+        #expect(try host.request(.stagePrescription(.init(commandId: commandID(4), expiry: host.expiry, prescription: old))).refusal == .catheterMismatch)
         let before = host.simulation.pump.mechanics.deliveredNanograms
         // The prime runs with infusion stopped and pushes exactly the empty line.
-        let prime = StartBolus(commandId: commandID(5), kind: .prime, doseNanograms: 0, volumeNanolitres: 500_000, durationSeconds: 600)
+        let prime = StartBolus(commandId: commandID(5), expiry: host.expiry, kind: .prime, doseNanograms: 0, volumeNanolitres: 500_000, durationSeconds: 600)
         #expect(try host.request(.startBolus(prime)).refusal == nil)
         try host.wait(seconds: 601)
         #expect(host.simulation.pump.mechanics.deliveredNanograms == before)
         #expect(host.simulation.pump.fluidPathReport.segments
                 == [.init(volumeNanolitres: 500_000, contents: .drug(.baclofen, concentrationNanogramsPerMillilitre: 2_000_000))])
         // A therapeutic bolus still needs infusion running.
-        let bolus = StartBolus(commandId: commandID(6), kind: .therapeutic, doseNanograms: 50_000, volumeNanolitres: 25_000, durationSeconds: 600)
+        let bolus = StartBolus(commandId: commandID(6), expiry: host.expiry, kind: .therapeutic, doseNanograms: 50_000, volumeNanolitres: 25_000, durationSeconds: 600)
         #expect(try host.request(.startBolus(bolus)).refusal == .infusionStopped)
     }
 

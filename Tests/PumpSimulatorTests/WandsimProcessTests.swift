@@ -54,7 +54,7 @@ import WandProtocol
             #expect(report.serial == PumpIdentity.demoSerial)
             #expect(report.reservoirConcentrationNanogramsPerMillilitre == 2_000_000)
             if round == 2 {
-                let bolus = StartBolus(commandId: commandID(42), kind: .therapeutic, doseNanograms: 20_000, volumeNanolitres: 10_000,
+                let bolus = StartBolus(commandId: commandID(42), expiry: .after(pumpClock: report.clock.utcSeconds), kind: .therapeutic, doseNanograms: 20_000, volumeNanolitres: 10_000,
                                        durationSeconds: 600)
                 let sealed = try session.seal(.startBolus(bolus), sequence: 3)
                 let started = try session.open(try await Self.exchange(transport, sealed.frameBody, decoder: &decoder),

@@ -340,7 +340,7 @@ struct ExchangeTests {
         return channel
     }
 
-    static let bolus = PumpRequest.startBolus(StartBolus(commandId: Fixture.commandId, kind: .therapeutic, doseNanograms: 100_000,
+    static let bolus = PumpRequest.startBolus(StartBolus(commandId: Fixture.commandId, expiry: Fixture.expiry, kind: .therapeutic, doseNanograms: 100_000,
                                                          volumeNanolitres: 50_000, durationSeconds: 900))
 
     @Test("A lost pump reply: retransmission answered from the pump's cache, executed once")
@@ -522,7 +522,7 @@ struct ExchangeTests {
         let (link, channel) = try await Self.heldChannel()
         let first = Task { await channel.send(Self.bolus) }
         #expect(await eventually { await link.sealedFrames.count == 1 })
-        let cancelled = Task { await channel.send(.stopInfusion(StopInfusion(commandId: ProtocolExampleTests.cid2))) }
+        let cancelled = Task { await channel.send(.stopInfusion(StopInfusion(commandId: ProtocolExampleTests.cid2, expiry: Fixture.expiry))) }
         #expect(await eventually { await channel.waitingExchanges == 1 })
         let third = Task { await channel.send(Self.clockRead) }
         #expect(await eventually { await channel.waitingExchanges == 2 })

@@ -27,6 +27,11 @@ enum MessageGenerators {
         Int64.random(in: WireTime.utcSecondsRange, using: &rng)
     }
 
+    /// Any expiry the wire can carry.
+    static func expiry<R: RandomNumberGenerator>(_ rng: inout R) -> RequestExpiry {
+        RequestExpiry(utcSeconds: Int64.random(in: WireTime.utcSecondsRange, using: &rng))
+    }
+
     static func hash<R: RandomNumberGenerator>(_ rng: inout R) -> PrescriptionHash {
         PrescriptionHash(unchecked: (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) })
     }
@@ -78,20 +83,20 @@ enum MessageGenerators {
         switch opcode {
         case .openSession, .interrogate: return .interrogate(InterrogateRequest())
         case .readPrescription: return .readPrescription(ReadPrescriptionRequest())
-        case .stagePrescription: return .stagePrescription(StagePrescription(commandId: id, prescription: randomPrescription(&rng)))
-        case .commitStagedPrescription: return .commitStagedPrescription(CommitStagedPrescription(commandId: id, stagedHash: hash(&rng)))
-        case .discardStagedPrescription: return .discardStagedPrescription(DiscardStagedPrescription(commandId: id))
+        case .stagePrescription: return .stagePrescription(StagePrescription(commandId: id, expiry: expiry(&rng), prescription: randomPrescription(&rng)))
+        case .commitStagedPrescription: return .commitStagedPrescription(CommitStagedPrescription(commandId: id, expiry: expiry(&rng), stagedHash: hash(&rng)))
+        case .discardStagedPrescription: return .discardStagedPrescription(DiscardStagedPrescription(commandId: id, expiry: expiry(&rng)))
         case .startBolus:
-            return .startBolus(StartBolus(commandId: id, kind: BolusKind.allCases.randomElement(using: &rng) ?? .prime,
+            return .startBolus(StartBolus(commandId: id, expiry: expiry(&rng), kind: BolusKind.allCases.randomElement(using: &rng) ?? .prime,
                                           doseNanograms: u32(&rng), volumeNanolitres: u32(&rng, 1...40_000_000),
                                           durationSeconds: u32(&rng, 1...86_400)))
-        case .cancelBolus: return .cancelBolus(CancelBolus(commandId: id))
-        case .stopInfusion: return .stopInfusion(StopInfusion(commandId: id))
-        case .resumeInfusion: return .resumeInfusion(ResumeInfusion(commandId: id))
-        case .refillBegin: return .refillBegin(RefillBegin(commandId: id))
-        case .refillCancel: return .refillCancel(RefillCancel(commandId: id))
+        case .cancelBolus: return .cancelBolus(CancelBolus(commandId: id, expiry: expiry(&rng)))
+        case .stopInfusion: return .stopInfusion(StopInfusion(commandId: id, expiry: expiry(&rng)))
+        case .resumeInfusion: return .resumeInfusion(ResumeInfusion(commandId: id, expiry: expiry(&rng)))
+        case .refillBegin: return .refillBegin(RefillBegin(commandId: id, expiry: expiry(&rng)))
+        case .refillCancel: return .refillCancel(RefillCancel(commandId: id, expiry: expiry(&rng)))
         case .setFluidPath:
-            return .setFluidPath(SetFluidPath(commandId: id, event: FluidPathEvent.allCases.randomElement(using: &rng) ?? .implant,
+            return .setFluidPath(SetFluidPath(commandId: id, expiry: expiry(&rng), event: FluidPathEvent.allCases.randomElement(using: &rng) ?? .implant,
                                               catheterNanolitres: u32(&rng, 1...WireFluidPath.maximumCatheterNanolitres)))
         case .refillComplete:
             var prescription: WirePrescription? = nil
@@ -103,13 +108,13 @@ enum MessageGenerators {
                 concentration = carried.concentrationNanogramsPerMillilitre
                 prescription = carried
             }
-            return .refillComplete(RefillComplete(commandId: id, withdrawnNanolitres: u32(&rng), addedNanolitres: u32(&rng, 1...40_000_000),
+            return .refillComplete(RefillComplete(commandId: id, expiry: expiry(&rng), withdrawnNanolitres: u32(&rng), addedNanolitres: u32(&rng, 1...40_000_000),
                                                   drug: drug, concentrationNanogramsPerMillilitre: concentration, newPrescription: prescription))
         case .setAlarmConfiguration:
-            return .setAlarmConfiguration(SetAlarmConfiguration(commandId: id, lowReservoirThresholdNanolitres: u32(&rng, 1...40_000_000)))
+            return .setAlarmConfiguration(SetAlarmConfiguration(commandId: id, expiry: expiry(&rng), lowReservoirThresholdNanolitres: u32(&rng, 1...40_000_000)))
         case .readEventLog: return .readEventLog(ReadEventLog(page: UInt16.random(in: 0...UInt16.max, using: &rng)))
         case .readClock: return .readClock(ReadClock())
-        case .setClock: return .setClock(SetClock(commandId: id, time: time(&rng)))
+        case .setClock: return .setClock(SetClock(commandId: id, expiry: expiry(&rng), time: time(&rng)))
         case .queryCommandOutcome: return .queryCommandOutcome(QueryCommandOutcome(commandId: id))
         case .closeSession: return .closeSession(CloseSession())
         }

@@ -97,13 +97,13 @@ struct ProtocolExampleTests {
 
         // 10.4 Stage and commit.
         let stage = try FrameEncoder.encode(
-            host.seal(.stagePrescription(StagePrescription(commandId: Fixture.commandId, prescription: Fixture.flex)), sequence: 4).frameBody)
+            host.seal(.stagePrescription(StagePrescription(commandId: Fixture.commandId, expiry: Fixture.expiry, prescription: Fixture.flex)), sequence: 4).frameBody)
         #expect(doc["stage-request"] == stage)
         let stageReply = try #require(try deliver(stage))
         #expect(doc["stage-reply"] == stageReply)
         let flexHash = PrescriptionHash(unchecked: hex(Fixture.flexHashHex))
         let commit = try FrameEncoder.encode(
-            host.seal(.commitStagedPrescription(CommitStagedPrescription(commandId: Self.cid2, stagedHash: flexHash)), sequence: 5).frameBody)
+            host.seal(.commitStagedPrescription(CommitStagedPrescription(commandId: Self.cid2, expiry: Fixture.expiry, stagedHash: flexHash)), sequence: 5).frameBody)
         #expect(doc["commit-request"] == commit)
         let commitReply = try #require(try deliver(commit))
         #expect(doc["commit-reply"] == commitReply)
@@ -121,7 +121,7 @@ struct ProtocolExampleTests {
         #expect(pump.statistics.replaysRejected == 2)
 
         // 10.7 Refill cancel: the next counters on both sides.
-        let cancel = try FrameEncoder.encode(host.seal(.refillCancel(RefillCancel(commandId: Self.cid3)), sequence: 6).frameBody)
+        let cancel = try FrameEncoder.encode(host.seal(.refillCancel(RefillCancel(commandId: Self.cid3, expiry: Fixture.expiry)), sequence: 6).frameBody)
         #expect(doc["refill-cancel-request"] == cancel)
         let cancelReply = try #require(try deliver(cancel))
         #expect(doc["refill-cancel-reply"] == cancelReply)
@@ -130,7 +130,7 @@ struct ProtocolExampleTests {
                 == .executed(.refillCancel, CommandReceipt(commandId: Self.cid3, executedAtUTCSeconds: 1_700_000_000)))
 
         // 10.8 A receipt naming the all-zero id: authentic, but it does not decode.
-        let stop = try FrameEncoder.encode(host.seal(.stopInfusion(StopInfusion(commandId: Self.cid4)), sequence: 7).frameBody)
+        let stop = try FrameEncoder.encode(host.seal(.stopInfusion(StopInfusion(commandId: Self.cid4, expiry: Fixture.expiry)), sequence: 7).frameBody)
         #expect(doc["stop-request"] == stop)
         let zeroIdReply = try #require(try deliver(stop))
         #expect(doc["zero-id-receipt-reply"] == zeroIdReply)

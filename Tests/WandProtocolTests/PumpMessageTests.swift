@@ -11,35 +11,35 @@ struct PumpMessageTests {
     static let requestVectors: [(String, PumpRequest)] = [
         ("02", .interrogate(InterrogateRequest())),
         ("03", .readPrescription(ReadPrescriptionRequest())),
-        ("04 \(id) \(F.flexHex)", .stagePrescription(StagePrescription(commandId: F.commandId, prescription: F.flex))),
-        ("05 \(id) \(F.hashAAHex)", .commitStagedPrescription(CommitStagedPrescription(commandId: F.commandId, stagedHash: F.hashAA))),
-        ("06 \(id)", .discardStagedPrescription(DiscardStagedPrescription(commandId: F.commandId))),
+        ("04 \(id) \(F.expiryHex) \(F.flexHex)", .stagePrescription(StagePrescription(commandId: F.commandId, expiry: F.expiry, prescription: F.flex))),
+        ("05 \(id) \(F.expiryHex) \(F.hashAAHex)", .commitStagedPrescription(CommitStagedPrescription(commandId: F.commandId, expiry: F.expiry, stagedHash: F.hashAA))),
+        ("06 \(id) \(F.expiryHex)", .discardStagedPrescription(DiscardStagedPrescription(commandId: F.commandId, expiry: F.expiry))),
         // therapeutic 01 | dose 100 000 ng = 0x186A0 | volume 50 000 nL = 0xC350 | 900 s = 0x384
-        ("07 \(id) 01 A0860100 50C30000 84030000",
-         .startBolus(StartBolus(commandId: F.commandId, kind: .therapeutic, doseNanograms: 100_000, volumeNanolitres: 50_000, durationSeconds: 900))),
-        ("08 \(id)", .cancelBolus(CancelBolus(commandId: F.commandId))),
-        ("09 \(id)", .stopInfusion(StopInfusion(commandId: F.commandId))),
-        ("0A \(id)", .resumeInfusion(ResumeInfusion(commandId: F.commandId))),
-        ("0B \(id)", .refillBegin(RefillBegin(commandId: F.commandId))),
+        ("07 \(id) \(F.expiryHex) 01 A0860100 50C30000 84030000",
+         .startBolus(StartBolus(commandId: F.commandId, expiry: F.expiry, kind: .therapeutic, doseNanograms: 100_000, volumeNanolitres: 50_000, durationSeconds: 900))),
+        ("08 \(id) \(F.expiryHex)", .cancelBolus(CancelBolus(commandId: F.commandId, expiry: F.expiry))),
+        ("09 \(id) \(F.expiryHex)", .stopInfusion(StopInfusion(commandId: F.commandId, expiry: F.expiry))),
+        ("0A \(id) \(F.expiryHex)", .resumeInfusion(ResumeInfusion(commandId: F.commandId, expiry: F.expiry))),
+        ("0B \(id) \(F.expiryHex)", .refillBegin(RefillBegin(commandId: F.commandId, expiry: F.expiry))),
         // withdrawn 1 500 000 = 0x16E360 | added 20 000 000 = 0x1312D00 | baclofen 2 mg/mL | with prescription
-        ("0C \(id) 60E31600 002D3101 01 80841E00 01 \(F.continuousHex)",
-         .refillComplete(RefillComplete(commandId: F.commandId, withdrawnNanolitres: 1_500_000, addedNanolitres: 20_000_000,
+        ("0C \(id) \(F.expiryHex) 60E31600 002D3101 01 80841E00 01 \(F.continuousHex)",
+         .refillComplete(RefillComplete(commandId: F.commandId, expiry: F.expiry, withdrawnNanolitres: 1_500_000, addedNanolitres: 20_000_000,
                                         drug: .baclofen, concentrationNanogramsPerMillilitre: 2_000_000, newPrescription: F.continuous))),
-        ("0C \(id) 60E31600 002D3101 01 80841E00 00",
-         .refillComplete(RefillComplete(commandId: F.commandId, withdrawnNanolitres: 1_500_000, addedNanolitres: 20_000_000,
+        ("0C \(id) \(F.expiryHex) 60E31600 002D3101 01 80841E00 00",
+         .refillComplete(RefillComplete(commandId: F.commandId, expiry: F.expiry, withdrawnNanolitres: 1_500_000, addedNanolitres: 20_000_000,
                                         drug: .baclofen, concentrationNanogramsPerMillilitre: 2_000_000, newPrescription: nil))),
-        ("0D \(id) 80841E00", .setAlarmConfiguration(SetAlarmConfiguration(commandId: F.commandId, lowReservoirThresholdNanolitres: 2_000_000))),
+        ("0D \(id) \(F.expiryHex) 80841E00", .setAlarmConfiguration(SetAlarmConfiguration(commandId: F.commandId, expiry: F.expiry, lowReservoirThresholdNanolitres: 2_000_000))),
         ("0E 0300", .readEventLog(ReadEventLog(page: 3))),
         ("0F", .readClock(ReadClock())),
         // zone +60 min = 0x003C
-        ("10 \(id) \(F.timeHex) 3C00", .setClock(SetClock(commandId: F.commandId, time: WireTime(utcSeconds: 1_700_000_000, zoneOffsetMinutes: 60)))),
+        ("10 \(id) \(F.expiryHex) \(F.timeHex) 3C00", .setClock(SetClock(commandId: F.commandId, expiry: F.expiry, time: WireTime(utcSeconds: 1_700_000_000, zoneOffsetMinutes: 60)))),
         ("11 \(id)", .queryCommandOutcome(QueryCommandOutcome(commandId: F.commandId))),
         ("12", .closeSession(CloseSession())),
-        // refill cancel: opcode 13, then the command id alone
-        ("13 \(id)", .refillCancel(RefillCancel(commandId: F.commandId))),
-        // set fluid path: opcode 14, id, event 01 implant, catheter 260 000 nL = 0x03F7A0
-        ("14 \(id) 01 A0F70300", .setFluidPath(SetFluidPath(commandId: F.commandId, event: .implant, catheterNanolitres: 260_000))),
-        ("14 \(id) 02 A0F70300", .setFluidPath(SetFluidPath(commandId: F.commandId, event: .catheterReplaced, catheterNanolitres: 260_000))),
+        // refill cancel: opcode 13, then the command id and the expiry alone
+        ("13 \(id) \(F.expiryHex)", .refillCancel(RefillCancel(commandId: F.commandId, expiry: F.expiry))),
+        // set fluid path: opcode 14, id, expiry, event 01 implant, catheter 260 000 nL = 0x03F7A0
+        ("14 \(id) \(F.expiryHex) 01 A0F70300", .setFluidPath(SetFluidPath(commandId: F.commandId, expiry: F.expiry, event: .implant, catheterNanolitres: 260_000))),
+        ("14 \(id) \(F.expiryHex) 02 A0F70300", .setFluidPath(SetFluidPath(commandId: F.commandId, expiry: F.expiry, event: .catheterReplaced, catheterNanolitres: 260_000))),
     ]
 
     static let receiptHex = "\(id) \(F.timeHex)"
@@ -186,7 +186,7 @@ struct PumpMessageTests {
         #expect(throws: WireError.unknownOpcode(0x95)) { try PumpReply(decoding: [0x95, 0x00]) }
         #expect(throws: WireError.unknownOpcode(0x01)) { try PumpRequest(decoding: [0x01]) }
         #expect(throws: WireError.unknownOpcode(0x02)) { try PumpReply(decoding: [0x02, 0x00]) }
-        #expect(throws: WireError.invalidValue(field: "reply.status", value: 0x1B)) { try PumpReply(decoding: [0x82, 0x1B]) }
+        #expect(throws: WireError.invalidValue(field: "reply.status", value: 0x1C)) { try PumpReply(decoding: [0x82, 0x1C]) }
     }
 
     @Test("Every refusal code has a distinct meaning and survives the wire")

@@ -99,7 +99,7 @@ struct ReceiptValidationTests {
         }
         // Set clock carries the same time type: a host cannot send year 10000.
         #expect(throws: WireError.invalidValue(field: "time.utcSeconds", value: 253_402_300_800)) {
-            try PumpRequest(decoding: hex("10 \(Self.id) \(Self.pastMaximumHex) 0000"))
+            try PumpRequest(decoding: hex("10 \(Self.id) \(F.expiryHex) \(Self.pastMaximumHex) 0000"))
         }
     }
 
@@ -145,7 +145,7 @@ struct ReceiptValidationTests {
     @Test("A reply answers a request when the opcode and any named command id agree")
     func replyAnswersRequest() {
         let other = CommandID(unchecked: (16..<32).map { UInt8($0) })
-        let stop = PumpRequest.stopInfusion(StopInfusion(commandId: F.commandId))
+        let stop = PumpRequest.stopInfusion(StopInfusion(commandId: F.commandId, expiry: F.expiry))
         let receipt = CommandReceipt(commandId: F.commandId, executedAtUTCSeconds: 1_700_000_000)
         #expect(PumpReply.executed(.stopInfusion, receipt).answers(stop))
         #expect(!PumpReply.executed(.stopInfusion, CommandReceipt(commandId: other, executedAtUTCSeconds: 1)).answers(stop))
@@ -167,7 +167,7 @@ struct ReceiptValidationTests {
         let channel = WandChannel(link: link)
         let opened = await channel.openSession(nonces: NonceSource { [UInt8](repeating: 0x11, count: $0) }) { _ in SessionRig.key }
         guard case .success = opened else { Issue.record("no session"); return }
-        let result = await channel.send(.stopInfusion(StopInfusion(commandId: F.commandId)))
+        let result = await channel.send(.stopInfusion(StopInfusion(commandId: F.commandId, expiry: F.expiry)))
         // The pump did answer (it executed the stop), so this is not "not sent".
         #expect(result == .unacknowledged(attempts: 3, linkError: nil, wandSaid: nil))
         let statistics = await channel.statistics

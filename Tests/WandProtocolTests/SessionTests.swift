@@ -107,7 +107,7 @@ struct SessionTests {
     func retransmission() throws {
         var rig = SessionRig()
         var host = try rig.openSession()
-        let bolus = PumpRequest.startBolus(StartBolus(commandId: Fixture.commandId, kind: .therapeutic, doseNanograms: 100_000,
+        let bolus = PumpRequest.startBolus(StartBolus(commandId: Fixture.commandId, expiry: Fixture.expiry, kind: .therapeutic, doseNanograms: 100_000,
                                                       volumeNanolitres: 50_000, durationSeconds: 900))
         let (body, counter) = try host.seal(bolus, sequence: 7)
         let first = try rig.answer((body))
@@ -124,7 +124,7 @@ struct SessionTests {
     func replayOfOlder() throws {
         var rig = SessionRig()
         var host = try rig.openSession()
-        let (first, _) = try host.seal(.stopInfusion(StopInfusion(commandId: Fixture.commandId)), sequence: 2)
+        let (first, _) = try host.seal(.stopInfusion(StopInfusion(commandId: Fixture.commandId, expiry: Fixture.expiry)), sequence: 2)
         let (second, _) = try host.seal(.readClock(ReadClock()), sequence: 3)
         #expect(rig.deliver(first) != nil)
         #expect(rig.deliver(second) != nil)
@@ -161,7 +161,7 @@ struct SessionTests {
     func forgery() throws {
         var rig = SessionRig()
         var host = try rig.openSession()
-        let (body, _) = try host.seal(.stopInfusion(StopInfusion(commandId: Fixture.commandId)), sequence: 2)
+        let (body, _) = try host.seal(.stopInfusion(StopInfusion(commandId: Fixture.commandId, expiry: Fixture.expiry)), sequence: 2)
         var rejected = 0
         for index in 0..<body.count {
             for bit in 0..<8 {
@@ -192,7 +192,7 @@ struct SessionTests {
     func exactlyOnceAcrossSessions() throws {
         var rig = SessionRig()
         var host = try rig.openSession()
-        let request = PumpRequest.stopInfusion(StopInfusion(commandId: Fixture.commandId))
+        let request = PumpRequest.stopInfusion(StopInfusion(commandId: Fixture.commandId, expiry: Fixture.expiry))
         let (body, counter) = try host.seal(request, sequence: 2)
         let firstReply = try host.open(Frame(body: try rig.answer((body))), answering: counter)
         // New session (lost reply, host restarted): same command id again.
@@ -202,7 +202,7 @@ struct SessionTests {
         #expect(firstReply == secondReply)
         #expect(rig.executions.count == 1)
         // The same id for a different command is refused.
-        let (conflict, conflictCounter) = try second.seal(.resumeInfusion(ResumeInfusion(commandId: Fixture.commandId)), sequence: 5)
+        let (conflict, conflictCounter) = try second.seal(.resumeInfusion(ResumeInfusion(commandId: Fixture.commandId, expiry: Fixture.expiry)), sequence: 5)
         #expect(try second.open(Frame(body: try rig.answer((conflict))), answering: conflictCounter)
                 == .refused(.resumeInfusion, .commandIdReused))
         #expect(rig.executions.count == 1)

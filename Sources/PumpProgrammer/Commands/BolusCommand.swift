@@ -50,8 +50,8 @@ public struct BolusCommand: PumpCommand {
         let dose = UInt32(exactly: bolus.doseToPatient.baseValue) ?? 0
         let volume = UInt32(exactly: bolus.volume.baseValue) ?? 0
         let duration = UInt32(exactly: bolus.duration.baseValue) ?? 0
-        let step = WireStep(kind: .bolus, expectedReply: .executed(.startBolus)) { id in
-            .startBolus(StartBolus(commandId: id, kind: kind, doseNanograms: dose, volumeNanolitres: volume, durationSeconds: duration))
+        let step = WireStep(kind: .bolus, expectedReply: .executed(.startBolus)) { id, expiry in
+            .startBolus(StartBolus(commandId: id, expiry: expiry, kind: kind, doseNanograms: dose, volumeNanolitres: volume, durationSeconds: duration))
         }
         return ChangePlan(
             command: .bolus, change: .bolus(bolus), before: status, findings: ValidationReport(findings: findings),

@@ -47,8 +47,8 @@ public struct FluidPathCommand: PumpCommand {
         let wireEvent: FluidPathEvent = event == .implant ? .implant : .catheterReplaced
         // Out of range is a hard finding already; the step is never sent then.
         let volume = UInt32(exactly: catheter.baseValue) ?? 1
-        let step = WireStep(kind: .fluidPath, expectedReply: .executed(.setFluidPath)) { id in
-            .setFluidPath(SetFluidPath(commandId: id, event: wireEvent, catheterNanolitres: volume))
+        let step = WireStep(kind: .fluidPath, expectedReply: .executed(.setFluidPath)) { id, expiry in
+            .setFluidPath(SetFluidPath(commandId: id, expiry: expiry, event: wireEvent, catheterNanolitres: volume))
         }
         let emptied = event == .implant ? catheter.adding(status.fluidPath.pathway) ?? catheter : catheter
         return ChangePlan(

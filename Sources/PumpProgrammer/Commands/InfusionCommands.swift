@@ -19,7 +19,7 @@ public struct StopCommand: PumpCommand {
                 findings += InterruptionRules.stopFindings(drug: drug, policy: situation.policy)
             }
         }
-        let step = WireStep(kind: .stop, expectedReply: .executed(.stopInfusion)) { id in .stopInfusion(StopInfusion(commandId: id)) }
+        let step = WireStep(kind: .stop, expectedReply: .executed(.stopInfusion)) { id, expiry in .stopInfusion(StopInfusion(commandId: id, expiry: expiry)) }
         // Already stopped with nothing pumping: the pump is as asked, and
         // nothing is sent. A prime runs with infusion stopped, and a stop
         // then ends it (PROTOCOL.md 0x09), so it is sent.
@@ -55,7 +55,7 @@ public struct ResumeCommand: PumpCommand {
             findings += PrescriptionValidator.restartFindings(status.prescription, stoppedSince: since, now: situation.now,
                                                               policy: situation.policy, profile: situation.profile)
         }
-        let step = WireStep(kind: .resume, expectedReply: .executed(.resumeInfusion)) { id in .resumeInfusion(ResumeInfusion(commandId: id)) }
+        let step = WireStep(kind: .resume, expectedReply: .executed(.resumeInfusion)) { id, expiry in .resumeInfusion(ResumeInfusion(commandId: id, expiry: expiry)) }
         // Not stopped (infusing, or a bolus running): nothing to resume, nothing sent.
         let running = status.infusion == .infusing || status.infusion == .bolusInProgress
         return ChangePlan(command: .resume, change: .resume, before: status, findings: ValidationReport(findings: findings),
@@ -82,8 +82,8 @@ public struct AlarmThresholdCommand: PumpCommand {
         }
         let field = UInt32(exactly: threshold.baseValue) ?? 0
         let steps = threshold == status.lowReservoirThreshold ? [] : [
-            WireStep(kind: .alarmSettings, expectedReply: .executed(.setAlarmConfiguration)) { id in
-                .setAlarmConfiguration(SetAlarmConfiguration(commandId: id, lowReservoirThresholdNanolitres: field))
+            WireStep(kind: .alarmSettings, expectedReply: .executed(.setAlarmConfiguration)) { id, expiry in
+                .setAlarmConfiguration(SetAlarmConfiguration(commandId: id, expiry: expiry, lowReservoirThresholdNanolitres: field))
             },
         ]
         return ChangePlan(command: .alarmSettings, change: .lowReservoirThreshold(from: status.lowReservoirThreshold, to: threshold),
@@ -116,8 +116,8 @@ public struct ClockSetCommand: PumpCommand {
         }
         let offset = Int16(clamping: status.clock.offsetMinutes)
         let seconds = hostSeconds
-        let step = WireStep(kind: .clockSet, expectedReply: .executed(.setClock)) { id in
-            .setClock(SetClock(commandId: id, time: WireTime(utcSeconds: seconds, zoneOffsetMinutes: offset)))
+        let step = WireStep(kind: .clockSet, expectedReply: .executed(.setClock)) { id, expiry in
+            .setClock(SetClock(commandId: id, expiry: expiry, time: WireTime(utcSeconds: seconds, zoneOffsetMinutes: offset)))
         }
         return ChangePlan(command: .clockSet, change: .setClock(driftSeconds: drift), before: status,
                           findings: ValidationReport(findings: findings), confirmation: .yes, secondProvider: nil,

@@ -124,17 +124,17 @@ public struct ProgramCommand: PumpCommand {
 
     static func steps(for wire: WirePrescription) -> [WireStep] {
         [
-            WireStep(kind: .stage, expectedReply: .staged(wire.hash)) { id in
-                .stagePrescription(StagePrescription(commandId: id, prescription: wire))
+            WireStep(kind: .stage, expectedReply: .staged(wire.hash)) { id, expiry in
+                .stagePrescription(StagePrescription(commandId: id, expiry: expiry, prescription: wire))
             },
-            WireStep(kind: .commit, expectedReply: .executed(.commitStagedPrescription)) { id in
-                .commitStagedPrescription(CommitStagedPrescription(commandId: id, stagedHash: wire.hash))
+            WireStep(kind: .commit, expectedReply: .executed(.commitStagedPrescription)) { id, expiry in
+                .commitStagedPrescription(CommitStagedPrescription(commandId: id, expiry: expiry, stagedHash: wire.hash))
             },
         ]
     }
 
-    static let discard = WireStep(kind: .discard, expectedReply: .executed(.discardStagedPrescription)) { id in
-        .discardStagedPrescription(DiscardStagedPrescription(commandId: id))
+    static let discard = WireStep(kind: .discard, expectedReply: .executed(.discardStagedPrescription)) { id, expiry in
+        .discardStagedPrescription(DiscardStagedPrescription(commandId: id, expiry: expiry))
     }
 
     static func parameters(_ change: ProgramChange) -> [String: String] {

@@ -172,15 +172,15 @@ public struct RefillCommand: PumpCommand {
         var steps: [WireStep] = []
         if !finishes {
             steps.append(WireStep(kind: .refillBegin, expectedReply: .refillBegun(
-                checked: status.reservoirVolume, allowance: Self.deliveryDuringReview)) { id in
-                .refillBegin(RefillBegin(commandId: id))
+                checked: status.reservoirVolume, allowance: Self.deliveryDuringReview)) { id, expiry in
+                .refillBegin(RefillBegin(commandId: id, expiry: expiry))
             })
         }
         // Out-of-range figures are hard findings already; the step is never
         // sent then, and these stand in only to build it.
         let fields = (withdrawn: withdrawn ?? 0, added: added ?? 0, drug: wireDrug ?? .baclofen, concentration: concentration ?? 0)
-        steps.append(WireStep(kind: .refillComplete, expectedReply: .executed(.refillComplete)) { id in
-            .refillComplete(RefillComplete(commandId: id, withdrawnNanolitres: fields.withdrawn, addedNanolitres: fields.added,
+        steps.append(WireStep(kind: .refillComplete, expectedReply: .executed(.refillComplete)) { id, expiry in
+            .refillComplete(RefillComplete(commandId: id, expiry: expiry, withdrawnNanolitres: fields.withdrawn, addedNanolitres: fields.added,
                                            drug: fields.drug, concentrationNanogramsPerMillilitre: fields.concentration,
                                            newPrescription: wire))
         })
@@ -269,8 +269,8 @@ public struct RefillCancelCommand: PumpCommand {
     public var kind: CommandKind { .refillCancel }
     public init() {}
 
-    static let step = WireStep(kind: .refillCancel, expectedReply: .executed(.refillCancel)) { id in
-        .refillCancel(RefillCancel(commandId: id))
+    static let step = WireStep(kind: .refillCancel, expectedReply: .executed(.refillCancel)) { id, expiry in
+        .refillCancel(RefillCancel(commandId: id, expiry: expiry))
     }
 
     public func plan(in situation: PlanningSituation) throws(ProgrammerError) -> ChangePlan {

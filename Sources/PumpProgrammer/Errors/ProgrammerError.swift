@@ -56,6 +56,10 @@ public enum ProgrammerError: Error, Equatable, Sendable, CustomStringConvertible
             return message
         case let .refusedByPolicy(message):
             return "REFUSED: \(message)."
+        case let .pumpRefused(opcode, .requestExpired):
+            // Held on its way or too slow: the command is dead, and nothing
+            // re-sends it by itself; the technician decides whether to ask again.
+            return "The pump refused \(opcode): \(PumpRefusal.requestExpired.meaning). Hold the wand over the pump and give the command again."
         case let .pumpRefused(opcode, refusal):
             return "The pump refused \(opcode): \(refusal.meaning)."
         case let .notFound(message):

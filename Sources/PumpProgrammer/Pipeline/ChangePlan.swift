@@ -64,12 +64,13 @@ public enum SecondProviderReason: Sendable, Equatable, CustomStringConvertible {
 /// One request of a planned change, as it will be sent.
 public struct WireStep: Sendable {
     public var kind: CommandKind
-    /// The request, given the fresh command id the pipeline allocates.
-    public var request: @Sendable (CommandID) -> PumpRequest
+    /// The request, given the fresh command id the pipeline allocates and
+    /// the expiry it computed from the pump clock it last read.
+    public var request: @Sendable (CommandID, RequestExpiry) -> PumpRequest
     /// The reply that proves the step was carried out as planned.
     public var expectedReply: ExpectedReply
 
-    public init(kind: CommandKind, expectedReply: ExpectedReply, request: @escaping @Sendable (CommandID) -> PumpRequest) {
+    public init(kind: CommandKind, expectedReply: ExpectedReply, request: @escaping @Sendable (CommandID, RequestExpiry) -> PumpRequest) {
         self.kind = kind
         self.request = request
         self.expectedReply = expectedReply

@@ -119,6 +119,10 @@ public actor Programmer {
     private var performed = 0
     /// Every state-changing request of this session and its fate.
     public private(set) var ledger: [(kind: CommandKind, commandID: CommandID, fate: CommandFate)] = []
+    /// The pump clock as last read (interrogate or read clock): every
+    /// state-changing request's expiry is figured from it. Nil until read,
+    /// and again after a clock setting moved the pump's clock.
+    public private(set) var pumpClock: PumpClockReading?
 
     public init(connection: PumpConnection, context: ProgrammerContext) async throws(ProgrammerError) {
         self.connection = connection
@@ -213,7 +217,20 @@ public actor Programmer {
         guard report.serial == pumpSerial else {
             throw .deviceFault("the pump reported serial \(report.serial) inside a session with \(pumpSerial)")
         }
+        pumpClock = PumpClockReading(pumpUTCSeconds: report.clock.utcSeconds, receivedAt: .now)
         return report
+    }
+
+    /// The expiry for a request about to be sent, from the pump clock last
+    /// read; with no reading, the pump's clock is read first (a read, so a
+    /// failure here has sent nothing that changes the pump).
+    func requestExpiry() async throws(ProgrammerError) -> RequestExpiry {
+        if let pumpClock { return pumpClock.expiry(at: .now) }
+        let reply = try await read(.readClock(ReadClock()))
+        guard case .clock(let time) = reply else { throw .deviceFault("the pump answered read clock with \(reply.opcode)") }
+        let reading = PumpClockReading(pumpUTCSeconds: time.utcSeconds, receivedAt: .now)
+        pumpClock = reading
+        return reading.expiry(at: .now)
     }
 
     /// Interrogates the pump, resolving first any command left uncertain.
@@ -247,6 +264,8 @@ public actor Programmer {
     func perform(_ step: WireStep, parameters: [String: String], overrides: [AuditOverride] = [],
                  keepPending: Bool = false) async throws(ProgrammerError) -> PumpReply {
         let id = CommandID.random()
+        // Before anything is recorded: reading the clock changes nothing.
+        let expiry = try await requestExpiry()
         let command = step.kind.rawValue
         let entry = PendingCommand(commandID: id.description, command: command, pumpSerial: pumpSerial,
                                    sentAt: context.now(), parameters: parameters)
@@ -261,10 +280,16 @@ public actor Programmer {
         // as far as a forced exit is concerned.
         defer { context.inFlight(ledger.last.map { $0.commandID == id && $0.fate == .unknown } ?? true) }
 
-        let request = step.request(id)
+        // One request, one expiry: every attempt the exchange layer makes
+        // re-sends these bytes, so a retransmission never extends its life.
+        let request = step.request(id, expiry)
         let unreadableBefore = await connection.channel.statistics.malformedReplies
         let result = await connection.send(request)
         crashIfAsked(.afterSend)
+        if step.kind == .clockSet {
+            // The pump's clock may have moved: the next expiry needs a new reading.
+            pumpClock = nil
+        }
         switch result {
         case .completed(let reply):
             guard Self.answers(reply, request) else {
@@ -272,7 +297,7 @@ public actor Programmer {
                 // about it: ask the pump what it did with this id.
                 try record(command: command, phase: .event, commandID: entry.commandID, outcome: .uncertain,
                            detail: "the reply did not answer this command id")
-                return try await resolveInSession(entry, id: id, step: step, keepPending: keepPending)
+                return try await resolveInSession(entry, id: id, step: step, request: request, keepPending: keepPending)
             }
             return try await finish(entry, id: id, step: step, reply: reply, keepPending: keepPending)
         case .refused(let opcode, let refusal):
@@ -295,7 +320,7 @@ public actor Programmer {
             }
             if let wandSaid { why += "; the wand said: \(wandSaid)" }
             try record(command: command, phase: .outcome, commandID: entry.commandID, outcome: .uncertain, detail: why)
-            return try await resolveInSession(entry, id: id, step: step, keepPending: keepPending)
+            return try await resolveInSession(entry, id: id, step: step, request: request, keepPending: keepPending)
         }
     }
 
@@ -320,7 +345,7 @@ public actor Programmer {
 
     /// Asks the pump, in this session, what became of a request whose reply
     /// was lost; leaves it pending (UNCERTAIN) when the pump cannot be asked.
-    private func resolveInSession(_ entry: PendingCommand, id: CommandID, step: WireStep,
+    private func resolveInSession(_ entry: PendingCommand, id: CommandID, step: WireStep, request: PumpRequest,
                                   keepPending: Bool) async throws(ProgrammerError) -> PumpReply {
         let answer = try? await read(.queryCommandOutcome(QueryCommandOutcome(commandId: id)))
         guard case .outcome(let report)? = answer, report.commandId == id else {
@@ -329,7 +354,7 @@ public actor Programmer {
         }
         switch Self.fate(of: report, commandID: id) {
         case .executed(let reply):
-            guard Self.answers(reply, step.request(id)) else {
+            guard Self.answers(reply, request) else {
                 ledger.append((step.kind, id, .unknown))
                 throw .uncertain(entry)
             }

@@ -127,6 +127,16 @@ public struct SimulatedPump: Sendable, Equatable {
         return reply
     }
 
+    /// Logs a request the session layer refused as expired (it never
+    /// reached `execute`) like any other refusal, so the event log shows a
+    /// held request that arrived too late. Its opcode is the newest
+    /// outcome's: the refusal was stored just before.
+    mutating func logExpiredRequest() {
+        guard let newest = outcomes.entries.last, newest.reply.count >= 2,
+              newest.reply[1] == PumpRefusal.requestExpired.rawValue else { return }
+        eventLog.append(time: clock, code: PumpEventCode.commandRefused.rawValue, detail: UInt32(newest.reply[0] & 0x7F))
+    }
+
     private mutating func dispatch(_ request: PumpRequest) -> PumpReply {
         // During a refill only its own end (complete or cancel), reads and
         // session messages are allowed (PROTOCOL.md 0x10): a resume or a bolus

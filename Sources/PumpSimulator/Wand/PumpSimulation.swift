@@ -278,10 +278,18 @@ public struct PumpSimulation: Sendable {
         for _ in 0..<copies {
             var pumpCopy = pump
             var outcomes = pumpCopy.outcomes
+            let expiredBefore = endpoint.statistics.expiredRequests
+            // The session's idle timer is monotonic (true simulated time);
+            // the pump's UTC clock, which set clock moves, only stamps
+            // outcomes and judges expiry. A clock set 20 minutes forward
+            // must not end the session it was set in.
             let answer = endpoint.handle(
-                frameBody: toPump, now: .seconds(pumpCopy.clock), utcSeconds: pumpCopy.clock, outcomes: &outcomes
+                frameBody: toPump, now: .seconds(pumpCopy.mechanics.clock), utcSeconds: pumpCopy.clock, outcomes: &outcomes
             ) { request in pumpCopy.execute(request) }
             pumpCopy.outcomes = outcomes
+            if endpoint.statistics.expiredRequests > expiredBefore {
+                pumpCopy.logExpiredRequest()
+            }
             pump = pumpCopy
             if let answer { replies.append(answer) }
         }

@@ -30,7 +30,7 @@ public enum PumpOpcode: UInt8, Sendable, CaseIterable {
     public var replyOpcode: UInt8 { rawValue | 0x80 }
 
     /// Whether the command changes pump state and so carries a command id
-    /// and is executed at most once.
+    /// and an expiry, and is executed at most once.
     public var changesState: Bool {
         switch self {
         case .stagePrescription, .commitStagedPrescription, .discardStagedPrescription, .startBolus,
@@ -66,8 +66,11 @@ extension PumpRequestMessage {
     }
 }
 
-/// A state-changing request: its first field is a command id.
+/// A state-changing request: its first field is a command id, its second
+/// the pump time after which it must not be carried out.
 public protocol StateChangingRequest: PumpRequestMessage {
     /// The id under which the pump records this command's outcome.
     var commandId: CommandID { get }
+    /// The pump time after which the pump refuses it (`requestExpired`).
+    var expiry: RequestExpiry { get }
 }

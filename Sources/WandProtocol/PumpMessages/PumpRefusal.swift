@@ -66,6 +66,10 @@ public enum PumpRefusal: UInt8, Error, Sendable, CaseIterable {
     /// The prescription's catheter volume differs from the catheter the
     /// pump records (set fluid path); nothing changed.
     case catheterMismatch = 0x1A
+    /// The request arrived after its expiry (pump time, `RequestExpiry`):
+    /// it was held back on its way, or took too long. Nothing was changed;
+    /// the refusal is stored under its command id like any other outcome.
+    case requestExpired = 0x1B
 
     /// What the technician should read.
     public var meaning: String {
@@ -96,6 +100,7 @@ public enum PumpRefusal: UInt8, Error, Sendable, CaseIterable {
         case .infusionRunning: "infusion is running; stop it before changing the catheter record"
         case .lineHoldsEarlierChange: "the line still holds the fluid of earlier changes (another drug, or seven other concentrations); change drug or concentration again only after it has reached the patient"
         case .catheterMismatch: "the prescription's catheter volume differs from the catheter the pump records"
+        case .requestExpired: "the request arrived after its expiry; nothing was changed"
         }
     }
 }

@@ -29,22 +29,27 @@ public struct ReadPrescriptionRequest: PumpRequestMessage {
 /// ```
 /// 0   1   opcode 0x04
 /// 1   16  command id
-/// 17  ... WirePrescription
+/// 17  8   expiry, pump UTC seconds (Int64; RequestExpiry)
+/// 25  ... WirePrescription
 /// ```
 public struct StagePrescription: StateChangingRequest {
     public static let opcode = PumpOpcode.stagePrescription
     public var commandId: CommandID
+    public var expiry: RequestExpiry
     public var prescription: WirePrescription
-    public init(commandId: CommandID, prescription: WirePrescription) {
+    public init(commandId: CommandID, expiry: RequestExpiry, prescription: WirePrescription) {
         self.commandId = commandId
+        self.expiry = expiry
         self.prescription = prescription
     }
     public init(reading reader: inout ByteReader) throws(WireError) {
         commandId = try CommandID(reading: &reader)
+        expiry = try RequestExpiry(reading: &reader)
         prescription = try WirePrescription(reading: &reader)
     }
     public func write(to writer: inout ByteWriter) {
         commandId.write(to: &writer)
+        expiry.write(to: &writer)
         prescription.write(to: &writer)
     }
 }
@@ -53,79 +58,109 @@ public struct StagePrescription: StateChangingRequest {
 /// ```
 /// 0   1   opcode 0x05
 /// 1   16  command id
-/// 17  32  hash of the staged prescription (from the stage receipt)
+/// 17  8   expiry, pump UTC seconds (Int64; RequestExpiry)
+/// 25  32  hash of the staged prescription (from the stage receipt)
 /// ```
 public struct CommitStagedPrescription: StateChangingRequest {
     public static let opcode = PumpOpcode.commitStagedPrescription
     public var commandId: CommandID
+    public var expiry: RequestExpiry
     public var stagedHash: PrescriptionHash
-    public init(commandId: CommandID, stagedHash: PrescriptionHash) {
+    public init(commandId: CommandID, expiry: RequestExpiry, stagedHash: PrescriptionHash) {
         self.commandId = commandId
+        self.expiry = expiry
         self.stagedHash = stagedHash
     }
     public init(reading reader: inout ByteReader) throws(WireError) {
         commandId = try CommandID(reading: &reader)
+        expiry = try RequestExpiry(reading: &reader)
         stagedHash = try PrescriptionHash(reading: &reader)
     }
     public func write(to writer: inout ByteWriter) {
         commandId.write(to: &writer)
+        expiry.write(to: &writer)
         stagedHash.write(to: &writer)
     }
 }
 
-/// A request whose only field is its command id.
+/// A request whose only fields are its command id and expiry.
 /// ```
 /// 0   1   opcode
 /// 1   16  command id
+/// 17  8   expiry, pump UTC seconds (Int64; RequestExpiry)
 /// ```
 public protocol CommandOnlyRequest: StateChangingRequest {
-    init(commandId: CommandID)
+    init(commandId: CommandID, expiry: RequestExpiry)
 }
 
 extension CommandOnlyRequest {
     public init(reading reader: inout ByteReader) throws(WireError) {
-        self.init(commandId: try CommandID(reading: &reader))
+        let commandId = try CommandID(reading: &reader)
+        self.init(commandId: commandId, expiry: try RequestExpiry(reading: &reader))
     }
-    public func write(to writer: inout ByteWriter) { commandId.write(to: &writer) }
+    public func write(to writer: inout ByteWriter) {
+        commandId.write(to: &writer)
+        expiry.write(to: &writer)
+    }
 }
 
-/// Drop the staged prescription. `0x06 | command id (16)`.
+/// Drop the staged prescription. `0x06 | command id (16) | expiry (8)`.
 public struct DiscardStagedPrescription: CommandOnlyRequest {
     public static let opcode = PumpOpcode.discardStagedPrescription
     public var commandId: CommandID
-    public init(commandId: CommandID) { self.commandId = commandId }
+    public var expiry: RequestExpiry
+    public init(commandId: CommandID, expiry: RequestExpiry) {
+        self.commandId = commandId
+        self.expiry = expiry
+    }
 }
 
-/// Stop a bolus in progress. `0x08 | command id (16)`.
+/// Stop a bolus in progress. `0x08 | command id (16) | expiry (8)`.
 public struct CancelBolus: CommandOnlyRequest {
     public static let opcode = PumpOpcode.cancelBolus
     public var commandId: CommandID
-    public init(commandId: CommandID) { self.commandId = commandId }
+    public var expiry: RequestExpiry
+    public init(commandId: CommandID, expiry: RequestExpiry) {
+        self.commandId = commandId
+        self.expiry = expiry
+    }
 }
 
-/// Stop all delivery (the pump keeps its prescription). `0x09 | command id (16)`.
+/// Stop all delivery (the pump keeps its prescription). `0x09 | command id (16) | expiry (8)`.
 public struct StopInfusion: CommandOnlyRequest {
     public static let opcode = PumpOpcode.stopInfusion
     public var commandId: CommandID
-    public init(commandId: CommandID) { self.commandId = commandId }
+    public var expiry: RequestExpiry
+    public init(commandId: CommandID, expiry: RequestExpiry) {
+        self.commandId = commandId
+        self.expiry = expiry
+    }
 }
 
-/// Resume delivery of the active prescription. `0x0A | command id (16)`.
+/// Resume delivery of the active prescription. `0x0A | command id (16) | expiry (8)`.
 public struct ResumeInfusion: CommandOnlyRequest {
     public static let opcode = PumpOpcode.resumeInfusion
     public var commandId: CommandID
-    public init(commandId: CommandID) { self.commandId = commandId }
+    public var expiry: RequestExpiry
+    public init(commandId: CommandID, expiry: RequestExpiry) {
+        self.commandId = commandId
+        self.expiry = expiry
+    }
 }
 
 /// Enter refill: delivery pauses (a bolus in progress ends) and the pump
 /// reports the residual volume it expects to be withdrawn. The refill ends
 /// with `RefillComplete` or `RefillCancel`, either of which resumes delivery
 /// as it was before; until then other state changes are refused
-/// (`refillInProgress`). `0x0B | command id (16)`.
+/// (`refillInProgress`). `0x0B | command id (16) | expiry (8)`.
 public struct RefillBegin: CommandOnlyRequest {
     public static let opcode = PumpOpcode.refillBegin
     public var commandId: CommandID
-    public init(commandId: CommandID) { self.commandId = commandId }
+    public var expiry: RequestExpiry
+    public init(commandId: CommandID, expiry: RequestExpiry) {
+        self.commandId = commandId
+        self.expiry = expiry
+    }
 }
 
 /// Leave refill without refilling: the way out when the refill will not be
@@ -137,11 +172,16 @@ public struct RefillBegin: CommandOnlyRequest {
 /// ```
 /// 0   1   opcode 0x13
 /// 1   16  command id
+/// 17  8   expiry, pump UTC seconds (Int64; RequestExpiry)
 /// ```
 public struct RefillCancel: CommandOnlyRequest {
     public static let opcode = PumpOpcode.refillCancel
     public var commandId: CommandID
-    public init(commandId: CommandID) { self.commandId = commandId }
+    public var expiry: RequestExpiry
+    public init(commandId: CommandID, expiry: RequestExpiry) {
+        self.commandId = commandId
+        self.expiry = expiry
+    }
 }
 
 /// The kinds of bolus.
@@ -159,21 +199,24 @@ public enum BolusKind: UInt8, Sendable, CaseIterable {
 /// ```
 /// 0   1   opcode 0x07
 /// 1   16  command id
-/// 17  1   kind (1 therapeutic, 2 bridge, 3 prime)
-/// 18  4   dose, ng
-/// 22  4   volume, nL (1 ... 40 000 000)
-/// 26  4   duration, s (1 ... 86 400)
+/// 17  8   expiry, pump UTC seconds (Int64; RequestExpiry)
+/// 25  1   kind (1 therapeutic, 2 bridge, 3 prime)
+/// 26  4   dose, ng
+/// 30  4   volume, nL (1 ... 40 000 000)
+/// 34  4   duration, s (1 ... 86 400)
 /// ```
 public struct StartBolus: StateChangingRequest {
     public static let opcode = PumpOpcode.startBolus
     public static let maximumVolumeNanolitres: UInt32 = 40_000_000
     public var commandId: CommandID
+    public var expiry: RequestExpiry
     public var kind: BolusKind
     public var doseNanograms: UInt32
     public var volumeNanolitres: UInt32
     public var durationSeconds: UInt32
-    public init(commandId: CommandID, kind: BolusKind, doseNanograms: UInt32, volumeNanolitres: UInt32, durationSeconds: UInt32) {
+    public init(commandId: CommandID, expiry: RequestExpiry, kind: BolusKind, doseNanograms: UInt32, volumeNanolitres: UInt32, durationSeconds: UInt32) {
         self.commandId = commandId
+        self.expiry = expiry
         self.kind = kind
         self.doseNanograms = doseNanograms
         self.volumeNanolitres = volumeNanolitres
@@ -181,6 +224,7 @@ public struct StartBolus: StateChangingRequest {
     }
     public init(reading reader: inout ByteReader) throws(WireError) {
         commandId = try CommandID(reading: &reader)
+        expiry = try RequestExpiry(reading: &reader)
         kind = try readEnum(BolusKind.self, &reader, "bolus.kind")
         doseNanograms = try reader.uint32("bolus.dose")
         volumeNanolitres = try reader.uint32("bolus.volume")
@@ -194,6 +238,7 @@ public struct StartBolus: StateChangingRequest {
     }
     public func write(to writer: inout ByteWriter) {
         commandId.write(to: &writer)
+        expiry.write(to: &writer)
         writer.uint8(kind.rawValue)
         writer.uint32(doseNanograms)
         writer.uint32(volumeNanolitres)
@@ -208,25 +253,28 @@ public struct StartBolus: StateChangingRequest {
 /// ```
 /// 0   1   opcode 0x0C
 /// 1   16  command id
-/// 17  4   volume withdrawn, nL
-/// 21  4   volume added, nL (1 ... 40 000 000)
-/// 25  1   drug
-/// 26  4   concentration, ng/mL (1 ... 100 000 000)
-/// 30  1   new prescription present (0 or 1)
-/// 31  ... WirePrescription, if present (its drug and concentration must
+/// 17  8   expiry, pump UTC seconds (Int64; RequestExpiry)
+/// 25  4   volume withdrawn, nL
+/// 29  4   volume added, nL (1 ... 40 000 000)
+/// 33  1   drug
+/// 34  4   concentration, ng/mL (1 ... 100 000 000)
+/// 38  1   new prescription present (0 or 1)
+/// 39  ... WirePrescription, if present (its drug and concentration must
 ///         equal the two fields above)
 /// ```
 public struct RefillComplete: StateChangingRequest {
     public static let opcode = PumpOpcode.refillComplete
     public var commandId: CommandID
+    public var expiry: RequestExpiry
     public var withdrawnNanolitres: UInt32
     public var addedNanolitres: UInt32
     public var drug: WireDrug
     public var concentrationNanogramsPerMillilitre: UInt32
     public var newPrescription: WirePrescription?
-    public init(commandId: CommandID, withdrawnNanolitres: UInt32, addedNanolitres: UInt32, drug: WireDrug,
+    public init(commandId: CommandID, expiry: RequestExpiry, withdrawnNanolitres: UInt32, addedNanolitres: UInt32, drug: WireDrug,
                 concentrationNanogramsPerMillilitre: UInt32, newPrescription: WirePrescription?) {
         self.commandId = commandId
+        self.expiry = expiry
         self.withdrawnNanolitres = withdrawnNanolitres
         self.addedNanolitres = addedNanolitres
         self.drug = drug
@@ -235,6 +283,7 @@ public struct RefillComplete: StateChangingRequest {
     }
     public init(reading reader: inout ByteReader) throws(WireError) {
         commandId = try CommandID(reading: &reader)
+        expiry = try RequestExpiry(reading: &reader)
         withdrawnNanolitres = try reader.uint32("refill.withdrawn")
         // 0 is a real answer (an empty reservoir); more than any reservoir
         // holds is not a measurement.
@@ -268,6 +317,7 @@ public struct RefillComplete: StateChangingRequest {
     }
     public func write(to writer: inout ByteWriter) {
         commandId.write(to: &writer)
+        expiry.write(to: &writer)
         writer.uint32(withdrawnNanolitres)
         writer.uint32(addedNanolitres)
         writer.uint8(drug.rawValue)
@@ -285,19 +335,23 @@ public struct RefillComplete: StateChangingRequest {
 /// ```
 /// 0   1   opcode 0x0D
 /// 1   16  command id
-/// 17  4   low-reservoir alarm threshold, nL (0 = alarm off is not allowed:
+/// 17  8   expiry, pump UTC seconds (Int64; RequestExpiry)
+/// 25  4   low-reservoir alarm threshold, nL (0 = alarm off is not allowed:
 ///         1 ... 40 000 000)
 /// ```
 public struct SetAlarmConfiguration: StateChangingRequest {
     public static let opcode = PumpOpcode.setAlarmConfiguration
     public var commandId: CommandID
+    public var expiry: RequestExpiry
     public var lowReservoirThresholdNanolitres: UInt32
-    public init(commandId: CommandID, lowReservoirThresholdNanolitres: UInt32) {
+    public init(commandId: CommandID, expiry: RequestExpiry, lowReservoirThresholdNanolitres: UInt32) {
         self.commandId = commandId
+        self.expiry = expiry
         self.lowReservoirThresholdNanolitres = lowReservoirThresholdNanolitres
     }
     public init(reading reader: inout ByteReader) throws(WireError) {
         commandId = try CommandID(reading: &reader)
+        expiry = try RequestExpiry(reading: &reader)
         lowReservoirThresholdNanolitres = try reader.uint32("alarm.lowReservoirThreshold")
         guard (1...StartBolus.maximumVolumeNanolitres).contains(lowReservoirThresholdNanolitres) else {
             throw .invalidValue(field: "alarm.lowReservoirThreshold", value: Int64(lowReservoirThresholdNanolitres))
@@ -305,6 +359,7 @@ public struct SetAlarmConfiguration: StateChangingRequest {
     }
     public func write(to writer: inout ByteWriter) {
         commandId.write(to: &writer)
+        expiry.write(to: &writer)
         writer.uint32(lowReservoirThresholdNanolitres)
     }
 }
@@ -334,23 +389,29 @@ public struct ReadClock: PumpRequestMessage {
 /// ```
 /// 0   1   opcode 0x10
 /// 1   16  command id
-/// 17  8   UTC seconds since 1970 (Int64, >= 0)
-/// 25  2   zone offset, minutes east of UTC (Int16, -720 ... 840)
+/// 17  8   expiry, pump UTC seconds (Int64; RequestExpiry), on the clock
+///         as it is before this request sets it
+/// 25  8   UTC seconds since 1970 (Int64, >= 0)
+/// 33  2   zone offset, minutes east of UTC (Int16, -720 ... 840)
 /// ```
 public struct SetClock: StateChangingRequest {
     public static let opcode = PumpOpcode.setClock
     public var commandId: CommandID
+    public var expiry: RequestExpiry
     public var time: WireTime
-    public init(commandId: CommandID, time: WireTime) {
+    public init(commandId: CommandID, expiry: RequestExpiry, time: WireTime) {
         self.commandId = commandId
+        self.expiry = expiry
         self.time = time
     }
     public init(reading reader: inout ByteReader) throws(WireError) {
         commandId = try CommandID(reading: &reader)
+        expiry = try RequestExpiry(reading: &reader)
         time = try WireTime(reading: &reader)
     }
     public func write(to writer: inout ByteWriter) {
         commandId.write(to: &writer)
+        expiry.write(to: &writer)
         time.write(to: &writer)
     }
 }

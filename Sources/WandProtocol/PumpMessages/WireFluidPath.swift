@@ -192,23 +192,27 @@ public enum FluidPathEvent: UInt8, Sendable, CaseIterable {
 /// ```
 /// 0   1   opcode 0x14
 /// 1   16  command id
-/// 17  1   event (1 implant, 2 catheter replaced)
-/// 18  4   catheter volume, nL (1 ... 2 000 000)
+/// 17  8   expiry, pump UTC seconds (Int64; RequestExpiry)
+/// 25  1   event (1 implant, 2 catheter replaced)
+/// 26  4   catheter volume, nL (1 ... 2 000 000)
 /// ```
 public struct SetFluidPath: StateChangingRequest {
     public static let opcode = PumpOpcode.setFluidPath
     public var commandId: CommandID
+    public var expiry: RequestExpiry
     public var event: FluidPathEvent
     public var catheterNanolitres: UInt32
 
-    public init(commandId: CommandID, event: FluidPathEvent, catheterNanolitres: UInt32) {
+    public init(commandId: CommandID, expiry: RequestExpiry, event: FluidPathEvent, catheterNanolitres: UInt32) {
         self.commandId = commandId
+        self.expiry = expiry
         self.event = event
         self.catheterNanolitres = catheterNanolitres
     }
 
     public init(reading reader: inout ByteReader) throws(WireError) {
         commandId = try CommandID(reading: &reader)
+        expiry = try RequestExpiry(reading: &reader)
         event = try readEnum(FluidPathEvent.self, &reader, "fluidPath.event")
         catheterNanolitres = try reader.uint32("fluidPath.catheter")
         guard (1...WireFluidPath.maximumCatheterNanolitres).contains(catheterNanolitres) else {
@@ -218,6 +222,7 @@ public struct SetFluidPath: StateChangingRequest {
 
     public func write(to writer: inout ByteWriter) {
         commandId.write(to: &writer)
+        expiry.write(to: &writer)
         writer.uint8(event.rawValue)
         writer.uint32(catheterNanolitres)
     }

@@ -21,6 +21,9 @@ public struct PumpSessionEndpoint: Sendable {
         public var retransmissionsAnswered = 0
         /// Sessions ended by idle expiry.
         public var sessionsExpired = 0
+        /// State-changing requests refused because the pump clock was past
+        /// their expiry (a held or late request).
+        public var expiredRequests = 0
         /// Frames that were not pump messages of a known layout.
         public var framesIgnored = 0
         public init() {}
@@ -73,7 +76,8 @@ public struct PumpSessionEndpoint: Sendable {
 
     /// Handles one received frame body; returns the frame body to send back,
     /// or nil when the frame is dropped (and counted). `outcomes` is the
-    /// pump's persistent command record; `utcSeconds` stamps new entries.
+    /// pump's persistent command record; `utcSeconds` is the pump clock:
+    /// it stamps new entries and decides whether a request has expired.
     public mutating func handle(frameBody: [UInt8], now: Duration, utcSeconds: Int64,
                                 outcomes: inout CommandOutcomeStore, execute: Execute) -> [UInt8]? {
         guard let frame = try? Frame(body: frameBody), frame.header.kind == .pumpMessage,
@@ -178,7 +182,18 @@ public struct PumpSessionEndpoint: Sendable {
                 case .conflicting:
                     reply = .refused(request.opcode, .commandIdReused)
                 case .new:
-                    let executed = execute(request)
+                    // Freshness after the lookup: a retransmission of a
+                    // request already carried out gets its stored receipt
+                    // however late it comes (exactly once), and an expired
+                    // refusal is stored like any other, so the dead intent
+                    // stays dead under its id.
+                    let executed: PumpReply
+                    if let stale = request.expiry?.refusal(atPumpClock: utcSeconds) {
+                        if stale == .requestExpired { statistics.expiredRequests += 1 }
+                        executed = .refused(request.opcode, stale)
+                    } else {
+                        executed = execute(request)
+                    }
                     reply = executed
                     outcomes.record(id, requestPlaintext: opened.plaintext, reply: executed.encoded, utcSeconds: utcSeconds)
                 }
