@@ -107,7 +107,30 @@ public struct PatientRecord: Codable, Sendable, Equatable {
         guard !text.unicodeScalars.contains(where: { CharacterSet.whitespaces.contains($0) }) else {
             throw .invalid(field: "record number", reason: "has a space")
         }
+        if isFiller(text) { throw .fillerRecordNumber(printable(text)) }
         return text
+    }
+
+    /// Words typed when the number is not at hand, once case and
+    /// punctuation are set aside (`N/A`, `n.a.`, `Unknown`).
+    static let fillerWords: Set<String> = [
+        "unknown", "unk", "na", "none", "null", "nil", "tbd", "tba", "pending", "missing", "notknown", "notavailable",
+        "notgiven", "noid", "nomrn", "mrn", "void", "blank", "empty", "test", "dummy", "xxx", "x",
+    ]
+
+    /// A placeholder where a record number belongs: only punctuation (`-`,
+    /// `?`, `--`), only zeros (`0`, `000`), one character repeated after
+    /// the first letters and digits are gone (`xxxx`), or a filler word.
+    /// On an audit row or an exported Patient it would join unrelated
+    /// patients under one number, so it is refused when the record is set.
+    public static func isFiller(_ text: String) -> Bool {
+        let kept = text.unicodeScalars.filter { CharacterSet.alphanumerics.contains($0) }
+        let folded = String(String.UnicodeScalarView(kept)).lowercased()
+        if folded.isEmpty { return true }
+        if folded.allSatisfy({ $0 == "0" }) { return true }
+        if fillerWords.contains(folded) { return true }
+        if folded.count > 1, let first = folded.first, first.isLetter, folded.allSatisfy({ $0 == first }) { return true }
+        return false
     }
 
     /// Longest record-number system URI.
@@ -174,12 +197,17 @@ public struct PatientRecord: Codable, Sendable, Equatable {
 /// Why a patient record was refused or could not be used.
 public enum PatientRecordError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalid(field: String, reason: String)
+    /// A placeholder (`0`, `000`, `unknown`, `n/a`, `-`) where the clinic's
+    /// medical record number belongs.
+    case fillerRecordNumber(String)
     /// The file is there but cannot be trusted or read.
     case unusable(path: String, reason: String)
 
     public var description: String {
         switch self {
         case let .invalid(field, reason): return "The patient's \(field) \(reason)."
+        case let .fillerRecordNumber(text):
+            return "The patient's record number '\(text)' is a placeholder, not a record number: give the number the clinic's chart assigned the patient (letters and digits such as MRN-0042 or 004512), with the --mrn-system of the clinic that assigned it. Without one, set no record until the chart has it."
         case let .unusable(path, reason): return "The patient record \(path) cannot be used: \(reason)"
         }
     }

@@ -14,7 +14,7 @@ struct Interrogate: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup(visibility: .hidden) var global: GlobalOptions
     @OptionGroup var session: SessionOptions
     @Option(name: .customLong("save-prescription"), help: ArgumentHelp(
         "Also write the pump's prescription as a prescription file (for a pump replacement: program it into the new pump with 'pumpctl program FILE', which reviews it against the new pump).",
