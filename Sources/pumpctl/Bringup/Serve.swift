@@ -145,7 +145,7 @@ struct ServeLoop {
         do throws(ProgrammerError) {
             switch command {
             case "interrogate":
-                return .success(try await programmer.interrogate().status)
+                return .success(try await programmer.interrogateRecordingBolusEnds().status)
             case "link-status":
                 do throws(CommandFailure) {
                     let status = try await LinkStatusCommand.read(programmer.connection.channel)

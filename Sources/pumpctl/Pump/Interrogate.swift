@@ -27,7 +27,8 @@ struct Interrogate: AsyncParsableCommand {
             throw Output.fail(CommandFailure(status: .usage, message: "\(path) exists; give a new file for --save-prescription. Nothing was sent to the pump."))
         }
         let (status, resolution, others) = try await PumpSession.run(global, session) { programmer throws(ProgrammerError) in
-            let (status, resolution) = try await programmer.interrogate()
+            // The read also records how any bolus it finds ended, for the clinical record (FHIR export).
+            let (status, resolution) = try await programmer.interrogateRecordingBolusEnds()
             return (status, resolution, await programmer.otherPumpsPending())
         }
         if let path = savePrescription {
