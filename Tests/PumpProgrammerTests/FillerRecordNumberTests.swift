@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import PumpProgrammer
+@testable import StateFiles
 
 /// A placeholder typed where the medical record number belongs (`0`,
 /// `000`, `unknown`, `n/a`, `-`) would file unrelated patients under one
@@ -27,5 +28,27 @@ import Testing
         let text = PatientRecordError.fillerRecordNumber("n/a").description
         #expect(text.contains("'n/a' is a placeholder"))
         #expect(text.contains("such as MRN-0042"))
+    }
+
+    /// A record set before fillers were refused still reads (a stop or a
+    /// read of its pump is never refused for it), but its visits are not
+    /// filed under the placeholder.
+    @Test func anOldFillerRecordStillReadsButItsVisitsAreNotFiled() throws {
+        let directory = temporaryStateDirectory()
+        let old = try PatientRecord(pumpSerial: "RP20-000001", name: "Ada Lovelace", recordNumber: "unknown", birthDate: "1980-02-29",
+                                    prescriber: "Dr. Grace Hopper", simulated: false, recordedBy: "nurse.a", recordedAt: Date(),
+                                    today: Date(), recordSystem: "urn:oid:2.16.840.1.113883.19.5", refusingFiller: false)
+        try PatientRecords(directory: directory).save(old)
+        #expect(try PatientRecords(directory: directory).record(forPump: "RP20-000001")?.recordNumber == "unknown")
+        let log = try AuditLog(directory: directory)
+        try log.append(AuditRecord(operatorName: "nurse.a", pumpSerial: "RP20-000001", command: "session", phase: .event,
+                                   outcome: AuditOutcome.sessionOpened.rawValue))
+        try log.append(AuditRecord(operatorName: "nurse.a", pumpSerial: "RP20-000001", command: "interrogate", phase: .event,
+                                   parameters: FHIRExportTests.read, outcome: AuditOutcome.read.rawValue))
+        let entries = try log.entries()
+        let visit = try #require(AuditVisit.visits(in: entries).first)
+        #expect(throws: FHIRExportError.fillerRecordNumber(visit: visit.id, pump: "RP20-000001", number: "unknown")) {
+            try FHIRExport.bundle(visit, log: entries)
+        }
     }
 }

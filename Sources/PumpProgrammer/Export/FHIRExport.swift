@@ -51,6 +51,10 @@ public enum FHIRExportError: Error, Equatable, Sendable, CustomStringConvertible
     /// The record number has no assigning system: alone it may name
     /// another clinic's patient.
     case noRecordSystem(visit: String, pump: String)
+    /// The rows name a placeholder record number (`0`, `unknown`, `n/a`),
+    /// set before such numbers were refused: filed, it would join
+    /// unrelated patients under one Patient.
+    case fillerRecordNumber(visit: String, pump: String, number: String)
     case unreadable(visit: String, detail: String)
 
     public var description: String {
@@ -59,6 +63,8 @@ public enum FHIRExportError: Error, Equatable, Sendable, CustomStringConvertible
             return "Visit \(visit) with pump \(pump) names no patient (its audit rows carry no patient record): it cannot be filed. Set the record with pumpctl patient set for the visits to come."
         case let .noRecordSystem(visit, pump):
             return "Visit \(visit) with pump \(pump) has a record number without the system that assigned it: alone it may name another clinic's patient. Set the record again with pumpctl patient set --mrn-system URI for the visits to come."
+        case let .fillerRecordNumber(visit, pump, number):
+            return "Visit \(visit) with pump \(pump) names the placeholder record number '\(number)', not a patient's: it cannot be filed. Set the patient's real record number with pumpctl patient set --replace for the visits to come, and file this visit by hand."
         case let .noRead(visit):
             return "Visit \(visit) never read the pump, so there is no device state to export."
         case let .unreadable(visit, detail):
@@ -179,6 +185,9 @@ public enum FHIRExport {
     public static func bundle(_ visit: AuditVisit, log: [AuditEntry]) throws(FHIRExportError) -> FHIR.Bundle {
         guard let person = visit.patient else { throw .noPatient(visit: visit.id, pump: visit.pumpSerial) }
         guard let recordSystem = person.system else { throw .noRecordSystem(visit: visit.id, pump: visit.pumpSerial) }
+        guard !PatientRecord.isFiller(person.recordNumber) else {
+            throw .fillerRecordNumber(visit: visit.id, pump: visit.pumpSerial, number: PatientRecord.printable(person.recordNumber))
+        }
         let reads = visit.rows.filter(isRead)
         guard let last = reads.last else { throw .noRead(visit: visit.id) }
         let meta = visit.simulated ? simulatedMeta : nil

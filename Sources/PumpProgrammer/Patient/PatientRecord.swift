@@ -49,9 +49,23 @@ public struct PatientRecord: Codable, Sendable, Equatable {
     public init(pumpSerial: String, name: String, recordNumber: String, birthDate: String, prescriber: String,
                 simulated: Bool, recordedBy: String, recordedAt: Date, today: Date = Date(),
                 recordSystem: String? = nil) throws(PatientRecordError) {
+        try self.init(pumpSerial: pumpSerial, name: name, recordNumber: recordNumber, birthDate: birthDate, prescriber: prescriber,
+                      simulated: simulated, recordedBy: recordedBy, recordedAt: recordedAt, today: today, recordSystem: recordSystem,
+                      refusingFiller: true)
+    }
+
+    /// `refusingFiller`: a placeholder record number is refused when a
+    /// record is set, not when one set before that rule is read back: an
+    /// unusable record stops every audit row of its pump, and a stop or a
+    /// read of that pump must not be refused for an old record's number
+    /// (the export and `patient set` are where it is put right).
+    init(pumpSerial: String, name: String, recordNumber: String, birthDate: String, prescriber: String,
+         simulated: Bool, recordedBy: String, recordedAt: Date, today: Date, recordSystem: String?,
+         refusingFiller: Bool) throws(PatientRecordError) {
         self.pumpSerial = try Self.checkedSerial(pumpSerial)
         self.name = try Self.checkedName(name, field: "name")
         self.recordNumber = try Self.checkedRecordNumber(recordNumber)
+        if refusingFiller, Self.isFiller(self.recordNumber) { throw .fillerRecordNumber(Self.printable(self.recordNumber)) }
         if let recordSystem { self.recordSystem = try Self.checkedRecordSystem(recordSystem) } else { self.recordSystem = nil }
         self.birthDate = try Self.checkedBirthDate(birthDate, today: today)
         self.prescriber = try Self.checkedName(prescriber, field: "prescriber")
@@ -67,7 +81,7 @@ public struct PatientRecord: Codable, Sendable, Equatable {
         }
         return try PatientRecord(pumpSerial: pumpSerial, name: name, recordNumber: recordNumber, birthDate: birthDate,
                                  prescriber: prescriber, simulated: simulated, recordedBy: recordedBy, recordedAt: time,
-                                 today: .distantFuture, recordSystem: recordSystem)
+                                 today: .distantFuture, recordSystem: recordSystem, refusingFiller: false)
     }
 
     // MARK: Validation
@@ -107,7 +121,6 @@ public struct PatientRecord: Codable, Sendable, Equatable {
         guard !text.unicodeScalars.contains(where: { CharacterSet.whitespaces.contains($0) }) else {
             throw .invalid(field: "record number", reason: "has a space")
         }
-        if isFiller(text) { throw .fillerRecordNumber(printable(text)) }
         return text
     }
 
