@@ -13,7 +13,7 @@ struct Audit: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the audit log, oldest first.")
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(visibility: .hidden) var global: GlobalOptions
 
         func run() async throws {
             let log = try openLog(global)
@@ -22,27 +22,21 @@ struct Audit: AsyncParsableCommand {
                 throw Output.fail(CommandFailure(status: .internalError, message: error.description))
             }
             if global.json {
-                try Output.json(AuditListing(entries: entries))
+                try Output.json(AuditListing(entries: AuditRowView.views(entries).map(AuditListingRow.init)))
                 return
             }
             guard !entries.isEmpty else {
                 Output.line("The audit log is empty.")
                 return
             }
-            Output.line(Output.table(
-                header: ["#", "TIME", "OPERATOR", "PUMP", "COMMAND", "PHASE", "OUTCOME", "OVERRIDES"],
-                rows: entries.map {
-                    ["\($0.sequence)", $0.time, $0.operatorName + ($0.secondOperator.map { " + \($0)" } ?? ""),
-                     $0.pumpSerial ?? "-", $0.command, $0.phase.rawValue, $0.outcome ?? "-",
-                     $0.overrides.map { "\($0.code): \($0.reason)" }.joined(separator: "; ")]
-                }))
+            Output.line(AuditRowView.table(entries))
         }
     }
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check the audit log's hash chain; exit 76 when it was tampered with.")
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(visibility: .hidden) var global: GlobalOptions
 
         func run() async throws {
             let log = try openLog(global)
@@ -66,7 +60,7 @@ struct Audit: AsyncParsableCommand {
 }
 
 struct AuditListing: Encodable {
-    var entries: [AuditEntry]
+    var entries: [AuditListingRow]
 }
 
 private func openLog(_ global: GlobalOptions) throws -> AuditLog {

@@ -18,7 +18,7 @@ struct Export: AsyncParsableCommand {
             discussion: """
                 A visit is one session with a pump, as the audit log recorded it. Resource ids are derived from the audit log, and every entry is a PUT: exporting a visit again updates the same resources rather than adding copies. A bolus or refill whose outcome is UNCERTAIN is exported with status unknown, never as completed. SIMULATED visits are left out unless --include-simulated; exported, they carry the HTEST security label. Without --output-dir, prints {"bundles": [...]} with --json, or the list of visits.
                 """)
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(visibility: .hidden) var global: GlobalOptions
 
         @Option(name: .long, help: ArgumentHelp("Only this visit (its id from the list).", valueName: "id"))
         var visit: String?

@@ -19,7 +19,7 @@ struct Patient: AsyncParsableCommand {
     struct SetRecord: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "set", abstract: "Set (or replace) the patient record of the pump with this serial.")
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(visibility: .hidden) var global: GlobalOptions
 
         @Option(name: .long, help: ArgumentHelp("The serial of the implanted pump (as interrogate prints it).", valueName: "serial"))
         var serial: String
@@ -105,7 +105,7 @@ struct Patient: AsyncParsableCommand {
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the patient record of one pump, or of every pump.")
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(visibility: .hidden) var global: GlobalOptions
 
         @Option(name: .long, help: ArgumentHelp("Only this pump's record.", valueName: "serial"))
         var serial: String?
@@ -155,7 +155,7 @@ enum PatientText {
     static func describe(_ record: PatientRecord) -> String {
         Output.table(header: ["", ""], rows: [
             ["Name", record.name], ["Record number", record.recordNumber], ["Record number system", record.recordSystem ?? "not given"], ["Date of birth", record.birthDate],
-            ["Prescriber", record.prescriber], ["Recorded by", "\(record.recordedBy) at \(record.recordedAt)"],
+            ["Prescriber", record.prescriber], ["Recorded by", "\(record.recordedBy) at \(Screen.shared.zone.dateTime(rfc3339: record.recordedAt))"],
         ]).split(separator: "\n").dropFirst().map { "  " + $0 }.joined(separator: "\n")
     }
 }

@@ -40,7 +40,7 @@ struct Pumpctl: AsyncParsableCommand {
         umask(0o077)
         let arguments = Array(CommandLine.arguments.dropFirst())
         let json = arguments.prefix { $0 != "--" }.contains("--json")
-        if let failure = misnamedCommand(arguments) {
+        if let failure = CommandLineGuide.misplacedPumpSelection(arguments) ?? misnamedCommand(arguments) {
             Output.report(failure, json: json)
             Glibc.exit(failure.status.rawValue)
         }
@@ -56,6 +56,12 @@ struct Pumpctl: AsyncParsableCommand {
             Glibc.exit(failure.status.rawValue)
         } catch {
             let status = exitCode(for: error)
+            // A command's help ends by saying where the global options are
+            // described: they are listed once, in 'pumpctl --help'.
+            if status.isSuccess, !(error is ExitCode), let help = CommandLineGuide.withGlobalOptionsNote(fullMessage(for: error)) {
+                FileHandle.standardOutput.write(Data((help).utf8))
+                Glibc.exit(0)
+            }
             if json, !status.isSuccess, !(error is ExitCode) {
                 let failure = CommandFailure(status: ExitStatus(rawValue: status.rawValue) ?? .usage,
                                              message: message(for: error), code: "usage")

@@ -20,7 +20,7 @@ struct Wands: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup(visibility: .hidden) var global: GlobalOptions
 
     @Flag(name: .long, help: "Keep running and report wands as they arrive and leave, until interrupted.")
     var watch = false

@@ -22,8 +22,10 @@ struct WandSim: AsyncParsableCommand {
         discussion: """
             Prints the pty path; open it with `pumpctl --wand PATH ...`. The pump's key is the \
             published DEMO key: it protects nothing. State is saved after every pump message and \
-            on SIGINT/SIGTERM. Exit status: 0 stopped cleanly; 65 the state file is corrupt or \
-            from a newer version (left untouched); 70 the pty or the state could not be set up.
+            on SIGINT/SIGTERM. Exit status: 0 stopped cleanly; 64 usage: an option's value cannot be \
+            used (--write-demo-key names a file that exists or a folder that is missing or not yours); \
+            65 the state file is corrupt or from a newer version (left untouched); 70 the pty or the \
+            state could not be set up.
             """)
 
     @Option(help: "Pump model for a new simulated pump: RP-20 or RP-40.")
@@ -76,7 +78,7 @@ struct WandSim: AsyncParsableCommand {
             // protects nothing, and pumpctl says so whenever it is used.
             let hex = PumpIdentity.demoKey.map { String($0, radix: 16).leftPadded(to: 2) }.joined() + "\n"
             do { try AtomicFile.create(Array(hex.utf8), at: FilePath(demoKeyFile)) } catch {
-                Self.fail("wandsim: the demo key was not written: \(error)", status: 70)
+                Self.fail(Self.demoKeyNotWritten(error, path: demoKeyFile), status: Self.demoKeyExitStatus(error))
             }
             Self.say("SIMULATED DEMO key (published, protects nothing) written to \(demoKeyFile): use pumpctl --wand PTY --key-file \(demoKeyFile)")
             return
@@ -133,6 +135,34 @@ struct WandSim: AsyncParsableCommand {
             Self.fail("SIMULATED wandsim stopped (\(reason)) but the state was not saved: \(saveError)", status: 70)
         }
         Self.say("SIMULATED wandsim stopped; state saved to \(file.path)")
+    }
+
+    /// `--write-demo-key` never replaces a file and never writes where the
+    /// folder is missing, not this user's or writable by others: those are
+    /// the technician's choice of path (usage, 64), with what to do about
+    /// it; only a failure of the machine itself is an internal error (70).
+    static func demoKeyExitStatus(_ error: StateFileError) -> Int32 {
+        switch error {
+        case .alreadyExists, .notFound, .permissionDenied, .notRegularFile, .notDirectory, .unsafeDirectory, .ownedByAnotherUser:
+            return 64
+        case .tooLarge, .unsafePermissions, .io:
+            return 70
+        }
+    }
+
+    static func demoKeyNotWritten(_ error: StateFileError, path: String) -> String {
+        let advice: String
+        switch error {
+        case .alreadyExists:
+            advice = "\(path) is already there, and the demo key is written only to a new file, never over one: give --write-demo-key a path that does not exist yet (or move that file away first)."
+        case .notFound, .notDirectory:
+            advice = "the folder of \(path) is missing or is not a folder: give --write-demo-key a new file in a folder that exists."
+        case .permissionDenied, .unsafeDirectory, .ownedByAnotherUser, .notRegularFile:
+            advice = "give --write-demo-key a new file in a folder of yours that only you can write."
+        case .tooLarge, .unsafePermissions, .io:
+            advice = "check the disk and try again."
+        }
+        return "wandsim: the demo key was not written (\(error)): \(advice) Nothing was written."
     }
 
     private func stateFile() throws -> SimulatorStateFile {

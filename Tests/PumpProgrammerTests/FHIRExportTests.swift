@@ -113,7 +113,7 @@ import Testing
         #expect(second.id != first.id)
         let firstPatient = first.entry.first { $0.resource.type == "Patient" }?.resource.id
         #expect(second.entry.first { $0.resource.type == "Patient" }?.resource.id == firstPatient, "one patient, not a copy per visit")
-        #expect(second.entry.allSatisfy { $0.request.method == "PUT" })
+        #expect(second.entry.allSatisfy { $0.request.method == (["Patient", "Device"].contains($0.resource.type) ? "POST" : "PUT") })
     }
 
     @Test func aSimulatedVisitIsLabelledTestDataOnEveryResource() throws {
@@ -188,7 +188,7 @@ import Testing
         let procedures = resources(bundle) { (r: FHIR.Resource) -> FHIR.Procedure? in if case .procedure(let p) = r { return p }; return nil }
         #expect(procedures.count == 1)
         #expect(procedures.first?.status == "completed")
-        #expect(procedures.first?.focalDevice?.first?.manipulated.reference?.hasPrefix("Device/") == true)
+        #expect(procedures.first?.focalDevice?.first?.manipulated.reference?.hasPrefix("urn:uuid:") == true)
         #expect(procedures.first?.identifier.first?.value == "rf01")
     }
 

@@ -54,7 +54,7 @@ import TestSupport
         guard responses.count == 4 else { return }
         #expect(responses[0]["ok"] as? Bool == false)
         #expect(responses[0]["id"] is NSNull)
-        #expect((responses[0]["error"] as? [String: Any])?["status"] as? Int == 64)
+        #expect((responses[0]["error"] as? [String: Any])?["exit_status"] as? Int == 64)
         // State-changing commands are not offered here.
         #expect(((responses[1]["error"] as? [String: Any])?["message"] as? String)?.contains("Unknown command \"bolus\"") == true)
         #expect(responses[2]["ok"] as? Bool == false)

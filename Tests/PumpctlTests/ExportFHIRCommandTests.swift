@@ -109,8 +109,15 @@ import TestSupport
                 let security = (resource["meta"] as? [String: Any])?["security"] as? [[String: Any]]
                 #expect(security?.first?["code"] as? String == "HTEST", "\(resource["resourceType"] ?? "?")")
                 let request = entry["request"] as? [String: Any]
-                #expect(request?["method"] as? String == "PUT")
-                #expect(request?["url"] as? String == "\(resource["resourceType"] ?? "")/\(resource["id"] ?? "")")
+                if ["Patient", "Device"].contains(resource["resourceType"] as? String) {
+                    // A conditional create: never a second Patient for one record number, or Device for one serial.
+                    #expect(request?["method"] as? String == "POST")
+                    #expect(request?["url"] as? String == resource["resourceType"] as? String)
+                    #expect((request?["ifNoneExist"] as? String)?.hasPrefix("identifier=") == true)
+                } else {
+                    #expect(request?["method"] as? String == "PUT")
+                    #expect(request?["url"] as? String == "\(resource["resourceType"] ?? "")/\(resource["id"] ?? "")")
+                }
             }
             // The reservoir as the visit's last read row recorded it.
             let visitID = (bundle["identifier"] as? [String: Any])?["value"] as? String

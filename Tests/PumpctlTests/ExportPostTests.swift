@@ -21,6 +21,7 @@ import TestSupport
     /// the status every later request gets (200 answers a transaction).
     static let server = """
         import json, sys
+        from urllib.parse import unquote
         from http.server import HTTPServer, BaseHTTPRequestHandler
         log_path, fail_first, status = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
         store, seen = {}, [0]
@@ -44,11 +45,35 @@ import TestSupport
                 bundle = json.loads(body)
                 entries = []
                 for entry in bundle["entry"]:
-                    key = entry["request"]["url"]
+                    request, resource = entry["request"], entry["resource"]
+                    if request["method"] == "POST":
+                        # A create: conditional on ifNoneExist (identifier=system|value, _tag, _tag:not) as a
+                        # FHIR server searches it; without one, or with no match, a new server-assigned id.
+                        found = None
+                        if request.get("ifNoneExist"):
+                            params = dict(part.split("=", 1) for part in request["ifNoneExist"].split("&"))
+                            system, value = (unquote(p) for p in params["identifier"].split("|", 1))
+                            def tags(r): return {t["system"] + "|" + t["code"] for t in r.get("meta", {}).get("tag", [])}
+                            for key, held in store.items():
+                                if held["resourceType"] != request["url"]: continue
+                                if not any(i["system"] == system and i["value"] == value for i in held.get("identifier", [])): continue
+                                if "_tag" in params and unquote(params["_tag"]) not in tags(held): continue
+                                if "_tag:not" in params and unquote(params["_tag:not"]) in tags(held): continue
+                                found = key
+                        if found:
+                            entries.append({"response": {"status": "200 OK", "location": found}})
+                        else:
+                            key = "%s/server-%d" % (request["url"], len(store) + 1)
+                            store[key] = resource
+                            entries.append({"response": {"status": "201 Created", "location": key}})
+                        continue
+                    key = request["url"]
                     entries.append({"response": {"status": "200 OK" if key in store else "201 Created"}})
-                    store[key] = entry["resource"]
+                    store[key] = resource
+                counts = {}
+                for held in store.values(): counts[held["resourceType"]] = counts.get(held["resourceType"], 0) + 1
                 record.update({"answered": 200, "type": bundle["type"], "visit": bundle["identifier"]["value"],
-                               "entries": len(bundle["entry"]), "stored": len(store),
+                               "entries": len(bundle["entry"]), "stored": len(store), "counts": counts,
                                "methods": sorted({e["request"]["method"] for e in bundle["entry"]})})
                 open(log_path, "a").write(json.dumps(record) + "\\n")
                 if status == 1: entries = entries[:-1]  # a server that answers for fewer entries than it was sent
@@ -93,7 +118,8 @@ import TestSupport
         var seen = try requests(log)
         #expect(seen.map { $0["answered"] as? Int } == [503, 200, 200])
         #expect(seen.allSatisfy { $0["path"] as? String == "/fhir" && $0["content_type"] as? String == "application/fhir+json" })
-        #expect(seen.dropFirst().allSatisfy { $0["type"] as? String == "transaction" && $0["methods"] as? [String] == ["PUT"] })
+        // Patient and Device are conditional creates, the visit's own resources updates by id.
+        #expect(seen.dropFirst().allSatisfy { $0["type"] as? String == "transaction" && $0["methods"] as? [String] == ["POST", "PUT"] })
         let stored = try #require(seen.last?["stored"] as? Int)
 
         let again = try await pumpctl(["export", "fhir", "--include-simulated", "--post", url])
@@ -102,6 +128,9 @@ import TestSupport
         seen = try requests(log)
         #expect(seen.count == 5)
         #expect(seen.last?["stored"] as? Int == stored, "the same resources updated, no copies")
+        // Two visits, each sent twice: one Patient and one Device on the server.
+        let counts = seen.last?["counts"] as? [String: Int]
+        #expect(counts?["Patient"] == 1 && counts?["Device"] == 1, "\(String(describing: counts))")
         _ = await server.terminate()
     }
 

@@ -83,7 +83,9 @@ import TestSupport
         let text = try String(contentsOfFile: key, encoding: .utf8)
         #expect(text == (0..<32).map { String(format: "%02x", $0) }.joined() + "\n")
         let again = try await PumpctlRun.run(["--write-demo-key", key], executable: "wandsim")
-        #expect(again.status == 70, "an existing key file is never overwritten: \(again.stdout)")
+        // The path is the technician's choice: a usage error saying what to do, not an internal one.
+        #expect(again.status == 64, "an existing key file is never overwritten: \(again.stdout)")
+        #expect(again.stderr.contains("give --write-demo-key a path that does not exist yet"), "\(again.stderr)")
 
         let link = directory + "/pumpwand-pty"
         let wandsim = try await ChildProcess.start(PumpctlRun.binary("wandsim").path,

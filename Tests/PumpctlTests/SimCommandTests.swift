@@ -150,7 +150,8 @@ import TestSupport
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         let events = try #require(object["events"] as? [[String: Any]])
         let refill = try #require(events.first { $0["event"] as? String == "refill completed" })
-        #expect(refill["detail"] as? Int == 18_000_000)
+        // The detail once, typed: no wire integer (18000000 nL) beside it.
+        #expect(refill["detail"] == nil)
         let volume = try #require((refill["decoded"] as? [String: Any])?["volume"] as? [String: Any])
         #expect(volume["unit"] as? String == "mL")
         #expect((volume["value"] as? NSNumber)?.intValue == 18)

@@ -45,7 +45,7 @@ def main(argv):
         assert response["id"] == next_id, response
         if not response["ok"]:
             error = response["error"]
-            raise SystemExit(f"{command} failed (status {error['status']}): {error['message']}")
+            raise SystemExit(f"{command} failed ({error['code']}, exit status {error['exit_status']}, pump {error['pump']}): {error['message']}")
         return response["result"]
 
     status = request("interrogate")

@@ -51,6 +51,10 @@ public enum FHIRExportError: Error, Equatable, Sendable, CustomStringConvertible
     /// The record number has no assigning system: alone it may name
     /// another clinic's patient.
     case noRecordSystem(visit: String, pump: String)
+    /// The rows name a placeholder record number (`0`, `unknown`, `n/a`),
+    /// set before such numbers were refused: filed, it would join
+    /// unrelated patients under one Patient.
+    case fillerRecordNumber(visit: String, pump: String, number: String)
     case unreadable(visit: String, detail: String)
 
     public var description: String {
@@ -59,6 +63,8 @@ public enum FHIRExportError: Error, Equatable, Sendable, CustomStringConvertible
             return "Visit \(visit) with pump \(pump) names no patient (its audit rows carry no patient record): it cannot be filed. Set the record with pumpctl patient set for the visits to come."
         case let .noRecordSystem(visit, pump):
             return "Visit \(visit) with pump \(pump) has a record number without the system that assigned it: alone it may name another clinic's patient. Set the record again with pumpctl patient set --mrn-system URI for the visits to come."
+        case let .fillerRecordNumber(visit, pump, number):
+            return "Visit \(visit) with pump \(pump) names the placeholder record number '\(number)', not a patient's: it cannot be filed. Set the patient's real record number with pumpctl patient set --replace for the visits to come, and file this visit by hand."
         case let .noRead(visit):
             return "Visit \(visit) never read the pump, so there is no device state to export."
         case let .unreadable(visit, detail):
@@ -87,7 +93,8 @@ public enum FHIRExport {
     /// Test data marks (HL7 v3 ActReason HTEST) on every resource of a simulated visit.
     static let simulatedMeta = FHIR.Meta(
         security: [.init(system: "http://terminology.hl7.org/CodeSystem/v3-ActReason", code: "HTEST", display: "test health data")],
-        tag: [.init(system: "urn:pumpwand:tag", code: "SIMULATED", display: "SIMULATED visit: simulated pump, not a patient's")])
+        tag: [simulatedTag])
+    static let simulatedTag = FHIR.Coding(system: "urn:pumpwand:tag", code: "SIMULATED", display: "SIMULATED visit: simulated pump, not a patient's")
 
     /// A FHIR id (UUID form) that depends only on `parts`.
     static func stableID(_ parts: String...) -> String {
@@ -178,6 +185,9 @@ public enum FHIRExport {
     public static func bundle(_ visit: AuditVisit, log: [AuditEntry]) throws(FHIRExportError) -> FHIR.Bundle {
         guard let person = visit.patient else { throw .noPatient(visit: visit.id, pump: visit.pumpSerial) }
         guard let recordSystem = person.system else { throw .noRecordSystem(visit: visit.id, pump: visit.pumpSerial) }
+        guard !PatientRecord.isFiller(person.recordNumber) else {
+            throw .fillerRecordNumber(visit: visit.id, pump: visit.pumpSerial, number: PatientRecord.printable(person.recordNumber))
+        }
         let reads = visit.rows.filter(isRead)
         guard let last = reads.last else { throw .noRead(visit: visit.id) }
         let meta = visit.simulated ? simulatedMeta : nil
@@ -193,12 +203,12 @@ public enum FHIRExport {
         let patientName = patientRow?.parameters["patient_name"] ?? person.name
         let patientBirth = patientRow?.parameters["patient_birth_date"] ?? person.birthDate
         let patientID = stableID("Patient", mark, recordSystem, person.recordNumber)
-        let subject = FHIR.Reference.to("Patient", patientID)
+        let subject = FHIR.Reference.entry(patientID)
         let patient = FHIR.Patient(id: patientID, meta: meta, identifier: [.init(system: recordSystem, value: person.recordNumber)],
                                    name: [.init(text: patientName)], birthDate: patientBirth)
 
         let deviceID = stableID("Device", mark, serial)
-        let deviceReference = FHIR.Reference.to("Device", deviceID)
+        let deviceReference = FHIR.Reference.entry(deviceID)
         let deviceState = newestRead.parameters
         let model = deviceState["model"] ?? "unknown"
         var deviceProperties: [FHIR.Device.Property] = deviceState["battery"].map { [.init(type: .text("battery"), valueCodeableConcept: .text($0))] } ?? []
@@ -310,7 +320,41 @@ public enum FHIRExport {
         return FHIR.Bundle(
             id: stableID("Bundle", mark, visit.id), meta: meta, identifier: .init(system: visitSystem, value: visit.id),
             type: "transaction", timestamp: visit.end,
-            entry: resources.map { .init(fullUrl: "urn:uuid:\($0.id)", resource: $0, request: .init(method: "PUT", url: "\($0.type)/\($0.id)")) })
+            entry: resources.map { .init(fullUrl: "urn:uuid:\($0.id)", resource: $0, request: request(for: $0, simulated: visit.simulated)) })
+    }
+
+    /// How an entry is written. The Patient (by its record number under the
+    /// assigning system) and the Device (by its serial) are conditional
+    /// creates: the clinic's server may hold them already, under its own ids
+    /// (registered by the clinic, or sent by another programmer), and a PUT
+    /// by the export's id would add a second Patient for the same record
+    /// number. Everything else is the visit's own record, written by its
+    /// stable id (PUT), so sending again updates it.
+    ///
+    /// A SIMULATED visit's Patient carries the same record number as the
+    /// patient's own, so the search also names the SIMULATED tag: test data
+    /// is matched only to test data, and clinical data never to it.
+    static func request(for resource: FHIR.Resource, simulated: Bool) -> FHIR.Bundle.Request {
+        let identifier: FHIR.Identifier?
+        switch resource {
+        case .patient(let patient): identifier = patient.identifier.first
+        case .device(let device): identifier = device.identifier.first
+        default: identifier = nil
+        }
+        guard let identifier else { return .init(method: "PUT", url: "\(resource.type)/\(resource.id)") }
+        let tag = "\(searchEscaped(simulatedTag.system ?? ""))|\(searchEscaped(simulatedTag.code ?? ""))"
+        return .init(method: "POST", url: resource.type,
+                     ifNoneExist: "identifier=\(searchEscaped(identifier.system))|\(searchEscaped(identifier.value))"
+                        + (simulated ? "&_tag=\(tag)" : "&_tag:not=\(tag)"))
+    }
+
+    /// A token search value, percent-encoded but for the characters a
+    /// system URI or record number commonly holds: `|`, `,`, `$`, `&`, `=`,
+    /// `+` and `#` would change the search (FHIR search escaping, RFC 3986).
+    static func searchEscaped(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)...Unicode.Scalar(127)))
+        allowed.insert(charactersIn: "-._~:/")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
 
     /// What became of a bolus. The pump's receipt means it started, not

@@ -24,6 +24,10 @@ public enum FHIR {
         public var display: String?
         static func to(_ type: String, _ id: String) -> Reference { Reference(reference: "\(type)/\(id)", display: nil) }
         static func named(_ display: String) -> Reference { Reference(reference: nil, display: display) }
+        /// To an entry of the same transaction by its `fullUrl`: the server
+        /// points it at the resource the entry created or found (a
+        /// conditional create's id is the server's, not the export's).
+        static func entry(_ id: String) -> Reference { Reference(reference: "urn:uuid:\(id)", display: nil) }
     }
 
     public struct CodeableReference: Encodable, Sendable, Equatable {
@@ -283,7 +287,13 @@ public enum FHIR {
     }
 
     public struct Bundle: Encodable, Sendable {
-        public struct Request: Encodable, Sendable { public var method: String; public var url: String }
+        public struct Request: Encodable, Sendable {
+            public var method: String
+            public var url: String
+            /// For a conditional create (`POST`): the search that finds the
+            /// resource if the server holds it already, then nothing is created.
+            public var ifNoneExist: String?
+        }
         public struct Entry: Encodable, Sendable {
             public var fullUrl: String
             public var resource: Resource

@@ -49,9 +49,23 @@ public struct PatientRecord: Codable, Sendable, Equatable {
     public init(pumpSerial: String, name: String, recordNumber: String, birthDate: String, prescriber: String,
                 simulated: Bool, recordedBy: String, recordedAt: Date, today: Date = Date(),
                 recordSystem: String? = nil) throws(PatientRecordError) {
+        try self.init(pumpSerial: pumpSerial, name: name, recordNumber: recordNumber, birthDate: birthDate, prescriber: prescriber,
+                      simulated: simulated, recordedBy: recordedBy, recordedAt: recordedAt, today: today, recordSystem: recordSystem,
+                      refusingFiller: true)
+    }
+
+    /// `refusingFiller`: a placeholder record number is refused when a
+    /// record is set, not when one set before that rule is read back: an
+    /// unusable record stops every audit row of its pump, and a stop or a
+    /// read of that pump must not be refused for an old record's number
+    /// (the export and `patient set` are where it is put right).
+    init(pumpSerial: String, name: String, recordNumber: String, birthDate: String, prescriber: String,
+         simulated: Bool, recordedBy: String, recordedAt: Date, today: Date, recordSystem: String?,
+         refusingFiller: Bool) throws(PatientRecordError) {
         self.pumpSerial = try Self.checkedSerial(pumpSerial)
         self.name = try Self.checkedName(name, field: "name")
         self.recordNumber = try Self.checkedRecordNumber(recordNumber)
+        if refusingFiller, Self.isFiller(self.recordNumber) { throw .fillerRecordNumber(Self.printable(self.recordNumber)) }
         if let recordSystem { self.recordSystem = try Self.checkedRecordSystem(recordSystem) } else { self.recordSystem = nil }
         self.birthDate = try Self.checkedBirthDate(birthDate, today: today)
         self.prescriber = try Self.checkedName(prescriber, field: "prescriber")
@@ -67,7 +81,7 @@ public struct PatientRecord: Codable, Sendable, Equatable {
         }
         return try PatientRecord(pumpSerial: pumpSerial, name: name, recordNumber: recordNumber, birthDate: birthDate,
                                  prescriber: prescriber, simulated: simulated, recordedBy: recordedBy, recordedAt: time,
-                                 today: .distantFuture, recordSystem: recordSystem)
+                                 today: .distantFuture, recordSystem: recordSystem, refusingFiller: false)
     }
 
     // MARK: Validation
@@ -108,6 +122,28 @@ public struct PatientRecord: Codable, Sendable, Equatable {
             throw .invalid(field: "record number", reason: "has a space")
         }
         return text
+    }
+
+    /// Words typed when the number is not at hand, once case and
+    /// punctuation are set aside (`N/A`, `n.a.`, `Unknown`).
+    static let fillerWords: Set<String> = [
+        "unknown", "unk", "na", "none", "null", "nil", "tbd", "tba", "pending", "missing", "notknown", "notavailable",
+        "notgiven", "noid", "nomrn", "mrn", "void", "blank", "empty", "test", "dummy", "xxx", "x",
+    ]
+
+    /// A placeholder where a record number belongs: only punctuation (`-`,
+    /// `?`, `--`), only zeros (`0`, `000`), one character repeated after
+    /// the first letters and digits are gone (`xxxx`), or a filler word.
+    /// On an audit row or an exported Patient it would join unrelated
+    /// patients under one number, so it is refused when the record is set.
+    public static func isFiller(_ text: String) -> Bool {
+        let kept = text.unicodeScalars.filter { CharacterSet.alphanumerics.contains($0) }
+        let folded = String(String.UnicodeScalarView(kept)).lowercased()
+        if folded.isEmpty { return true }
+        if folded.allSatisfy({ $0 == "0" }) { return true }
+        if fillerWords.contains(folded) { return true }
+        if folded.count > 1, let first = folded.first, first.isLetter, folded.allSatisfy({ $0 == first }) { return true }
+        return false
     }
 
     /// Longest record-number system URI.
@@ -174,12 +210,17 @@ public struct PatientRecord: Codable, Sendable, Equatable {
 /// Why a patient record was refused or could not be used.
 public enum PatientRecordError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalid(field: String, reason: String)
+    /// A placeholder (`0`, `000`, `unknown`, `n/a`, `-`) where the clinic's
+    /// medical record number belongs.
+    case fillerRecordNumber(String)
     /// The file is there but cannot be trusted or read.
     case unusable(path: String, reason: String)
 
     public var description: String {
         switch self {
         case let .invalid(field, reason): return "The patient's \(field) \(reason)."
+        case let .fillerRecordNumber(text):
+            return "The patient's record number '\(text)' is a placeholder, not a record number: give the number the clinic's chart assigned the patient (letters and digits such as MRN-0042 or 004512), with the --mrn-system of the clinic that assigned it. Without one, set no record until the chart has it."
         case let .unusable(path, reason): return "The patient record \(path) cannot be used: \(reason)"
         }
     }

@@ -16,7 +16,11 @@ public struct LoggedEvent: Sendable, Encodable, Equatable {
     /// JSON gives `time`).
     public var utcSeconds: Int64
 
-    enum CodingKeys: String, CodingKey { case index, time, code, event, detail, decoded }
+    /// JSON has the detail once, typed (`decoded`: quantities as {value,
+    /// unit}, `{"raw": N}` for a code this build does not know): the wire
+    /// integer beside it was a second name for the same thing, in base
+    /// units (nL, ng) a script could mistake for the unit shown.
+    enum CodingKeys: String, CodingKey { case index, time, code, event, decoded }
 
     init(index: UInt32, utcSeconds: Int64, time: String, code: UInt16, event: String, detail: UInt32) {
         self.index = index

@@ -18,7 +18,7 @@ struct LinkLoopback: AsyncParsableCommand {
             Exit status 0 when nothing was lost beyond --max-lost and nothing came back corrupted; 74 otherwise (the report is printed either way).
             """)
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup(visibility: .hidden) var global: GlobalOptions
     @Option(help: "Number of echoes (1 ... 1 000 000).") var count = 100
     @Option(help: "Bytes per echo (0 ... 256).") var size = 32
     @Option(help: "Milliseconds to wait for each echo (1 ... 60 000).") var timeout = 1500
@@ -70,7 +70,7 @@ struct LinkStatusCommand: AsyncParsableCommand {
         commandName: "status",
         abstract: "Print the wand's identity and link counters: pump in range, signal quality, CRC errors, retries, frames relayed.")
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup(visibility: .hidden) var global: GlobalOptions
     @Option(help: "Milliseconds to wait for each answer (1 ... 60 000).") var timeout = 1500
 
     func validate() throws {

@@ -18,7 +18,7 @@ struct Raw: AsyncParsableCommand {
             --no-frame writes the bytes exactly as given (no COBS, no CRC, no delimiters; up to 8192 bytes) and prints everything received within --timeout as hex, plus any frames found in it: for testing the wand's decoder. Exit 0 whatever comes back.
             """)
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup(visibility: .hidden) var global: GlobalOptions
     @Argument(help: "The frame body (or, with --no-frame, the bytes) as hex.") var hex: [String] = []
     @Option(name: .customLong("wand-command"), help: ArgumentHelp("Only the wand command payload, as hex.", valueName: "hex"))
     var wandCommand: String?

@@ -17,11 +17,11 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Request:  {"id": 1, "command": "interrogate"}
             Commands: interrogate, link-status, loopback (optional "size" 0-256, "count" 1-1000), event-log (optional "since", ISO 8601), read-prescription, close.
-            Response: {"id": 1, "ok": true, "result": {...}} or {"id": 1, "ok": false, "error": {"status": 74, "message": "..."}}; "id" is echoed as given (null when absent).
+            Response: {"id": 1, "ok": true, "result": {...}} or {"id": 1, "ok": false, "error": {"code": "communication_failure", "exit_status": 74, "message": "...", "pump": "nothing_sent"}} (the error object of every pumpctl --json failure); "id" is echoed as given (null when absent).
             The session ends at "close" or at the end of stdin. While idle the session is kept alive with a clock read every 60 s (the pump forgets a session after 120 s). See hardware/bringup/README.md.
             """)
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup(visibility: .hidden) var global: GlobalOptions
     @OptionGroup var session: SessionOptions
 
     /// Longest request line accepted; longer lines are answered with an error.
@@ -91,9 +91,16 @@ struct ServeLoop {
     var policy: ClinicPolicy? = nil
     static let keepAliveAfter: Swift.Duration = .seconds(60)
 
+    /// An error line carries what every pumpctl JSON error carries (code,
+    /// exit status, message, what the pump was left in), so a script tells
+    /// a usage slip from a lost link by the code, never by the words.
     struct Failure: Error {
-        let status: Int32
-        let message: String
+        let failure: CommandFailure
+        init(_ failure: CommandFailure) { self.failure = failure }
+        /// serve sends no request that changes the pump: its own refusals left nothing sent.
+        init(status: ExitStatus, code: String? = nil, message: String) {
+            failure = CommandFailure(status: status, message: message, code: code, pump: .nothingSent)
+        }
     }
 
     func run(_ requests: AsyncStream<ServeInput>) async {
@@ -106,7 +113,7 @@ struct ServeLoop {
                     lastExchange = ContinuousClock.now
                 }
             case .tooLong:
-                respond(id: nil, .failure(Failure(status: ExitStatus.usage.rawValue,
+                respond(id: nil, .failure(Failure(status: .usage, code: "request_too_long",
                     message: "The request line is longer than \(Serve.maximumLineBytes) bytes; it was ignored.")))
             case .line(let text):
                 guard !text.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
@@ -115,7 +122,7 @@ struct ServeLoop {
                 if let command {
                     result = await perform(command, arguments)
                 } else {
-                    result = .failure(Failure(status: ExitStatus.usage.rawValue,
+                    result = .failure(Failure(status: .usage, code: "malformed_request",
                         message: "Each line must be a JSON object with a \"command\": one of \(Self.commands.joined(separator: ", "))."))
                 }
                 lastExchange = ContinuousClock.now
@@ -138,32 +145,32 @@ struct ServeLoop {
         do throws(ProgrammerError) {
             switch command {
             case "interrogate":
-                return .success(try await programmer.interrogate().status)
+                return .success(try await programmer.interrogateRecordingBolusEnds().status)
             case "link-status":
                 do throws(CommandFailure) {
                     let status = try await LinkStatusCommand.read(programmer.connection.channel)
                     return .success(LinkStatusCommand.Report(status, wand: WandIdentity(await programmer.connection.wandInfo), simulated: simulated))
                 } catch {
-                    return .failure(Failure(status: error.status.rawValue, message: error.message))
+                    return .failure(Failure(error))
                 }
             case "loopback":
                 let size = arguments["size"] as? Int ?? 32
                 let count = arguments["count"] as? Int ?? 1
                 guard (0...WandRequest.maximumLoopbackLength).contains(size), (1...1000).contains(count) else {
-                    return .failure(Failure(status: ExitStatus.usage.rawValue, message: "loopback needs \"size\" 0 ... 256 and \"count\" 1 ... 1000."))
+                    return .failure(Failure(status: .usage, message: "loopback needs \"size\" 0 ... 256 and \"count\" 1 ... 1000."))
                 }
                 let run = LoopbackRun(count: count, size: size)
                 do {
                     let result = try await run.run(on: programmer.connection.channel)
                     return .success(LoopbackReport(result, run: run, wand: WandIdentity(await programmer.connection.wandInfo), simulated: simulated))
                 } catch {
-                    return .failure(Failure(status: ExitStatus.communicationFailure.rawValue, message: error.message))
+                    return .failure(Failure(status: .communicationFailure, code: "communication_failure", message: error.message))
                 }
             case "event-log":
                 var since: PumpTime?
                 if let text = arguments["since"] as? String {
                     guard let parsed = try? CalcInput.time(text, option: "since", dateAlone: .midnightUTC) else {
-                        return .failure(Failure(status: ExitStatus.usage.rawValue, message: "\"since\" must be an ISO 8601 date or time."))
+                        return .failure(Failure(status: .usage, message: "\"since\" must be an ISO 8601 date or time."))
                     }
                     since = parsed
                 }
@@ -175,13 +182,13 @@ struct ServeLoop {
                 struct Closed: Encodable { var closed = true }
                 return .success(Closed())
             default:
-                return .failure(Failure(status: ExitStatus.usage.rawValue,
+                return .failure(Failure(status: .usage, code: "unknown_command",
                     message: "Unknown command \"\(command)\": use one of \(Self.commands.joined(separator: ", ")). Changes to the pump are made with the normal pumpctl commands."))
             }
         } catch {
             // serve sends only requests that change nothing.
             let failure = PumpSession.failure(error, effect: .nothingSent)
-            return .failure(Failure(status: failure.status.rawValue, message: failure.message))
+            return .failure(Failure(failure))
         }
     }
 
@@ -232,11 +239,10 @@ struct ServeLoop {
             if let data = try? encoder.encode(value) {
                 line = "{\"id\":\(idText),\"ok\":true,\"result\":\(String(decoding: data, as: UTF8.self))}"
             } else {
-                line = "{\"error\":{\"message\":\"the result could not be encoded\",\"status\":70},\"id\":\(idText),\"ok\":false}"
+                line = "{\"error\":{\"code\":\"internal_error\",\"exit_status\":70,\"message\":\"the result could not be encoded\",\"pump\":\"nothing_sent\"},\"id\":\(idText),\"ok\":false}"
             }
         case .failure(let failure):
-            struct Body: Encodable { var status: Int32; var message: String }
-            let data = (try? encoder.encode(Body(status: failure.status, message: failure.message))) ?? Data("{}".utf8)
+            let data = (try? encoder.encode(failure.failure.jsonError)) ?? Data("{}".utf8)
             line = "{\"error\":\(String(decoding: data, as: UTF8.self)),\"id\":\(idText),\"ok\":false}"
         }
         FileHandle.standardOutput.write(Data((line + "\n").utf8))

@@ -14,7 +14,7 @@ struct Bridge: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup(visibility: .hidden) var global: GlobalOptions
     @Option(name: .customLong("old-concentration"), help: "Concentration in the line now.") var oldConcentration: String
     @Option(name: .customLong("new-concentration"), help: "Concentration being filled.") var newConcentration: String
     @Option(help: "Daily dose, e.g. 300mcg/day.") var dose: String

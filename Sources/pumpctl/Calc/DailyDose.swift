@@ -11,7 +11,7 @@ struct DailyDose: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup(visibility: .hidden) var global: GlobalOptions
     @Option(help: "Prescription file (JSON).") var prescription: String?
     @Option(help: "Concentration, e.g. 2000mcg/mL.") var concentration: String?
     @Option(help: "Volume rate, e.g. 0.2mL/day.") var rate: String?

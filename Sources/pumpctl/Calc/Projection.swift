@@ -10,7 +10,7 @@ struct Projection: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup(visibility: .hidden) var global: GlobalOptions
     @Option(help: "Reservoir volume now, e.g. 20mL.") var reservoir: String
     @Option(help: "Start, ISO 8601 with offset, e.g. 2025-03-01T09:00:00+01:00.") var from: String
     @Option(help: "Prescription file (JSON).") var prescription: String?

@@ -13,7 +13,7 @@ struct RefillCheckCommand: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup(visibility: .hidden) var global: GlobalOptions
     @Option(help: "Residual volume the programmer expected, e.g. 4.2mL.") var expected: String
     @Option(help: "Residual volume withdrawn, e.g. 3.9mL.") var withdrawn: String
     @Option(help: "Clinic policy file (JSON); the shipped defaults otherwise.") var policy: String?

@@ -12,7 +12,7 @@ struct Validate: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup(visibility: .hidden) var global: GlobalOptions
     @Option(help: "Pending prescription file (JSON).") var prescription: String
     @Option(help: "Current prescription file (JSON), for titration and decimal-error checks.") var current: String?
     @Option(name: .customLong("last-change"), help: "When the current dose last changed (RFC 3339 with time and zone, e.g. 2026-11-28T05:59:40.851Z; a date alone is refused). Without it the 24 h rule is not checked, and the output says so.") var lastChange: String?
@@ -86,7 +86,7 @@ struct PolicyCommand: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup(visibility: .hidden) var global: GlobalOptions
     @Option(help: "Check a policy file and report whether it loads.") var check: String?
 
     func run() async throws {

@@ -11,7 +11,7 @@ struct Bolus: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup(visibility: .hidden) var global: GlobalOptions
     @OptionGroup var session: SessionOptions
     @OptionGroup var overrides: OverrideOptions
     @Option(help: "Drug to the patient for a therapeutic bolus, with unit (e.g. 50mcg).") var dose: String?
@@ -62,7 +62,7 @@ struct Bolus: AsyncParsableCommand {
 struct Stop: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Stop infusion (baclofen or morphine: needs --override withdrawal.risk=REASON).")
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup(visibility: .hidden) var global: GlobalOptions
     @OptionGroup var session: SessionOptions
     @OptionGroup var overrides: OverrideOptions
 
@@ -74,7 +74,7 @@ struct Stop: AsyncParsableCommand {
 
 struct Resume: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Resume infusion at the programmed prescription.")
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup(visibility: .hidden) var global: GlobalOptions
     @OptionGroup var session: SessionOptions
 
     func run() async throws {

@@ -14,7 +14,7 @@ struct Interrogate: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup(visibility: .hidden) var global: GlobalOptions
     @OptionGroup var session: SessionOptions
     @Option(name: .customLong("save-prescription"), help: ArgumentHelp(
         "Also write the pump's prescription as a prescription file (for a pump replacement: program it into the new pump with 'pumpctl program FILE', which reviews it against the new pump).",
@@ -27,7 +27,8 @@ struct Interrogate: AsyncParsableCommand {
             throw Output.fail(CommandFailure(status: .usage, message: "\(path) exists; give a new file for --save-prescription. Nothing was sent to the pump."))
         }
         let (status, resolution, others) = try await PumpSession.run(global, session) { programmer throws(ProgrammerError) in
-            let (status, resolution) = try await programmer.interrogate()
+            // The read also records how any bolus it finds ended, for the clinical record (FHIR export).
+            let (status, resolution) = try await programmer.interrogateRecordingBolusEnds()
             return (status, resolution, await programmer.otherPumpsPending())
         }
         if let path = savePrescription {

@@ -11,7 +11,7 @@ struct Program: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup(visibility: .hidden) var global: GlobalOptions
     @OptionGroup var session: SessionOptions
     @OptionGroup var overrides: OverrideOptions
     @Argument(help: "The prescription file (JSON).") var file: String

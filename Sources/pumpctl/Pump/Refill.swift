@@ -11,7 +11,7 @@ struct Refill: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup(visibility: .hidden) var global: GlobalOptions
     @OptionGroup var session: SessionOptions
     @OptionGroup var overrides: OverrideOptions
     @Option(help: "Residual withdrawn, with unit (e.g. 3.5mL). Asked for at a terminal when not given.") var withdrawn: String?

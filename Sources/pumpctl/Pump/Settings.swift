@@ -6,7 +6,7 @@ import Therapy
 struct Alarms: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the active alarms and the low-reservoir threshold, or set the threshold (1 to 5 mL).")
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup(visibility: .hidden) var global: GlobalOptions
     @OptionGroup var session: SessionOptions
     @Option(name: .customLong("low-reservoir"), help: "New low-reservoir alarm threshold, with unit (e.g. 3mL).")
     var lowReservoir: String?
@@ -43,7 +43,7 @@ struct Alarms: AsyncParsableCommand {
 
 struct Log: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Read the pump's event log, newest first.")
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup(visibility: .hidden) var global: GlobalOptions
     @OptionGroup var session: SessionOptions
     @Option(help: ArgumentHelp(
         "Only events from this time on: RFC 3339 (2027-01-01T09:00:00.5+01:00), a date (2027-01-01), or a time ago (7d, 12h, 90min).",
@@ -74,7 +74,7 @@ struct Log: AsyncParsableCommand {
 struct Clock: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare the pump's clock with this computer's; --sync sets it (never while a bolus runs).")
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup(visibility: .hidden) var global: GlobalOptions
     @OptionGroup var session: SessionOptions
     @Flag(help: "Set the pump's clock to this computer's time, after confirmation.") var sync = false
 

@@ -83,7 +83,7 @@ struct Sim: AsyncParsableCommand {
     /// `sim status`: what the simulated pump holds now.
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the SIMULATED pump's clock, reservoir, delivery, alarms and counters.")
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(visibility: .hidden) var global: GlobalOptions
 
         func run() async throws {
             let (file, lock) = try Sim.lockedStateFile(global)
@@ -96,7 +96,8 @@ struct Sim: AsyncParsableCommand {
                 return
             }
             Output.line("SIMULATED pump \(report.model) serial \(report.serial)\(report.demoKey ? " (DEMO ONLY key)" : "")")
-            Output.line("SIMULATED clock: \(report.clock)")
+            // The clinic's zone with its offset, as every other screen; JSON keeps the pump's RFC 3339.
+            Output.line("SIMULATED clock: \(Screen.shared.zone.dateTime(rfc3339: report.clock))")
             Output.line("SIMULATED reservoir: \(report.reservoirVolume.text) of \(report.drug) \(report.concentration.text)")
             Output.line("SIMULATED delivered in all: \(report.totalDelivered.text); boluses delivered: \(report.bolusesDelivered)")
             Output.line("SIMULATED infusion: \(report.infusion); pump in range: \(report.pumpInRange ? "yes" : "no")")
@@ -114,7 +115,7 @@ struct Sim: AsyncParsableCommand {
     struct Advance: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Advance the SIMULATED pump's clock (e.g. 30d, 90min); it delivers as it would have.")
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(visibility: .hidden) var global: GlobalOptions
         @Argument(help: "How long, with a unit: 30d, 12h, 90min, 600s.") var duration: String
 
         /// Ten years: further than any pump's service life.
@@ -151,7 +152,7 @@ struct Sim: AsyncParsableCommand {
             commandName: "fault",
             abstract: "Inject a fault into the SIMULATED wand or pump.",
             discussion: "Faults: " + Fault.allCases.map { "\($0.rawValue) (\($0.summary))" }.joined(separator: "; ") + ".")
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(visibility: .hidden) var global: GlobalOptions
         @Argument(help: "The fault's name, e.g. motor-stall.") var name: String
         @Option(help: "Minutes for clock-drift; negative (--minutes=-5) puts the pump's clock behind.") var minutes: Int?
 
@@ -184,7 +185,7 @@ struct Sim: AsyncParsableCommand {
     struct Reset: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Replace the SIMULATED pump with a fresh one (RP-20 or RP-40, as after a routine visit).")
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(visibility: .hidden) var global: GlobalOptions
         @Option(help: "Pump model: RP-20 or RP-40.") var profile = "RP-20"
         @Option(help: "Seed for the simulated link's randomness.") var seed: UInt64 = 1
 

@@ -104,13 +104,15 @@ struct Screen: Sendable {
     }
 
     /// Whether `fd` gets emphasis: `--color always` or `never` decide;
-    /// `auto` is a terminal without NO_COLOR (any value) and not TERM=dumb.
+    /// `auto` is a terminal without a non-empty NO_COLOR and not TERM=dumb:
+    /// per no-color.org an empty NO_COLOR (`NO_COLOR=` in a profile that
+    /// clears it) is as if it were not set.
     func emphasis(fd: Int32, environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
         switch color {
         case .always: return true
         case .never: return false
         case .auto:
-            if environment["NO_COLOR"] != nil { return false }
+            if let noColor = environment["NO_COLOR"], !noColor.isEmpty { return false }
             if environment["TERM"] == "dumb" { return false }
             return isatty(fd) == 1
         }
