@@ -22,14 +22,34 @@ public enum COBS {
     /// Encodes `input` into `output`, which holds at least
     /// `maximumEncodedLength(input.count)` bytes; returns the length written.
     static func encode(_ input: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        var encoder = Encoder(output: output)
+        for index in 0..<input.count { encoder.add(input[index], more: index + 1 < input.count) }
+        return encoder.finish()
+    }
+
+    /// Encodes `head` followed by `tail` as one string, without first
+    /// copying them together (a frame body and its CRC).
+    static func encode(_ head: UnsafeBufferPointer<UInt8>, _ tail: UnsafeBufferPointer<UInt8>,
+                       into output: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        var encoder = Encoder(output: output)
+        for index in 0..<head.count { encoder.add(head[index], more: index + 1 < head.count || !tail.isEmpty) }
+        for index in 0..<tail.count { encoder.add(tail[index], more: index + 1 < tail.count) }
+        return encoder.finish()
+    }
+
+    /// The encoder's state: where the current block's code byte goes, the
+    /// next write position and the block's code so far.
+    struct Encoder {
+        let output: UnsafeMutableBufferPointer<UInt8>
         var codeIndex = 0
         var write = 1
         var code: UInt8 = 1
-        let count = input.count
-        var index = 0
-        while index < count {
-            let byte = input[index]
-            index += 1
+
+        init(output: UnsafeMutableBufferPointer<UInt8>) { self.output = output }
+
+        /// Adds one input byte; `more` says whether input follows it.
+        @inline(__always)
+        mutating func add(_ byte: UInt8, more: Bool) {
             if byte == 0 {
                 output[codeIndex] = code
                 codeIndex = write
@@ -41,7 +61,7 @@ public enum COBS {
                 code &+= 1
                 // A full block ends without an implied zero; start a new one
                 // only if input remains, which keeps the encoding canonical.
-                if code == 0xFF && index < count {
+                if code == 0xFF && more {
                     output[codeIndex] = code
                     codeIndex = write
                     write += 1
@@ -49,8 +69,12 @@ public enum COBS {
                 }
             }
         }
-        output[codeIndex] = code
-        return write
+
+        /// Closes the last block; returns the encoded length.
+        mutating func finish() -> Int {
+            output[codeIndex] = code
+            return write
+        }
     }
 
     /// The COBS encoding of `input` (no delimiter).

@@ -92,6 +92,14 @@ public struct FrameDecoder: Sendable {
     /// as pushing every byte (the decoder tests feed both ways).
     public mutating func feed(buffer input: UnsafeBufferPointer<UInt8>) -> [[UInt8]] {
         var frames: [[UInt8]] = []
+        feed(buffer: input, appendingTo: &frames)
+        return frames
+    }
+
+    /// Feeds a buffer and appends the frame bodies it completes to `frames`:
+    /// a receive loop that keeps one array (and its capacity) across reads
+    /// allocates only the bodies themselves.
+    public mutating func feed(buffer input: UnsafeBufferPointer<UInt8>, appendingTo frames: inout [[UInt8]]) {
         var start = 0
         let end = input.count
         while start < end {
@@ -103,7 +111,6 @@ public struct FrameDecoder: Sendable {
             if let frame = push(FrameFormat.delimiter) { frames.append(frame) }
             start = stop + 1
         }
-        return frames
     }
 
     /// Appends a run with no delimiter in it, as `push` would byte by byte:
