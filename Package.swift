@@ -124,7 +124,10 @@ let package = Package(
         // prescription and clinic policy file parsers.
         .executableTarget(name: "FuzzPumpStatus", dependencies: ["PumpProgrammer", "WandProtocol", "Therapy", "FuzzSupport"]),
         .executableTarget(name: "FuzzTherapyFiles", dependencies: ["Therapy", "FuzzSupport"]),
-        .executableTarget(name: "pumpwand-bench", dependencies: ["WandProtocol", "PumpSimulator"]),
+        // The benchmark's C baseline: the same framing and sealing in C over
+        // OpenSSL's libcrypto, so Swift's cost prints as a ratio to it.
+        .target(name: "CBenchBaseline", linkerSettings: [.linkedLibrary("crypto")]),
+        .executableTarget(name: "pumpwand-bench", dependencies: ["WandProtocol", "PumpSimulator", "CBenchBaseline"]),
         // Opens a wand through WandSelection in a process of its own, so the
         // tests can run it under umockdev (Tests/Probes/WandSelectionProbe).
         .executableTarget(

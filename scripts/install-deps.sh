@@ -11,6 +11,7 @@ packages=(
     libusb-1.0-0-dev     # CLibUSB: the USB transport and descriptor checks
     libudev-dev          # CUdev: discovery and hotplug
     libsqlite3-dev       # GRDB: the audit log
+    libssl-dev           # pumpwand-bench's C baseline (CBenchBaseline: ChaCha20-Poly1305 in libcrypto)
     umockdev             # umockdev-run: fake USB/udev devices for the tests
     libumockdev-dev
     gir1.2-umockdev-1.0  # the Python umockdev harness (live USB wand)

@@ -22,6 +22,7 @@ struct BenchSection {
 
 let sections: [BenchSection] = [
     BenchSection(name: "protocol", summary: "framing, sealing and opening of pump messages", run: ProtocolBench.run),
+    BenchSection(name: "baseline", summary: "framing against the same work in C", run: BaselineBench.run),
     BenchSection(name: "simulator", summary: "a year of a 13-step flex schedule with patient boluses", run: SimulatorBench.run),
 ]
 

@@ -30,6 +30,9 @@ public struct PumpSimulation: Sendable {
     /// The wand's link counters count from the last link reset (or the
     /// wand's start): these are the totals at that moment.
     private var linkCountersFrom = (badFrames: 0, retries: 0)
+    /// The link time of the request being answered (latency plus its bytes
+    /// at the link's rate), added to each reply's own.
+    private var requestTransitMilliseconds = 0
 
     /// Pump messages the wand has relayed so far (in this process): a
     /// server saves the state whenever this moves, because the pump may
@@ -173,6 +176,9 @@ public struct PumpSimulation: Sendable {
     public mutating func receive(fromHost bytes: [UInt8]) -> [Outgoing] {
         var outgoing: [Outgoing] = []
         for body in decoder.feed(bytes) {
+            // The request's own bytes cross the link before its answer can
+            // start back: each direction is charged its own length.
+            requestTransitMilliseconds = link.transitMilliseconds(size: (try? FrameEncoder.encode(body))?.count ?? body.count)
             outgoing += handle(frameBody: body)
         }
         let drops = decoder.statistics.droppedFrames
@@ -332,6 +338,7 @@ public struct PumpSimulation: Sendable {
             bytes[index] ^= 0x10
             if bytes[index] == 0 { bytes[index] = 0x01 }
         }
-        return [Outgoing(bytes: bytes, delayMilliseconds: link.transitMilliseconds(size: bytes.count) * 2)]
+        return [Outgoing(bytes: bytes,
+                         delayMilliseconds: requestTransitMilliseconds + link.transitMilliseconds(size: bytes.count))]
     }
 }

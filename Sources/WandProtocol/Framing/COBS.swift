@@ -6,32 +6,75 @@
 /// input is not followed by an extra `01` code byte.
 public enum COBS {
     /// Appends the COBS encoding of `input` to `output` (no delimiter).
-    /// Appends only; with enough reserved capacity it does not allocate.
+    /// The encoding is written into a stack buffer and appended in one copy;
+    /// with enough reserved capacity in `output` it does not allocate.
     public static func encode(_ input: UnsafeBufferPointer<UInt8>, appendingTo output: inout [UInt8]) {
-        var codeIndex = output.count
-        output.append(0)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maximumEncodedLength(input.count)) { scratch in
+            let written = encode(input, into: scratch)
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[0..<written]))
+        }
+    }
+
+    /// The longest encoding of `count` bytes: one code byte per started
+    /// block of 254.
+    static func maximumEncodedLength(_ count: Int) -> Int { count + count / 254 + 1 }
+
+    /// Encodes `input` into `output`, which holds at least
+    /// `maximumEncodedLength(input.count)` bytes; returns the length written.
+    static func encode(_ input: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        var encoder = Encoder(output: output)
+        for index in 0..<input.count { encoder.add(input[index], more: index + 1 < input.count) }
+        return encoder.finish()
+    }
+
+    /// Encodes `head` followed by `tail` as one string, without first
+    /// copying them together (a frame body and its CRC).
+    static func encode(_ head: UnsafeBufferPointer<UInt8>, _ tail: UnsafeBufferPointer<UInt8>,
+                       into output: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        var encoder = Encoder(output: output)
+        for index in 0..<head.count { encoder.add(head[index], more: index + 1 < head.count || !tail.isEmpty) }
+        for index in 0..<tail.count { encoder.add(tail[index], more: index + 1 < tail.count) }
+        return encoder.finish()
+    }
+
+    /// The encoder's state: where the current block's code byte goes, the
+    /// next write position and the block's code so far.
+    struct Encoder {
+        let output: UnsafeMutableBufferPointer<UInt8>
+        var codeIndex = 0
+        var write = 1
         var code: UInt8 = 1
-        let count = input.count
-        for (index, byte) in input.enumerated() {
+
+        init(output: UnsafeMutableBufferPointer<UInt8>) { self.output = output }
+
+        /// Adds one input byte; `more` says whether input follows it.
+        @inline(__always)
+        mutating func add(_ byte: UInt8, more: Bool) {
             if byte == 0 {
                 output[codeIndex] = code
-                codeIndex = output.count
-                output.append(0)
+                codeIndex = write
+                write += 1
                 code = 1
             } else {
-                output.append(byte)
+                output[write] = byte
+                write += 1
                 code &+= 1
                 // A full block ends without an implied zero; start a new one
                 // only if input remains, which keeps the encoding canonical.
-                if code == 0xFF && index + 1 < count {
+                if code == 0xFF && more {
                     output[codeIndex] = code
-                    codeIndex = output.count
-                    output.append(0)
+                    codeIndex = write
+                    write += 1
                     code = 1
                 }
             }
         }
-        output[codeIndex] = code
+
+        /// Closes the last block; returns the encoded length.
+        mutating func finish() -> Int {
+            output[codeIndex] = code
+            return write
+        }
     }
 
     /// The COBS encoding of `input` (no delimiter).

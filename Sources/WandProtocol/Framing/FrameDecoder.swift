@@ -67,12 +67,63 @@ public struct FrameDecoder: Sendable {
     }
 
     /// Feeds a chunk of bytes; returns the frame bodies it completed, in order.
+    ///
+    /// Contiguous input (an array, a slice, a buffer: everything the
+    /// transports deliver) takes the buffer path below. Only a sequence with
+    /// no contiguous storage is fed byte by byte.
     public mutating func feed(_ bytes: some Sequence<UInt8>) -> [[UInt8]] {
+        if let frames = bytes.withContiguousStorageIfAvailable({ feed(buffer: $0) }) { return frames }
         var frames: [[UInt8]] = []
         for byte in bytes {
             if let frame = push(byte) { frames.append(frame) }
         }
         return frames
+    }
+
+    /// Feeds an array of bytes. A concrete overload, so callers in other
+    /// modules reach the compiled buffer path instead of an unspecialised
+    /// generic loop.
+    public mutating func feed(_ bytes: [UInt8]) -> [[UInt8]] {
+        bytes.withUnsafeBufferPointer { feed(buffer: $0) }
+    }
+
+    /// Feeds a buffer: each run between delimiters is appended to the frame
+    /// buffer in one copy rather than byte by byte. The result is the same
+    /// as pushing every byte (the decoder tests feed both ways).
+    public mutating func feed(buffer input: UnsafeBufferPointer<UInt8>) -> [[UInt8]] {
+        var frames: [[UInt8]] = []
+        feed(buffer: input, appendingTo: &frames)
+        return frames
+    }
+
+    /// Feeds a buffer and appends the frame bodies it completes to `frames`:
+    /// a receive loop that keeps one array (and its capacity) across reads
+    /// allocates only the bodies themselves.
+    public mutating func feed(buffer input: UnsafeBufferPointer<UInt8>, appendingTo frames: inout [[UInt8]]) {
+        var start = 0
+        let end = input.count
+        while start < end {
+            // The run of non-delimiter bytes starting here.
+            var stop = start
+            while stop < end && input[stop] != FrameFormat.delimiter { stop += 1 }
+            if stop > start { appendRun(UnsafeBufferPointer(rebasing: input[start..<stop])) }
+            guard stop < end else { break }
+            if let frame = push(FrameFormat.delimiter) { frames.append(frame) }
+            start = stop + 1
+        }
+    }
+
+    /// Appends a run with no delimiter in it, as `push` would byte by byte:
+    /// a run that would take the buffer past one maximum-size frame turns
+    /// the decoder to discarding until the next delimiter.
+    private mutating func appendRun(_ run: UnsafeBufferPointer<UInt8>) {
+        if discarding { return }
+        if buffer.count + run.count > capacity {
+            discarding = true
+            buffer.removeAll(keepingCapacity: true)
+            return
+        }
+        buffer.append(contentsOf: run)
     }
 
     /// Forgets a partial frame (for example after the link was reset).

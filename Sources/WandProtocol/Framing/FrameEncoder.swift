@@ -16,18 +16,22 @@ public enum FrameEncoder {
             throw .bodyTooLong(length: body.count, maximum: FrameFormat.maximumBodyLength)
         }
         let crc = CRC32C.checksum(body)
-        // Body and CRC are staged in a temporary (stack) buffer so COBS runs
-        // over one contiguous run without a heap-allocated concatenation.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: body.count + 4) { raw in
-            var index = 0
-            for byte in body { raw[index] = byte; index += 1 }
-            raw[index] = UInt8(truncatingIfNeeded: crc)
-            raw[index + 1] = UInt8(truncatingIfNeeded: crc >> 8)
-            raw[index + 2] = UInt8(truncatingIfNeeded: crc >> 16)
-            raw[index + 3] = UInt8(truncatingIfNeeded: crc >> 24)
-            output.append(FrameFormat.delimiter)
-            COBS.encode(UnsafeBufferPointer(raw), appendingTo: &output)
-            output.append(FrameFormat.delimiter)
+        let check: (UInt8, UInt8, UInt8, UInt8) = (
+            UInt8(truncatingIfNeeded: crc), UInt8(truncatingIfNeeded: crc >> 8),
+            UInt8(truncatingIfNeeded: crc >> 16), UInt8(truncatingIfNeeded: crc >> 24))
+        // COBS runs over the body and then the CRC as one string, written
+        // into a stack buffer and appended to `output` in one copy.
+        let capacity = COBS.maximumEncodedLength(body.count + FrameFormat.checksumLength) + 2
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { scratch in
+            withUnsafeBytes(of: check) { checkBytes in
+                body.withUnsafeBufferPointer { bodyBuffer in
+                    scratch[0] = FrameFormat.delimiter
+                    let encoded = COBS.encode(bodyBuffer, checkBytes.bindMemory(to: UInt8.self),
+                                              into: UnsafeMutableBufferPointer(rebasing: scratch[1...]))
+                    scratch[encoded + 1] = FrameFormat.delimiter
+                    output.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[0..<(encoded + 2)]))
+                }
+            }
         }
     }
 }
