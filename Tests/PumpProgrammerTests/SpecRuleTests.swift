@@ -99,9 +99,10 @@ import WandProtocol
     @Test func stopIsSentDuringAPrime() async throws {
         let visit = SimulatedVisit()
         let primed: PumpReply = visit.transport.with { simulation in
-            _ = simulation.pump.execute(.stopInfusion(StopInfusion(commandId: CommandID.random())))
+            let expiry = RequestExpiry.after(pumpClock: simulation.pump.clock)
+            _ = simulation.pump.execute(.stopInfusion(StopInfusion(commandId: CommandID.random(), expiry: expiry)))
             return simulation.pump.execute(.startBolus(StartBolus(
-                commandId: CommandID.random(), kind: .prime, doseNanograms: 0, volumeNanolitres: 100_000, durationSeconds: 3_600)))
+                commandId: CommandID.random(), expiry: expiry, kind: .prime, doseNanograms: 0, volumeNanolitres: 100_000, durationSeconds: 3_600)))
         }
         guard case .executed(.startBolus, _) = primed else { Issue.record("the prime did not start: \(primed)"); return }
         let programmer = try await visit.programmer()

@@ -17,11 +17,11 @@ import WandProtocol
     }
 
     func stop(_ host: inout SimulatedHost, id: UInt8) throws -> PumpReply {
-        try host.request(.stopInfusion(StopInfusion(commandId: commandID(id))))
+        try host.request(.stopInfusion(StopInfusion(commandId: commandID(id), expiry: host.expiry)))
     }
 
-    func prime(_ id: UInt8, volume: UInt32 = 100_000, dose: UInt32 = 0) -> PumpRequest {
-        .startBolus(StartBolus(commandId: commandID(id), kind: .prime, doseNanograms: dose, volumeNanolitres: volume,
+    func prime(_ id: UInt8, volume: UInt32 = 100_000, dose: UInt32 = 0, expiry: RequestExpiry) -> PumpRequest {
+        .startBolus(StartBolus(commandId: commandID(id), expiry: expiry, kind: .prime, doseNanograms: dose, volumeNanolitres: volume,
                                durationSeconds: 3_600))
     }
 
@@ -37,7 +37,7 @@ import WandProtocol
         var host = try host()
         let before = host.simulation.pump
         let zeroVolume = PumpRequest.startBolus(StartBolus(
-            commandId: commandID(1), kind: .therapeutic, doseNanograms: 0, volumeNanolitres: 0, durationSeconds: 60))
+            commandId: commandID(1), expiry: host.expiry, kind: .therapeutic, doseNanograms: 0, volumeNanolitres: 0, durationSeconds: 60))
         let (body, counter) = try host.seal(zeroVolume)
         #expect(try host.send(sealed: body, counter: counter) == nil)
         #expect(host.simulation.rejected.malformedRequests == 1)
@@ -56,7 +56,7 @@ import WandProtocol
     @Test func outcomeLookupComesBeforeStateChecks() throws {
         var host = try host()
         #expect(try stop(&host, id: 1) == receipt(.stopInfusion, 1))
-        _ = try host.request(.refillBegin(RefillBegin(commandId: commandID(2))))
+        _ = try host.request(.refillBegin(RefillBegin(commandId: commandID(2), expiry: host.expiry)))
         #expect(try stop(&host, id: 1) == receipt(.stopInfusion, 1))
     }
 
@@ -65,15 +65,15 @@ import WandProtocol
     @Test func refusalsAreStoredButAReusedIdIsNot() throws {
         var host = try host()
         _ = try stop(&host, id: 1)
-        _ = try host.request(.refillBegin(RefillBegin(commandId: commandID(2))))
-        let resume = PumpRequest.resumeInfusion(ResumeInfusion(commandId: commandID(3)))
+        _ = try host.request(.refillBegin(RefillBegin(commandId: commandID(2), expiry: host.expiry)))
+        let resume = PumpRequest.resumeInfusion(ResumeInfusion(commandId: commandID(3), expiry: host.expiry))
         #expect(try host.request(resume) == .refused(.resumeInfusion, .refillInProgress))
-        _ = try host.request(.refillCancel(RefillCancel(commandId: commandID(4))))
+        _ = try host.request(.refillCancel(RefillCancel(commandId: commandID(4), expiry: host.expiry)))
         #expect(try host.request(resume) == .refused(.resumeInfusion, .refillInProgress))
         #expect(try host.interrogate().infusionState == .stopped)
 
         // id 1 belongs to the stop: a resume under it is refused and not stored.
-        #expect(try host.request(.resumeInfusion(ResumeInfusion(commandId: commandID(1))))
+        #expect(try host.request(.resumeInfusion(ResumeInfusion(commandId: commandID(1), expiry: host.expiry)))
                 == .refused(.resumeInfusion, .commandIdReused))
         guard case let .outcome(report) = try host.request(.queryCommandOutcome(QueryCommandOutcome(commandId: commandID(1))))
         else { Issue.record("expected an outcome report"); return }
@@ -89,7 +89,7 @@ import WandProtocol
         for n in 0..<64 {
             let threshold = UInt32(2_000_000 + n * 1_000)
             _ = try host.request(.setAlarmConfiguration(SetAlarmConfiguration(
-                commandId: commandID(UInt8(n + 1)), lowReservoirThresholdNanolitres: threshold)))
+                commandId: commandID(UInt8(n + 1)), expiry: host.expiry, lowReservoirThresholdNanolitres: threshold)))
         }
         guard case let .outcome(report) = try host.request(.queryCommandOutcome(QueryCommandOutcome(commandId: commandID(200))))
         else { Issue.record("expected an outcome report"); return }
@@ -127,8 +127,8 @@ import WandProtocol
 
     @Test func withdrawnVolumeIsLoggedBeforeTheAddedVolume() throws {
         var host = try host()
-        _ = try host.request(.refillBegin(RefillBegin(commandId: commandID(1))))
-        let complete = RefillComplete(commandId: commandID(2), withdrawnNanolitres: 11_500_000, addedNanolitres: 18_000_000,
+        _ = try host.request(.refillBegin(RefillBegin(commandId: commandID(1), expiry: host.expiry)))
+        let complete = RefillComplete(commandId: commandID(2), expiry: host.expiry, withdrawnNanolitres: 11_500_000, addedNanolitres: 18_000_000,
                                       drug: .baclofen, concentrationNanogramsPerMillilitre: 2_000_000, newPrescription: nil)
         #expect(try host.request(.refillComplete(complete)) == receipt(.refillComplete, 2))
         let tail = host.simulation.pump.eventLog.entries.suffix(2).map { [UInt32($0.code), $0.detail] }
@@ -142,15 +142,15 @@ import WandProtocol
     /// (close, a new handshake) and the pump stays paused until cancelled.
     @Test func refillSurvivesTheSession() throws {
         var host = try host()
-        _ = try host.request(.refillBegin(RefillBegin(commandId: commandID(1))))
-        #expect(try host.request(.refillBegin(RefillBegin(commandId: commandID(2)))) == .refused(.refillBegin, .refillInProgress))
+        _ = try host.request(.refillBegin(RefillBegin(commandId: commandID(1), expiry: host.expiry)))
+        #expect(try host.request(.refillBegin(RefillBegin(commandId: commandID(2), expiry: host.expiry))) == .refused(.refillBegin, .refillInProgress))
         #expect(try host.request(.closeSession(CloseSession())) == .sessionClosed)
         try host.open()
         let delivered = host.simulation.pump.mechanics.deliveredNanograms
         try host.wait(seconds: 3_600)
         #expect(host.simulation.pump.mechanics.deliveredNanograms == delivered)
         #expect(try host.interrogate().infusionState == .refillInProgress)
-        #expect(try host.request(.refillCancel(RefillCancel(commandId: commandID(3)))) == receipt(.refillCancel, 3, at: host.now))
+        #expect(try host.request(.refillCancel(RefillCancel(commandId: commandID(3), expiry: host.expiry))) == receipt(.refillCancel, 3, at: host.now))
         #expect(try host.interrogate().infusionState == .infusing)
     }
 
@@ -158,7 +158,7 @@ import WandProtocol
     /// (the simulator saved and loaded) it is still paused in the refill.
     @Test func refillSurvivesAPowerCycle() throws {
         var host = try host()
-        _ = try host.request(.refillBegin(RefillBegin(commandId: commandID(1))))
+        _ = try host.request(.refillBegin(RefillBegin(commandId: commandID(1), expiry: host.expiry)))
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("spec-refill-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -167,7 +167,7 @@ import WandProtocol
         var restarted = SimulatedHost(simulation: try file.load(), now: host.now)
         try restarted.open()
         #expect(try restarted.interrogate().infusionState == .refillInProgress)
-        #expect(try restarted.request(.resumeInfusion(ResumeInfusion(commandId: commandID(2))))
+        #expect(try restarted.request(.resumeInfusion(ResumeInfusion(commandId: commandID(2), expiry: restarted.expiry)))
                 == .refused(.resumeInfusion, .refillInProgress))
     }
 
@@ -176,13 +176,13 @@ import WandProtocol
     @Test func setClockDuringBolusIsRefused() throws {
         var host = try host()
         _ = try stop(&host, id: 1)
-        #expect(try host.request(prime(2)) == receipt(.startBolus, 2))
-        let set = PumpRequest.setClock(SetClock(commandId: commandID(3), time: WireTime(utcSeconds: 0, zoneOffsetMinutes: 0)))
+        #expect(try host.request(prime(2, expiry: host.expiry)) == receipt(.startBolus, 2))
+        let set = PumpRequest.setClock(SetClock(commandId: commandID(3), expiry: host.expiry, time: WireTime(utcSeconds: 0, zoneOffsetMinutes: 0)))
         #expect(try host.request(set) == .refused(.setClock, .bolusInProgress))
         // With no bolus running, any time that decodes is accepted (the
         // simulated pump has no manufacture time): never 0x12.
-        _ = try host.request(.cancelBolus(CancelBolus(commandId: commandID(4))))
-        #expect(try host.request(.setClock(SetClock(commandId: commandID(5), time: WireTime(utcSeconds: 0, zoneOffsetMinutes: 840))))
+        _ = try host.request(.cancelBolus(CancelBolus(commandId: commandID(4), expiry: host.expiry)))
+        #expect(try host.request(.setClock(SetClock(commandId: commandID(5), expiry: host.expiry, time: WireTime(utcSeconds: 0, zoneOffsetMinutes: 840))))
                 == receipt(.setClock, 5, at: 0))
     }
 
@@ -193,7 +193,7 @@ import WandProtocol
     @Test func bolusDoseIsNotThePumpsToCheck() throws {
         var host = try host()
         let bolus = PumpRequest.startBolus(StartBolus(
-            commandId: commandID(1), kind: .therapeutic, doseNanograms: 999_999_999, volumeNanolitres: 10_000, durationSeconds: 600))
+            commandId: commandID(1), expiry: host.expiry, kind: .therapeutic, doseNanograms: 999_999_999, volumeNanolitres: 10_000, durationSeconds: 600))
         #expect(try host.request(bolus) == receipt(.startBolus, 1))
         #expect(host.simulation.pump.mechanics.bolus?.remaining == FineVolume(nanolitres: 10_000))
         try host.wait(seconds: 601)
@@ -209,7 +209,7 @@ import WandProtocol
     @Test func stopEndsAPrimeRunningWithInfusionStopped() throws {
         var host = try host()
         _ = try stop(&host, id: 1)
-        #expect(try host.request(prime(2)) == receipt(.startBolus, 2))
+        #expect(try host.request(prime(2, expiry: host.expiry)) == receipt(.startBolus, 2))
         #expect(try stop(&host, id: 3) == receipt(.stopInfusion, 3))
         #expect(host.simulation.pump.mechanics.bolus == nil)
         let codes = host.simulation.pump.eventLog.entries.suffix(3).map(\.code)
@@ -226,11 +226,11 @@ import WandProtocol
         var host = try host()
         _ = try stop(&host, id: 1)
         let staged = Prescriptions.continuous(rate: 300_000)
-        guard case .staged = try host.request(.stagePrescription(StagePrescription(commandId: commandID(2), prescription: staged)))
+        guard case .staged = try host.request(.stagePrescription(StagePrescription(commandId: commandID(2), expiry: host.expiry, prescription: staged)))
         else { Issue.record("expected a stage receipt"); return }
-        let replaced = SetFluidPath(commandId: commandID(3), event: .catheterReplaced, catheterNanolitres: 300_000)
+        let replaced = SetFluidPath(commandId: commandID(3), expiry: host.expiry, event: .catheterReplaced, catheterNanolitres: 300_000)
         #expect(try host.request(.setFluidPath(replaced)) == receipt(.setFluidPath, 3))
-        let commit = CommitStagedPrescription(commandId: commandID(4), stagedHash: staged.hash)
+        let commit = CommitStagedPrescription(commandId: commandID(4), expiry: host.expiry, stagedHash: staged.hash)
         #expect(try host.request(.commitStagedPrescription(commit)) == .refused(.commitStagedPrescription, .catheterMismatch))
         #expect(try host.interrogate().stagedHash == staged.hash)
     }
@@ -239,14 +239,14 @@ import WandProtocol
     @Test func stageReplacesAndDiscardIsIdempotent() throws {
         var host = try host()
         let first = Prescriptions.continuous(rate: 300_000), second = Prescriptions.continuous(rate: 400_000)
-        _ = try host.request(.stagePrescription(StagePrescription(commandId: commandID(1), prescription: first)))
-        _ = try host.request(.stagePrescription(StagePrescription(commandId: commandID(2), prescription: second)))
+        _ = try host.request(.stagePrescription(StagePrescription(commandId: commandID(1), expiry: host.expiry, prescription: first)))
+        _ = try host.request(.stagePrescription(StagePrescription(commandId: commandID(2), expiry: host.expiry, prescription: second)))
         #expect(try host.interrogate().stagedHash == second.hash)
-        let old = CommitStagedPrescription(commandId: commandID(3), stagedHash: first.hash)
+        let old = CommitStagedPrescription(commandId: commandID(3), expiry: host.expiry, stagedHash: first.hash)
         #expect(try host.request(.commitStagedPrescription(old)) == .refused(.commitStagedPrescription, .stagedHashMismatch))
-        #expect(try host.request(.discardStagedPrescription(DiscardStagedPrescription(commandId: commandID(4))))
+        #expect(try host.request(.discardStagedPrescription(DiscardStagedPrescription(commandId: commandID(4), expiry: host.expiry)))
                 == receipt(.discardStagedPrescription, 4))
-        #expect(try host.request(.discardStagedPrescription(DiscardStagedPrescription(commandId: commandID(5))))
+        #expect(try host.request(.discardStagedPrescription(DiscardStagedPrescription(commandId: commandID(5), expiry: host.expiry)))
                 == receipt(.discardStagedPrescription, 5))
     }
 
@@ -256,17 +256,17 @@ import WandProtocol
         var host = try host()
         let initial = try host.interrogate().lastChangeUTCSeconds
         try host.wait(seconds: 10)
-        _ = try host.request(.setAlarmConfiguration(SetAlarmConfiguration(commandId: commandID(1), lowReservoirThresholdNanolitres: 3_000_000)))
-        _ = try host.request(.stagePrescription(StagePrescription(commandId: commandID(2), prescription: Prescriptions.continuous(rate: 300_000))))
-        _ = try host.request(.discardStagedPrescription(DiscardStagedPrescription(commandId: commandID(3))))
-        _ = try host.request(.startBolus(StartBolus(commandId: commandID(4), kind: .therapeutic, doseNanograms: 20_000,
+        _ = try host.request(.setAlarmConfiguration(SetAlarmConfiguration(commandId: commandID(1), expiry: host.expiry, lowReservoirThresholdNanolitres: 3_000_000)))
+        _ = try host.request(.stagePrescription(StagePrescription(commandId: commandID(2), expiry: host.expiry, prescription: Prescriptions.continuous(rate: 300_000))))
+        _ = try host.request(.discardStagedPrescription(DiscardStagedPrescription(commandId: commandID(3), expiry: host.expiry)))
+        _ = try host.request(.startBolus(StartBolus(commandId: commandID(4), expiry: host.expiry, kind: .therapeutic, doseNanograms: 20_000,
                                                     volumeNanolitres: 10_000, durationSeconds: 600)))
-        _ = try host.request(.cancelBolus(CancelBolus(commandId: commandID(5))))
-        _ = try host.request(.refillBegin(RefillBegin(commandId: commandID(6))))
-        _ = try host.request(.refillCancel(RefillCancel(commandId: commandID(7))))
-        _ = try host.request(.refillBegin(RefillBegin(commandId: commandID(8))))
+        _ = try host.request(.cancelBolus(CancelBolus(commandId: commandID(5), expiry: host.expiry)))
+        _ = try host.request(.refillBegin(RefillBegin(commandId: commandID(6), expiry: host.expiry)))
+        _ = try host.request(.refillCancel(RefillCancel(commandId: commandID(7), expiry: host.expiry)))
+        _ = try host.request(.refillBegin(RefillBegin(commandId: commandID(8), expiry: host.expiry)))
         _ = try host.request(.refillComplete(RefillComplete(
-            commandId: commandID(9), withdrawnNanolitres: 0, addedNanolitres: 15_000_000, drug: .baclofen,
+            commandId: commandID(9), expiry: host.expiry, withdrawnNanolitres: 0, addedNanolitres: 15_000_000, drug: .baclofen,
             concentrationNanogramsPerMillilitre: 2_000_000, newPrescription: nil)))
         #expect(try host.interrogate().lastChangeUTCSeconds == initial)
 
@@ -274,12 +274,12 @@ import WandProtocol
         _ = try stop(&host, id: 10)
         #expect(try host.interrogate().lastChangeUTCSeconds == stopped)
         try host.wait(seconds: 10)
-        _ = try host.request(.resumeInfusion(ResumeInfusion(commandId: commandID(11))))
+        _ = try host.request(.resumeInfusion(ResumeInfusion(commandId: commandID(11), expiry: host.expiry)))
         #expect(try host.interrogate().lastChangeUTCSeconds == stopped + 10)
         try host.wait(seconds: 10)
         let next = Prescriptions.continuous(rate: 300_000)
-        _ = try host.request(.stagePrescription(StagePrescription(commandId: commandID(12), prescription: next)))
-        _ = try host.request(.commitStagedPrescription(CommitStagedPrescription(commandId: commandID(13), stagedHash: next.hash)))
+        _ = try host.request(.stagePrescription(StagePrescription(commandId: commandID(12), expiry: host.expiry, prescription: next)))
+        _ = try host.request(.commitStagedPrescription(CommitStagedPrescription(commandId: commandID(13), expiry: host.expiry, stagedHash: next.hash)))
         #expect(try host.interrogate().lastChangeUTCSeconds == stopped + 20)
     }
 
@@ -288,16 +288,16 @@ import WandProtocol
     @Test func infusionStatePriority() throws {
         var host = try host()
         #expect(try host.interrogate().infusionState == .infusing)
-        _ = try host.request(.startBolus(StartBolus(commandId: commandID(1), kind: .therapeutic, doseNanograms: 20_000,
+        _ = try host.request(.startBolus(StartBolus(commandId: commandID(1), expiry: host.expiry, kind: .therapeutic, doseNanograms: 20_000,
                                                     volumeNanolitres: 10_000, durationSeconds: 600)))
         #expect(try host.interrogate().infusionState == .bolusInProgress)
-        _ = try host.request(.cancelBolus(CancelBolus(commandId: commandID(2))))
+        _ = try host.request(.cancelBolus(CancelBolus(commandId: commandID(2), expiry: host.expiry)))
         _ = try stop(&host, id: 3)
-        _ = try host.request(prime(4))
+        _ = try host.request(prime(4, expiry: host.expiry))
         let priming = try host.interrogate()
         #expect(priming.infusionState == .stopped)
         #expect(priming.fluidPath.bolus?.kind == .prime)
-        _ = try host.request(.refillBegin(RefillBegin(commandId: commandID(5))))
+        _ = try host.request(.refillBegin(RefillBegin(commandId: commandID(5), expiry: host.expiry)))
         host.simulation.pump.raise(.motorStall)
         #expect(try host.interrogate().infusionState == .refillInProgress)
     }
@@ -395,7 +395,7 @@ import WandProtocol
             doseNanograms: UInt32(max(0, floor + rule.doseOffset)), volumeNanolitres: rule.volume, durationSeconds: rule.duration,
             lockoutSeconds: rule.lockout, maximumPer24Hours: rule.perDay)
         let candidate = Prescriptions.continuous(rate: 200_000, patientBolus: bolus)
-        let reply = try host.request(.stagePrescription(StagePrescription(commandId: commandID(1), prescription: candidate)))
+        let reply = try host.request(.stagePrescription(StagePrescription(commandId: commandID(1), expiry: host.expiry, prescription: candidate)))
         if rule.accepted {
             #expect(reply == .staged(StageReceipt(commandId: commandID(1), stagedHash: candidate.hash)))
         } else {
@@ -410,9 +410,9 @@ import WandProtocol
     /// the request does not decode (no reply, still in refill).
     @Test func refillCompleteCheckOrder() throws {
         var host = try host()
-        _ = try host.request(.refillBegin(RefillBegin(commandId: commandID(1))))
+        _ = try host.request(.refillBegin(RefillBegin(commandId: commandID(1), expiry: host.expiry)))
         func complete(_ id: UInt8, added: UInt32, concentration: UInt32, _ prescription: WirePrescription? = nil) -> PumpRequest {
-            .refillComplete(RefillComplete(commandId: commandID(id), withdrawnNanolitres: 11_000_000, addedNanolitres: added,
+            .refillComplete(RefillComplete(commandId: commandID(id), expiry: host.expiry, withdrawnNanolitres: 11_000_000, addedNanolitres: added,
                                            drug: .baclofen, concentrationNanogramsPerMillilitre: concentration,
                                            newPrescription: prescription))
         }
@@ -434,9 +434,9 @@ import WandProtocol
     /// refused like a commit while a blocking alarm is active.
     @Test func refillCompleteWithPrescriptionHonoursBlockingAlarms() throws {
         var host = try host()
-        _ = try host.request(.refillBegin(RefillBegin(commandId: commandID(1))))
+        _ = try host.request(.refillBegin(RefillBegin(commandId: commandID(1), expiry: host.expiry)))
         host.simulation.pump.raise(.motorStall)
-        let complete = RefillComplete(commandId: commandID(2), withdrawnNanolitres: 11_000_000, addedNanolitres: 18_000_000,
+        let complete = RefillComplete(commandId: commandID(2), expiry: host.expiry, withdrawnNanolitres: 11_000_000, addedNanolitres: 18_000_000,
                                       drug: .baclofen, concentrationNanogramsPerMillilitre: 2_000_000,
                                       newPrescription: Prescriptions.continuous(rate: 300_000))
         #expect(try host.request(.refillComplete(complete)) == .refused(.refillComplete, .blockingAlarmActive))

@@ -8,15 +8,16 @@ import Testing
 @Suite struct WireSpecRuleTests {
     static let id = CommandID(bytes: Array(1...16)) ?? CommandID.random()
     static let other = CommandID(bytes: Array(17...32)) ?? CommandID.random()
+    static let expiry = RequestExpiry(utcSeconds: 1_800_000_010)
 
     static func bolus(volume: UInt32 = 10_000, duration: UInt32 = 600) -> PumpRequest {
-        .startBolus(StartBolus(commandId: id, kind: .therapeutic, doseNanograms: 20_000, volumeNanolitres: volume,
+        .startBolus(StartBolus(commandId: id, expiry: Self.expiry, kind: .therapeutic, doseNanograms: 20_000, volumeNanolitres: volume,
                                durationSeconds: duration))
     }
 
     static func refill(withdrawn: UInt32 = 0, added: UInt32 = 1_000_000, concentration: UInt32 = 2_000_000,
                        prescription: WirePrescription? = nil) -> PumpRequest {
-        .refillComplete(RefillComplete(commandId: id, withdrawnNanolitres: withdrawn, addedNanolitres: added, drug: .baclofen,
+        .refillComplete(RefillComplete(commandId: id, expiry: Self.expiry, withdrawnNanolitres: withdrawn, addedNanolitres: added, drug: .baclofen,
                                        concentrationNanogramsPerMillilitre: concentration, newPrescription: prescription))
     }
 
@@ -36,11 +37,11 @@ import Testing
         // A carried prescription for another strength than the refill's.
         (refill(concentration: 1_000_000, prescription: prescription),
          .invalidValue(field: "refill.newPrescription.concentration", value: 2_000_000)),
-        (.setAlarmConfiguration(SetAlarmConfiguration(commandId: id, lowReservoirThresholdNanolitres: 0)),
+        (.setAlarmConfiguration(SetAlarmConfiguration(commandId: id, expiry: Self.expiry, lowReservoirThresholdNanolitres: 0)),
          .invalidValue(field: "alarm.lowReservoirThreshold", value: 0)),
-        (.setFluidPath(SetFluidPath(commandId: id, event: .implant, catheterNanolitres: 2_000_001)),
+        (.setFluidPath(SetFluidPath(commandId: id, expiry: Self.expiry, event: .implant, catheterNanolitres: 2_000_001)),
          .invalidValue(field: "fluidPath.catheter", value: 2_000_001)),
-        (.setClock(SetClock(commandId: id, time: WireTime(utcSeconds: -1, zoneOffsetMinutes: 0))),
+        (.setClock(SetClock(commandId: id, expiry: Self.expiry, time: WireTime(utcSeconds: -1, zoneOffsetMinutes: 0))),
          .invalidValue(field: "time.utcSeconds", value: -1)),
     ]
 
@@ -80,7 +81,7 @@ import Testing
     /// Q10: the zone offset is a format range, not a 0x12 refusal.
     @Test(arguments: [Int16(-721), 841, Int16.min, Int16.max])
     func zoneOffsetOutsideRangeDoesNotDecode(offset: Int16) {
-        let request = PumpRequest.setClock(SetClock(commandId: Self.id, time: WireTime(utcSeconds: 1_800_000_000, zoneOffsetMinutes: offset)))
+        let request = PumpRequest.setClock(SetClock(commandId: Self.id, expiry: Self.expiry, time: WireTime(utcSeconds: 1_800_000_000, zoneOffsetMinutes: offset)))
         #expect(throws: WireError.invalidValue(field: "time.zoneOffsetMinutes", value: Int64(offset))) {
             _ = try PumpRequest(decoding: request.encoded)
         }
@@ -88,7 +89,7 @@ import Testing
 
     /// Q4: a receipt answers only the request whose opcode and command id it names.
     @Test func receiptMustNameTheCommandSent() {
-        let stop = PumpRequest.stopInfusion(StopInfusion(commandId: Self.id))
+        let stop = PumpRequest.stopInfusion(StopInfusion(commandId: Self.id, expiry: Self.expiry))
         let mine = PumpReply.executed(.stopInfusion, CommandReceipt(commandId: Self.id, executedAtUTCSeconds: 1_800_000_000))
         let someoneElses = PumpReply.executed(.stopInfusion, CommandReceipt(commandId: Self.other, executedAtUTCSeconds: 1_800_000_000))
         let otherOpcode = PumpReply.executed(.resumeInfusion, CommandReceipt(commandId: Self.id, executedAtUTCSeconds: 1_800_000_000))
