@@ -47,7 +47,7 @@ enum ProtocolBench {
         guard let openReply = pump.handle(frameBody: openBody, now: .zero, utcSeconds: 0, outcomes: &outcomes, execute: { _ in .sessionClosed }),
               let openFrame = try? Frame(body: openReply)
         else { throw BenchError.setup("handshake") }
-        var host = try handshake.complete(replyPayload: openFrame.payload) { _ in key }
+        var host = try handshake.complete(replyPayload: openFrame.payload, candidates: [PumpKeyCandidate(serial: nil, key: key)])
 
         // Host: encode + seal + frame, one new counter per frame.
         let plaintextSize = requests[0].encoded.count
