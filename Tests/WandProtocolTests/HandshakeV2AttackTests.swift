@@ -207,6 +207,43 @@ struct HandshakeV2AttackTests {
         #expect(ids[0] != ids[1])
     }
 
+    @Test("A low-order host ephemeral (all zeros) gets no reply and leaves the session alone")
+    func lowOrderEphemeralDropped() throws {
+        var rig = SessionRig(pumpNonces: .system)
+        var host = try rig.openSession()
+        let zero = FrameHeader(kind: .pumpMessage, sequence: 5).encoded
+            + OpenSessionRequest(hostEphemeral: [UInt8](repeating: 0, count: 32)).encoded
+        #expect(rig.deliver(zero) == nil)
+        #expect(rig.pump.statistics.framesIgnored == 1)
+        let (next, nextCounter) = try host.seal(.readClock(ReadClock()), sequence: 6)
+        #expect(throws: Never.self) { try host.open(Frame(body: try rig.answer(next)), answering: nextCounter) }
+    }
+
+    @Test("The handshake payload decodes only with every field in range and zero padding")
+    func handshakePayloadRanges() throws {
+        let good = HandshakePayload(pumpSerial: "SP-12345", sessionId: 7, pumpUTCSeconds: 1_700_000_000, idleTimeoutSeconds: 120)
+        #expect(good.encoded.count == HandshakePayload.length)
+        #expect(try HandshakePayload(decoding: good.encoded) == good)
+        var noSerial = good.encoded
+        noSerial[0] = 0
+        #expect(throws: WireError.invalidValue(field: "handshake.serial.length", value: 0)) { try HandshakePayload(decoding: noSerial) }
+        var dirtyPadding = good.encoded
+        dirtyPadding[1 + 8] = 0x41
+        #expect(throws: WireError.invalidValue(field: "handshake.serial.padding", value: 0x41)) {
+            try HandshakePayload(decoding: dirtyPadding)
+        }
+        var control = good.encoded
+        control[1] = 0x0A
+        #expect(throws: WireError.invalidValue(field: "handshake.serial", value: 0x0A)) { try HandshakePayload(decoding: control) }
+        let lateClock = HandshakePayload(pumpSerial: "SP-1", sessionId: 0, pumpUTCSeconds: WireTime.maximumUTCSeconds + 1, idleTimeoutSeconds: 120)
+        #expect(throws: WireError.invalidValue(field: "handshake.pumpClock", value: WireTime.maximumUTCSeconds + 1)) {
+            try HandshakePayload(decoding: lateClock.encoded)
+        }
+        let noTimeout = HandshakePayload(pumpSerial: "SP-1", sessionId: 0, pumpUTCSeconds: 0, idleTimeoutSeconds: 0)
+        #expect(throws: WireError.invalidValue(field: "handshake.idleTimeout", value: 0)) { try HandshakePayload(decoding: noTimeout.encoded) }
+        #expect(throws: WireError.trailingBytes(count: 1)) { try HandshakePayload(decoding: good.encoded + [0]) }
+    }
+
     @Test("A handshake reply corrupted past the CRC is retried with fresh ephemerals, not a fault")
     func corruptedHandshakeReplyRetried() async throws {
         let link = CorruptingPumpLink(corruptHandshakeReplies: 1)
