@@ -73,9 +73,8 @@ public struct SessionHandshake: Sendable {
             throw .malformedHandshake(.invalidValue(field: "openSession.pumpEphemeral", value: 0))
         }
         var failure = SessionError.unknownPump
-        for candidate in candidates
-        where HandshakeSchedule.keyId(pumpKey: candidate.key, hostEphemeral: request.hostEphemeral,
-                                      pumpEphemeral: accepted.pumpEphemeral) == accepted.keyId {
+        let keyIdMessage = HandshakeSchedule.keyIdMessage(hostEphemeral: request.hostEphemeral, pumpEphemeral: accepted.pumpEphemeral)
+        for candidate in candidates where HandshakeSchedule.keyId(pumpKey: candidate.key, message: keyIdMessage) == accepted.keyId {
             var schedule = HandshakeSchedule(version: request.protocolVersion, hostEphemeral: request.hostEphemeral,
                                              pumpEphemeral: accepted.pumpEphemeral, keyId: accepted.keyId)
             schedule.mixKey(shared)

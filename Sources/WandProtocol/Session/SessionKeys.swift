@@ -88,7 +88,16 @@ struct HandshakeSchedule {
 
     /// The blinded key id: first 16 bytes of HMAC-SHA256(pump key, label || host e || pump e).
     static func keyId(pumpKey: PumpKey, hostEphemeral: [UInt8], pumpEphemeral: [UInt8]) -> [UInt8] {
-        let code = HMAC<SHA256>.authenticationCode(for: keyIdLabel + hostEphemeral + pumpEphemeral, using: pumpKey.symmetricKey)
+        keyId(pumpKey: pumpKey, message: keyIdMessage(hostEphemeral: hostEphemeral, pumpEphemeral: pumpEphemeral))
+    }
+
+    /// What the key id authenticates; built once when many keys are tried.
+    static func keyIdMessage(hostEphemeral: [UInt8], pumpEphemeral: [UInt8]) -> [UInt8] {
+        keyIdLabel + hostEphemeral + pumpEphemeral
+    }
+
+    static func keyId(pumpKey: PumpKey, message: [UInt8]) -> [UInt8] {
+        let code = HMAC<SHA256>.authenticationCode(for: message, using: pumpKey.symmetricKey)
         return Array(Array(code).prefix(OpenSessionReply.keyIdLength))
     }
 
