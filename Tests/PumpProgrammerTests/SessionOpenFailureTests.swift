@@ -39,4 +39,11 @@ import WandProtocol
         #expect(keyring.candidates.map(\.serial) == ["SP-1", "SP-2", nil])
         #expect(PumpKeyring(anySerial: [UInt8](repeating: 9, count: 31)).candidates.isEmpty)
     }
+
+    @Test func theHostOpensAfreshBeforeThePumpsAnnouncedIdleTimeoutRunsOut() {
+        #expect(PumpConnection.refreshLimit(pumpIdleTimeout: .seconds(120)) == .seconds(90))
+        #expect(PumpConnection.refreshLimit(pumpIdleTimeout: .seconds(60)) == .seconds(45))
+        #expect(PumpConnection.refreshLimit(pumpIdleTimeout: .seconds(3600)) == .seconds(90))
+        #expect(PumpConnection.refreshLimit(pumpIdleTimeout: nil) == .seconds(90))
+    }
 }

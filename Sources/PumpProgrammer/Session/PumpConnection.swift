@@ -79,8 +79,16 @@ public actor PumpConnection {
         }
     }
 
+    /// When to open afresh: 90 s, or three quarters of the idle timeout the
+    /// pump announced in its handshake if that is shorter.
+    static func refreshLimit(pumpIdleTimeout: Duration?) -> Duration {
+        guard let pumpIdleTimeout else { return refreshAfter }
+        return min(refreshAfter, pumpIdleTimeout * 3 / 4)
+    }
+
     public func send(_ request: PumpRequest) async -> PumpExchangeResult {
-        if ContinuousClock.now - lastExchange > Self.refreshAfter {
+        let limit = Self.refreshLimit(pumpIdleTimeout: await channel.pumpSession?.pumpIdleTimeout)
+        if ContinuousClock.now - lastExchange > limit {
             let keyring = self.keyring
             switch await channel.openSession(candidates: keyring.candidates) {
             case .success(let session) where session.pumpSerial == pumpSerial:
