@@ -207,6 +207,23 @@ struct HandshakeV2AttackTests {
         #expect(ids[0] != ids[1])
     }
 
+    @Test("Every single-bit flip of the handshake reply is rejected by the host")
+    func everyReplyBitFlipRejected() throws {
+        var rig = SessionRig()
+        let handshake = SessionHandshake(nonces: NonceSource { [UInt8](repeating: 0x11, count: $0) })
+        let reply = try Frame(body: try rig.answer(FrameHeader(kind: .pumpMessage, sequence: 1).encoded + handshake.request.encoded))
+        #expect(throws: Never.self) { try handshake.complete(replyPayload: reply.payload, candidates: SessionRig.candidates) }
+        var accepted = 0
+        for index in 0..<reply.payload.count {
+            for bit in 0..<8 {
+                var flipped = reply.payload
+                flipped[index] ^= UInt8(1) << UInt8(bit)
+                if (try? handshake.complete(replyPayload: flipped, candidates: SessionRig.candidates)) != nil { accepted += 1 }
+            }
+        }
+        #expect(accepted == 0)
+    }
+
     @Test("A low-order host ephemeral (all zeros) gets no reply and leaves the session alone")
     func lowOrderEphemeralDropped() throws {
         var rig = SessionRig(pumpNonces: .system)
