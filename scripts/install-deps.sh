@@ -17,6 +17,7 @@ packages=(
     gir1.2-umockdev-1.0  # the Python umockdev harness (live USB wand)
     python3-gi
     python3-crcmod       # independent CRC-32C check values in tests
+    python3-cryptography # scripts/protocol_examples.py (X25519, ChaCha20-Poly1305): ProtocolExamplesScriptTests
     tshark               # the Wireshark dissector test (hardware/wireshark/pumpwand.lua)
     python3-jsonschema   # JSONContractTests: pumpctl --json output against docs/schemas (Debian's package of PyPI jsonschema; pip is externally managed here)
     python3-venv         # the virtual environment for the PyPI validators below

@@ -2,7 +2,8 @@
 """Independent generator of the worked examples in hardware/PROTOCOL.md.
 
 Written from the specification alone, with Python's `cryptography` package
-(HKDF-SHA256, HMAC-SHA256, ChaCha20-Poly1305) and a bit-by-bit CRC-32C, so
+(X25519, ChaCha20-Poly1305), the standard library's HMAC-SHA256 (the key
+schedule's HKDF is written out from RFC 5869) and a bit-by-bit CRC-32C, so
 the Swift implementation is checked against a second implementation rather
 than against itself. Prints one `name: hex` line per example; the Swift test
 `ProtocolExampleTests` checks the same bytes as they appear in PROTOCOL.md.
@@ -11,9 +12,9 @@ import hashlib
 import hmac
 import struct
 
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 
 def crc32c(data: bytes) -> int:
@@ -55,16 +56,21 @@ def frame(body: bytes) -> bytes:
 
 
 def header(kind: int, seq: int, flags: int) -> bytes:
-    return bytes([1, kind]) + struct.pack("<H", seq) + bytes([flags])
+    return bytes([VERSION, kind]) + struct.pack("<H", seq) + bytes([flags])
 
 
 def h(text: str) -> bytes:
     return bytes.fromhex("".join(text.split()))
 
 
+VERSION = 2
 KEY = bytes(range(32))
-HOST_NONCE = b"\x11" * 32
-PUMP_NONCE = b"\x22" * 32
+# Fixed test ephemeral private keys (a real host and pump draw fresh ones
+# from a cryptographic generator for every handshake).
+HOST_EPHEMERAL_PRIVATE = b"\x11" * 32
+PUMP_EPHEMERAL_PRIVATE = b"\x22" * 32
+PUMP_CLOCK = 1_700_000_000
+IDLE_TIMEOUT = 120
 SESSION_ID = 0x04030201
 SERIAL = b"SP-12345"
 CID1 = bytes(range(16))
@@ -95,27 +101,74 @@ examples = {}
 
 # 1. Wand info exchange (sequence 1).
 examples["wand-info-request"] = frame(header(0x01, 1, 0x00) + h("01"))
-examples["wand-info-reply"] = frame(header(0x02, 1, 0x00) + h("81 01 04 02 08") + b"PW-00042" + h("01 01"))
+examples["wand-info-reply"] = frame(header(0x02, 1, 0x00) + h("81 01 04 02 08") + b"PW-00042" + h("01 02"))
 
-# 2. Session opening (sequence 2).
-open_request = h("01 01") + HOST_NONCE
+
+# 2. Session opening (sequence 2): the key schedule of PROTOCOL.md 6.3.
+def sha256(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def hmac_sha256(key: bytes, data: bytes) -> bytes:
+    return hmac.new(key, data, hashlib.sha256).digest()
+
+
+def hkdf(ck: bytes, ikm: bytes, outputs: int) -> list:
+    """RFC 5869 with salt = ck, empty info: T(i) = HMAC(PRK, T(i-1) || i)."""
+    prk = hmac_sha256(ck, ikm)
+    out, previous = [], b""
+    for i in range(1, outputs + 1):
+        previous = hmac_sha256(prk, previous + bytes([i]))
+        out.append(previous)
+    return out
+
+
+def public(private: bytes) -> bytes:
+    key = X25519PrivateKey.from_private_bytes(private)
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+host_e = public(HOST_EPHEMERAL_PRIVATE)
+pump_e = public(PUMP_EPHEMERAL_PRIVATE)
+open_request = bytes([0x01, VERSION]) + host_e
 examples["open-session-request"] = frame(header(0x03, 2, 0x00) + open_request)
-info = b"PumpWand session v1" + bytes([len(SERIAL)]) + SERIAL + struct.pack("<I", SESSION_ID)
-okm = HKDF(algorithm=hashes.SHA256(), length=64, salt=HOST_NONCE + PUMP_NONCE, info=info).derive(KEY)
-seal_key, confirm_key = okm[:32], okm[32:]
-examples["seal-key"] = seal_key
-examples["confirm-key"] = confirm_key
-reply_prefix = h("81 00") + bytes([len(SERIAL)]) + SERIAL + PUMP_NONCE + struct.pack("<I", SESSION_ID)
-confirmation = hmac.new(confirm_key, b"PumpWand pump confirm v1" + open_request + reply_prefix, hashlib.sha256).digest()
-examples["open-session-reply"] = frame(header(0x03, 2, 0x02) + reply_prefix + confirmation)
 
-aead = ChaCha20Poly1305(seal_key)
+key_id = hmac_sha256(KEY, b"PumpWand key id v2" + host_e + pump_e)[:16]
+examples["key-id"] = key_id
+ck = hh = sha256(b"Noise_NNpsk2_25519_ChaChaPoly_SHA256")
+hh = sha256(hh + b"PumpWand v2" + bytes([VERSION]))
+hh = sha256(hh + host_e)
+hh = sha256(hh + pump_e)
+hh = sha256(hh + key_id)
+ee = X25519PrivateKey.from_private_bytes(PUMP_EPHEMERAL_PRIVATE).exchange(X25519PublicKey.from_public_bytes(host_e))
+assert ee == X25519PrivateKey.from_private_bytes(HOST_EPHEMERAL_PRIVATE).exchange(X25519PublicKey.from_public_bytes(pump_e))
+ck, k = hkdf(ck, ee, 2)
+ck, temp_h, k = hkdf(ck, KEY, 3)
+hh = sha256(hh + temp_h)
+payload = (bytes([len(SERIAL)]) + SERIAL + bytes(32 - len(SERIAL)) + struct.pack("<I", SESSION_ID)
+           + struct.pack("<q", PUMP_CLOCK) + struct.pack("<H", IDLE_TIMEOUT))
+assert len(payload) == 47
+sealed_payload = ChaCha20Poly1305(k).encrypt(bytes(12), payload, hh)
+hh = sha256(hh + sealed_payload)
+host_to_pump, pump_to_host = hkdf(ck, b"", 2)
+examples["handshake-hash"] = hh
+examples["host-to-pump-key"] = host_to_pump
+examples["pump-to-host-key"] = pump_to_host
+examples["open-session-reply"] = frame(header(0x03, 2, 0x02) + h("81 00") + pump_e + key_id + sealed_payload)
+
+SIZES = (64, 128, 256, 512, 1024, 2016)
+
+
+def pad(plaintext: bytes) -> bytes:
+    size = next(size for size in SIZES if size >= len(plaintext) + 1)
+    return plaintext + b"\x80" + bytes(size - len(plaintext) - 1)
 
 
 def sealed(direction: int, counter: int, hdr: bytes, plaintext: bytes) -> bytes:
+    key = host_to_pump if direction == 1 else pump_to_host
     nonce = bytes([direction, 0, 0, 0]) + struct.pack("<Q", counter)
     aad = hdr + struct.pack("<I", SESSION_ID)
-    return hdr + struct.pack("<Q", counter) + aead.encrypt(nonce, plaintext, aad)
+    return hdr + struct.pack("<Q", counter) + ChaCha20Poly1305(key).encrypt(nonce, pad(plaintext), aad)
 
 
 def request(seq: int, counter: int, plaintext: bytes) -> bytes:

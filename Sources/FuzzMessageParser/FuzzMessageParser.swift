@@ -48,7 +48,7 @@ public func fuzzMessageParser(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
         // A handshake first so sealed frames reach the replay and
         // authentication checks, then the fuzzed frame twice (the second
         // time exercises the retransmission path).
-        let open = FrameHeader(kind: .pumpMessage, sequence: 1).encoded + OpenSessionRequest(hostNonce: [UInt8](repeating: 0x44, count: 32)).encoded
+        let open = FrameHeader(kind: .pumpMessage, sequence: 1).encoded + SessionHandshake(nonces: NonceSource { [UInt8](repeating: 0x44, count: $0) }).request.encoded
         _ = endpoint.handle(frameBody: open, now: .zero, utcSeconds: 0, outcomes: &outcomes) { .refused($0.opcode, .internalFault) }
         for _ in 0..<2 {
             _ = endpoint.handle(frameBody: bytes, now: .seconds(1), utcSeconds: 0, outcomes: &outcomes) { .refused($0.opcode, .internalFault) }

@@ -41,7 +41,7 @@ struct SimulatedHost {
         let body = FrameHeader(kind: .pumpMessage, sequence: nextSequence()).encoded + handshake.request.encoded
         guard let frame = exchange(body).first else { throw Failure.noAnswer }
         do {
-            session = try handshake.complete(replyPayload: frame.payload) { _ in PumpKey(bytes: PumpIdentity.demoKey) }
+            session = try handshake.complete(replyPayload: frame.payload, candidates: PumpKey(bytes: PumpIdentity.demoKey).map { [PumpKeyCandidate(serial: nil, key: $0)] } ?? [])
         } catch {
             throw Failure.session(error)
         }

@@ -273,7 +273,7 @@ import WandProtocol
         }
         let handshake = SessionHandshake()
         let opened = try await exchange(FrameHeader(kind: .pumpMessage, sequence: 1).encoded + handshake.request.encoded)
-        var session = try handshake.complete(replyPayload: opened.payload) { _ in PumpKey(bytes: PumpIdentity.demoKey) }
+        var session = try handshake.complete(replyPayload: opened.payload, candidates: PumpKey(bytes: PumpIdentity.demoKey).map { [PumpKeyCandidate(serial: nil, key: $0)] } ?? [])
         let bolus = StartBolus(commandId: commandID(5), expiry: .after(pumpClock: start), kind: .therapeutic, doseNanograms: 100_000, volumeNanolitres: 50_000,
                                durationSeconds: 3600)
         let sealed = try session.seal(.startBolus(bolus), sequence: 2)

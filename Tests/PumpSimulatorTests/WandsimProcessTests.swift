@@ -46,7 +46,7 @@ import WandProtocol
             let handshake = SessionHandshake()
             let opened = try await Self.exchange(transport, FrameHeader(kind: .pumpMessage, sequence: 1).encoded + handshake.request.encoded,
                                                  decoder: &decoder)
-            var session = try handshake.complete(replyPayload: opened.payload) { _ in PumpKey(bytes: PumpIdentity.demoKey) }
+            var session = try handshake.complete(replyPayload: opened.payload, candidates: PumpKey(bytes: PumpIdentity.demoKey).map { [PumpKeyCandidate(serial: nil, key: $0)] } ?? [])
             let interrogate = try session.seal(.interrogate(InterrogateRequest()), sequence: 2)
             let reply = try session.open(try await Self.exchange(transport, interrogate.frameBody, decoder: &decoder),
                                          answering: interrogate.counter)

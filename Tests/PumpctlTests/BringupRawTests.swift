@@ -10,19 +10,19 @@ import TestSupport
     }
 
     @Test func aWandInfoBodyIsAnsweredWithTheDecodedInfo() async throws {
-        // PROTOCOL.md 10.1: version 1, kind 01, sequence 1, flags 0, opcode 01 (info).
-        let run = try await raw(["01", "01", "01", "00", "00", "01"])
+        // PROTOCOL.md 10.1: version 2, kind 01, sequence 1, flags 0, opcode 01 (info).
+        let run = try await raw(["02", "01", "01", "00", "00", "01"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("sent     wand_command seq 1 flags 0x00 info"))
-        #expect(run.stdout.contains("received wand_response seq 1 flags 0x00 info serial=PW1-900001 firmware=1.0.0 protocol_versions=1"))
+        #expect(run.stdout.contains("received wand_response seq 1 flags 0x00 info serial=PW1-900001 firmware=1.0.0 protocol_versions=2"))
     }
 
     @Test func wandCommandFillsInTheHeaderWithTheGivenSequence() async throws {
-        // Loopback 03 with data 00 ff under sequence 0x0102 = 258: header 01 01 02 01 00.
+        // Loopback 03 with data 00 ff under sequence 0x0102 = 258: header 02 01 02 01 00.
         let run = try await raw(["--wand-command", "03 00 ff", "--sequence", "258"], json: true)
         #expect(run.status == 0, "\(run.stderr)")
         let report = try #require(BringupLinkTests.object(run.stdout))
-        #expect(report["sent"] as? String == "01 01 02 01 00 03 00 ff")
+        #expect(report["sent"] as? String == "02 01 02 01 00 03 00 ff")
         #expect(report["answered"] as? Bool == true)
         let reply = try #require((report["received"] as? [[String: Any]])?.first)
         #expect(reply["kind"] as? String == "wand_response")
@@ -38,7 +38,7 @@ import TestSupport
     }
 
     @Test func aBodyWithAnUnknownKindGetsTheWandsNak() async throws {
-        let run = try await raw(["01 07 05 00 00"], json: true)
+        let run = try await raw(["02 07 05 00 00"], json: true)
         #expect(run.status == 0, "\(run.stderr)")
         let report = try #require(BringupLinkTests.object(run.stdout))
         let sent = try #require(report["sent_frame"] as? [String: Any])
@@ -50,9 +50,9 @@ import TestSupport
     @Test func bytesWithoutFramingAreSentAsTheyAreAndTheReplyShownAsHex() async throws {
         // The complete wire bytes of PROTOCOL.md 10.1, written unframed: the
         // wand decodes them itself and answers its info.
-        let run = try await raw(["--no-frame", "--timeout", "500", "00 04 01 01 01 01 06 01 84 51 25 AF 00"])
+        let run = try await raw(["--no-frame", "--timeout", "500", "00 04 02 01 01 01 06 01 5E 9A 99 9B 00"])
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.stdout.contains("sent     00 04 01 01 01 01 06 01 84 51 25 af 00"))
+        #expect(run.stdout.contains("sent     00 04 02 01 01 01 06 01 5e 9a 99 9b 00"))
         #expect(run.stdout.contains("bytes    00 "))
         #expect(run.stdout.contains("received wand_response seq 1 flags 0x00 info serial=PW1-900001"))
 

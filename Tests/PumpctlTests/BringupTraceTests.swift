@@ -53,7 +53,7 @@ struct BringupTraceTests {
         let trace = try await record(["interrogate"])
         let decoded = try await BringupPaths.dissect(trace, ["-T", "fields", "-e", "pumpwand.direction", "-e", "pumpwand.kind",
                                                        "-e", "pumpwand.sequence", "-e", "pumpwand.flags", "-e", "pumpwand.sealed.counter",
-                                                       "-e", "pumpwand.pump.serial"])
+                                                       "-e", "pumpwand.pump.handshake.key_id", "-e", "pumpwand.sealed.ciphertext_length"])
         #expect(decoded.status == 0, "\(decoded.stderr)")
         let rows = decoded.stdout.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
         // info out/in, handshake out/in, interrogate out/in, close out/in.
@@ -63,7 +63,13 @@ struct BringupTraceTests {
         #expect(rows[2][1] == "0x03")  // kind: pump message
         #expect(rows[2][3] == "0x00")  // handshake request: unsealed
         #expect(rows[3][3] == "0x02")  // handshake reply: from pump
-        #expect(rows[3][5] == "RP20-DEMO-0001")
+        // Version 2: a blinded key id where the serial was; the serial is in no byte of the trace.
+        #expect(rows[3][5].filter(\.isHexDigit).count == 32)
+        let recorded = try [UInt8](Data(contentsOf: URL(fileURLWithPath: trace)))
+        let serial = Array("RP20-DEMO-0001".utf8)
+        #expect(!(0...(recorded.count - serial.count)).contains { Array(recorded[$0..<($0 + serial.count)]) == serial })
+        // Padding: the interrogate and the close seal to the same length.
+        #expect(rows[4][6] == rows[6][6])
         #expect(rows[4][3] == "0x01" && rows[4][4] == "1")  // interrogate: sealed, counter 1
         #expect(rows[5][3] == "0x03" && rows[5][4] == "1")  // its reply: sealed from pump, pump counter 1
         #expect(rows[6][4] == "2" && rows[7][4] == "2")    // close session

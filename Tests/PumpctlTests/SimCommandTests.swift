@@ -89,6 +89,14 @@ import TestSupport
         #expect(try await sim(directory, ["fault", "no-such-fault"]).status == 64)
     }
 
+    @Test func aHandshakeReplyCorruptedPastItsCRCIsOpenedAgainNotADeviceFault() async throws {
+        let directory = try stateDirectory()
+        #expect(try await sim(directory, ["fault", "corrupt-next-handshake-reply"]).status == 0)
+        let read = try await PumpctlRun.run(["--simulator", "--state-dir", directory, "--json", "interrogate"])
+        #expect(read.status == 0, "\(read.stderr)")
+        #expect(!read.stdout.isEmpty)
+    }
+
     @Test func aCorruptStateIsRefusedAndResetReplacesIt() async throws {
         let directory = try stateDirectory()
         let path = directory + "/simulator.json"

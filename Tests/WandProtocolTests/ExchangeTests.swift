@@ -223,7 +223,7 @@ func eventually(seconds: Int = 30, _ condition: () async -> Bool) async -> Bool 
 
 @Suite("Exchange layer: retries, timeouts and the three-way result")
 struct ExchangeTests {
-    static let info = WandInfo(firmwareMajor: 1, firmwareMinor: 4, firmwarePatch: 2, serial: "PW-00042", supportedVersions: [1])
+    static let info = WandInfo(firmwareMajor: 1, firmwareMinor: 4, firmwarePatch: 2, serial: "PW-00042", supportedVersions: [2])
 
     static func wandReply(to sent: [UInt8], kind: FrameKind = .wandResponse, payload: [UInt8]) -> [UInt8] {
         var decoder = FrameDecoder()
@@ -243,8 +243,8 @@ struct ExchangeTests {
         }
         #expect(response == .info(Self.info))
         #expect(attempts == 1)
-        // The bytes sent are the framed request: header 01 01 0100 00, opcode 01.
-        #expect(await link.sent == [try FrameEncoder.encode(hex("01 01 0100 00 01"))])
+        // The bytes sent are the framed request: header 02 01 0100 00, opcode 01.
+        #expect(await link.sent == [try FrameEncoder.encode(hex("02 01 0100 00 01"))])
     }
 
     @Test("Silence on every attempt: the identical frame is sent 3 times, then unacknowledged")
@@ -335,7 +335,7 @@ struct ExchangeTests {
 
     static func openedChannel(_ link: PumpBehindLink) async throws -> WandChannel {
         let channel = WandChannel(link: link)
-        let opened = await channel.openSession(nonces: NonceSource { [UInt8](repeating: 0x11, count: $0) }) { _ in SessionRig.key }
+        let opened = await channel.openSession(nonces: NonceSource { [UInt8](repeating: 0x11, count: $0) }, candidates: SessionRig.candidates)
         guard case .success = opened else { throw SessionRig.RigError.dropped }
         return channel
     }
@@ -388,7 +388,7 @@ struct ExchangeTests {
 
     static func channel(over link: RelayLink) async throws -> WandChannel {
         let channel = WandChannel(link: link)
-        let opened = await channel.openSession(nonces: NonceSource { [UInt8](repeating: 0x11, count: $0) }) { _ in SessionRig.key }
+        let opened = await channel.openSession(nonces: NonceSource { [UInt8](repeating: 0x11, count: $0) }, candidates: SessionRig.candidates)
         guard case .success = opened else { throw SessionRig.RigError.dropped }
         return channel
     }
@@ -446,7 +446,7 @@ struct ExchangeTests {
             .reply([ExchangeTests.wandReply(to: sent, kind: .negativeAcknowledgement, payload: [0x04])])
         }
         let channel = WandChannel(link: link)
-        let opened = await channel.openSession { _ in SessionRig.key }
+        let opened = await channel.openSession(candidates: SessionRig.candidates)
         guard case .failure(let error) = opened else { Issue.record("a session opened through NAKs"); return }
         #expect(error == .notSent(.wandRefused(.pumpNotInRange)))
         #expect(await link.sent.count == 3)
@@ -461,7 +461,7 @@ struct ExchangeTests {
     static func heldChannel() async throws -> (HeldRepliesLink, WandChannel) {
         let link = HeldRepliesLink()
         let channel = WandChannel(link: link)
-        let opened = await channel.openSession(nonces: NonceSource { [UInt8](repeating: 0x11, count: $0) }) { _ in SessionRig.key }
+        let opened = await channel.openSession(nonces: NonceSource { [UInt8](repeating: 0x11, count: $0) }, candidates: SessionRig.candidates)
         guard case .success = opened else { throw SessionRig.RigError.dropped }
         await link.hold()
         return (link, channel)

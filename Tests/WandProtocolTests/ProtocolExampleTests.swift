@@ -53,12 +53,12 @@ struct ProtocolExampleTests {
     @Test("Every example in PROTOCOL.md is what this implementation sends and answers")
     func examplesMatch() throws {
         let doc = try Self.examples()
-        #expect(doc.count == 16)
+        #expect(doc.count == 18)
 
         // 10.1 Wand info.
         let infoRequest = try FrameEncoder.encode(FrameHeader(kind: .wandCommand, sequence: 1).encoded + WandRequest.info.encoded)
         #expect(doc["wand-info-request"] == infoRequest)
-        let info = WandInfo(firmwareMajor: 1, firmwareMinor: 4, firmwarePatch: 2, serial: "PW-00042", supportedVersions: [1])
+        let info = WandInfo(firmwareMajor: 1, firmwareMinor: 4, firmwarePatch: 2, serial: "PW-00042", supportedVersions: [2])
         #expect(doc["wand-info-reply"] == (try FrameEncoder.encode(FrameHeader(kind: .wandResponse, sequence: 1).encoded + info.encoded)))
 
         // 10.2 Session opening.
@@ -79,13 +79,18 @@ struct ProtocolExampleTests {
         #expect(doc["open-session-request"] == openRequest)
         let openReply = try #require(try deliver(openRequest))
         #expect(doc["open-session-reply"] == openReply)
-        let keys = SessionKeys(pumpKey: try #require(SessionRig.key), hostNonce: [UInt8](repeating: 0x11, count: 32),
-                               pumpNonce: [UInt8](repeating: 0x22, count: 32), serial: "SP-12345", sessionId: 0x0403_0201)
-        #expect(doc["seal-key"] == keys.sealKey.withUnsafeBytes { Array($0) })
-        #expect(doc["confirm-key"] == keys.confirmKey.withUnsafeBytes { Array($0) })
         var decoder = FrameDecoder()
         let openReplyFrame = try Frame(body: try #require(decoder.feed(openReply).first))
-        var host = try handshake.complete(replyPayload: openReplyFrame.payload) { _ in SessionRig.key }
+        var host = try handshake.complete(replyPayload: openReplyFrame.payload, candidates: SessionRig.candidates)
+        // The key schedule's intermediate values, as section 10.2 lists them.
+        #expect(doc["key-id"] == Array(openReplyFrame.payload[34..<50]))
+        #expect(doc["handshake-hash"] == host.keys.handshakeHash)
+        #expect(doc["host-to-pump-key"] == host.keys.hostToPump.withUnsafeBytes { Array($0) })
+        #expect(doc["pump-to-host-key"] == host.keys.pumpToHost.withUnsafeBytes { Array($0) })
+        #expect(host.pumpSerial == "SP-12345")
+        #expect(host.sessionId == 0x0403_0201)
+        #expect(host.pumpUTCSeconds == 1_700_000_000)
+        #expect(host.pumpIdleTimeout == .seconds(120))
 
         // 10.3 Sealed interrogate.
         let interrogate = try FrameEncoder.encode(host.seal(.interrogate(InterrogateRequest()), sequence: 3).frameBody)

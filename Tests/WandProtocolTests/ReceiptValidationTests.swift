@@ -165,7 +165,7 @@ struct ReceiptValidationTests {
     func exchangeClassifiesAMalformedReceipt() async throws {
         let link = MisreportingPumpLink()
         let channel = WandChannel(link: link)
-        let opened = await channel.openSession(nonces: NonceSource { [UInt8](repeating: 0x11, count: $0) }) { _ in SessionRig.key }
+        let opened = await channel.openSession(nonces: NonceSource { [UInt8](repeating: 0x11, count: $0) }, candidates: SessionRig.candidates)
         guard case .success = opened else { Issue.record("no session"); return }
         let result = await channel.send(.stopInfusion(StopInfusion(commandId: F.commandId, expiry: F.expiry)))
         // The pump did answer (it executed the stop), so this is not "not sent".

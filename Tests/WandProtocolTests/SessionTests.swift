@@ -13,9 +13,12 @@ struct SessionRig {
     var executions: [PumpRequest] = []
     var now: Duration = .zero
 
-    init(idleTimeout: Duration = .seconds(120)) {
-        // Pump nonce 22 x 32, then session id bytes 01 02 03 04.
-        let pumpNonces = NonceSource { count in count == 32 ? [UInt8](repeating: 0x22, count: 32) : [0x01, 0x02, 0x03, 0x04] }
+    /// Pump ephemeral private key 22 x 32, then session id bytes 01 02 03 04.
+    static let fixedPumpNonces = NonceSource { count in count == 32 ? [UInt8](repeating: 0x22, count: 32) : [0x01, 0x02, 0x03, 0x04] }
+
+    /// A rig whose pump draws fixed ephemerals (for vectors) or, with
+    /// `pumpNonces: .system`, fresh ones as a real pump does.
+    init(idleTimeout: Duration = .seconds(120), pumpNonces: NonceSource = SessionRig.fixedPumpNonces) {
         pump = PumpSessionEndpoint(serial: Self.serial, key: Self.key ?? Self.fallbackKey, idleTimeout: idleTimeout, nonces: pumpNonces)
     }
 
@@ -54,8 +57,11 @@ struct SessionRig {
         let requestBody = FrameHeader(kind: .pumpMessage, sequence: sequence).encoded + handshake.request.encoded
         let replyBody = try #require(deliver(requestBody))
         let reply = try Frame(body: replyBody)
-        return try handshake.complete(replyPayload: reply.payload) { $0 == Self.serial ? Self.key : nil }
+        return try handshake.complete(replyPayload: reply.payload, candidates: Self.candidates)
     }
+
+    /// The host's keyring in these tests: the rig pump's key, kept for its serial.
+    static var candidates: [PumpKeyCandidate] { [PumpKeyCandidate(serial: serial, key: key ?? fallbackKey)] }
 }
 
 @Suite("Sessions: handshake, sealing, replay rules, exactly-once commands")
@@ -76,31 +82,52 @@ struct SessionTests {
 
     @Test("A retransmitted handshake gets the same reply and session, not a new one")
     func handshakeRetransmission() throws {
-        // System nonces: a second session would carry a different pump nonce.
+        // System randomness at the pump: a second handshake would carry another pump ephemeral.
         var pump = PumpSessionEndpoint(serial: "SP-12345", key: SessionRig.fallbackKey, nonces: .system)
         var outcomes = CommandOutcomeStore()
-        let body = FrameHeader(kind: .pumpMessage, sequence: 1).encoded + OpenSessionRequest(hostNonce: [UInt8](repeating: 0x11, count: 32)).encoded
+        let request = SessionHandshake(nonces: NonceSource { [UInt8](repeating: 0x11, count: $0) }).request
+        let body = FrameHeader(kind: .pumpMessage, sequence: 1).encoded + request.encoded
         let first = pump.handle(frameBody: body, now: .zero, utcSeconds: 0, outcomes: &outcomes) { _ in .sessionClosed }
         let second = pump.handle(frameBody: body, now: .zero, utcSeconds: 0, outcomes: &outcomes) { _ in .sessionClosed }
         #expect(first != nil)
         #expect(first == second)
         #expect(pump.statistics.retransmissionsAnswered == 1)
-        // A different handshake (new host nonce) does start a new session.
-        let other = FrameHeader(kind: .pumpMessage, sequence: 2).encoded + OpenSessionRequest(hostNonce: [UInt8](repeating: 0x12, count: 32)).encoded
+        // A different handshake (another host ephemeral) gets a new pump ephemeral.
+        let otherRequest = SessionHandshake(nonces: NonceSource { [UInt8](repeating: 0x12, count: $0) }).request
+        let other = FrameHeader(kind: .pumpMessage, sequence: 2).encoded + otherRequest.encoded
         let third = pump.handle(frameBody: other, now: .zero, utcSeconds: 0, outcomes: &outcomes) { _ in .sessionClosed }
         #expect(third != nil)
-        // Pump nonce: after header (5), 81 00, serial length and 8 serial bytes = offset 16.
-        #expect(Array((third ?? []).dropFirst(16).prefix(32)) != Array((first ?? []).dropFirst(16).prefix(32)))
+        // Pump ephemeral: after the header (5) and 81 00, offset 7.
+        #expect(Array((third ?? []).dropFirst(7).prefix(32)) != Array((first ?? []).dropFirst(7).prefix(32)))
     }
 
-    @Test("A host with the wrong key rejects the pump's confirmation")
+    @Test("A host with no matching key finds no key id; a corrupted payload fails confirmation")
     func wrongKey() throws {
         var rig = SessionRig()
         let handshake = SessionHandshake(nonces: NonceSource { [UInt8](repeating: 0x11, count: $0) })
         let reply = try Frame(body: try rig.answer((FrameHeader(kind: .pumpMessage, sequence: 1).encoded + handshake.request.encoded)))
-        let wrong = PumpKey(bytes: [UInt8](repeating: 0x55, count: 32))
-        #expect(throws: SessionError.confirmationFailed) { try handshake.complete(replyPayload: reply.payload) { _ in wrong } }
-        #expect(throws: SessionError.unknownPump(serial: "SP-12345")) { try handshake.complete(replyPayload: reply.payload) { _ in nil } }
+        let wrong = try #require(PumpKey(bytes: [UInt8](repeating: 0x55, count: 32)))
+        #expect(throws: SessionError.unknownPump) {
+            try handshake.complete(replyPayload: reply.payload, candidates: [PumpKeyCandidate(serial: nil, key: wrong)])
+        }
+        #expect(throws: SessionError.unknownPump) { try handshake.complete(replyPayload: reply.payload, candidates: []) }
+        var corrupted = reply.payload
+        corrupted[corrupted.count - 20] ^= 0x01  // inside the sealed payload
+        #expect(throws: SessionError.confirmationFailed) {
+            try handshake.complete(replyPayload: corrupted, candidates: SessionRig.candidates)
+        }
+        // The key kept for another serial opens the payload, but the serial must match.
+        let key = try #require(SessionRig.key)
+        #expect(throws: SessionError.serialMismatch(expected: "SP-99999", found: "SP-12345")) {
+            try handshake.complete(replyPayload: reply.payload, candidates: [PumpKeyCandidate(serial: "SP-99999", key: key)])
+        }
+        // Among many keys, the one whose key id matches is used, whatever its place.
+        var keyring = (1...300).compactMap { index in
+            PumpKey(bytes: [UInt8](repeating: UInt8(truncatingIfNeeded: index), count: 31) + [0xA5])
+                .map { PumpKeyCandidate(serial: "SP-\(index)", key: $0) }
+        }
+        keyring.insert(contentsOf: SessionRig.candidates, at: 150)
+        #expect(try handshake.complete(replyPayload: reply.payload, candidates: keyring).pumpSerial == "SP-12345")
     }
 
     @Test("An exact retransmission is answered from cache with identical bytes and not executed again")

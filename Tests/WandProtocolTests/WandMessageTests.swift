@@ -6,9 +6,9 @@ import Testing
 struct WandMessageTests {
     @Test("Header layout: version, kind, sequence LE, flags")
     func headerVector() throws {
-        // 01 = version 1, 03 = pump message, 34 12 = sequence 0x1234 LE,
+        // 02 = version 2, 03 = pump message, 34 12 = sequence 0x1234 LE,
         // 03 = sealed (01) | fromPump (02), then payload AA BB.
-        let body = hex("01 03 34 12 03 AA BB")
+        let body = hex("02 03 34 12 03 AA BB")
         let frame = try Frame(body: body)
         #expect(frame.header == FrameHeader(kind: .pumpMessage, sequence: 0x1234, flags: [.sealed, .fromPump]))
         #expect(frame.payload == [0xAA, 0xBB])
@@ -17,10 +17,12 @@ struct WandMessageTests {
 
     @Test("Headers with an unknown version, kind or reserved flag bit are refused")
     func headerRefusals() {
-        #expect(throws: WireError.unsupportedVersion(2)) { try Frame(body: hex("02 01 00 00 00")) }
-        #expect(throws: WireError.invalidValue(field: "header.kind", value: 6)) { try Frame(body: hex("01 06 00 00 00")) }
-        #expect(throws: WireError.invalidValue(field: "header.flags", value: 4)) { try Frame(body: hex("01 01 00 00 04")) }
-        #expect(throws: WireError.truncated(field: "header.flags", needed: 1, available: 0)) { try Frame(body: hex("01 01 00 00")) }
+        // Version 1 (the retired handshake) and 3 are both refused.
+        #expect(throws: WireError.unsupportedVersion(1)) { try Frame(body: hex("01 01 00 00 00")) }
+        #expect(throws: WireError.unsupportedVersion(3)) { try Frame(body: hex("03 01 00 00 00")) }
+        #expect(throws: WireError.invalidValue(field: "header.kind", value: 6)) { try Frame(body: hex("02 06 00 00 00")) }
+        #expect(throws: WireError.invalidValue(field: "header.flags", value: 4)) { try Frame(body: hex("02 01 00 00 04")) }
+        #expect(throws: WireError.truncated(field: "header.flags", needed: 1, available: 0)) { try Frame(body: hex("02 01 00 00")) }
     }
 
     /// (hex, message) pairs: decoding the hex gives the message and encoding
@@ -34,9 +36,9 @@ struct WandMessageTests {
     ]
 
     static let responseVectors: [(String, WandResponse)] = [
-        // 81 | fw 1.4.2 | serial length 8 "PW-00042" | 1 version: 01
-        ("81 01 04 02 08 50 57 2D 30 30 30 34 32 01 01",
-         .info(WandInfo(firmwareMajor: 1, firmwareMinor: 4, firmwarePatch: 2, serial: "PW-00042", supportedVersions: [1]))),
+        // 81 | fw 1.4.2 | serial length 8 "PW-00042" | 1 version: 02
+        ("81 01 04 02 08 50 57 2D 30 30 30 34 32 01 02",
+         .info(WandInfo(firmwareMajor: 1, firmwareMinor: 4, firmwarePatch: 2, serial: "PW-00042", supportedVersions: [2]))),
         // 82 | in range | 87 % = 0x57 | crc errors 3 | retries 0x0102 | relayed 1000 = 0x3E8
         ("82 01 57 03 00 00 00 02 01 00 00 E8 03 00 00",
          .linkStatus(LinkStatus(pumpInRange: true, signalQualityPercent: 87, crcErrors: 3, retries: 0x0102, framesRelayed: 1000))),

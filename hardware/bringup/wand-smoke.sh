@@ -13,7 +13,7 @@ echo "wand smoke test: ${target[*]} (state in $state_dir)"
 pc_wand identity link status
 expect_ok "wand answers info and link status"
 check "wand serial is printable and 1-32 characters" '1 <= len(r["wand"]["serial"]) <= 32 and r["wand"]["serial"].isprintable()'
-check "wand speaks protocol version 1" '1 in r["wand"]["protocol_versions"]'
+check "wand speaks protocol version 2" '2 in r["wand"]["protocol_versions"]'
 echo "      wand $(json 'r["wand"]["serial"]') firmware $(json 'r["wand"]["firmware"]')"
 check "signal quality is a percentage" '0 <= r["signal_quality_percent"] <= 100'
 crc_before=$(json 'r["crc_errors"]')

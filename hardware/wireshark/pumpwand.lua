@@ -62,12 +62,11 @@ local f = {
 
     pump_opcode = ProtoField.uint8("pumpwand.pump.opcode", "Pump opcode", base.HEX),
     hs_version = ProtoField.uint8("pumpwand.pump.handshake.version", "Requested protocol version", base.DEC),
-    host_nonce = ProtoField.bytes("pumpwand.pump.handshake.host_nonce", "Host nonce"),
+    host_ephemeral = ProtoField.bytes("pumpwand.pump.handshake.host_ephemeral", "Host ephemeral X25519 key"),
     hs_status = ProtoField.uint8("pumpwand.pump.handshake.status", "Session status", base.HEX, session_status),
-    pump_serial = ProtoField.string("pumpwand.pump.serial", "Pump serial"),
-    pump_nonce = ProtoField.bytes("pumpwand.pump.handshake.pump_nonce", "Pump nonce"),
-    session_id = ProtoField.uint32("pumpwand.pump.handshake.session_id", "Session id", base.HEX),
-    confirmation = ProtoField.bytes("pumpwand.pump.handshake.confirmation", "Pump confirmation"),
+    pump_ephemeral = ProtoField.bytes("pumpwand.pump.handshake.pump_ephemeral", "Pump ephemeral X25519 key"),
+    key_id = ProtoField.bytes("pumpwand.pump.handshake.key_id", "Blinded key id"),
+    hs_payload = ProtoField.bytes("pumpwand.pump.handshake.sealed_payload", "Sealed payload (serial, session id, clock, idle timeout)"),
     counter = ProtoField.uint64("pumpwand.sealed.counter", "Counter", base.DEC),
     ct_len = ProtoField.uint16("pumpwand.sealed.ciphertext_length", "Ciphertext length", base.DEC),
     ciphertext = ProtoField.bytes("pumpwand.sealed.ciphertext", "Ciphertext"),
@@ -159,7 +158,7 @@ local function dissect_pump(buf, tree, flags, info)
             return info .. " unsealed request (invalid)"
         end
         take(tree, f.hs_version, buf, 1, 1)
-        take(tree, f.host_nonce, buf, 2, 32)
+        take(tree, f.host_ephemeral, buf, 2, 32)
         finish(tree, buf, 34)
         return info .. " open session"
     end
@@ -173,17 +172,13 @@ local function dissect_pump(buf, tree, flags, info)
         finish(tree, buf, 2)
         return info .. " open session refused (" .. (session_status[status] or status) .. ")"
     end
-    if buf:len() < 3 then tree:add_proto_expert_info(ef_malformed, "no serial length"); return info end
-    take(tree, f.serial_len, buf, 2, 1)
-    local len = buf(2, 1):uint()
-    local serial = take(tree, f.pump_serial, buf, 3, len)
-    if not serial then return info end
-    local at = 3 + len
-    take(tree, f.pump_nonce, buf, at, 32)
-    take(tree, f.session_id, buf, at + 32, 4, true)
-    take(tree, f.confirmation, buf, at + 36, 32)
-    finish(tree, buf, at + 68)
-    return info .. " open session accepted, pump " .. serial:string()
+    -- Version 2: the serial and session id are sealed; a capture shows
+    -- only the pump's ephemeral key and a key id that changes every session.
+    if not take(tree, f.pump_ephemeral, buf, 2, 32) then return info end
+    if not take(tree, f.key_id, buf, 34, 16) then return info end
+    if not take(tree, f.hs_payload, buf, 50, 63) then return info end
+    finish(tree, buf, 113)
+    return info .. " open session accepted, key id " .. tostring(buf(34, 4):bytes()) .. "..."
 end
 
 function pumpwand.dissector(buf, pinfo, root)

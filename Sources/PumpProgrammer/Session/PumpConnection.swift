@@ -48,7 +48,7 @@ public actor PumpConnection {
         guard info.supportedVersions.contains(FrameHeader.currentVersion) else {
             throw .deviceFault("the wand (firmware \(info.firmwareMajor).\(info.firmwareMinor).\(info.firmwarePatch)) does not speak protocol version \(FrameHeader.currentVersion)")
         }
-        let result = await channel.openSession { serial in keyring.key(for: serial) }
+        let result = await channel.openSession(candidates: keyring.candidates)
         switch result {
         case .success(let session):
             return PumpConnection(channel: channel, transport: transport, wandInfo: info, pumpSerial: session.pumpSerial,
@@ -66,17 +66,31 @@ public actor PumpConnection {
             return .communication("the session request was not sent (\(reason))")
         case .noReply:
             return .notFound("No pump answers: hold the wand over the pump and try again.")
-        case .rejected(.unknownPump(let serial)):
-            return .input("No key is known for pump \(serial). Give its key file with --key-file.")
+        case .rejected(.unknownPump):
+            return .input("No key held here opens the pump in range. Give its key file with --key-file.")
+        case .rejected(.serialMismatch(let expected, let found)):
+            return .input("The key kept for pump \(expected) opened a pump that calls itself \(found); nothing was sent to it. Check which key belongs to which pump.")
+        case .rejected(.refused(let refusal)):
+            return .communication("the pump declined the session (\(refusal)); nothing was sent to it. Try again in a moment.")
         case .rejected(let reason):
-            return .deviceFault("the pump's session answer failed its checks (\(reason)); nothing was sent to it")
+            // Twice in a row (the channel retries once): a link that corrupts
+            // bytes past the CRC, or something answering in the pump's place.
+            return .communication("the pump's session answer failed its checks twice (\(reason)); nothing was sent to it")
         }
     }
 
+    /// When to open afresh: 90 s, or three quarters of the idle timeout the
+    /// pump announced in its handshake if that is shorter.
+    static func refreshLimit(pumpIdleTimeout: Duration?) -> Duration {
+        guard let pumpIdleTimeout else { return refreshAfter }
+        return min(refreshAfter, pumpIdleTimeout * 3 / 4)
+    }
+
     public func send(_ request: PumpRequest) async -> PumpExchangeResult {
-        if ContinuousClock.now - lastExchange > Self.refreshAfter {
+        let limit = Self.refreshLimit(pumpIdleTimeout: await channel.pumpSession?.pumpIdleTimeout)
+        if ContinuousClock.now - lastExchange > limit {
             let keyring = self.keyring
-            switch await channel.openSession(keyForSerial: { keyring.key(for: $0) }) {
+            switch await channel.openSession(candidates: keyring.candidates) {
             case .success(let session) where session.pumpSerial == pumpSerial:
                 break
             case .success:

@@ -26,6 +26,17 @@ public struct PumpKeyring: Sendable {
         (keys[serial] ?? anySerial).flatMap { PumpKey(bytes: $0) }
     }
 
+    /// Every key held, for the handshake's blinded key id to choose from:
+    /// per-serial keys with their serial (the pump must then name that
+    /// serial), and the single key file's key for any serial.
+    public var candidates: [PumpKeyCandidate] {
+        var result = keys.sorted { $0.key < $1.key }.compactMap { entry in
+            PumpKey(bytes: entry.value).map { PumpKeyCandidate(serial: entry.key, key: $0) }
+        }
+        if let anySerial, let key = PumpKey(bytes: anySerial) { result.append(PumpKeyCandidate(serial: nil, key: key)) }
+        return result
+    }
+
     /// Loads one key file for the pump in range.
     ///
     /// The file is opened once, never through a symbolic link and never

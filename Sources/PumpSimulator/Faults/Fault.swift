@@ -7,6 +7,9 @@ public enum Fault: String, Codable, Sendable, CaseIterable {
     case dropNextResponse = "drop-next-response"
     /// One bit of the next frame to the host is flipped.
     case corruptNextFrame = "corrupt-next-frame"
+    /// One bit inside the next session handshake reply is flipped before
+    /// the CRC is computed: the frame checks, the handshake does not.
+    case corruptNextHandshakeReply = "corrupt-next-handshake-reply"
     /// The pump goes out of range until the fault is cleared (`sim reset`
     /// or the `in-range` fault).
     case outOfRange = "out-of-range"
@@ -25,6 +28,7 @@ public enum Fault: String, Codable, Sendable, CaseIterable {
         case .dropNextRequest: return "lose the next request before the pump sees it"
         case .dropNextResponse: return "the pump acts on the next request, its reply is lost"
         case .corruptNextFrame: return "flip one bit of the next frame to the host"
+        case .corruptNextHandshakeReply: return "flip one bit inside the next session handshake reply, past its CRC"
         case .outOfRange: return "the pump stops answering (out of range)"
         case .inRange: return "the pump is back in range"
         case .motorStall: return "motor stall: delivery stops, two-tone alarm"

@@ -142,7 +142,7 @@ public struct PumpSimulation: Sendable {
     /// the pump act at once.
     public mutating func inject(_ fault: Fault, minutes: Int = 0) {
         switch fault {
-        case .dropNextRequest, .dropNextResponse, .corruptNextFrame:
+        case .dropNextRequest, .dropNextResponse, .corruptNextFrame, .corruptNextHandshakeReply:
             pendingFaults.append(fault)
         case .outOfRange:
             link.pumpInRange = false
@@ -304,6 +304,13 @@ public struct PumpSimulation: Sendable {
         if takeFault(.dropNextResponse) { return [] }
         var outgoing: [Outgoing] = []
         for var replyBody in replies {
+            // An unsealed reply from the pump is the handshake's: corrupt a
+            // byte of its sealed payload (the last 63 bytes) so the frame
+            // still passes its CRC but the host's check fails.
+            if let frame = try? Frame(body: replyBody), frame.header.flags == .fromPump,
+               replyBody.count > 20, takeFault(.corruptNextHandshakeReply) {
+                replyBody[replyBody.count - 20] ^= 0x04
+            }
             switch link.fate(of: replyBody.count, using: &generator) {
             case .lost: continue
             case let .corrupted(bit): replyBody[bit / 8] ^= 1 << UInt8(bit % 8)

@@ -26,6 +26,8 @@ public actor WandChannel {
         /// zero command id or a time past 9999): the pump answered, but what
         /// it said is not believed, so the exchange stays unacknowledged.
         public var malformedReplies = 0
+        /// Handshake replies that did not verify (each followed by one retry with fresh ephemerals).
+        public var handshakesRejected = 0
         /// Why the last malformed reply did not decode.
         public var lastMalformedReply: WireError?
         public init() {}
@@ -81,33 +83,51 @@ public actor WandChannel {
         }
     }
 
-    /// Opens a pump session; the pump's serial selects the key.
+    /// Opens a pump session; the reply's blinded key id selects the key
+    /// among `candidates`.
+    ///
+    /// One handshake exchange, and once more with fresh ephemerals when the
+    /// reply came back but did not verify (bytes corrupted past the CRC, a
+    /// key id that matched nothing, a payload that did not open): the pump
+    /// kept its previous session through the failed attempt, so a second
+    /// try is safe. A refusal is final and, like every failure here, leaves
+    /// the session this channel holds, if any, as it was.
     public func openSession(nonces: NonceSource = .system,
-                            keyForSerial: @Sendable (String) -> PumpKey?) async -> Result<HostSession, SessionOpenError> {
+                            candidates: [PumpKeyCandidate]) async -> Result<HostSession, SessionOpenError> {
         guard await gate.enter() else { return .failure(.notSent(.cancelled)) }
         defer { gate.leave() }
-        let handshake = SessionHandshake(nonces: nonces)
-        let sequence = allocateSequence()
-        let body = FrameHeader(kind: .pumpMessage, sequence: sequence).encoded + handshake.request.encoded
-        let outcome: ExchangeOutcome<[UInt8]> = await exchange(body: body, sequence: sequence) { frame in
-            guard frame.header.kind == .pumpMessage, frame.header.flags == .fromPump else { return nil }
-            return frame.payload
-        }
-        switch outcome {
-        case .notSent(let reason):
-            return .failure(.notSent(reason))
-        case .unacknowledged(let attempts, _, _):
-            return .failure(.noReply(attempts: attempts))
-        case .replied(let payload, _):
-            do {
-                let opened = try handshake.complete(replyPayload: payload, keyForSerial: keyForSerial)
-                replaceSession(with: opened)
-                return .success(opened)
-            } catch {
-                return .failure(.rejected(error))
+        var lastRejection = SessionError.unknownPump
+        for _ in 1...Self.handshakeAttempts {
+            let handshake = SessionHandshake(nonces: nonces)
+            let sequence = allocateSequence()
+            let body = FrameHeader(kind: .pumpMessage, sequence: sequence).encoded + handshake.request.encoded
+            let outcome: ExchangeOutcome<[UInt8]> = await exchange(body: body, sequence: sequence) { frame in
+                guard frame.header.kind == .pumpMessage, frame.header.flags == .fromPump else { return nil }
+                return frame.payload
+            }
+            switch outcome {
+            case .notSent(let reason):
+                return .failure(.notSent(reason))
+            case .unacknowledged(let attempts, _, _):
+                return .failure(.noReply(attempts: attempts))
+            case .replied(let payload, _):
+                do throws(SessionError) {
+                    let opened = try handshake.complete(replyPayload: payload, candidates: candidates)
+                    replaceSession(with: opened)
+                    return .success(opened)
+                } catch .refused(let refusal) {
+                    return .failure(.rejected(.refused(refusal)))
+                } catch {
+                    statistics.handshakesRejected += 1
+                    lastRejection = error
+                }
             }
         }
+        return .failure(.rejected(lastRejection))
     }
+
+    /// Handshake exchanges per `openSession`: the first and one retry.
+    static let handshakeAttempts = 2
 
     /// Forgets the session (after close, expiry or an authentication failure).
     public func dropSession() { replaceSession(with: nil) }

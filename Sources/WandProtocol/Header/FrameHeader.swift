@@ -2,7 +2,7 @@
 ///
 /// ```
 /// offset size field
-///  0     1    protocol version (1)
+///  0     1    protocol version (2)
 ///  1     1    kind (FrameKind)
 ///  2     2    sequence number, UInt16 LE (chosen by the host; echoed in replies)
 ///  4     1    flags (FrameFlags; undefined bits must be 0)
@@ -10,7 +10,7 @@
 /// ```
 public struct FrameHeader: Sendable, Equatable, Hashable {
     /// The protocol version this build speaks.
-    public static let currentVersion: UInt8 = 1
+    public static let currentVersion: UInt8 = 2
     /// Header length in bytes.
     public static let length = 5
 

@@ -14,6 +14,9 @@ public struct PumpKey: Sendable, CustomStringConvertible, CustomDebugStringConve
         symmetricKey = SymmetricKey(data: bytes)
     }
 
+    /// The raw key, for the key schedule only (the psk step).
+    var bytes: [UInt8] { symmetricKey.withUnsafeBytes { Array($0) } }
+
     public var description: String { "PumpKey(redacted)" }
     public var debugDescription: String { "PumpKey(redacted)" }
 }

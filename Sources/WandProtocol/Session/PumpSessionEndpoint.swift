@@ -1,3 +1,5 @@
+@preconcurrency import Crypto
+
 /// The pump's side of the session: accepts the handshake, opens sealed
 /// requests, enforces the replay rules, executes each accepted request at
 /// most once, seals replies and answers an exact retransmission from cache.
@@ -24,6 +26,8 @@ public struct PumpSessionEndpoint: Sendable {
         /// State-changing requests refused because the pump clock was past
         /// their expiry (a held or late request).
         public var expiredRequests = 0
+        /// Handshakes confirmed by the host's first sealed request (each replaced the session held, if any).
+        public var sessionsConfirmed = 0
         /// Frames that were not pump messages of a known layout.
         public var framesIgnored = 0
         public init() {}
@@ -41,15 +45,27 @@ public struct PumpSessionEndpoint: Sendable {
         let sessionId: UInt32
         var lastRequestCounter: UInt64 = 0
         var replyCounter: UInt64 = 0
+        /// When the last request was newly accepted (rule 5). Retransmissions
+        /// answered from cache do not move it: a party without the keys can
+        /// replay the last frame but cannot keep the session alive with it.
         var lastActivity: Duration
         var closed = false
         /// The last accepted request's frame body and the reply frame body sent for it.
         var cachedRequest: [UInt8] = []
         var cachedReply: [UInt8] = []
-        /// The handshake that opened this session and the reply sent, so a
-        /// retransmitted handshake gets the same session rather than a new one.
-        var handshakeRequest: [UInt8] = []
-        var handshakeReply: [UInt8] = []
+    }
+
+    /// A handshake answered but not yet confirmed by the host. It never
+    /// touches the current session: only a sealed request that opens under
+    /// its keys (the host's key confirmation) makes it the session.
+    private struct PendingHandshake {
+        let keys: SessionKeys
+        let sessionId: UInt32
+        let answeredAt: Duration
+        /// The handshake request and the reply sent, so an exact
+        /// retransmission gets the same reply rather than new ephemerals.
+        let request: [UInt8]
+        let reply: [UInt8]
     }
 
     public let serial: String
@@ -57,15 +73,23 @@ public struct PumpSessionEndpoint: Sendable {
     private let nonces: NonceSource
     private let idleTimeout: Duration
     private var session: Session?
+    private var pending: PendingHandshake?
     public private(set) var statistics = Statistics()
 
-    /// An endpoint for the pump with this serial and key.
+    /// An endpoint for the pump with this serial (1 ... 32 printable ASCII
+    /// bytes; a longer one is cut to 32 in the handshake) and key.
     public init(serial: String, key: PumpKey, idleTimeout: Duration = PumpSessionEndpoint.defaultIdleTimeout,
                 nonces: NonceSource = .system) {
         self.serial = serial
         self.key = key
         self.idleTimeout = idleTimeout
         self.nonces = nonces
+    }
+
+    /// The idle timeout the handshake announces, in whole seconds (1 ... 3600).
+    var idleTimeoutSeconds: UInt16 {
+        let seconds = idleTimeout.components.seconds
+        return UInt16(clamping: min(max(seconds, 1), Int64(HandshakePayload.idleTimeoutRange.upperBound)))
     }
 
     /// Whether a session is open (and not idle-expired) at `now`.
@@ -90,7 +114,7 @@ public struct PumpSessionEndpoint: Sendable {
         if frame.header.flags.contains(.sealed) {
             return handleSealed(frame, body: frameBody, now: now, utcSeconds: utcSeconds, outcomes: &outcomes, execute: execute)
         }
-        return handleHandshake(frame, now: now)
+        return handleHandshake(frame, now: now, utcSeconds: utcSeconds)
     }
 
     private mutating func expireIfIdle(_ now: Duration) {
@@ -98,43 +122,75 @@ public struct PumpSessionEndpoint: Sendable {
             session = nil
             statistics.sessionsExpired += 1
         }
+        if let waiting = pending, now - waiting.answeredAt > idleTimeout {
+            pending = nil
+        }
     }
 
-    private mutating func handleHandshake(_ frame: Frame, now: Duration) -> [UInt8]? {
+    /// Answers a handshake. Whatever it holds, the current session stays as
+    /// it was: a forged or replayed handshake costs the pump one pending
+    /// slot and nothing else.
+    private mutating func handleHandshake(_ frame: Frame, now: Duration, utcSeconds: Int64) -> [UInt8]? {
         guard let request = try? OpenSessionRequest(decoding: frame.payload) else {
             statistics.framesIgnored += 1
             return nil
         }
-        if let current = session, current.lastRequestCounter == 0, !current.closed,
-           current.handshakeRequest == frame.body {
+        if let waiting = pending, waiting.request == frame.body {
             statistics.retransmissionsAnswered += 1
-            return current.handshakeReply
+            return waiting.reply
         }
         let header = FrameHeader(kind: .pumpMessage, sequence: frame.header.sequence, flags: .fromPump)
         guard request.protocolVersion == FrameHeader.currentVersion else {
             return header.encoded + OpenSessionReply.refused(.unsupportedVersion).encoded
         }
-        let pumpNonce = nonces.bytes(OpenSessionRequest.nonceLength)
+        let ephemeral = (try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: nonces.bytes(32)))
+            ?? Curve25519.KeyAgreement.PrivateKey()
+        let pumpEphemeral = Array(ephemeral.publicKey.rawRepresentation)
         var idReader = ByteReader(nonces.bytes(4))
         let sessionId = (try? idReader.uint32("sessionId")) ?? 0
-        let keys = SessionKeys(pumpKey: key, hostNonce: request.hostNonce, pumpNonce: pumpNonce, serial: serial, sessionId: sessionId)
-        var accepted = OpenSessionReply.Accepted(pumpSerial: serial, pumpNonce: pumpNonce, sessionId: sessionId, confirmation: [])
-        accepted.confirmation = keys.confirmation(request: frame.payload, replyPrefix: accepted.confirmedPrefix)
-        // A new handshake replaces any session: the host that lost its keys
-        // (restart, lost reply) must be able to start over.
-        let reply = header.encoded + OpenSessionReply.accepted(accepted).encoded
-        session = Session(keys: keys, sessionId: sessionId, lastActivity: now, handshakeRequest: frame.body, handshakeReply: reply)
+        guard let shared = HandshakeSchedule.agree(ephemeral, request.hostEphemeral) else {
+            // Not a point (or a low-order one): no key could come of it.
+            statistics.framesIgnored += 1
+            return nil
+        }
+        let keyId = HandshakeSchedule.keyId(pumpKey: key, hostEphemeral: request.hostEphemeral, pumpEphemeral: pumpEphemeral)
+        var schedule = HandshakeSchedule(version: request.protocolVersion, hostEphemeral: request.hostEphemeral,
+                                         pumpEphemeral: pumpEphemeral, keyId: keyId)
+        schedule.mixKey(shared)
+        schedule.mixKeyAndHash(key.bytes)
+        let clock = min(max(utcSeconds, 0), WireTime.maximumUTCSeconds)
+        let payload = HandshakePayload(pumpSerial: serial, sessionId: sessionId, pumpUTCSeconds: clock,
+                                       idleTimeoutSeconds: idleTimeoutSeconds)
+        guard let sealed = schedule.encryptAndHash(payload.encoded) else { return nil }
+        let reply = header.encoded
+            + OpenSessionReply.accepted(.init(pumpEphemeral: pumpEphemeral, keyId: keyId, sealedPayload: sealed)).encoded
+        // At most one pending handshake: a newer one replaces it (the host
+        // that sent the older one lost its reply or gave up).
+        pending = PendingHandshake(keys: schedule.split(), sessionId: sessionId, answeredAt: now, request: frame.body, reply: reply)
         return reply
     }
 
     private mutating func handleSealed(_ frame: Frame, body: [UInt8], now: Duration, utcSeconds: Int64,
                                        outcomes: inout CommandOutcomeStore, execute: Execute) -> [UInt8]? {
-        guard var current = session else {
-            statistics.withoutSession += 1
-            return nil
-        }
         guard let counter = SessionCipher.counter(of: frame.payload) else {
             statistics.forgeriesRejected += 1
+            return nil
+        }
+        // The host's key confirmation: a request that opens under the
+        // pending handshake's keys. Only now is the old session given up.
+        if let waiting = pending, counter >= 1,
+           let opened = SessionCipher.open(frame.payload, keys: waiting.keys, direction: .hostToPump,
+                                           header: frame.header, sessionId: waiting.sessionId) {
+            pending = nil
+            statistics.sessionsConfirmed += 1
+            var confirmed = Session(keys: waiting.keys, sessionId: waiting.sessionId, lastActivity: now)
+            return accept(opened, frame: frame, body: body, current: &confirmed, now: now, utcSeconds: utcSeconds,
+                          outcomes: &outcomes, execute: execute)
+        }
+        guard var current = session else {
+            // With a handshake pending, a frame that failed to open under its
+            // keys is a forgery (or a wrong key), not a late frame.
+            if pending != nil { statistics.forgeriesRejected += 1 } else { statistics.withoutSession += 1 }
             return nil
         }
         if counter <= current.lastRequestCounter {
@@ -142,8 +198,6 @@ public struct PumpSessionEndpoint: Sendable {
             // was probably lost. Same bytes means same request, already executed.
             if counter == current.lastRequestCounter, body == current.cachedRequest {
                 statistics.retransmissionsAnswered += 1
-                current.lastActivity = now
-                session = current
                 return current.cachedReply
             }
             statistics.replaysRejected += 1
@@ -153,12 +207,20 @@ public struct PumpSessionEndpoint: Sendable {
             statistics.withoutSession += 1
             return nil
         }
-        guard let opened = SessionCipher.open(frame.payload, key: current.keys.sealKey, direction: .hostToPump,
+        guard let opened = SessionCipher.open(frame.payload, keys: current.keys, direction: .hostToPump,
                                               header: frame.header, sessionId: current.sessionId)
         else {
             statistics.forgeriesRejected += 1
             return nil
         }
+        return accept(opened, frame: frame, body: body, current: &current, now: now, utcSeconds: utcSeconds,
+                      outcomes: &outcomes, execute: execute)
+    }
+
+    /// Rule 5: a newly accepted request, executed at most once and answered sealed.
+    private mutating func accept(_ opened: (counter: UInt64, plaintext: [UInt8]), frame: Frame, body: [UInt8],
+                                 current: inout Session, now: Duration, utcSeconds: Int64,
+                                 outcomes: inout CommandOutcomeStore, execute: Execute) -> [UInt8]? {
         current.lastRequestCounter = opened.counter
         current.lastActivity = now
         guard let request = try? PumpRequest(decoding: opened.plaintext) else {
@@ -213,7 +275,7 @@ public struct PumpSessionEndpoint: Sendable {
         var plaintext = ByteWriter()
         plaintext.uint64(opened.counter)
         plaintext.bytes(reply.encoded)
-        guard let sealed = SessionCipher.seal(plaintext.bytes, key: current.keys.sealKey, direction: .pumpToHost,
+        guard let sealed = SessionCipher.seal(plaintext.bytes, keys: current.keys, direction: .pumpToHost,
                                               counter: current.replyCounter, header: header, sessionId: current.sessionId)
         else {
             session = current

@@ -162,8 +162,9 @@ struct FrameDescription: Encodable {
             do {
                 switch try OpenSessionReply(decoding: payload) {
                 case .accepted(let accepted):
-                    return ("open_session_reply", [("status", .text("accepted")), ("pump_serial", .text(accepted.pumpSerial)),
-                                                   ("session_id", .number(Int64(accepted.sessionId)))], nil)
+                    // v2: the serial and session id are sealed; only the blinded key id shows.
+                    let keyId = accepted.keyId.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+                    return ("open_session_reply", [("status", .text("accepted")), ("key_id", .text(keyId))], nil)
                 case .refused(let refusal):
                     return ("open_session_reply", [("status", .text("refused")), ("reason", .text("\(refusal)"))], nil)
                 }

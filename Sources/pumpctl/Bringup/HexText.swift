@@ -12,7 +12,7 @@ enum HexText {
         var description: String {
             switch self {
             case .empty:
-                return "No bytes given: write them as hex, e.g. 01 01 01 00 00 01."
+                return "No bytes given: write them as hex, e.g. 02 01 01 00 00 01."
             case let .invalidCharacter(character, position):
                 return "'\(character)' at position \(position) is not a hex digit (use 0-9, a-f; spaces, ':' and '-' may separate bytes). Nothing was sent."
             case let .oddDigitCount(count):

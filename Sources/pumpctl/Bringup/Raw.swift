@@ -11,9 +11,9 @@ struct Raw: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Send one frame body (or, with --no-frame, raw bytes) to the wand and print what comes back.",
         discussion: """
-            HEX is the frame body: the 5-byte header (version, kind, sequence LE, flags) then the payload, e.g. `pumpctl raw 01 01 01 00 00 01` asks for the wand's info. pumpctl adds COBS, the CRC and the delimiters, sends it once (no retransmission) and prints every frame received until the answer with the same sequence arrives or --timeout passes (exit 74 then).
+            HEX is the frame body: the 5-byte header (version, kind, sequence LE, flags) then the payload, e.g. `pumpctl raw 02 01 01 00 00 01` asks for the wand's info. pumpctl adds COBS, the CRC and the delimiters, sends it once (no retransmission) and prints every frame received until the answer with the same sequence arrives or --timeout passes (exit 74 then).
 
-            --wand-command HEX gives only the wand payload (e.g. 02 for link status); the header is filled in with version 1, kind 0x01, --sequence and flags 0.
+            --wand-command HEX gives only the wand payload (e.g. 02 for link status); the header is filled in with version 2, kind 0x01, --sequence and flags 0.
 
             --no-frame writes the bytes exactly as given (no COBS, no CRC, no delimiters; up to 8192 bytes) and prints everything received within --timeout as hex, plus any frames found in it: for testing the wand's decoder. Exit 0 whatever comes back.
             """)
@@ -39,7 +39,7 @@ struct Raw: AsyncParsableCommand {
             guard hex.isEmpty else { throw ValidationError("Give either a frame body or --wand-command, not both.") }
             guard !noFrame else { throw ValidationError("--wand-command builds a frame; it cannot be combined with --no-frame.") }
         } else if hex.isEmpty {
-            throw ValidationError("Give the frame body as hex (e.g. 01 01 01 00 00 01) or --wand-command HEX.")
+            throw ValidationError("Give the frame body as hex (e.g. 02 01 01 00 00 01) or --wand-command HEX.")
         }
     }
 
