@@ -90,6 +90,10 @@ enum MessageGenerators {
         case .resumeInfusion: return .resumeInfusion(ResumeInfusion(commandId: id))
         case .refillBegin: return .refillBegin(RefillBegin(commandId: id))
         case .refillCancel: return .refillCancel(RefillCancel(commandId: id))
+        case .rekey:
+            // Never all zero: the first byte is at least 1.
+            let key = [UInt8.random(in: 1...255, using: &rng)] + (1..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            return Rekey(commandId: id, newKey: key).map(PumpRequest.rekey) ?? .interrogate(InterrogateRequest())
         case .setFluidPath:
             return .setFluidPath(SetFluidPath(commandId: id, event: FluidPathEvent.allCases.randomElement(using: &rng) ?? .implant,
                                               catheterNanolitres: u32(&rng, 1...WireFluidPath.maximumCatheterNanolitres)))

@@ -1,3 +1,4 @@
+import Synchronization
 import WandLink
 import WandProtocol
 
@@ -11,7 +12,11 @@ public actor PumpConnection {
     public let transport: any WandTransport
     public let wandInfo: WandInfo
     public let pumpSerial: String
-    private let keyring: PumpKeyring
+    /// Which of the pump's keys opened the session: after an
+    /// unacknowledged re-key this says whether the pump took the new key.
+    public let keyRole: PumpKeyring.Role
+    /// The key that opened the session, used again when it is refreshed.
+    private let key: PumpKey
     private var lastExchange = ContinuousClock.now
 
     /// The pump forgets a session after 120 s without a request
@@ -21,12 +26,13 @@ public actor PumpConnection {
     static let refreshAfter: Duration = .seconds(90)
 
     private init(channel: WandChannel, transport: any WandTransport, wandInfo: WandInfo, pumpSerial: String,
-                 keyring: PumpKeyring) {
+                 key: PumpKey, keyRole: PumpKeyring.Role) {
         self.channel = channel
         self.transport = transport
         self.wandInfo = wandInfo
         self.pumpSerial = pumpSerial
-        self.keyring = keyring
+        self.key = key
+        self.keyRole = keyRole
     }
 
     /// Says hello to the wand, then opens an authenticated session with the
@@ -48,13 +54,34 @@ public actor PumpConnection {
         guard info.supportedVersions.contains(FrameHeader.currentVersion) else {
             throw .deviceFault("the wand (firmware \(info.firmwareMajor).\(info.firmwareMinor).\(info.firmwarePatch)) does not speak protocol version \(FrameHeader.currentVersion)")
         }
-        let result = await channel.openSession { serial in keyring.key(for: serial) }
-        switch result {
-        case .success(let session):
-            return PumpConnection(channel: channel, transport: transport, wandInfo: info, pumpSerial: session.pumpSerial,
-                                  keyring: keyring)
-        case .failure(let error):
-            throw sessionFailure(error)
+        // The pump names its serial in its answer; each of the keys held for
+        // that serial is tried in turn (the pending key of an unacknowledged
+        // re-key first), a fresh handshake each, until one verifies.
+        var attempt = 0
+        while true {
+            let seen = Mutex<(serial: String, key: PumpKey, role: PumpKeyring.Role)?>(nil)
+            let index = attempt
+            let result = await channel.openSession { serial in
+                let candidates = keyring.candidates(for: serial)
+                guard index < candidates.count else { return nil }
+                seen.withLock { $0 = (serial, candidates[index].key, candidates[index].role) }
+                return candidates[index].key
+            }
+            let used = seen.withLock { $0 }
+            switch result {
+            case .success(let session):
+                guard let used, used.serial == session.pumpSerial else {
+                    throw .deviceFault("the session opened without a key of the keyring")
+                }
+                return PumpConnection(channel: channel, transport: transport, wandInfo: info, pumpSerial: session.pumpSerial,
+                                      key: used.key, keyRole: used.role)
+            case .failure(.rejected(.confirmationFailed)) where used.map({ index + 1 < keyring.candidates(for: $0.serial).count }) == true:
+                attempt += 1
+            case .failure(.rejected(.unknownPump(let serial))) where keyring.demoRefused.contains(serial):
+                throw .refusedByPolicy("pump \(serial)'s key in the keyring came from a DEMO-signed bundle, whose signer is published: it is not used for a pump that is not simulated. For wandsim or a bench pump give --allow-demo-keys; a patient's pump needs the manufacturer's bundle. Nothing was sent to the pump.")
+            case .failure(let error):
+                throw sessionFailure(error)
+            }
         }
     }
 
@@ -67,7 +94,7 @@ public actor PumpConnection {
         case .noReply:
             return .notFound("No pump answers: hold the wand over the pump and try again.")
         case .rejected(.unknownPump(let serial)):
-            return .input("No key is known for pump \(serial). Give its key file with --key-file.")
+            return .input("No key is known for pump \(serial): import its bundle (pumpctl keys import BUNDLE), or give its key file with --key-file.")
         case .rejected(let reason):
             return .deviceFault("the pump's session answer failed its checks (\(reason)); nothing was sent to it")
         }
@@ -75,8 +102,9 @@ public actor PumpConnection {
 
     public func send(_ request: PumpRequest) async -> PumpExchangeResult {
         if ContinuousClock.now - lastExchange > Self.refreshAfter {
-            let keyring = self.keyring
-            switch await channel.openSession(keyForSerial: { keyring.key(for: $0) }) {
+            let key = self.key
+            let serial = pumpSerial
+            switch await channel.openSession(keyForSerial: { $0 == serial ? key : nil }) {
             case .success(let session) where session.pumpSerial == pumpSerial:
                 break
             case .success:

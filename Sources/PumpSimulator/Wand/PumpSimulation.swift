@@ -23,6 +23,9 @@ public struct PumpSimulation: Sendable {
     public private(set) var rejected: RejectionCounters
     /// Nil only for a pump whose key is not a usable key: it answers nothing.
     private var endpoint: PumpSessionEndpoint?
+    /// The long-term key `endpoint` was made with: a re-key changes the
+    /// identity's key at once, the endpoint's at the next handshake.
+    private var endpointKey: [UInt8]
     private var decoder = FrameDecoder()
     private var countedDecoderDrops = 0
     private var countedEndpoint = PumpSessionEndpoint.Statistics()
@@ -76,6 +79,7 @@ public struct PumpSimulation: Sendable {
         self.rejected = rejected
         // The key was checked when the identity was made or loaded.
         endpoint = PumpKey(bytes: pump.identity.key).map { PumpSessionEndpoint(serial: pump.identity.serial, key: $0) }
+        endpointKey = pump.identity.key
     }
 
     init(snapshot: SimulationSnapshot, path: String) throws(SimulatorStateError) {
@@ -137,10 +141,13 @@ public struct PumpSimulation: Sendable {
         switch fault {
         case .dropNextRequest, .dropNextResponse, .corruptNextFrame:
             pendingFaults.append(fault)
+        case .dropResponses:
+            if !pendingFaults.contains(.dropResponses) { pendingFaults.append(fault) }
         case .outOfRange:
             link.pumpInRange = false
         case .inRange:
             link.pumpInRange = true
+            pendingFaults.removeAll { $0 == .dropResponses }
         case .motorStall:
             pump.raise(.motorStall)
         case .memoryFault:
@@ -245,6 +252,7 @@ public struct PumpSimulation: Sendable {
         case .duplicated: copies = 2
         case .delivered: break
         }
+        adoptNewKeyAtHandshake(toPump)
         guard var endpoint else { return [] }
         var replies: [[UInt8]] = []
         for _ in 0..<copies {
@@ -260,6 +268,8 @@ public struct PumpSimulation: Sendable {
         self.endpoint = endpoint
         countEndpointRejections()
         if takeFault(.dropNextResponse) { return [] }
+        // Every reply lost (the pump acted) until the fault is cleared.
+        if pendingFaults.contains(.dropResponses) { return [] }
         var outgoing: [Outgoing] = []
         for var replyBody in replies {
             switch link.fate(of: replyBody.count, using: &generator) {
@@ -271,6 +281,22 @@ public struct PumpSimulation: Sendable {
             outgoing += framed(replyBody)
         }
         return outgoing
+    }
+
+    /// After a re-key (0x15) the pump answers the next handshake under its
+    /// new key; the session that carried the re-key kept its session keys
+    /// until then. So the endpoint is rebuilt with the identity's key when
+    /// an unsealed handshake frame arrives and the key has changed, never
+    /// in the middle of a session.
+    private mutating func adoptNewKeyAtHandshake(_ body: [UInt8]) {
+        guard pump.identity.key != endpointKey, let frame = try? Frame(body: body),
+              frame.header.kind == .pumpMessage, !frame.header.flags.contains(.sealed),
+              !frame.header.flags.contains(.fromPump),
+              let key = PumpKey(bytes: pump.identity.key) else { return }
+        countEndpointRejections()
+        endpoint = PumpSessionEndpoint(serial: pump.identity.serial, key: key)
+        endpointKey = pump.identity.key
+        countedEndpoint = PumpSessionEndpoint.Statistics()
     }
 
     private mutating func countEndpointRejections() {
