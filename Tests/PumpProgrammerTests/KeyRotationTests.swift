@@ -74,7 +74,7 @@ struct KeyRotationTests {
     func unacknowledgedRotationKeepsBothKeys() async throws {
         let programmer = try await self.programmer(on: try await connect(try store.keyring(allowDemo: true)))
         let rotation = try await KeyRotation.plan(programmer, serial: Self.serial, store: store)
-        visit.transport.with { $0.inject(.dropResponses) }
+        visit.transport.with { $0.inject(.dropResponsesFromNextChange) }
         await #expect {
             _ = try await rotation.perform(programmer, confirmation: .flag(yes: true))
         } throws: { error in

@@ -113,7 +113,7 @@ import TestSupport
         #expect(log.stdout.contains("new key id \(after["key_id"] as? String ?? "?")"), "\(log.stdout)")
 
         // Every reply lost: the outcome is unknown and both keys stay.
-        #expect(try await pumpctl(["--simulator", "sim", "fault", "drop-responses"]).status == 0)
+        #expect(try await pumpctl(["--simulator", "sim", "fault", "drop-responses-from-next-change"]).status == 0)
         let lost = try await pumpctl(["--simulator", "--yes", "keys", "rotate", Self.serial])
         #expect(lost.status == 75, "\(lost.stderr)")
         #expect(lost.stderr.contains("BOTH keys"), "\(lost.stderr)")

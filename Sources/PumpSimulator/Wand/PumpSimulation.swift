@@ -141,13 +141,13 @@ public struct PumpSimulation: Sendable {
         switch fault {
         case .dropNextRequest, .dropNextResponse, .corruptNextFrame:
             pendingFaults.append(fault)
-        case .dropResponses:
-            if !pendingFaults.contains(.dropResponses) { pendingFaults.append(fault) }
+        case .dropAllResponses, .dropResponsesFromNextChange:
+            if !pendingFaults.contains(fault) { pendingFaults.append(fault) }
         case .outOfRange:
             link.pumpInRange = false
         case .inRange:
             link.pumpInRange = true
-            pendingFaults.removeAll { $0 == .dropResponses }
+            pendingFaults.removeAll { $0 == .dropAllResponses || $0 == .dropResponsesFromNextChange }
         case .motorStall:
             pump.raise(.motorStall)
         case .memoryFault:
@@ -254,6 +254,7 @@ public struct PumpSimulation: Sendable {
         }
         adoptNewKeyAtHandshake(toPump)
         guard var endpoint else { return [] }
+        let outcomesBefore = pump.outcomes
         var replies: [[UInt8]] = []
         for _ in 0..<copies {
             var pumpCopy = pump
@@ -267,9 +268,13 @@ public struct PumpSimulation: Sendable {
         }
         self.endpoint = endpoint
         countEndpointRejections()
+        // A new entry in the pump's command record: it acted on a change.
+        if pump.outcomes != outcomesBefore, takeFault(.dropResponsesFromNextChange), !pendingFaults.contains(.dropAllResponses) {
+            pendingFaults.append(.dropAllResponses)
+        }
         if takeFault(.dropNextResponse) { return [] }
         // Every reply lost (the pump acted) until the fault is cleared.
-        if pendingFaults.contains(.dropResponses) { return [] }
+        if pendingFaults.contains(.dropAllResponses) { return [] }
         var outgoing: [Outgoing] = []
         for var replyBody in replies {
             switch link.fate(of: replyBody.count, using: &generator) {
