@@ -139,11 +139,11 @@ import TestSupport
         let refused = try await pumpctl(["--wand", link, "interrogate"])
         #expect(refused.status == 65, "\(refused.stderr)")
         #expect(refused.stderr.contains("--allow-demo-keys"), "\(refused.stderr)")
-        let opened = try await pumpctl(["--wand", link, "--allow-demo-keys", "interrogate"])
+        let opened = try await pumpctl(["--wand", link, "interrogate", "--allow-demo-keys"])
         #expect(opened.status == 0, "\(opened.stderr)")
         #expect(opened.stderr.contains("SIMULATED or bench pump"), "\(opened.stderr)")
 
-        let rotated = try await pumpctl(["--wand", link, "--allow-demo-keys", "--yes", "keys", "rotate", Self.serial])
+        let rotated = try await pumpctl(["--wand", link, "--yes", "keys", "rotate", Self.serial, "--allow-demo-keys"])
         #expect(rotated.status == 0, "\(rotated.stderr)")
         // The laptop that kept the published demo key no longer gets in.
         let key = root + "/demo.key"

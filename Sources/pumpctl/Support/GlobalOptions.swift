@@ -41,11 +41,6 @@ struct GlobalOptions: ParsableArguments {
         valueName: "dir"))
     var configDir: String?
 
-    @Flag(name: .customLong("allow-demo-keys"), help: ArgumentHelp(
-        "Use keyring keys imported from a DEMO-signed bundle with a pump that is not --simulator (wandsim, bench pumps).",
-        discussion: "The DEMO signer's private key is published: its keys protect nothing and no patient's pump uses them."))
-    var allowDemoKeys = false
-
     @Flag(name: .long, help: "Confirm reviewed changes without a prompt (for scripts; review the output).")
     var yes = false
 

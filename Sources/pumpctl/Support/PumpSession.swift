@@ -48,7 +48,7 @@ enum PumpSession {
                 }
             } else {
                 let store = try global.keyStore()
-                do { keyring = try store.keyring(allowDemo: global.allowDemoKeys) } catch {
+                do { keyring = try store.keyring(allowDemo: session.allowDemoKeys) } catch {
                     throw Output.fail(CommandFailure(status: .permissionDenied, message: "The keyring cannot be used: \(error.description) Nothing was sent to the pump."))
                 }
                 if keyring?.isEmpty == true {
