@@ -78,6 +78,7 @@ public struct KeyRotation: Sendable {
         }
         do throws(ProgrammerError) {
             let result = try await programmer.execute(plan, overrides: overrides, confirmation: confirmation)
+            await programmer.connection.rekeyed(to: newKey)
             do { try store.promotePending(serial: serial, now: Int64(Date().timeIntervalSince1970)) } catch {
                 // The pump holds the new key and the keyring has it as
                 // pending: the next session opens with it and settles this.

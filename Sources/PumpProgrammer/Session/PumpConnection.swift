@@ -15,8 +15,9 @@ public actor PumpConnection {
     /// Which of the pump's keys opened the session: after an
     /// unacknowledged re-key this says whether the pump took the new key.
     public let keyRole: PumpKeyring.Role
-    /// The key that opened the session, used again when it is refreshed.
-    private let key: PumpKey
+    /// The key that opened the session, used again when it is refreshed
+    /// (the new one once a re-key's receipt is in).
+    private var key: PumpKey
     private var lastExchange = ContinuousClock.now
 
     /// The pump forgets a session after 120 s without a request
@@ -120,6 +121,12 @@ public actor PumpConnection {
         let result = await channel.send(request)
         if case .unacknowledged = result {} else { lastExchange = .now }
         return result
+    }
+
+    /// The pump took a new key (a re-key's receipt): a session opened
+    /// afresh later in this run (after the idle refresh time) uses it.
+    func rekeyed(to bytes: [UInt8]) {
+        if let newKey = PumpKey(bytes: bytes) { key = newKey }
     }
 
     /// Ends the session politely; a lost reply here changes nothing.
