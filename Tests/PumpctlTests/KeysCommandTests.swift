@@ -155,3 +155,42 @@ import TestSupport
         #expect(newKey.status == 0, "\(newKey.stderr)")
     }
 }
+
+/// `keys remove` asks at a terminal (run under script(1), so standard
+/// input is one): "no" keeps the key, "yes" removes it.
+@Suite(.serialized, .tags(.process, .pty), .childProcesses) struct KeysRemoveAtTerminalTests {
+    let root: String = {
+        let path = NSTemporaryDirectory() + "pumpwand-keys-tty-" + UUID().uuidString
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        return path
+    }()
+
+    func atTerminal(_ arguments: [String], answers: [String]) async throws -> PumpctlRun.Result {
+        let command = ([PumpctlRun.binary("pumpctl").path, "--config-dir", root + "/config"] + arguments)
+            .map { "'\($0)'" }.joined(separator: " ")
+        let script = "/usr/bin/script"
+        guard FileManager.default.isExecutableFile(atPath: script) else {
+            try Requirements.skip("script(1) from bsdutils is missing; the terminal prompt needs a terminal")
+        }
+        return try await ChildProcess.run(
+            script, ["-qec", command, "/dev/null"], environment: ["NO_COLOR": "1"],
+            input: .bytesKeepingOpen(Data((answers.joined(separator: "\n") + "\n").utf8)), mergingStandardError: true)
+    }
+
+    @Test func removeAsksAndOnlyYesRemoves() async throws {
+        let bundle = root + "/demo.bundle"
+        #expect(try await PumpctlRun.run(["keys", "demo-bundle", "--out", bundle, "--serial", "RP20-DEMO-0001"]).status == 0)
+        #expect(try await PumpctlRun.run(["--config-dir", root + "/config", "keys", "import", bundle]).status == 0)
+        let file = root + "/config/keys/RP20-DEMO-0001.key"
+
+        let declined = try await atTerminal(["keys", "remove", "RP20-DEMO-0001"], answers: ["no"])
+        #expect(declined.stdout.contains("Type yes to remove the key of pump RP20-DEMO-0001"), "\(declined.stdout)")
+        #expect(declined.status == 64, "\(declined.stdout)")
+        #expect(FileManager.default.fileExists(atPath: file))
+
+        let confirmed = try await atTerminal(["keys", "remove", "RP20-DEMO-0001"], answers: ["yes"])
+        #expect(confirmed.status == 0, "\(confirmed.stdout)")
+        #expect(confirmed.stdout.contains("Removed the key of pump RP20-DEMO-0001"), "\(confirmed.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: file))
+    }
+}
