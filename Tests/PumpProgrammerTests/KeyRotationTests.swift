@@ -81,6 +81,13 @@ struct KeyRotationTests {
             guard let error = error as? ProgrammerError, case .uncertain(let pending) = error else { return false }
             return pending.command == CommandKind.rekey.rawValue && KeyRotation.outcomeUnknown(error)
         }
+        // A second re-key over the unsettled one is refused before anything is sent.
+        await #expect {
+            _ = try await KeyRotation.plan(programmer, serial: Self.serial, store: store)
+        } throws: { error in
+            guard case .refusedByPolicy(let message) = error as? ProgrammerError else { return false }
+            return message.contains("unacknowledged")
+        }
         visit.transport.with { $0.inject(.inRange) }
 
         let held = try #require(try store.record(serial: Self.serial))

@@ -123,6 +123,11 @@ import TestSupport
         #expect(try await pumpctl(["--simulator", "sim", "fault", "in-range"]).status == 0)
         let next = try await pumpctl(["--simulator", "interrogate"])
         #expect(next.status == 0, "\(next.stderr)")
+        // The simulated pump's key settles the keyring: the new key is current.
+        #expect(next.stderr.contains("answers to the new key"), "\(next.stderr)")
+        let settled = try #require(try await listed().first { $0["serial"] as? String == Self.serial })
+        #expect(settled["pending_key_id"] is NSNull)
+        #expect(settled["key_id"] as? String == both["pending_key_id"] as? String)
     }
 
     /// Over wandsim's pty (a pump that is not --simulator): a DEMO bundle's

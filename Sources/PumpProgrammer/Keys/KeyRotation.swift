@@ -46,7 +46,13 @@ public struct KeyRotation: Sendable {
             guard var held = try store.record(serial: checked) else {
                 throw ProgrammerError.input("The keyring holds no key for pump \(checked): import its bundle first (pumpctl keys import BUNDLE). Nothing was sent.")
             }
+            let unsettled = held.pendingKeyId
             held.wipe()
+            // A second re-key over an unsettled one would drop the key the
+            // pump may hold now.
+            if let unsettled {
+                throw ProgrammerError.refusedByPolicy("an earlier re-key of pump \(checked) to key \(unsettled) is unacknowledged: open a session with the pump first (pumpctl interrogate) so the keyring learns which key it holds. Nothing was sent.")
+            }
         } catch let error as PumpKeyStoreError {
             throw .storage(error.description)
         } catch let error as ProgrammerError {
@@ -102,6 +108,18 @@ public struct KeyRotation: Sendable {
         case .uncertain, .unresolved: true
         default: false
         }
+    }
+
+    /// After a session with the simulated pump, whose key is known
+    /// outright: settles an unacknowledged re-key as `settle(_:serial:opened:)`
+    /// does, by which of the keyring's keys the pump holds.
+    public static func settle(_ store: PumpKeyStore, serial: String, pumpHolds key: [UInt8])
+        throws(PumpKeyStoreError) -> String?
+    {
+        guard var record = try store.record(serial: serial), let pending = record.pending else { return nil }
+        let role: PumpKeyring.Role = key == pending ? .pending : key == record.current ? .current : .anySerial
+        record.wipe()
+        return try settle(store, serial: serial, opened: role)
     }
 
     /// After a session opened: the key the pump answered to settles an

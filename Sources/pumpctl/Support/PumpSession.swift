@@ -95,6 +95,15 @@ enum PumpSession {
                 context.simulated = true
                 Output.note("SIMULATED or bench pump: pump \(openedSerial)'s key came from a DEMO-signed bundle (--allow-demo-keys); no patient's pump uses it.")
             }
+            // The simulated pump's key is known outright: an unacknowledged
+            // training re-key is settled by comparing it.
+            if global.simulator, let simulatedKey = line.simulatedPumpKey, let store = try? global.keyStore() {
+                do {
+                    if let note = try KeyRotation.settle(store, serial: openedSerial, pumpHolds: simulatedKey) { Output.note(note) }
+                } catch {
+                    Output.note("WARNING: the keyring could not be updated after the session opened: \(error.description)")
+                }
+            }
             if let keyStore {
                 do {
                     if let note = try KeyRotation.settle(keyStore, serial: openedSerial, opened: openedRole) {
