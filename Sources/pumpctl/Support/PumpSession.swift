@@ -49,7 +49,7 @@ enum PumpSession {
             } else {
                 let store = try global.keyStore()
                 do { keyring = try store.keyring(allowDemo: session.allowDemoKeys) } catch {
-                    throw Output.fail(CommandFailure(status: .permissionDenied, message: "The keyring cannot be used: \(error.description) Nothing was sent to the pump."))
+                    throw Output.fail(Keys.storeFailure(error, tail: "The keyring was not used. Nothing was sent to the pump."))
                 }
                 if keyring?.isEmpty == true {
                     throw Output.fail(CommandFailure(status: .usage, message:
