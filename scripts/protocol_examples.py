@@ -201,6 +201,18 @@ examples["refill-cancel-reply"] = reply(6, 4, 4, h("93 00") + CID3 + TIME)
 examples["stop-request"] = request(7, 5, h("09") + CID4 + EXPIRY)
 examples["zero-id-receipt-reply"] = reply(7, 5, 5, h("89 00") + ZERO_ID + TIME)
 
+# 9. Re-key (opcode 0x15), plaintext only (sealed like any request): CID1
+# and the new key A0 A1 ... BF; the receipt 0x95 as for any CID request.
+# The pump's event 0x0090 carries the key id: SHA-256("PumpWand key id v1"
+# || key), first 4 bytes read big-endian.
+NEW_KEY = bytes(range(0xA0, 0xC0))
+plaintext_examples = {}
+plaintext_examples["rekey-request"] = h("15") + CID1 + EXPIRY + NEW_KEY
+plaintext_examples["rekey-reply"] = h("95 00") + CID1 + TIME
+plaintext_examples["rekey-key-id"] = hashlib.sha256(b"PumpWand key id v1" + NEW_KEY).digest()[:4]
+
 if __name__ == "__main__":
     for name, value in examples.items():
         print(f"{name}: {value.hex(' ').upper()}")
+    for name, value in plaintext_examples.items():
+        print(f"plaintext {name}: {value.hex(' ').upper()}")

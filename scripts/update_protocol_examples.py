@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Rewrites the worked examples in hardware/PROTOCOL.md from the independent
 implementation (scripts/protocol_examples.py): every block marked
-`<!-- example: NAME -->` gets the bytes that script computes for NAME, 32 to
+`<!-- example: NAME -->` (or `<!-- plaintext example: NAME -->`) gets the bytes that script computes for NAME, 32 to
 a line. Run it after any wire change; ProtocolExampleTests then checks the
 Swift implementation against the same bytes.
 
@@ -26,11 +26,19 @@ def block(name: str) -> str:
 
 
 text = spec.read_text()
-pattern = re.compile(r"(<!-- example: ([\w-]+) -->\n```hex\n)(.*?)(\n```)", re.S)
-missing = [m.group(2) for m in pattern.finditer(text) if m.group(2) not in examples]
+# `<!-- example: NAME -->` marks a whole frame, `<!-- plaintext example:
+# NAME -->` a message before sealing (printed by the script as "plaintext NAME").
+pattern = re.compile(r"(<!-- (plaintext )?example: ([\w-]+) -->\n```hex\n)(.*?)(\n```)", re.S)
+
+
+def key(match: re.Match) -> str:
+    return (match.group(2) or "") + match.group(3)
+
+
+missing = [key(m) for m in pattern.finditer(text) if key(m) not in examples]
 if missing:
     sys.exit(f"PROTOCOL.md names examples the script does not make: {', '.join(missing)}")
-updated = pattern.sub(lambda m: m.group(1) + block(m.group(2)) + m.group(4), text)
+updated = pattern.sub(lambda m: m.group(1) + block(key(m)) + m.group(5), text)
 if "--check" in sys.argv:
     sys.exit(0 if updated == text else "PROTOCOL.md's worked examples are stale: run scripts/update_protocol_examples.py")
 spec.write_text(updated)

@@ -21,7 +21,7 @@ struct Pumpctl: AsyncParsableCommand {
 
         subcommands: [
             Wands.self, Interrogate.self, Program.self, Refill.self, Bolus.self, Stop.self, Resume.self,
-            Alarms.self, CatheterCommand.self, Log.self, Clock.self, Calc.self, Audit.self, Patient.self, Export.self, Sim.self, Link.self,
+            Alarms.self, CatheterCommand.self, Log.self, Clock.self, Calc.self, Audit.self, Patient.self, Keys.self, Export.self, Sim.self, Link.self,
             Raw.self, Serve.self,
         ]
 
@@ -73,7 +73,7 @@ struct Pumpctl: AsyncParsableCommand {
 
     /// Options of the root that take a value, to find the command name
     /// (the parser's own `--generate-completion-script SHELL` included).
-    static let valued: Set<String> = ["--wand", "--trace", "--state-dir", "--operator", "--tz", "--color", "--key-file",
+    static let valued: Set<String> = ["--wand", "--trace", "--state-dir", "--operator", "--tz", "--color", "--key-file", "--config-dir",
                                       "--generate-completion-script"]
 
     /// A command name (or `help TOPIC`) that is not a command: a usage

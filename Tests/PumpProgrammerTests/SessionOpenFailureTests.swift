@@ -36,7 +36,11 @@ import WandProtocol
     @Test func theKeyringOffersEveryKeyWithItsSerialAndTheKeyFileForAnySerial() {
         let keyring = PumpKeyring(keys: ["SP-2": [UInt8](repeating: 2, count: 32), "SP-1": [UInt8](repeating: 1, count: 32)],
                                   anySerial: [UInt8](repeating: 9, count: 32))
-        #expect(keyring.candidates.map(\.serial) == ["SP-1", "SP-2", nil])
+        // The key file (a bring-up key, for any serial) first, then each serial's keys in order.
+        #expect(keyring.candidates.map(\.serial) == [nil, "SP-1", "SP-2"])
+        #expect(keyring.handshakeCandidates.map(\.role) == [.anySerial, .current, .current])
+        let rekeyed = PumpKeyring(keys: ["SP-1": [UInt8](repeating: 1, count: 32)], pending: ["SP-1": [UInt8](repeating: 3, count: 32)])
+        #expect(rekeyed.handshakeCandidates.map(\.role) == [.pending, .current])
         #expect(PumpKeyring(anySerial: [UInt8](repeating: 9, count: 31)).candidates.isEmpty)
     }
 

@@ -16,7 +16,7 @@ import TestSupport
         // Help is wrapped to the terminal width; compare words, not line breaks.
         let text = result.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         #expect(result.status == 0)
-        #expect(text.contains("USAGE: pumpctl [--json] [--simulator] [--wand <serial-or-path>] [--trace <file.pcapng>] [--trace-overwrite] [--key-file <file>] [--yes] [--state-dir <dir>] [--operator <name>] [--tz <zone>] [--color <when>] <subcommand>"), "\(text)")
+        #expect(text.contains("USAGE: pumpctl [--json] [--simulator] [--wand <serial-or-path>] [--trace <file.pcapng>] [--trace-overwrite] [--key-file <file>] [--config-dir <dir>] [--yes] [--state-dir <dir>] [--operator <name>] [--tz <zone>] [--color <when>] <subcommand>"), "\(text)")
         for command in ["wands", "interrogate", "program", "refill", "bolus", "stop", "resume", "alarms", "log", "clock", "calc", "audit", "sim", "link", "raw", "serve"] {
             #expect(text.contains(" \(command) "), "help does not list \(command)")
         }

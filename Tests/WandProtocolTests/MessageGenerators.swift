@@ -95,6 +95,10 @@ enum MessageGenerators {
         case .resumeInfusion: return .resumeInfusion(ResumeInfusion(commandId: id, expiry: expiry(&rng)))
         case .refillBegin: return .refillBegin(RefillBegin(commandId: id, expiry: expiry(&rng)))
         case .refillCancel: return .refillCancel(RefillCancel(commandId: id, expiry: expiry(&rng)))
+        case .rekey:
+            // Never all zero: the first byte is at least 1.
+            let key = [UInt8.random(in: 1...255, using: &rng)] + (1..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            return Rekey(commandId: id, expiry: expiry(&rng), newKey: key).map(PumpRequest.rekey) ?? .interrogate(InterrogateRequest())
         case .setFluidPath:
             return .setFluidPath(SetFluidPath(commandId: id, expiry: expiry(&rng), event: FluidPathEvent.allCases.randomElement(using: &rng) ?? .implant,
                                               catheterNanolitres: u32(&rng, 1...WireFluidPath.maximumCatheterNanolitres)))

@@ -40,6 +40,9 @@ struct PumpMessageTests {
         // set fluid path: opcode 14, id, expiry, event 01 implant, catheter 260 000 nL = 0x03F7A0
         ("14 \(id) \(F.expiryHex) 01 A0F70300", .setFluidPath(SetFluidPath(commandId: F.commandId, expiry: F.expiry, event: .implant, catheterNanolitres: 260_000))),
         ("14 \(id) \(F.expiryHex) 02 A0F70300", .setFluidPath(SetFluidPath(commandId: F.commandId, expiry: F.expiry, event: .catheterReplaced, catheterNanolitres: 260_000))),
+        // re-key: opcode 15, id, expiry, the new key (32 bytes A0 ... BF)
+        ("15 \(id) \(F.expiryHex) A0A1A2A3A4A5A6A7A8A9AAABACADAEAFB0B1B2B3B4B5B6B7B8B9BABBBCBDBEBF",
+         .rekey(Rekey(commandId: F.commandId, expiry: F.expiry, newKey: (0xA0..<0xC0).map { UInt8($0) })!)),
     ]
 
     static let receiptHex = "\(id) \(F.timeHex)"
@@ -83,6 +86,9 @@ struct PumpMessageTests {
         // fluid path set (94 = 14 | 80): a CommandReceipt; refused 18 while infusion runs
         ("94 00 \(receiptHex)", .executed(.setFluidPath, receipt)),
         ("94 18", .refused(.setFluidPath, .infusionRunning)),
+        // re-keyed (95 = 15 | 80): a CommandReceipt; refused 10 during a refill
+        ("95 00 \(receiptHex)", .executed(.rekey, receipt)),
+        ("95 10", .refused(.rekey, .refillInProgress)),
     ]
 
     @Test("Every request opcode has a vector that decodes and re-encodes byte for byte")
@@ -182,8 +188,8 @@ struct PumpMessageTests {
 
     @Test("Unknown opcodes and statuses are refused")
     func unknownCodes() {
-        #expect(throws: WireError.unknownOpcode(0x15)) { try PumpRequest(decoding: [0x15]) }
-        #expect(throws: WireError.unknownOpcode(0x95)) { try PumpReply(decoding: [0x95, 0x00]) }
+        #expect(throws: WireError.unknownOpcode(0x7F)) { try PumpRequest(decoding: [0x7F]) }
+        #expect(throws: WireError.unknownOpcode(0xFF)) { try PumpReply(decoding: [0xFF, 0x00]) }
         #expect(throws: WireError.unknownOpcode(0x01)) { try PumpRequest(decoding: [0x01]) }
         #expect(throws: WireError.unknownOpcode(0x02)) { try PumpReply(decoding: [0x02, 0x00]) }
         #expect(throws: WireError.invalidValue(field: "reply.status", value: 0x1C)) { try PumpReply(decoding: [0x82, 0x1C]) }

@@ -20,6 +20,8 @@ public enum CommandKind: String, Sendable, Codable, CaseIterable {
     case clockSet = "clock-sync"
     /// An implant or a catheter replacement recorded in the pump.
     case fluidPath = "catheter"
+    /// A new long-term key for the pump (revokes every other host's key).
+    case rekey = "keys-rotate"
 }
 
 /// How the technician must confirm a planned change.
@@ -160,6 +162,8 @@ public enum PlannedChange: Sendable {
     case setClock(driftSeconds: Int64)
     /// The fluid path recorded; `primeAfter` is the stretch that will hold no drug.
     case fluidPath(event: FluidPathCommand.Event, catheter: Volume, primeAfter: Volume)
+    /// A new key for the pump's next sessions, named by its id.
+    case rekey(serial: String, newKeyId: String)
 }
 
 /// A planned change to the pump: a value built from the pump's typed state,

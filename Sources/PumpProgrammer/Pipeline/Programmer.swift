@@ -538,6 +538,7 @@ extension CommandKind {
         case .alarmSettings: return .setAlarmConfiguration
         case .clockSet: return .setClock
         case .fluidPath: return .setFluidPath
+        case .rekey: return .rekey
         }
     }
 }

@@ -24,6 +24,9 @@ public enum EventDetail: Sendable, Equatable {
     case concentration(Concentration)
     /// A fluid path set (event 0x0080): implant or catheter replaced, and the catheter volume.
     case fluidPath(event: FluidPathEvent?, catheter: Volume)
+    /// The id of the pump's new long-term key (event 0x0090), 8 hex
+    /// digits: names the key, never reveals it.
+    case keyId(String)
     /// A code this build does not know: the detail as it came.
     case raw(UInt32)
 
@@ -57,12 +60,15 @@ public enum EventDetail: Sendable, Equatable {
             self = .concentration(Concentration(baseValue: Int64(detail)))
         case .fluidPathSet:
             self = .fluidPath(event: FluidPathEvent(rawValue: UInt8(detail >> 24)), catheter: .nL(Int64(detail & 0x00FF_FFFF)))
+        case .keyChanged:
+            let hex = String(detail, radix: 16)
+            self = .keyId(String(repeating: "0", count: max(0, 8 - hex.count)) + hex)
         }
     }
 }
 
 extension EventDetail: Encodable {
-    enum CodingKeys: String, CodingKey { case alarm, prescriptionHashPrefix, volume, clockMoved, refusedRequest, raw, drug, concentration, fluidPath, dailyDose }
+    enum CodingKeys: String, CodingKey { case alarm, prescriptionHashPrefix, volume, clockMoved, refusedRequest, raw, drug, concentration, fluidPath, dailyDose, keyId }
     enum FluidPathKeys: String, CodingKey { case event, catheter }
     enum AlarmKeys: String, CodingKey { case code, name }
     enum RequestKeys: String, CodingKey { case opcode, name }
@@ -96,6 +102,8 @@ extension EventDetail: Encodable {
             try nested.encode(known.map { "\($0)" }, forKey: .name)
         case .raw(let raw):
             try container.encode(raw, forKey: .raw)
+        case .keyId(let id):
+            try container.encode(id, forKey: .keyId)
         case .drug(let mass):
             try container.encode(mass.valueAndUnit(in: .mcg), forKey: .drug)
         case .dailyDose(let dose):

@@ -1,3 +1,4 @@
+import Synchronization
 import WandLink
 import WandProtocol
 
@@ -11,7 +12,12 @@ public actor PumpConnection {
     public let transport: any WandTransport
     public let wandInfo: WandInfo
     public let pumpSerial: String
-    private let keyring: PumpKeyring
+    /// Which of the pump's keys opened the session: after an
+    /// unacknowledged re-key this says whether the pump took the new key.
+    public let keyRole: PumpKeyring.Role
+    /// The key that opened the session, used again when it is refreshed
+    /// (the new one once a re-key's receipt is in).
+    private var key: PumpKey
     private var lastExchange = ContinuousClock.now
 
     /// The pump forgets a session after 120 s without a request
@@ -21,12 +27,13 @@ public actor PumpConnection {
     static let refreshAfter: Duration = .seconds(90)
 
     private init(channel: WandChannel, transport: any WandTransport, wandInfo: WandInfo, pumpSerial: String,
-                 keyring: PumpKeyring) {
+                 key: PumpKey, keyRole: PumpKeyring.Role) {
         self.channel = channel
         self.transport = transport
         self.wandInfo = wandInfo
         self.pumpSerial = pumpSerial
-        self.keyring = keyring
+        self.key = key
+        self.keyRole = keyRole
     }
 
     /// Says hello to the wand, then opens an authenticated session with the
@@ -48,11 +55,23 @@ public actor PumpConnection {
         guard info.supportedVersions.contains(FrameHeader.currentVersion) else {
             throw .deviceFault("the wand (firmware \(info.firmwareMajor).\(info.firmwareMinor).\(info.firmwarePatch)) does not speak protocol version \(FrameHeader.currentVersion)")
         }
-        let result = await channel.openSession(candidates: keyring.candidates)
+        // The pump names its key only by a blinded id: every key held is
+        // offered, and the one whose id matches opens the session (the
+        // pending key of an unacknowledged re-key among them, so the role
+        // of the key that matched says whether the pump took the new key).
+        let held = keyring.handshakeCandidates
+        let result = await channel.openSession(candidates: held.map(\.candidate))
         switch result {
         case .success(let session):
+            guard held.indices.contains(session.candidateIndex) else {
+                throw .deviceFault("the session opened without a key of the keyring")
+            }
+            let used = held[session.candidateIndex]
             return PumpConnection(channel: channel, transport: transport, wandInfo: info, pumpSerial: session.pumpSerial,
-                                  keyring: keyring)
+                                  key: used.candidate.key, keyRole: used.role)
+        case .failure(.rejected(.unknownPump)) where !keyring.demoRefused.isEmpty:
+            let serials = keyring.demoRefused.sorted().joined(separator: ", ")
+            throw .refusedByPolicy("No key held here opens the pump in range. The keys for \(serials) came from a DEMO-signed bundle, whose signer is published, and are not used for a pump that is not simulated: for wandsim or a bench pump give --allow-demo-keys; a patient's pump needs the manufacturer's bundle. Nothing was sent to the pump.")
         case .failure(let error):
             throw sessionFailure(error)
         }
@@ -67,7 +86,7 @@ public actor PumpConnection {
         case .noReply:
             return .notFound("No pump answers: hold the wand over the pump and try again.")
         case .rejected(.unknownPump):
-            return .input("No key held here opens the pump in range. Give its key file with --key-file.")
+            return .input("No key held here opens the pump in range: import its bundle (pumpctl keys import BUNDLE), or give its key file with --key-file.")
         case .rejected(.serialMismatch(let expected, let found)):
             return .input("The key kept for pump \(expected) opened a pump that calls itself \(found); nothing was sent to it. Check which key belongs to which pump.")
         case .rejected(.refused(let refusal)):
@@ -89,8 +108,10 @@ public actor PumpConnection {
     public func send(_ request: PumpRequest) async -> PumpExchangeResult {
         let limit = Self.refreshLimit(pumpIdleTimeout: await channel.pumpSession?.pumpIdleTimeout)
         if ContinuousClock.now - lastExchange > limit {
-            let keyring = self.keyring
-            switch await channel.openSession(candidates: keyring.candidates) {
+            // Only the key that opened this session (or the new one after a
+            // re-key), for this pump: a refresh never moves to another pump.
+            let candidate = PumpKeyCandidate(serial: pumpSerial, key: key)
+            switch await channel.openSession(candidates: [candidate]) {
             case .success(let session) where session.pumpSerial == pumpSerial:
                 break
             case .success:
@@ -106,6 +127,12 @@ public actor PumpConnection {
         let result = await channel.send(request)
         if case .unacknowledged = result {} else { lastExchange = .now }
         return result
+    }
+
+    /// The pump took a new key (a re-key's receipt): a session opened
+    /// afresh later in this run (after the idle refresh time) uses it.
+    func rekeyed(to bytes: [UInt8]) {
+        if let newKey = PumpKey(bytes: bytes) { key = newKey }
     }
 
     /// Ends the session politely; a lost reply here changes nothing.

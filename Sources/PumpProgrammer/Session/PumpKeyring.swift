@@ -9,33 +9,91 @@ import WandProtocol
 /// key is never printed or logged.
 public struct PumpKeyring: Sendable {
     private let keys: [String: [UInt8]]
+    /// Keys sent to a pump by a re-key whose receipt never came: the pump
+    /// may hold either, so the pending one is tried first.
+    private let pending: [String: [UInt8]]
+    /// Serials whose key came from a DEMO-signed bundle.
+    public let demoSerials: Set<String>
+    /// Serials whose only keys came from a DEMO-signed bundle and were left
+    /// out (no `--allow-demo-keys`): such a pump is refused by name.
+    public let demoRefused: Set<String>
     /// A key used for any serial (a single pump's key file).
     private let anySerial: [UInt8]?
 
-    public init(keys: [String: [UInt8]] = [:], anySerial: [UInt8]? = nil) {
+    public init(keys: [String: [UInt8]] = [:], pending: [String: [UInt8]] = [:], demoSerials: Set<String> = [],
+                demoRefused: Set<String> = [], anySerial: [UInt8]? = nil) {
         self.keys = keys
+        self.pending = pending
+        self.demoSerials = demoSerials
+        self.demoRefused = demoRefused
         self.anySerial = anySerial
+    }
+
+    /// Which of a pump's keys opened a session.
+    public enum Role: Sendable, Equatable {
+        /// The keyring's current key for the serial.
+        case current
+        /// The pending key of an unacknowledged re-key: the pump has it.
+        case pending
+        /// A key for any serial (`--key-file`, the simulator's own key).
+        case anySerial
     }
 
     /// Whether `key` is among the keys held (to recognise the published demo key).
     public func holds(_ key: [UInt8]) -> Bool {
-        anySerial == key || keys.values.contains(key)
+        anySerial == key || keys.values.contains(key) || pending.values.contains(key)
     }
 
+    public var isEmpty: Bool { keys.isEmpty && pending.isEmpty && anySerial == nil && demoRefused.isEmpty }
+
+    /// The first key to try for `serial` (`candidates(for:)`).
     public func key(for serial: String) -> PumpKey? {
-        (keys[serial] ?? anySerial).flatMap { PumpKey(bytes: $0) }
+        candidates(for: serial).first?.key
     }
 
-    /// Every key held, for the handshake's blinded key id to choose from:
-    /// per-serial keys with their serial (the pump must then name that
-    /// serial), and the single key file's key for any serial.
-    public var candidates: [PumpKeyCandidate] {
-        var result = keys.sorted { $0.key < $1.key }.compactMap { entry in
-            PumpKey(bytes: entry.value).map { PumpKeyCandidate(serial: entry.key, key: $0) }
-        }
-        if let anySerial, let key = PumpKey(bytes: anySerial) { result.append(PumpKeyCandidate(serial: nil, key: key)) }
+    /// Every key that may open a session with `serial`, in the order to try
+    /// them: a key for any serial (a key file given for bring-up wins), the
+    /// pending key of an unacknowledged re-key, then the current key.
+    public func candidates(for serial: String) -> [(key: PumpKey, role: Role)] {
+        var result: [(key: PumpKey, role: Role)] = []
+        if let bytes = anySerial, let key = PumpKey(bytes: bytes) { result.append((key: key, role: .anySerial)) }
+        if let bytes = pending[serial], let key = PumpKey(bytes: bytes) { result.append((key: key, role: .pending)) }
+        if let bytes = keys[serial], let key = PumpKey(bytes: bytes) { result.append((key: key, role: .current)) }
         return result
     }
+
+    /// Every (serial, key) pair held, pending keys first for a serial: for
+    /// a handshake that identifies the pump by a blinded key id rather than
+    /// its serial, where the host tries each key it holds.
+    public func allKeys() -> [(serial: String, key: PumpKey)] {
+        var result: [(serial: String, key: PumpKey)] = []
+        for serial in Set(keys.keys).union(pending.keys).sorted() {
+            for candidate in candidates(for: serial) where candidate.role != .anySerial {
+                result.append((serial: serial, key: candidate.key))
+            }
+        }
+        return result
+    }
+
+    /// Every key held, for the handshake's blinded key id to choose from,
+    /// with the role each plays: per-serial keys with their serial (the pump
+    /// must then name that serial; a pending re-key's key before the current
+    /// one), and the single key file's key for any serial.
+    public var handshakeCandidates: [(candidate: PumpKeyCandidate, role: Role)] {
+        var result: [(candidate: PumpKeyCandidate, role: Role)] = []
+        if let bytes = anySerial, let key = PumpKey(bytes: bytes) {
+            result.append((candidate: PumpKeyCandidate(serial: nil, key: key), role: .anySerial))
+        }
+        for serial in Set(keys.keys).union(pending.keys).sorted() {
+            for held in candidates(for: serial) where held.role != .anySerial {
+                result.append((candidate: PumpKeyCandidate(serial: serial, key: held.key), role: held.role))
+            }
+        }
+        return result
+    }
+
+    /// The keys alone, as the handshake takes them.
+    public var candidates: [PumpKeyCandidate] { handshakeCandidates.map(\.candidate) }
 
     /// Loads one key file for the pump in range.
     ///

@@ -5,6 +5,15 @@ public enum Fault: String, Codable, Sendable, CaseIterable {
     case dropNextRequest = "drop-next-request"
     /// The pump acts on the next request but its response is lost.
     case dropNextResponse = "drop-next-response"
+    /// The pump acts on every request but all its replies are lost, until
+    /// the `in-range` fault or `sim reset` (the wand moved away).
+    case dropAllResponses = "drop-all-responses"
+    /// Armed until the pump acts on the next state-changing request; from
+    /// that request's reply on, every reply is lost (`drop-all-responses`):
+    /// the wand moved away just as a change went out, so the host can
+    /// neither see the receipt nor ask for it. What leaves a re-key
+    /// unacknowledged.
+    case dropResponsesFromNextChange = "drop-responses-from-next-change"
     /// One bit of the next frame to the host is flipped.
     case corruptNextFrame = "corrupt-next-frame"
     /// One bit inside the next session handshake reply is flipped before
@@ -27,6 +36,8 @@ public enum Fault: String, Codable, Sendable, CaseIterable {
         switch self {
         case .dropNextRequest: return "lose the next request before the pump sees it"
         case .dropNextResponse: return "the pump acts on the next request, its reply is lost"
+        case .dropAllResponses: return "the pump acts on every request, all its replies are lost (until in-range)"
+        case .dropResponsesFromNextChange: return "from the next state-changing request on, the pump acts but all its replies are lost (until in-range)"
         case .corruptNextFrame: return "flip one bit of the next frame to the host"
         case .corruptNextHandshakeReply: return "flip one bit inside the next session handshake reply, past its CRC"
         case .outOfRange: return "the pump stops answering (out of range)"

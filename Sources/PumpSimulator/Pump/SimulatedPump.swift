@@ -240,6 +240,8 @@ public struct SimulatedPump: Sendable, Equatable {
             return executed(.setClock, message.commandId)
         case let .setFluidPath(message):
             return setFluidPath(message)
+        case let .rekey(message):
+            return rekey(message)
         case let .queryCommandOutcome(message):
             return .outcome(CommandOutcomeReport(commandId: message.commandId, storedReply: outcomes.storedReply(for: message.commandId)))
         case .closeSession:

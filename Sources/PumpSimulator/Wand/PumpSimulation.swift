@@ -23,6 +23,9 @@ public struct PumpSimulation: Sendable {
     public private(set) var rejected: RejectionCounters
     /// Nil only for a pump whose key is not a usable key: it answers nothing.
     private var endpoint: PumpSessionEndpoint?
+    /// The long-term key `endpoint` was made with: a re-key changes the
+    /// identity's key at once, the endpoint's at the next handshake.
+    private var endpointKey: [UInt8]
     private var decoder = FrameDecoder()
     private var countedDecoderDrops = 0
     private var countedEndpoint = PumpSessionEndpoint.Statistics()
@@ -83,6 +86,7 @@ public struct PumpSimulation: Sendable {
         linkCountersFrom = (rejected.badFrames, 0)
         // The key was checked when the identity was made or loaded.
         endpoint = PumpKey(bytes: pump.identity.key).map { PumpSessionEndpoint(serial: pump.identity.serial, key: $0) }
+        endpointKey = pump.identity.key
     }
 
     init(snapshot: SimulationSnapshot, path: String) throws(SimulatorStateError) {
@@ -144,10 +148,13 @@ public struct PumpSimulation: Sendable {
         switch fault {
         case .dropNextRequest, .dropNextResponse, .corruptNextFrame, .corruptNextHandshakeReply:
             pendingFaults.append(fault)
+        case .dropAllResponses, .dropResponsesFromNextChange:
+            if !pendingFaults.contains(fault) { pendingFaults.append(fault) }
         case .outOfRange:
             link.pumpInRange = false
         case .inRange:
             link.pumpInRange = true
+            pendingFaults.removeAll { $0 == .dropAllResponses || $0 == .dropResponsesFromNextChange }
         case .motorStall:
             pump.raise(.motorStall)
         case .memoryFault:
@@ -279,7 +286,9 @@ public struct PumpSimulation: Sendable {
         case .duplicated: copies = 2
         case .delivered: break
         }
+        adoptNewKeyAtHandshake(toPump)
         guard var endpoint else { return [] }
+        let outcomesBefore = pump.outcomes
         var replies: [[UInt8]] = []
         for _ in 0..<copies {
             var pumpCopy = pump
@@ -301,7 +310,13 @@ public struct PumpSimulation: Sendable {
         }
         self.endpoint = endpoint
         countEndpointRejections()
+        // A new entry in the pump's command record: it acted on a change.
+        if pump.outcomes != outcomesBefore, takeFault(.dropResponsesFromNextChange), !pendingFaults.contains(.dropAllResponses) {
+            pendingFaults.append(.dropAllResponses)
+        }
         if takeFault(.dropNextResponse) { return [] }
+        // Every reply lost (the pump acted) until the fault is cleared.
+        if pendingFaults.contains(.dropAllResponses) { return [] }
         var outgoing: [Outgoing] = []
         for var replyBody in replies {
             // An unsealed reply from the pump is the handshake's: corrupt a
@@ -320,6 +335,23 @@ public struct PumpSimulation: Sendable {
             outgoing += framed(replyBody)
         }
         return outgoing
+    }
+
+    /// After a re-key (0x15) the pump answers the next handshake under its
+    /// new key; the session that carried the re-key kept its session keys
+    /// until then. So the endpoint is rebuilt with the identity's key when
+    /// an unsealed handshake frame arrives and the key has changed, never
+    /// in the middle of a session.
+    private mutating func adoptNewKeyAtHandshake(_ body: [UInt8]) {
+        guard pump.identity.key != endpointKey, let frame = try? Frame(body: body),
+              frame.header.kind == .pumpMessage, !frame.header.flags.contains(.sealed),
+              !frame.header.flags.contains(.fromPump),
+              let key = PumpKey(bytes: pump.identity.key) else { return }
+        // The pump answers this and later handshakes under the new key; the
+        // session it holds (the one that carried the re-key) is not ended by
+        // a handshake, which anyone in radio range can send.
+        endpoint?.replaceLongTermKey(with: key)
+        endpointKey = pump.identity.key
     }
 
     private mutating func countEndpointRejections() {

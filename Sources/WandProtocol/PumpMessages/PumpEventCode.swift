@@ -61,6 +61,10 @@ public enum PumpEventCode: UInt16, Sendable, CaseIterable {
     /// changed drug or concentration, or after a prime. detail: the
     /// concentration now at the tip, ng/mL.
     case lineTurnedOver = 0x0081
+    /// The pump took a new long-term key (re-key, 0x15) for the sessions
+    /// after the one that sent it. detail: the new key's id
+    /// (`Rekey.keyId`), never the key.
+    case keyChanged = 0x0090
 }
 
 extension PumpEventCode {
@@ -91,6 +95,7 @@ extension PumpEventCode {
         case .commandRefused: "command refused"
         case .fluidPathSet: "fluid path set"
         case .lineTurnedOver: "reservoir drug reached the catheter tip"
+        case .keyChanged: "pump key changed"
         }
     }
 }

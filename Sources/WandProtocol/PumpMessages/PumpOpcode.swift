@@ -25,6 +25,8 @@ public enum PumpOpcode: UInt8, Sendable, CaseIterable {
     case refillCancel = 0x13
     /// Record an implant or a catheter replacement: what the line holds.
     case setFluidPath = 0x14
+    /// A new long-term key for the next session (revokes the old key).
+    case rekey = 0x15
 
     /// The first byte of the pump's reply.
     public var replyOpcode: UInt8 { rawValue | 0x80 }
@@ -35,7 +37,7 @@ public enum PumpOpcode: UInt8, Sendable, CaseIterable {
         switch self {
         case .stagePrescription, .commitStagedPrescription, .discardStagedPrescription, .startBolus,
              .cancelBolus, .stopInfusion, .resumeInfusion, .refillBegin, .refillComplete, .refillCancel,
-             .setAlarmConfiguration, .setClock, .setFluidPath:
+             .setAlarmConfiguration, .setClock, .setFluidPath, .rekey:
             true
         case .openSession, .interrogate, .readPrescription, .readEventLog, .readClock,
              .queryCommandOutcome, .closeSession:

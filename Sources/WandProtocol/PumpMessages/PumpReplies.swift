@@ -297,7 +297,7 @@ public enum PumpReply: WireMessage {
             case .queryCommandOutcome: self = .outcome(try .init(reading: &reader))
             case .closeSession: self = .sessionClosed
             case .commitStagedPrescription, .discardStagedPrescription, .startBolus, .cancelBolus, .stopInfusion,
-                 .resumeInfusion, .refillComplete, .refillCancel, .setAlarmConfiguration, .setClock, .setFluidPath:
+                 .resumeInfusion, .refillComplete, .refillCancel, .setAlarmConfiguration, .setClock, .setFluidPath, .rekey:
                 self = .executed(opcode, try .init(reading: &reader))
             }
         }

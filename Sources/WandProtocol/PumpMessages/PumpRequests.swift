@@ -452,6 +452,7 @@ public enum PumpRequest: WireMessage {
     case refillComplete(RefillComplete)
     case refillCancel(RefillCancel)
     case setFluidPath(SetFluidPath)
+    case rekey(Rekey)
     case setAlarmConfiguration(SetAlarmConfiguration)
     case readEventLog(ReadEventLog)
     case readClock(ReadClock)
@@ -477,6 +478,7 @@ public enum PumpRequest: WireMessage {
         case .refillComplete: self = .refillComplete(try .init(decoding: bytes))
         case .refillCancel: self = .refillCancel(try .init(decoding: bytes))
         case .setFluidPath: self = .setFluidPath(try .init(decoding: bytes))
+        case .rekey: self = .rekey(try .init(decoding: bytes))
         case .setAlarmConfiguration: self = .setAlarmConfiguration(try .init(decoding: bytes))
         case .readEventLog: self = .readEventLog(try .init(decoding: bytes))
         case .readClock: self = .readClock(try .init(decoding: bytes))
@@ -502,6 +504,7 @@ public enum PumpRequest: WireMessage {
         case .refillComplete(let m): m
         case .refillCancel(let m): m
         case .setFluidPath(let m): m
+        case .rekey(let m): m
         case .setAlarmConfiguration(let m): m
         case .readEventLog(let m): m
         case .readClock(let m): m

@@ -74,7 +74,8 @@ public struct SessionHandshake: Sendable {
         }
         var failure = SessionError.unknownPump
         let keyIdMessage = HandshakeSchedule.keyIdMessage(hostEphemeral: request.hostEphemeral, pumpEphemeral: accepted.pumpEphemeral)
-        for candidate in candidates where HandshakeSchedule.keyId(pumpKey: candidate.key, message: keyIdMessage) == accepted.keyId {
+        for (index, candidate) in candidates.enumerated()
+        where HandshakeSchedule.keyId(pumpKey: candidate.key, message: keyIdMessage) == accepted.keyId {
             var schedule = HandshakeSchedule(version: request.protocolVersion, hostEphemeral: request.hostEphemeral,
                                              pumpEphemeral: accepted.pumpEphemeral, keyId: accepted.keyId)
             schedule.mixKey(shared)
@@ -92,7 +93,7 @@ public struct SessionHandshake: Sendable {
                 failure = .serialMismatch(expected: expected, found: payload.pumpSerial)
                 continue
             }
-            return HostSession(keys: schedule.split(), payload: payload)
+            return HostSession(keys: schedule.split(), payload: payload, candidateIndex: index)
         }
         throw failure
     }
@@ -114,13 +115,17 @@ public struct HostSession: Sendable {
     public let pumpUTCSeconds: Int64
     /// How long the pump keeps the session without a newly accepted request.
     public let pumpIdleTimeout: Duration
+    /// Which of the candidate keys the host offered opened the session (its
+    /// index in that list): the keyring learns from it which key the pump holds.
+    public let candidateIndex: Int
     /// The counter of the last request sealed (0 before the first).
     public private(set) var requestCounter: UInt64 = 0
     /// The counter of the last reply accepted (0 before the first).
     public private(set) var replyCounter: UInt64 = 0
 
-    init(keys: SessionKeys, payload: HandshakePayload) {
+    init(keys: SessionKeys, payload: HandshakePayload, candidateIndex: Int) {
         self.keys = keys
+        self.candidateIndex = candidateIndex
         sessionId = payload.sessionId
         pumpSerial = payload.pumpSerial
         pumpUTCSeconds = payload.pumpUTCSeconds

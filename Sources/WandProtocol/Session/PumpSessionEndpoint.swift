@@ -69,7 +69,7 @@ public struct PumpSessionEndpoint: Sendable {
     }
 
     public let serial: String
-    private let key: PumpKey
+    private var key: PumpKey
     private let nonces: NonceSource
     private let idleTimeout: Duration
     private var session: Session?
@@ -84,6 +84,15 @@ public struct PumpSessionEndpoint: Sendable {
         self.key = key
         self.idleTimeout = idleTimeout
         self.nonces = nonces
+    }
+
+    /// Takes a new long-term key (a re-key): handshakes from now on are
+    /// answered under it. The session held and a pending handshake keep the
+    /// session keys they were opened with, so the session that carried the
+    /// re-key ends as it would have, and a stranger's handshake still cannot
+    /// end it.
+    public mutating func replaceLongTermKey(with newKey: PumpKey) {
+        key = newKey
     }
 
     /// The idle timeout the handshake announces, in whole seconds (1 ... 3600).

@@ -35,6 +35,8 @@ enum EventText {
             return known.map { words("\($0)") } ?? "opcode 0x" + String(opcode, radix: 16)
         case .raw(let raw):
             return "\(raw)"
+        case .keyId(let id):
+            return "new key id " + id
         case .drug(let mass):
             return Shown.dose(mass, drug: drug) + " to the patient"
         case .dailyDose(let dose):

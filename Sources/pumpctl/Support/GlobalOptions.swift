@@ -35,6 +35,12 @@ struct GlobalOptions: ParsableArguments {
         "The pump's key file (32 bytes or 64 hex digits, mode 0600). Not needed with --simulator.", valueName: "file"))
     var keyFile: String?
 
+    @Option(name: .customLong("config-dir"), help: ArgumentHelp(
+        "Where the keyring (keys/SERIAL.key, one private file per pump) is kept.",
+        discussion: "Default: $PUMPWAND_CONFIG_DIR, else $XDG_CONFIG_HOME/pumpwand, else ~/.config/pumpwand. --key-file, when given, is used instead of the keyring.",
+        valueName: "dir"))
+    var configDir: String?
+
     @Flag(name: .long, help: "Confirm reviewed changes without a prompt (for scripts; review the output).")
     var yes = false
 
@@ -82,6 +88,18 @@ struct GlobalOptions: ParsableArguments {
             throw ValidationError("Neither XDG_STATE_HOME nor HOME is set: give --state-dir.")
         }
         return StateDirectory(path: path)
+    }
+
+    /// The keyring folder's parent: `--config-dir`, else the default.
+    func keyStore() throws -> PumpKeyStore {
+        if let configDir {
+            guard !configDir.isEmpty else { throw ValidationError("--config-dir must not be empty.") }
+            return PumpKeyStore(configDirectory: FilePath(configDir))
+        }
+        guard let path = PumpKeyStore.defaultPath(environment: ProcessInfo.processInfo.environment) else {
+            throw ValidationError("Neither PUMPWAND_CONFIG_DIR, XDG_CONFIG_HOME nor HOME is set: give --config-dir.")
+        }
+        return PumpKeyStore(configDirectory: path)
     }
 
     /// The operator recorded in the audit log: `--operator`, else the login

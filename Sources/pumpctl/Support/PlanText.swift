@@ -67,6 +67,8 @@ enum PlanText {
             lines.append("Low-reservoir alarm on pump \(status.serial): from \(Shown.volume(from)) to \(Shown.volume(to)).")
         case .setClock(let drift):
             lines.append("Set the clock of pump \(status.serial) to this computer's time (the pump is \(Shown.drift(seconds: drift))).")
+        case .rekey(let serial, let keyId):
+            lines.append("Give pump \(serial) a new key (key id \(keyId)) for its next sessions. Afterwards only hosts holding the new key reach it: every other laptop's key for it, a lost one's included, opens nothing.")
         }
         if plan.unchanged {
             lines.append("The pump already holds this: nothing will be sent.")
@@ -99,6 +101,7 @@ enum PlanText {
         case .refillCancel: what = "cancel the refill"
         case .lowReservoirThreshold(_, let to): what = "set the low-reservoir alarm to \(Shown.volume(to))"
         case .setClock: what = "set the pump's clock to this computer's time"
+        case .rekey(let serial, _): what = "change the key of pump \(serial) (other laptops' keys stop working)"
         case .fluidPath(let event, let catheter, _):
             what = "record the \(event == .implant ? "implant" : "catheter replacement") with a catheter of \(Shown.volume(catheter))"
         }

@@ -29,21 +29,33 @@ enum PumpSession {
             throw Output.fail(CommandFailure.stateDirectory(error, tail: "Nothing was sent to the pump."))
         }
         defer { lock.release() }
-        // The key comes first: a missing key file is found before any wand is opened.
+        // The key comes first: a missing key file or an empty keyring is
+        // found before any wand is opened.
         var keyring: PumpKeyring?
         var demoKey = false
+        var keyStore: PumpKeyStore?
         if !global.simulator {
-            guard let keyFile = global.keyFile else {
-                throw Output.fail(CommandFailure(status: .usage, message: "Give the pump's key file with --key-file (or use --simulator for the simulated pump)."))
-            }
-            do { keyring = try PumpKeyring.load(keyFile: FilePath(keyFile)) } catch {
-                throw Output.fail(failure(error, effect: .nothingSent))
-            }
-            // The demo key is published: whatever answers to it is wandsim or
-            // a bench pump, never a patient's, and the output says so.
-            if keyring?.holds(PumpIdentity.demoKey) == true {
-                demoKey = true
-                Output.note("SIMULATED or bench pump: this key file holds the published DEMO key, which no patient's pump uses.")
+            if let keyFile = global.keyFile {
+                // Bring-up: one key file, for whatever pump is in range.
+                do { keyring = try PumpKeyring.load(keyFile: FilePath(keyFile)) } catch {
+                    throw Output.fail(failure(error, effect: .nothingSent))
+                }
+                // The demo key is published: whatever answers to it is wandsim
+                // or a bench pump, never a patient's, and the output says so.
+                if keyring?.holds(PumpIdentity.demoKey) == true {
+                    demoKey = true
+                    Output.note("SIMULATED or bench pump: this key file holds the published DEMO key, which no patient's pump uses.")
+                }
+            } else {
+                let store = try global.keyStore()
+                do { keyring = try store.keyring(allowDemo: session.allowDemoKeys) } catch {
+                    throw Output.fail(Keys.storeFailure(error, tail: "The keyring was not used. Nothing was sent to the pump."))
+                }
+                if keyring?.isEmpty == true {
+                    throw Output.fail(CommandFailure(status: .usage, message:
+                        "The keyring \(store.folder) holds no pump key: import the clinic's bundle (pumpctl keys import BUNDLE), or give a key file with --key-file (or use --simulator for the simulated pump). Nothing was sent to the pump."))
+                }
+                keyStore = store
             }
         }
         let line = try await WandLine.open(global)
@@ -75,6 +87,32 @@ enum PumpSession {
         var effect = PumpEffect.nothingSent
         do {
             let connection = try await PumpConnection.open(transport: transport, keyring: keyring)
+            // A key from a DEMO bundle (allowed by --allow-demo-keys) is test
+            // data: marked as the published demo key is.
+            let openedSerial = await connection.pumpSerial
+            let openedRole = await connection.keyRole
+            if keyring.demoSerials.contains(openedSerial) {
+                context.simulated = true
+                Output.note("SIMULATED or bench pump: pump \(openedSerial)'s key came from a DEMO-signed bundle (--allow-demo-keys); no patient's pump uses it.")
+            }
+            // The simulated pump's key is known outright: an unacknowledged
+            // training re-key is settled by comparing it.
+            if global.simulator, let simulatedKey = line.simulatedPumpKey, let store = try? global.keyStore() {
+                do {
+                    if let note = try KeyRotation.settle(store, serial: openedSerial, pumpHolds: simulatedKey) { Output.note(note) }
+                } catch {
+                    Output.note("WARNING: the keyring could not be updated after the session opened: \(error.description)")
+                }
+            }
+            if let keyStore {
+                do {
+                    if let note = try KeyRotation.settle(keyStore, serial: openedSerial, opened: openedRole) {
+                        Output.note(note)
+                    }
+                } catch {
+                    Output.note("WARNING: the keyring could not be updated after the session opened: \(error.description)")
+                }
+            }
             let programmer = try await Programmer(connection: connection, context: context)
             do {
                 result = .success(try await body(programmer))

@@ -19,6 +19,11 @@ struct SessionOptions: ParsableArguments {
         "The second provider confirming the change (required for a change of concentration).", valueName: "name"))
     var secondOperator: String?
 
+    @Flag(name: .customLong("allow-demo-keys"), help: ArgumentHelp(
+        "Use keyring keys imported from a DEMO-signed bundle with a pump that is not --simulator (wandsim, bench pumps).",
+        discussion: "The DEMO signer's private key is published: its keys protect nothing and no patient's pump uses them."))
+    var allowDemoKeys = false
+
     @Option(name: .customLong("policy"), help: ArgumentHelp(
         "Clinic policy file (JSON; see 'pumpctl calc policy'). Default: the shipped drug library.", valueName: "file"))
     var policyFile: String?

@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+@testable import WandProtocol
+
+/// The re-key request (0x15) against the plaintext examples of
+/// hardware/PROTOCOL.md 10.9, made by the independent implementation in
+/// scripts/protocol_examples.py.
+@Suite("Re-key message (0x15)")
+struct RekeyMessageTests {
+    /// The `<!-- plaintext example: NAME -->` hex blocks of PROTOCOL.md.
+    static func plaintextExamples() throws -> [String: [UInt8]] {
+        let path = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("hardware/PROTOCOL.md").path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        var result: [String: [UInt8]] = [:]
+        let marker = "<!-- plaintext example: "
+        var rest = Substring(text)
+        while let start = rest.range(of: marker) {
+            rest = rest[start.upperBound...]
+            guard let nameEnd = rest.range(of: " -->") else { break }
+            let name = String(rest[..<nameEnd.lowerBound])
+            guard let open = rest.range(of: "```hex\n"), let close = rest[open.upperBound...].range(of: "```") else { break }
+            result[name] = hex(String(rest[open.upperBound..<close.lowerBound]))
+            rest = rest[close.upperBound...]
+        }
+        return result
+    }
+
+    static let newKey = (0xA0..<0xC0).map { UInt8($0) }
+
+    @Test("The request, its receipt and the logged key id are PROTOCOL.md 10.9 byte for byte")
+    func matchesTheWorkedExample() throws {
+        let doc = try Self.plaintextExamples()
+        let request = try #require(Rekey(commandId: Fixture.commandId, expiry: Fixture.expiry, newKey: Self.newKey))
+        #expect(doc["rekey-request"] == PumpRequest.rekey(request).encoded)
+        #expect(try PumpRequest(decoding: try #require(doc["rekey-request"])).encoded == request.encoded)
+
+        let receipt = PumpReply.executed(.rekey, CommandReceipt(commandId: Fixture.commandId, executedAtUTCSeconds: 1_700_000_000))
+        #expect(doc["rekey-reply"] == receipt.encoded)
+        #expect(try PumpReply(decoding: try #require(doc["rekey-reply"])) == receipt)
+
+        let id = try #require(doc["rekey-key-id"])
+        #expect(Rekey.keyId(Self.newKey) == UInt32(id[0]) << 24 | UInt32(id[1]) << 16 | UInt32(id[2]) << 8 | UInt32(id[3]))
+        #expect(Rekey.keyIdHex(Self.newKey) == "63d7118d")
+    }
+
+    @Test("An all-zero or short key is refused: on the wire and when built")
+    func zeroKeyRefused() throws {
+        #expect(Rekey(commandId: Fixture.commandId, expiry: Fixture.expiry, newKey: [UInt8](repeating: 0, count: 32)) == nil)
+        #expect(Rekey(commandId: Fixture.commandId, expiry: Fixture.expiry, newKey: [UInt8](repeating: 1, count: 31)) == nil)
+        let zero = [0x15] + Fixture.commandId.bytes + Fixture.expiry.encodedFields + [UInt8](repeating: 0, count: 32)
+        #expect(throws: WireError.invalidValue(field: "rekey.newKey", value: 0)) { try PumpRequest(decoding: zero) }
+        let short = [0x15] + Fixture.commandId.bytes + Fixture.expiry.encodedFields + [UInt8](repeating: 7, count: 31)
+        #expect(throws: WireError.self) { try PumpRequest(decoding: short) }
+    }
+
+    @Test("It changes pump state (exactly once under its command id) and never prints the key")
+    func stateChangingAndRedacted() throws {
+        #expect(PumpOpcode.rekey.changesState)
+        let request = try #require(Rekey(commandId: Fixture.commandId, expiry: Fixture.expiry, newKey: Self.newKey))
+        #expect(PumpRequest.rekey(request).commandId == Fixture.commandId)
+        #expect(!request.description.contains("a0a1"))
+        #expect(!String(describing: request).lowercased().contains("a0a1a2"))
+        #expect(request.description.contains("63d7118d"))
+    }
+}
