@@ -56,6 +56,10 @@ public enum PumpEventCode: UInt16, Sendable, CaseIterable {
     /// changed drug or concentration, or after a prime. detail: the
     /// concentration now at the tip, ng/mL.
     case lineTurnedOver = 0x0081
+    /// The pump recorded the host's audit anchor (request 0x16). detail:
+    /// the anchored row count, saturated at 4 294 967 295; the MAC is in
+    /// the anchors request 0x16 reports.
+    case auditAnchorRecorded = 0x0091
 }
 
 extension PumpEventCode {
@@ -85,6 +89,7 @@ extension PumpEventCode {
         case .commandRefused: "command refused"
         case .fluidPathSet: "fluid path set"
         case .lineTurnedOver: "reservoir drug reached the catheter tip"
+        case .auditAnchorRecorded: "audit anchor recorded"
         }
     }
 }

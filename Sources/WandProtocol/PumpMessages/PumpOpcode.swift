@@ -25,6 +25,9 @@ public enum PumpOpcode: UInt8, Sendable, CaseIterable {
     case refillCancel = 0x13
     /// Record an implant or a catheter replacement: what the line holds.
     case setFluidPath = 0x14
+    /// Record (or only report) the host's audit head: the pump witnesses
+    /// the host's log. No command id: it changes no therapy (PROTOCOL.md 5).
+    case recordAuditAnchor = 0x16
 
     /// The first byte of the pump's reply.
     public var replyOpcode: UInt8 { rawValue | 0x80 }
@@ -38,7 +41,7 @@ public enum PumpOpcode: UInt8, Sendable, CaseIterable {
              .setAlarmConfiguration, .setClock, .setFluidPath:
             true
         case .openSession, .interrogate, .readPrescription, .readEventLog, .readClock,
-             .queryCommandOutcome, .closeSession:
+             .queryCommandOutcome, .closeSession, .recordAuditAnchor:
             false
         }
     }
