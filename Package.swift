@@ -124,7 +124,7 @@ let package = Package(
         // prescription and clinic policy file parsers.
         .executableTarget(name: "FuzzPumpStatus", dependencies: ["PumpProgrammer", "WandProtocol", "Therapy", "FuzzSupport"]),
         .executableTarget(name: "FuzzTherapyFiles", dependencies: ["Therapy", "FuzzSupport"]),
-        .executableTarget(name: "pumpwand-bench", dependencies: ["WandProtocol", "PumpSimulator"]),
+        .executableTarget(name: "pumpwand-bench", dependencies: ["WandProtocol", "PumpSimulator", "PumpProgrammer", "StateFiles"]),
         // Opens a wand through WandSelection in a process of its own, so the
         // tests can run it under umockdev (Tests/Probes/WandSelectionProbe).
         .executableTarget(

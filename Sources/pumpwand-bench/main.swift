@@ -23,6 +23,7 @@ struct BenchSection {
 let sections: [BenchSection] = [
     BenchSection(name: "protocol", summary: "framing, sealing and opening of pump messages", run: ProtocolBench.run),
     BenchSection(name: "simulator", summary: "a year of a 13-step flex schedule with patient boluses", run: SimulatorBench.run),
+    BenchSection(name: "audit", summary: "audit append, verify per row, and review reads at 0, 10k and 50k rows", run: AuditBench.run),
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())

@@ -27,6 +27,8 @@ import Testing
         #expect(first.previousHash == AuditChain.genesis)
         #expect(second.previousHash == first.hash)
         #expect(try log.entries() == [first, second])
+        // The command's end: the head follows its rows once.
+        try log.sealHead()
         let verification = try log.verify()
         #expect(verification.intact, "\(verification.problems)")
         #expect(verification.entries == 2)
@@ -48,6 +50,7 @@ import Testing
     @Test func updateAndDeleteAreRefusedByTheDatabase() throws {
         let log = try AuditLog(directory: directory)
         try log.append(record("bolus"))
+        try log.sealHead()
         let db = try raw()
         #expect(throws: DatabaseError.self) {
             try db.write { try $0.execute(sql: "UPDATE audit_entry SET outcome = 'none'") }

@@ -40,6 +40,9 @@ struct PumpMessageTests {
         // set fluid path: opcode 14, id, event 01 implant, catheter 260 000 nL = 0x03F7A0
         ("14 \(id) 01 A0F70300", .setFluidPath(SetFluidPath(commandId: F.commandId, event: .implant, catheterNanolitres: 260_000))),
         ("14 \(id) 02 A0F70300", .setFluidPath(SetFluidPath(commandId: F.commandId, event: .catheterReplaced, catheterNanolitres: 260_000))),
+        // 0x16: mode, row count, last row MAC (PROTOCOL.md 10.9 has a worked example).
+        ("16 01 2A00000000000000 \(F.hashAAHex)", .recordAuditAnchor(RecordAuditAnchor(rowCount: 42, rowMAC: F.hashAA.bytes))),
+        ("16 00 0000000000000000 \(String(repeating: "00", count: 32))", .recordAuditAnchor(.reportOnly)),
     ]
 
     static let receiptHex = "\(id) \(F.timeHex)"
@@ -83,6 +86,9 @@ struct PumpMessageTests {
         // fluid path set (94 = 14 | 80): a CommandReceipt; refused 18 while infusion runs
         ("94 00 \(receiptHex)", .executed(.setFluidPath, receipt)),
         ("94 18", .refused(.setFluidPath, .infusionRunning)),
+        ("96 00 01 \(F.timeHex) 2A00000000000000 \(F.hashAAHex)",
+         .auditAnchors(AuditAnchorReport(anchors: [WireAuditAnchor(utcSeconds: 1_700_000_000, rowCount: 42, rowMAC: F.hashAA.bytes)]))),
+        ("96 00 00", .auditAnchors(AuditAnchorReport(anchors: []))),
     ]
 
     @Test("Every request opcode has a vector that decodes and re-encodes byte for byte")

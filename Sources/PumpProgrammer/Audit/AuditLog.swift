@@ -128,6 +128,70 @@ public final class AuditLog: Sendable {
     /// its patient.
     @discardableResult
     public func append(_ record: AuditRecord, at time: Date = Date()) throws(AuditError) -> AuditEntry {
+        let entries = try append([record], at: time)
+        guard let entry = entries.first else { throw .storage("an audit row could not be written") }
+        return entry
+    }
+
+    /// Appends rows in one transaction (one commit, one fsync), in order:
+    /// for a step that writes several rows at once.
+    @discardableResult
+    public func append(_ records: [AuditRecord], at time: Date = Date()) throws(AuditError) -> [AuditEntry] {
+        var prepared: [AuditRecord] = []
+        prepared.reserveCapacity(records.count)
+        for record in records { prepared.append(try withPatient(record)) }
+        let key = self.key.symmetric
+        let stamp = Self.format(time)
+        let written: [AuditEntry]
+        do {
+            written = try database.write { db -> [AuditEntry] in
+                let last = try Row.fetchOne(db, sql: "SELECT sequence, hash FROM audit_entry ORDER BY sequence DESC LIMIT 1")
+                var previousHash: String = last?["hash"] ?? AuditChain.genesis
+                var sequence: Int64 = last?["sequence"] ?? 0
+                var canonical: [UInt8] = []
+                var entries: [AuditEntry] = []
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                for record in prepared {
+                    sequence += 1
+                    var entry = AuditEntry(
+                        sequence: sequence, time: stamp, operatorName: record.operatorName,
+                        secondOperator: record.secondOperator, pumpSerial: record.pumpSerial, command: record.command,
+                        phase: record.phase, commandID: record.commandID, parameters: record.parameters,
+                        outcome: record.outcome, overrides: record.overrides, previousHash: previousHash, hash: "")
+                    let stored = AuditChain.StoredRow(
+                        sequence: sequence, time: entry.time, operatorName: entry.operatorName,
+                        secondOperator: entry.secondOperator, pumpSerial: entry.pumpSerial, command: entry.command,
+                        phase: entry.phase.rawValue, commandID: entry.commandID,
+                        parameters: Self.json(entry.parameters, encoder), outcome: entry.outcome,
+                        overrides: Self.json(entry.overrides, encoder), previousMAC: previousHash)
+                    AuditChain.canonical(stored, into: &canonical)
+                    entry.hash = AuditChain.mac(of: canonical, key: key)
+                    try db.execute(
+                        sql: """
+                            INSERT INTO audit_entry (sequence, time, operator, second_operator, pump_serial, command,
+                                phase, command_id, parameters, outcome, overrides, previous_hash, hash)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            """,
+                        arguments: [
+                            stored.sequence, stored.time, stored.operatorName, stored.secondOperator, stored.pumpSerial,
+                            stored.command, stored.phase, stored.commandID, stored.parameters,
+                            stored.outcome, stored.overrides, stored.previousMAC, entry.hash,
+                        ])
+                    previousHash = entry.hash
+                    entries.append(entry)
+                }
+                return entries
+            }
+        } catch {
+            throw .storage("an audit row could not be written: \(error)")
+        }
+        if let last = written.last { unsealed.withLock { $0 = (last.sequence, last.hash) } }
+        return written
+    }
+
+    /// The record with its pump's patient on it (see `append`).
+    private func withPatient(_ record: AuditRecord) throws(AuditError) -> AuditRecord {
         var record = record
         if let serial = record.pumpSerial {
             let patient: PatientRecord?
@@ -142,44 +206,7 @@ public final class AuditLog: Sendable {
                 record.parameters[key] = value
             }
         }
-        let key = self.key.symmetric
-        let entry: AuditEntry
-        do {
-            entry = try database.write { db -> AuditEntry in
-                let last = try Row.fetchOne(db, sql: "SELECT sequence, hash FROM audit_entry ORDER BY sequence DESC LIMIT 1")
-                let previousHash: String = last?["hash"] ?? AuditChain.genesis
-                let sequence: Int64 = (last?["sequence"] ?? 0) + 1
-                var entry = AuditEntry(
-                    sequence: sequence, time: Self.format(time), operatorName: record.operatorName,
-                    secondOperator: record.secondOperator, pumpSerial: record.pumpSerial, command: record.command,
-                    phase: record.phase, commandID: record.commandID, parameters: record.parameters,
-                    outcome: record.outcome, overrides: record.overrides, previousHash: previousHash, hash: "")
-                let stored = AuditChain.StoredRow(
-                    sequence: sequence, time: entry.time, operatorName: entry.operatorName,
-                    secondOperator: entry.secondOperator, pumpSerial: entry.pumpSerial, command: entry.command,
-                    phase: entry.phase.rawValue, commandID: entry.commandID, parameters: Self.json(entry.parameters),
-                    outcome: entry.outcome, overrides: Self.json(entry.overrides), previousMAC: previousHash)
-                var canonical: [UInt8] = []
-                AuditChain.canonical(stored, into: &canonical)
-                entry.hash = AuditChain.mac(of: canonical, key: key)
-                try db.execute(
-                    sql: """
-                        INSERT INTO audit_entry (sequence, time, operator, second_operator, pump_serial, command,
-                            phase, command_id, parameters, outcome, overrides, previous_hash, hash)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        stored.sequence, stored.time, stored.operatorName, stored.secondOperator, stored.pumpSerial,
-                        stored.command, stored.phase, stored.commandID, stored.parameters,
-                        stored.outcome, stored.overrides, stored.previousMAC, entry.hash,
-                    ])
-                return entry
-            }
-        } catch {
-            throw .storage("an audit row could not be written: \(error)")
-        }
-        unsealed.withLock { $0 = (entry.sequence, entry.hash) }
-        return entry
+        return record
     }
 
     /// Writes the head for the newest row this object appended, once per
@@ -369,9 +396,12 @@ public final class AuditLog: Sendable {
             previousHash: row["previous_hash"], hash: row["hash"])
     }
 
-    private static func json<T: Encodable>(_ value: T) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    private static func json<T: Encodable>(_ value: T, _ encoder: JSONEncoder? = nil) -> String {
+        let encoder = encoder ?? {
+            let made = JSONEncoder()
+            made.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return made
+        }()
         return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
     }
 
