@@ -159,6 +159,14 @@ import Testing
         #expect(try log.verify().intact)
     }
 
+    /// Each row is durable when its append returns (an intent row before
+    /// its command leaves): GRDB's WAL set-up had left synchronous NORMAL.
+    @Test func everyCommitIsSyncedFull() throws {
+        let log = try AuditLog(directory: directory, key: key)
+        try log.append(record("bolus"))
+        #expect(try log.writerSynchronous() == 2)
+    }
+
     @Test func reviewReadsOnlyOnePumpsRowsThroughAnIndex() throws {
         let log = try AuditLog(directory: directory, key: key)
         try log.append(record("commit"))

@@ -69,6 +69,11 @@ public final class AuditLog: Sendable {
         }
         do {
             database = try DatabasePool(path: directory.file(Self.databaseName).string, configuration: configuration)
+            // GRDB turns WAL on after `prepareDatabase` and sets synchronous
+            // to NORMAL as it does, so a commit was not fsynced: an intent
+            // row could be lost with its command already sent. FULL again,
+            // on the pool's one writer connection.
+            try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(database)
         } catch {
             throw .storage("the audit log at \(directory.file(Self.databaseName)) could not be opened: \(error)")
@@ -354,6 +359,11 @@ public final class AuditLog: Sendable {
         }
         return AuditVerification(entries: count, problems: problems.sorted { ($0.sequence ?? 0) < ($1.sequence ?? 0) },
                                  unsealedRows: unsealedRows, anchorsChecked: anchors.map { _ in anchored.count })
+    }
+
+    /// The writer's `PRAGMA synchronous` (2 is FULL), for the tests.
+    func writerSynchronous() throws -> Int {
+        try database.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     /// The MAC `entry` would carry under this log's key, with the
