@@ -127,7 +127,7 @@ let package = Package(
         // The benchmark's C baseline: the same framing and sealing in C over
         // OpenSSL's libcrypto, so Swift's cost prints as a ratio to it.
         .target(name: "CBenchBaseline", linkerSettings: [.linkedLibrary("crypto")]),
-        .executableTarget(name: "pumpwand-bench", dependencies: ["WandProtocol", "PumpSimulator", "CBenchBaseline"]),
+        .executableTarget(name: "pumpwand-bench", dependencies: ["WandProtocol", "PumpSimulator", "PumpProgrammer", "StateFiles", "CBenchBaseline"]),
         // Opens a wand through WandSelection in a process of its own, so the
         // tests can run it under umockdev (Tests/Probes/WandSelectionProbe).
         .executableTarget(

@@ -211,6 +211,21 @@ plaintext_examples["rekey-request"] = h("15") + CID1 + EXPIRY + NEW_KEY
 plaintext_examples["rekey-reply"] = h("95 00") + CID1 + TIME
 plaintext_examples["rekey-key-id"] = hashlib.sha256(b"PumpWand key id v1" + NEW_KEY).digest()[:4]
 
+# 10. Record audit anchor (request 0x16, no command id), as plaintexts: the
+# host's audit log has 42 rows and its last row's HMAC-SHA256 is ROW_MAC;
+# the pump already held an anchor of 17 rows. Reply 0x96: the anchors held,
+# newest first, each pump time Int64, row count UInt64, MAC (32).
+AUDIT_KEY = bytes(range(0x40, 0x60))
+ROW_MAC = hmac.new(AUDIT_KEY, b"row 42", hashlib.sha256).digest()
+OLDER_MAC = hmac.new(AUDIT_KEY, b"row 17", hashlib.sha256).digest()
+plaintext_examples["audit-anchor-request"] = h("16 01") + struct.pack("<Q", 42) + ROW_MAC
+plaintext_examples["audit-anchor-report-request"] = h("16 00") + struct.pack("<Q", 0) + bytes(32)
+plaintext_examples["audit-anchor-reply"] = (
+    h("96 00 02")
+    + struct.pack("<qQ", 1_700_000_600, 42) + ROW_MAC
+    + struct.pack("<qQ", 1_700_000_000, 17) + OLDER_MAC
+)
+
 if __name__ == "__main__":
     for name, value in examples.items():
         print(f"{name}: {value.hex(' ').upper()}")

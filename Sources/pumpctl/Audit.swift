@@ -5,7 +5,7 @@ struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List the audit log of every command, response, override and alarm.",
         discussion: """
-            The audit log is append-only and hash-chained; it lives in the state directory (audit.sqlite and audit.head). 'pumpctl audit verify' checks that no row was changed, deleted, reordered or removed from the end.
+            The audit log is append-only and MAC-chained (HMAC-SHA256 under the audit key, kept in the configuration directory, not beside the log); it lives in the state directory (audit.sqlite and audit.head). At the end of every session the pump records the log's head. 'pumpctl audit verify' checks that no row was changed, deleted, renumbered, reordered or removed from the end; with --pump it also checks the heads the pump recorded.
             """,
         subcommands: [List.self, Verify.self],
         defaultSubcommand: List.self
@@ -35,19 +35,39 @@ struct Audit: AsyncParsableCommand {
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check the audit log's hash chain; exit 76 when it was tampered with.")
+            commandName: "verify",
+            abstract: "Check the audit log's MAC chain and head (and with --pump the pump's anchors); exit 76 when it was tampered with.",
+            discussion: """
+                Every row is checked against the audit key (audit.key in the configuration directory: $PUMPWAND_CONFIG_DIR, $XDG_CONFIG_HOME/pumpwand or ~/.config/pumpwand). With --pump, a session is opened with the pump and the anchors it holds are read (nothing is recorded and no therapy is touched): a log with fewer rows than an anchor, or another row at an anchored count, was cut, rebuilt or replaced.
+                """)
         @OptionGroup(visibility: .hidden) var global: GlobalOptions
+        @OptionGroup var session: SessionOptions
+        @Flag(name: .long, help: "Also check the anchors the pump holds (opens a session; needs the pump in range).")
+        var pump = false
 
         func run() async throws {
+            var anchors: [AuditAnchor]?
+            if pump {
+                // Read-only for the pump: the anchors are read and no new one
+                // is recorded for a log that is being judged.
+                anchors = try await PumpSession.run(global, session, anchoringAudit: false) { programmer throws(ProgrammerError) in
+                    try await programmer.pumpAuditAnchors()
+                }
+            }
             let log = try openLog(global)
             let verification: AuditVerification
-            do { verification = try log.verify() } catch {
+            do { verification = try log.verify(anchors: anchors) } catch {
                 throw Output.fail(CommandFailure(status: .internalError, message: error.description))
             }
             if global.json {
                 try Output.json(verification)
             } else if verification.intact {
-                Output.line("Audit log intact: \(verification.entries) rows, hash chain and head agree.")
+                var line = "Audit log intact: \(verification.entries) rows, MAC chain and head agree"
+                if let checked = verification.anchorsChecked { line += ", and the pump's \(checked) anchor(s) match" }
+                Output.line(line + ".")
+                if verification.unsealedRows > 0 {
+                    Output.line("  \(verification.unsealedRows) row(s) after the head: a command ended before sealing it; they are MAC-chained.")
+                }
             } else {
                 Output.line("AUDIT LOG TAMPERED: \(verification.problems.count) problem(s) in \(verification.entries) rows")
                 for problem in verification.problems {

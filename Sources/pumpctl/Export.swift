@@ -136,6 +136,8 @@ struct Export: AsyncParsableCommand {
                                      "destination": post.map(Self.auditedDestination) ?? outputDirectory ?? "stdout",
                                      "simulated_included": includeSimulated ? "true" : "false"].merging(extra) { $1 },
                         outcome: outcome?.rawValue))
+                    // One row per step of an export: the head follows each.
+                    try log.sealHead()
                 } catch {
                     throw Output.fail(CommandFailure(status: .internalError, message: "\(error.description) Nothing more was exported."))
                 }

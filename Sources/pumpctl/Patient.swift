@@ -85,9 +85,11 @@ struct Patient: AsyncParsableCommand {
                 // Who set or changed the record is itself on the record.
                 var parameters = ["replaced": previous == nil ? "false" : "true"]
                 if global.simulator { parameters["simulated"] = "true" }
-                try AuditLog(directory: directory).append(AuditRecord(
+                let log = try AuditLog(directory: directory)
+                try log.append(AuditRecord(
                     operatorName: operatorName, pumpSerial: record.pumpSerial, command: "patient", phase: .event,
                     parameters: parameters, outcome: AuditOutcome.patientRecordSet.rawValue))
+                try log.sealHead()
             } catch let error as PatientRecordError {
                 throw Output.fail(CommandFailure(status: .internalError, message: error.description))
             } catch let error as AuditError {

@@ -24,6 +24,7 @@ import WandProtocol
     @Test func theAuditDatabaseAndItsJournalAreCreatedPrivate() throws {
         let log = try AuditLog(directory: directory)
         _ = try log.append(AuditRecord(operatorName: "nurse.a", pumpSerial: "RP20-000001", command: "bolus", phase: .intent))
+        try log.sealHead()
         let database = directory.file(AuditLog.databaseName)
         #expect(mode(database) == 0o600)
         for suffix in ["-wal", "-shm"] where AtomicFile.exists(directory.file(AuditLog.databaseName + suffix)) {

@@ -125,11 +125,13 @@ import Testing
         #expect(mine.parameters["patient_record"] == "simulated")
         #expect(other.parameters["patient_name"] == nil)
         #expect(none.parameters.isEmpty)
-        // Hashed with the row: changing the patient on a stored row breaks the chain.
+        // MAC'd with the row: changing the patient on a stored row breaks the chain.
+        try log.sealHead()
         #expect(try log.verify().intact)
+        #expect(log.mac(of: mine) == mine.hash)
         var forged = mine
         forged.parameters["patient_record_number"] = "MRN-9999"
-        #expect(AuditChain.hash(of: forged) != mine.hash)
+        #expect(log.mac(of: forged) != mine.hash)
     }
 
     @Test func anUnusableRecordStopsTheAuditRowRatherThanDroppingThePatient() throws {

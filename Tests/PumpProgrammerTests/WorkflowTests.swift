@@ -95,6 +95,8 @@ import WandProtocol
         #expect(pumpPrescription == plan.wire)
         #expect(result.reportPaths.count == 2)
         #expect(result.reportPaths.allSatisfy { FileManager.default.fileExists(atPath: $0) })
+        // The session's end seals the head and the pump witnesses it.
+        #expect(await programmer.close() == .recorded(rowCount: UInt64(try visit.audit().entries().count)))
         #expect(try visit.audit().verify().intact)
     }
 
@@ -325,6 +327,7 @@ import WandProtocol
         let phases = entries.filter { $0.command == "program" }.map(\.phase)
         #expect(phases == [.intent, .outcome])
         #expect(entries.allSatisfy { $0.operatorName == "tech.a" && $0.pumpSerial == PumpIdentity.demoSerial })
+        await programmer.close()
         #expect(try visit.audit().verify().intact)
     }
 

@@ -119,9 +119,11 @@ import TestSupport
             #expect(run.stderr.contains("There is no login name: give --operator NAME"), "\(run.stderr)")
         }
         #expect(!FileManager.default.fileExists(atPath: directory + "/audit.sqlite"), "no row under a made-up name")
-        // Given, it is used.
+        // Given, it is used. The audit key goes in a configuration folder
+        // this user can make (its HOME is not its own).
+        defer { try? FileManager.default.removeItem(atPath: directory + "-config") }
         let named = try await PumpctlRun.run(["--simulator", "--state-dir", directory, "--operator", "nurse.b", "patient", "set"] + Self.patient,
-                                             wrapper: wrapper, environment: environment)
+                                             wrapper: wrapper, environment: environment.merging(["PUMPWAND_CONFIG_DIR": directory + "-config"]) { $1 })
         #expect(named.status == 0, "\(named.stderr)")
     }
 

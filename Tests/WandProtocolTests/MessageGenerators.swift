@@ -121,6 +121,10 @@ enum MessageGenerators {
         case .setClock: return .setClock(SetClock(commandId: id, expiry: expiry(&rng), time: time(&rng)))
         case .queryCommandOutcome: return .queryCommandOutcome(QueryCommandOutcome(commandId: id))
         case .closeSession: return .closeSession(CloseSession())
+        case .recordAuditAnchor:
+            return Bool.random(using: &rng) ? .recordAuditAnchor(.reportOnly)
+                : .recordAuditAnchor(RecordAuditAnchor(rowCount: UInt64.random(in: 1...UInt64(Int64.max), using: &rng),
+                                                       rowMAC: (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }))
         }
     }
 

@@ -43,6 +43,8 @@ struct PumpMessageTests {
         // re-key: opcode 15, id, expiry, the new key (32 bytes A0 ... BF)
         ("15 \(id) \(F.expiryHex) A0A1A2A3A4A5A6A7A8A9AAABACADAEAFB0B1B2B3B4B5B6B7B8B9BABBBCBDBEBF",
          .rekey(Rekey(commandId: F.commandId, expiry: F.expiry, newKey: (0xA0..<0xC0).map { UInt8($0) })!)),
+        // 0x16: mode, row count, last row MAC (PROTOCOL.md 10.10 has a worked example).
+        ("16 01 2A00000000000000 \(F.hashAAHex)", .recordAuditAnchor(RecordAuditAnchor(rowCount: 42, rowMAC: F.hashAA.bytes))),
     ]
 
     static let receiptHex = "\(id) \(F.timeHex)"
@@ -89,6 +91,9 @@ struct PumpMessageTests {
         // re-keyed (95 = 15 | 80): a CommandReceipt; refused 10 during a refill
         ("95 00 \(receiptHex)", .executed(.rekey, receipt)),
         ("95 10", .refused(.rekey, .refillInProgress)),
+        ("96 00 01 \(F.timeHex) 2A00000000000000 \(F.hashAAHex)",
+         .auditAnchors(AuditAnchorReport(anchors: [WireAuditAnchor(utcSeconds: 1_700_000_000, rowCount: 42, rowMAC: F.hashAA.bytes)]))),
+        ("96 00 00", .auditAnchors(AuditAnchorReport(anchors: []))),
     ]
 
     @Test("Every request opcode has a vector that decodes and re-encodes byte for byte")

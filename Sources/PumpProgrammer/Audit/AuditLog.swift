@@ -1,31 +1,51 @@
 import Foundation
 import GRDB
 import StateFiles
+import Synchronization
 import SystemPackage
 
-/// The append-only, hash-chained audit trail of every command, response,
+/// The append-only, MAC-chained audit trail of every command, response,
 /// override and alarm, kept in SQLite in the state directory.
 ///
 /// Durability: WAL journal with `synchronous = FULL`, so a row whose append
-/// returned survives a crash or power loss. Append-only: triggers refuse
-/// UPDATE and DELETE. Tamper evidence: each row carries the hash of the one
-/// before it, and `audit.head` beside the database names the last row, so a
-/// changed, deleted, reordered or truncated log fails `verify()`.
+/// returned survives a crash or power loss (an intent row is durable before
+/// its command's bytes leave). Append-only: triggers refuse UPDATE and
+/// DELETE. Tamper evidence: each row carries an HMAC-SHA256, under the
+/// audit key kept outside the state directory (`AuditKey`), over its
+/// sequence number, the previous row's MAC and its own fields; `audit.head`
+/// names the last sealed row and is itself MAC'd, and the pump keeps
+/// anchors of the head (`AuditAnchor`), so rows changed, deleted,
+/// renumbered or cut, or a log replaced with its head, fail `verify()`.
+///
+/// Cost: an append is one indexed read of the last row and one insert; the
+/// head (three fsync-class calls) is written once per command by
+/// `sealHead()`, not per row.
 public final class AuditLog: Sendable {
     public static let databaseName = "audit.sqlite"
     public static let headName = "audit.head"
 
     private let database: DatabasePool
     private let headPath: FilePath
+    let key: AuditKey
     /// Whose pump each row is about: the patient record of the row's pump
     /// is put on the row.
     private let patients: PatientRecords
+    /// The newest row appended through this object and not yet named by
+    /// the head.
+    private let unsealed = Mutex<(sequence: Int64, mac: String)?>(nil)
 
-    public init(directory: StateDirectory) throws(AuditError) {
+    /// Opens the log of `directory` under `key` (by default the audit key
+    /// of the user's configuration directory, created on first use).
+    public init(directory: StateDirectory, key: AuditKey? = nil) throws(AuditError) {
         do {
             try directory.create()
         } catch {
             throw .storage(error.description)
+        }
+        if let key {
+            self.key = key
+        } else {
+            do { self.key = try AuditKey.resolve() } catch { throw .key(error) }
         }
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
@@ -49,10 +69,21 @@ public final class AuditLog: Sendable {
         }
         do {
             database = try DatabasePool(path: directory.file(Self.databaseName).string, configuration: configuration)
+            // GRDB turns WAL on after `prepareDatabase` and sets synchronous
+            // to NORMAL as it does, so a commit was not fsynced: an intent
+            // row could be lost with its command already sent. FULL again,
+            // on the pool's one writer connection.
+            try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(database)
         } catch {
             throw .storage("the audit log at \(directory.file(Self.databaseName)) could not be opened: \(error)")
         }
+    }
+
+    /// A command that forgot to seal still leaves a head; errors here are
+    /// only a head left behind, which `verify()` reports as unsealed rows.
+    deinit {
+        try? sealHead()
     }
 
     private static var migrator: DatabaseMigrator {
@@ -80,19 +111,92 @@ public final class AuditLog: Sendable {
                 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
                 """)
         }
+        // What review and outcome lookups read: one pump's rows of a few
+        // commands, and the rows of one command id, without a full scan.
+        migrator.registerMigration("v2-review-indexes") { db in
+            try db.execute(sql: """
+                CREATE INDEX audit_entry_pump_command ON audit_entry (pump_serial, command, sequence);
+                CREATE INDEX audit_entry_command_id ON audit_entry (command_id);
+                """)
+        }
         return migrator
     }
 
-    /// Appends one row and returns it as stored.
+    /// Appends one row and returns it as stored. The row is durable when
+    /// this returns; the head follows at `sealHead()`.
     ///
     /// A row about a pump with a patient record carries that record (name,
-    /// record number, date of birth, prescriber) in its parameters, hashed
+    /// record number, date of birth, prescriber) in its parameters, MAC'd
     /// with the row, so every row of a visit names the patient without
     /// each caller passing it. A record that cannot be trusted (readable by
     /// others, malformed) stops the append: a row must not silently lose
     /// its patient.
     @discardableResult
     public func append(_ record: AuditRecord, at time: Date = Date()) throws(AuditError) -> AuditEntry {
+        let entries = try append([record], at: time)
+        guard let entry = entries.first else { throw .storage("an audit row could not be written") }
+        return entry
+    }
+
+    /// Appends rows in one transaction (one commit, one fsync), in order:
+    /// for a step that writes several rows at once.
+    @discardableResult
+    public func append(_ records: [AuditRecord], at time: Date = Date()) throws(AuditError) -> [AuditEntry] {
+        var prepared: [AuditRecord] = []
+        prepared.reserveCapacity(records.count)
+        for record in records { prepared.append(try withPatient(record)) }
+        let key = self.key.symmetric
+        let stamp = Self.format(time)
+        let written: [AuditEntry]
+        do {
+            written = try database.write { db -> [AuditEntry] in
+                let last = try Row.fetchOne(db, sql: "SELECT sequence, hash FROM audit_entry ORDER BY sequence DESC LIMIT 1")
+                var previousHash: String = last?["hash"] ?? AuditChain.genesis
+                var sequence: Int64 = last?["sequence"] ?? 0
+                var canonical: [UInt8] = []
+                var entries: [AuditEntry] = []
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                for record in prepared {
+                    sequence += 1
+                    var entry = AuditEntry(
+                        sequence: sequence, time: stamp, operatorName: record.operatorName,
+                        secondOperator: record.secondOperator, pumpSerial: record.pumpSerial, command: record.command,
+                        phase: record.phase, commandID: record.commandID, parameters: record.parameters,
+                        outcome: record.outcome, overrides: record.overrides, previousHash: previousHash, hash: "")
+                    let stored = AuditChain.StoredRow(
+                        sequence: sequence, time: entry.time, operatorName: entry.operatorName,
+                        secondOperator: entry.secondOperator, pumpSerial: entry.pumpSerial, command: entry.command,
+                        phase: entry.phase.rawValue, commandID: entry.commandID,
+                        parameters: Self.json(entry.parameters, encoder), outcome: entry.outcome,
+                        overrides: Self.json(entry.overrides, encoder), previousMAC: previousHash)
+                    AuditChain.canonical(stored, into: &canonical)
+                    entry.hash = AuditChain.mac(of: canonical, key: key)
+                    try db.execute(
+                        sql: """
+                            INSERT INTO audit_entry (sequence, time, operator, second_operator, pump_serial, command,
+                                phase, command_id, parameters, outcome, overrides, previous_hash, hash)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            """,
+                        arguments: [
+                            stored.sequence, stored.time, stored.operatorName, stored.secondOperator, stored.pumpSerial,
+                            stored.command, stored.phase, stored.commandID, stored.parameters,
+                            stored.outcome, stored.overrides, stored.previousMAC, entry.hash,
+                        ])
+                    previousHash = entry.hash
+                    entries.append(entry)
+                }
+                return entries
+            }
+        } catch {
+            throw .storage("an audit row could not be written: \(error)")
+        }
+        if let last = written.last { unsealed.withLock { $0 = (last.sequence, last.hash) } }
+        return written
+    }
+
+    /// The record with its pump's patient on it (see `append`).
+    private func withPatient(_ record: AuditRecord) throws(AuditError) -> AuditRecord {
         var record = record
         if let serial = record.pumpSerial {
             let patient: PatientRecord?
@@ -107,49 +211,67 @@ public final class AuditLog: Sendable {
                 record.parameters[key] = value
             }
         }
-        let entry: AuditEntry
+        return record
+    }
+
+    /// Writes the head for the newest row this object appended, once per
+    /// command rather than per row. A crash before it leaves the head
+    /// behind the log, never ahead: `verify()` reports the rows after it
+    /// as unsealed (still MAC-chained), not as tampering.
+    public func sealHead() throws(AuditError) {
+        guard let pending = unsealed.withLock({ $0 }) else { return }
+        let headMAC = AuditChain.headMAC(sequence: pending.sequence, rowMAC: pending.mac, key: key)
         do {
-            entry = try database.write { db -> AuditEntry in
-                let last = try Row.fetchOne(db, sql: "SELECT sequence, hash FROM audit_entry ORDER BY sequence DESC LIMIT 1")
-                let previousHash: String = last?["hash"] ?? AuditChain.genesis
-                let sequence: Int64 = (last?["sequence"] ?? 0) + 1
-                var entry = AuditEntry(
-                    sequence: sequence, time: Self.format(time), operatorName: record.operatorName,
-                    secondOperator: record.secondOperator, pumpSerial: record.pumpSerial, command: record.command,
-                    phase: record.phase, commandID: record.commandID, parameters: record.parameters,
-                    outcome: record.outcome, overrides: record.overrides, previousHash: previousHash, hash: "")
-                entry.hash = AuditChain.hash(of: entry)
-                try db.execute(
-                    sql: """
-                        INSERT INTO audit_entry (sequence, time, operator, second_operator, pump_serial, command,
-                            phase, command_id, parameters, outcome, overrides, previous_hash, hash)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        entry.sequence, entry.time, entry.operatorName, entry.secondOperator, entry.pumpSerial,
-                        entry.command, entry.phase.rawValue, entry.commandID, Self.json(entry.parameters),
-                        entry.outcome, Self.json(entry.overrides), entry.previousHash, entry.hash,
-                    ])
-                return entry
-            }
-        } catch {
-            throw .storage("an audit row could not be written: \(error)")
-        }
-        // The head is written after the row: a crash in between leaves the
-        // head one row behind, which verify() accepts; never ahead.
-        do {
-            try AtomicFile.write(Array("\(entry.sequence) \(entry.hash)\n".utf8), to: headPath)
+            try AtomicFile.write(Array("2 \(pending.sequence) \(pending.mac) \(headMAC)\n".utf8), to: headPath)
         } catch {
             throw .storage("the audit head could not be written: \(error.description)")
         }
-        return entry
+        unsealed.withLock { if $0?.sequence == pending.sequence { $0 = nil } }
+    }
+
+    /// The anchor the pump is to keep for this log: its row count and the
+    /// MAC of its last row. Nil for an empty log.
+    public func anchor() throws(AuditError) -> AuditAnchor? {
+        do {
+            return try database.read { db -> AuditAnchor? in
+                guard let last = try Row.fetchOne(db, sql: "SELECT sequence, hash FROM audit_entry ORDER BY sequence DESC LIMIT 1"),
+                      let mac = AuditChain.bytes(ofHex: last["hash"]) else { return nil }
+                let sequence: Int64 = last["sequence"]
+                return sequence > 0 ? AuditAnchor(rowCount: UInt64(sequence), rowMAC: mac) : nil
+            }
+        } catch {
+            throw .storage("the audit log could not be read: \(error)")
+        }
     }
 
     /// Every row in order.
     public func entries() throws(AuditError) -> [AuditEntry] {
+        try fetch("SELECT * FROM audit_entry ORDER BY sequence", arguments: [])
+    }
+
+    /// Rows with a command id, in order: used to find what became of one.
+    public func entries(commandID: String) throws(AuditError) -> [AuditEntry] {
+        try fetch("SELECT * FROM audit_entry WHERE command_id = ? ORDER BY sequence", arguments: [commandID])
+    }
+
+    /// One pump's rows of the given commands, in order: what review reads
+    /// (commits, refills, boluses), through an index, so its cost follows
+    /// that pump's history rather than the whole log's.
+    public func entries(pumpSerial: String, commands: [String]) throws(AuditError) -> [AuditEntry] {
+        guard !commands.isEmpty else { return [] }
+        let marks = Array(repeating: "?", count: commands.count).joined(separator: ", ")
+        var arguments: [any DatabaseValueConvertible] = [pumpSerial]
+        arguments += commands
+        return try fetch(
+            "SELECT * FROM audit_entry WHERE pump_serial = ? AND command IN (\(marks)) ORDER BY sequence",
+            arguments: StatementArguments(arguments))
+    }
+
+    private func fetch(_ sql: String, arguments: StatementArguments) throws(AuditError) -> [AuditEntry] {
         do {
             return try database.read { db in
-                try Row.fetchAll(db, sql: "SELECT * FROM audit_entry ORDER BY sequence").map(Self.entry(from:))
+                let decoder = JSONDecoder()
+                return try Row.fetchAll(db, sql: sql, arguments: arguments).map { try Self.entry(from: $0, decoder: decoder) }
             }
         } catch let error as AuditError {
             throw error
@@ -158,59 +280,116 @@ public final class AuditLog: Sendable {
         }
     }
 
-    /// Rows with a command id, newest first: used to find what became of one.
-    public func entries(commandID: String) throws(AuditError) -> [AuditEntry] {
-        try entries().filter { $0.commandID == commandID }
-    }
-
-    /// Checks the whole chain and the head file.
-    public func verify() throws(AuditError) -> AuditVerification {
-        let rows = try entries()
+    /// Checks, in one pass, every row's MAC and its place in the chain, the
+    /// head, and the anchors the pump holds when given (`--pump`).
+    public func verify(anchors: [AuditAnchor]? = nil) throws(AuditError) -> AuditVerification {
         var problems: [AuditVerification.Problem] = []
-        var previousHash = AuditChain.genesis
-        var expectedSequence: Int64 = 1
-        for row in rows {
-            if row.sequence != expectedSequence {
-                problems.append(.init(sequence: row.sequence, problem: "row \(expectedSequence) is missing before row \(row.sequence)"))
-            }
-            if row.previousHash != previousHash {
-                problems.append(.init(sequence: row.sequence, problem: "does not follow the row before it (deleted or reordered rows)"))
-            }
-            if AuditChain.hash(of: row) != row.hash {
-                problems.append(.init(sequence: row.sequence, problem: "its contents were changed after it was written"))
-            }
-            previousHash = row.hash
-            expectedSequence = row.sequence + 1
+        var count = 0
+        var lastSequence: Int64 = 0
+        var macs: [Int64: String] = [:]
+        var anchored: [Int64: [UInt8]] = [:]
+        for anchor in anchors ?? [] where anchor.rowCount > 0 && anchor.rowCount <= UInt64(Int64.max) {
+            anchored[Int64(anchor.rowCount)] = anchor.rowMAC
         }
-        problems += headProblems(rows: rows)
-        return AuditVerification(entries: rows.count, problems: problems)
+        let head = readHead()
+        let key = self.key.symmetric
+        do {
+            try database.read { db in
+                var canonical: [UInt8] = []
+                canonical.reserveCapacity(1024)
+                var previousMAC = AuditChain.genesis
+                var expectedSequence: Int64 = 1
+                let rows = try Row.fetchCursor(db, sql: """
+                    SELECT sequence, time, operator, second_operator, pump_serial, command, phase, command_id,
+                        parameters, outcome, overrides, previous_hash, hash FROM audit_entry ORDER BY sequence
+                    """)
+                while let row = try rows.next() {
+                    let stored = AuditChain.StoredRow(
+                        sequence: row[0], time: row[1], operatorName: row[2], secondOperator: row[3], pumpSerial: row[4],
+                        command: row[5], phase: row[6], commandID: row[7], parameters: row[8], outcome: row[9],
+                        overrides: row[10], previousMAC: row[11])
+                    let mac: String = row[12]
+                    count += 1
+                    if stored.sequence != expectedSequence {
+                        problems.append(.init(sequence: stored.sequence, kind: .rowMissing,
+                                              problem: "row \(expectedSequence) is missing before row \(stored.sequence) (deleted or renumbered rows)"))
+                    }
+                    if !AuditChain.same(stored.previousMAC, previousMAC) {
+                        problems.append(.init(sequence: stored.sequence, kind: .chainBroken,
+                                              problem: "does not follow the row before it (deleted, renumbered or reordered rows)"))
+                    }
+                    AuditChain.canonical(stored, into: &canonical)
+                    if !AuditChain.same(AuditChain.mac(of: canonical, key: key), mac) {
+                        problems.append(.init(sequence: stored.sequence, kind: .rowChanged,
+                                              problem: "its MAC does not match: changed after it was written, or written without this audit key"))
+                    }
+                    if let expected = anchored[stored.sequence], !AuditChain.same(AuditChain.hex(expected), mac) {
+                        problems.append(.init(sequence: stored.sequence, kind: .anchorMismatch,
+                                              problem: "differs from the row the pump anchored at \(stored.sequence) rows (the log was rebuilt or replaced)"))
+                    }
+                    if head?.sequence == stored.sequence { macs[stored.sequence] = mac }
+                    previousMAC = mac
+                    expectedSequence = stored.sequence &+ 1
+                    lastSequence = stored.sequence
+                }
+            }
+        } catch {
+            throw .storage("the audit log could not be read: \(error)")
+        }
+        for (rowCount, _) in anchored where rowCount > lastSequence {
+            problems.append(.init(sequence: rowCount, kind: .anchorBeyondLog,
+                                  problem: "the pump anchored \(rowCount) rows but the log has \(count) (rows were removed, or the log was replaced)"))
+        }
+        var unsealedRows = 0
+        switch head {
+        case nil where AtomicFile.exists(headPath):
+            problems.append(.init(sequence: nil, kind: .headForged, problem: "\(Self.headName) is unreadable, malformed or not written under this audit key"))
+        case nil:
+            if count > 0 { problems.append(.init(sequence: nil, kind: .headMissing, problem: "\(Self.headName) is missing")) }
+        case let head?:
+            if head.sequence > lastSequence {
+                problems.append(.init(sequence: head.sequence, kind: .tailCut,
+                                      problem: "the log ends before row \(head.sequence) named by \(Self.headName) (rows were removed from the end)"))
+            } else if let mac = macs[head.sequence], !AuditChain.same(mac, head.mac) {
+                problems.append(.init(sequence: head.sequence, kind: .headMismatch,
+                                      problem: "differs from the MAC \(Self.headName) recorded for it"))
+            } else {
+                unsealedRows = Int(clamping: lastSequence - head.sequence)
+            }
+        }
+        return AuditVerification(entries: count, problems: problems.sorted { ($0.sequence ?? 0) < ($1.sequence ?? 0) },
+                                 unsealedRows: unsealedRows, anchorsChecked: anchors.map { _ in anchored.count })
     }
 
-    private func headProblems(rows: [AuditEntry]) -> [AuditVerification.Problem] {
-        guard AtomicFile.exists(headPath) else {
-            return rows.isEmpty ? [] : [.init(sequence: nil, problem: "\(Self.headName) is missing")]
-        }
-        guard let bytes = try? AtomicFile.read(headPath, limit: 256) else {
-            return [.init(sequence: nil, problem: "\(Self.headName) cannot be read")]
-        }
+    /// The writer's `PRAGMA synchronous` (2 is FULL), for the tests.
+    func writerSynchronous() throws -> Int {
+        try database.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+    }
+
+    /// The MAC `entry` would carry under this log's key, with the
+    /// previous MAC it names: what a forger without the key cannot compute.
+    func mac(of entry: AuditEntry) -> String {
+        let stored = AuditChain.StoredRow(
+            sequence: entry.sequence, time: entry.time, operatorName: entry.operatorName,
+            secondOperator: entry.secondOperator, pumpSerial: entry.pumpSerial, command: entry.command,
+            phase: entry.phase.rawValue, commandID: entry.commandID, parameters: Self.json(entry.parameters),
+            outcome: entry.outcome, overrides: Self.json(entry.overrides), previousMAC: entry.previousHash)
+        var canonical: [UInt8] = []
+        AuditChain.canonical(stored, into: &canonical)
+        return AuditChain.mac(of: canonical, key: key.symmetric)
+    }
+
+    /// The head, when it is there, well formed and MAC'd under this key.
+    private func readHead() -> (sequence: Int64, mac: String)? {
+        guard let bytes = try? AtomicFile.read(headPath, limit: 512) else { return nil }
         let fields = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isWhitespace)
-        guard fields.count == 2, let sequence = Int64(fields[0]) else {
-            return [.init(sequence: nil, problem: "\(Self.headName) is malformed")]
-        }
-        guard let row = rows.first(where: { $0.sequence == sequence }) else {
-            return [.init(sequence: sequence, problem: "the log ends before row \(sequence) named by \(Self.headName) (rows were removed from the end)")]
-        }
-        if row.hash != String(fields[1]) {
-            return [.init(sequence: sequence, problem: "differs from the hash \(Self.headName) recorded for it")]
-        }
-        if let last = rows.last, last.sequence > sequence + 1 {
-            return [.init(sequence: sequence, problem: "\(Self.headName) is \(last.sequence - sequence) rows behind the log")]
-        }
-        return []
+        guard fields.count == 4, fields[0] == "2", let sequence = Int64(fields[1]), sequence > 0 else { return nil }
+        let mac = String(fields[2])
+        guard AuditChain.same(AuditChain.headMAC(sequence: sequence, rowMAC: mac, key: key), String(fields[3])) else { return nil }
+        return (sequence, mac)
     }
 
-    private static func entry(from row: Row) throws -> AuditEntry {
-        let decoder = JSONDecoder()
+    private static func entry(from row: Row, decoder: JSONDecoder) throws -> AuditEntry {
         let parametersText: String = row["parameters"]
         let overridesText: String = row["overrides"]
         let phaseText: String = row["phase"]
@@ -227,9 +406,12 @@ public final class AuditLog: Sendable {
             previousHash: row["previous_hash"], hash: row["hash"])
     }
 
-    private static func json<T: Encodable>(_ value: T) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    private static func json<T: Encodable>(_ value: T, _ encoder: JSONEncoder? = nil) -> String {
+        let encoder = encoder ?? {
+            let made = JSONEncoder()
+            made.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return made
+        }()
         return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
     }
 
@@ -238,49 +420,20 @@ public final class AuditLog: Sendable {
     }
 }
 
-/// The result of `AuditLog.verify()`.
-public struct AuditVerification: Codable, Sendable, Equatable {
-    public struct Problem: Codable, Sendable, Equatable {
-        /// The row concerned, when one is.
-        public var sequence: Int64?
-        public var problem: String
-    }
-
-    public var entries: Int
-    public var problems: [Problem]
-    public var intact: Bool { problems.isEmpty }
-
-    enum CodingKeys: String, CodingKey { case entries, problems, intact }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(entries, forKey: .entries)
-        try container.encode(problems, forKey: .problems)
-        try container.encode(intact, forKey: .intact)
-    }
-
-    public init(entries: Int, problems: [Problem]) {
-        self.entries = entries
-        self.problems = problems
-    }
-
-    public init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        entries = try container.decode(Int.self, forKey: .entries)
-        problems = try container.decode([Problem].self, forKey: .problems)
-    }
-}
-
 /// The audit log could not do its job. Commands that must be audited stop
 /// before sending anything when this is thrown.
 public enum AuditError: Error, Equatable, Sendable, CustomStringConvertible {
     case storage(String)
     case simulatedRecordOnRealPump(serial: String)
+    /// The audit key is missing where it cannot be made, unsafe or malformed.
+    case key(AuditKeyError)
 
     public var description: String {
         switch self {
         case let .simulatedRecordOnRealPump(serial):
             return "REFUSED: the patient record of pump \(serial) is a SIMULATED training record (set with --simulator), and this is not a simulated session. Set the patient's record with pumpctl patient set (without --simulator) first. Nothing was sent to the pump."
+        case let .key(error):
+            return "Audit log failure: \(error.description). No command was sent; fix the configuration directory and try again."
         case let .storage(detail):
             return "Audit log failure: \(detail). No command was sent; fix the state directory and try again."
         }

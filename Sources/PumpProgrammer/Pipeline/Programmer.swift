@@ -516,9 +516,14 @@ public actor Programmer {
         ((try? pending.all()) ?? []).filter { $0.pumpSerial != pumpSerial }
     }
 
-    public func close() async {
+    /// Ends the session: the last row, the audit head sealed once for the
+    /// whole command and recorded in the pump (`anchoring`), then close.
+    @discardableResult
+    public func close(anchoring: Bool = true) async -> AuditAnchorOutcome {
         try? record(command: "session", phase: .event, outcome: .sessionClosed)
+        let anchored = await sealAndAnchorAuditHead(anchoring: anchoring)
         await connection.close()
+        return anchored
     }
 }
 

@@ -58,6 +58,9 @@ public enum EventDetail: Sendable, Equatable {
             self = .dailyDose(DoseRate(baseValue: Int64(detail)))
         case .lineTurnedOver:
             self = .concentration(Concentration(baseValue: Int64(detail)))
+        case .auditAnchorRecorded:
+            // The anchored row count: a plain number, shown as it came.
+            self = .raw(detail)
         case .fluidPathSet:
             self = .fluidPath(event: FluidPathEvent(rawValue: UInt8(detail >> 24)), catheter: .nL(Int64(detail & 0x00FF_FFFF)))
         case .keyChanged:

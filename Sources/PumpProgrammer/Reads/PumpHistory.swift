@@ -246,6 +246,11 @@ extension Programmer {
                            lastTherapyChange: lastTherapyChange, clockWasSet: clockWasSet)
     }
 
+    /// The audit rows review reads about prescriptions (commits and refills
+    /// that carry one), fetched through the log's (pump, command) index
+    /// rather than the whole log.
+    static let prescriptionCommands = [CommandKind.commit.rawValue, CommandKind.refillComplete.rawValue]
+
     /// The opioid tolerance the prescription the pump holds was declared
     /// with, from the audit row of the commit that wrote it (matched by its
     /// hash; the pump does not store the declaration). Nil when the drug is
@@ -253,7 +258,7 @@ extension Programmer {
     func declaredOpioidTolerance(of status: PumpStatus) -> OpioidTolerance? {
         guard status.drug.isOpioid else { return nil }
         let hash = status.prescriptionHash.description
-        let entries = (try? audit.entries()) ?? []
+        let entries = (try? audit.entries(pumpSerial: pumpSerial, commands: Self.prescriptionCommands)) ?? []
         let row = entries.last { entry in
             entry.phase == .intent && entry.pumpSerial == pumpSerial && entry.parameters["prescription_hash"] == hash
                 && (entry.command == CommandKind.commit.rawValue || entry.command == CommandKind.refillComplete.rawValue)
@@ -270,7 +275,7 @@ extension Programmer {
     func lastDeliveringDose(of status: PumpStatus, in history: PumpHistory?) -> DoseRate? {
         guard status.prescription.mode == .stopped, let history else { return nil }
         var rows: [String: (mode: String, dose: String)] = [:]
-        for entry in (try? audit.entries()) ?? [] where entry.phase == .intent && entry.pumpSerial == pumpSerial
+        for entry in (try? audit.entries(pumpSerial: pumpSerial, commands: Self.prescriptionCommands)) ?? [] where entry.phase == .intent && entry.pumpSerial == pumpSerial
             && (entry.command == CommandKind.commit.rawValue || entry.command == CommandKind.refillComplete.rawValue) {
             guard let hash = entry.parameters["prescription_hash"], hash.count >= 8, let mode = entry.parameters["mode"],
                   let dose = entry.parameters["daily_dose"] else { continue }
@@ -304,7 +309,7 @@ extension Programmer {
     /// these rows). Each end is written once.
     func recordBolusEnds(in history: PumpHistory?) {
         guard let history else { return }
-        let entries = (try? audit.entries()) ?? []
+        let entries = (try? audit.entries(pumpSerial: pumpSerial, commands: [CommandKind.bolus.rawValue])) ?? []
         var ended: Set<String> = []
         var sent: [String: String] = [:]  // id prefix -> full id, for this pump's boluses
         for entry in entries where entry.pumpSerial == pumpSerial && entry.command == CommandKind.bolus.rawValue {
@@ -331,7 +336,7 @@ extension Programmer {
     /// the count larger, never smaller. Without the pump's history the
     /// audit log's increases are used and the count is incomplete.
     func increases(in history: PumpHistory?, window: Int64) -> (times: [PumpTime], complete: Bool) {
-        let entries = (try? audit.entries()) ?? []
+        let entries = (try? audit.entries(pumpSerial: pumpSerial, commands: Self.prescriptionCommands)) ?? []
         var increase: [String: Bool] = [:]  // hash prefix (8 hex digits) -> any row calls it an increase
         var increaseIDs: Set<String> = []
         for entry in entries where entry.phase == .intent && entry.pumpSerial == pumpSerial

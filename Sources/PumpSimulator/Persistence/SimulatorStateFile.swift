@@ -131,6 +131,9 @@ struct SimulationSnapshot: Codable {
     var generator: SeededGenerator
     var pendingFaults: [Fault]
     var rejected: RejectionCounters
+    /// The host audit anchors the pump witnessed; absent in files from
+    /// before request 0x16: read as none.
+    var auditAnchors: [WireAuditAnchor]? = nil
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", identity, model, mechanics, drug, prescription, staged
@@ -139,6 +142,7 @@ struct SimulationSnapshot: Codable {
         case eventLog = "event_log", outcomes, patientBolusTimes = "patient_bolus_times"
         case bolusesDelivered = "boluses_delivered", clockOffset = "clock_offset"
         case link, generator, pendingFaults = "pending_faults", rejected
+        case auditAnchors = "audit_anchors"
     }
 }
 

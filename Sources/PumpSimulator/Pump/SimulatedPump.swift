@@ -31,6 +31,9 @@ public struct SimulatedPump: Sendable, Equatable {
     public private(set) var patientBolusTimes: [Int64]
     /// Boluses of every kind that ran to their end.
     public private(set) var bolusesDelivered: Int
+    /// The host audit heads this pump witnessed (request 0x16), newest
+    /// first, at most `AuditAnchorReport.maximumAnchors`.
+    public internal(set) var auditAnchors: [WireAuditAnchor] = []
 
     public init(identity: PumpIdentity, profile: PumpProfile, mechanics: PumpMechanics, drug: WireDrug,
                 prescription: WirePrescription, lastChange: Int64) {
@@ -246,6 +249,8 @@ public struct SimulatedPump: Sendable, Equatable {
             return .outcome(CommandOutcomeReport(commandId: message.commandId, storedReply: outcomes.storedReply(for: message.commandId)))
         case .closeSession:
             return .sessionClosed
+        case let .recordAuditAnchor(message):
+            return recordAuditAnchor(message)
         }
     }
 

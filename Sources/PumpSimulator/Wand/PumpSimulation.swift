@@ -107,19 +107,20 @@ public struct PumpSimulation: Sendable {
         }
         let active = try prescription(snapshot.prescription, "active")
         let staged = try snapshot.staged.map { hex throws(SimulatorStateError) in try prescription(hex, "staged") }
-        let pump = SimulatedPump(
+        var pump = SimulatedPump(
             identity: snapshot.identity, profile: profile, mechanics: snapshot.mechanics, drug: drug,
             prescription: active, staged: staged, lastChange: snapshot.lastChange,
             refillExpectedResidual: snapshot.refillExpectedResidual,
             infusionStoppedBeforeRefill: snapshot.infusionStoppedBeforeRefill, eventLog: snapshot.eventLog,
             outcomes: snapshot.outcomes, patientBolusTimes: snapshot.patientBolusTimes,
             bolusesDelivered: snapshot.bolusesDelivered)
+        pump.auditAnchors = Array((snapshot.auditAnchors ?? []).prefix(AuditAnchorReport.maximumAnchors))
         self.init(pump: pump, link: snapshot.link, generator: snapshot.generator, pendingFaults: snapshot.pendingFaults,
                   clockOffset: snapshot.clockOffset, rejected: snapshot.rejected)
     }
 
     var snapshot: SimulationSnapshot {
-        SimulationSnapshot(
+        var snapshot = SimulationSnapshot(
             formatVersion: SimulatorStateFile.currentVersion, identity: pump.identity, model: pump.profile.model,
             mechanics: pump.mechanics, drug: pump.drug.rawValue, prescription: Hex.encode(pump.prescription.canonicalEncoding),
             staged: pump.staged.map { Hex.encode($0.canonicalEncoding) }, lastChange: pump.lastChange,
@@ -127,6 +128,8 @@ public struct PumpSimulation: Sendable {
             infusionStoppedBeforeRefill: pump.infusionStoppedBeforeRefill, eventLog: pump.eventLog, outcomes: pump.outcomes,
             patientBolusTimes: pump.patientBolusTimes, bolusesDelivered: pump.bolusesDelivered,
             clockOffset: clockOffset, link: link, generator: generator, pendingFaults: pendingFaults, rejected: rejected)
+        snapshot.auditAnchors = pump.auditAnchors
+        return snapshot
     }
 
     // MARK: Time and faults

@@ -65,6 +65,10 @@ public enum PumpEventCode: UInt16, Sendable, CaseIterable {
     /// after the one that sent it. detail: the new key's id
     /// (`Rekey.keyId`), never the key.
     case keyChanged = 0x0090
+    /// The pump recorded the host's audit anchor (request 0x16). detail:
+    /// the anchored row count, saturated at 4 294 967 295; the MAC is in
+    /// the anchors request 0x16 reports.
+    case auditAnchorRecorded = 0x0091
 }
 
 extension PumpEventCode {
@@ -96,6 +100,7 @@ extension PumpEventCode {
         case .fluidPathSet: "fluid path set"
         case .lineTurnedOver: "reservoir drug reached the catheter tip"
         case .keyChanged: "pump key changed"
+        case .auditAnchorRecorded: "audit anchor recorded"
         }
     }
 }

@@ -27,6 +27,9 @@ public enum PumpOpcode: UInt8, Sendable, CaseIterable {
     case setFluidPath = 0x14
     /// A new long-term key for the next session (revokes the old key).
     case rekey = 0x15
+    /// Record (or only report) the host's audit head: the pump witnesses
+    /// the host's log. No command id: it changes no therapy (PROTOCOL.md 5).
+    case recordAuditAnchor = 0x16
 
     /// The first byte of the pump's reply.
     public var replyOpcode: UInt8 { rawValue | 0x80 }
@@ -40,7 +43,7 @@ public enum PumpOpcode: UInt8, Sendable, CaseIterable {
              .setAlarmConfiguration, .setClock, .setFluidPath, .rekey:
             true
         case .openSession, .interrogate, .readPrescription, .readEventLog, .readClock,
-             .queryCommandOutcome, .closeSession:
+             .queryCommandOutcome, .closeSession, .recordAuditAnchor:
             false
         }
     }

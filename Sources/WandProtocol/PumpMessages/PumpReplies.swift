@@ -258,6 +258,7 @@ public struct CommandOutcomeReport: Sendable, Equatable, WireFields, CommandAnsw
 ///         0x84 StageReceipt          0x8B RefillBeginReport
 ///         0x8E EventLogPage          0x8F WireTime (the pump clock)
 ///         0x91 CommandOutcomeReport  0x92 nothing (session closed)
+///         0x96 AuditAnchorReport
 ///         0x85-0x8A, 0x8C, 0x8D, 0x90, 0x93 CommandReceipt
 /// ```
 public enum PumpReply: WireMessage {
@@ -272,6 +273,8 @@ public enum PumpReply: WireMessage {
     case clock(WireTime)
     case outcome(CommandOutcomeReport)
     case sessionClosed
+    /// The audit anchors the pump holds (0x96).
+    case auditAnchors(AuditAnchorReport)
 
     public init(decoding bytes: [UInt8]) throws(WireError) {
         var reader = ByteReader(bytes)
@@ -296,6 +299,7 @@ public enum PumpReply: WireMessage {
             case .readClock: self = .clock(try .init(reading: &reader))
             case .queryCommandOutcome: self = .outcome(try .init(reading: &reader))
             case .closeSession: self = .sessionClosed
+            case .recordAuditAnchor: self = .auditAnchors(try .init(reading: &reader))
             case .commitStagedPrescription, .discardStagedPrescription, .startBolus, .cancelBolus, .stopInfusion,
                  .resumeInfusion, .refillComplete, .refillCancel, .setAlarmConfiguration, .setClock, .setFluidPath, .rekey:
                 self = .executed(opcode, try .init(reading: &reader))
@@ -316,6 +320,7 @@ public enum PumpReply: WireMessage {
         case .clock: .readClock
         case .outcome: .queryCommandOutcome
         case .sessionClosed: .closeSession
+        case .auditAnchors: .recordAuditAnchor
         }
     }
 
@@ -333,7 +338,7 @@ public enum PumpReply: WireMessage {
         case .executed(_, let receipt): receipt.commandId
         case .refillBegun(let report): report.commandId
         case .outcome(let report): report.commandId
-        case .refused, .interrogate, .prescription, .eventLog, .clock, .sessionClosed: nil
+        case .refused, .interrogate, .prescription, .eventLog, .clock, .sessionClosed, .auditAnchors: nil
         }
     }
 
@@ -364,6 +369,7 @@ public enum PumpReply: WireMessage {
         case .clock(let body): writer.uint8(0); body.write(to: &writer)
         case .outcome(let body): writer.uint8(0); body.write(to: &writer)
         case .sessionClosed: writer.uint8(0)
+        case .auditAnchors(let body): writer.uint8(0); body.write(to: &writer)
         }
         return writer.bytes
     }

@@ -459,6 +459,7 @@ public enum PumpRequest: WireMessage {
     case setClock(SetClock)
     case queryCommandOutcome(QueryCommandOutcome)
     case closeSession(CloseSession)
+    case recordAuditAnchor(RecordAuditAnchor)
 
     public init(decoding bytes: [UInt8]) throws(WireError) {
         guard let first = bytes.first else { throw .truncated(field: "pump.opcode", needed: 1, available: 0) }
@@ -485,6 +486,7 @@ public enum PumpRequest: WireMessage {
         case .setClock: self = .setClock(try .init(decoding: bytes))
         case .queryCommandOutcome: self = .queryCommandOutcome(try .init(decoding: bytes))
         case .closeSession: self = .closeSession(try .init(decoding: bytes))
+        case .recordAuditAnchor: self = .recordAuditAnchor(try .init(decoding: bytes))
         }
     }
 
@@ -511,6 +513,7 @@ public enum PumpRequest: WireMessage {
         case .setClock(let m): m
         case .queryCommandOutcome(let m): m
         case .closeSession(let m): m
+        case .recordAuditAnchor(let m): m
         }
     }
 

@@ -34,7 +34,8 @@ enum EventText {
         case .refusedRequest(let opcode, let known):
             return known.map { words("\($0)") } ?? "opcode 0x" + String(opcode, radix: 16)
         case .raw(let raw):
-            return "\(raw)"
+            // 0x0091 carries the anchored audit log's row count.
+            return code == .auditAnchorRecorded ? "host audit log at \(raw) rows" : "\(raw)"
         case .keyId(let id):
             return "new key id " + id
         case .drug(let mass):

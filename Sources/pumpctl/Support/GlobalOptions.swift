@@ -36,7 +36,7 @@ struct GlobalOptions: ParsableArguments {
     var keyFile: String?
 
     @Option(name: .customLong("config-dir"), help: ArgumentHelp(
-        "Where the keyring (keys/SERIAL.key, one private file per pump) is kept.",
+        "Where the keyring (keys/SERIAL.key, one private file per pump) and the audit key (audit.key) are kept.",
         discussion: "Default: $PUMPWAND_CONFIG_DIR, else $XDG_CONFIG_HOME/pumpwand, else ~/.config/pumpwand. --key-file, when given, is used instead of the keyring.",
         valueName: "dir"))
     var configDir: String?
@@ -74,6 +74,14 @@ struct GlobalOptions: ParsableArguments {
             throw ValidationError(failure.message)
         }
         Screen.shared = Screen(color: choice, zone: zone)
+        if let configDir {
+            guard !configDir.isEmpty else { throw ValidationError("--config-dir must not be empty.") }
+            // One configuration directory for everything kept there (the
+            // keyring and the audit key): the library resolves it from this
+            // variable, so the option and the variable can never disagree.
+            let absolute = configDir.hasPrefix("/") ? configDir : FileManager.default.currentDirectoryPath + "/" + configDir
+            setenv(ConfigurationDirectory.environmentVariable, absolute, 1)
+        }
     }
 
     /// The state directory to use, created on first use.

@@ -1,0 +1,72 @@
+/// The result of `AuditLog.verify()`.
+public struct AuditVerification: Codable, Sendable, Equatable {
+    /// What is wrong, as a typed code: decisions read `kind`, never `problem`.
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        /// A sequence number is skipped (a row deleted, or rows renumbered).
+        case rowMissing = "row_missing"
+        /// A row does not carry the MAC of the row before it.
+        case chainBroken = "chain_broken"
+        /// A row's MAC is wrong: edited, or written without the audit key.
+        case rowChanged = "row_changed"
+        case headMissing = "head_missing"
+        /// The head is unreadable, malformed, or its own MAC is wrong.
+        case headForged = "head_forged"
+        /// The head names a row the log no longer has.
+        case tailCut = "tail_cut"
+        /// The row the head names has another MAC.
+        case headMismatch = "head_mismatch"
+        /// The pump anchored more rows than the log has.
+        case anchorBeyondLog = "anchor_beyond_log"
+        /// The row at an anchored count has another MAC than the pump holds.
+        case anchorMismatch = "anchor_mismatch"
+    }
+
+    public struct Problem: Codable, Sendable, Equatable {
+        /// The row concerned, when one is.
+        public var sequence: Int64?
+        public var kind: Kind
+        public var problem: String
+
+        public init(sequence: Int64?, kind: Kind, problem: String) {
+            self.sequence = sequence
+            self.kind = kind
+            self.problem = problem
+        }
+    }
+
+    public var entries: Int
+    public var problems: [Problem]
+    /// Rows after the head: written by a command that ended (or crashed)
+    /// before sealing. They are still MAC-chained; only the pump's anchors
+    /// can tell whether rows after the head were cut.
+    public var unsealedRows: Int
+    /// How many of the pump's anchors were checked; nil without `--pump`.
+    public var anchorsChecked: Int?
+    public var intact: Bool { problems.isEmpty }
+
+    enum CodingKeys: String, CodingKey { case entries, problems, intact, unsealedRows, anchorsChecked }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(entries, forKey: .entries)
+        try container.encode(problems, forKey: .problems)
+        try container.encode(intact, forKey: .intact)
+        try container.encode(unsealedRows, forKey: .unsealedRows)
+        try container.encodeIfPresent(anchorsChecked, forKey: .anchorsChecked)
+    }
+
+    public init(entries: Int, problems: [Problem], unsealedRows: Int = 0, anchorsChecked: Int? = nil) {
+        self.entries = entries
+        self.problems = problems
+        self.unsealedRows = unsealedRows
+        self.anchorsChecked = anchorsChecked
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        entries = try container.decode(Int.self, forKey: .entries)
+        problems = try container.decode([Problem].self, forKey: .problems)
+        unsealedRows = try container.decodeIfPresent(Int.self, forKey: .unsealedRows) ?? 0
+        anchorsChecked = try container.decodeIfPresent(Int.self, forKey: .anchorsChecked)
+    }
+}

@@ -1,0 +1,263 @@
+import Foundation
+import GRDB
+import Glibc
+import StateFiles
+import SystemPackage
+import Testing
+@testable import PumpProgrammer
+
+/// The attacks of the outside review on the audit trail, each one now
+/// caught: the rows are MAC'd under a key outside the state directory, the
+/// head is MAC'd, and the pump's anchors catch what a holder of the key
+/// could still rebuild.
+@Suite struct AuditTamperTests {
+    let directory = temporaryStateDirectory()
+    let key = try! AuditKey(bytes: Array(0..<32))
+    /// Someone holding the state directory but not the audit key.
+    let forgerKey = try! AuditKey(bytes: Array(repeating: 0x5A, count: 32))
+
+    func record(_ command: String, dose: String = "50mcg") -> AuditRecord {
+        AuditRecord(operatorName: "nurse.a", pumpSerial: "RP20-000001", command: command, phase: .intent,
+                    commandID: "00000000000000aa", parameters: ["dose": dose])
+    }
+
+    func filled(_ count: Int) throws -> AuditLog {
+        let log = try AuditLog(directory: directory, key: key)
+        for index in 1...count { try log.append(record("bolus", dose: "\(index)mcg")) }
+        try log.sealHead()
+        return log
+    }
+
+    func raw() throws -> DatabaseQueue {
+        try DatabaseQueue(path: directory.file(AuditLog.databaseName).string)
+    }
+
+    func tamper(_ sql: String) throws {
+        try raw().write { db in
+            try db.execute(sql: "DROP TRIGGER audit_entry_no_update; DROP TRIGGER audit_entry_no_delete")
+            try db.execute(sql: sql)
+        }
+    }
+
+    /// Removes the log and its head as one would to start over.
+    func removeLogAndHead() {
+        for name in [AuditLog.databaseName, AuditLog.databaseName + "-wal", AuditLog.databaseName + "-shm", AuditLog.headName] {
+            unlink(directory.file(name).string)
+        }
+    }
+
+    @Test func editedRowsWithARebuiltChainAndHeadFailWithoutTheKey() throws {
+        let log = try filled(3)
+        // The forger rebuilds the whole log, with the dose of row 2 changed,
+        // chain and head computed the only way they can: under another key.
+        let honest = try log.entries()
+        removeLogAndHead()
+        let forged = try AuditLog(directory: directory, key: forgerKey)
+        for entry in honest {
+            try forged.append(record("bolus", dose: entry.sequence == 2 ? "500mcg" : entry.parameters["dose"] ?? ""))
+        }
+        try forged.sealHead()
+        #expect(try forged.verify().intact, "the forger's own view is consistent")
+        let verification = try AuditLog(directory: directory, key: key).verify()
+        #expect(!verification.intact)
+        #expect(verification.problems.filter { $0.kind == .rowChanged }.map(\.sequence) == [1, 2, 3])
+        #expect(verification.problems.contains { $0.kind == .headForged })
+    }
+
+    @Test func aMiddleRowDeletedAndTheRestRenumberedIsDetected() throws {
+        _ = try filled(4)
+        try tamper("""
+            DELETE FROM audit_entry WHERE sequence = 2;
+            UPDATE audit_entry SET sequence = sequence - 1 WHERE sequence > 2;
+            """)
+        let verification = try AuditLog(directory: directory, key: key).verify()
+        #expect(!verification.intact)
+        // The sequence number is under each row's MAC, so renumbered rows
+        // no longer verify, and row 2 (was 3) does not follow row 1.
+        #expect(verification.problems.contains { $0.kind == .rowChanged && $0.sequence == 2 })
+        #expect(verification.problems.contains { $0.kind == .rowChanged && $0.sequence == 3 })
+        #expect(verification.problems.contains { $0.kind == .chainBroken && $0.sequence == 2 })
+        #expect(verification.problems.contains { $0.kind == .tailCut && $0.sequence == 4 })
+    }
+
+    @Test func aCutTailWithARewrittenHeadIsDetected() throws {
+        let log = try filled(3)
+        let second = try #require(try log.entries().first { $0.sequence == 2 })
+        try tamper("DELETE FROM audit_entry WHERE sequence = 3")
+        // A head naming row 2, in the new format, MAC'd under the forger's key.
+        let forgedMAC = AuditChain.headMAC(sequence: 2, rowMAC: second.hash, key: forgerKey)
+        try AtomicFile.write(Array("2 2 \(second.hash) \(forgedMAC)\n".utf8), to: directory.file(AuditLog.headName))
+        let verification = try AuditLog(directory: directory, key: key).verify()
+        #expect(verification.problems.map(\.kind) == [.headForged])
+        // The old head format (no MAC of its own) is refused the same way.
+        try AtomicFile.write(Array("2 \(second.hash)\n".utf8), to: directory.file(AuditLog.headName))
+        #expect(try AuditLog(directory: directory, key: key).verify().problems.map(\.kind) == [.headForged])
+    }
+
+    @Test func aCutTailWithAHeadRewrittenUnderTheKeyIsCaughtByThePumpsAnchor() throws {
+        let log = try filled(3)
+        let anchor = try #require(try log.anchor())
+        #expect(anchor.rowCount == 3)
+        let second = try #require(try log.entries().first { $0.sequence == 2 })
+        try tamper("DELETE FROM audit_entry WHERE sequence = 3")
+        // Even holding the key, the head can be made to agree...
+        let headMAC = AuditChain.headMAC(sequence: 2, rowMAC: second.hash, key: key)
+        try AtomicFile.write(Array("2 2 \(second.hash) \(headMAC)\n".utf8), to: directory.file(AuditLog.headName))
+        let reopened = try AuditLog(directory: directory, key: key)
+        #expect(try reopened.verify().intact)
+        // ...but not with what the pump witnessed.
+        let verification = try reopened.verify(anchors: [anchor])
+        #expect(verification.problems.map(\.kind) == [.anchorBeyondLog])
+        #expect(verification.anchorsChecked == 1)
+    }
+
+    @Test func aDeletedAndRecreatedLogAndHeadAreCaughtByThePumpsAnchors() throws {
+        let original = try filled(4)
+        let anchors = [try #require(try original.anchor())]
+        removeLogAndHead()
+        // Recreated with fewer rows, under the same key.
+        let shorter = try AuditLog(directory: directory, key: key)
+        try shorter.append(record("bolus"))
+        try shorter.sealHead()
+        #expect(try shorter.verify().intact)
+        #expect(try shorter.verify(anchors: anchors).problems.map(\.kind) == [.anchorBeyondLog])
+        // Recreated with as many rows: the row at the anchored count differs.
+        removeLogAndHead()
+        let rebuilt = try AuditLog(directory: directory, key: key)
+        for index in 1...4 { try rebuilt.append(record("bolus", dose: "\(index)mcg"), at: Date(timeIntervalSince1970: 1)) }
+        try rebuilt.sealHead()
+        #expect(try rebuilt.verify().intact)
+        let verification = try rebuilt.verify(anchors: anchors)
+        #expect(verification.problems.map(\.kind) == [.anchorMismatch])
+        #expect(verification.problems.first?.sequence == 4)
+    }
+
+    @Test func theLogVerifiesAgainstItsOwnAnchors() throws {
+        let log = try filled(2)
+        let first = try #require(try log.anchor())
+        try log.append(record("stop"))
+        try log.sealHead()
+        let second = try #require(try log.anchor())
+        let verification = try log.verify(anchors: [second, first])
+        #expect(verification.intact, "\(verification.problems)")
+        #expect(verification.anchorsChecked == 2)
+    }
+
+    @Test func rowsUnderAnotherKeyDoNotVerify() throws {
+        _ = try filled(2)
+        let verification = try AuditLog(directory: directory, key: forgerKey).verify()
+        #expect(verification.problems.filter { $0.kind == .rowChanged }.count == 2)
+    }
+
+    @Test func theHeadIsWrittenOncePerCommandNotPerRow() throws {
+        let log = try AuditLog(directory: directory, key: key)
+        for index in 1...5 { try log.append(record("bolus", dose: "\(index)mcg")) }
+        #expect(!AtomicFile.exists(directory.file(AuditLog.headName)), "no head write per row")
+        try log.sealHead()
+        let head = String(decoding: try AtomicFile.read(directory.file(AuditLog.headName), limit: 512), as: UTF8.self)
+        #expect(head.hasPrefix("2 5 "))
+        #expect(try log.verify().intact)
+    }
+
+    /// Each row is durable when its append returns (an intent row before
+    /// its command leaves): GRDB's WAL set-up had left synchronous NORMAL.
+    @Test func everyCommitIsSyncedFull() throws {
+        let log = try AuditLog(directory: directory, key: key)
+        try log.append(record("bolus"))
+        #expect(try log.writerSynchronous() == 2)
+    }
+
+    @Test func reviewReadsOnlyOnePumpsRowsThroughAnIndex() throws {
+        let log = try AuditLog(directory: directory, key: key)
+        try log.append(record("commit"))
+        try log.append(AuditRecord(operatorName: "nurse.a", pumpSerial: "RP20-000002", command: "commit", phase: .intent))
+        try log.append(record("interrogate"))
+        try log.append(record("refill-complete"))
+        let rows = try log.entries(pumpSerial: "RP20-000001", commands: ["commit", "refill-complete"])
+        #expect(rows.map(\.sequence) == [1, 4])
+        let plan = try raw().read { db in
+            try Row.fetchAll(db, sql: """
+                EXPLAIN QUERY PLAN SELECT * FROM audit_entry WHERE pump_serial = ? AND command IN (?, ?) ORDER BY sequence
+                """, arguments: ["RP20-000001", "commit", "refill-complete"]).map { ($0["detail"] as String?) ?? "" }
+        }
+        #expect(plan.joined().contains("audit_entry_pump_command"), "\(plan)")
+        #expect(try log.entries(commandID: "00000000000000aa").map(\.sequence) == [1, 3, 4])
+    }
+}
+
+/// The audit key: made 0600 on first use in the configuration directory,
+/// and refused, never used or replaced, when it is not safely the user's.
+@Suite struct AuditKeyFileTests {
+    let folder = temporaryStateDirectory()
+    var config: StateDirectory { StateDirectory(path: folder.path.appending("config")) }
+
+    @Test func aMissingKeyIsCreated0600AndReadBackTheSame() throws {
+        let first = try AuditKey.loadOrCreate(in: config)
+        let path = config.file(AuditKey.fileName)
+        var info = stat()
+        #expect(lstat(path.string, &info) == 0)
+        #expect(info.st_mode & 0o777 == 0o600)
+        #expect(info.st_size == 32)
+        var folderInfo = stat()
+        #expect(stat(config.path.string, &folderInfo) == 0)
+        #expect(folderInfo.st_mode & 0o777 == 0o700)
+        let second = try AuditKey.loadOrCreate(in: config)
+        #expect(AuditChain.headMAC(sequence: 1, rowMAC: "x", key: first) == AuditChain.headMAC(sequence: 1, rowMAC: "x", key: second))
+    }
+
+    @Test func aSymbolicLinkKeyIsRefused() throws {
+        try config.create()
+        let elsewhere = folder.file("elsewhere.key")
+        try AtomicFile.write(Array(repeating: 7, count: 32), to: elsewhere)
+        let path = config.file(AuditKey.fileName)
+        #expect(symlink(elsewhere.string, path.string) == 0)
+        #expect(throws: AuditKeyError.unusable(.notRegularFile(path: path.string, kind: .symbolicLink))) {
+            _ = try AuditKey.loadOrCreate(in: config)
+        }
+        #expect(AtomicFile.kind(of: path) == .symbolicLink, "the link is left, not replaced")
+    }
+
+    @Test func aGroupReadableKeyIsRefused() throws {
+        _ = try AuditKey.loadOrCreate(in: config)
+        let path = config.file(AuditKey.fileName)
+        #expect(chmod(path.string, 0o640) == 0)
+        #expect(throws: AuditKeyError.unusable(.unsafePermissions(path: path.string, mode: 0o640))) {
+            _ = try AuditKey.loadOrCreate(in: config)
+        }
+    }
+
+    @Test func aKeyOfTheWrongSizeIsRefused() throws {
+        try config.create()
+        let path = config.file(AuditKey.fileName)
+        try AtomicFile.write(Array(repeating: 1, count: 16), to: path)
+        #expect(throws: AuditKeyError.malformed(path: path.string, size: 16)) { _ = try AuditKey.loadOrCreate(in: config) }
+    }
+
+    @Test func aWorldWritableConfigurationDirectoryIsRefused() throws {
+        try config.create()
+        #expect(chmod(config.path.string, 0o777) == 0)
+        let unsafe = StateFileError.unsafeDirectory(path: config.path.string, problem: .writableByOthers(mode: 0o777))
+        #expect(throws: AuditKeyError.unusable(unsafe)) { _ = try AuditKey.loadOrCreate(in: config) }
+    }
+
+    @Test func theEnvironmentNamesTheFolder() throws {
+        let explicit = ConfigurationDirectory.resolve(environment: ["PUMPWAND_CONFIG_DIR": "/x/y", "XDG_CONFIG_HOME": "/c", "HOME": "/h"])
+        #expect(explicit?.path == FilePath("/x/y"))
+        #expect(ConfigurationDirectory.resolve(environment: ["XDG_CONFIG_HOME": "/c", "HOME": "/h"])?.path == FilePath("/c/pumpwand"))
+        #expect(ConfigurationDirectory.resolve(environment: ["HOME": "/h"])?.path == FilePath("/h/.config/pumpwand"))
+        #expect(ConfigurationDirectory.resolve(environment: ["HOME": "relative"]) == nil)
+        #expect(throws: AuditKeyError.noConfigurationDirectory) { _ = try AuditKey.resolve(environment: [:]) }
+    }
+
+    @Test func anUnsafeKeyNamedByTheEnvironmentIsRefused() throws {
+        _ = try AuditKey.loadOrCreate(in: config)
+        let path = config.file(AuditKey.fileName)
+        #expect(chmod(path.string, 0o644) == 0)
+        #expect(throws: AuditKeyError.unusable(.unsafePermissions(path: path.string, mode: 0o644))) {
+            _ = try AuditKey.resolve(environment: ["PUMPWAND_CONFIG_DIR": config.path.string])
+        }
+        // As the audit log says it: a typed case of its own, not a storage text.
+        #expect(AuditError.key(.unusable(.unsafePermissions(path: path.string, mode: 0o644))).description
+            .contains("No command was sent"))
+    }
+}
