@@ -23,6 +23,13 @@ import WandProtocol
         #expect(status.alarms.contains { $0.alarm == .refillAbandoned && $0.stopsDelivery })
         #expect(status.notDelivering == .alarm(.refillAbandoned))
         #expect(status.reservoirContentsUnknown)
+        // The audit row (and the FHIR export from it) files no measured volume.
+        #expect(status.readParameters["reservoir_ml"] == nil)
+        #expect(status.readParameters["reservoir_contents_unknown"] == "true")
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let json = try JSONSerialization.jsonObject(with: encoder.encode(status)) as? [String: Any]
+        #expect(json?["reservoir_contents_unknown"] as? Bool == true)
         #expect(status.lowReservoirAlarmDate == nil)
         #expect(status.refillDate == nil)
         #expect(status.daysToAlarm == nil)

@@ -35,12 +35,19 @@ import TestSupport
         #expect(shown.stdout.contains("Refill now"), "\(shown.stdout)")
         #expect(shown.stdout.contains("UNKNOWN after an abandoned refill"), "\(shown.stdout)")
         #expect(!shown.stdout.contains("within ten years"), "\(shown.stdout)")
+        let interrogated = try await pumpctl(["--json", "interrogate"])
+        let status = try JSONSerialization.jsonObject(with: Data(interrogated.stdout.utf8)) as? [String: Any]
+        #expect(status?["reservoir_contents_unknown"] as? Bool == true)
+        #expect(status?["days_to_alarm"] is NSNull)
         let log = try await pumpctl(["log"])
         #expect(log.stdout.contains("refill abandoned"), "\(log.stdout)")
         let cancel = try await pumpctl(["refill", "--cancel", "--yes"])
         #expect(cancel.status == 65, "\(cancel.stdout) \(cancel.stderr)")
         #expect((cancel.stdout + cancel.stderr).contains("no refill is in progress"), "\(cancel.stdout) \(cancel.stderr)")
         #expect((cancel.stdout + cancel.stderr).contains("othing was sent"), "\(cancel.stdout) \(cancel.stderr)")
+        // Last: it needs python3 with jsonschema (a reported skip without).
+        let problems = try await JSONContractTests.violations(of: interrogated.stdout, schema: "interrogate.json")
+        #expect(problems.isEmpty, "\(problems)")
     }
 
     /// A refill with a prescription on a stopped pump: the review says

@@ -113,6 +113,7 @@ public struct PumpStatus: Sendable, Encodable {
         case simulated, serial, model, firmware, clock, clockDriftSeconds, battery, batteryMillivolts, alarms, drug
         case concentration, mode, infusion, dailyDose, rate, reservoirVolume, reservoirCapacity, lowReservoirThreshold
         case prescriptionHash, stagedHash, lastChange, lowReservoirAlarmDate, refillDate, daysToAlarm, unresolvedCommand
+        case reservoirContentsUnknown
         case steps, patientBolus
         case notDelivering, prescribedDailyDose, line, lineTransition
     }
@@ -190,6 +191,7 @@ public struct PumpStatus: Sendable, Encodable {
         try container.encode(lowReservoirAlarmDate?.iso8601, forKey: .lowReservoirAlarmDate)
         try container.encode(refillDate?.iso8601, forKey: .refillDate)
         try container.encode(daysToAlarm, forKey: .daysToAlarm)
+        try container.encode(reservoirContentsUnknown, forKey: .reservoirContentsUnknown)
         try container.encode(unresolvedCommand, forKey: .unresolvedCommand)
         try container.encode(steps.map { StepJSON(start: $0.start, doseRate: $0.doseRate.valueAndUnit(in: doseRateUnit),
                                                   rate: $0.rate.valueAndUnit()) }, forKey: .steps)
