@@ -122,3 +122,51 @@ import WandProtocol
         } == delivered)
     }
 }
+
+/// The host's PumpHistory and the pump agree on the last therapy change
+/// over a visit's commands (PROTOCOL.md Q16, H163).
+@Suite struct TherapyChangeAgreementTests {
+    @Test func pumpHistoryPlacesThePumpsLastChangeAfterEveryCommand() async throws {
+        let visit = SimulatedVisit()
+        let programmer = try await visit.programmer()
+        let initial = try await programmer.interrogate().status.lastChange
+        /// The history's last change against the interrogate report's;
+        /// `changed` when the command was a therapy change on the pump.
+        func agree(_ label: String, changed: Bool) async throws {
+            let status = try await programmer.interrogate().status
+            let history = try #require(await programmer.pumpHistory(status: status, window: 86_400))
+            if changed {
+                #expect(status.lastChange.utcSeconds == visit.clock.now(), "\(label): the pump's last change")
+                #expect(history.lastTherapyChange?.utcSeconds == status.lastChange.utcSeconds, "\(label)")
+            } else {
+                #expect(status.lastChange.utcSeconds != visit.clock.now(), "\(label): the pump's last change moved")
+                if let placed = history.lastTherapyChange {
+                    #expect(placed.utcSeconds == status.lastChange.utcSeconds, "\(label)")
+                }
+            }
+        }
+        visit.clock.advance(10)
+        let refill = RefillRequest(withdrawn: .mL(12), added: .mL(18), drug: nil, concentration: .mcgPerML(2000),
+                                   newPrescription: nil, discrepancyAcknowledgement: nil)
+        _ = try await programmer.execute(try await programmer.plan(RefillCommand(request: refill)), overrides: [],
+                                         confirmation: .flag(yes: true))
+        try await agree("refill without a prescription", changed: false)
+        #expect(try await programmer.interrogate().status.lastChange == initial)
+        visit.clock.advance(10)
+        _ = try await programmer.execute(try await programmer.plan(StopCommand()),
+                                         overrides: [Override(code: .withdrawalRisk, reason: "catheter revision in theatre")],
+                                         confirmation: .flag(yes: true))
+        try await agree("stop", changed: true)
+        visit.clock.advance(10)
+        _ = try await programmer.execute(try await programmer.plan(ResumeCommand()), overrides: [], confirmation: .flag(yes: true))
+        try await agree("resume", changed: true)
+        visit.clock.advance(10)
+        let withPrescription = RefillRequest(withdrawn: .mL(18), added: .mL(18), drug: nil, concentration: .mcgPerML(2000),
+                                             newPrescription: try prescription(RefillTimeLimitHostTests.lower),
+                                             discrepancyAcknowledgement: nil)
+        _ = try await programmer.execute(try await programmer.plan(RefillCommand(request: withPrescription)), overrides: [],
+                                         confirmation: .flag(yes: true))
+        try await agree("refill with a prescription", changed: true)
+        await programmer.close()
+    }
+}
