@@ -124,6 +124,17 @@ import WandProtocol
         #expect(status.reservoirVolumeNanolitres == 18_000_000)
     }
 
+    @Test func aSecondAbandonedRefillLogsItsEndButNoSecondAlarm() throws {
+        var host = try host()
+        _ = try RefillCancelTests.begin(&host)
+        try host.wait(seconds: Self.limit)
+        _ = try RefillCancelTests.begin(&host, id: 2)
+        try host.wait(seconds: Self.limit)
+        #expect(events(host, .refillAbandoned).count == 2)
+        #expect(events(host, .alarmRaised).filter { $0.detail == 0x0008 }.count == 1)
+        #expect(try host.interrogate().infusionState == .infusing)
+    }
+
     @Test func theLimitCountsFromRefillBeginAcrossAPowerCycle() throws {
         var host = try host()
         _ = try RefillCancelTests.begin(&host)
