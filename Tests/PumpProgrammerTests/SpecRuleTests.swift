@@ -28,7 +28,7 @@ import WandProtocol
     /// stop delivery; clock lost and codes the host does not know count as
     /// stopping it.
     @Test(arguments: [(UInt16(0x0001), false), (0x0003, false), (0x0002, true), (0x0004, true), (0x0005, true),
-                      (0x0006, true), (0x0007, true), (0x0099, true), (0xFFFF, true)])
+                      (0x0006, true), (0x0007, true), (0x0008, true), (0x0099, true), (0xFFFF, true)])
     func unknownAlarmIsTakenAsStoppingDelivery(code: UInt16, stops: Bool) {
         #expect(PumpStatus.stopsDelivery(PumpAlarm(rawValue: code)) == stops)
     }
@@ -50,6 +50,9 @@ import WandProtocol
             Issue.record("unexpected \(error)")
         }
         await programmer.close()
+        // The audit row says so too, by its own outcome code, never "no reply".
+        let rows = try visit.audit().entries().filter { $0.command == "readClock" }
+        #expect(rows.compactMap(\.outcomeCode) == [.unreadableReply])
     }
 
     /// Q7: a withdrawn volume beyond the format's 40 000 000 nL is a hard

@@ -28,7 +28,8 @@ import WandProtocol
         var host = try host()
         let begun = try Self.begin(&host)
         let delivered = host.simulation.pump.mechanics.deliveredNanograms
-        try host.wait(seconds: Self.day)
+        // Up to the refill time limit (RefillTimeLimitTests go past it).
+        try host.wait(seconds: SimulatedPump.refillTimeLimit - 1)
         #expect(host.simulation.pump.mechanics.deliveredNanograms == delivered)
         let status = try host.interrogate()
         #expect(status.infusionState == .refillInProgress)

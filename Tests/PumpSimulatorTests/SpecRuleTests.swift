@@ -147,7 +147,8 @@ import WandProtocol
         #expect(try host.request(.closeSession(CloseSession())) == .sessionClosed)
         try host.open()
         let delivered = host.simulation.pump.mechanics.deliveredNanograms
-        try host.wait(seconds: 3_600)
+        // Longer than the session's idle limit, within the refill's.
+        try host.wait(seconds: SimulatedPump.refillTimeLimit - 60)
         #expect(host.simulation.pump.mechanics.deliveredNanograms == delivered)
         #expect(try host.interrogate().infusionState == .refillInProgress)
         #expect(try host.request(.refillCancel(RefillCancel(commandId: commandID(3), expiry: host.expiry))) == receipt(.refillCancel, 3, at: host.now))

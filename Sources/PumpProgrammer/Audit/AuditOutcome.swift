@@ -29,7 +29,11 @@ public enum AuditOutcome: String, Codable, Sendable, CaseIterable {
     /// The pump already held what was asked for; nothing was sent.
     case unchanged
     case reportNotWritten = "report not written"
+    /// A read the pump did not answer (no reply after the retries, or the link failed).
     case noReply = "no reply"
+    /// A read the pump did answer, with an authenticated reply that did not
+    /// decode: not silence, so the wand's position is not the thing to fix.
+    case unreadableReply = "unreadable reply"
     /// The patient record of a pump was set or replaced (`pumpctl patient set`).
     case patientRecordSet = "patient record set"
     /// A visit was exported (FHIR); nothing was sent to a pump.

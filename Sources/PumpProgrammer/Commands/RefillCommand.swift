@@ -43,6 +43,29 @@ public struct RefillChange: Sendable {
     public var finishesBegunRefill: Bool
     /// The units the new drug is shown in (morphine in mg).
     public var units: DisplayUnits
+    /// What infusion does once the refill completes, shown before the prompt.
+    public var infusionAfter: InfusionAfterRefill = .asBeforeBegin
+
+    /// The pump puts delivery back as it was before refill begin, a carried
+    /// prescription included (PROTOCOL.md, refill complete): it never starts
+    /// a stopped pump; only a stopped-mode prescription stops a running one.
+    public enum InfusionAfterRefill: String, Sendable, Equatable {
+        /// The pump was infusing when the refill began (or will begin).
+        case runs
+        /// It was stopped: it stays stopped until resumed.
+        case remainsStopped = "remains-stopped"
+        /// The carried prescription's mode is stopped.
+        case stoppedByPrescription = "stopped-by-prescription"
+        /// An earlier run began the refill: the pump restores what it was
+        /// then, which this run did not see.
+        case asBeforeBegin = "as-before-refill-begin"
+
+        static func of(_ status: PumpStatus, finishes: Bool, prescription: WirePrescription?) -> Self {
+            if prescription?.mode == .stopped { return .stoppedByPrescription }
+            if finishes { return .asBeforeBegin }
+            return status.infusion == .stopped ? .remainsStopped : .runs
+        }
+    }
 }
 
 /// The guided refill: begin (delivery pauses), complete with the new drug
@@ -184,10 +207,11 @@ public struct RefillCommand: PumpCommand {
                                            drug: fields.drug, concentrationNanogramsPerMillilitre: fields.concentration,
                                            newPrescription: wire))
         })
-        let refill = RefillChange(check: check, added: request.added, drug: drug, concentration: request.concentration,
+        var refill = RefillChange(check: check, added: request.added, drug: drug, concentration: request.concentration,
                                   concentrationChanged: changesDrug, discrepancyAcknowledgement: acknowledgement,
                                   program: program, transition: transition, finishesBegunRefill: finishes,
                                   units: DisplayUnits.of(drug, policy: policy))
+        refill.infusionAfter = .of(status, finishes: finishes, prescription: wire)
         var plan = ChangePlan(
             command: .refillComplete, change: .refill(refill), before: status, findings: ValidationReport(findings: findings),
             confirmation: confirmation, secondProvider: secondProvider, steps: steps, abandon: RefillCancelCommand.step,

@@ -141,7 +141,7 @@ public enum FHIRExport {
         }) {
             return ("not-done", refused.rawValue)
         }
-        if outcomes.contains(.uncertain) || outcomes.contains(.noReply) {
+        if outcomes.contains(.uncertain) || outcomes.contains(.noReply) || outcomes.contains(.unreadableReply) {
             return ("unknown", "UNCERTAIN: sent, and whether the pump carried it out is not known")
         }
         return ("unknown", "no outcome was recorded")
@@ -154,7 +154,7 @@ public enum FHIRExport {
         case .wrongPump, .refusedByPump, .notSent, .resolvedRefused, .resolvedNeverReceived, .refusedByPolicy, .cancelled,
              .staleReview, .reportNotWritten:
             return "4"
-        case .uncertain, .readBackMismatch, .notVerified, .noReply:
+        case .uncertain, .readBackMismatch, .notVerified, .noReply, .unreadableReply:
             return "8"
         }
     }

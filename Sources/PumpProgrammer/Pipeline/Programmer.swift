@@ -202,7 +202,7 @@ public actor Programmer {
             // technician after the wand's position instead of the pump.
             if let unreadable = await unreadableReply(since: unreadableBefore) {
                 let why = "the pump answered \(request.opcode), but its reply did not decode (\(unreadable)); nothing in it was used"
-                try? record(command: "\(request.opcode)", phase: .event, outcome: .noReply, detail: why)
+                try? record(command: "\(request.opcode)", phase: .event, outcome: .unreadableReply, detail: why)
                 throw .communication(why)
             }
             let why = linkError.map { "the link failed: \($0)" } ?? "no reply after \(attempts) attempts"

@@ -43,7 +43,7 @@ public enum EventDetail: Sendable, Equatable {
             let hex = String(detail, radix: 16)
             self = .prescriptionHashPrefix(String(repeating: "0", count: max(0, 8 - hex.count)) + hex)
         case .bolusStarted, .bolusFinished, .bolusCancelled, .patientBolus,
-             .refillBegun, .refillCompleted, .refillCancelled, .refillWithdrawn, .alarmThresholdSet:
+             .refillBegun, .refillCompleted, .refillCancelled, .refillWithdrawn, .refillAbandoned, .alarmThresholdSet:
             // UInt32 nanolitres always fit a volume's Int64 base value.
             self = .volume(Volume(baseValue: Int64(detail)))
         case .clockSet:

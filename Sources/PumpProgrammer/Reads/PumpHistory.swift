@@ -131,8 +131,8 @@ extension Programmer {
         var pendingCommitDose: DoseRate?
         var pendingFinished: Bool?
         var pendingCommand: String?
-        let changeCodes: Set<UInt16> = [PumpEventCode.prescriptionCommitted, .infusionStopped, .infusionResumed, .refillCompleted]
-            .map(\.rawValue).reduce(into: []) { $0.insert($1) }
+        // The pump's own rule for its last therapy change (PROTOCOL.md Q16).
+        let changeCodes = Set(PumpEventCode.allCases.filter(\.marksTherapyChange).map(\.rawValue))
         var boluses: [PumpHistory.Bolus] = []
         var commits: [PumpHistory.Commit] = []
         var oldest: PumpEvent?

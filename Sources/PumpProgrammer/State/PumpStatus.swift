@@ -102,6 +102,10 @@ public struct PumpStatus: Sendable, Encodable {
 
     public var drug: Drug { prescription.drug }
     public var model: String { profile?.model ?? "unknown" }
+    /// After an abandoned refill (alarm 0x0008) the reported volume is an
+    /// estimate of a reservoir that may have been emptied: shown as unknown.
+    public var reservoirContentsUnknown: Bool { alarms.contains { $0.alarm == .refillAbandoned } }
+
     /// An alarm that stops delivery, if one is active.
     public var deliveryStoppingAlarm: Alarm? { alarms.first(where: \.stopsDelivery) }
 
@@ -109,6 +113,7 @@ public struct PumpStatus: Sendable, Encodable {
         case simulated, serial, model, firmware, clock, clockDriftSeconds, battery, batteryMillivolts, alarms, drug
         case concentration, mode, infusion, dailyDose, rate, reservoirVolume, reservoirCapacity, lowReservoirThreshold
         case prescriptionHash, stagedHash, lastChange, lowReservoirAlarmDate, refillDate, daysToAlarm, unresolvedCommand
+        case reservoirContentsUnknown
         case steps, patientBolus
         case notDelivering, prescribedDailyDose, line, lineTransition
     }
@@ -186,6 +191,7 @@ public struct PumpStatus: Sendable, Encodable {
         try container.encode(lowReservoirAlarmDate?.iso8601, forKey: .lowReservoirAlarmDate)
         try container.encode(refillDate?.iso8601, forKey: .refillDate)
         try container.encode(daysToAlarm, forKey: .daysToAlarm)
+        try container.encode(reservoirContentsUnknown, forKey: .reservoirContentsUnknown)
         try container.encode(unresolvedCommand, forKey: .unresolvedCommand)
         try container.encode(steps.map { StepJSON(start: $0.start, doseRate: $0.doseRate.valueAndUnit(in: doseRateUnit),
                                                   rate: $0.rate.valueAndUnit()) }, forKey: .steps)
@@ -318,7 +324,11 @@ extension PumpStatus {
         var alarmDate: PumpTime?
         var refillDate: PumpTime?
         var daysToAlarm: Int64?
-        if !stopped {
+        // After an abandoned refill the reported volume is the pump's
+        // pre-refill estimate of a reservoir that may be empty: no date is
+        // projected from it (PROTOCOL.md 5, refill time limit).
+        let reservoirUnknown = report.activeAlarms.contains(.refillAbandoned)
+        if !stopped, !reservoirUnknown {
             if let projection = try? ReservoirProjection.project(reservoir: projected, from: time, schedule: schedule, alarmThreshold: threshold) {
                 // Projected on the pump's clock (its schedule steps follow
                 // it), shown in true time: a pump clock a week ahead must
@@ -442,6 +452,10 @@ extension PumpStatus {
     static func stopsDelivery(_ alarm: PumpAlarm) -> Bool {
         switch alarm {
         case .lowReservoir, .electiveReplacement: return false
+        // The pump runs again after an abandoned refill, but its reservoir
+        // may have been emptied with nothing added: taken as not
+        // delivering, so no alarm date or days of drug are claimed.
+        case .refillAbandoned: return true
         // Unknown codes count as stopping delivery: the safe assumption.
         default: return true
         }
@@ -505,6 +519,7 @@ extension PumpStatus {
             switch alarm {
             case .emptyReservoir: lines.append("What to do: refill the pump now (pumpctl refill).")
             case .endOfService: lines.append("What to do: the battery is spent and the pump will not deliver again; arrange the pump replacement now.")
+            case .refillAbandoned: lines.append("What to do: a refill was left open and the pump ended it, resuming delivery as it was before the refill; the residual may have been withdrawn with nothing added, so the reservoir may be EMPTY and the volume shown is not known. Refill now (pumpctl refill): withdraw and measure the residual, then add the new drug.")
             case .motorStall, .memoryFault: lines.append("What to do: the pump has a fault and cannot deliver; contact the implanting physician and the manufacturer now, and cover the drug by another route.")
             default: lines.append("What to do: read the alarm in the pump's manual and act on it now.")
             }

@@ -30,6 +30,13 @@ extension PumpStatus {
             "prescribed_daily_dose_value": exact(prescribed), "prescribed_daily_dose_unit": prescribed.unit,
             "not_delivering": notDelivering?.code ?? "",
         ]
+        if reservoirContentsUnknown {
+            // After an abandoned refill the volume is an estimate of a
+            // reservoir that may be empty: never filed as a measurement.
+            parameters["reservoir_ml"] = nil
+            parameters["reservoir_volume"] = "unknown (the pump's estimate \(reservoirVolume))"
+            parameters["reservoir_contents_unknown"] = "true"
+        }
         // Flex steps as `start=dose` in the daily dose unit, `;` between
         // steps (a start is `06:00`, or `Mon 06:00` in a weekly cycle).
         if !steps.isEmpty {

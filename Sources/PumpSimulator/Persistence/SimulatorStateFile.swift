@@ -120,6 +120,9 @@ struct SimulationSnapshot: Codable {
     var refillExpectedResidual: FineVolume?
     /// Absent in files from before refill paused delivery: read as nil.
     var infusionStoppedBeforeRefill: Bool?
+    /// Absent in files from before the refill time limit: the refill is
+    /// then timed from the next advance.
+    var refillBegunAt: Int64?
     var eventLog: EventLog
     var outcomes: CommandOutcomeStore
     var patientBolusTimes: [Int64]
@@ -139,6 +142,7 @@ struct SimulationSnapshot: Codable {
         case formatVersion = "format_version", identity, model, mechanics, drug, prescription, staged
         case lastChange = "last_change", refillExpectedResidual = "refill_expected_residual"
         case infusionStoppedBeforeRefill = "infusion_stopped_before_refill"
+        case refillBegunAt = "refill_begun_at"
         case eventLog = "event_log", outcomes, patientBolusTimes = "patient_bolus_times"
         case bolusesDelivered = "boluses_delivered", clockOffset = "clock_offset"
         case link, generator, pendingFaults = "pending_faults", rejected

@@ -9,11 +9,18 @@ public enum SimulatedAlarm: String, Codable, Sendable, CaseIterable, Comparable 
     case endOfService = "end-of-service"
     case motorStall = "motor-stall"
     case memoryFault = "memory-fault"
+    /// A refill left open past `SimulatedPump.refillTimeLimit` was ended by
+    /// the pump: delivery runs again, but the residual may have been
+    /// withdrawn with nothing added, so the reservoir volume is not known.
+    /// Cleared only by a refill complete (a measured reservoir).
+    case refillAbandoned = "refill-abandoned"
 
     /// Whether the pump delivers nothing while this alarm is active.
     public var stopsDelivery: Bool {
         switch self {
-        case .lowReservoir, .electiveReplacement: return false
+        // A refill abandoned resumes delivery on purpose: the pause itself
+        // is the withdrawal risk it ends.
+        case .lowReservoir, .electiveReplacement, .refillAbandoned: return false
         case .emptyReservoir, .endOfService, .motorStall, .memoryFault: return true
         }
     }
@@ -27,6 +34,7 @@ public enum SimulatedAlarm: String, Codable, Sendable, CaseIterable, Comparable 
         case .endOfService: return .endOfService
         case .motorStall: return .motorStall
         case .memoryFault: return .memoryFault
+        case .refillAbandoned: return .refillAbandoned
         }
     }
 

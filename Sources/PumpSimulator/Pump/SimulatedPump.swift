@@ -24,6 +24,10 @@ public struct SimulatedPump: Sendable, Equatable {
     /// delivery, and complete or cancel puts it back as it was. Nil outside
     /// a refill (and for a refill begun by a simulator that did not pause).
     public private(set) var infusionStoppedBeforeRefill: Bool?
+    /// True simulated time of refill begin (not the pump's settable clock,
+    /// so no clock reading can stretch the limit). Nil outside a refill;
+    /// a refill restored without it is timed from the next advance.
+    public private(set) var refillBegunAt: Int64?
     public var eventLog: EventLog
     /// The pump's persistent record of command ids and their replies.
     public var outcomes: CommandOutcomeStore
@@ -46,6 +50,7 @@ public struct SimulatedPump: Sendable, Equatable {
         self.lastChange = lastChange
         refillExpectedResidual = nil
         infusionStoppedBeforeRefill = nil
+        refillBegunAt = nil
         eventLog = EventLog()
         outcomes = CommandOutcomeStore()
         patientBolusTimes = []
@@ -57,8 +62,8 @@ public struct SimulatedPump: Sendable, Equatable {
     /// Restores a pump from its persisted parts.
     init(identity: PumpIdentity, profile: PumpProfile, mechanics: PumpMechanics, drug: WireDrug,
          prescription: WirePrescription, staged: WirePrescription?, lastChange: Int64,
-         refillExpectedResidual: FineVolume?, infusionStoppedBeforeRefill: Bool?, eventLog: EventLog,
-         outcomes: CommandOutcomeStore, patientBolusTimes: [Int64], bolusesDelivered: Int) {
+         refillExpectedResidual: FineVolume?, infusionStoppedBeforeRefill: Bool?, refillBegunAt: Int64? = nil,
+         eventLog: EventLog, outcomes: CommandOutcomeStore, patientBolusTimes: [Int64], bolusesDelivered: Int) {
         self.identity = identity
         self.profile = profile
         self.mechanics = mechanics
@@ -68,6 +73,7 @@ public struct SimulatedPump: Sendable, Equatable {
         self.lastChange = lastChange
         self.refillExpectedResidual = refillExpectedResidual
         self.infusionStoppedBeforeRefill = infusionStoppedBeforeRefill
+        self.refillBegunAt = refillExpectedResidual == nil ? nil : refillBegunAt
         self.eventLog = eventLog
         self.outcomes = outcomes
         self.patientBolusTimes = patientBolusTimes
@@ -87,7 +93,41 @@ public struct SimulatedPump: Sendable, Equatable {
     /// `time` is true simulated time.
     public mutating func advance(to time: Int64) {
         guard time > mechanics.clock else { return }
+        if refillExpectedResidual != nil {
+            let begun = refillBegunAt ?? mechanics.clock
+            refillBegunAt = begun
+            let (deadline, overflow) = begun.addingReportingOverflow(Self.refillTimeLimit)
+            if !overflow, deadline <= time {
+                // Paused until the limit, nothing pumped; then the refill
+                // ends there and delivery runs on from that moment.
+                record(mechanics.advance(to: deadline))
+                abandonRefill()
+            }
+        }
         record(mechanics.advance(to: time))
+    }
+
+    /// How long a refill may stay open with no complete or cancel, seconds
+    /// of true time (PROTOCOL.md, refill time limit). A refill at the
+    /// pump takes 10 to 20 minutes of needle time; 30 minutes leaves room
+    /// for a careful residual check and a second person's verification,
+    /// while a pause of 30 minutes is small against the hours over which
+    /// intrathecal baclofen or opioid withdrawal develops. A pump left
+    /// paused indefinitely (a crashed laptop, an unplugged wand) is the
+    /// hazard this bounds (H160).
+    public static let refillTimeLimit: Int64 = 30 * 60
+
+    /// Ends a refill nobody completed or cancelled in time: delivery goes
+    /// back to what it was before refill begin (as a cancel does), but the
+    /// reservoir may have been emptied with nothing added, so the pump
+    /// raises an alarm the patient hears and every interrogate shows, until
+    /// a refill complete measures the reservoir again. The prescription,
+    /// staged prescription and last therapy change are unchanged.
+    private mutating func abandonRefill() {
+        endRefill()
+        eventLog.append(time: clock, code: PumpEventCode.refillAbandoned.rawValue,
+                        detail: UInt32(clamping: mechanics.reservoir.nanolitres))
+        raise(.refillAbandoned)
     }
 
     private mutating func record(_ happenings: [PumpMechanics.Happening]) {
@@ -205,6 +245,7 @@ public struct SimulatedPump: Sendable, Equatable {
             }
             refillExpectedResidual = mechanics.reservoir
             infusionStoppedBeforeRefill = mechanics.infusionStopped
+            refillBegunAt = mechanics.clock
             mechanics.infusionStopped = true
             eventLog.append(time: clock, code: PumpEventCode.refillBegun.rawValue, detail: UInt32(clamping: mechanics.reservoir.nanolitres))
             return .refillBegun(RefillBeginReport(
@@ -526,9 +567,20 @@ public struct SimulatedPump: Sendable, Equatable {
                 schedule: Self.schedule(for: prescription), prescription: prescription.canonicalEncoding)
         }
         mechanics.refill(added: added, concentration: Int64(message.concentrationNanogramsPerMillilitre), drug: message.drug.rawValue)
+        // The reservoir is measured again: an earlier abandoned refill's
+        // doubt about its contents ends here.
+        mechanics.clear(.refillAbandoned)
         drug = message.drug
+        let stoppedBefore = infusionStoppedBeforeRefill
         endRefill()
-        if let next = message.newPrescription { activate(next) }
+        if let next = message.newPrescription {
+            activate(next)
+            // A refill puts delivery back as it was: the prescription it
+            // carries does not start a pump that was stopped before refill
+            // begin (resume does that, on its own request). A stopped-mode
+            // prescription still stops a running one.
+            if let stoppedBefore { mechanics.infusionStopped = stoppedBefore || next.mode == .stopped }
+        }
         eventLog.append(time: clock, code: PumpEventCode.refillWithdrawn.rawValue, detail: message.withdrawnNanolitres)
         eventLog.append(time: clock, code: PumpEventCode.refillCompleted.rawValue, detail: message.addedNanolitres)
         return executed(.refillComplete, message.commandId)
@@ -539,6 +591,7 @@ public struct SimulatedPump: Sendable, Equatable {
         if let stopped = infusionStoppedBeforeRefill { mechanics.infusionStopped = stopped }
         infusionStoppedBeforeRefill = nil
         refillExpectedResidual = nil
+        refillBegunAt = nil
     }
 
     /// Refill cancel: no drug was exchanged, so the reservoir, its drug and

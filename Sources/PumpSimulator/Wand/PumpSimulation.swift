@@ -111,7 +111,8 @@ public struct PumpSimulation: Sendable {
             identity: snapshot.identity, profile: profile, mechanics: snapshot.mechanics, drug: drug,
             prescription: active, staged: staged, lastChange: snapshot.lastChange,
             refillExpectedResidual: snapshot.refillExpectedResidual,
-            infusionStoppedBeforeRefill: snapshot.infusionStoppedBeforeRefill, eventLog: snapshot.eventLog,
+            infusionStoppedBeforeRefill: snapshot.infusionStoppedBeforeRefill, refillBegunAt: snapshot.refillBegunAt,
+            eventLog: snapshot.eventLog,
             outcomes: snapshot.outcomes, patientBolusTimes: snapshot.patientBolusTimes,
             bolusesDelivered: snapshot.bolusesDelivered)
         pump.auditAnchors = Array((snapshot.auditAnchors ?? []).prefix(AuditAnchorReport.maximumAnchors))
@@ -125,7 +126,8 @@ public struct PumpSimulation: Sendable {
             mechanics: pump.mechanics, drug: pump.drug.rawValue, prescription: Hex.encode(pump.prescription.canonicalEncoding),
             staged: pump.staged.map { Hex.encode($0.canonicalEncoding) }, lastChange: pump.lastChange,
             refillExpectedResidual: pump.refillExpectedResidual,
-            infusionStoppedBeforeRefill: pump.infusionStoppedBeforeRefill, eventLog: pump.eventLog, outcomes: pump.outcomes,
+            infusionStoppedBeforeRefill: pump.infusionStoppedBeforeRefill, refillBegunAt: pump.refillBegunAt,
+            eventLog: pump.eventLog, outcomes: pump.outcomes,
             patientBolusTimes: pump.patientBolusTimes, bolusesDelivered: pump.bolusesDelivered,
             clockOffset: clockOffset, link: link, generator: generator, pendingFaults: pendingFaults, rejected: rejected)
         snapshot.auditAnchors = pump.auditAnchors

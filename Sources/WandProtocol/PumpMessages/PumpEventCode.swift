@@ -48,6 +48,11 @@ public enum PumpEventCode: UInt16, Sendable, CaseIterable {
     /// its own record shows a residual that did not match (a pocket fill,
     /// a pump or a catheter problem). detail: volume withdrawn, nL.
     case refillWithdrawn = 0x0043
+    /// The pump ended a refill that had no complete or cancel within its
+    /// time limit, put delivery back as it was before refill begin and
+    /// raised alarm 0x0008. detail: the pump's reservoir estimate, nL (the
+    /// expected residual: what was really withdrawn or added is unknown).
+    case refillAbandoned = 0x0044
     /// detail: new threshold, nL.
     case alarmThresholdSet = 0x0050
     /// detail: seconds the clock moved (two's complement).
@@ -72,6 +77,20 @@ public enum PumpEventCode: UInt16, Sendable, CaseIterable {
 }
 
 extension PumpEventCode {
+    /// Whether this event is a change of the programmed therapy: the one
+    /// rule (PROTOCOL.md Q16) by which the pump sets its "last therapy
+    /// change" and by which a host finds that change in the event log.
+    /// A commit (also logged by a refill complete that carries a
+    /// prescription), a stop and a resume are; a refill's own events are
+    /// not: a refill without a prescription leaves the programmed therapy
+    /// as it was, and an abandoned one puts delivery back as it was.
+    public var marksTherapyChange: Bool {
+        switch self {
+        case .prescriptionCommitted, .infusionStopped, .infusionResumed: true
+        default: false
+        }
+    }
+
     /// A short name for logs and tables.
     public var name: String {
         switch self {
@@ -94,6 +113,7 @@ extension PumpEventCode {
         case .refillCompleted: "refill completed"
         case .refillCancelled: "refill cancelled"
         case .refillWithdrawn: "refill volume withdrawn"
+        case .refillAbandoned: "refill abandoned"
         case .alarmThresholdSet: "alarm threshold set"
         case .clockSet: "clock set"
         case .commandRefused: "command refused"

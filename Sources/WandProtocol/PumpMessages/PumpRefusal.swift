@@ -88,7 +88,7 @@ public enum PumpRefusal: UInt8, Error, Sendable, CaseIterable {
         case .infusionStopped: "infusion is stopped; resume before a bolus"
         case .alreadyStopped: "infusion is already stopped"
         case .alreadyRunning: "infusion is already running"
-        case .notInRefill: "no refill is in progress"
+        case .notInRefill: "no refill is in progress (the pump itself ends a refill left open for 30 minutes)"
         case .refillInProgress: "a refill is in progress; complete or cancel it first"
         case .batteryEndOfService: "the battery is at end of service; therapy changes are refused"
         case .clockOutOfRange: "the clock value is out of range"
@@ -118,6 +118,9 @@ public struct PumpAlarm: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let motorStall = PumpAlarm(rawValue: 0x0005)
     public static let memoryFault = PumpAlarm(rawValue: 0x0006)
     public static let clockLost = PumpAlarm(rawValue: 0x0007)
+    /// The pump ended a refill left open past its time limit and resumed
+    /// delivery as before refill begin; the reservoir contents are unknown.
+    public static let refillAbandoned = PumpAlarm(rawValue: 0x0008)
 
     public var description: String {
         switch self {
@@ -128,6 +131,7 @@ public struct PumpAlarm: RawRepresentable, Hashable, Sendable, CustomStringConve
         case .motorStall: "motor stall"
         case .memoryFault: "memory fault"
         case .clockLost: "clock lost"
+        case .refillAbandoned: "refill abandoned: reservoir contents unknown"
         default: "alarm 0x" + hexByte(UInt8(rawValue >> 8)) + hexByte(UInt8(rawValue & 0xFF))
         }
     }

@@ -24,6 +24,7 @@ enum EventText {
             case .refillCompleted?: return Shown.volume(volume) + " added"
             case .refillWithdrawn?: return Shown.volume(volume) + " withdrawn"
             case .refillCancelled?: return "reservoir " + Shown.volume(volume) + " (unchanged)"
+            case .refillAbandoned?: return "no complete or cancel in time: delivery resumed; reservoir unknown (estimate " + Shown.volume(volume) + ")"
             case .alarmThresholdSet?: return "low-reservoir alarm at " + Shown.volume(volume)
             default: return Shown.volume(volume)
             }

@@ -90,12 +90,16 @@ enum PumpText {
             ["Battery", "\(status.battery == .endOfService ? "END OF SERVICE" : PumpStatus.batteryName(status.battery)), \(status.batteryMillivolts) mV"],
             ["Drug", "\(drug.rawValue) \(Shown.concentration(status.concentration, drug: drug))"],
             ["Mode", "\(status.prescription.mode.name), \(infusionWords(status.infusion))"],
-            ["Daily dose", status.notDelivering != nil
+            ["Daily dose", status.reservoirContentsUnknown
+                ? "UNKNOWN: the pump runs \(Shown.doseRate(status.prescribedDailyDose, drug: drug)) but its reservoir may be empty"
+                : status.notDelivering != nil
                 ? "NONE DELIVERED; prescribed \(Shown.doseRate(status.prescribedDailyDose, drug: drug))"
                 : status.deliveringFromTheLine.map { line in
                     "NOW \(Shown.doseRate(line.dailyDose, drug: line.drug)) of \(line.drug.rawValue) from the line; then \(Shown.doseRate(status.dailyDose, drug: drug)) of \(drug.rawValue)"
                 } ?? "\(Shown.doseRate(status.dailyDose, drug: drug)) (\(Shown.volumeRate(status.rate)))"],
-            ["Reservoir", "\(Shown.volume(status.reservoirVolume)) of \(Shown.volume(status.reservoirCapacity)); alarm at \(Shown.volume(status.lowReservoirThreshold))"],
+            ["Reservoir", status.reservoirContentsUnknown
+                ? "UNKNOWN after an abandoned refill (the pump's estimate \(Shown.volume(status.reservoirVolume)) may be wrong: it may be empty) of \(Shown.volume(status.reservoirCapacity))"
+                : "\(Shown.volume(status.reservoirVolume)) of \(Shown.volume(status.reservoirCapacity)); alarm at \(Shown.volume(status.lowReservoirThreshold))"],
             ["Line", lineWords(status)],
             ["Last change", zone.dateTime(status.lastChange)],
             ["Prescription", String(status.prescriptionHash.description.prefix(16))],

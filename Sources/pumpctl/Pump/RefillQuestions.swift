@@ -24,6 +24,9 @@ extension Refill {
         return try await PumpSession.run(global, session) { programmer throws(ProgrammerError) in
             let status = try await programmer.interrogate().status
             let capacity = status.reservoirCapacity
+            if status.reservoirContentsUnknown {
+                Output.note("A refill was abandoned on this pump: what the reservoir holds is not known (it may be empty). Withdraw the residual completely and measure it; a difference from the pump's estimate is expected.")
+            }
             Output.note("The pump holds about \(Shown.volume(status.reservoirVolume)) of \(status.drug.rawValue) \(Shown.concentration(status.concentration, drug: status.drug)); withdraw the residual completely.")
             var answers = given
             do throws(Prompt.End) {

@@ -54,6 +54,12 @@ enum PlanText {
             } else {
                 lines.append("  delivery pauses from refill-begin until the refill is complete")
             }
+            switch refill.infusionAfter {
+            case .runs: lines.append("  after the refill: infusion runs" + (refill.program == nil ? "" : " at the new prescription"))
+            case .remainsStopped: lines.append("  after the refill: infusion remains stopped: resume to start (pumpctl resume)")
+            case .stoppedByPrescription: lines.append("  after the refill: infusion is stopped (the new prescription's mode is stopped)")
+            case .asBeforeBegin: lines.append("  after the refill: infusion returns to what it was before refill-begin (stopped stays stopped: resume to start)")
+            }
             if let program = refill.program {
                 lines.append("New prescription, committed with the refill:")
                 lines.append(program.review.table)
