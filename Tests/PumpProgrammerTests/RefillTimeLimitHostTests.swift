@@ -13,7 +13,7 @@ import WandProtocol
 
     @Test func anAbandonedRefillIsShownAsNotDeliveringWithNoAlarmDate() async throws {
         let visit = SimulatedVisit()
-        let begun = visit.transport.with { $0.pump.execute(.refillBegin(RefillBegin(commandId: CommandID.random()))) }
+        let begun = visit.transport.with { $0.pump.execute(.refillBegin(RefillBegin(commandId: CommandID.random(), expiry: .after(pumpClock: $0.pump.clock)))) }
         #expect(begun.refusal == nil)
         visit.clock.advance(SimulatedPump.refillTimeLimit + 60)
         let programmer = try await visit.programmer()
@@ -40,7 +40,7 @@ import WandProtocol
 
     @Test func theRefillPlanSaysAStoppedPumpStaysStopped() async throws {
         let visit = SimulatedVisit()
-        let stopped = visit.transport.with { $0.pump.execute(.stopInfusion(StopInfusion(commandId: CommandID.random()))) }
+        let stopped = visit.transport.with { $0.pump.execute(.stopInfusion(StopInfusion(commandId: CommandID.random(), expiry: .after(pumpClock: $0.pump.clock)))) }
         #expect(stopped.refusal == nil)
         let programmer = try await visit.programmer()
         let request = RefillRequest(withdrawn: .mL(12), added: .mL(18), drug: nil, concentration: .mcgPerML(2000),
@@ -70,7 +70,7 @@ import WandProtocol
     /// it: nothing is sent and the technician is told the pump changed.
     @Test func aRefillEndedByThePumpWhileUnderReviewSendsNothing() async throws {
         let visit = SimulatedVisit()
-        let begun = visit.transport.with { $0.pump.execute(.refillBegin(RefillBegin(commandId: CommandID.random()))) }
+        let begun = visit.transport.with { $0.pump.execute(.refillBegin(RefillBegin(commandId: CommandID.random(), expiry: .after(pumpClock: $0.pump.clock)))) }
         #expect(begun.refusal == nil)
         let programmer = try await visit.programmer()
         let request = RefillRequest(withdrawn: .mL(12), added: .mL(18), drug: nil, concentration: .mcgPerML(2000),
@@ -104,7 +104,7 @@ import WandProtocol
     /// stays stopped, as the plan said before the prompt.
     @Test func aRefillWithAPrescriptionLeavesAStoppedPumpStopped() async throws {
         let visit = SimulatedVisit()
-        _ = visit.transport.with { $0.pump.execute(.stopInfusion(StopInfusion(commandId: CommandID.random()))) }
+        _ = visit.transport.with { $0.pump.execute(.stopInfusion(StopInfusion(commandId: CommandID.random(), expiry: .after(pumpClock: $0.pump.clock)))) }
         let programmer = try await visit.programmer()
         let request = RefillRequest(withdrawn: .mL(12), added: .mL(18), drug: nil, concentration: .mcgPerML(2000),
                                     newPrescription: try prescription(RefillTimeLimitHostTests.lower), discrepancyAcknowledgement: nil)

@@ -20,8 +20,8 @@ import WandProtocol
         return host
     }
 
-    static func complete(_ id: UInt8, prescription: WirePrescription? = nil) -> PumpRequest {
-        .refillComplete(RefillComplete(commandId: commandID(id), withdrawnNanolitres: 12_000_000, addedNanolitres: 18_000_000,
+    static func complete(_ id: UInt8, prescription: WirePrescription? = nil, expiry: RequestExpiry) -> PumpRequest {
+        .refillComplete(RefillComplete(commandId: commandID(id), expiry: expiry, withdrawnNanolitres: 12_000_000, addedNanolitres: 18_000_000,
                                        drug: .baclofen, concentrationNanogramsPerMillilitre: 2_000_000,
                                        newPrescription: prescription))
     }
@@ -43,7 +43,7 @@ import WandProtocol
         #expect(!status.activeAlarms.contains(.refillAbandoned))
         #expect(events(host, .refillAbandoned).isEmpty)
         // And it can still be completed.
-        #expect(try host.request(Self.complete(2)).refusal == nil)
+        #expect(try host.request(Self.complete(2, expiry: host.expiry)).refusal == nil)
         #expect(try host.interrogate().infusionState == .infusing)
     }
 
@@ -87,7 +87,7 @@ import WandProtocol
 
     @Test func aPumpStoppedBeforeTheRefillStaysStoppedWhenItIsAbandoned() throws {
         var host = try host()
-        #expect(try host.request(.stopInfusion(StopInfusion(commandId: commandID(1)))).refusal == nil)
+        #expect(try host.request(.stopInfusion(StopInfusion(commandId: commandID(1), expiry: host.expiry))).refusal == nil)
         _ = try RefillCancelTests.begin(&host, id: 2)
         try host.wait(seconds: Self.limit + 60)
         let status = try host.interrogate()
@@ -103,7 +103,7 @@ import WandProtocol
         _ = try RefillCancelTests.begin(&host)
         try host.wait(seconds: Self.limit + 1)
         let before = host.simulation.pump
-        #expect(try host.request(Self.complete(2)) == .refused(.refillComplete, .notInRefill))
+        #expect(try host.request(Self.complete(2, expiry: host.expiry)) == .refused(.refillComplete, .notInRefill))
         #expect(host.simulation.pump.mechanics.reservoir == before.mechanics.reservoir)
         #expect(host.simulation.pump.prescription == before.prescription)
         #expect(try host.interrogate().activeAlarms.contains(.refillAbandoned))
@@ -115,10 +115,10 @@ import WandProtocol
         try host.wait(seconds: Self.limit)
         // A cancelled refill exchanged nothing: the doubt stays.
         _ = try RefillCancelTests.begin(&host, id: 2)
-        #expect(try host.request(.refillCancel(RefillCancel(commandId: commandID(3)))).refusal == nil)
+        #expect(try host.request(.refillCancel(RefillCancel(commandId: commandID(3), expiry: host.expiry))).refusal == nil)
         #expect(try host.interrogate().activeAlarms.contains(.refillAbandoned))
         _ = try RefillCancelTests.begin(&host, id: 4)
-        #expect(try host.request(Self.complete(5)).refusal == nil)
+        #expect(try host.request(Self.complete(5, expiry: host.expiry)).refusal == nil)
         let status = try host.interrogate()
         #expect(!status.activeAlarms.contains(.refillAbandoned))
         #expect(status.reservoirVolumeNanolitres == 18_000_000)
@@ -157,10 +157,10 @@ import WandProtocol
 
     @Test func aCompleteWithAPrescriptionLeavesAStoppedPumpStopped() throws {
         var host = try host()
-        #expect(try host.request(.stopInfusion(StopInfusion(commandId: commandID(1)))).refusal == nil)
+        #expect(try host.request(.stopInfusion(StopInfusion(commandId: commandID(1), expiry: host.expiry))).refusal == nil)
         _ = try RefillCancelTests.begin(&host, id: 2)
         let next = Prescriptions.continuous(rate: 300_000)
-        #expect(try host.request(Self.complete(3, prescription: next)).refusal == nil)
+        #expect(try host.request(Self.complete(3, prescription: next, expiry: host.expiry)).refusal == nil)
         let status = try host.interrogate()
         #expect(status.prescriptionHash == next.hash)
         #expect(status.infusionState == .stopped)
@@ -173,7 +173,7 @@ import WandProtocol
         var host = try host()
         _ = try RefillCancelTests.begin(&host)
         let next = Prescriptions.continuous(rate: 300_000)
-        #expect(try host.request(Self.complete(2, prescription: next)).refusal == nil)
+        #expect(try host.request(Self.complete(2, prescription: next, expiry: host.expiry)).refusal == nil)
         #expect(try host.interrogate().infusionState == .infusing)
         let delivered = host.simulation.pump.mechanics.deliveredNanograms
         try host.wait(seconds: Self.day)

@@ -21,27 +21,29 @@ import WandProtocol
         let initial = host.simulation.pump.lastChange
         let next = Prescriptions.continuous(rate: 300_000)
         let later = Prescriptions.continuous(rate: 250_000)
-        func complete(_ id: UInt8, _ prescription: WirePrescription?) -> PumpRequest {
-            .refillComplete(RefillComplete(commandId: commandID(id), withdrawnNanolitres: 12_000_000, addedNanolitres: 18_000_000,
+        func complete(_ id: UInt8, _ prescription: WirePrescription?) -> (RequestExpiry) -> PumpRequest {
+            { .refillComplete(RefillComplete(commandId: commandID(id), expiry: $0, withdrawnNanolitres: 12_000_000, addedNanolitres: 18_000_000,
                                            drug: .baclofen, concentrationNanogramsPerMillilitre: 2_000_000,
-                                           newPrescription: prescription))
+                                           newPrescription: prescription)) }
         }
-        let visit: [PumpRequest] = [
-            .refillBegin(RefillBegin(commandId: commandID(1))),
+        // Each request is stamped with its expiry when it is sent.
+        let visit: [(RequestExpiry) -> PumpRequest] = [
+            { .refillBegin(RefillBegin(commandId: commandID(1), expiry: $0)) },
             complete(2, nil),
-            .stopInfusion(StopInfusion(commandId: commandID(3))),
-            .refillBegin(RefillBegin(commandId: commandID(4))),
-            .refillCancel(RefillCancel(commandId: commandID(5))),
-            .resumeInfusion(ResumeInfusion(commandId: commandID(6))),
-            .refillBegin(RefillBegin(commandId: commandID(7))),
+            { .stopInfusion(StopInfusion(commandId: commandID(3), expiry: $0)) },
+            { .refillBegin(RefillBegin(commandId: commandID(4), expiry: $0)) },
+            { .refillCancel(RefillCancel(commandId: commandID(5), expiry: $0)) },
+            { .resumeInfusion(ResumeInfusion(commandId: commandID(6), expiry: $0)) },
+            { .refillBegin(RefillBegin(commandId: commandID(7), expiry: $0)) },
             complete(8, next),
-            .stagePrescription(StagePrescription(commandId: commandID(9), prescription: later)),
-            .commitStagedPrescription(CommitStagedPrescription(commandId: commandID(10), stagedHash: later.hash)),
-            .refillBegin(RefillBegin(commandId: commandID(11))),
+            { .stagePrescription(StagePrescription(commandId: commandID(9), expiry: $0, prescription: later)) },
+            { .commitStagedPrescription(CommitStagedPrescription(commandId: commandID(10), expiry: $0, stagedHash: later.hash)) },
+            { .refillBegin(RefillBegin(commandId: commandID(11), expiry: $0)) },
         ]
         var marked = 0
-        for request in visit {
+        for stamped in visit {
             try host.wait(seconds: 10)
+            let request = stamped(host.expiry)
             #expect(try host.request(request).refusal == nil, "\(request.opcode)")
             let pump = host.simulation.pump
             #expect((Self.hostsLastChange(pump) ?? initial) == pump.lastChange, "after \(request.opcode)")
