@@ -14,6 +14,9 @@ final class HardwareInTheLoopBench {
     let folder: String
     let keyFile: String
     let stateDir: String
+    /// The bench's own configuration directory (the audit key), so a run as
+    /// another user (the permission tests) finds one it may use.
+    let configDir: String
     let simulatorState: String
     private(set) var simulator: SimulatedWandProcess?
 
@@ -28,6 +31,7 @@ final class HardwareInTheLoopBench {
         chmod(folder, 0o755)
         keyFile = folder + "/demo-pump.key"
         stateDir = folder + "/state"
+        configDir = folder + "/config"
         simulatorState = folder + "/wandsim/wandsim.json"
         // The simulated pump's published DEMO key (PumpIdentity.demoKey): the
         // bytes 0x00 to 0x1f, written as 64 hex digits.
@@ -54,7 +58,7 @@ final class HardwareInTheLoopBench {
 
     /// The arguments that point a pump command at a wand with the demo key.
     func sessionArguments(wand: String) -> [String] {
-        ["--wand", wand, "--key-file", keyFile, "--state-dir", stateDir, "--operator", "hil.tech"]
+        ["--wand", wand, "--key-file", keyFile, "--state-dir", stateDir, "--config-dir", configDir, "--operator", "hil.tech"]
     }
 
     /// Runs `pumpctl COMMAND ... --wand WAND ...`, optionally under a wrapper
@@ -65,7 +69,7 @@ final class HardwareInTheLoopBench {
 
     /// The audit log's entries, as `pumpctl audit --json` lists them.
     func auditEntries() async throws -> [[String: Any]] {
-        let result = try await PumpctlRun.run(["--json", "--state-dir", stateDir, "audit"])
+        let result = try await PumpctlRun.run(["--json", "--state-dir", stateDir, "--config-dir", configDir, "audit"])
         #expect(result.status == 0, "audit: \(result.stderr)")
         return try Self.json(result)["entries"] as? [[String: Any]] ?? []
     }
@@ -77,7 +81,7 @@ final class HardwareInTheLoopBench {
 
     /// `pumpctl audit verify` passes: the chain of records is intact.
     func auditVerifies() async throws -> Bool {
-        let verify = try await PumpctlRun.run(["audit", "verify", "--state-dir", stateDir])
+        let verify = try await PumpctlRun.run(["audit", "verify", "--state-dir", stateDir, "--config-dir", configDir])
         return verify.status == 0
     }
 

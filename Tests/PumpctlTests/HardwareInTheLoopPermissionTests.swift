@@ -24,6 +24,9 @@ import TestSupport
             #expect(chown(bench.keyFile, Self.nobody, Self.nobody) == 0)
             try FileManager.default.createDirectory(atPath: bench.stateDir, withIntermediateDirectories: true)
             #expect(chown(bench.stateDir, Self.nobody, Self.nobody) == 0)
+            try FileManager.default.createDirectory(atPath: bench.configDir, withIntermediateDirectories: true)
+            #expect(chmod(bench.configDir, 0o700) == 0)
+            #expect(chown(bench.configDir, Self.nobody, Self.nobody) == 0)
             wrapper = [setpriv, "--reuid=\(Self.nobody)", "--regid=\(Self.nobody)", "--clear-groups", "--"]
         }
         let result = try await bench.pumpctl(["interrogate", "--json"], wand: wand, wrapper: wrapper)

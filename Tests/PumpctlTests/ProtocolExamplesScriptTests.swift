@@ -14,11 +14,14 @@ import TestSupport
         let text = try String(contentsOfFile: root.appendingPathComponent("hardware/PROTOCOL.md").path, encoding: .utf8)
         var result: [String: String] = [:]
         var rest = Substring(text)
-        while let start = rest.range(of: "<!-- example: ") {
+        // Whole frames (`example: NAME`) and plaintexts before sealing
+        // (`plaintext example: NAME`, which the script prints as "plaintext NAME").
+        while let start = rest.range(of: #"<!-- (plaintext )?example: "#, options: .regularExpression) {
+            let prefix = rest[start].hasPrefix("<!-- plaintext ") ? "plaintext " : ""
             rest = rest[start.upperBound...]
             guard let nameEnd = rest.range(of: " -->"), let open = rest.range(of: "```hex\n"),
                   let close = rest[open.upperBound...].range(of: "```") else { break }
-            result[String(rest[..<nameEnd.lowerBound])] = rest[open.upperBound..<close.lowerBound].filter(\.isHexDigit).uppercased()
+            result[prefix + String(rest[..<nameEnd.lowerBound])] = rest[open.upperBound..<close.lowerBound].filter(\.isHexDigit).uppercased()
             rest = rest[close.upperBound...]
         }
         return result
@@ -40,7 +43,7 @@ import TestSupport
             printed[String(line[..<colon])] = line[line.index(after: colon)...].filter(\.isHexDigit).uppercased()
         }
         let document = try Self.documentExamples()
-        #expect(printed.count == 18)
+        #expect(printed.count == 24)
         #expect(Set(printed.keys) == Set(document.keys))
         for (name, hex) in printed {
             #expect(document[name] == hex, "PROTOCOL.md example \(name) differs from scripts/protocol_examples.py")

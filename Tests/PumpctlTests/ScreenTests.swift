@@ -18,7 +18,7 @@ import PumpProgrammer
                            environment: ["NO_COLOR": "", "COLUMNS": "200"].merging(environment) { $1 })
     }
 
-    // MARK: Time zone (H40)
+    // MARK: Time zone (H170)
 
     @Test func anAlarmJustAfterMidnightUTCIsTheEveningBeforeInLosAngeles() async throws {
         let zone = try ClinicZone.resolve("America/Los_Angeles")
@@ -61,7 +61,7 @@ import PumpProgrammer
         #expect(bad.stderr.contains("--tz Nowhere/Atall: not a time zone"))
     }
 
-    // MARK: Durations and drift (H41)
+    // MARK: Durations and drift (H171)
 
     @Test func durationsReadInHumanUnits() {
         #expect(Shown.drift(seconds: 720) == "12 min ahead")
@@ -86,7 +86,7 @@ import PumpProgrammer
         #expect(!large.stdout.contains(" s against"))
     }
 
-    // MARK: Emphasis and wrapping (H42)
+    // MARK: Emphasis and wrapping (H172)
 
     @Test func emphasisOnlyWhenAsked() async throws {
         // Not a terminal: plain, even for an alarm line.
@@ -133,7 +133,7 @@ import PumpProgrammer
         #expect(narrow.stdout.split(separator: "\n").allSatisfy { $0.count <= 40 }, "\(narrow.stdout)")
     }
 
-    // MARK: Display precision (H43)
+    // MARK: Display precision (H173)
 
     @Test func volumesAreShownTo0_01mL() {
         #expect(Shown.volume(.nL(11_999_983)) == "12mL")
