@@ -18,6 +18,11 @@
 #                                   bounds the time, default none)
 #   FUZZ_TARGETS="FuzzPumpStatus" scripts/fuzz.sh --long
 #                                   only the targets named
+#   FUZZ_CONFIGURATION=release scripts/fuzz.sh --long
+#                                   optimised targets (still instrumented, with
+#                                   AddressSanitizer): several times the
+#                                   executions per second, for the long runs;
+#                                   built in .build-fuzz-release
 #
 # Recipe (hardware notes, hil-testing.md): `--sanitize=fuzzer` plus
 # `-Xswiftc -sanitize=fuzzer,address` instruments for coverage; giving the
@@ -29,7 +34,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 long=0
 if [ "${1:-}" = "--long" ]; then long=1; shift; fi
-scratch=".build-fuzz"
+configuration="${FUZZ_CONFIGURATION:-debug}"
+case "$configuration" in
+    debug) scratch=".build-fuzz" ;;
+    release) scratch=".build-fuzz-release" ;;
+    *) echo "FUZZ_CONFIGURATION must be debug or release" >&2; exit 2 ;;
+esac
 read -r -a targets <<< "${FUZZ_TARGETS:-FuzzFrameDecoder FuzzMessageParser FuzzPumpStatus FuzzTherapyFiles}"
 
 # The short run's time per target: the wire targets keep their 30 s, the
@@ -46,9 +56,9 @@ trap 'rm -rf "$work"' EXIT
 status=0
 for target in "${targets[@]}"; do
     echo "== building $target"
-    swift build -c debug --scratch-path "$scratch" --product "$target" \
+    swift build -c "$configuration" --scratch-path "$scratch" --product "$target" \
         --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
-    binary="$(swift build -c debug --scratch-path "$scratch" --show-bin-path)/$target"
+    binary="$(swift build -c "$configuration" --scratch-path "$scratch" --show-bin-path)/$target"
 
     # New inputs go to a scratch corpus; the committed seeds are read only.
     mkdir -p "$work/$target/corpus" "$work/$target/artifacts"
