@@ -36,6 +36,28 @@ import Testing
         #expect(try contents(target) == "the target")
     }
 
+    @Test func aHardLinkedFileIsNotOverwrittenThroughItsSecondName() throws {
+        let target = folder + "/clinic-notes.txt"
+        try "the target".write(toFile: target, atomically: false, encoding: .utf8)
+        let second = folder + "/trace.pcapng"
+        #expect(link(target, second) == 0)
+        #expect(throws: TraceError.notRegularFile(path: second, kind: "file with 2 names (a hard link)")) {
+            _ = try writer(second, overwrite: true)
+        }
+        #expect(try contents(target) == "the target")
+    }
+
+    @Test func anOverwrittenTraceIsPrivateWhateverModeTheOldFileHad() throws {
+        let path = folder + "/trace.pcapng"
+        try "an earlier trace".write(toFile: path, atomically: false, encoding: .utf8)
+        #expect(chmod(path, 0o644) == 0)
+        var replaced = try writer(path, overwrite: true)
+        try replaced.finish()
+        var info = stat()
+        #expect(stat(path, &info) == 0)
+        #expect(info.st_mode & 0o777 == 0o600)
+    }
+
     @Test func aDanglingLinkIsNotFollowedToCreateItsTarget() throws {
         let target = folder + "/created-through-the-link"
         let link = folder + "/trace.pcapng"

@@ -89,8 +89,13 @@ public actor PumpConnection {
             return .input("No key held here opens the pump in range: import its bundle (pumpctl keys import BUNDLE), or give its key file with --key-file.")
         case .rejected(.serialMismatch(let expected, let found)):
             return .input("The key kept for pump \(expected) opened a pump that calls itself \(found); nothing was sent to it. Check which key belongs to which pump.")
-        case .rejected(.refused(let refusal)):
-            return .communication("the pump declined the session (\(refusal)); nothing was sent to it. Try again in a moment.")
+        case .rejected(.refused(.unsupportedVersion)):
+            // Unauthenticated: the pump, the wand or anything in radio range
+            // may have said it, so it is reported as a claim, never as the
+            // pump's state.
+            return .deviceFault("an unauthenticated answer to the session request says protocol version \(FrameHeader.currentVersion) is not supported; it may come from the pump, the wand or anything in radio range. No session opened and nothing was sent to the pump. If it persists, have the pump's firmware checked: this programmer speaks only version \(FrameHeader.currentVersion)")
+        case .rejected(.refused(.unavailable)):
+            return .communication("an unauthenticated answer to the session request says the pump cannot open a session now; it may come from the pump, the wand or anything in radio range. No session opened and nothing was sent to the pump")
         case .rejected(let reason):
             // Twice in a row (the channel retries once): a link that corrupts
             // bytes past the CRC, or something answering in the pump's place.

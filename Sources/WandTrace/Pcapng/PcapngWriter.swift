@@ -31,8 +31,9 @@ public struct PcapngWriter: Sendable {
     /// file unless `overwrite` is true (`--trace-overwrite`): a trace path
     /// is typed by hand, and a wrong one (or a link planted in a shared
     /// folder) must not destroy the file it names. With `overwrite`, only a
-    /// regular file of this user's is truncated; a link, FIFO or device is
-    /// refused without blocking.
+    /// regular file of this user's with no other name is truncated (and made
+    /// 0600); a link, a hard-linked file, a FIFO or a device is refused
+    /// without blocking.
     public init(creating path: FilePath, application: String, interfaceName: String,
                 interfaceDescription: String?, overwrite: Bool = false) throws(TraceError) {
         self.path = path
@@ -63,7 +64,13 @@ public struct PcapngWriter: Sendable {
                 if fstat(opened.rawValue, &info) != 0 { .cannotCreate(path: path.string, errno: errno) }
                 else if info.st_mode & S_IFMT != S_IFREG { .notRegularFile(path: path.string, kind: Self.kindName(info.st_mode)) }
                 else if info.st_uid != geteuid() { .notRegularFile(path: path.string, kind: "file of user \(info.st_uid)") }
+                // A second name for the file (a hard link, which needs no
+                // permission on the target for root) would be overwritten
+                // through this one: refused, as a link is.
+                else if info.st_nlink > 1 { .notRegularFile(path: path.string, kind: "file with \(info.st_nlink) names (a hard link)") }
                 else if ftruncate(opened.rawValue, 0) != 0 { .cannotCreate(path: path.string, errno: errno) }
+                // The replaced trace is private like a new one, whatever mode the old file had.
+                else if fchmod(opened.rawValue, 0o600) != 0 { .cannotCreate(path: path.string, errno: errno) }
                 else { nil }
             if let checked {
                 try? opened.close()

@@ -58,6 +58,17 @@ enum PumpSession {
                 keyStore = store
             }
         }
+        // The configuration directory (the audit key beside the keyring)
+        // is checked before any byte reaches the radio: a folder another
+        // user could change is refused with nothing sent, as the state
+        // directory is, rather than found unusable once a session is open.
+        if let configuration = ConfigurationDirectory.resolve(environment: ProcessInfo.processInfo.environment) {
+            do { try configuration.create() } catch {
+                throw Output.fail(CommandFailure(status: .permissionDenied,
+                                                 message: "The configuration directory cannot be used: \(error.description) Nothing was sent to the pump.",
+                                                 code: "unsafe_configuration_directory"))
+            }
+        }
         let line = try await WandLine.open(global)
         let transport = line.transport
         guard let keyring = keyring ?? line.simulatedPumpKey.map({ PumpKeyring(anySerial: $0) }) else {
