@@ -51,7 +51,8 @@ struct KeyRotationTests {
         #expect(record.pending == nil)
         #expect(record.current != PumpIdentity.demoKey)
         #expect(record.currentKeyId == rotation.newKeyId)
-        #expect(!record.demo)
+        // Rotated from a DEMO key: still a DEMO (simulated or bench) pump.
+        #expect(record.demo)
         let pump = visit.transport.with { $0.pump }
         #expect(pump.identity.key == record.current)
         #expect(!pump.identity.keyIsDemo)
