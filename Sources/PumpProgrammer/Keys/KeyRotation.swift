@@ -44,7 +44,7 @@ public struct KeyRotation: Sendable {
         do { checked = try PumpKeyStore.checkedSerial(serial) } catch { throw .input(error.description) }
         do {
             guard var held = try store.record(serial: checked) else {
-                throw ProgrammerError.input("The keyring holds no key for pump \(checked): import its bundle first (pumpctl keys import BUNDLE)")
+                throw ProgrammerError.input("The keyring holds no key for pump \(checked): import its bundle first (pumpctl keys import BUNDLE).")
             }
             let unsettled = held.pendingKeyId
             held.wipe()
