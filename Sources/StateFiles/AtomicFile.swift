@@ -101,7 +101,8 @@ public enum AtomicFile {
         let found = FileKind(mode: info.st_mode)
         guard found == .regular else { throw .notRegularFile(path: path.string, kind: found) }
         guard info.st_uid == geteuid() else { throw .ownedByAnotherUser(path: path.string, owner: info.st_uid) }
-        let mode = UInt16(info.st_mode & 0o777)
+        // The full mode (setuid, setgid, sticky bits too) is what is reported.
+        let mode = UInt16(info.st_mode & 0o7777)
         guard mode & 0o077 == 0 else { throw .unsafePermissions(path: path.string, mode: mode) }
         return try readAll(fd, size: info.st_size, path: path, limit: limit)
     }
@@ -191,7 +192,8 @@ public enum AtomicFile {
         guard stat(path.string, &info) == 0 else {
             throw .from(Errno(rawValue: errno), path: path.string, operation: "stat")
         }
-        let mode = UInt16(info.st_mode & 0o777)
+        // The full mode (setuid, setgid, sticky bits too) is what is reported.
+        let mode = UInt16(info.st_mode & 0o7777)
         guard mode & 0o077 == 0 else { throw .unsafePermissions(path: path.string, mode: mode) }
     }
 

@@ -61,7 +61,7 @@ public struct StateDirectory: Sendable, Equatable {
         }
         let mode = UInt16(info.st_mode & 0o7777)
         guard mode & 0o022 == 0 else {
-            throw .unsafeDirectory(path: target.string, problem: .writableByOthers(mode: mode & 0o777))
+            throw .unsafeDirectory(path: target.string, problem: .writableByOthers(mode: mode))
         }
     }
 

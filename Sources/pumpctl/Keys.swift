@@ -16,7 +16,7 @@ struct Keys: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Import, list, remove and rotate the pump keys this computer holds (one per pump serial).",
         discussion: """
-            Keys live in the configuration directory (--config-dir; default $PUMPWAND_CONFIG_DIR, else $XDG_CONFIG_HOME/pumpwand, else ~/.config/pumpwand) as keys/SERIAL.key, mode 0600, in folders of yours that no one else can write to. They come from the manufacturer's provisioning bundle, signed with its pinned Ed25519 key (docs/keys.md); a bundle signed by anything else, changed or cut short is refused whole. Keys from the published DEMO signer's bundles are for the simulator and bench pumps: a pump that is not --simulator is opened with them only with --allow-demo-keys. A lost or stolen laptop is revoked by rotating the key of every pump it held (pumpctl keys rotate SERIAL): its copy of the old key then opens nothing.
+            Keys live in the configuration directory (--config-dir; default $PUMPWAND_CONFIG_DIR, else $XDG_CONFIG_HOME/pumpwand, else ~/.config/pumpwand) as keys/SERIAL.key, mode 0600, in folders of yours that no one else can write to. They come from the manufacturer's provisioning bundle, signed with its pinned Ed25519 key (docs/keys.md); a bundle signed by anything else, changed or cut short is refused whole. Keys from the published DEMO signer's bundles are for the simulator and bench pumps: a pump that is not --simulator is opened with them only with --allow-demo-keys. A lost or stolen laptop is revoked by rotating the key of every pump it held (pumpctl keys rotate SERIAL), and its old key then opens nothing, provided the rotation was done out of the thief's radio range (the handshake rests on the pump key alone: whoever holds the old key and is in range during the rotation visit can learn the new key). If the thief rotated a pump first, no key here opens it: the manufacturer's service re-provisions it (docs/keys.md).
             """,
         subcommands: [Import.self, List.self, Remove.self, Rotate.self, DemoBundle.self],
         defaultSubcommand: List.self)
@@ -25,7 +25,7 @@ struct Keys: AsyncParsableCommand {
         switch error {
         case .file(let cause):
             switch cause {
-            case .unsafeDirectory, .ownedByAnotherUser, .unsafePermissions, .notRegularFile, .notDirectory:
+            case _ where cause.isUnsafe:
                 return CommandFailure(status: .permissionDenied, message: "\(error.description) \(tail)", code: "unsafe_keyring")
             default:
                 return CommandFailure(status: .internalError, message: "\(error.description) \(tail)")
@@ -33,8 +33,21 @@ struct Keys: AsyncParsableCommand {
         case .invalidSerial: return CommandFailure(status: .usage, message: "\(error.description) \(tail)")
         case .notFound: return CommandFailure(status: .notFound, message: "\(error.description) \(tail)")
         case .conflictingKey: return CommandFailure(status: .refusedByPolicy, message: "\(error.description) \(tail)", code: "conflicting_key")
+        case .unsettledRekey: return CommandFailure(status: .refusedByPolicy, message: "\(error.description) \(tail)", code: "unsettled_rekey")
+        case .serialCaseCollision:
+            return CommandFailure(status: .refusedByPolicy, message: "\(error.description) \(tail)", code: "serial_case_collision")
         case .damaged, .tooManyKeys: return CommandFailure(status: .internalError, message: "\(error.description) \(tail)")
         }
+    }
+
+    /// The signer, as the pinned key that verified a bundle names it.
+    static func signerText(demo: Bool) -> String {
+        demo ? "published DEMO signer (pinned key \(Self.hex(ManufacturerSigner.demo.id)))"
+            : "manufacturer's production signer (pinned key \(Self.hex(ManufacturerSigner.production.id)))"
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }
 
     struct Import: AsyncParsableCommand {
@@ -49,7 +62,8 @@ struct Keys: AsyncParsableCommand {
             _ = ProcessGuard.disableCoreDumps()
             var bytes: [UInt8]
             do { bytes = try AtomicFile.readSecret(FilePath(bundle), limit: ProvisioningBundle.maximumBytes) } catch {
-                throw Output.fail(CommandFailure(status: .usage, message: "The bundle cannot be read: \(error.description) Nothing was imported."))
+                throw Output.fail(CommandFailure.unreadableFile(error, message: "The bundle cannot be read: \(error.description) Nothing was imported.",
+                                                                unsafeCode: "unsafe_bundle_file"))
             }
             defer { ProcessGuard.wipe(&bytes) }
             var verified: ProvisioningBundle
@@ -71,7 +85,11 @@ struct Keys: AsyncParsableCommand {
             if verified.signer.isDemo {
                 Output.line("SIMULATED: this bundle is signed by the published DEMO signer; its keys protect nothing and are used only with --simulator or --allow-demo-keys.")
             }
-            Output.line("Bundle \(verified.bundleId) from \(verified.issuer), signed by the \(verified.signer.name) key: \(serials.count) pump\(serials.count == 1 ? "" : "s").")
+            // The signer is named from the pinned key that verified the
+            // bundle; the issuer text is the signer's own words, shown as such
+            // (a DEMO bundle may call itself anything).
+            Output.line("Bundle \(verified.bundleId), signed by the \(Keys.signerText(demo: verified.signer.isDemo)): \(serials.count) pump\(serials.count == 1 ? "" : "s").")
+            Output.line("Issuer text (written by the signer\(verified.signer.isDemo ? ", which anyone can be: it proves nothing" : "")): \(verified.issuer)")
             Output.line("Imported \(written.count) key\(written.count == 1 ? "" : "s")" + (written.isEmpty ? "" : ": " + written.joined(separator: ", "))
                         + (written.count < serials.count ? " (\(serials.count - written.count) already held with the same key)" : "") + ".")
             Output.line("Keyring: \(store.folder)")
@@ -90,7 +108,7 @@ struct Keys: AsyncParsableCommand {
                 throw Output.fail(Keys.storeFailure(error, tail: "Nothing was changed."))
             }
             let entries = records.map { record in
-                KeyEntry(serial: record.serial, keyId: record.currentKeyId, pendingKeyId: record.pendingKeyId, source: record.source,
+                KeyEntry(serial: record.serial, keyId: record.currentKeyId, pendingKeyId: record.pendingKeyId, signer: record.signerName, source: record.source,
                          changedAt: Date(timeIntervalSince1970: TimeInterval(record.changedAt)), demo: record.demo)
             }
             for index in records.indices { records[index].wipe() }
@@ -103,19 +121,25 @@ struct Keys: AsyncParsableCommand {
                 return
             }
             Output.line("Keyring: \(store.folder)")
-            Output.line(Output.table(header: ["Serial", "Key id", "Pending re-key", "Source", "Since"], rows: entries.map { entry in
+            Output.line(Output.table(header: ["Serial", "Key id", "Pending re-key", "Signer", "Source", "Since"], rows: entries.map { entry in
                 [entry.serial, entry.keyId, entry.pendingKeyId.map { "\($0) (unacknowledged)" } ?? "-",
-                 entry.source + (entry.demo ? " DEMO" : ""), Screen.shared.zone.dateTime(PumpTime(utcSeconds: Int64(entry.changedAt.timeIntervalSince1970), offsetMinutes: 0))]
+                 entry.demo ? "DEMO (published)" : entry.signer, entry.source, Screen.shared.zone.dateTime(PumpTime(utcSeconds: Int64(entry.changedAt.timeIntervalSince1970), offsetMinutes: 0))]
             }))
         }
     }
 
     struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Remove a pump's key from this computer (asks at a terminal; --yes for scripts).")
+            abstract: "Remove a pump's key from this computer (asks at a terminal; --yes for scripts).",
+            discussion: """
+                Refused while a re-key of the pump is unacknowledged: the pump may hold only the new key, and removing both would lock the clinic out of the implant for good. Hold the wand over the pump and run pumpctl interrogate first; the session settles which key the pump holds, and the key can then be removed.
+                """)
         @OptionGroup var global: GlobalOptions
         @Argument(help: ArgumentHelp("The pump serial.", valueName: "serial"))
         var serial: String
+        @Flag(name: .customLong("discard-unsettled-rekey"), help: ArgumentHelp(
+            "DANGEROUS: remove both keys of an unacknowledged re-key. If the pump took the new key, no key anywhere opens it and only the manufacturer's service can reach it again."))
+        var discardUnsettledRekey = false
 
         func run() async throws {
             let store = try global.keyStore()
@@ -127,8 +151,10 @@ struct Keys: AsyncParsableCommand {
                 guard var held = try store.record(serial: checked) else { throw PumpKeyStoreError.notFound(serial: checked) }
                 let pending = held.pendingKeyId
                 held.wipe()
-                if pending != nil {
-                    Output.note("WARNING: pump \(checked) has an unacknowledged re-key: the pump may hold either key, and both are removed.")
+                if let pending {
+                    // Refused before any prompt: the pump may hold only the pending key.
+                    guard discardUnsettledRekey else { throw PumpKeyStoreError.unsettledRekey(serial: checked, pendingKeyId: pending) }
+                    Output.note("DANGER: pump \(checked) has an unacknowledged re-key to key \(pending): the pump may hold only that key, and both keys are removed (--discard-unsettled-rekey). If it took it, no key anywhere opens the pump and only the manufacturer's service can reach it.")
                 }
             } catch let error as PumpKeyStoreError {
                 throw Output.fail(Keys.storeFailure(error, tail: "Nothing was removed."))
@@ -149,7 +175,7 @@ struct Keys: AsyncParsableCommand {
             default:
                 throw Output.fail(CommandFailure(status: .usage, message: "Not confirmed: give --yes, or run it at a terminal and type yes. Nothing was removed."))
             }
-            do { try store.remove(serial: checked) } catch {
+            do { try store.remove(serial: checked, discardingUnsettledRekey: discardUnsettledRekey) } catch {
                 throw Output.fail(Keys.storeFailure(error, tail: "Nothing was removed."))
             }
             if global.json {
@@ -164,7 +190,7 @@ struct Keys: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Give a pump a new key (re-key request 0x15): laptops holding its old key can no longer reach it.",
             discussion: """
-                The new key comes from the system's cryptographic generator and is written to the keyring as pending before it is sent; it becomes the pump's key from its next session, and the keyring's current key once the pump's receipt is in. If the receipt does not come, both keys stay and the next session tries the new one first and settles which the pump holds. This is how a lost or stolen laptop is revoked: rotate every pump it held a key for.
+                The new key comes from the system's cryptographic generator and is written to the keyring as pending before it is sent; it becomes the pump's key from its next session, and the keyring's current key once the pump's receipt is in. If the receipt does not come, both keys stay and the next session tries the new one first and settles which the pump holds. This is how a lost or stolen laptop is revoked: rotate every pump it held a key for, out of the thief's radio range. The handshake rests on the pump key alone, so whoever holds the old key and is within radio range during the rotation visit can relay it and learn the new key; and if the thief rotated a pump first, no key here opens it: the manufacturer's service re-provisions it.
                 """)
         @OptionGroup var global: GlobalOptions
         @OptionGroup var session: SessionOptions
@@ -195,7 +221,7 @@ struct Keys: AsyncParsableCommand {
             }
             switch outcome {
             case .rotated(let keyId):
-                Output.line("Pump \(rotation.serial) now answers only to the new key \(keyId), from its next session. Laptops holding its old key can no longer reach it: that revokes a lost or stolen one. Give the new key to other laptops of this clinic only by a new bundle or this keyring.")
+                Output.line("Pump \(rotation.serial) now answers only to the new key \(keyId), from its next session. Laptops holding its old key can no longer reach it, provided no one holding the old key was within radio range during this visit (the handshake rests on the pump key alone, so such a one could have relayed it and learned the new key). Give the new key to other laptops of this clinic only by a new bundle or this keyring.")
             }
         }
     }
@@ -234,17 +260,19 @@ struct KeyEntry: Encodable {
     var serial: String
     var keyId: String
     var pendingKeyId: String?
+    var signer: String
     var source: String
     var changedAt: Date
     var demo: Bool
 
-    enum CodingKeys: String, CodingKey { case serial, keyId, pendingKeyId, source, changedAt, demo }
+    enum CodingKeys: String, CodingKey { case serial, keyId, pendingKeyId, signer, source, changedAt, demo }
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(serial, forKey: .serial)
         try container.encode(keyId, forKey: .keyId)
         // Always present: null when no re-key is unacknowledged.
         try container.encode(pendingKeyId, forKey: .pendingKeyId)
+        try container.encode(signer, forKey: .signer)
         try container.encode(source, forKey: .source)
         try container.encode(changedAt, forKey: .changedAt)
         try container.encode(demo, forKey: .demo)

@@ -93,8 +93,9 @@ import WandProtocol
         return path
     }
 
+    /// Every refusal below is of an unsafe file: a permission failure (77).
     func refusal(_ cause: StateFileError) -> ProgrammerError {
-        .input("The pump key file cannot be used: \(cause.description)")
+        .permissionDenied("The pump key file cannot be used: \(cause.description)")
     }
 
     @Test(arguments: [false, true])

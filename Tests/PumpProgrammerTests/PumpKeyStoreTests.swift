@@ -138,8 +138,9 @@ struct PumpKeyStoreTests {
         let record = try #require(try store.record(serial: "RP20-0001"))
         #expect(record.current == Self.keyB)
         #expect(record.pending == nil)
-        #expect(record.source == "re-key")
-        #expect(!record.demo)
+        // The bundle is DEMO-signed: the re-keyed entry keeps the mark.
+        #expect(record.source == "re-key of a DEMO key")
+        #expect(record.demo)
         try store.remove(serial: "RP20-0001")
         #expect(try store.records().isEmpty)
         #expect(throws: PumpKeyStoreError.notFound(serial: "RP20-0001")) { try store.remove(serial: "RP20-0001") }

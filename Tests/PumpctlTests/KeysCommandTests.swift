@@ -84,7 +84,8 @@ import TestSupport
         // A bundle holds keys: one others can read is not read.
         #expect(chmod(bundle, 0o644) == 0)
         let loose = try await pumpctl(["keys", "import", bundle])
-        #expect(loose.status == 64, "\(loose.stderr)")
+        // Unsafe, like an unsafe state directory: 77, not a usage mistake.
+        #expect(loose.status == 77, "\(loose.stderr)")
         #expect(try await listed().isEmpty)
     }
 
@@ -107,7 +108,8 @@ import TestSupport
         #expect(rotated.stdout.contains("can no longer reach it"), "\(rotated.stdout)")
         let after = try #require(try await listed().first { $0["serial"] as? String == Self.serial })
         #expect(after["key_id"] as? String != before["key_id"] as? String)
-        #expect(after["source"] as? String == "re-key")
+        #expect(after["source"] as? String == "re-key of a DEMO key")
+        #expect(after["demo"] as? Bool == true)
         #expect(after["pending_key_id"] is NSNull)
         let log = try await pumpctl(["--simulator", "log"])
         #expect(log.stdout.contains("new key id \(after["key_id"] as? String ?? "?")"), "\(log.stdout)")
@@ -156,12 +158,19 @@ import TestSupport
         let oldKey = try await PumpctlRun.run(["--wand", link, "--key-file", key, "--state-dir", state, "interrogate"])
         // The pump's blinded key id matches no key this laptop holds: no
         // session opens, nothing is sent, and the technician is told to
-        // bring the pump's key (exit 64).
+        // bring the pump's key (exit 64): the key file given is not this pump's.
         #expect(oldKey.status == 64, "\(oldKey.stderr)")
-        #expect(oldKey.stderr.contains("No key held here opens the pump in range"), "\(oldKey.stderr)")
-        // The rotated key is this host's own, no longer a DEMO key: no flag needed.
-        let newKey = try await pumpctl(["--wand", link, "interrogate"])
+        #expect(oldKey.stderr.contains("The key file given with --key-file does not open the pump in range"), "\(oldKey.stderr)")
+        #expect(!oldKey.stderr.contains("give its key file with --key-file"), "\(oldKey.stderr)")
+        // The rotated key is secret, but the pump is still wandsim: it stays
+        // DEMO, needs the flag and is shown as SIMULATED.
+        let withoutFlag = try await pumpctl(["--wand", link, "interrogate"])
+        #expect(withoutFlag.status == 65, "\(withoutFlag.stderr)")
+        #expect(withoutFlag.stderr.contains("--allow-demo-keys"), "\(withoutFlag.stderr)")
+        let newKey = try await pumpctl(["--wand", link, "--json", "interrogate", "--allow-demo-keys"])
         #expect(newKey.status == 0, "\(newKey.stderr)")
+        #expect(newKey.stderr.contains("SIMULATED or bench pump"), "\(newKey.stderr)")
+        #expect(try json(newKey.stdout)["simulated"] as? Bool == true, "\(newKey.stdout)")
     }
 }
 

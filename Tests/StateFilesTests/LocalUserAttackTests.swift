@@ -72,7 +72,8 @@ import TestSupport
     /// A sticky world-writable folder (/tmp) is still one others write into.
     @Test func aStickyWorldWritableFolderIsRefusedToo() throws {
         #expect(chmod(folder.string, 0o1777) == 0)
-        #expect(throws: StateFileError.unsafeDirectory(path: folder.string, problem: .writableByOthers(mode: 0o777))) {
+        // Reported with its sticky bit: "mode 1777", not "mode 777".
+        #expect(throws: StateFileError.unsafeDirectory(path: folder.string, problem: .writableByOthers(mode: 0o1777))) {
             try StateDirectory.requireSafe(folder)
         }
     }

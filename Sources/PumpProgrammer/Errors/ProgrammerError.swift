@@ -55,7 +55,8 @@ public enum ProgrammerError: Error, Equatable, Sendable, CustomStringConvertible
         case let .input(message):
             return message
         case let .refusedByPolicy(message):
-            return "REFUSED: \(message)."
+            // One full stop, whether or not the message brings its own.
+            return "REFUSED: \(message)" + (message.hasSuffix(".") ? "" : ".")
         case let .pumpRefused(opcode, .requestExpired):
             // Held on its way or too slow: the command is dead, and nothing
             // re-sends it by itself; the technician decides whether to ask again.

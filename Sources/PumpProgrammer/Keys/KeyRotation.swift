@@ -44,14 +44,14 @@ public struct KeyRotation: Sendable {
         do { checked = try PumpKeyStore.checkedSerial(serial) } catch { throw .input(error.description) }
         do {
             guard var held = try store.record(serial: checked) else {
-                throw ProgrammerError.input("The keyring holds no key for pump \(checked): import its bundle first (pumpctl keys import BUNDLE). Nothing was sent.")
+                throw ProgrammerError.input("The keyring holds no key for pump \(checked): import its bundle first (pumpctl keys import BUNDLE).")
             }
             let unsettled = held.pendingKeyId
             held.wipe()
             // A second re-key over an unsettled one would drop the key the
             // pump may hold now.
             if let unsettled {
-                throw ProgrammerError.refusedByPolicy("an earlier re-key of pump \(checked) to key \(unsettled) is unacknowledged: open a session with the pump first (pumpctl interrogate) so the keyring learns which key it holds. Nothing was sent.")
+                throw ProgrammerError.refusedByPolicy("an earlier re-key of pump \(checked) to key \(unsettled) is unacknowledged: open a session with the pump first (pumpctl interrogate) so the keyring learns which key it holds")
             }
         } catch let error as PumpKeyStoreError {
             throw .storage(error.description)

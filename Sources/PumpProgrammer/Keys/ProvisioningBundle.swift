@@ -94,7 +94,9 @@ public struct ProvisioningBundle: Sendable {
         var entries: [Entry] = []
         for (index, entry) in parsed.enumerated() {
             guard let serial = PumpKeyStore.checkedSerial(entry.serial) else { throw .malformedSerial(entry: index + 1) }
-            guard seen.insert(serial).inserted else { throw .duplicateSerial(serial) }
+            // Compared without case: "ab-1" and "AB-1" would be one keyring
+            // file on a case-insensitive file system.
+            guard seen.insert(PumpKeyStore.foldedSerial(serial)).inserted else { throw .duplicateSerial(serial) }
             guard entry.key.contains(where: { $0 != 0 }) else { throw .malformedKey(serial: serial) }
             entries.append(Entry(serial: serial, key: entry.key))
         }
@@ -191,7 +193,7 @@ public enum ProvisioningBundleError: Error, Equatable, Sendable, CustomStringCon
         case let .unknownSigner(id): "it is signed by a key this product does not trust (signer id \(id)); only the manufacturer's bundles are accepted"
         case let .badSignature(signer): "its signature does not verify against the \(signer) key: the bundle was changed or damaged after it was signed"
         case let .malformedSerial(entry): "entry \(entry) has a malformed pump serial"
-        case let .duplicateSerial(serial): "it lists pump \(serial) more than once"
+        case let .duplicateSerial(serial): "it lists pump \(serial) more than once (serials are compared without letter case)"
         case let .malformedKey(serial): "the key for pump \(serial) is all zero"
         }
     }

@@ -21,6 +21,11 @@ public struct PumpKeyRecord: Sendable {
     public internal(set) var demo: Bool
 
     public var currentKeyId: String { Rekey.keyIdHex(current) }
+    /// Which pinned signer this key's line goes back to, named from the
+    /// signer's key and never from a bundle's issuer text (which the signer
+    /// writes freely, and anyone can sign with the published DEMO signer).
+    /// A key a re-key made keeps the mark of the key it replaced.
+    public var signerName: String { demo ? ManufacturerSigner.demo.name : ManufacturerSigner.production.name }
     public var pendingKeyId: String? { pending.map(Rekey.keyIdHex) }
 
     public mutating func wipe() {
@@ -96,6 +101,13 @@ public enum PumpKeyStoreError: Error, Equatable, Sendable, CustomStringConvertib
     /// would throw away a key the pump may be using (after a re-key).
     case conflictingKey(serial: String)
     case tooManyKeys(limit: Int)
+    /// A re-key of this pump is unacknowledged: the pump may hold only the
+    /// pending key, so removing the entry could lock the implant out.
+    case unsettledRekey(serial: String, pendingKeyId: String)
+    /// The serial differs from one already held (or another in the same
+    /// bundle) only in letter case: on a case-insensitive file system both
+    /// would be one file, so one pump's key would replace another's.
+    case serialCaseCollision(serial: String, held: String)
 
     public var description: String {
         switch self {
@@ -106,6 +118,10 @@ public enum PumpKeyStoreError: Error, Equatable, Sendable, CustomStringConvertib
         case let .conflictingKey(serial):
             "The keyring already holds another key for pump \(serial) (perhaps from a re-key); nothing was imported. Remove it first (pumpctl keys remove \(serial)) only if the pump is known to use the bundle's key."
         case let .tooManyKeys(limit): "The keyring folder holds more than \(limit) entries; it was not read."
+        case let .unsettledRekey(serial, pendingKeyId):
+            "Pump \(serial) has an unacknowledged re-key to key \(pendingKeyId): the pump may hold only that key, and removing the entry would lock this clinic out of the implant. Hold the wand over the pump and run pumpctl interrogate: the session settles which key the pump holds, and the entry can then be removed."
+        case let .serialCaseCollision(serial, held):
+            "Pump serial \(serial) differs from \(held) only in letter case; serials are compared without case (a case-insensitive file system would keep both in one file). Check the bundle with the manufacturer."
         }
     }
 }
@@ -141,6 +157,12 @@ public struct PumpKeyStore: Sendable {
         guard bytes.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D })
         else { return nil }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The serial as compared for uniqueness: ASCII letters folded to upper
+    /// case (serials are ASCII by `checkedSerial`).
+    public static func foldedSerial(_ serial: String) -> String {
+        String(decoding: serial.utf8.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }, as: UTF8.self)
     }
 
     public static func checkedSerial(_ text: String) throws(PumpKeyStoreError) -> String {
@@ -250,7 +272,16 @@ public struct PumpKeyStore: Sendable {
     @discardableResult
     public func importBundle(_ bundle: ProvisioningBundle, now: Int64) throws(PumpKeyStoreError) -> [String] {
         var toWrite: [ProvisioningBundle.Entry] = []
+        // Serials are one name whatever their case: "ab-1" beside "AB-1"
+        // would be one file on a case-insensitive file system.
+        var heldByFoldedSerial: [String: String] = [:]
+        if try checkedFolder(creating: false) != nil {
+            for held in try serials() { heldByFoldedSerial[PumpKeyStore.foldedSerial(held)] = held }
+        }
         for entry in bundle.entries {
+            if let held = heldByFoldedSerial[PumpKeyStore.foldedSerial(entry.serial)], held != entry.serial {
+                throw .serialCaseCollision(serial: entry.serial, held: held)
+            }
             if var held = try record(serial: entry.serial) {
                 defer { held.wipe() }
                 if held.current == entry.key || held.pending == entry.key { continue }
@@ -259,7 +290,9 @@ public struct PumpKeyStore: Sendable {
             toWrite.append(entry)
         }
         if toWrite.count + (try records().count) > Self.maximumKeys { throw .tooManyKeys(limit: Self.maximumKeys) }
-        let source = "bundle \(bundle.bundleId) (\(bundle.issuer))"
+        // The signer named is the pinned key that verified the bundle; the
+        // issuer text is the signer's own words and is labelled as such.
+        let source = "bundle \(bundle.bundleId), \(bundle.signer.name) signer, issuer text \"\(bundle.issuer)\""
         for entry in toWrite {
             var record = PumpKeyRecord(serial: entry.serial, current: entry.key, pending: nil, changedAt: now,
                                        source: source, demo: bundle.signer.isDemo)
@@ -269,11 +302,16 @@ public struct PumpKeyStore: Sendable {
         return toWrite.map(\.serial)
     }
 
-    /// Removes the pump's entry; `.notFound` when there is none.
-    public func remove(serial: String) throws(PumpKeyStoreError) {
+    /// Removes the pump's entry; `.notFound` when there is none, and
+    /// `.unsettledRekey` while a re-key is unacknowledged (the pump may hold
+    /// only the pending key) unless `discardingUnsettledRekey` is given,
+    /// which accepts that the pump may be left with no key anyone holds.
+    public func remove(serial: String, discardingUnsettledRekey: Bool = false) throws(PumpKeyStoreError) {
         let serial = try Self.checkedSerial(serial)
         guard var held = try record(serial: serial) else { throw .notFound(serial: serial) }
+        let pending = held.pendingKeyId
         held.wipe()
+        if let pending, !discardingUnsettledRekey { throw .unsettledRekey(serial: serial, pendingKeyId: pending) }
         do { try AtomicFile.remove(path(serial)) } catch { throw .file(error) }
     }
 
@@ -297,9 +335,11 @@ public struct PumpKeyStore: Sendable {
         record.current = key
         record.pending = nil
         record.changedAt = now
-        record.source = "re-key"
-        // A key the host generated is no one's published key.
-        record.demo = false
+        // A DEMO-keyed pump (wandsim, a bench pump) stays DEMO after a
+        // re-key: the new key is secret, but the pump is still not a
+        // patient's, and everything that follows from the mark (the
+        // SIMULATED banner, simulated audit rows, --allow-demo-keys) stays.
+        record.source = record.demo ? "re-key of a DEMO key" : "re-key"
         try write(record)
     }
 

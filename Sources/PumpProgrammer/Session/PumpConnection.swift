@@ -71,7 +71,9 @@ public actor PumpConnection {
                                   key: used.candidate.key, keyRole: used.role)
         case .failure(.rejected(.unknownPump)) where !keyring.demoRefused.isEmpty:
             let serials = keyring.demoRefused.sorted().joined(separator: ", ")
-            throw .refusedByPolicy("No key held here opens the pump in range. The keys for \(serials) came from a DEMO-signed bundle, whose signer is published, and are not used for a pump that is not simulated: for wandsim or a bench pump give --allow-demo-keys; a patient's pump needs the manufacturer's bundle. Nothing was sent to the pump.")
+            throw .refusedByPolicy("No key held here opens the pump in range. The keys for \(serials) came from a DEMO-signed bundle, whose signer is published, and are not used for a pump that is not simulated: for wandsim or a bench pump give --allow-demo-keys; a patient's pump needs the manufacturer's bundle")
+        case .failure(.rejected(.unknownPump)) where keyring.holdsOnlyAKeyFile:
+            throw .input("The key file given with --key-file does not open the pump in range: it is not this pump's key. Check which key file belongs to this pump, or leave out --key-file to use the keyring.")
         case .failure(let error):
             throw sessionFailure(error)
         }

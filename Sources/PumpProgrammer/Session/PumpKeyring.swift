@@ -44,6 +44,10 @@ public struct PumpKeyring: Sendable {
         anySerial == key || keys.values.contains(key) || pending.values.contains(key)
     }
 
+    /// Whether the only key is one given for any serial (a `--key-file`):
+    /// a pump it does not open is told so, not to import a bundle.
+    public var holdsOnlyAKeyFile: Bool { anySerial != nil && keys.isEmpty && pending.isEmpty }
+
     public var isEmpty: Bool { keys.isEmpty && pending.isEmpty && anySerial == nil && demoRefused.isEmpty }
 
     /// The first key to try for `serial` (`candidates(for:)`).
@@ -113,7 +117,14 @@ public struct PumpKeyring: Sendable {
             }
             return PumpKeyring(anySerial: key)
         } catch let error as StateFileError {
-            throw .input("The pump key file cannot be used: \(error.description)")
+            // A file others could read or swap is a permission problem (77),
+            // as an unsafe state directory is, not a usage mistake.
+            switch error {
+            case .unsafeDirectory, .ownedByAnotherUser, .unsafePermissions, .notRegularFile, .notDirectory:
+                throw .permissionDenied("The pump key file cannot be used: \(error.description)")
+            default:
+                throw .input("The pump key file cannot be used: \(error.description)")
+            }
         } catch let error as ProgrammerError {
             throw error
         } catch {

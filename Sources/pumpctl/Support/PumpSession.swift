@@ -160,7 +160,7 @@ enum PumpSession {
         } catch let error as PolicyFileError {
             throw Output.fail(CommandFailure(status: .usage, message: "The policy file cannot be used: \(error.description)"))
         } catch let error as StateFileError {
-            throw Output.fail(CommandFailure(status: .usage, message: "The policy file cannot be read: \(error.description)"))
+            throw Output.fail(CommandFailure.unreadableFile(error, message: "The policy file cannot be read: \(error.description)", unsafeCode: "unsafe_policy_file"))
         }
     }
 
@@ -192,7 +192,9 @@ enum PumpSession {
         case (.uncertain, _), (.unresolved, _):
             break
         default:
-            message += " " + PlanText.sentence(effect)
+            // The ledger says what the pump was left in; a fixed "nothing was
+            // sent" a library message brought is dropped so it is said once.
+            message = PlanText.withoutFixedNothingSent(message) + " " + PlanText.sentence(effect)
         }
         let code: String = switch error {
         case .input: "input"
