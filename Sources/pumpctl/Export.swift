@@ -114,9 +114,18 @@ struct Export: AsyncParsableCommand {
                 do { bundles.append((visit, try FHIRExport.bundle(visit, log: entries))) } catch { problems.append(error.description) }
             }
             for problem in problems { Output.note("Not exported: \(problem)") }
+            if chosen.isEmpty, !simulated.isEmpty, !includeSimulated {
+                throw Output.fail(CommandFailure(status: .refusedByPolicy, message:
+                    "REFUSED: every visit chosen was SIMULATED; give --include-simulated to export them as test data."))
+            }
+            // Nothing to export is not an error: an empty listing and 0,
+            // with --json as in text.
             if chosen.isEmpty {
-                throw Output.fail(CommandFailure(status: simulated.isEmpty || includeSimulated ? .notFound : .refusedByPolicy, message: simulated.isEmpty || includeSimulated
-                    ? "No visit to export." : "REFUSED: every visit chosen was SIMULATED; give --include-simulated to export them as test data."))
+                Output.note("No visits to export.")
+                if global.json, post != nil { try Output.json(PostListing(sent: [], unconfirmed: [], problems: [])) }
+                else if global.json, outputDirectory != nil { try Output.json(ExportListing(files: [], problems: [])) }
+                else if global.json { try Output.json(EmptyBundleListing()) }
+                return
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -195,7 +204,14 @@ struct Export: AsyncParsableCommand {
                         written.append(path.string)
                     }
                 } catch let error as StateFileError {
-                    throw Output.fail(CommandFailure(status: .internalError, message: "The export could not be written: \(error.description)"))
+                    // A folder others can write into is a permission to fix, as for the state directory.
+                    let unsafe: Bool = switch error {
+                    case .unsafeDirectory, .unsafePermissions: true
+                    default: false
+                    }
+                    throw Output.fail(CommandFailure(status: unsafe ? .permissionDenied : .internalError,
+                                                     message: "The export could not be written: \(error.description)",
+                                                     code: unsafe ? "unsafe_output_directory" : nil))
                 }
                 if global.json { try Output.json(ExportListing(files: written, problems: problems)) } else {
                     for path in written { Output.line("Wrote \(path)") }
@@ -232,6 +248,12 @@ struct PostListing: Encodable {
     /// Visits POSTed whose answer did not confirm they were stored.
     var unconfirmed: [String]
     var problems: [String]
+}
+
+/// `{"bundles": [], "problems": []}` with nothing to export.
+struct EmptyBundleListing: Encodable {
+    var bundles: [String] = []
+    var problems: [String] = []
 }
 
 struct BundleListing: Encodable {

@@ -63,6 +63,23 @@ import Testing
         #expect(found.first?.identifier.first?.value == "rc03")
     }
 
+    @Test func aRefillOverrideIsOneProvenanceNamingBothRequests() throws {
+        let log = try base.log()
+        let override = [AuditOverride(code: "refill.discrepancy", reason: "syringe misread, re-measured")]
+        try base.append(log, "session", .event, outcome: .sessionOpened)
+        try base.append(log, "interrogate", .event, outcome: .read, FHIRExportTests.read)
+        try base.append(log, "refill-begin", .intent, id: "rb05", Self.asked, overrides: override)
+        try base.append(log, "refill-begin", .outcome, id: "rb05", outcome: .done)
+        try base.append(log, "refill", .intent, id: "rc05", Self.asked, overrides: override)
+        try base.append(log, "refill", .outcome, id: "rc05", outcome: .done)
+        let entries = try log.entries()
+        let bundle = try FHIRExport.bundle(AuditVisit.visits(in: entries)[0], log: entries)
+        let provenances = base.resources(bundle) { (r: FHIR.Resource) -> FHIR.Provenance? in if case .provenance(let p) = r { return p }; return nil }
+        #expect(provenances.count == 1, "one refill, one authorisation")
+        let targets = provenances.first?.target.compactMap(\.reference) ?? []
+        #expect(targets.count == 3, "both requests' AuditEvents and the Procedure: \(targets)")
+    }
+
     @Test func aRefillRefusedForAnUnacknowledgedDiscrepancyIsNotDone() throws {
         let log = try base.log()
         try base.append(log, "session", .event, outcome: .sessionOpened)

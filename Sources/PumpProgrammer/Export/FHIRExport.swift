@@ -301,8 +301,11 @@ public enum FHIRExport {
         }
 
         // Overrides and the second provider, on the command they belong to.
-        for row in visit.rows where !row.overrides.isEmpty || row.secondOperator != nil {
+        let sharedBegins = beginsSharingProvenance(visit, log: log)
+        let folded = Set(sharedBegins.values.joined().map(\.hash))
+        for row in visit.rows where (!row.overrides.isEmpty || row.secondOperator != nil) && !folded.contains(row.hash) {
             var provenanceTargets = [FHIR.Reference.to("AuditEvent", stableID("AuditEvent", mark, row.hash))]
+            provenanceTargets += (sharedBegins[row.hash] ?? []).map { .to("AuditEvent", stableID("AuditEvent", mark, $0.hash)) }
             if let target = row.commandID.flatMap({ targets[$0] }) { provenanceTargets.append(target) }
             if row.command == "program", let requestReference { provenanceTargets.append(requestReference) }
             var agents = [FHIR.Provenance.Agent(type: .init(coding: [.init(system: "http://terminology.hl7.org/CodeSystem/provenance-participant-type", code: "author", display: "Author")], text: nil),

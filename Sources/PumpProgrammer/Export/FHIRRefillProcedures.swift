@@ -27,11 +27,32 @@ extension FHIRExport {
     /// refill, by a refill-complete intent (that one files the refill): the
     /// next refill request of the pump in the log after `begin`.
     static func beginHasCompletion(_ begin: AuditEntry, log: [AuditEntry]) -> Bool {
+        completion(of: begin, log: log) != nil
+    }
+
+    /// The refill-complete intent of the same refill as the refill-begin
+    /// intent `begin`, if one followed it.
+    static func completion(of begin: AuditEntry, log: [AuditEntry]) -> AuditEntry? {
         let next = log.first {
             $0.sequence > begin.sequence && $0.pumpSerial == begin.pumpSerial && $0.phase == .intent
                 && [refillBegin, refillComplete].contains($0.command)
         }
-        return next?.command == refillComplete
+        return next?.command == refillComplete ? next : nil
+    }
+
+    /// Refill-begin rows whose overrides and second provider are those of
+    /// their refill-complete row: one refill, one authorisation, so one
+    /// Provenance (the completion's), which also names the begin's
+    /// AuditEvent. Keyed by the completion row's hash.
+    static func beginsSharingProvenance(_ visit: AuditVisit, log: [AuditEntry]) -> [String: [AuditEntry]] {
+        var shared: [String: [AuditEntry]] = [:]
+        for row in visit.rows where row.phase == .intent && row.command == refillBegin
+            && (!row.overrides.isEmpty || row.secondOperator != nil) {
+            guard let done = completion(of: row, log: log), done.overrides == row.overrides, done.secondOperator == row.secondOperator,
+                  done.operatorName == row.operatorName, visit.rows.contains(where: { $0.hash == done.hash }) else { continue }
+            shared[done.hash, default: []].append(row)
+        }
+        return shared
     }
 
     /// What became of a refill whose refill-begin is the last request of it
