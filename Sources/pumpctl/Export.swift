@@ -114,9 +114,18 @@ struct Export: AsyncParsableCommand {
                 do { bundles.append((visit, try FHIRExport.bundle(visit, log: entries))) } catch { problems.append(error.description) }
             }
             for problem in problems { Output.note("Not exported: \(problem)") }
+            if chosen.isEmpty, !simulated.isEmpty, !includeSimulated {
+                throw Output.fail(CommandFailure(status: .refusedByPolicy, message:
+                    "REFUSED: every visit chosen was SIMULATED; give --include-simulated to export them as test data."))
+            }
+            // Nothing to export is not an error: an empty listing and 0,
+            // with --json as in text.
             if chosen.isEmpty {
-                throw Output.fail(CommandFailure(status: simulated.isEmpty || includeSimulated ? .notFound : .refusedByPolicy, message: simulated.isEmpty || includeSimulated
-                    ? "No visit to export." : "REFUSED: every visit chosen was SIMULATED; give --include-simulated to export them as test data."))
+                Output.note("No visits to export.")
+                if global.json, post != nil { try Output.json(PostListing(sent: [], unconfirmed: [], problems: [])) }
+                else if global.json, outputDirectory != nil { try Output.json(ExportListing(files: [], problems: [])) }
+                else if global.json { try Output.json(EmptyBundleListing()) }
+                return
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -151,6 +160,7 @@ struct Export: AsyncParsableCommand {
                 // A fixed first delay keeps the retries quick in the tests' local server too.
                 let poster = FHIRPoster(base: url, retries: retries, firstDelay: .milliseconds(500))
                 var sent: [FHIRPoster.Sent] = []
+                var unconfirmed: [String] = []
                 for (visit, bundle) in bundles {
                     let body: Data
                     do { body = try encoder.encode(bundle) } catch {
@@ -159,15 +169,29 @@ struct Export: AsyncParsableCommand {
                     }
                     do { sent.append(try await poster.send(body, visit: visit.id, entries: bundle.entry.count)) } catch {
                         problems.append(error.description)
-                        Output.note("Not sent: \(error.description)")
+                        if error.sentUnconfirmed {
+                            unconfirmed.append(error.visit)
+                            Output.note("Sent, but the server's answer did not confirm it was stored: \(error.description)")
+                        } else {
+                            Output.note("Not sent: \(error.description)")
+                        }
                     }
                 }
                 try audit(.outcome, visits: sent.map(\.visit), outcome: sent.count == bundles.count ? .exported : .notSent,
                           extra: ["not_sent": "\(bundles.count - sent.count)"])
-                if global.json { try Output.json(PostListing(sent: sent, problems: problems)) } else {
+                if global.json { try Output.json(PostListing(sent: sent, unconfirmed: unconfirmed, problems: problems)) } else {
                     for item in sent {
                         Output.line("Sent visit \(item.visit): HTTP \(item.status), \(item.entries.count) resources stored (\(item.attempts) attempt(s))")
                     }
+                }
+                if !problems.isEmpty {
+                    let message = "\(problems.count) visit(s) were not stored as far as the server confirmed (\(problems.joined(separator: " "))). Sending again is safe: it updates, never duplicates. Nothing was sent to a pump."
+                    // One JSON document per run: with --json the listing
+                    // above is it (its problems say what failed), and the
+                    // message goes to stderr only.
+                    guard global.json else { throw Output.fail(CommandFailure(status: .communicationFailure, message: message)) }
+                    Output.note("ERROR: \(message)")
+                    throw ExitStatus.communicationFailure.exitCode
                 }
             } else if let outputDirectory {
                 var written: [String] = []
@@ -180,7 +204,14 @@ struct Export: AsyncParsableCommand {
                         written.append(path.string)
                     }
                 } catch let error as StateFileError {
-                    throw Output.fail(CommandFailure(status: .internalError, message: "The export could not be written: \(error.description)"))
+                    // A folder others can write into is a permission to fix, as for the state directory.
+                    let unsafe: Bool = switch error {
+                    case .unsafeDirectory, .unsafePermissions: true
+                    default: false
+                    }
+                    throw Output.fail(CommandFailure(status: unsafe ? .permissionDenied : .internalError,
+                                                     message: "The export could not be written: \(error.description)",
+                                                     code: unsafe ? "unsafe_output_directory" : nil))
                 }
                 if global.json { try Output.json(ExportListing(files: written, problems: problems)) } else {
                     for path in written { Output.line("Wrote \(path)") }
@@ -189,10 +220,6 @@ struct Export: AsyncParsableCommand {
                 // The bundles as FHIR spells them (camelCase), inside one object.
                 let data = try encoder.encode(BundleListing(bundles: bundles.map(\.1), problems: problems))
                 FileHandle.standardOutput.write(data + Data("\n".utf8))
-            }
-            if post != nil, !problems.isEmpty {
-                throw Output.fail(CommandFailure(status: .communicationFailure, message:
-                    "\(problems.count) visit(s) were not sent (\(problems.joined(separator: " "))). Sending again is safe: it updates, never duplicates. Nothing was sent to a pump."))
             }
             if !problems.isEmpty { throw ExitStatus.refusedByPolicy.exitCode }
         }
@@ -215,9 +242,18 @@ struct ExportListing: Encodable {
     var problems: [String]
 }
 
+/// `--json export fhir --post`: docs/schemas/export-fhir-post.json.
 struct PostListing: Encodable {
     var sent: [FHIRPoster.Sent]
+    /// Visits POSTed whose answer did not confirm they were stored.
+    var unconfirmed: [String]
     var problems: [String]
+}
+
+/// `{"bundles": [], "problems": []}` with nothing to export.
+struct EmptyBundleListing: Encodable {
+    var bundles: [String] = []
+    var problems: [String] = []
 }
 
 struct BundleListing: Encodable {

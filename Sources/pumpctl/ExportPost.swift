@@ -35,6 +35,25 @@ struct FHIRPoster {
         case redirected(visit: String, status: Int, location: String)
         case entryCount(visit: String, sent: Int, answered: Int)
 
+        /// The visit the failure is about.
+        var visit: String {
+            switch self {
+            case let .refused(visit, _, _), let .unreachable(visit, _, _), let .entryFailed(visit, _),
+                 let .malformedResponse(visit, _), let .redirected(visit, _, _), let .entryCount(visit, _, _):
+                return visit
+            }
+        }
+
+        /// Whether the bundle reached the server and was answered, but the
+        /// answer does not confirm it was stored: it may be stored, in part
+        /// or whole, so it is never called "not sent".
+        var sentUnconfirmed: Bool {
+            switch self {
+            case .entryFailed, .malformedResponse, .entryCount: return true
+            case .refused, .unreachable, .redirected: return false
+            }
+        }
+
         var description: String {
             switch self {
             case let .refused(visit, status, body):

@@ -22,9 +22,20 @@ import Testing
         #expect(text.hasPrefix("# Refill and reprogram, pump RP20-000001 (SIMULATED)"))
         #expect(text.contains("**Tell the scheduler: low-reservoir alarm on 2027-02-19**"))
         #expect(text.contains("| Daily dose | 400 mcg/day |"))
-        // A pipe in a value must not split the table cell.
-        #expect(text.contains("| Note | a <b> \\| c |"))
+        // A pipe in a value must not split the table cell, and HTML in a
+        // value is text, never markup passed through to a renderer.
+        #expect(text.contains("| Note | a &lt;b&gt; \\| c |"))
+        #expect(!text.contains("<b>"))
         #expect(text.contains("| 07:00 | 500 mcg/day |"))
+    }
+
+    @Test func markdownKeepsNoRawHTMLFromANameOrTitle() {
+        var hostile = report
+        hostile.title = "pump <img src=x onerror=alert(1)>"
+        hostile.attestations = [.init(role: "operator", name: "<img src=x onerror=alert(1)>")]
+        let text = hostile.markdown
+        #expect(!text.contains("<img"), "\(text)")
+        #expect(text.contains("&lt;img src=x onerror=alert(1)&gt;"))
     }
 
     @Test func htmlEscapesValuesAndDrawsBothCharts() throws {

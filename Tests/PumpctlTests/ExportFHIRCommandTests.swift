@@ -231,6 +231,25 @@ import TestSupport
         return nil
     }
 
+    /// Nothing to export is not an error, in text as with --json; an
+    /// output folder others can write into is refused as a permission (77).
+    @Test func nothingToExportIsAnEmptyListingAndAWorldWritableOutputFolderIs77() async throws {
+        let text = try await pumpctl(["export", "fhir"])
+        #expect(text.status == 0, "\(text.stderr)")
+        let json = try await pumpctl(["--json", "export", "fhir"])
+        #expect(json.status == 0, "\(json.stderr)")
+        #expect(try await JSONContractTests.violations(of: json.stdout, schema: "export-fhir.json").isEmpty, "\(json.stdout)")
+        #expect((try object(json.stdout)["bundles"] as? [Any])?.isEmpty == true, "\(json.stdout)")
+
+        try await visits()
+        let open = stateDir + "/open"
+        try FileManager.default.createDirectory(atPath: open, withIntermediateDirectories: true)
+        #expect(chmod(open, 0o777) == 0)
+        let unsafe = try await pumpctl(["--json", "export", "fhir", "--include-simulated", "--output-dir", open])
+        #expect(unsafe.status == 77, "\(unsafe.stderr)")
+        #expect(try object(unsafe.stdout)["error"] != nil)
+    }
+
     @Test func simulatedVisitsAreRefusedUnlessIncluded() async throws {
         try await visits()
         let listed = try await pumpctl(["export", "fhir", "--include-simulated"])

@@ -115,6 +115,7 @@ import TestSupport
         #expect(first.status == 0, "\(first.stderr)")
         let sent = try #require((try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])?["sent"] as? [[String: Any]])
         #expect(sent.map { $0["attempts"] as? Int } == [2, 1], "the 503 is retried once")
+        #expect(try await JSONContractTests.violations(of: first.stdout, schema: "export-fhir-post.json").isEmpty, "\(first.stdout)")
         var seen = try requests(log)
         #expect(seen.map { $0["answered"] as? Int } == [503, 200, 200])
         #expect(seen.allSatisfy { $0["path"] as? String == "/fhir" && $0["content_type"] as? String == "application/fhir+json" })
@@ -173,6 +174,23 @@ import TestSupport
         #expect(seen.count == 2 && seen.allSatisfy { $0["path"] as? String == "/fhir" }, "one request per visit, not retried, not followed: \(seen)")
         _ = await redirecting.terminate()
         _ = log
+    }
+
+    @Test func aBadAnswerWithJSONIsOneDocumentAndSaysSentButNotConfirmed() async throws {
+        try await visits()
+        let (short, port, _) = try await startServer(status: 1)
+        let url = "http://127.0.0.1:\(port)/fhir"
+        let partial = try await pumpctl(["--json", "export", "fhir", "--include-simulated", "--retries", "0", "--post", url])
+        #expect(partial.status == 74, "\(partial.stderr)")
+        // Exactly one JSON document on stdout, the listing, valid against its schema.
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(partial.stdout.utf8)) as? [String: Any], "\(partial.stdout)")
+        #expect(document["error"] == nil)
+        #expect((document["sent"] as? [Any])?.isEmpty == true)
+        #expect((document["unconfirmed"] as? [String])?.count == 2, "\(partial.stdout)")
+        #expect(try await JSONContractTests.violations(of: partial.stdout, schema: "export-fhir-post.json").isEmpty, "\(partial.stdout)")
+        #expect(partial.stderr.contains("Sent, but the server's answer did not confirm it was stored"), "\(partial.stderr)")
+        #expect(!partial.stderr.contains("Not sent:"), "\(partial.stderr)")
+        _ = await short.terminate()
     }
 
     @Test func credentialsInTheURLAndPlainHTTPToAnotherComputerAreRefused() async throws {

@@ -83,6 +83,19 @@ import TestSupport
         try await expectConforms(try await pumpctl(["audit", "verify"]), "audit-verify.json")
     }
 
+    /// A line without drug (after a catheter replacement): its segment has
+    /// drug and concentration `null`, the line transition every key, and
+    /// catheter's own output is the pump as read after it.
+    @Test func aLineWithoutDrugMatchesTheInterrogateSchema() async throws {
+        try await expectConforms(try await pumpctl(["--yes", "stop", "--override", "withdrawal.risk=catheter revision"]), "interrogate.json")
+        let catheter = try await pumpctl(["--yes", "catheter", "--replaced", "--volume", "0.3mL"])
+        try await expectConforms(catheter, "interrogate.json")
+        let read = try await pumpctl(["interrogate"])
+        try await expectConforms(read, "interrogate.json", status: 79)
+        #expect(read.stdout.contains("\"drug\" : null"), "a segment without drug says so: \(read.stdout)")
+        #expect(read.stdout.contains("\"reservoir_drug_arrives\""), "\(read.stdout)")
+    }
+
     @Test func aRefusalWithJSONPrintsTheErrorObject() async throws {
         // No --yes and no terminal: refused before anything is sent.
         let refused = try await pumpctl(["program", Self.prescriptions + "/baclofen-continuous-450.json"])

@@ -89,6 +89,8 @@ public enum FHIRExport {
     public static let visitSystem = "urn:pumpwand:visit"
     public static let auditCommandSystem = "urn:pumpwand:audit-command"
     public static let observationSystem = "urn:pumpwand:observation"
+    /// An audit row by its hash (a refill refused before it had a command id).
+    public static let auditRowSystem = "urn:pumpwand:audit-row"
 
     /// Test data marks (HL7 v3 ActReason HTEST) on every resource of a simulated visit.
     static let simulatedMeta = FHIR.Meta(
@@ -263,22 +265,26 @@ public enum FHIRExport {
         // as a procedure on the pump (drug put into the reservoir is not
         // drug given to the patient).
         var targets: [String: FHIR.Reference] = [:]
-        for intent in visit.rows where intent.phase == .intent && ["bolus", "refill"].contains(intent.command) {
-            guard let commandID = intent.commandID else { continue }
-            let rows = log.filter { $0.commandID == commandID }
-            if intent.command == "refill" {
-                let (status, reason) = administrationStatus(rows)
-                let id = stableID("Procedure", mark, commandID)
-                targets[commandID] = .to("Procedure", id)
-                let text = "reservoir refill: \(intent.parameters["added"] ?? "?") of \(intent.parameters["drug"] ?? drug) \(intent.parameters["concentration"] ?? "") put into the pump's reservoir; withdrawn \(intent.parameters["withdrawn"] ?? "?") (expected \(intent.parameters["expected"] ?? "?"))"
+        for refill in refillsAsked(visit, log: log) {
+            let intent = refill.row
+            let id = refillProcedureID(refill, mark: mark)
+            targets[intent.commandID ?? intent.hash] = .to("Procedure", id)
+            let (status, reason) = (refill.status, refill.reason)
+            // A refill refused before it had a command id is named by its audit row.
+            let identifier = intent.commandID.map { FHIR.Identifier(system: commandSystem, value: $0) }
+                ?? FHIR.Identifier(system: auditRowSystem, value: intent.hash)
+            let done = status == "completed"
+            let text = "reservoir refill: \(intent.parameters["added"] ?? "?") of \(intent.parameters["drug"] ?? drug) \(intent.parameters["concentration"] ?? "") \(done ? "put into" : "asked to be put into") the pump's reservoir; withdrawn \(intent.parameters["withdrawn"] ?? "?") (expected \(intent.parameters["expected"] ?? "?"))"
                 resources.append(.procedure(FHIR.Procedure(
-                    id: id, meta: meta, identifier: [.init(system: commandSystem, value: commandID)], status: status,
+                    id: id, meta: meta, identifier: [identifier], status: status,
                     statusReason: reason.map { .text($0) }, category: [.text("pump reservoir refill")],
                     code: .text("refill of implanted drug pump reservoir"), subject: subject, occurrenceDateTime: intent.time,
                     recorded: intent.time, performer: [.init(actor: .named(intent.operatorName))],
                     focalDevice: [.init(manipulated: deviceReference)], note: [.init(text: text)])))
-                continue
-            }
+        }
+        for intent in visit.rows where intent.phase == .intent && intent.command == "bolus" {
+            guard let commandID = intent.commandID else { continue }
+            let rows = log.filter { $0.commandID == commandID }
             let (status, reason, given) = bolusStatus(rows)
             let id = stableID("MedicationAdministration", mark, commandID)
             targets[commandID] = .to("MedicationAdministration", id)
@@ -295,8 +301,11 @@ public enum FHIRExport {
         }
 
         // Overrides and the second provider, on the command they belong to.
-        for row in visit.rows where !row.overrides.isEmpty || row.secondOperator != nil {
+        let sharedBegins = beginsSharingProvenance(visit, log: log)
+        let folded = Set(sharedBegins.values.joined().map(\.hash))
+        for row in visit.rows where (!row.overrides.isEmpty || row.secondOperator != nil) && !folded.contains(row.hash) {
             var provenanceTargets = [FHIR.Reference.to("AuditEvent", stableID("AuditEvent", mark, row.hash))]
+            provenanceTargets += (sharedBegins[row.hash] ?? []).map { .to("AuditEvent", stableID("AuditEvent", mark, $0.hash)) }
             if let target = row.commandID.flatMap({ targets[$0] }) { provenanceTargets.append(target) }
             if row.command == "program", let requestReference { provenanceTargets.append(requestReference) }
             var agents = [FHIR.Provenance.Agent(type: .init(coding: [.init(system: "http://terminology.hl7.org/CodeSystem/provenance-participant-type", code: "author", display: "Author")], text: nil),
@@ -444,7 +453,10 @@ public enum FHIRExport {
             reservoir.valueQuantity = quantity(value, "mL")
             result.append(.observation(reservoir))
         }
-        if let date = state["low_reservoir_alarm_date"], !date.isEmpty {
+        // No date can be projected while a refill is open or after one was
+        // abandoned (the reservoir's contents are not known): none is filed.
+        if let date = state["low_reservoir_alarm_date"], !date.isEmpty, notDelivering(state) != "refill-in-progress",
+           state["reservoir_contents_unknown"] != "true" {
             var alarm = observation("low-reservoir-alarm-date", "projected low-reservoir alarm date")
             alarm.valueDateTime = date
             result.append(.observation(alarm))

@@ -107,9 +107,9 @@ public struct SessionReport: Sendable, Equatable {
     }
 
     public var markdown: String {
-        var lines = ["# \(title)" + (simulated ? " (SIMULATED)" : ""), "", "**\(headline)**", ""]
+        var lines = ["# \(escapeMarkdown(title))" + (simulated ? " (SIMULATED)" : ""), "", "**\(escapeMarkdown(headline))**", ""]
         for section in sections {
-            lines.append("## \(section.title)")
+            lines.append("## \(escapeMarkdown(section.title))")
             lines.append("")
             lines.append("| | |")
             lines.append("|---|---|")
@@ -464,7 +464,12 @@ public struct SessionReport: Sendable, Equatable {
         return out
     }
 
+    /// Markdown passes raw HTML through to whatever renders it: a name
+    /// such as `<img src=x onerror=...>` must show as text, as in the HTML
+    /// report, so `&`, `<` and `>` become entities (rendered as themselves).
     private func escapeMarkdown(_ text: String) -> String {
-        text.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
+            .replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
     }
 }

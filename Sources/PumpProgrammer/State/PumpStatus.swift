@@ -127,6 +127,17 @@ public struct PumpStatus: Sendable, Encodable {
         var volume: QuantityValue
         var drug: String?
         var concentration: QuantityValue?
+
+        // A segment without drug says so (`null`), never by a missing key:
+        // docs/schemas/interrogate.json requires every key.
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(volume, forKey: .volume)
+            try container.encode(drug, forKey: .drug)
+            try container.encode(concentration, forKey: .concentration)
+        }
+
+        enum CodingKeys: String, CodingKey { case volume, drug, concentration }
     }
 
     private struct LineJSON: Encodable {
@@ -140,6 +151,17 @@ public struct PumpStatus: Sendable, Encodable {
         var reservoirDrugArrives: String?
         /// After a drug change: the drug the patient receives now, from the line.
         var nowDelivering: NowJSON?
+
+        // No arrival time (nothing delivered) and no drug from the line are
+        // `null`, as the schema requires, never a missing key.
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(ahead, forKey: .ahead)
+            try container.encode(reservoirDrugArrives, forKey: .reservoirDrugArrives)
+            try container.encode(nowDelivering, forKey: .nowDelivering)
+        }
+
+        enum CodingKeys: String, CodingKey { case ahead, reservoirDrugArrives, nowDelivering }
     }
 
     private struct NowJSON: Encodable {

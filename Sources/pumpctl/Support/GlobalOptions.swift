@@ -122,7 +122,7 @@ struct GlobalOptions: ParsableArguments {
             throw Output.fail(CommandFailure(status: .usage, message:
                 "Who is operating? There is no login name: give --operator NAME. Nothing was sent to the pump."))
         }
-        do { return try PatientRecord.checkedName(given, field: "operator") } catch {
+        do { return try OperatorName.checked(given, field: "operator") } catch {
             throw Output.fail(CommandFailure(status: .usage, message: "--operator: \(error.description) Nothing was sent to the pump."))
         }
     }
@@ -133,7 +133,7 @@ struct GlobalOptions: ParsableArguments {
     func checkedSecondOperator(_ second: String?, operatorName: String) throws -> String? {
         guard let second else { return nil }
         let checked: String
-        do { checked = try PatientRecord.checkedName(second, field: "second operator") } catch {
+        do { checked = try OperatorName.checked(second, field: "second operator") } catch {
             throw Output.fail(CommandFailure(status: .usage, message: "--second-operator: \(error.description) Nothing was sent to the pump."))
         }
         guard checked.lowercased() != operatorName.lowercased() else {
