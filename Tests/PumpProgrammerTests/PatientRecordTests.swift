@@ -147,4 +147,20 @@ import Testing
         }
         #expect(try log.entries().isEmpty)
     }
+
+    @Test func anUnusableRecordNeverStopsAReadOrAStop() throws {
+        try PatientRecords(directory: directory).save(try make())
+        chmod(directory.file("patients/RP20-000001.json").string, 0o644)
+        let log = try AuditLog(directory: directory)
+        for command in ["interrogate", CommandKind.stop.rawValue] {
+            let row = try log.append(AuditRecord(operatorName: "nurse.a", pumpSerial: "RP20-000001", command: command, phase: .intent))
+            #expect(row.parameters["patient_record"] == "unusable", "\(command)")
+            #expect(row.parameters["patient_record_problem"]?.isEmpty == false)
+            #expect(row.parameters["patient_name"] == nil)
+        }
+        // A change still needs a patient it can trust.
+        #expect(throws: AuditError.self) {
+            try log.append(AuditRecord(operatorName: "nurse.a", pumpSerial: "RP20-000001", command: CommandKind.bolus.rawValue, phase: .intent))
+        }
+    }
 }

@@ -200,7 +200,17 @@ public final class AuditLog: Sendable {
         var record = record
         if let serial = record.pumpSerial {
             let patient: PatientRecord?
-            do { patient = try patients.record(forPump: serial) } catch { throw .storage(error.description) }
+            do { patient = try patients.record(forPump: serial) } catch {
+                // A record that cannot be trusted (another user can write it,
+                // a link, damaged) stops a change, which must name its
+                // patient. It never stops a read or a stop: an emergency stop
+                // must not wait on a file's mode. Those rows say the record
+                // was unusable, and why, instead of naming a patient.
+                if let kind = CommandKind(rawValue: record.command), kind != .stop { throw .storage(error.description) }
+                record.parameters["patient_record"] = "unusable"
+                record.parameters["patient_record_problem"] = String(error.description.prefix(300))
+                return record
+            }
             // A training record (set with --simulator) on a real pump's row
             // would file test data as a patient's: the row, and with it the
             // session, is refused.
