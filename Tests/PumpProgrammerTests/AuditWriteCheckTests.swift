@@ -122,6 +122,18 @@ import Testing
         #expect(refusal(of: try AuditLog(directory: directory, key: key)) == .rowChanged)
     }
 
+    @Test func aNewLogsFirstCommandEndingBeforeItsSealLeavesALogTheNextCommandWritesTo() throws {
+        let first = try AuditLog(directory: directory, key: key)
+        for _ in 1...3 { try first.append(record()) }
+        // The first command has not sealed (it crashed, or is still open):
+        // its first row was sealed at once, and the rest chain from it.
+        let next = try AuditLog(directory: directory, key: key)
+        try next.append(record("status"))
+        try next.sealHead()
+        #expect(try next.verify().intact)
+        #expect(try next.entries().count == 4)
+    }
+
     @Test func aFreshLogAndAnIntactLogAreWrittenTo() throws {
         let log = try AuditLog(directory: directory, key: key)
         try log.append(record())

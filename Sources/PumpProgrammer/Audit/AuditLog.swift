@@ -37,6 +37,10 @@ public final class AuditLog: Sendable {
     /// first append, so a cut or re-headed log is never written to (and so
     /// never re-sealed into a log that verifies).
     let checkedForWriting = Mutex(false)
+    /// Set when the check found a new log (no rows, no head): its first
+    /// row is sealed at once, so a crash before the command's end leaves a
+    /// head to chain from, never rows without one (which is refused).
+    let sealFirstAppend = Mutex(false)
 
     /// Opens the log of `directory` under `key` (by default the audit key
     /// of the user's configuration directory, created on first use: only
@@ -211,6 +215,7 @@ public final class AuditLog: Sendable {
             throw .storage("an audit row could not be written: \(error)")
         }
         if let last = written.last { unsealed.withLock { $0 = (last.sequence, last.hash) } }
+        if sealFirstAppend.withLock({ let due = $0; $0 = false; return due }) { try sealHead() }
         return written
     }
 

@@ -75,6 +75,7 @@ extension AuditLog {
             throw .storage("the audit log could not be read: \(error)")
         }
         if let found { throw .tampered(kind: found.kind, detail: found.detail) }
+        if head == nil { sealFirstAppend.withLock { $0 = true } }
         checkedForWriting.withLock { $0 = true }
     }
 }
