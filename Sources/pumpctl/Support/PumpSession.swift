@@ -29,13 +29,6 @@ enum PumpSession {
             throw Output.fail(CommandFailure.stateDirectory(error, tail: "Nothing was sent to the pump."))
         }
         defer { lock.release() }
-        // The audit log must still agree with its head, under its own key,
-        // before any wand is opened: a cut or re-headed log, or one whose
-        // key is gone, is not written to (a new head would seal the damage
-        // in), and nothing is sent.
-        do { try AuditLog(directory: directory).checkBeforeWriting() } catch {
-            throw Output.fail(Audit.writeCheckFailure(error))
-        }
         // The key comes first: a missing key file or an empty keyring is
         // found before any wand is opened.
         var keyring: PumpKeyring?
@@ -64,6 +57,13 @@ enum PumpSession {
                 }
                 keyStore = store
             }
+        }
+        // The audit log must still agree with its head, under its own key,
+        // before any wand is opened: a cut or re-headed log, or one whose
+        // key is gone, is not written to (a new head would seal the damage
+        // in), and nothing is sent.
+        do { try AuditLog(directory: directory).checkBeforeWriting() } catch {
+            throw Output.fail(Audit.writeCheckFailure(error))
         }
         let line = try await WandLine.open(global)
         let transport = line.transport
