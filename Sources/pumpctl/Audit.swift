@@ -47,18 +47,24 @@ struct Audit: AsyncParsableCommand {
 
         func run() async throws {
             var anchors: [AuditAnchor]?
+            var witness: (serial: String, simulated: Bool)?
             if pump {
                 // Read-only for the pump: the anchors are read and no new one
                 // is recorded for a log that is being judged.
-                anchors = try await PumpSession.run(global, session, anchoringAudit: false) { programmer throws(ProgrammerError) in
-                    try await programmer.pumpAuditAnchors()
+                let read = try await PumpSession.run(global, session, anchoringAudit: false) { programmer throws(ProgrammerError) in
+                    let anchors = try await programmer.pumpAuditAnchors()
+                    return (anchors, await programmer.pumpSerial, await programmer.context.simulated)
                 }
+                anchors = read.0
+                witness = (read.1, read.2)
             }
             let log = try openLog(global)
-            let verification: AuditVerification
+            var verification: AuditVerification
             do { verification = try log.verify(anchors: anchors) } catch {
                 throw Output.fail(CommandFailure(status: .internalError, message: error.description))
             }
+            verification.pumpSerial = witness?.serial
+            verification.simulated = witness?.simulated
             if global.json {
                 try Output.json(verification)
             } else if verification.intact {
@@ -83,10 +89,25 @@ struct AuditListing: Encodable {
     var entries: [AuditListingRow]
 }
 
+extension Audit {
+    /// A log that may not be written to, as a command's failure: tampered
+    /// or keyless logs exit 76 as `audit verify` does; storage trouble is
+    /// an internal error.
+    static func writeCheckFailure(_ error: AuditError) -> CommandFailure {
+        switch error {
+        case .tampered, .key(.missingForExistingLog):
+            return CommandFailure(status: .deviceFault, message: error.description)
+        case .storage, .simulatedRecordOnRealPump, .key:
+            return CommandFailure(status: .internalError, message: error.description)
+        }
+    }
+}
+
 private func openLog(_ global: GlobalOptions) throws -> AuditLog {
     do {
         return try AuditLog(directory: try global.stateDirectory())
     } catch let error as AuditError {
-        throw Output.fail(CommandFailure(status: .internalError, message: error.description))
+        // A missing key for a log with rows is evidence, as tampering is.
+        throw Output.fail(Audit.writeCheckFailure(error))
     }
 }

@@ -25,12 +25,13 @@ import TestSupport
 
     @Test func aTruncatedLogFailsVerificationWithDeviceFaultStatus() async throws {
         let dir = stateDir()
-        _ = try await PumpctlRun.run(["audit", "--state-dir", dir])
+        let environment = ["PUMPWAND_CONFIG_DIR": dir + "-config"]
+        _ = try await PumpctlRun.run(["audit", "--state-dir", dir], environment: environment)
         // A head written without the audit key (here: naming a row the log
         // does not have, as one would to hide a cut tail) is refused.
         try "2 3 \(String(repeating: "ab", count: 32)) \(String(repeating: "cd", count: 32))\n"
             .write(toFile: dir + "/audit.head", atomically: true, encoding: .utf8)
-        let verify = try await PumpctlRun.run(["audit", "verify", "--state-dir", dir], environment: ["PUMPWAND_CONFIG_DIR": dir + "-config"])
+        let verify = try await PumpctlRun.run(["audit", "verify", "--state-dir", dir], environment: environment)
         #expect(verify.status == 76)
         #expect(verify.stdout.contains("AUDIT LOG TAMPERED"))
         #expect(verify.stdout.contains("not written under this audit key"))

@@ -155,7 +155,9 @@ import TestSupport
         // The laptop that kept the published demo key no longer gets in.
         let key = root + "/demo.key"
         #expect(try await PumpctlRun.run(["--write-demo-key", key], executable: "wandsim").status == 0)
-        let oldKey = try await PumpctlRun.run(["--wand", link, "--key-file", key, "--state-dir", state, "interrogate"])
+        // The same configuration directory (and so audit key) as the log's
+        // other rows: a log is never written under another audit key.
+        let oldKey = try await PumpctlRun.run(["--config-dir", config, "--wand", link, "--key-file", key, "--state-dir", state, "interrogate"])
         // The pump's blinded key id matches no key this laptop holds: no
         // session opens, nothing is sent, and the technician is told to
         // bring the pump's key (exit 64): the key file given is not this pump's.

@@ -23,14 +23,17 @@ public struct AuditKey: Sendable {
         self.bytes = bytes
     }
 
-    /// The key of the configuration directory the environment names.
-    public static func resolve(environment: [String: String] = ProcessInfo.processInfo.environment)
+    /// The key of the configuration directory the environment names. With
+    /// `creatingIfMissing` false (a log that already has rows or a head) a
+    /// missing key is an error, never silently replaced.
+    public static func resolve(environment: [String: String] = ProcessInfo.processInfo.environment,
+                               creatingIfMissing: Bool = true)
         throws(AuditKeyError) -> AuditKey
     {
         guard let directory = ConfigurationDirectory.resolve(environment: environment) else {
             throw .noConfigurationDirectory
         }
-        return try loadOrCreate(in: directory)
+        return try loadOrCreate(in: directory, creatingIfMissing: creatingIfMissing)
     }
 
     /// Reads `audit.key` in `directory`, creating the folder (0700, checked
@@ -39,10 +42,17 @@ public struct AuditKey: Sendable {
     /// The key is read as ssh reads a private key (`AtomicFile.readSecret`):
     /// a symbolic link, a FIFO, another user's file or one group or others
     /// can read is refused, never used and never replaced.
-    public static func loadOrCreate(in directory: StateDirectory) throws(AuditKeyError) -> AuditKey {
+    ///
+    /// With `creatingIfMissing` false a missing key throws
+    /// `missingForExistingLog`: the log it MAC'd would otherwise go on
+    /// under a new key and could never be verified again.
+    public static func loadOrCreate(in directory: StateDirectory, creatingIfMissing: Bool = true)
+        throws(AuditKeyError) -> AuditKey
+    {
         do { try directory.create() } catch { throw .unusable(error) }
         let path = directory.file(fileName)
         if !AtomicFile.exists(path) {
+            guard creatingIfMissing else { throw .missingForExistingLog(path: path.string) }
             var fresh = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
             defer { ProcessGuard.wipe(&fresh) }
             do {
@@ -76,6 +86,9 @@ public enum AuditKeyError: Error, Equatable, Sendable, CustomStringConvertible {
     case unusable(StateFileError)
     /// The key file does not hold exactly 32 bytes.
     case malformed(path: String, size: Int)
+    /// The key is gone while the audit log has rows or a head: a new key
+    /// is not made, since rows under it could never verify with the old.
+    case missingForExistingLog(path: String)
 
     public var description: String {
         switch self {
@@ -85,6 +98,8 @@ public enum AuditKeyError: Error, Equatable, Sendable, CustomStringConvertible {
             return "the audit key cannot be used: \(error.description)"
         case let .malformed(path, size):
             return "the audit key \(path) holds \(size) bytes, not \(AuditKey.byteCount); it was not used or replaced"
+        case let .missingForExistingLog(path):
+            return "the audit key \(path) is missing but the audit log already has rows: a new key was NOT made, since the log could never be verified again (AUDIT LOG TAMPERED or damaged). Restore audit.key from its backup; keep the state directory as it is for an investigation, or move it aside to start a new log deliberately"
         }
     }
 }

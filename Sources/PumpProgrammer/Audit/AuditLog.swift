@@ -24,8 +24,8 @@ public final class AuditLog: Sendable {
     public static let databaseName = "audit.sqlite"
     public static let headName = "audit.head"
 
-    private let database: DatabasePool
-    private let headPath: FilePath
+    let database: DatabasePool
+    let headPath: FilePath
     let key: AuditKey
     /// Whose pump each row is about: the patient record of the row's pump
     /// is put on the row.
@@ -33,19 +33,24 @@ public final class AuditLog: Sendable {
     /// The newest row appended through this object and not yet named by
     /// the head.
     private let unsealed = Mutex<(sequence: Int64, mac: String)?>(nil)
+    /// Whether `checkBeforeWriting()` passed: once per object, before its
+    /// first append, so a cut or re-headed log is never written to (and so
+    /// never re-sealed into a log that verifies).
+    let checkedForWriting = Mutex(false)
+    /// Set when the check found a new log (no rows, no head): its first
+    /// row is sealed at once, so a crash before the command's end leaves a
+    /// head to chain from, never rows without one (which is refused).
+    let sealFirstAppend = Mutex(false)
 
     /// Opens the log of `directory` under `key` (by default the audit key
-    /// of the user's configuration directory, created on first use).
-    public init(directory: StateDirectory, key: AuditKey? = nil) throws(AuditError) {
+    /// of the user's configuration directory, created on first use: only
+    /// while the log has no rows and no head, see `AuditKey.resolve`).
+    public init(directory: StateDirectory, key: AuditKey? = nil,
+                keyEnvironment: [String: String] = ProcessInfo.processInfo.environment) throws(AuditError) {
         do {
             try directory.create()
         } catch {
             throw .storage(error.description)
-        }
-        if let key {
-            self.key = key
-        } else {
-            do { self.key = try AuditKey.resolve() } catch { throw .key(error) }
         }
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
@@ -67,16 +72,33 @@ public final class AuditLog: Sendable {
         } catch {
             throw .storage("the audit log at \(directory.file(Self.databaseName)) cannot be used: \(error.description)")
         }
+        let pool: DatabasePool
         do {
-            database = try DatabasePool(path: directory.file(Self.databaseName).string, configuration: configuration)
+            pool = try DatabasePool(path: directory.file(Self.databaseName).string, configuration: configuration)
             // GRDB turns WAL on after `prepareDatabase` and sets synchronous
             // to NORMAL as it does, so a commit was not fsynced: an intent
             // row could be lost with its command already sent. FULL again,
             // on the pool's one writer connection.
-            try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-            try Self.migrator.migrate(database)
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            try Self.migrator.migrate(pool)
         } catch {
             throw .storage("the audit log at \(directory.file(Self.databaseName)) could not be opened: \(error)")
+        }
+        database = pool
+        if let key {
+            self.key = key
+        } else {
+            // A log with rows or a head was written under a key; a new one
+            // made now would MAC new rows that can never verify with the
+            // old ones, and hide why. Only an empty log gets a fresh key.
+            let hasHistory: Bool
+            do {
+                let rows = try pool.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM audit_entry") ?? 0 }
+                hasHistory = rows > 0 || AtomicFile.exists(headPath)
+            } catch {
+                throw .storage("the audit log at \(directory.file(Self.databaseName)) could not be read: \(error)")
+            }
+            do { self.key = try AuditKey.resolve(environment: keyEnvironment, creatingIfMissing: !hasHistory) } catch { throw .key(error) }
         }
     }
 
@@ -142,6 +164,7 @@ public final class AuditLog: Sendable {
     /// for a step that writes several rows at once.
     @discardableResult
     public func append(_ records: [AuditRecord], at time: Date = Date()) throws(AuditError) -> [AuditEntry] {
+        try checkBeforeWriting()
         var prepared: [AuditRecord] = []
         prepared.reserveCapacity(records.count)
         for record in records { prepared.append(try withPatient(record)) }
@@ -192,6 +215,7 @@ public final class AuditLog: Sendable {
             throw .storage("an audit row could not be written: \(error)")
         }
         if let last = written.last { unsealed.withLock { $0 = (last.sequence, last.hash) } }
+        if sealFirstAppend.withLock({ let due = $0; $0 = false; return due }) { try sealHead() }
         return written
     }
 
@@ -390,7 +414,7 @@ public final class AuditLog: Sendable {
     }
 
     /// The head, when it is there, well formed and MAC'd under this key.
-    private func readHead() -> (sequence: Int64, mac: String)? {
+    func readHead() -> (sequence: Int64, mac: String)? {
         guard let bytes = try? AtomicFile.read(headPath, limit: 512) else { return nil }
         let fields = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isWhitespace)
         guard fields.count == 4, fields[0] == "2", let sequence = Int64(fields[1]), sequence > 0 else { return nil }
@@ -437,6 +461,10 @@ public enum AuditError: Error, Equatable, Sendable, CustomStringConvertible {
     case simulatedRecordOnRealPump(serial: String)
     /// The audit key is missing where it cannot be made, unsafe or malformed.
     case key(AuditKeyError)
+    /// The log does not agree with its head (`checkBeforeWriting()`): cut,
+    /// re-headed, its head deleted or garbled, or damaged. It is not
+    /// written to, so the damage stays visible to `pumpctl audit verify`.
+    case tampered(kind: AuditVerification.Kind, detail: String)
 
     public var description: String {
         switch self {
@@ -444,6 +472,8 @@ public enum AuditError: Error, Equatable, Sendable, CustomStringConvertible {
             return "REFUSED: the patient record of pump \(serial) is a SIMULATED training record (set with --simulator), and this is not a simulated session. Set the patient's record with pumpctl patient set (without --simulator) first. Nothing was sent to the pump."
         case let .key(error):
             return "Audit log failure: \(error.description). No command was sent; fix the configuration directory and try again."
+        case let .tampered(_, detail):
+            return "AUDIT LOG TAMPERED or damaged: \(detail). Nothing was sent to the pump and the log was not written to. Run pumpctl audit verify, and keep the state directory and the configuration directory's audit.key unchanged for an investigation. To start a new log deliberately, move the state directory aside (keeping it), then run the command again."
         case let .storage(detail):
             return "Audit log failure: \(detail). No command was sent; fix the state directory and try again."
         }

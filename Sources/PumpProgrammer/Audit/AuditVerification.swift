@@ -42,9 +42,14 @@ public struct AuditVerification: Codable, Sendable, Equatable {
     public var unsealedRows: Int
     /// How many of the pump's anchors were checked; nil without `--pump`.
     public var anchorsChecked: Int?
+    /// With `--pump`: whose anchors were read, and whether that pump is the
+    /// simulator (or a DEMO-key bench pump), so a saved result says which
+    /// pump witnessed the log.
+    public var pumpSerial: String?
+    public var simulated: Bool?
     public var intact: Bool { problems.isEmpty }
 
-    enum CodingKeys: String, CodingKey { case entries, problems, intact, unsealedRows, anchorsChecked }
+    enum CodingKeys: String, CodingKey { case entries, problems, intact, unsealedRows, anchorsChecked, pumpSerial, simulated }
 
     public func encode(to encoder: Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -53,6 +58,8 @@ public struct AuditVerification: Codable, Sendable, Equatable {
         try container.encode(intact, forKey: .intact)
         try container.encode(unsealedRows, forKey: .unsealedRows)
         try container.encodeIfPresent(anchorsChecked, forKey: .anchorsChecked)
+        try container.encodeIfPresent(pumpSerial, forKey: .pumpSerial)
+        try container.encodeIfPresent(simulated, forKey: .simulated)
     }
 
     public init(entries: Int, problems: [Problem], unsealedRows: Int = 0, anchorsChecked: Int? = nil) {
@@ -68,5 +75,7 @@ public struct AuditVerification: Codable, Sendable, Equatable {
         problems = try container.decode([Problem].self, forKey: .problems)
         unsealedRows = try container.decodeIfPresent(Int.self, forKey: .unsealedRows) ?? 0
         anchorsChecked = try container.decodeIfPresent(Int.self, forKey: .anchorsChecked)
+        pumpSerial = try container.decodeIfPresent(String.self, forKey: .pumpSerial)
+        simulated = try container.decodeIfPresent(Bool.self, forKey: .simulated)
     }
 }

@@ -69,6 +69,13 @@ enum PumpSession {
                                                  code: "unsafe_configuration_directory"))
             }
         }
+        // The audit log must still agree with its head, under its own key,
+        // before any wand is opened: a cut or re-headed log, or one whose
+        // key is gone, is not written to (a new head would seal the damage
+        // in), and nothing is sent.
+        do { try AuditLog(directory: directory).checkBeforeWriting() } catch {
+            throw Output.fail(Audit.writeCheckFailure(error))
+        }
         let line = try await WandLine.open(global)
         let transport = line.transport
         guard let keyring = keyring ?? line.simulatedPumpKey.map({ PumpKeyring(anySerial: $0) }) else {
