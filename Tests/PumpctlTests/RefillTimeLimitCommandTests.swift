@@ -71,6 +71,12 @@ import TestSupport
         // The review (before the prompt, on stderr) and then the result.
         #expect(refill.stderr.contains("after the refill: infusion remains stopped: resume to start"), "\(refill.stderr)")
         #expect(refill.stdout.contains("NOT DELIVERING (infusion stopped)"), "\(refill.stdout)")
+        // The report files the PRESCRIBED dose the refill programmed, marked
+        // not delivered, not the stopped pump's delivered 0.
+        let path = try #require(refill.stdout.split(separator: "\n").first { $0.hasPrefix("Report: ") && $0.hasSuffix(".md") })
+        let markdown = try String(contentsOfFile: String(path.dropFirst("Report: ".count)), encoding: .utf8)
+        #expect(markdown.contains("450mcg/day prescribed, NOT DELIVERED (stopped)"), "\(markdown)")
+        #expect(!markdown.contains("| Daily dose | 0mcg/day"), "\(markdown)")
         let shown = try await pumpctl(["interrogate"])
         #expect(shown.stdout.contains("NOT DELIVERING (infusion stopped)"), "\(shown.stdout)")
     }
