@@ -20,8 +20,9 @@ import WandProtocol
         let status = try await programmer.interrogate().status
         // The pump runs again; the host still does not claim days of drug.
         #expect(status.infusion == .infusing)
-        #expect(status.alarms.contains { $0.alarm == .refillAbandoned && $0.stopsDelivery })
-        #expect(status.notDelivering == .alarm(.refillAbandoned))
+        // It IS delivering: the unknown reservoir is its own flag.
+        #expect(status.alarms.contains { $0.alarm == .refillAbandoned && !$0.stopsDelivery })
+        #expect(status.notDelivering == nil)
         #expect(status.reservoirContentsUnknown)
         // The audit row (and the FHIR export from it) files no measured volume.
         #expect(status.readParameters["reservoir_ml"] == nil)
@@ -33,7 +34,8 @@ import WandProtocol
         #expect(status.lowReservoirAlarmDate == nil)
         #expect(status.refillDate == nil)
         #expect(status.daysToAlarm == nil)
-        #expect(status.notDeliveringAdvice.contains { $0.contains("Refill now") })
+        #expect(status.reservoirUnknownAdvice.contains { $0.contains("Refill now") })
+        #expect(status.schedulerSentence == PumpStatus.reservoirUnknownSchedulerSentence)
         #expect(PumpStatus.notDeliveringSentence(.alarm(.refillAbandoned)).contains("refill abandoned: reservoir contents unknown"))
         await programmer.close()
     }

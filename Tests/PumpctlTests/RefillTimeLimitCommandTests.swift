@@ -30,8 +30,13 @@ import TestSupport
         #expect(killed.signalled && killed.status == SIGKILL, "expected SIGKILL, got \(killed.status): \(killed.stderr)")
         #expect(try await pumpctl(["sim", "advance", "31min"]).status == 0)
         let shown = try await pumpctl(["interrogate"])
-        #expect(shown.status == 79, "\(shown.stdout) \(shown.stderr)")
-        #expect(shown.stdout.contains("NOT DELIVERING (refill abandoned: reservoir contents unknown)"), "\(shown.stdout)")
+        // The pump delivers (0x0008 does not stop delivery), from a
+        // reservoir that may be empty: its own exit status, never 79.
+        #expect(shown.status == 80, "\(shown.stdout) \(shown.stderr)")
+        #expect(shown.stdout.contains("DELIVERING, BUT THE RESERVOIR MAY BE EMPTY"), "\(shown.stdout)")
+        #expect(!shown.stdout.contains("NOT DELIVERING"), "\(shown.stdout)")
+        #expect(!shown.stdout.contains("(delivery stopped)"), "\(shown.stdout)")
+        #expect(!shown.stdout.contains("is not receiving"), "\(shown.stdout)")
         #expect(shown.stdout.contains("Refill now"), "\(shown.stdout)")
         #expect(shown.stdout.contains("UNKNOWN after an abandoned refill"), "\(shown.stdout)")
         #expect(!shown.stdout.contains("within ten years"), "\(shown.stdout)")
@@ -39,11 +44,16 @@ import TestSupport
         let status = try JSONSerialization.jsonObject(with: Data(interrogated.stdout.utf8)) as? [String: Any]
         #expect(status?["reservoir_contents_unknown"] as? Bool == true)
         #expect(status?["days_to_alarm"] is NSNull)
+        #expect(status?["not_delivering"] is NSNull)
+        let alarms = status?["alarms"] as? [[String: Any]]
+        #expect(alarms?.first?["stops_delivery"] as? Bool == false)
         let log = try await pumpctl(["log"])
         #expect(log.stdout.contains("refill abandoned"), "\(log.stdout)")
         let cancel = try await pumpctl(["refill", "--cancel", "--yes"])
         #expect(cancel.status == 65, "\(cancel.stdout) \(cancel.stderr)")
         #expect((cancel.stdout + cancel.stderr).contains("no refill is in progress"), "\(cancel.stdout) \(cancel.stderr)")
+        #expect((cancel.stdout + cancel.stderr).contains("the pump ended the refill left open"), "\(cancel.stdout) \(cancel.stderr)")
+        #expect(!(cancel.stdout + cancel.stderr).contains("Cancel the refill in progress"), "\(cancel.stdout) \(cancel.stderr)")
         #expect((cancel.stdout + cancel.stderr).contains("othing was sent"), "\(cancel.stdout) \(cancel.stderr)")
         // Last: it needs python3 with jsonschema (a reported skip without).
         let problems = try await JSONContractTests.violations(of: interrogated.stdout, schema: "interrogate.json")
@@ -61,6 +71,12 @@ import TestSupport
         // The review (before the prompt, on stderr) and then the result.
         #expect(refill.stderr.contains("after the refill: infusion remains stopped: resume to start"), "\(refill.stderr)")
         #expect(refill.stdout.contains("NOT DELIVERING (infusion stopped)"), "\(refill.stdout)")
+        // The report files the PRESCRIBED dose the refill programmed, marked
+        // not delivered, not the stopped pump's delivered 0.
+        let path = try #require(refill.stdout.split(separator: "\n").first { $0.hasPrefix("Report: ") && $0.hasSuffix(".md") })
+        let markdown = try String(contentsOfFile: String(path.dropFirst("Report: ".count)), encoding: .utf8)
+        #expect(markdown.contains("450mcg/day prescribed, NOT DELIVERED (stopped)"), "\(markdown)")
+        #expect(!markdown.contains("| Daily dose | 0mcg/day"), "\(markdown)")
         let shown = try await pumpctl(["interrogate"])
         #expect(shown.stdout.contains("NOT DELIVERING (infusion stopped)"), "\(shown.stdout)")
     }

@@ -43,6 +43,22 @@ public struct RefillChange: Sendable {
     public var finishesBegunRefill: Bool
     /// The units the new drug is shown in (morphine in mg).
     public var units: DisplayUnits
+    /// Set when the pump reports its reservoir contents unknown (a refill
+    /// abandoned, alarm 0x0008): the expected residual is the pump's
+    /// estimate of a reservoir that may have been emptied, so the residual
+    /// withdrawn cannot be checked against it, either way.
+    public var residualUnknown = false
+
+    /// The residual check in words, for every screen and the report.
+    public var residualWords: String { Self.residualWords(check, unknown: residualUnknown) }
+
+    public static func residualWords(_ check: RefillCheck, unknown: Bool) -> String {
+        if unknown {
+            return "\(Shown.volume(check.withdrawn)) withdrawn; the expected residual is UNKNOWN (a refill was abandoned, alarm 0x0008: the pump's estimate of \(Shown.volume(check.expected)) may be wrong, the reservoir may have been empty), so the residual cannot be checked against the pump. Measure what you withdraw and record it."
+        }
+        return "\(Shown.volume(check.withdrawn)) withdrawn, \(Shown.volume(check.expected)) expected, difference \(Shown.volume(check.difference)) (tolerance \(Shown.volume(check.tolerance))): "
+            + (check.discrepancy ? "DISCREPANCY: this can mean a pocket fill, a pump or a catheter problem." : "within tolerance.")
+    }
     /// What infusion does once the refill completes, shown before the prompt.
     public var infusionAfter: InfusionAfterRefill = .asBeforeBegin
 
@@ -119,7 +135,11 @@ public struct RefillCommand: PumpCommand {
         let check = RefillCheck(expected: status.reservoirVolume, withdrawn: request.withdrawn, tolerance: policy.residualTolerance)
         let acknowledgement = request.discrepancyAcknowledgement?.trimmingCharacters(in: .whitespacesAndNewlines)
         var acknowledged: [Override] = []
-        if check.discrepancy {
+        // After an abandoned refill the pump's figure is not a residual to
+        // check against: a correct 0 mL from an emptied reservoir is no
+        // pocket fill, and a "within tolerance" would be a false comfort.
+        let residualUnknown = status.reservoirContentsUnknown
+        if check.discrepancy, !residualUnknown {
             findings.append(Finding(code: .refillResidualDiscrepancy, severity: .soft,
                                     message: "\(Shown.volume(request.withdrawn)) withdrawn, \(Shown.volume(check.expected)) expected (tolerance \(Shown.volume(check.tolerance))); this can mean a pocket fill, a pump or a catheter problem"))
             // Whatever was given is judged by the one rule for reasons
@@ -212,6 +232,7 @@ public struct RefillCommand: PumpCommand {
                                   program: program, transition: transition, finishesBegunRefill: finishes,
                                   units: DisplayUnits.of(drug, policy: policy))
         refill.infusionAfter = .of(status, finishes: finishes, prescription: wire)
+        refill.residualUnknown = residualUnknown
         var plan = ChangePlan(
             command: .refillComplete, change: .refill(refill), before: status, findings: ValidationReport(findings: findings),
             confirmation: confirmation, secondProvider: secondProvider, steps: steps, abandon: RefillCancelCommand.step,
@@ -219,7 +240,8 @@ public struct RefillCommand: PumpCommand {
             parameters: [
                 "expected": check.expected.description, "withdrawn": request.withdrawn.description,
                 "added": request.added.description, "drug": drug.rawValue, "concentration": request.concentration.description,
-                "discrepancy": check.discrepancy ? "true" : "false", "discrepancy_acknowledgement": acknowledgement ?? "",
+                "discrepancy": check.discrepancy && !residualUnknown ? "true" : "false", "discrepancy_acknowledgement": acknowledgement ?? "",
+                "residual_unknown": residualUnknown ? "true" : "false",
                 "prescription_hash": wire?.hash.description ?? "unchanged",
                 "dose_increase": program?.doseIncrease == true ? "true" : "false",
             ])
@@ -233,10 +255,14 @@ public struct RefillCommand: PumpCommand {
     static func transition(of status: PumpStatus, into reservoir: FluidPath.Contents, next: ProgramChange) -> LineTransition? {
         let ahead = status.fluidPath.ahead(of: reservoir)
         guard !ahead.isEmpty else { return nil }
-        let outgoing = reservoir.drug == status.drug ? nil : PumpStatus.deliveredDailyDose(of: status.wirePrescription)
+        // A refill never starts a stopped pump (PROTOCOL.md, refill
+        // complete): then nothing is pushed out, no stretch has a time, and
+        // no arrival time is claimed ("only once the pump delivers again").
+        let runs = status.infusion != .stopped && status.prescription.mode != .stopped && next.wire.mode != .stopped
+        let outgoing = reservoir.drug == status.drug || !runs ? nil : PumpStatus.deliveredDailyDose(of: status.wirePrescription)
         return LineTransition.figure(
-            ahead: ahead, reservoir: reservoir, dose: next.pendingDelivered, outgoingDose: outgoing,
-            volumeRate: PumpStatus.averageVolumeRate(of: next.wire), from: status.hostClock)
+            ahead: ahead, reservoir: reservoir, dose: runs ? next.pendingDelivered : .zero, outgoingDose: outgoing,
+            volumeRate: runs ? PumpStatus.averageVolumeRate(of: next.wire) : .zero, from: status.hostClock)
     }
 
     /// The pump runs a new prescription by dose at the tip while the line
@@ -301,7 +327,13 @@ public struct RefillCancelCommand: PumpCommand {
         let status = situation.status
         var findings: [Finding] = []
         if status.infusion != .refillInProgress {
-            findings.append(Finding(code: .pumpAlreadyInState, severity: .hard, message: "no refill is in progress on the pump"))
+            // Say what the pump did and what to do, not only the rule: after
+            // an abandoned refill the technician came to cancel one the
+            // pump has already ended.
+            let message = status.reservoirContentsUnknown
+                ? "no refill is in progress on the pump: the pump ended the refill left open (alarm: refill abandoned) and resumed delivery as it was before it; the reservoir may be EMPTY. Refill now (pumpctl refill): withdraw and measure the residual, then add the new drug"
+                : "no refill is in progress on the pump: there is nothing to cancel"
+            findings.append(Finding(code: .pumpAlreadyInState, severity: .hard, message: message))
         }
         return ChangePlan(command: .refillCancel, change: .refillCancel, before: status, findings: ValidationReport(findings: findings),
                           confirmation: .yes, secondProvider: nil, steps: [Self.step], abandon: nil, verification: .receipt,

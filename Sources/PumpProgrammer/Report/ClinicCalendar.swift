@@ -48,6 +48,7 @@ public struct ClinicCalendar: Sendable {
     /// The scheduler's sentence with local days (the screen's, in the report).
     public func schedulerSentence(_ status: PumpStatus) -> String {
         if let reason = status.notDelivering { return PumpStatus.notDeliveringSentence(reason) }
+        if status.reservoirContentsUnknown { return PumpStatus.reservoirUnknownSchedulerSentence }
         guard let alarm = status.lowReservoirAlarmDate else {
             return "No low-reservoir alarm is due within ten years at the current settings."
         }

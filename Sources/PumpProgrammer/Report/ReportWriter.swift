@@ -25,13 +25,15 @@ extension Programmer {
             extra.append(.init(title: "Refill", fields: [
                 // To the display precision (Shown), as on the screen: the
                 // expected residual is figured to the nanolitre.
-                .init("Expected residual", Shown.volume(refill.check.expected)), .init("Withdrawn", Shown.volume(refill.check.withdrawn)),
-                .init("Difference", Shown.volume(refill.check.difference)), .init("Tolerance", Shown.volume(refill.check.tolerance)),
-                .init("Discrepancy", refill.check.discrepancy ? "YES: \(refill.discrepancyAcknowledgement ?? "")" : "no"),
+                .init("Expected residual", refill.residualUnknown ? "UNKNOWN (refill abandoned, alarm 0x0008; the pump's estimate was \(Shown.volume(refill.check.expected)))" : Shown.volume(refill.check.expected)),
+                .init("Withdrawn", Shown.volume(refill.check.withdrawn)),
+                .init("Difference", refill.residualUnknown ? "not checked: the expected residual is unknown" : Shown.volume(refill.check.difference)),
+                .init("Tolerance", Shown.volume(refill.check.tolerance)),
+                .init("Discrepancy", refill.residualUnknown ? "not checked" : refill.check.discrepancy ? "YES: \(refill.discrepancyAcknowledgement ?? "")" : "no"),
                 .init("Added", Shown.volume(refill.added)), .init("Drug", "\(refill.drug.rawValue) \(refill.units.text(refill.concentration))"),
             ]))
             if let transition = refill.transition {
-                let lines = Shown.transition(transition, reservoir: .drug(refill.drug, refill.concentration), time: \.iso8601)
+                let lines = Shown.transition(transition, reservoir: .drug(refill.drug, refill.concentration), time: calendar.dateTime)
                 extra.append(.init(title: "What the line delivers first", fields: lines.enumerated().map {
                     .init($0.offset + 1 == lines.count && transition.reservoirDrugArrives != nil ? "New drug arrives" : "Line", $0.element)
                 }))
@@ -123,14 +125,27 @@ extension Programmer {
     /// The pump's therapy state as the report lists it, before and after.
     static func summary(_ status: PumpStatus, calendar: ClinicCalendar) -> [SessionReport.Field] {
         let doseUnit = status.doseRateUnit
+        // The report files what is PROGRAMMED (the prescription, before
+        // beside after) and says separately whether it is delivered: a
+        // stopped pump's delivered 0 mcg/day would hide the prescription
+        // a refill programmed, and list no dose change where there was one.
+        let delivery = status.notDelivering.map { " prescribed, NOT DELIVERED (\($0.code))" } ?? ""
+        // After an abandoned refill the pump's volume is an estimate of a
+        // reservoir that may be empty: no volume, no date from it.
+        let unknown = status.reservoirContentsUnknown
         return [
             .init("Drug", status.drug.rawValue), .init("Concentration", status.units.text(status.concentration)),
-            .init("Mode", status.prescription.mode.name), .init("Daily dose", status.dailyDose.formatted(in: doseUnit)),
+            .init("Mode", status.prescription.mode.name),
+            .init("Daily dose", status.prescribedDailyDose.formatted(in: doseUnit) + delivery),
             // Volumes to the display precision (Shown): the pump delivers
             // between reads, and 11.999983 mL beside 12 mL helps nobody.
-            .init("Rate", Shown.volumeRate(status.rate)), .init("Reservoir", Shown.volume(status.reservoirVolume)),
+            .init("Rate", Shown.volumeRate(status.prescribedRate) + delivery),
+            .init("Reservoir", unknown
+                  ? "UNKNOWN after an abandoned refill (the pump's estimate \(Shown.volume(status.reservoirVolume)) may be wrong: it may be empty)"
+                  : Shown.volume(status.reservoirVolume)),
             .init("Low-reservoir alarm at", Shown.volume(status.lowReservoirThreshold)),
-            .init("Low-reservoir alarm date", status.lowReservoirAlarmDate.map(calendar.dateTime) ?? "none within ten years"),
+            .init("Low-reservoir alarm date", status.lowReservoirAlarmDate.map(calendar.dateTime)
+                  ?? (status.notDelivering != nil ? "none (not delivering)" : unknown ? "UNKNOWN (reservoir contents unknown)" : "none within ten years")),
             // The worst case (every allowed bolus taken): the date the
             // Next refill section books from, here before beside after.
             .init("Latest refill", status.refillDate.map(calendar.dateTime) ?? "-"),

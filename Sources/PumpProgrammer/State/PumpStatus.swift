@@ -474,10 +474,12 @@ extension PumpStatus {
     static func stopsDelivery(_ alarm: PumpAlarm) -> Bool {
         switch alarm {
         case .lowReservoir, .electiveReplacement: return false
-        // The pump runs again after an abandoned refill, but its reservoir
-        // may have been emptied with nothing added: taken as not
-        // delivering, so no alarm date or days of drug are claimed.
-        case .refillAbandoned: return true
+        // The pump runs again after an abandoned refill (PROTOCOL.md 5):
+        // it IS delivering, from a reservoir that may have been emptied
+        // with nothing added. That is `reservoirContentsUnknown`, which
+        // withholds the alarm date; calling it "not delivering" would
+        // tell the technician the opposite of what the pump does.
+        case .refillAbandoned: return false
         // Unknown codes count as stopping delivery: the safe assumption.
         default: return true
         }
@@ -508,6 +510,10 @@ extension PumpStatus {
     /// What the prescription in the pump prescribes per day (its average),
     /// whether or not the pump delivers it now.
     public var prescribedDailyDose: DoseRate { Self.deliveredDailyDose(of: wirePrescription) }
+
+    /// The volume per day the prescription in the pump programs (its
+    /// average), whether or not the pump delivers it now.
+    public var prescribedRate: VolumeRate { Self.averageVolumeRate(of: wirePrescription) }
 
     /// Set when the pump is not delivering: then it has no alarm date to
     /// give, and saying none is due would tell the scheduler no refill is
@@ -567,9 +573,31 @@ extension PumpStatus {
         }
     }
 
+    /// The headline for a pump that delivers from a reservoir whose
+    /// contents are unknown (alarm 0x0008, an abandoned refill).
+    public static let reservoirUnknownSentence =
+        "The pump is DELIVERING, BUT THE RESERVOIR MAY BE EMPTY (refill abandoned: reservoir contents unknown): REFILL NOW. No alarm date can be given."
+
+    /// The scheduler's sentence while the reservoir contents are unknown:
+    /// no date is projected from a volume that may be wrong.
+    public static let reservoirUnknownSchedulerSentence =
+        "No alarm date can be given: the reservoir contents are unknown after an abandoned refill. Refill now."
+
+    /// What to do after an abandoned refill: the pump delivers as before
+    /// the refill, but may run dry at any time.
+    public var reservoirUnknownAdvice: [String] {
+        guard reservoirContentsUnknown else { return [] }
+        var lines = ["What to do: a refill was left open and the pump ended it, resuming delivery as it was before the refill (\(Shown.doseRate(prescribedDailyDose, drug: drug)) of \(drug.rawValue)); the residual may have been withdrawn with nothing added, so the reservoir may be EMPTY and the volume shown is not known. Refill now (pumpctl refill): withdraw and measure the residual, then add the new drug."]
+        if drug == .baclofen {
+            lines.append("WITHDRAWAL WARNING: if the reservoir is empty, intrathecal baclofen stops abruptly, which can cause high fever, altered mental status, rebound spasticity and muscle rigidity, and can be fatal. Refill without delay and watch the patient.")
+        }
+        return lines
+    }
+
     /// The alarm date as a day, for the sentence the scheduler needs.
     public var schedulerSentence: String {
         if let reason = notDelivering { return Self.notDeliveringSentence(reason) }
+        if reservoirContentsUnknown { return Self.reservoirUnknownSchedulerSentence }
         guard let date = lowReservoirAlarmDate else {
             return "No low-reservoir alarm is due within ten years at the current settings."
         }

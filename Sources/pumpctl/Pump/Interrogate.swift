@@ -55,6 +55,7 @@ struct Interrogate: AsyncParsableCommand {
         // it is what must be resolved before anything else).
         if status.unresolvedCommand != nil { throw ExitStatus.uncertain.exitCode }
         if status.notDelivering != nil { throw ExitStatus.notDelivering.exitCode }
+        if status.reservoirContentsUnknown { throw ExitStatus.reservoirUnknown.exitCode }
     }
 }
 
@@ -66,6 +67,11 @@ enum PumpText {
         if let reason = status.notDelivering {
             Output.line(PumpStatus.notDeliveringSentence(reason))
             for line in status.notDeliveringAdvice { Output.line(line) }
+        } else if status.reservoirContentsUnknown {
+            // Delivering, from a reservoir that may be empty (alarm 0x0008):
+            // said first, as loudly as not delivering.
+            Output.line(PumpStatus.reservoirUnknownSentence)
+            for line in status.reservoirUnknownAdvice { Output.line(line) }
         }
         if let resolution {
             Output.line("Resolved: \(resolution.command.command) (command \(resolution.command.commandID)): \(words(resolution)).")

@@ -85,8 +85,12 @@ struct Refill: AsyncParsableCommand {
         }
         if global.simulator { Output.line("SIMULATED PUMP (not a patient)") }
         Output.line("Refill recorded: \(Shown.volume(refill.added)) of \(refill.drug.rawValue) \(Shown.concentration(refill.concentration, drug: refill.drug)).")
-        Output.line("Residual: \(Shown.volume(refill.check.withdrawn)) withdrawn, \(Shown.volume(refill.check.expected)) expected, difference \(Shown.volume(refill.check.difference)) (tolerance \(Shown.volume(refill.check.tolerance)))"
-                    + (refill.check.discrepancy ? " DISCREPANCY acknowledged: \(refill.discrepancyAcknowledgement ?? "")" : ""))
+        if refill.residualUnknown {
+            Output.line("Residual: " + refill.residualWords)
+        } else {
+            Output.line("Residual: \(Shown.volume(refill.check.withdrawn)) withdrawn, \(Shown.volume(refill.check.expected)) expected, difference \(Shown.volume(refill.check.difference)) (tolerance \(Shown.volume(refill.check.tolerance)))"
+                        + (refill.check.discrepancy ? " DISCREPANCY acknowledged: \(refill.discrepancyAcknowledgement ?? "")" : ""))
+        }
         if let transition = refill.transition {
             for line in Shown.transition(transition, reservoir: .drug(refill.drug, refill.concentration), time: Screen.shared.zone.dateTime) {
                 Output.line(line)

@@ -42,8 +42,8 @@ extension Refill {
                     answers.withdrawn = withdrawn
                 }
                 let check = RefillCheck(expected: status.reservoirVolume, withdrawn: withdrawn, tolerance: tolerance)
-                Output.note(Self.checkLine(check))
-                if check.discrepancy, answers.acknowledgement == nil {
+                Output.note("Residual check: " + RefillChange.residualWords(check, unknown: status.reservoirContentsUnknown))
+                if check.discrepancy, !status.reservoirContentsUnknown, answers.acknowledgement == nil {
                     answers.acknowledgement = try Prompt.ask(
                         "The residual differs from what the pump expects. Why go on with the refill? (recorded):",
                         label: "reason for the residual discrepancy", judge: Self.reason)
@@ -75,14 +75,6 @@ extension Refill {
             }
             return answers
         }
-    }
-
-    /// The residual check in words, shown as soon as the residual is known.
-    static func checkLine(_ check: RefillCheck) -> String {
-        "Residual check: \(Shown.volume(check.withdrawn)) withdrawn, \(Shown.volume(check.expected)) expected, difference \(Shown.volume(check.difference)) (tolerance \(Shown.volume(check.tolerance))): "
-            + (check.discrepancy
-                ? "DISCREPANCY: this can mean a pocket fill, a pump or a catheter problem."
-                : "within tolerance.")
     }
 
     /// A reason is taken when it says something a later reader can act on:

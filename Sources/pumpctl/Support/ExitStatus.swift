@@ -20,6 +20,11 @@ enum ExitStatus: Int32, CaseIterable, Sendable {
     /// `interrogate` read a pump that is not delivering drug (stopped, an
     /// alarm that stops delivery, a refill left begun, an unprimed line).
     case notDelivering = 79
+    /// `interrogate` read a pump that delivers from a reservoir whose
+    /// contents are unknown (a refill abandoned, alarm 0x0008): it may run
+    /// dry at any time. Not 79: the pump does deliver, and a script that
+    /// acts on 79 (cover the drug by another route) must not be told so.
+    case reservoirUnknown = 80
     /// Cancelled by the technician (Ctrl-C or end of input at a prompt).
     case cancelled = 130
 
@@ -76,6 +81,7 @@ extension ExitStatus {
         case .deviceFault: return "device_fault"
         case .permissionDenied: return "permission_denied"
         case .notDelivering: return "not_delivering"
+        case .reservoirUnknown: return "reservoir_unknown"
         case .cancelled: return "cancelled"
         }
     }

@@ -45,8 +45,12 @@ enum PlanText {
             lines.append("Resume infusion on pump \(status.serial) at its prescription (\(status.prescription.mode.name)).")
         case .refill(let refill):
             lines.append("Refill of pump \(status.serial):")
-            lines.append("  residual withdrawn \(Shown.volume(refill.check.withdrawn)), expected \(Shown.volume(refill.check.expected)), difference \(Shown.volume(refill.check.difference)) (tolerance \(Shown.volume(refill.check.tolerance)))"
-                         + (refill.check.discrepancy ? ": DISCREPANCY" : ""))
+            if refill.residualUnknown {
+                lines.append("  residual: " + refill.residualWords)
+            } else {
+                lines.append("  residual withdrawn \(Shown.volume(refill.check.withdrawn)), expected \(Shown.volume(refill.check.expected)), difference \(Shown.volume(refill.check.difference)) (tolerance \(Shown.volume(refill.check.tolerance)))"
+                             + (refill.check.discrepancy ? ": DISCREPANCY" : ""))
+            }
             lines.append("  add \(Shown.volume(refill.added)) of \(refill.drug.rawValue) \(Shown.concentration(refill.concentration, drug: refill.drug))"
                          + (refill.concentrationChanged ? " (the drug or concentration CHANGES)" : ""))
             if refill.finishesBegunRefill {
@@ -68,7 +72,13 @@ enum PlanText {
                 lines += Shown.transition(transition, reservoir: .drug(refill.drug, refill.concentration), time: Screen.shared.zone.dateTime)
             }
         case .refillCancel:
-            lines.append("Cancel the refill in progress on pump \(status.serial): delivery resumes with the prescription and reservoir as they were.")
+            // Only a refill the pump reports as in progress is described as
+            // one; otherwise the plan's finding says why nothing is sent.
+            if status.infusion == .refillInProgress {
+                lines.append("Cancel the refill in progress on pump \(status.serial): delivery resumes with the prescription and reservoir as they were.")
+            } else {
+                lines.append("Cancel a refill on pump \(status.serial): the pump reports no refill in progress.")
+            }
         case .lowReservoirThreshold(let from, let to):
             lines.append("Low-reservoir alarm on pump \(status.serial): from \(Shown.volume(from)) to \(Shown.volume(to)).")
         case .setClock(let drift):

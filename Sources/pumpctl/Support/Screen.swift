@@ -68,6 +68,7 @@ struct ClinicZone: Sendable {
     /// The sentence the scheduler needs, with local dates.
     func schedulerSentence(_ status: PumpStatus) -> String {
         if let reason = status.notDelivering { return PumpStatus.notDeliveringSentence(reason) }
+        if status.reservoirContentsUnknown { return PumpStatus.reservoirUnknownSchedulerSentence }
         // "in N days" counts calendar days in the clinic's zone to the day
         // named, so the two agree (elapsed whole days can be one less).
         let days = status.lowReservoirAlarmDate.map { Int64(ClinicCalendar(zone: zone).days(from: status.hostClock, to: $0)) }
