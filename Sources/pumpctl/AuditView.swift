@@ -79,7 +79,16 @@ struct AuditRowView {
         return change.isEmpty ? nil : change
     }
 
-    static func text(_ quantity: QuantityValue?) -> String { quantity.map { "\($0.value) \($0.unit)" } ?? "?" }
+    /// A stored quantity as the screens show it: volumes to 0.01 mL (the
+    /// display precision every screen uses), other quantities as stored.
+    static func text(_ quantity: QuantityValue?) -> String {
+        guard let quantity else { return "?" }
+        guard quantity.unit == "mL" else { return "\(quantity.value) \(quantity.unit)" }
+        var exact = quantity.value
+        var rounded = Decimal()
+        NSDecimalRound(&rounded, &exact, 2, .plain)
+        return "\(rounded) mL"
+    }
 
     /// The change in words and numbers.
     var changeText: String {
