@@ -24,11 +24,12 @@ import WandProtocol
         #expect((status.profile == nil) == (model == "unknown"))
     }
 
-    /// Q18: only low reservoir and elective replacement are known not to
-    /// stop delivery; clock lost and codes the host does not know count as
-    /// stopping it.
+    /// Q18: only low reservoir, elective replacement and refill abandoned
+    /// (the pump resumed delivery; the reservoir is unknown) are known not
+    /// to stop delivery; clock lost and codes the host does not know count
+    /// as stopping it.
     @Test(arguments: [(UInt16(0x0001), false), (0x0003, false), (0x0002, true), (0x0004, true), (0x0005, true),
-                      (0x0006, true), (0x0007, true), (0x0008, true), (0x0099, true), (0xFFFF, true)])
+                      (0x0006, true), (0x0007, true), (0x0008, false), (0x0099, true), (0xFFFF, true)])
     func unknownAlarmIsTakenAsStoppingDelivery(code: UInt16, stops: Bool) {
         #expect(PumpStatus.stopsDelivery(PumpAlarm(rawValue: code)) == stops)
     }

@@ -70,7 +70,13 @@ public enum ProgrammerError: Error, Equatable, Sendable, CustomStringConvertible
         case let .communication(message):
             return "Communication failed: \(message). Check the wand's position and try again."
         case let .uncertain(command):
-            return "UNCERTAIN: \(command.command) (command \(command.commandID)) was sent to pump \(command.pumpSerial) and no reply came back. It may or may not have been carried out. Do NOT repeat it: keep the wand over the pump and run 'pumpctl interrogate' to resolve it."
+            // A refill begin pauses delivery: if it was carried out, the
+            // patient gets no drug until the refill ends, so the consequence
+            // is said, not only the uncertainty.
+            let paused = CommandKind(rawValue: command.command) == .refillBegin
+                ? " If it was carried out, delivery is PAUSED (withdrawal risk) until the refill is completed or cancelled; the pump ends an open refill by itself after 30 minutes."
+                : ""
+            return "UNCERTAIN: \(command.command) (command \(command.commandID)) was sent to pump \(command.pumpSerial) and no reply came back. It may or may not have been carried out.\(paused) Do NOT repeat it: keep the wand over the pump and run 'pumpctl interrogate' now to resolve it."
         case let .unresolved(command, detail):
             return "UNRESOLVED: \(command.command) (command \(command.commandID)) sent to pump \(command.pumpSerial) at \(command.sentAt) has an unknown outcome, so nothing else is sent. \(detail)"
         case let .notVerified(kind, detail):

@@ -466,10 +466,11 @@ public struct SessionReport: Sendable, Equatable {
 
     /// Markdown passes raw HTML through to whatever renders it: a name
     /// such as `<img src=x onerror=...>` must show as text, as in the HTML
-    /// report, so `&`, `<` and `>` become entities (rendered as themselves).
+    /// report, so `&` and `<` become entities (rendered as themselves). A
+    /// lone `>` opens no tag, and the report's own "12mL -> 18mL" stays
+    /// readable in the file.
     private func escapeMarkdown(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;")
             .replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
     }
 }
