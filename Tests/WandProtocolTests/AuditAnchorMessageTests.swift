@@ -3,27 +3,11 @@ import Testing
 @testable import WandProtocol
 
 /// Request 0x16 and reply 0x96 against the plaintext examples of
-/// PROTOCOL.md 10.9, which scripts/protocol_examples.py produced
+/// PROTOCOL.md 10.10, which scripts/protocol_examples.py produced
 /// independently.
 @Suite struct AuditAnchorMessageTests {
     /// The `plaintext example` hex blocks of PROTOCOL.md, by name.
-    static func plaintextExamples() throws -> [String: [UInt8]] {
-        let path = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("hardware/PROTOCOL.md").path
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        var result: [String: [UInt8]] = [:]
-        var rest = Substring(text)
-        while let start = rest.range(of: "<!-- plaintext example: ") {
-            rest = rest[start.upperBound...]
-            guard let nameEnd = rest.range(of: " -->") else { break }
-            let name = String(rest[..<nameEnd.lowerBound])
-            guard let open = rest.range(of: "```hex\n"), let close = rest[open.upperBound...].range(of: "```") else { break }
-            result[name] = hex(String(rest[open.upperBound..<close.lowerBound]))
-            rest = rest[close.upperBound...]
-        }
-        return result
-    }
+    static func plaintextExamples() throws -> [String: [UInt8]] { try ProtocolDocument.blocks(marked: "plaintext example") }
 
     @Test func theWorkedExamplesAreWhatThisImplementationSendsAndAnswers() throws {
         let doc = try Self.plaintextExamples()

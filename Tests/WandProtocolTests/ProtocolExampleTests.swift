@@ -9,24 +9,7 @@ import Testing
 @Suite("PROTOCOL.md worked examples")
 struct ProtocolExampleTests {
     /// The hex blocks of PROTOCOL.md, by example name.
-    static func examples() throws -> [String: [UInt8]] {
-        let path = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("hardware/PROTOCOL.md").path
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        var result: [String: [UInt8]] = [:]
-        let marker = "<!-- example: "
-        var rest = Substring(text)
-        while let start = rest.range(of: marker) {
-            rest = rest[start.upperBound...]
-            guard let nameEnd = rest.range(of: " -->") else { break }
-            let name = String(rest[..<nameEnd.lowerBound])
-            guard let open = rest.range(of: "```hex\n"), let close = rest[open.upperBound...].range(of: "```") else { break }
-            result[name] = hex(String(rest[open.upperBound..<close.lowerBound]))
-            rest = rest[close.upperBound...]
-        }
-        return result
-    }
+    static func examples() throws -> [String: [UInt8]] { try ProtocolDocument.blocks(marked: "example") }
 
     static let cid2 = CommandID(unchecked: (16..<32).map { UInt8($0) })
     static let cid3 = CommandID(unchecked: (32..<48).map { UInt8($0) })

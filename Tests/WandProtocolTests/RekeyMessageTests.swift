@@ -8,24 +8,7 @@ import Testing
 @Suite("Re-key message (0x15)")
 struct RekeyMessageTests {
     /// The `<!-- plaintext example: NAME -->` hex blocks of PROTOCOL.md.
-    static func plaintextExamples() throws -> [String: [UInt8]] {
-        let path = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("hardware/PROTOCOL.md").path
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        var result: [String: [UInt8]] = [:]
-        let marker = "<!-- plaintext example: "
-        var rest = Substring(text)
-        while let start = rest.range(of: marker) {
-            rest = rest[start.upperBound...]
-            guard let nameEnd = rest.range(of: " -->") else { break }
-            let name = String(rest[..<nameEnd.lowerBound])
-            guard let open = rest.range(of: "```hex\n"), let close = rest[open.upperBound...].range(of: "```") else { break }
-            result[name] = hex(String(rest[open.upperBound..<close.lowerBound]))
-            rest = rest[close.upperBound...]
-        }
-        return result
-    }
+    static func plaintextExamples() throws -> [String: [UInt8]] { try ProtocolDocument.blocks(marked: "plaintext example") }
 
     static let newKey = (0xA0..<0xC0).map { UInt8($0) }
 
