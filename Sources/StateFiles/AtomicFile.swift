@@ -56,8 +56,18 @@ public enum AtomicFile {
     /// unless `followingSymlinks` is true; a FIFO, socket, device or folder
     /// is refused with `.notRegularFile` without waiting for a writer.
     public static func read(_ path: FilePath, limit: Int, followingSymlinks: Bool = false) throws(StateFileError) -> [UInt8] {
-        // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
-        // writer forever. O_NOCTTY: a terminal must never become ours.
+        let (fd, info) = try openRegularForReading(path, followingSymlinks: followingSymlinks)
+        defer { close(fd) }
+        return try readAll(fd, size: info.st_size, path: path, limit: limit)
+    }
+
+    /// Opens `path` for reading and checks on the open descriptor that it is
+    /// a regular file; the caller closes the descriptor. O_NONBLOCK: opening
+    /// a FIFO for reading would otherwise wait for a writer forever.
+    /// O_NOCTTY: a terminal must never become ours.
+    private static func openRegularForReading(_ path: FilePath, followingSymlinks: Bool)
+        throws(StateFileError) -> (descriptor: Int32, info: stat)
+    {
         var flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY
         if !followingSymlinks { flags |= O_NOFOLLOW }
         let fd = open(path.string, flags)
@@ -69,12 +79,18 @@ public enum AtomicFile {
             }
             throw .from(error, path: path.string, operation: "open")
         }
-        defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw .from(Errno(rawValue: errno), path: path.string, operation: "fstat") }
+        guard fstat(fd, &info) == 0 else {
+            let error = Errno(rawValue: errno)
+            close(fd)
+            throw .from(error, path: path.string, operation: "fstat")
+        }
         let found = FileKind(mode: info.st_mode)
-        guard found == .regular else { throw .notRegularFile(path: path.string, kind: found) }
-        return try readAll(fd, size: info.st_size, path: path, limit: limit)
+        guard found == .regular else {
+            close(fd)
+            throw .notRegularFile(path: path.string, kind: found)
+        }
+        return (fd, info)
     }
 
     /// Reads a secret (a key file) as ssh reads a private key: opened once,
@@ -87,19 +103,8 @@ public enum AtomicFile {
     /// The caller owns the returned bytes and wipes them when done
     /// (`ProcessGuard.wipe`).
     public static func readSecret(_ path: FilePath, limit: Int) throws(StateFileError) -> [UInt8] {
-        let fd = open(path.string, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW)
-        guard fd >= 0 else {
-            let error = Errno(rawValue: errno)
-            if error == .tooManySymbolicLinkLevels, kind(of: path) == .symbolicLink {
-                throw .notRegularFile(path: path.string, kind: .symbolicLink)
-            }
-            throw .from(error, path: path.string, operation: "open")
-        }
+        let (fd, info) = try openRegularForReading(path, followingSymlinks: false)
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw .from(Errno(rawValue: errno), path: path.string, operation: "fstat") }
-        let found = FileKind(mode: info.st_mode)
-        guard found == .regular else { throw .notRegularFile(path: path.string, kind: found) }
         guard info.st_uid == geteuid() else { throw .ownedByAnotherUser(path: path.string, owner: info.st_uid) }
         // The full mode (setuid, setgid, sticky bits too) is what is reported.
         let mode = UInt16(info.st_mode & 0o7777)
