@@ -22,7 +22,9 @@ extension Programmer {
     /// `command` from its typed state. Sends nothing that changes the pump.
     public func plan(_ command: some PumpCommand) async throws(ProgrammerError) -> ChangePlan {
         try checkPolicyCeilings()
-        let (status, resolution) = try await interrogate()
+        // The newest event page comes with the report: the history read
+        // below starts from it without an exchange of its own.
+        let (status, resolution) = try await interrogate(includingNewestEvents: true)
         if let unresolved = status.unresolvedCommand {
             throw .unresolved(unresolved, detail: "Resolve it (pumpctl interrogate) before any change.")
         }
@@ -153,12 +155,16 @@ extension Programmer {
         }
         // The review must still describe the pump: another programmer (or
         // the pump itself) may have changed it while the technician read.
-        let fresh = try await readStatus()
-        let changed = plan.basis.differences(from: PlanBasis(fresh))
-        guard changed.isEmpty else {
-            try record(command: command, phase: .event, parameters: plan.parameters, outcome: .staleReview,
-                       detail: changed.joined(separator: ", "))
-            throw .staleReview(changed: changed)
+        // A review read moments ago in this same session, with nothing
+        // sent since, is the pump's state as it is (reviewStillCurrent).
+        if !(await reviewStillCurrent()) {
+            let fresh = try await readStatus()
+            let changed = plan.basis.differences(from: PlanBasis(fresh))
+            guard changed.isEmpty else {
+                try record(command: command, phase: .event, parameters: plan.parameters, outcome: .staleReview,
+                           detail: changed.joined(separator: ", "))
+                throw .staleReview(changed: changed)
+            }
         }
 
         var replies: [PumpReply] = []
@@ -200,11 +206,20 @@ extension Programmer {
             }
         }
 
+        var readAfter: PumpStatus?
         if case .prescription(let wire) = plan.verification, let last = ledger.last {
+            // One interrogate is both the read-back (its report carries the
+            // whole active prescription, compared field by field) and the
+            // status the report shows.
+            var report: InterrogateReport?
             do {
-                try await readBack(wire)
+                let read = try await interrogateReport()
+                report = read
+                readAfter = try? await status(from: read)
+                try readBack(wire, from: read.prescription, hash: read.prescriptionHash)
             } catch {
-                let after = try? await readStatus()
+                var after = readAfter
+                if report == nil { after = try? await readStatus() }
                 _ = writeReport(plan, status: after ?? plan.before, overrides: accepted.overridden, verified: false)
                 if case .deviceFault = error {
                     try? clearPendingRecord(last.commandID)
@@ -216,7 +231,8 @@ extension Programmer {
             }
             try clearPendingRecord(last.commandID)
         }
-        let after = try? await readStatus()
+        var after = readAfter
+        if after == nil { after = try? await readStatus() }
         let paths = plan.writesReport ? writeReport(plan, status: after ?? plan.before, overrides: accepted.overridden, verified: true) : []
         return ChangeResult(plan: plan, replies: replies, after: after, overrides: accepted.overridden, reportPaths: paths,
                             effect: effect)
@@ -260,12 +276,10 @@ extension Programmer {
         try checkPlanned(reply, step.expectedReply)
     }
 
-    /// Reads the active prescription back and compares it field by field.
-    func readBack(_ expected: WirePrescription) async throws(ProgrammerError) {
-        let reply = try await read(.readPrescription(ReadPrescriptionRequest()))
-        guard case .prescription(let report) = reply else {
-            throw .deviceFault("the pump answered the read-back with \(reply.opcode)")
-        }
+    /// Compares the active prescription the pump reported, field by field
+    /// and by hash, with the one written.
+    func readBack(_ expected: WirePrescription, from prescription: WirePrescription, hash: PrescriptionHash) throws(ProgrammerError) {
+        let report = PrescriptionReport(prescription: prescription, hash: hash)
         guard report.prescription == expected, report.hash == expected.hash else {
             try record(command: "read-back", phase: .event, parameters: ["expected": expected.hash.description, "found": report.hash.description],
                        outcome: .readBackMismatch)

@@ -123,6 +123,13 @@ public actor Programmer {
     /// state-changing request's expiry is figured from it. Nil until read,
     /// and again after a clock setting moved the pump's clock.
     public private(set) var pumpClock: PumpClockReading?
+    /// Page 0 of the event log as the last interrogate carried it, for the
+    /// history read that follows a plan's interrogate (taken once).
+    var newestEventsRead: EventLogPage?
+    /// When the last status was read, and in which of the connection's
+    /// sessions: a review read moments ago in this same session is still
+    /// the pump's state (see `reviewStillCurrent`).
+    private(set) var lastStatusRead: (at: ContinuousClock.Instant, session: Int, performed: Int)?
 
     public init(connection: PumpConnection, context: ProgrammerContext) async throws(ProgrammerError) {
         self.connection = connection
@@ -211,13 +218,14 @@ public actor Programmer {
         }
     }
 
-    public func interrogateReport() async throws(ProgrammerError) -> InterrogateReport {
-        let reply = try await read(.interrogate(InterrogateRequest()))
+    public func interrogateReport(includingNewestEvents: Bool = false) async throws(ProgrammerError) -> InterrogateReport {
+        let reply = try await read(.interrogate(InterrogateRequest(includesNewestEvents: includingNewestEvents)))
         guard case .interrogate(let report) = reply else { throw .deviceFault("the pump answered interrogate with \(reply.opcode)") }
         guard report.serial == pumpSerial else {
             throw .deviceFault("the pump reported serial \(report.serial) inside a session with \(pumpSerial)")
         }
         pumpClock = PumpClockReading(pumpUTCSeconds: report.clock.utcSeconds, receivedAt: .now)
+        newestEventsRead = report.newestEvents
         return report
     }
 
@@ -234,7 +242,11 @@ public actor Programmer {
     }
 
     /// Interrogates the pump, resolving first any command left uncertain.
-    public func interrogate() async throws(ProgrammerError) -> (status: PumpStatus, resolution: Resolution?) {
+    /// `includingNewestEvents` has the report carry page 0 of the event
+    /// log, for a plan's history read.
+    public func interrogate(includingNewestEvents: Bool = false) async throws(ProgrammerError)
+        -> (status: PumpStatus, resolution: Resolution?)
+    {
         var resolution: Resolution?
         var unresolved: PendingCommand?
         do {
@@ -242,17 +254,40 @@ public actor Programmer {
         } catch .unresolved(let entry, _) {
             unresolved = entry
         }
-        let status = try await readStatus(unresolved: unresolved)
+        let status = try await readStatus(unresolved: unresolved, includingNewestEvents: includingNewestEvents)
         return (status, resolution)
     }
 
     /// Reads the pump's status without touching pending commands.
-    func readStatus(unresolved: PendingCommand? = nil) async throws(ProgrammerError) -> PumpStatus {
-        let report = try await interrogateReport()
+    func readStatus(unresolved: PendingCommand? = nil, includingNewestEvents: Bool = false) async throws(ProgrammerError) -> PumpStatus {
+        try await status(from: try await interrogateReport(includingNewestEvents: includingNewestEvents), unresolved: unresolved)
+    }
+
+    /// The status an interrogate report gives, recorded as a read.
+    func status(from report: InterrogateReport, unresolved: PendingCommand? = nil) async throws(ProgrammerError) -> PumpStatus {
         var status = try PumpStatus(report: report, hostNow: context.now(), simulated: context.simulated, unresolved: unresolved)
         status.libraryDoseUnit = context.policy.policy(for: status.drug)?.massUnit
         try record(command: "interrogate", phase: .event, parameters: status.readParameters, outcome: .read)
+        lastStatusRead = (ContinuousClock.now, await connection.sessionsOpened, performed)
         return status
+    }
+
+    /// How long a review read stays the pump's state when nothing else has
+    /// been sent: long enough for a command given with --yes to go from its
+    /// plan to its first step, far shorter than anyone reads a review.
+    static let reviewReuseLimit: Swift.Duration = .seconds(10)
+
+    /// True when the last status read is the review's and still current:
+    /// read under `reviewReuseLimit` ago in the session that is still open
+    /// (no idle refresh since, so no other programmer can have opened one
+    /// and changed the pump in between: the pump holds one session), and
+    /// nothing was sent since. The pump's own changes in those seconds
+    /// (an alarm, a bolus ending) are refused by the pump itself at the step.
+    func reviewStillCurrent() async -> Bool {
+        guard let read = lastStatusRead, read.performed == performed else { return false }
+        let session = await connection.sessionsOpened
+        let refreshing = await connection.needsRefresh
+        return read.session == session && ContinuousClock.now - read.at < Self.reviewReuseLimit && !refreshing
     }
 
     // MARK: Sending one state-changing request
@@ -264,6 +299,8 @@ public actor Programmer {
     func perform(_ step: WireStep, parameters: [String: String], overrides: [AuditOverride] = [],
                  keepPending: Bool = false) async throws(ProgrammerError) -> PumpReply {
         let id = CommandID.random()
+        // What this step changes is not in a page read before it.
+        newestEventsRead = nil
         // Before anything is recorded: reading the clock changes nothing.
         let expiry = try await requestExpiry()
         let command = step.kind.rawValue
@@ -517,13 +554,17 @@ public actor Programmer {
     }
 
     /// Ends the session: the last row, the audit head sealed once for the
-    /// whole command and recorded in the pump (`anchoring`), then close.
+    /// whole command and carried by the close for the pump to witness
+    /// (`anchoring`). The close's reply is not awaited.
     @discardableResult
     public func close(anchoring: Bool = true) async -> AuditAnchorOutcome {
         try? record(command: "session", phase: .event, outcome: .sessionClosed)
-        let anchored = await sealAndAnchorAuditHead(anchoring: anchoring)
-        await connection.close()
-        return anchored
+        let (anchor, outcome) = sealAuditHeadForClose(anchoring: anchoring)
+        let sent = await connection.close(anchor: anchor)
+        if case .sentWithClose = outcome, !sent {
+            return .failed("the session's close, which carried it, could not be sent")
+        }
+        return outcome
     }
 }
 

@@ -144,8 +144,17 @@ extension Programmer {
         var page: UInt16 = 0
         var pageCount = 1
         reading: while Int(page) < Self.historyPages, Int(page) < pageCount, !reachedSince {
-            guard let reply = try? await read(.readEventLog(ReadEventLog(page: page))),
-                  case .eventLog(let log) = reply else { return nil }
+            let log: EventLogPage
+            if page == 0, let carried = newestEventsRead {
+                // Page 0 came with the interrogate just read; taken once, so
+                // a later history read asks the pump again.
+                log = carried
+                newestEventsRead = nil
+            } else {
+                guard let reply = try? await read(.readEventLog(ReadEventLog(page: page))),
+                      case .eventLog(let read) = reply else { return nil }
+                log = read
+            }
             pageCount = Int(log.pageCount)
             for event in log.events.sorted(by: { $0.index > $1.index }) {
                 if let last = oldest {

@@ -19,6 +19,10 @@ public actor PumpConnection {
     /// (the new one once a re-key's receipt is in).
     private var key: PumpKey
     private var lastExchange = ContinuousClock.now
+    /// Sessions opened on this connection: 1 after `open`, one more at
+    /// every idle refresh. A reading taken under an earlier number came
+    /// from a session another programmer may have followed.
+    public private(set) var sessionsOpened = 1
 
     /// The pump forgets a session after 120 s without a request
     /// (PROTOCOL.md); a technician reading a review can take longer. Past
@@ -36,31 +40,30 @@ public actor PumpConnection {
         self.keyRole = keyRole
     }
 
-    /// Says hello to the wand, then opens an authenticated session with the
-    /// pump in range.
+    /// Opens an authenticated session with the pump in range, the wand's
+    /// info coming with the opening (PROTOCOL.md, frame flag 0x04): one
+    /// exchange where a visit used to start with two. The wand is asked
+    /// separately only when its info did not come: a lost answer, or a
+    /// failed opening that must say whether the wand or the pump is silent.
     public static func open(transport: any WandTransport, keyring: PumpKeyring,
                             policy: RetryPolicy = .standard) async throws(ProgrammerError) -> PumpConnection {
         let channel = WandChannel(link: TransportFrameLink(transport: transport), policy: policy)
-        let info: WandInfo
-        switch await channel.wand(.info) {
-        case .replied(.info(let reply), _):
-            info = reply
-        case .replied:
-            throw .deviceFault("the wand at \(transport.peerDescription) answered its info request with something else")
-        case .notSent(let reason):
-            throw .communication("the wand at \(transport.peerDescription) could not be reached (\(reason))")
-        case .unacknowledged:
-            throw .notFound("The wand at \(transport.peerDescription) does not answer. Check it is a PumpWand wand, powered, and that no other program is using it.")
-        }
-        guard info.supportedVersions.contains(FrameHeader.currentVersion) else {
-            throw .deviceFault("the wand (firmware \(info.firmwareMajor).\(info.firmwareMinor).\(info.firmwarePatch)) does not speak protocol version \(FrameHeader.currentVersion)")
-        }
         // The pump names its key only by a blinded id: every key held is
         // offered, and the one whose id matches opens the session (the
         // pending key of an unacknowledged re-key among them, so the role
         // of the key that matched says whether the pump took the new key).
         let held = keyring.handshakeCandidates
-        let result = await channel.openSession(candidates: held.map(\.candidate))
+        let result = await channel.openSession(candidates: held.map(\.candidate), askingWandInfo: true)
+        let info: WandInfo
+        if let came = await channel.wandInfoWithSession {
+            info = came
+        } else {
+            info = try await askWand(channel, transport: transport)
+        }
+        guard info.supportedVersions.contains(FrameHeader.currentVersion) else {
+            await channel.dropSession()
+            throw .deviceFault("the wand (firmware \(info.firmwareMajor).\(info.firmwareMinor).\(info.firmwarePatch)) does not speak protocol version \(FrameHeader.currentVersion)")
+        }
         switch result {
         case .success(let session):
             guard held.indices.contains(session.candidateIndex) else {
@@ -76,6 +79,20 @@ public actor PumpConnection {
             throw .input("The key file given with --key-file does not open the pump in range: it is not this pump's key. Check which key file belongs to this pump, or leave out --key-file to use the keyring.")
         case .failure(let error):
             throw sessionFailure(error)
+        }
+    }
+
+    /// The wand's own info exchange, when it did not come with the opening.
+    private static func askWand(_ channel: WandChannel, transport: any WandTransport) async throws(ProgrammerError) -> WandInfo {
+        switch await channel.wand(.info) {
+        case .replied(.info(let reply), _):
+            return reply
+        case .replied:
+            throw .deviceFault("the wand at \(transport.peerDescription) answered its info request with something else")
+        case .notSent(let reason):
+            throw .communication("the wand at \(transport.peerDescription) could not be reached (\(reason))")
+        case .unacknowledged:
+            throw .notFound("The wand at \(transport.peerDescription) does not answer. Check it is a PumpWand wand, powered, and that no other program is using it.")
         }
     }
 
@@ -112,9 +129,17 @@ public actor PumpConnection {
         return min(refreshAfter, pumpIdleTimeout * 3 / 4)
     }
 
+    /// True when the next request first opens the session afresh.
+    public var needsRefresh: Bool {
+        get async {
+            let limit = Self.refreshLimit(pumpIdleTimeout: await channel.pumpSession?.pumpIdleTimeout)
+            return ContinuousClock.now - lastExchange > limit
+        }
+    }
+
     public func send(_ request: PumpRequest) async -> PumpExchangeResult {
-        let limit = Self.refreshLimit(pumpIdleTimeout: await channel.pumpSession?.pumpIdleTimeout)
-        if ContinuousClock.now - lastExchange > limit {
+        if await needsRefresh {
+            sessionsOpened += 1
             // Only the key that opened this session (or the new one after a
             // re-key), for this pump: a refresh never moves to another pump.
             let candidate = PumpKeyCandidate(serial: pumpSerial, key: key)
@@ -142,9 +167,15 @@ public actor PumpConnection {
         if let newKey = PumpKey(bytes: bytes) { key = newKey }
     }
 
-    /// Ends the session politely; a lost reply here changes nothing.
-    public func close() async {
-        _ = await channel.send(.closeSession(CloseSession()))
+    /// Ends the session, carrying `anchor` (the audit head) for the pump to
+    /// witness, and leaves without waiting for the reply: nothing the host
+    /// does next depends on it, so it costs no exchange. Says whether the
+    /// close left this computer; whether the pump kept the anchor is read
+    /// with `audit verify --pump`.
+    @discardableResult
+    public func close(anchor: RecordAuditAnchor? = nil) async -> Bool {
+        let sent = await channel.sendWithoutReply(.closeSession(CloseSession(anchor: anchor)))
         await transport.close()
+        return sent
     }
 }

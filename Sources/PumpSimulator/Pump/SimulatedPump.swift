@@ -189,8 +189,10 @@ public struct SimulatedPump: Sendable, Equatable {
             return .refused(request.opcode, .refillInProgress)
         }
         switch request {
-        case .interrogate:
-            return .interrogate(interrogateReport())
+        case let .interrogate(message):
+            var report = interrogateReport()
+            if message.includesNewestEvents { report.newestEvents = eventLogPage(0) }
+            return .interrogate(report)
         case .readPrescription:
             return .prescription(PrescriptionReport(prescription: prescription, hash: prescription.hash))
         case let .stagePrescription(message):
@@ -266,11 +268,8 @@ public struct SimulatedPump: Sendable, Equatable {
             eventLog.append(time: clock, code: PumpEventCode.alarmThresholdSet.rawValue, detail: message.lowReservoirThresholdNanolitres)
             return executed(.setAlarmConfiguration, message.commandId)
         case let .readEventLog(message):
-            let (entries, pageCount) = eventLog.page(Int(message.page), size: EventLogPage.maximumEntries)
-            guard Int(message.page) < pageCount else { return .refused(.readEventLog, .pageOutOfRange) }
-            return .eventLog(EventLogPage(
-                page: message.page, pageCount: UInt16(clamping: pageCount), totalEvents: UInt32(clamping: eventLog.entries.count),
-                events: entries.map { PumpEvent(index: $0.index, utcSeconds: $0.time, code: $0.code, detail: $0.detail) }))
+            guard let page = eventLogPage(message.page) else { return .refused(.readEventLog, .pageOutOfRange) }
+            return .eventLog(page)
         case .readClock:
             return .clock(wireTime)
         case let .setClock(message):
@@ -668,6 +667,16 @@ public struct SimulatedPump: Sendable, Equatable {
     }
 
     // MARK: Reports
+
+    /// One page of the event log, newest first; page 0 always exists (an
+    /// empty log has one empty page), so interrogate can always carry it.
+    func eventLogPage(_ number: UInt16) -> EventLogPage? {
+        let (entries, pageCount) = eventLog.page(Int(number), size: EventLogPage.maximumEntries)
+        guard Int(number) < pageCount else { return nil }
+        return EventLogPage(
+            page: number, pageCount: UInt16(clamping: pageCount), totalEvents: UInt32(clamping: eventLog.entries.count),
+            events: entries.map { PumpEvent(index: $0.index, utcSeconds: $0.time, code: $0.code, detail: $0.detail) })
+    }
 
     public func interrogateReport() -> InterrogateReport {
         let infusion: InfusionState =

@@ -220,7 +220,11 @@ public struct PumpSimulation: Sendable {
         // command is malformed (PROTOCOL.md section 3), not relayed or handled.
         let flagsAllowed: Bool = switch frame.header.kind {
         case .wandCommand: frame.header.flags.isEmpty
-        case .pumpMessage: !frame.header.flags.contains(.fromPump)
+        case .pumpMessage:
+            // The wand-info bit asks for the wand's info with a session
+            // opening: it has no meaning on a sealed message.
+            !frame.header.flags.contains(.fromPump)
+                && !(frame.header.flags.contains(.wandInfo) && frame.header.flags.contains(.sealed))
         default: true
         }
         guard flagsAllowed else {
@@ -241,6 +245,13 @@ public struct PumpSimulation: Sendable {
                 return reply(.negativeAcknowledgement, sequence: frame.header.sequence, payload: reason.encoded)
             }
             return reply(.wandResponse, sequence: frame.header.sequence, payload: answer(request).encoded)
+        case .pumpMessage where frame.header.flags.contains(.wandInfo):
+            // The wand's info first (its own answer, at once), then the
+            // session opening relayed as the pump expects it: without the bit.
+            var forPump = frame
+            forPump.header.flags.remove(.wandInfo)
+            return reply(.wandResponse, sequence: frame.header.sequence, payload: answer(.info).encoded)
+                + relay(forPump, body: forPump.body)
         case .pumpMessage:
             return relay(frame, body: body)
         default:

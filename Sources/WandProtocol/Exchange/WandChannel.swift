@@ -92,19 +92,35 @@ public actor WandChannel {
     /// kept its previous session through the failed attempt, so a second
     /// try is safe. A refusal is final and, like every failure here, leaves
     /// the session this channel holds, if any, as it was.
-    public func openSession(nonces: NonceSource = .system,
-                            candidates: [PumpKeyCandidate]) async -> Result<HostSession, SessionOpenError> {
+    ///
+    /// With `askingWandInfo` the opening frame carries the wand-info flag:
+    /// the wand answers with its info before relaying it, kept in
+    /// `wandInfoWithSession` (nil if that answer was lost or never came,
+    /// and then the caller asks the wand separately).
+    public func openSession(nonces: NonceSource = .system, candidates: [PumpKeyCandidate],
+                            askingWandInfo: Bool = false) async -> Result<HostSession, SessionOpenError> {
         guard await gate.enter() else { return .failure(.notSent(.cancelled)) }
         defer { gate.leave() }
         var lastRejection = SessionError.unknownPump
+        wandInfoWithSession = nil
         for _ in 1...Self.handshakeAttempts {
             let handshake = SessionHandshake(nonces: nonces)
             let sequence = allocateSequence()
-            let body = FrameHeader(kind: .pumpMessage, sequence: sequence).encoded + handshake.request.encoded
-            let outcome: ExchangeOutcome<[UInt8]> = await exchange(body: body, sequence: sequence) { frame in
+            let flags: FrameFlags = askingWandInfo ? .wandInfo : []
+            let body = FrameHeader(kind: .pumpMessage, sequence: sequence, flags: flags).encoded + handshake.request.encoded
+            var info: WandInfo?
+            let outcome: ExchangeOutcome<[UInt8]> = await exchange(body: body, sequence: sequence, aside: { frame in
+                // The wand's own answer to the flag: taken, and the wait
+                // goes on for the pump's.
+                guard askingWandInfo, frame.header.kind == .wandResponse,
+                      case .info(let reply)? = try? WandResponse(decoding: frame.payload) else { return false }
+                info = reply
+                return true
+            }) { frame in
                 guard frame.header.kind == .pumpMessage, frame.header.flags == .fromPump else { return nil }
                 return frame.payload
             }
+            if let info { wandInfoWithSession = info }
             switch outcome {
             case .notSent(let reason):
                 return .failure(.notSent(reason))
@@ -125,6 +141,9 @@ public actor WandChannel {
         }
         return .failure(.rejected(lastRejection))
     }
+
+    /// The wand's info as it came with the last session opening that asked for it.
+    public private(set) var wandInfoWithSession: WandInfo?
 
     /// Handshake exchanges per `openSession`: the first and one retry.
     static let handshakeAttempts = 2
@@ -185,6 +204,29 @@ public actor WandChannel {
         }
     }
 
+    /// Seals `request` and sends it once without waiting for a reply: for
+    /// the session's close, whose reply would tell the host nothing it acts
+    /// on. Returns whether the bytes left this computer; the session is
+    /// dropped either way, as the pump drops it on receipt or at its idle
+    /// timeout.
+    public func sendWithoutReply(_ request: PumpRequest) async -> Bool {
+        guard await gate.enter() else { return false }
+        defer { gate.leave() }
+        guard var sealing = session else { return false }
+        let sequence = allocateSequence()
+        defer { replaceSession(with: nil) }
+        guard let sealed = try? sealing.seal(request, sequence: sequence),
+              let wire = try? FrameEncoder.encode(sealed.frameBody) else { return false }
+        session = sealing
+        do {
+            try await link.send(wire)
+            statistics.framesSent += 1
+            return true
+        } catch {
+            return false
+        }
+    }
+
     /// One exchange: send `body`, wait for a frame `accept` takes, retransmit
     /// the identical bytes up to the policy's limit.
     ///
@@ -195,6 +237,7 @@ public actor WandChannel {
     /// host counts as possibly delivered, and `notSent` remains only for an
     /// exchange in which the link refused every send.
     private func exchange<Reply: Sendable>(body: [UInt8], sequence: UInt16, believeWandRefusals: Bool = true,
+                                           aside: (Frame) -> Bool = { _ in false },
                                            accept: (Frame) -> Reply?) async -> ExchangeOutcome<Reply> {
         let wire: [UInt8]
         do { wire = try FrameEncoder.encode(body) } catch { return .notSent(.framing("\(error)")) }
@@ -249,6 +292,7 @@ public actor WandChannel {
                         }
                         break waiting
                     }
+                    if aside(frame) { continue }
                     if let reply = accept(frame) { return .replied(reply, attempts: attempt) }
                     statistics.unmatchedFrames += 1
                 }

@@ -51,7 +51,7 @@ public enum FrameKind: UInt8, Sendable, CaseIterable {
     case negativeAcknowledgement = 0x05
 }
 
-/// Frame flags. Bits 2 to 7 are reserved and must be zero.
+/// Frame flags. Bits 3 to 7 are reserved and must be zero.
 public struct FrameFlags: OptionSet, Sendable, Hashable {
     public let rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }
@@ -61,8 +61,14 @@ public struct FrameFlags: OptionSet, Sendable, Hashable {
     /// The frame travels from the pump to the host.
     public static let fromPump = FrameFlags(rawValue: 0x02)
 
+    /// Host to wand, on an unsealed pump message (a session opening) only:
+    /// the wand answers with its info (a wand response, this frame's
+    /// sequence) before it relays the frame, with this bit cleared, to the
+    /// pump. It saves the separate info exchange at the start of a visit.
+    public static let wandInfo = FrameFlags(rawValue: 0x04)
+
     /// Every defined bit.
-    public static let defined: FrameFlags = [.sealed, .fromPump]
+    public static let defined: FrameFlags = [.sealed, .fromPump, .wandInfo]
 }
 
 /// One frame body: header and payload.

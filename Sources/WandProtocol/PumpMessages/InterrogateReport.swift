@@ -77,6 +77,10 @@ public struct CommandRecordEntry: Sendable, Equatable, Hashable, WireFields, Com
 /// then    1     command record count r (0 ... 8), newest first
 /// then    26r   CommandRecordEntry each
 /// then    ...   fluid path (WireFluidPath): what the line holds, tip first
+/// then    1     newest event page present (0 or 1): 1 exactly when the
+///               request asked for it
+/// then    ...   EventLogPage of page 0, if present (the read event log
+///               reply's body)
 /// ```
 public struct InterrogateReport: Sendable, Equatable, WireFields {
     public static let maximumAlarms = 16
@@ -102,6 +106,8 @@ public struct InterrogateReport: Sendable, Equatable, WireFields {
     public var lastChangeUTCSeconds: Int64
     public var recentCommands: [CommandRecordEntry]
     public var fluidPath: WireFluidPath
+    /// Page 0 of the event log, when the interrogate request asked for it.
+    public var newestEvents: EventLogPage?
 
     public init(
         serial: String, firmwareMajor: UInt8, firmwareMinor: UInt8, firmwarePatch: UInt8, clock: WireTime,
@@ -110,7 +116,7 @@ public struct InterrogateReport: Sendable, Equatable, WireFields {
         reservoirConcentrationNanogramsPerMillilitre: UInt32, infusionState: InfusionState,
         prescription: WirePrescription, prescriptionHash: PrescriptionHash, stagedHash: PrescriptionHash?,
         activeAlarms: [PumpAlarm], lastChangeUTCSeconds: Int64, recentCommands: [CommandRecordEntry],
-        fluidPath: WireFluidPath
+        fluidPath: WireFluidPath, newestEvents: EventLogPage? = nil
     ) {
         self.serial = serial
         self.firmwareMajor = firmwareMajor
@@ -132,6 +138,7 @@ public struct InterrogateReport: Sendable, Equatable, WireFields {
         self.lastChangeUTCSeconds = lastChangeUTCSeconds
         self.recentCommands = recentCommands
         self.fluidPath = fluidPath
+        self.newestEvents = newestEvents
     }
 
     public init(reading reader: inout ByteReader) throws(WireError) {
@@ -167,6 +174,13 @@ public struct InterrogateReport: Sendable, Equatable, WireFields {
         for _ in 0..<recordCount { records.append(try CommandRecordEntry(reading: &reader)) }
         recentCommands = records
         fluidPath = try WireFluidPath(reading: &reader)
+        if try reader.flag("interrogate.newestEvents.present") {
+            let page = try EventLogPage(reading: &reader)
+            guard page.page == 0 else { throw .invalidValue(field: "interrogate.newestEvents.page", value: Int64(page.page)) }
+            newestEvents = page
+        } else {
+            newestEvents = nil
+        }
     }
 
     public func write(to writer: inout ByteWriter) {
@@ -197,5 +211,11 @@ public struct InterrogateReport: Sendable, Equatable, WireFields {
         writer.uint8(UInt8(truncatingIfNeeded: recentCommands.count))
         for record in recentCommands { record.write(to: &writer) }
         fluidPath.write(to: &writer)
+        if let newestEvents {
+            writer.flag(true)
+            newestEvents.write(to: &writer)
+        } else {
+            writer.flag(false)
+        }
     }
 }

@@ -2,15 +2,21 @@
 // (see Sessions); the layouts below are of the plaintext. Offsets count from
 // the opcode byte. Integers are little-endian.
 
-/// Ask for the pump's identity and full status.
+/// Ask for the pump's identity and full status, and, when asked, the
+/// newest page of the event log with it (the page a host reads first to
+/// judge the titration history, so a change is planned in one exchange).
 /// ```
 /// 0  1  opcode 0x02
+/// 1  1  newest event page wanted (0 or 1)
 /// ```
 public struct InterrogateRequest: PumpRequestMessage {
     public static let opcode = PumpOpcode.interrogate
-    public init() {}
-    public init(reading reader: inout ByteReader) throws(WireError) {}
-    public func write(to writer: inout ByteWriter) {}
+    public var includesNewestEvents: Bool
+    public init(includesNewestEvents: Bool = false) { self.includesNewestEvents = includesNewestEvents }
+    public init(reading reader: inout ByteReader) throws(WireError) {
+        includesNewestEvents = try reader.flag("interrogate.includesNewestEvents")
+    }
+    public func write(to writer: inout ByteWriter) { writer.flag(includesNewestEvents) }
 }
 
 /// Ask for the active prescription and its hash.
@@ -429,12 +435,45 @@ public struct QueryCommandOutcome: PumpRequestMessage {
     public func write(to writer: inout ByteWriter) { commandId.write(to: &writer) }
 }
 
-/// End the session; the pump forgets the session keys. `0x12`.
+/// End the session; the pump forgets the session keys. It may carry the
+/// host's audit head for the pump to witness, as a record audit anchor
+/// (0x16) would: the host sends it last and need not wait for the reply,
+/// so anchoring costs no exchange of its own. A host that must know the
+/// anchor was kept reads the anchors with 0x16 (report only).
+/// ```
+/// 0   1   opcode 0x12
+/// 1   1   anchor present (0 or 1)
+/// 2   8   row count UInt64 (1 ... 2^63 - 1), if present
+/// 10  32  last row's HMAC-SHA256, if present
+/// ```
 public struct CloseSession: PumpRequestMessage {
     public static let opcode = PumpOpcode.closeSession
-    public init() {}
-    public init(reading reader: inout ByteReader) throws(WireError) {}
-    public func write(to writer: inout ByteWriter) {}
+    /// The audit head to record before closing, in mode `.record`.
+    public var anchor: RecordAuditAnchor?
+    public init(anchor: RecordAuditAnchor? = nil) { self.anchor = anchor }
+    public init(reading reader: inout ByteReader) throws(WireError) {
+        guard try reader.flag("closeSession.anchorPresent") else {
+            anchor = nil
+            return
+        }
+        let rowCount = try reader.uint64("closeSession.rowCount")
+        guard (1...UInt64(Int64.max)).contains(rowCount) else {
+            throw .invalidValue(field: "closeSession.rowCount", value: Int64(truncatingIfNeeded: rowCount))
+        }
+        anchor = RecordAuditAnchor(rowCount: rowCount, rowMAC: try reader.bytes(RecordAuditAnchor.macLength, "closeSession.mac"))
+    }
+    public func write(to writer: inout ByteWriter) {
+        guard let anchor, anchor.mode == .record else {
+            writer.flag(false)
+            return
+        }
+        writer.flag(true)
+        writer.uint64(anchor.rowCount)
+        writer.bytes(anchor.rowMAC.prefix(RecordAuditAnchor.macLength))
+        if anchor.rowMAC.count < RecordAuditAnchor.macLength {
+            writer.bytes(Array(repeating: 0, count: RecordAuditAnchor.macLength - anchor.rowMAC.count))
+        }
+    }
 }
 
 /// Any sealed request, by opcode: the type enum the pump dispatches on.

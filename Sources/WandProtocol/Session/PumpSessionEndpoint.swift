@@ -242,7 +242,10 @@ public struct PumpSessionEndpoint: Sendable {
         switch request {
         case .queryCommandOutcome(let query):
             reply = .outcome(CommandOutcomeReport(commandId: query.commandId, storedReply: outcomes.storedReply(for: query.commandId)))
-        case .closeSession:
+        case .closeSession(let close):
+            // The anchor it carries is recorded as a 0x16 would record it;
+            // the reply is the close's either way (a host need not wait for it).
+            if let anchor = close.anchor { _ = execute(.recordAuditAnchor(anchor)) }
             current.closed = true
             reply = .sessionClosed
         default:
