@@ -95,6 +95,8 @@ INTERROGATE_REPORT = (
     # Fluid path: one segment of 350 000 nL of baclofen 2 000 000 ng/mL,
     # pathway 200 000 nL, catheter 150 000 nL, no outgoing prescription, no bolus.
     + struct.pack("<BIBI", 1, 350_000, 1, 2_000_000) + struct.pack("<II", 200_000, 150_000) + h("00 00")
+    # No newest event page: the request did not ask for one.
+    + h("00")
 )
 
 examples = {}
@@ -180,7 +182,8 @@ def reply(seq: int, counter: int, answering: int, plaintext: bytes) -> bytes:
 
 
 # 3. Sealed interrogate (sequence 3, host counter 1, pump counter 1).
-examples["interrogate-request"] = request(3, 1, h("02"))
+# Byte 1 of the request is 0: no newest event page wanted.
+examples["interrogate-request"] = request(3, 1, h("02 00"))
 examples["interrogate-reply"] = reply(3, 1, 1, h("82 00") + INTERROGATE_REPORT)
 
 # 4. Stage (sequence 4, counter 2) and commit (sequence 5, counter 3).
@@ -225,6 +228,25 @@ plaintext_examples["audit-anchor-reply"] = (
     + struct.pack("<qQ", 1_700_000_600, 42) + ROW_MAC
     + struct.pack("<qQ", 1_700_000_000, 17) + OLDER_MAC
 )
+
+# 11. The wand's info with the session opening: the opening frame of
+# example 2 sent with flags 0x04 (wand info) is answered first by the wand,
+# under the opening's sequence, then by the pump (example 2's reply).
+examples["wand-info-with-opening-reply"] = frame(header(0x02, 2, 0x00) + h("81 01 04 02 08") + b"PW-00042" + h("01 02"))
+
+# 12. Interrogate asking for the newest event page (plaintext), and the
+# tail the report then ends with instead of the single 00: present, then
+# page 0 of 1 holding 1 event (index 7 at TIME, code 0x0091, detail 42).
+plaintext_examples["interrogate-with-events-request"] = h("02 01")
+plaintext_examples["interrogate-events-tail"] = (
+    h("01") + struct.pack("<HHIB", 0, 1, 1, 1) + struct.pack("<I", 7) + TIME + struct.pack("<HI", 0x0091, 42)
+)
+
+# 13. Close session (0x12), plain and carrying the audit head of example 10
+# (42 rows, ROW_MAC); the reply 0x92 either way.
+plaintext_examples["close-request"] = h("12 00")
+plaintext_examples["close-with-anchor-request"] = h("12 01") + struct.pack("<Q", 42) + ROW_MAC
+plaintext_examples["close-reply"] = h("92 00")
 
 if __name__ == "__main__":
     for name, value in examples.items():

@@ -221,9 +221,9 @@ import WandProtocol
     @Test func aCancelBetweenStageAndCommitDiscardsTheStagedPrescription() async throws {
         let visit = SimulatedVisit()
         let transport = visit.transport
-        // Ctrl-C arrives once the stage request has gone (send 4, after the
-        // review's interrogate and event log and the execute's interrogate).
-        let programmer = try await visit.programmer(interrupted: { transport.sendCount >= 4 })
+        // Ctrl-C arrives once the stage request has gone (send 3, after the
+        // review's interrogate with its event page and the execute's interrogate).
+        let programmer = try await visit.programmer(interrupted: { transport.sendCount >= 3 })
         transport.loseFrames()
         let plan = try await programmer.review(try prescription(Self.increase))
         await #expect(throws: ProgrammerError.cancelled) {

@@ -68,9 +68,11 @@ extension SimulatedVisit {
             transport: relay, keyring: PumpKeyring(anySerial: PumpIdentity.demoKey),
             policy: RetryPolicy(attemptTimeout: .milliseconds(60), maximumAttempts: 2))
         let clock = self.clock
-        let context = ProgrammerContext(
+        var context = ProgrammerContext(
             stateDirectory: directory, operatorName: "tech.a", policy: try ClinicPolicy.shippedDefaults(), simulated: true,
             now: { Date(timeIntervalSince1970: TimeInterval(clock.now())) })
+        // The review is read again before the change, as the sends below count it.
+        context.reviewReuseLimit = .zero
         return try await Programmer(connection: connection, context: context)
     }
 

@@ -106,7 +106,8 @@ struct SimulatedVisit {
     }
 
     func programmer(operatorName: String = "tech.a", secondOperator: String? = nil, expectedSerial: String? = nil,
-                    policy: ClinicPolicy? = nil, interrupted: @escaping @Sendable () -> Bool = { false }) async throws -> Programmer
+                    policy: ClinicPolicy? = nil, interrupted: @escaping @Sendable () -> Bool = { false },
+                    reviewReuse: Swift.Duration = .zero) async throws -> Programmer
     {
         let connection = try await PumpConnection.open(
             transport: transport, keyring: PumpKeyring(anySerial: PumpIdentity.demoKey),
@@ -116,7 +117,13 @@ struct SimulatedVisit {
             stateDirectory: directory, operatorName: operatorName, secondOperator: secondOperator,
             policy: try policy ?? ClinicPolicy.shippedDefaults(), simulated: true, expectedPumpSerial: expectedSerial,
             now: { Date(timeIntervalSince1970: TimeInterval(clock.now())) }, interrupted: interrupted)
-        return try await Programmer(connection: connection, context: context)
+        // The tests change the pump between review and confirmation as if
+        // the technician had read for minutes: by default the review is
+        // read again before every change (ExchangeCountTests give the
+        // product's limit).
+        var reading = context
+        reading.reviewReuseLimit = reviewReuse
+        return try await Programmer(connection: connection, context: reading)
     }
 
     func audit() throws -> AuditLog { try AuditLog(directory: directory) }

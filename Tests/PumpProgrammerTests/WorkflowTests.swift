@@ -96,7 +96,8 @@ import WandProtocol
         #expect(result.reportPaths.count == 2)
         #expect(result.reportPaths.allSatisfy { FileManager.default.fileExists(atPath: $0) })
         // The session's end seals the head and the pump witnesses it.
-        #expect(await programmer.close() == .recorded(rowCount: UInt64(try visit.audit().entries().count)))
+        #expect(await programmer.close() == .sentWithClose(rowCount: UInt64(try visit.audit().entries().count)))
+        #expect(visit.transport.with { $0.pump.auditAnchors }.first?.rowCount == UInt64(try visit.audit().entries().count))
         #expect(try visit.audit().verify().intact)
     }
 
@@ -147,11 +148,11 @@ import WandProtocol
     @Test func requirement8ALostReplyLeavesTheBolusUncertainAndNeverSendsASecond() async throws {
         let visit = SimulatedVisit()
         let programmer = try await visit.programmer()
-        // bolus sends: 1 interrogate and 2 the event log (plan), 3 interrogate
-        // (the review still holds), 4 and 5 the two attempts of the bolus,
-        // whose replies are lost after the pump acted, 6 and 7 the question
-        // about its command id, whose replies are lost too.
-        visit.transport.loseFrames(replies: [4, 5, 6, 7])
+        // bolus sends: 1 interrogate with the newest event page (plan), 2
+        // interrogate (the review still holds), 3 and 4 the two attempts of
+        // the bolus, whose replies are lost after the pump acted, 5 and 6 the
+        // question about its command id, whose replies are lost too.
+        visit.transport.loseFrames(replies: [3, 4, 5, 6])
         let request = BolusPlan.Request(kind: .therapeutic, dose: .mcg(50), duration: .minutes(10))
         let lost = await failure { try await programmer.bolus(request, confirmation: .flag(yes: true)) }
         guard case .uncertain(let pending)? = lost else {
@@ -176,12 +177,12 @@ import WandProtocol
         #expect(outcomes.contains(AuditOutcome.resolvedExecuted.rawValue))
     }
 
-    /// Program's sends: 1 interrogate and 2 the event log (review), 3
-    /// interrogate (the review still holds), 4 stage (5 its retransmission
+    /// Program's sends: 1 interrogate with the newest event page (review),
+    /// 2 interrogate (the review still holds), 3 stage (4 its retransmission
     /// when lost), then commit, then the question about the lost command (two
     /// attempts). The replies of both attempts of one step and of the
     /// question are lost.
-    @Test(arguments: [("stage", Set([4, 5, 6, 7]), false), ("commit", Set([5, 6, 7, 8]), true)])
+    @Test(arguments: [("stage", Set([3, 4, 5, 6]), false), ("commit", Set([4, 5, 6, 7]), true)])
     func requirement7ALostReplyAtEveryProgramStepLeavesOldOrNew(step: String, lost: Set<Int>, committed: Bool) async throws {
         let visit = SimulatedVisit()
         let programmer = try await visit.programmer()
@@ -201,11 +202,11 @@ import WandProtocol
         #expect(try visit.audit().verify().intact)
     }
 
-    /// Refill's sends: 1 interrogate and 2 the event log, 3 interrogate (the
-    /// review still holds), 4 refill begin, 5 refill complete (each followed
-    /// by its retransmission when the reply is lost), then the question about
-    /// the lost command.
-    @Test(arguments: [("begin", Set([4, 5, 6, 7]), false), ("complete", Set([5, 6, 7, 8]), true)])
+    /// Refill's sends: 1 interrogate with the newest event page, 2
+    /// interrogate (the review still holds), 3 refill begin, 4 refill
+    /// complete (each followed by its retransmission when the reply is
+    /// lost), then the question about the lost command.
+    @Test(arguments: [("begin", Set([3, 4, 5, 6]), false), ("complete", Set([4, 5, 6, 7]), true)])
     func requirement10ALostReplyAtEveryRefillStepLeavesOldOrNew(step: String, lost: Set<Int>, completed: Bool) async throws {
         let visit = SimulatedVisit()
         let programmer = try await visit.programmer()
@@ -227,10 +228,10 @@ import WandProtocol
     @Test func requirement8ARequestThatNeverArrivedResolvesAsNotExecuted() async throws {
         let visit = SimulatedVisit()
         let programmer = try await visit.programmer()
-        // Both attempts of the bolus (sends 4 and 5, after the plan's
-        // interrogate and event log and the execute's interrogate) are lost
-        // before the pump; the pump, asked in the same session, never received it.
-        visit.transport.loseFrames(requests: [4, 5])
+        // Both attempts of the bolus (sends 3 and 4, after the plan's
+        // interrogate with its event page and the execute's interrogate) are
+        // lost before the pump; the pump, asked in the same session, never received it.
+        visit.transport.loseFrames(requests: [3, 4])
         let request = BolusPlan.Request(kind: .therapeutic, dose: .mcg(50), duration: .minutes(10))
         let error = await failure { try await programmer.bolus(request, confirmation: .flag(yes: true)) }
         guard case .communication? = error else {

@@ -85,6 +85,6 @@ enum Fixture {
         \(continuousHex) \(continuousHashHex) 00
         01 0100  \(timeHex)
         01 \(commandIdHex) 05 00 \(timeHex)
-        \(fluidPathHex)
+        \(fluidPathHex) 00
         """
 }

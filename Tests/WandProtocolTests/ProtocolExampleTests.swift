@@ -36,12 +36,15 @@ struct ProtocolExampleTests {
     @Test("Every example in PROTOCOL.md is what this implementation sends and answers")
     func examplesMatch() throws {
         let doc = try Self.examples()
-        #expect(doc.count == 18)
+        #expect(doc.count == 19)
 
         // 10.1 Wand info.
         let infoRequest = try FrameEncoder.encode(FrameHeader(kind: .wandCommand, sequence: 1).encoded + WandRequest.info.encoded)
         #expect(doc["wand-info-request"] == infoRequest)
         let info = WandInfo(firmwareMajor: 1, firmwareMinor: 4, firmwarePatch: 2, serial: "PW-00042", supportedVersions: [2])
+        // 10.11 The wand's info with the session opening, under its sequence.
+        #expect(doc["wand-info-with-opening-reply"]
+            == (try FrameEncoder.encode(FrameHeader(kind: .wandResponse, sequence: 2).encoded + info.encoded)))
         #expect(doc["wand-info-reply"] == (try FrameEncoder.encode(FrameHeader(kind: .wandResponse, sequence: 1).encoded + info.encoded)))
 
         // 10.2 Session opening.

@@ -9,7 +9,8 @@ struct PumpMessageTests {
 
     /// Every request, as hand-written hex beside the value it must decode to.
     static let requestVectors: [(String, PumpRequest)] = [
-        ("02", .interrogate(InterrogateRequest())),
+        ("02 00", .interrogate(InterrogateRequest())),
+        ("02 01", .interrogate(InterrogateRequest(includesNewestEvents: true))),
         ("03", .readPrescription(ReadPrescriptionRequest())),
         ("04 \(id) \(F.expiryHex) \(F.flexHex)", .stagePrescription(StagePrescription(commandId: F.commandId, expiry: F.expiry, prescription: F.flex))),
         ("05 \(id) \(F.expiryHex) \(F.hashAAHex)", .commitStagedPrescription(CommitStagedPrescription(commandId: F.commandId, expiry: F.expiry, stagedHash: F.hashAA))),
@@ -34,7 +35,9 @@ struct PumpMessageTests {
         // zone +60 min = 0x003C
         ("10 \(id) \(F.expiryHex) \(F.timeHex) 3C00", .setClock(SetClock(commandId: F.commandId, expiry: F.expiry, time: WireTime(utcSeconds: 1_700_000_000, zoneOffsetMinutes: 60)))),
         ("11 \(id)", .queryCommandOutcome(QueryCommandOutcome(commandId: F.commandId))),
-        ("12", .closeSession(CloseSession())),
+        ("12 00", .closeSession(CloseSession())),
+        ("12 01 2A00000000000000 \(String(repeating: "AB", count: 32))",
+         .closeSession(CloseSession(anchor: RecordAuditAnchor(rowCount: 42, rowMAC: Array(repeating: 0xAB, count: 32))))),
         // refill cancel: opcode 13, then the command id and the expiry alone
         ("13 \(id) \(F.expiryHex)", .refillCancel(RefillCancel(commandId: F.commandId, expiry: F.expiry))),
         // set fluid path: opcode 14, id, expiry, event 01 implant, catheter 260 000 nL = 0x03F7A0

@@ -48,3 +48,46 @@ struct RekeyMessageTests {
         #expect(request.description.contains("63d7118d"))
     }
 }
+
+/// The interrogate and close forms of PROTOCOL.md 10.12 and 10.13 (the
+/// newest event page asked for; the close carrying the audit head).
+@Suite struct VisitExchangeMessageTests {
+    @Test("Interrogate with the newest event page and its report tail are PROTOCOL.md 10.12 byte for byte")
+    func interrogateWithEvents() throws {
+        let doc = try RekeyMessageTests.plaintextExamples()
+        let request = PumpRequest.interrogate(InterrogateRequest(includesNewestEvents: true))
+        #expect(doc["interrogate-with-events-request"] == request.encoded)
+        var report = Fixture.interrogateReport
+        let page = EventLogPage(page: 0, pageCount: 1, totalEvents: 1,
+                                events: [PumpEvent(index: 7, utcSeconds: 1_700_000_000, code: 0x0091, detail: 42)])
+        report.newestEvents = page
+        let plain = Fixture.interrogateReport.encodedFields
+        let withPage = report.encodedFields
+        // The same report up to its last byte, which becomes the page.
+        #expect(Array(withPage.prefix(plain.count - 1)) == Array(plain.dropLast()))
+        #expect(doc["interrogate-events-tail"] == Array(withPage.dropFirst(plain.count - 1)))
+        #expect(try InterrogateReport(decodingFields: withPage) == report)
+        // A page other than 0 does not decode.
+        var wrong = report
+        wrong.newestEvents?.page = 1
+        #expect(throws: WireError.invalidValue(field: "interrogate.newestEvents.page", value: 1)) {
+            try InterrogateReport(decodingFields: wrong.encodedFields)
+        }
+    }
+
+    @Test("Close session, plain and with the audit head, is PROTOCOL.md 10.13 byte for byte")
+    func closeWithAnchor() throws {
+        let doc = try RekeyMessageTests.plaintextExamples()
+        #expect(doc["close-request"] == PumpRequest.closeSession(CloseSession()).encoded)
+        let mac = try #require(doc["audit-anchor-request"]).suffix(32)
+        let close = PumpRequest.closeSession(CloseSession(anchor: RecordAuditAnchor(rowCount: 42, rowMAC: Array(mac))))
+        #expect(doc["close-with-anchor-request"] == close.encoded)
+        #expect(doc["close-reply"] == PumpReply.sessionClosed.encoded)
+        // A row count of 0 is no head: it does not decode.
+        var zero = try #require(doc["close-with-anchor-request"])
+        for index in 2..<10 { zero[index] = 0 }
+        #expect(throws: WireError.invalidValue(field: "closeSession.rowCount", value: 0)) {
+            try PumpRequest(decoding: zero)
+        }
+    }
+}

@@ -21,7 +21,7 @@ struct WandMessageTests {
         #expect(throws: WireError.unsupportedVersion(1)) { try Frame(body: hex("01 01 00 00 00")) }
         #expect(throws: WireError.unsupportedVersion(3)) { try Frame(body: hex("03 01 00 00 00")) }
         #expect(throws: WireError.invalidValue(field: "header.kind", value: 6)) { try Frame(body: hex("02 06 00 00 00")) }
-        #expect(throws: WireError.invalidValue(field: "header.flags", value: 4)) { try Frame(body: hex("02 01 00 00 04")) }
+        #expect(throws: WireError.invalidValue(field: "header.flags", value: 8)) { try Frame(body: hex("02 01 00 00 08")) }
         #expect(throws: WireError.truncated(field: "header.flags", needed: 1, available: 0)) { try Frame(body: hex("02 01 00 00")) }
     }
 

@@ -39,7 +39,8 @@ local f = {
     flags = ProtoField.uint8("pumpwand.flags", "Flags", base.HEX),
     flag_sealed = ProtoField.bool("pumpwand.flags.sealed", "Sealed", 8, nil, 0x01),
     flag_from_pump = ProtoField.bool("pumpwand.flags.from_pump", "From pump", 8, nil, 0x02),
-    flag_reserved = ProtoField.uint8("pumpwand.flags.reserved", "Reserved bits (must be 0)", base.HEX, nil, 0xFC),
+    flag_wand_info = ProtoField.bool("pumpwand.flags.wand_info", "Wand info asked (session opening)", 8, nil, 0x04),
+    flag_reserved = ProtoField.uint8("pumpwand.flags.reserved", "Reserved bits (must be 0)", base.HEX, nil, 0xF8),
     payload = ProtoField.bytes("pumpwand.payload", "Payload"),
 
     wand_opcode = ProtoField.uint8("pumpwand.wand.opcode", "Wand opcode", base.HEX, wand_opcodes),
@@ -199,6 +200,7 @@ function pumpwand.dissector(buf, pinfo, root)
     local flag_tree = tree:add(f.flags, buf(4, 1))
     flag_tree:add(f.flag_sealed, buf(4, 1))
     flag_tree:add(f.flag_from_pump, buf(4, 1))
+    flag_tree:add(f.flag_wand_info, buf(4, 1))
     flag_tree:add(f.flag_reserved, buf(4, 1))
     if bit.band(flags, 0xFC) ~= 0 then flag_tree:add_proto_expert_info(ef_malformed, "reserved flag bits set") end
     local payload = buf:len() > 5 and buf(5):tvb() or ByteArray.new():tvb("empty payload")

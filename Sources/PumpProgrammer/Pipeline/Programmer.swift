@@ -32,6 +32,12 @@ public struct ProgrammerContext: Sendable {
     /// The clinic's zone: the report's days and times are in it, as on the
     /// screen (a date in another zone can be a day off).
     public var clinicZone: TimeZone = TimeZone(identifier: "UTC") ?? .current
+    /// How long a review's interrogate stands for the pump's state when
+    /// nothing was sent since (`Programmer.reviewStillCurrent`): long
+    /// enough for a command given with --yes to reach its first step, far
+    /// shorter than anyone reads a review. Zero reads the pump again
+    /// before every change, as for a review read at leisure.
+    public var reviewReuseLimit: Swift.Duration = .seconds(10)
 
     /// The steps of a state-changing command a crash test can stop at.
     public enum CrashPoint: String, Sendable, CaseIterable {
@@ -272,13 +278,8 @@ public actor Programmer {
         return status
     }
 
-    /// How long a review read stays the pump's state when nothing else has
-    /// been sent: long enough for a command given with --yes to go from its
-    /// plan to its first step, far shorter than anyone reads a review.
-    static let reviewReuseLimit: Swift.Duration = .seconds(10)
-
     /// True when the last status read is the review's and still current:
-    /// read under `reviewReuseLimit` ago in the session that is still open
+    /// read under the context's `reviewReuseLimit` ago in the session that is still open
     /// (no idle refresh since, so no other programmer can have opened one
     /// and changed the pump in between: the pump holds one session), and
     /// nothing was sent since. The pump's own changes in those seconds
@@ -287,7 +288,7 @@ public actor Programmer {
         guard let read = lastStatusRead, read.performed == performed else { return false }
         let session = await connection.sessionsOpened
         let refreshing = await connection.needsRefresh
-        return read.session == session && ContinuousClock.now - read.at < Self.reviewReuseLimit && !refreshing
+        return read.session == session && ContinuousClock.now - read.at < context.reviewReuseLimit && !refreshing
     }
 
     // MARK: Sending one state-changing request
