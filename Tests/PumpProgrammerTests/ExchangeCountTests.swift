@@ -77,4 +77,31 @@ import WandProtocol
         // Not asked for, not sent.
         #expect(try await programmer.interrogateReport().newestEvents == nil)
     }
+
+    @Test func aLostWandInfoIsAskedForSeparatelyAndChecked() async throws {
+        let visit = SimulatedVisit()
+        visit.transport.loseWandResponses(1)
+        let programmer = try await visit.programmer(reviewReuse: .seconds(10))
+        // The opening, then the wand's own info exchange: the versions are
+        // still checked before the session is used.
+        #expect(await Self.frames(programmer) == (2, 0))
+        #expect(await programmer.connection.wandInfo.supportedVersions.contains(FrameHeader.currentVersion))
+        _ = try await programmer.interrogate()
+        #expect(await Self.frames(programmer) == (3, 0))
+    }
+
+    @Test func aSilentLineIsTheWandNotAnsweringNotThePump() async throws {
+        let visit = SimulatedVisit()
+        visit.transport.loseFrames(requests: Set(1...20))
+        do {
+            _ = try await visit.programmer()
+            Issue.record("a line on which nothing answers opened a session")
+        } catch let error as ProgrammerError {
+            guard case .notFound(let message) = error else {
+                Issue.record("expected notFound for the wand, got \(error)")
+                return
+            }
+            #expect(message.contains("The wand at simulated wand (test) does not answer"), "\(message)")
+        }
+    }
 }

@@ -32,6 +32,12 @@ final class SimulationTransport: WandTransport {
         lies.withLock { $0 = (nak, sends) }
     }
 
+    /// Wand responses (kind 0x02) still to be lost: the wand's info that
+    /// comes with a session opening, say.
+    private let wandResponsesToLose = Mutex(0)
+
+    func loseWandResponses(_ count: Int) { wandResponsesToLose.withLock { $0 = count } }
+
     func loseFrames(requests: Set<Int> = [], replies: Set<Int> = []) {
         losses.withLock { $0 = (0, requests, replies) }
     }
@@ -63,7 +69,16 @@ final class SimulationTransport: WandTransport {
                 return
             }
         }
-        inbox.withLock { $0 += outgoing.flatMap(\.bytes) }
+        let kept = outgoing.filter { frame in
+            var decoder = FrameDecoder()
+            guard let body = decoder.feed(frame.bytes).first, body.count > 1, body[1] == FrameKind.wandResponse.rawValue else { return true }
+            return !wandResponsesToLose.withLock { remaining in
+                guard remaining > 0 else { return false }
+                remaining -= 1
+                return true
+            }
+        }
+        inbox.withLock { $0 += kept.flatMap(\.bytes) }
     }
 
     func receive(deadline: ContinuousClock.Instant) async throws(WandTransportError) -> [UInt8] {

@@ -130,11 +130,13 @@ import TestSupport
                 (($0["code"] as? [String: Any])?["coding"] as? [[String: Any]])?.first?["code"] as? String == "reservoir-volume"
             })
             let quantity = try #require(reservoir["valueQuantity"] as? [String: Any])
-            #expect((quantity["value"] as? NSNumber)?.decimalValue == Decimal(string: parameters(lastRead)["reservoir_ml"] ?? ""))
+            // JSONSerialization reads numbers as doubles: both sides go through
+            // the same conversion (a decimal like 17.999995 has no exact double).
+            #expect((quantity["value"] as? NSNumber)?.doubleValue == Double(parameters(lastRead)["reservoir_ml"] ?? ""))
             #expect(quantity["code"] as? String == "mL" && quantity["system"] as? String == "http://unitsofmeasure.org")
             let request = try #require(resources(bundle, "MedicationRequest").first)
             let rate = (((request["dosageInstruction"] as? [[String: Any]])?.first?["doseAndRate"] as? [[String: Any]])?.first?["rateQuantity"]) as? [String: Any]
-            #expect((rate?["value"] as? NSNumber)?.decimalValue == Decimal(string: parameters(lastRead)["daily_dose_value"] ?? ""))
+            #expect((rate?["value"] as? NSNumber)?.doubleValue == Double(parameters(lastRead)["daily_dose_value"] ?? ""))
             #expect(rate?["code"] as? String == "ug/d")
         }
 

@@ -62,10 +62,11 @@ import TestSupport
     }
 
     /// The line hangs up in the middle of the commit: frames from the host
-    /// in a `program` run are 1 wand info, 2 session open, 3 interrogate
-    /// and 4 the event log (the review), 5 interrogate (the review still
-    /// holds), 6 stage, 7 commit, 8 read-back, 9 interrogate, 10 close.
-    /// The relay cuts the line at frame 7, either before the pump sees the
+    /// in a `program` run are 1 session open (the wand's info with it), 2
+    /// interrogate with the newest event page (the review, read moments ago
+    /// in this session, so not read again), 3 stage, 4 commit, 5 interrogate
+    /// (the read-back and the status), 6 close (not awaited).
+    /// The relay cuts the line at frame 4, either before the pump sees the
     /// commit or after (only the reply is lost). pumpctl ends UNCERTAIN
     /// (exit 75); the simulator is then killed and restarted on the same
     /// state file, and the next interrogate asks the pump what became of the
@@ -78,9 +79,9 @@ import TestSupport
         let before = try HardwareInTheLoopBench.json(try await bench.pumpctl(["interrogate", "--json"], wand: simulator.ptyPath))
         let oldHash = try #require(before["prescription_hash"] as? String)
 
-        let relay = try await SerialLineRelay.start(python: python, to: simulator.ptyPath, hangupAfterFrames: 7, delivers: commitReachesThePump)
+        let relay = try await SerialLineRelay.start(python: python, to: simulator.ptyPath, hangupAfterFrames: 4, delivers: commitReachesThePump)
         let cut = try await bench.pumpctl(["program", HardwareInTheLoopBench.prescription450, "--yes"], wand: relay.ptyPath)
-        #expect(await relay.hungUp(), "the relay never saw frame 7")
+        #expect(await relay.hungUp(), "the relay never saw frame 4")
         #expect(cut.status == 75, "stderr: \(cut.stderr)")
         #expect(cut.stderr.contains("UNCERTAIN: program"), "stderr: \(cut.stderr)")
         #expect(cut.stderr.contains("Do NOT repeat it"))

@@ -84,10 +84,11 @@ import TestSupport
     }
 
     /// The wand is unplugged in the middle of a commit. Frames from the
-    /// host in a `program` run are 1 wand info, 2 session open, 3
-    /// interrogate and 4 the event log (the review), 5 interrogate (the
-    /// review still holds), 6 stage, 7 commit, 8 read-back, 9 interrogate,
-    /// 10 close; the harness unplugs at frame 7, either before
+    /// host in a `program` run are 1 session open (the wand's info with
+    /// it), 2 interrogate with the newest event page (the review, not read
+    /// again moments later), 3 stage, 4 commit, 5 interrogate (the
+    /// read-back and the status), 6 close (not awaited); the harness
+    /// unplugs at frame 4, either before
     /// the commit reaches the pump or after (only its reply is lost); the
     /// audit assertions below check that the unplug did land on the commit.
     /// pumpctl ends UNCERTAIN (exit 75). A new harness on the same simulator
@@ -103,7 +104,7 @@ import TestSupport
         let oldHash = try #require(before["prescription_hash"] as? String)
 
         let unplugging = try #require(await Self.relay(
-            to: simulator.ptyPath, ["--unplug-after-frames", "7"] + (commitReachesThePump ? ["--unplug-delivers"] : [])))
+            to: simulator.ptyPath, ["--unplug-after-frames", "4"] + (commitReachesThePump ? ["--unplug-delivers"] : [])))
         let cut = try await bench.pumpctl(["program", HardwareInTheLoopBench.prescription450, "--yes"], wand: "PW1-000123", wrapper: unplugging)
         #expect(cut.status == 75, "stderr: \(cut.stderr)")
         #expect(cut.stderr.contains("UNCERTAIN: program"), "stderr: \(cut.stderr)")
