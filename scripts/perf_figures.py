@@ -59,6 +59,8 @@ KIND_PUMP_MESSAGE = 0x03
 KIND_EVENT = 0x04
 KIND_NAK = 0x05
 FLAG_FROM_PUMP = 0x02
+KIND_NAMES = {KIND_WAND_COMMAND: "wand command", KIND_WAND_RESPONSE: "wand response", KIND_PUMP_MESSAGE: "pump message",
+              KIND_EVENT: "event", KIND_NAK: "NAK"}
 
 
 class TraceError(Exception):
@@ -431,6 +433,7 @@ def main():
     counting = commands.add_parser("count", help="exchanges and bytes of one trace")
     counting.add_argument("trace")
     counting.add_argument("--json", action="store_true")
+    counting.add_argument("--list", action="store_true", help="also one line per frame")
     counting.add_argument("--byte-rate", type=int, default=11520)
     counting.add_argument("--latency-ms", type=int, default=20)
     running = commands.add_parser("run", help="every visit figure")
@@ -449,6 +452,14 @@ def main():
             print(f"{arguments.trace}: {error}", file=sys.stderr)
             return 65
         limit = physical_limit(counted, arguments.byte_rate, arguments.latency_ms)
+        if arguments.list:
+            for direction, frame in read_packets(arguments.trace):
+                kind = KIND_NAMES.get(frame[1], f"kind {frame[1]:#04x}") if len(frame) > 1 else "short"
+                sequence = frame[2] | frame[3] << 8 if len(frame) >= 5 else 0
+                flags = frame[4] if len(frame) >= 5 else 0
+                opener = f"  first payload byte {frame[5]:#04x}" if len(frame) > 5 and not flags & 0x01 else ""
+                print(f"{'host ->' if direction == 'out' else '<- wand'}  seq {sequence:5d}  {kind:<13} flags {flags:#04x}"
+                      f"  body {len(frame):4d}  wire {wire_length(frame):4d}{opener}")
         if arguments.json:
             print(json.dumps(dict(counted, limit_seconds=limit, byte_rate=arguments.byte_rate,
                                   latency_ms=arguments.latency_ms), sort_keys=True))
