@@ -40,6 +40,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 # ---------------------------------------------------------------- pcapng ---
@@ -244,6 +245,9 @@ class Bench:
             if not line:
                 break
             if line.startswith("SIMULATED pty: "):
+                # Whatever wandsim prints later is read and dropped, so a
+                # full pipe can never stall the wand mid-visit.
+                threading.Thread(target=child.stdout.read, daemon=True).start()
                 return child, line[len("SIMULATED pty: "):].strip()
         child.kill()
         child.wait()
@@ -257,7 +261,6 @@ class Bench:
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
-        child.stdout.close()
 
     def host(self, folder):
         """The host's state and configuration folders of a visit (0700)."""
