@@ -29,7 +29,13 @@ let sections: [BenchSection] = [
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())
-if arguments.first == "--list" {
+// Not a section: a helper for scripts/perf_figures.py (AuditFill.swift).
+if arguments.first == "fill-audit" {
+    do { try AuditFill.run(Array(arguments.dropFirst())) } catch {
+        print("fill-audit failed: \(error)")
+        exit(1)
+    }
+} else if arguments.first == "--list" {
     for section in sections { print("\(section.name)\t\(section.summary)") }
 } else {
     let chosen = arguments.isEmpty ? sections : sections.filter { arguments.contains($0.name) }
