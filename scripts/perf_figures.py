@@ -102,9 +102,11 @@ def wire_length(body: bytes) -> int:
     return 2 + len(cobs(body + struct.pack("<I", crc32c(body))))
 
 
-def read_packets(path):
+def read_packets(path, with_times=False):
     """(direction, body) for every Enhanced Packet Block; direction is
-    'out' (host to wand), 'in' or None when the block has no epb_flags."""
+    'out' (host to wand), 'in' or None when the block has no epb_flags.
+    With `with_times`, (direction, microseconds, body): the block's
+    timestamp (the writer's if_tsresol is the default 10^-6 s)."""
     with open(path, "rb") as handle:
         data = handle.read(64 << 20)
     packets = []
@@ -134,7 +136,7 @@ def read_packets(path):
         if block_type == ENHANCED_PACKET:
             if len(body) < 20:
                 raise TraceError(f"enhanced packet block at {offset} is too short")
-            _interface, _high, _low, captured, _original = struct.unpack_from(endian + "IIIII", body, 0)
+            _interface, high, low, captured, _original = struct.unpack_from(endian + "IIIII", body, 0)
             padded = (captured + 3) // 4 * 4
             if captured > MAXIMUM_BODY or 20 + padded > len(body):
                 raise TraceError(f"enhanced packet block at {offset}: captured length {captured}")
@@ -150,7 +152,7 @@ def read_packets(path):
                     bits = struct.unpack(endian + "I", value)[0] & 0x3
                     direction = {1: "in", 2: "out"}.get(bits)
                 position += 4 + (length + 3) // 4 * 4
-            packets.append((direction, frame))
+            packets.append((direction, high << 32 | low, frame) if with_times else (direction, frame))
         offset += total
     if endian is None:
         raise TraceError("empty file")
@@ -192,6 +194,21 @@ def count(packets):
             result["exchanges"] += 1
     result["unanswered"] = result["attempts"] - result["exchanges"]
     return result
+
+
+def trace_seconds(path, byte_rate):
+    """The visit as the trace saw it: from the first frame the host sent to
+    the last frame of the trace, plus that frame's own crossing when it is
+    one the host sent (the close, whose reply is not awaited, leaves the
+    host at its timestamp and crosses the line after it). Process start and
+    what the host does before its first frame and after its last are not
+    in it: the wall time of the run is printed beside it."""
+    packets = read_packets(path, with_times=True)
+    if not packets:
+        return None
+    first, last = packets[0][1], packets[-1][1]
+    tail = wire_length(packets[-1][2]) / byte_rate if packets[-1][0] == "out" and byte_rate > 0 else 0.0
+    return (last - first) / 1e6 + tail
 
 
 def physical_limit(counted, byte_rate, latency_ms):
@@ -290,6 +307,8 @@ class Bench:
         finally:
             self.stop(child)
         counted = count(read_packets(trace)) if os.path.exists(trace) else None
+        if counted is not None:
+            counted["trace_seconds"] = trace_seconds(trace, byte_rate)
         shutil.rmtree(folder, ignore_errors=True)
         return status, seconds, counted, stderr
 
@@ -316,7 +335,8 @@ def visit_figures(bench, repetitions, byte_rate, out):
                 out(f"{operation:<12} latency {latency:2d} ms  FAILED every run: "
                     + "; ".join(f"{fmt_status(s)} {m[0]}" for s, m in failures))
                 continue
-            measured = statistics.median(times)
+            wall = statistics.median(times)
+            measured = statistics.median(c["trace_seconds"] for c in counts)
             # The median run's counts. Bytes move by a byte or two between
             # runs (fresh nonces and keys change where COBS needs a code
             # byte); a change in exchanges is a different visit and is said.
@@ -341,7 +361,7 @@ def visit_figures(bench, repetitions, byte_rate, out):
                 f"  measured {measured:.3f} s  limit {limit:.3f} s  ratio {ratio:.2f}"
                 f"  over the limit {1000 * (measured - limit):.0f} ms"
                 + (f"  (target {'; '.join(targets)})" if targets else "")
-                + f"  [min {min(times):.3f} max {max(times):.3f}]")
+                + f"  [whole run {wall:.3f} s, min {min(times):.3f} max {max(times):.3f}]")
             if failures:
                 out(f"{'':<12} {len(failures)} of {repetitions} runs failed: "
                     + "; ".join(f"{fmt_status(s)} {m[0]}" for s, m in failures))

@@ -32,7 +32,9 @@ extension Programmer {
     /// (its receipt, or a resolution as executed) and whose end no audit row
     /// records; nil when there is none.
     func oldestOpenBolus() -> Date? {
-        guard let entries = try? audit.entries() else { return nil }
+        // This pump's bolus rows through the index: every interrogate asks,
+        // so its cost must follow this pump's boluses, not the whole log.
+        guard let entries = try? audit.entries(pumpSerial: pumpSerial, commands: [CommandKind.bolus.rawValue]) else { return nil }
         var ended: Set<String> = []
         var started: [String: String] = [:]  // command id -> time of its intent row
         var carriedOut: Set<String> = []
