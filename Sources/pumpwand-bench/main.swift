@@ -22,7 +22,7 @@ struct BenchSection {
 
 let sections: [BenchSection] = [
     BenchSection(name: "protocol", summary: "framing, sealing and opening of pump messages", run: ProtocolBench.run),
-    BenchSection(name: "baseline", summary: "framing against the same work in C", run: BaselineBench.run),
+    BenchSection(name: "baseline", summary: "framing, sealing and opening against the same work in C", run: BaselineBench.run),
     BenchSection(name: "handshake", summary: "the v2 handshake at the pump and the host, keyrings of 1 to 500 keys", run: HandshakeBench.run),
     BenchSection(name: "simulator", summary: "a year of a 13-step flex schedule with patient boluses", run: SimulatorBench.run),
     BenchSection(name: "audit", summary: "audit append, verify per row, and review reads at 0, 10k and 50k rows", run: AuditBench.run),

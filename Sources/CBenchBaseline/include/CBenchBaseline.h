@@ -28,4 +28,25 @@ int pw_c_seal(const uint8_t key[32], const uint8_t nonce[12], const uint8_t *aad
 int pw_c_open(const uint8_t key[32], const uint8_t nonce[12], const uint8_t *aad, size_t aad_len,
               const uint8_t *sealed, size_t n, uint8_t *out);
 
+// A ChaCha20-Poly1305 context keyed once, for sealing (encrypt 1) or
+// opening (encrypt 0) many messages under one key; NULL on failure.
+void *pw_c_kept_context_new(const uint8_t key[32], int encrypt);
+void pw_c_kept_context_free(void *context);
+
+// One sealed message as the product seals it (PROTOCOL.md 7.2): pads the
+// plaintext, builds the nonce and associated data, and writes counter LE
+// || ciphertext || tag to out (room for 8 + 2016 + 16 bytes). Returns the
+// length written, or -1 (plaintext too long, or the cipher failed).
+// kept: NULL for a fresh context from key per message, or a sealing
+// context from pw_c_kept_context_new (key is then not read).
+long pw_c_seal_message(void *kept, const uint8_t key[32], uint8_t direction, uint64_t counter, const uint8_t header[5],
+                       uint32_t session_id, const uint8_t *plaintext, size_t n, uint8_t *out);
+
+// Opens what pw_c_seal_message wrote and removes the padding into out
+// (room for n bytes); returns the plaintext length, or -1 when the tag,
+// the padded size or the padding is wrong. kept as for pw_c_seal_message,
+// an opening context.
+long pw_c_open_message(void *kept, const uint8_t key[32], uint8_t direction, const uint8_t header[5], uint32_t session_id,
+                       const uint8_t *payload, size_t n, uint8_t *out);
+
 #endif

@@ -164,61 +164,95 @@ public enum SealPadding {
 /// Plaintext: the message padded by `SealPadding`.
 /// A nonce is never reused under one key because each direction has its own
 /// key and each direction's counter strictly increases.
+///
+/// The nonce ends with the counter, so the sealed payload is the AEAD's
+/// combined form (nonce || ciphertext || tag) without the nonce's first four
+/// bytes: sealing copies once out of it and opening puts them back in
+/// front. Nonce, associated data and padded plaintext live in stack
+/// buffers; each message costs swift-crypto's own allocations and the one
+/// array returned (Tests/WandProtocolTests/SealingFastPathTests compares
+/// this with a byte-by-byte construction from the definitions above).
 enum SessionCipher {
     static let counterLength = 8
     static let tagLength = 16
     static let overhead = counterLength + tagLength
+    /// The nonce bytes before the counter: the direction, then 00 00 00.
+    static let noncePrefixLength = 4
+    static let nonceLength = noncePrefixLength + counterLength
+    static let associatedDataLength = FrameHeader.length + 4
 
-    static func nonce(_ direction: SealDirection, _ counter: UInt64) -> [UInt8] {
-        var writer = ByteWriter()
-        writer.uint8(direction.rawValue)
-        writer.bytes([0, 0, 0])
-        writer.uint64(counter)
-        return writer.bytes
-    }
-
-    static func associatedData(header: FrameHeader, sessionId: UInt32) -> [UInt8] {
-        var writer = ByteWriter()
-        writer.bytes(header.encoded)
-        writer.uint32(sessionId)
-        return writer.bytes
+    /// Calls `body` with the nonce and the associated data of one message, built on the stack.
+    private static func withNonceAndAssociatedData<R>(
+        _ direction: SealDirection, _ counter: UInt64, header: FrameHeader, sessionId: UInt32,
+        _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> R
+    ) -> R {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: nonceLength + associatedDataLength) { scratch in
+            scratch.initialize(repeating: 0)
+            scratch[0] = direction.rawValue
+            for shift in 0..<counterLength {
+                scratch[noncePrefixLength + shift] = UInt8(truncatingIfNeeded: counter >> UInt64(8 * shift))
+            }
+            let ad = nonceLength
+            scratch[ad] = header.version
+            scratch[ad + 1] = header.kind.rawValue
+            scratch[ad + 2] = UInt8(truncatingIfNeeded: header.sequence)
+            scratch[ad + 3] = UInt8(truncatingIfNeeded: header.sequence >> 8)
+            scratch[ad + 4] = header.flags.rawValue
+            for shift in 0..<4 {
+                scratch[ad + FrameHeader.length + shift] = UInt8(truncatingIfNeeded: sessionId >> UInt32(8 * shift))
+            }
+            let bytes = UnsafeRawBufferPointer(scratch)
+            return body(UnsafeRawBufferPointer(rebasing: bytes[..<nonceLength]),
+                        UnsafeRawBufferPointer(rebasing: bytes[nonceLength...]))
+        }
     }
 
     static func seal(_ plaintext: [UInt8], keys: SessionKeys, direction: SealDirection, counter: UInt64,
                      header: FrameHeader, sessionId: UInt32) -> [UInt8]? {
-        guard let padded = SealPadding.pad(plaintext),
-              let nonce = try? ChaChaPoly.Nonce(data: nonce(direction, counter)),
-              let box = try? ChaChaPoly.seal(padded, using: keys.key(direction), nonce: nonce,
-                                              authenticating: associatedData(header: header, sessionId: sessionId))
-        else { return nil }
-        var writer = ByteWriter()
-        writer.uint64(counter)
-        writer.bytes(box.ciphertext)
-        writer.bytes(box.tag)
-        return writer.bytes
+        guard let size = SealPadding.paddedSize(plaintextCount: plaintext.count) else { return nil }
+        let key = keys.key(direction)
+        return withNonceAndAssociatedData(direction, counter, header: header, sessionId: sessionId) { nonceBytes, ad in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: size) { padded -> [UInt8]? in
+                SealPadding.pad(plaintext, into: padded)
+                guard let nonce = try? ChaChaPoly.Nonce(data: nonceBytes),
+                      let box = try? ChaChaPoly.seal(UnsafeRawBufferPointer(padded), using: key, nonce: nonce,
+                                                      authenticating: ad)
+                else { return nil }
+                let combined = box.combined
+                guard combined.count == nonceLength + size + tagLength else { return nil }
+                return combined.withUnsafeBytes { Array(UnsafeRawBufferPointer(rebasing: $0[noncePrefixLength...])) }
+            }
+        }
     }
 
     /// The counter of a sealed payload, read before authentication (used
     /// only to apply the replay rules; nothing else is trusted yet).
     static func counter(of payload: [UInt8]) -> UInt64? {
         guard payload.count >= overhead else { return nil }
-        var reader = ByteReader(payload)
-        return try? reader.uint64("counter")
+        var counter: UInt64 = 0
+        for index in stride(from: counterLength - 1, through: 0, by: -1) { counter = counter << 8 | UInt64(payload[index]) }
+        return counter
     }
 
     /// Opens a sealed payload; nil when it was modified, forged, sealed
     /// under another key, header, session or direction, or padded wrongly.
+    /// A ciphertext whose length is none of the padded sizes is refused
+    /// before the cipher runs: it could not be valid whatever its tag.
     static func open(_ payload: [UInt8], keys: SessionKeys, direction: SealDirection, header: FrameHeader,
                      sessionId: UInt32) -> (counter: UInt64, plaintext: [UInt8])? {
-        guard let counter = counter(of: payload),
-              let nonce = try? ChaChaPoly.Nonce(data: nonce(direction, counter)),
-              let box = try? ChaChaPoly.SealedBox(
-                  nonce: nonce, ciphertext: payload[counterLength..<(payload.count - tagLength)],
-                  tag: payload[(payload.count - tagLength)...]),
-              let padded = try? ChaChaPoly.open(box, using: keys.key(direction),
-                                                authenticating: associatedData(header: header, sessionId: sessionId)),
-              let plaintext = SealPadding.unpad(Array(padded))
-        else { return nil }
-        return (counter, plaintext)
+        guard let counter = counter(of: payload), SealPadding.sizes.contains(payload.count - overhead) else { return nil }
+        let key = keys.key(direction)
+        return withNonceAndAssociatedData(direction, counter, header: header, sessionId: sessionId) { nonceBytes, ad in
+            let combined = [UInt8](unsafeUninitializedCapacity: noncePrefixLength + payload.count) { buffer, count in
+                for index in 0..<noncePrefixLength { buffer[index] = nonceBytes[index] }
+                _ = UnsafeMutableBufferPointer(rebasing: buffer[noncePrefixLength...]).initialize(from: payload)
+                count = noncePrefixLength + payload.count
+            }
+            guard let box = try? ChaChaPoly.SealedBox(combined: combined),
+                  let padded = try? ChaChaPoly.open(box, using: key, authenticating: ad),
+                  let plaintext = padded.withUnsafeBytes({ SealPadding.unpad($0) })
+            else { return nil }
+            return (counter, plaintext)
+        }
     }
 }
