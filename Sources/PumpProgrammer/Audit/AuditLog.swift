@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 import StateFiles
@@ -41,6 +42,8 @@ public final class AuditLog: Sendable {
     /// row is sealed at once, so a crash before the command's end leaves a
     /// head to chain from, never rows without one (which is refused).
     let sealFirstAppend = Mutex(false)
+    /// Whether the newest append was deferred (not yet synced).
+    private let deferredRows = Mutex(false)
 
     /// Opens the log of `directory` under `key` (by default the audit key
     /// of the user's configuration directory, created on first use: only
@@ -160,10 +163,24 @@ public final class AuditLog: Sendable {
         return entry
     }
 
+    /// How soon an append must survive a power loss.
+    public enum Durability: Sendable {
+        /// Committed with an fsync before the append returns: an intent row,
+        /// durable before its command's bytes leave.
+        case immediate
+        /// Committed without an fsync (SQLite's synchronous NORMAL in WAL):
+        /// it survives a crash of this process at once, and a power loss
+        /// from the next immediate append or `sealHead()` on, which sync the
+        /// log it is part of. For the rows of reads and outcomes, so a step
+        /// costs one fsync of the log, not one per row.
+        case deferred
+    }
+
     /// Appends rows in one transaction (one commit, one fsync), in order:
     /// for a step that writes several rows at once.
     @discardableResult
-    public func append(_ records: [AuditRecord], at time: Date = Date()) throws(AuditError) -> [AuditEntry] {
+    public func append(_ records: [AuditRecord], at time: Date = Date(),
+                       durability: Durability = .immediate) throws(AuditError) -> [AuditEntry] {
         try checkBeforeWriting()
         var prepared: [AuditRecord] = []
         prepared.reserveCapacity(records.count)
@@ -172,7 +189,30 @@ public final class AuditLog: Sendable {
         let stamp = Self.format(time)
         let written: [AuditEntry]
         do {
-            written = try database.write { db -> [AuditEntry] in
+            written = try database.writeWithoutTransaction { db -> [AuditEntry] in
+                if durability == .deferred { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+                defer { if durability == .deferred { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
+                var inserted: [AuditEntry] = []
+                try db.inTransaction {
+                    inserted = try Self.insert(prepared, key: key, stamp: stamp, into: db)
+                    return .commit
+                }
+                return inserted
+            }
+        } catch {
+            throw .storage("an audit row could not be written: \(error)")
+        }
+        deferredRows.withLock { $0 = durability == .deferred }
+        if let last = written.last { unsealed.withLock { $0 = (last.sequence, last.hash) } }
+        if sealFirstAppend.withLock({ let due = $0; $0 = false; return due }) { try sealHead() }
+        return written
+    }
+
+    /// The rows of one append, chained and MAC'd, inside its transaction.
+    private static func insert(_ prepared: [AuditRecord], key: SymmetricKey, stamp: String,
+                               into db: Database) throws -> [AuditEntry] {
+        do {
+            do {
                 let last = try Row.fetchOne(db, sql: "SELECT sequence, hash FROM audit_entry ORDER BY sequence DESC LIMIT 1")
                 var previousHash: String = last?["hash"] ?? AuditChain.genesis
                 var sequence: Int64 = last?["sequence"] ?? 0
@@ -211,12 +251,7 @@ public final class AuditLog: Sendable {
                 }
                 return entries
             }
-        } catch {
-            throw .storage("an audit row could not be written: \(error)")
         }
-        if let last = written.last { unsealed.withLock { $0 = (last.sequence, last.hash) } }
-        if sealFirstAppend.withLock({ let due = $0; $0 = false; return due }) { try sealHead() }
-        return written
     }
 
     /// The record with its pump's patient on it (see `append`).
@@ -254,6 +289,16 @@ public final class AuditLog: Sendable {
     /// as unsealed (still MAC-chained), not as tampering.
     public func sealHead() throws(AuditError) {
         guard let pending = unsealed.withLock({ $0 }) else { return }
+        // The head must never name a row a power loss could take back: rows
+        // appended deferred are synced first (a checkpoint syncs the log).
+        if deferredRows.withLock({ $0 }) {
+            do {
+                try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
+            } catch {
+                throw .storage("the audit log could not be synced before its head: \(error)")
+            }
+            deferredRows.withLock { $0 = false }
+        }
         let headMAC = AuditChain.headMAC(sequence: pending.sequence, rowMAC: pending.mac, key: key)
         do {
             try AtomicFile.write(Array("2 \(pending.sequence) \(pending.mac) \(headMAC)\n".utf8), to: headPath)

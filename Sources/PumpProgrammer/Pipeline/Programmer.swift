@@ -183,10 +183,12 @@ public actor Programmer {
         parameters["policy_sha256"] = context.policyIdentity.sha256
         if let detail { parameters["detail"] = detail }
         do {
-            try audit.append(AuditRecord(
+            // An intent row is durable before its request leaves; the rest
+            // are synced with the next intent row or the head at the end.
+            try audit.append([AuditRecord(
                 operatorName: context.operatorName, secondOperator: context.secondOperator, pumpSerial: pumpSerial,
                 command: command, phase: phase, commandID: commandID, parameters: parameters, outcome: outcome?.rawValue,
-                overrides: overrides), at: context.now())
+                overrides: overrides)], at: context.now(), durability: phase == .intent ? .immediate : .deferred)
         } catch {
             throw .storage(error.description)
         }
