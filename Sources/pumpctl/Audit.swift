@@ -3,6 +3,7 @@ import PumpProgrammer
 
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "audit",
         abstract: "List the audit log of every command, response, override and alarm.",
         discussion: """
             The audit log is append-only and MAC-chained (HMAC-SHA256 under the audit key, kept in the configuration directory, not beside the log); it lives in the state directory (audit.sqlite and audit.head). At the end of every session the pump records the log's head. 'pumpctl audit verify' checks that no row was changed, deleted, renumbered, reordered or removed from the end; with --pump it also checks the heads the pump recorded.
@@ -12,7 +13,7 @@ struct Audit: AsyncParsableCommand {
     )
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the audit log, oldest first.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the audit log, oldest first.")
         @OptionGroup(visibility: .hidden) var global: GlobalOptions
 
         func run() async throws {

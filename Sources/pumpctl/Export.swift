@@ -8,6 +8,7 @@ import Therapy
 /// `pumpctl export fhir`: visits from the audit log as HL7 FHIR R5 bundles.
 struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "export",
         abstract: "Export visits from the audit log for the clinic's record system.",
         subcommands: [FHIRBundles.self])
 

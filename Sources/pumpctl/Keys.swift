@@ -14,6 +14,7 @@ import WandProtocol
 /// printed: only its id.
 struct Keys: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "keys",
         abstract: "Import, list, remove and rotate the pump keys this computer holds (one per pump serial).",
         discussion: """
             Keys live in the configuration directory (--config-dir; default $PUMPWAND_CONFIG_DIR, else $XDG_CONFIG_HOME/pumpwand, else ~/.config/pumpwand) as keys/SERIAL.key, mode 0600, in folders of yours that no one else can write to. They come from the manufacturer's provisioning bundle, signed with its pinned Ed25519 key (docs/keys.md); a bundle signed by anything else, changed or cut short is refused whole. Keys from the published DEMO signer's bundles are for the simulator and bench pumps: a pump that is not --simulator is opened with them only with --allow-demo-keys. A lost or stolen laptop is revoked by rotating the key of every pump it held (pumpctl keys rotate SERIAL), and its old key then opens nothing, provided the rotation was done out of the thief's radio range (the handshake rests on the pump key alone: whoever holds the old key and is in range during the rotation visit can learn the new key). If the thief rotated a pump first, no key here opens it: the manufacturer's service re-provisions it (docs/keys.md).
@@ -52,6 +53,7 @@ struct Keys: AsyncParsableCommand {
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "import",
             abstract: "Import every pump key of a signed provisioning bundle (all of it, or nothing).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: ArgumentHelp("The bundle file (mode 0600: it holds keys).", valueName: "bundle"))
@@ -98,6 +100,7 @@ struct Keys: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List the pumps whose keys this computer holds: serial, key id, pending re-key, source, date (never a key).")
         @OptionGroup var global: GlobalOptions
 
@@ -130,6 +133,7 @@ struct Keys: AsyncParsableCommand {
 
     struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "remove",
             abstract: "Remove a pump's key from this computer (asks at a terminal; --yes for scripts).",
             discussion: """
                 Refused while a re-key of the pump is unacknowledged: the pump may hold only the new key, and removing both would lock the clinic out of the implant for good. Hold the wand over the pump and run pumpctl interrogate first; the session settles which key the pump holds, and the key can then be removed.
@@ -188,6 +192,7 @@ struct Keys: AsyncParsableCommand {
 
     struct Rotate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "rotate",
             abstract: "Give a pump a new key (re-key request 0x15): laptops holding its old key can no longer reach it.",
             discussion: """
                 The new key comes from the system's cryptographic generator and is written to the keyring as pending before it is sent; it becomes the pump's key from its next session, and the keyring's current key once the pump's receipt is in. If the receipt does not come, both keys stay and the next session tries the new one first and settles which the pump holds. This is how a lost or stolen laptop is revoked: rotate every pump it held a key for, out of the thief's radio range. The handshake rests on the pump key alone, so whoever holds the old key and is within radio range during the rotation visit can relay it and learn the new key; and if the thief rotated a pump first, no key here opens it: the manufacturer's service re-provisions it.

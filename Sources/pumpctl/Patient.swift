@@ -8,6 +8,7 @@ import StateFiles
 /// report of that pump (PumpProgrammer's `PatientRecords`).
 struct Patient: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "patient",
         abstract: "Set or show the patient record of a pump (name, record number, date of birth, prescriber).",
         discussion: """
             The record is kept per pump serial in the state directory (patients/SERIAL.json, mode 0600) and is put on every audit row and session report of that pump. With --simulator the record is marked SIMULATED: a training record, never a patient's.
@@ -106,7 +107,7 @@ struct Patient: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show the patient record of one pump, or of every pump.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show the patient record of one pump, or of every pump.")
         @OptionGroup(visibility: .hidden) var global: GlobalOptions
 
         @Option(name: .long, help: ArgumentHelp("Only this pump's record.", valueName: "serial"))

@@ -5,6 +5,7 @@ import WandLink
 
 struct Wands: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "wands",
         abstract: "List the programmer wands attached to this machine.",
         discussion: """
             Wands are found through udev by their USB vendor and product id (1209:0001). Each is

@@ -26,6 +26,7 @@ let sections: [BenchSection] = [
     BenchSection(name: "handshake", summary: "the v2 handshake at the pump and the host, keyrings of 1 to 500 keys", run: HandshakeBench.run),
     BenchSection(name: "simulator", summary: "a year of a 13-step flex schedule with patient boluses", run: SimulatorBench.run),
     BenchSection(name: "audit", summary: "audit append, verify per row, and review reads at 0, 10k and 50k rows", run: AuditBench.run),
+    BenchSection(name: "startup", summary: "pumpctl's cold start (--help, calc) and max RSS against /bin/true", run: StartupBench.run),
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())

@@ -4,6 +4,7 @@ import WandProtocol
 /// `pumpctl link`: tests of the wand and its link, no pump session needed.
 struct Link: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "link",
         abstract: "Test the wand and its link: loopback echoes and the wand's counters (no pump session).",
         subcommands: [LinkLoopback.self, LinkStatusCommand.self])
 }

@@ -9,6 +9,7 @@ import WandProtocol
 /// which only the pump commands hold.
 struct Raw: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "raw",
         abstract: "Send one frame body (or, with --no-frame, raw bytes) to the wand and print what comes back.",
         discussion: """
             HEX is the frame body: the 5-byte header (version, kind, sequence LE, flags) then the payload, e.g. `pumpctl raw 02 01 01 00 00 01` asks for the wand's info. pumpctl adds COBS, the CRC and the delimiters, sends it once (no retransmission) and prints every frame received until the answer with the same sequence arrives or --timeout passes (exit 74 then).

@@ -13,6 +13,7 @@ import WandProtocol
 /// uncertain-delivery handling.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "serve",
         abstract: "Hold one pump session open and answer JSON requests on stdin, one per line (reads only).",
         discussion: """
             Request:  {"id": 1, "command": "interrogate"}

@@ -3,6 +3,7 @@ import Therapy
 
 struct Bridge: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "bridge",
         abstract: "What the line delivers after a concentration change (arithmetic only: nothing to program).",
         discussion: """
             The pump pathway and catheter still hold the old concentration. The pump delivers it by dose at the

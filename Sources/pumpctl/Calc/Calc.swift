@@ -4,6 +4,7 @@ import ArgumentParser
 /// programmer would compute before writing to a pump can be checked here.
 struct Calc: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "calc",
         abstract: "Dose, reservoir, refill and bridge arithmetic, and prescription validation (no device).",
         discussion: """
             Quantities always carry a unit (400mcg/day, 2000mcg/mL, 20mL, 0.5mL/day, 2mg, 90min, 30d).

@@ -3,6 +3,7 @@ import Therapy
 
 struct Projection: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "projection",
         abstract: "Low-reservoir alarm date and empty date for a reservoir volume and a schedule.",
         discussion: """
             Worst-case patient bolus use is assumed: every allotted bolus of each 24 h is taken at the start

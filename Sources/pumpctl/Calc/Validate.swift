@@ -5,6 +5,7 @@ import Therapy
 
 struct Validate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "validate",
         abstract: "Check a prescription against the clinic policy, the pump and the current prescription.",
         discussion: """
             Errors are hard limits: the prescription is refused and the exit status is 65. Warnings are soft

@@ -5,6 +5,7 @@ import Therapy
 
 struct Bolus: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "bolus",
         abstract: "Give a bolus: therapeutic, bridge or priming.",
         discussion: """
             A therapeutic bolus takes --dose (drug to the patient). Every bolus is checked against the drug library: the single-bolus limits, the boluses the pump's own event log shows in the last 24 h, and the day's total (basal, those boluses, this one and the patient-bolus allowance) against the daily maximum; for morphine the opioid-naive limits apply unless --opioid-tolerance tolerant is given and the prescription in the pump was programmed as opioid-tolerant. A priming bolus fills the stretch of the line that holds no drug (after an implant or a catheter replacement, recorded with 'pumpctl catheter'); it runs with infusion stopped. A bridge pushes the line's old fluid out at bolus speed. --volume overrides the volume either pushes. What reaches the patient is figured from the fluid path the pump reports (what its pathway and catheter hold, segment by segment), never from a claim: after a concentration change a therapeutic bolus is sized from the concentration still in the line, and any drug a prime or bridge delivers needs --override priming.delivers-drug=REASON. The dose, volume, duration and every finding are shown before the prompt; a bolus the limits or the pump's state refuse is refused before it. If the reply is lost the pump is asked about the bolus at once; if it cannot be asked the bolus is UNCERTAIN (exit 75) and is never sent again: 'pumpctl interrogate' asks the pump what happened.
@@ -61,6 +62,7 @@ struct Bolus: AsyncParsableCommand {
 
 struct Stop: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "stop",
         abstract: "Stop infusion (baclofen or morphine: needs --override withdrawal.risk=REASON).")
     @OptionGroup(visibility: .hidden) var global: GlobalOptions
     @OptionGroup var session: SessionOptions
@@ -73,7 +75,7 @@ struct Stop: AsyncParsableCommand {
 }
 
 struct Resume: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Resume infusion at the programmed prescription.")
+    static let configuration = CommandConfiguration(commandName: "resume", abstract: "Resume infusion at the programmed prescription.")
     @OptionGroup(visibility: .hidden) var global: GlobalOptions
     @OptionGroup var session: SessionOptions
 

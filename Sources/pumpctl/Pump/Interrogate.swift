@@ -8,6 +8,7 @@ import Therapy
 
 struct Interrogate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "interrogate",
         abstract: "Read the pump: identity, clock, battery, reservoir, drug, prescription, alarms and the alarm date.",
         discussion: """
             Any command left UNCERTAIN by a lost reply is resolved first, by asking the pump what became of it. If it cannot be resolved, the status is still shown and interrogate exits 75 (UNCERTAIN). The low-reservoir alarm date is what the scheduler needs for the refill appointment.

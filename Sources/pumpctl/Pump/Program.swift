@@ -5,6 +5,7 @@ import Therapy
 
 struct Program: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "program",
         abstract: "Review, stage, commit and read back a prescription.",
         discussion: """
             FILE is a prescription in JSON (docs/therapy.md). The review shows the current prescription beside the pending one, every changed field marked with *, and every finding with its code; daily doses are those the pump delivers (rounded to its resolution) on both sides, so the same file programmed twice is no change and sends nothing. Every check runs before the prompt: hard limits refuse; each soft limit needs --override CODE=REASON; a second provider (--second-operator) when the clinic policy asks. Then confirm: at a terminal type the new daily dose (for an increase) or yes; in a script give --yes. The pump stages it, commits it by its hash, and it is read back and compared. If the pump changed since the review, nothing is sent. --dry-run stops after the review.

@@ -5,6 +5,7 @@ import Therapy
 
 struct Refill: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "refill",
         abstract: "Record a refill: residual check, new drug, capacity, and the new alarm date.",
         discussion: """
             Withdraw the residual completely first and give what came back with --withdrawn. It is checked against the residual the pump expects before anything is sent; a difference beyond the policy's tolerance refuses the refill until it is acknowledged with --acknowledge-discrepancy REASON. Delivery pauses from refill-begin to refill-complete; a refill refused or abandoned after begin is cancelled on the pump so delivery resumes, and a refill left begun (shown by interrogate) is finished by running refill again or cancelled with --cancel. The concentration must match the pump's prescription, or a new prescription for the new concentration must be given with --prescription FILE (it is committed in the same step, and a second provider must be named with --second-operator); without one, pumpctl prints the prescription that keeps the daily dose. The pump delivers the old concentration still in its line at the prescribed dose (by dose at the catheter tip) until the new one arrives; the screen says when. Nothing is to be programmed for that.

@@ -5,6 +5,7 @@ import Therapy
 
 struct Alarms: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "alarms",
         abstract: "Show the active alarms and the low-reservoir threshold, or set the threshold (1 to 5 mL).")
     @OptionGroup(visibility: .hidden) var global: GlobalOptions
     @OptionGroup var session: SessionOptions
@@ -42,7 +43,7 @@ struct Alarms: AsyncParsableCommand {
 }
 
 struct Log: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Read the pump's event log, newest first.")
+    static let configuration = CommandConfiguration(commandName: "log", abstract: "Read the pump's event log, newest first.")
     @OptionGroup(visibility: .hidden) var global: GlobalOptions
     @OptionGroup var session: SessionOptions
     @Option(help: ArgumentHelp(
@@ -73,6 +74,7 @@ struct Log: AsyncParsableCommand {
 
 struct Clock: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "clock",
         abstract: "Compare the pump's clock with this computer's; --sync sets it (never while a bolus runs).")
     @OptionGroup(visibility: .hidden) var global: GlobalOptions
     @OptionGroup var session: SessionOptions

@@ -12,6 +12,7 @@ import Therapy
 /// patient's pump.
 struct Sim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "sim",
         abstract: "Control the SIMULATED pump: status, advance its clock, inject faults, reset (needs --simulator).",
         discussion: """
             The simulated pump lives in simulator.json in the state directory; it is created as after a \
@@ -82,7 +83,7 @@ struct Sim: AsyncParsableCommand {
 
     /// `sim status`: what the simulated pump holds now.
     struct Status: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show the SIMULATED pump's clock, reservoir, delivery, alarms and counters.")
+        static let configuration = CommandConfiguration(commandName: "status", abstract: "Show the SIMULATED pump's clock, reservoir, delivery, alarms and counters.")
         @OptionGroup(visibility: .hidden) var global: GlobalOptions
 
         func run() async throws {
@@ -114,6 +115,7 @@ struct Sim: AsyncParsableCommand {
     /// `sim advance D`: moves the simulated world forward.
     struct Advance: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "advance",
             abstract: "Advance the SIMULATED pump's clock (e.g. 30d, 90min); it delivers as it would have.")
         @OptionGroup(visibility: .hidden) var global: GlobalOptions
         @Argument(help: "How long, with a unit: 30d, 12h, 90min, 600s.") var duration: String
@@ -184,6 +186,7 @@ struct Sim: AsyncParsableCommand {
     /// `sim reset`: a new simulated pump, as after a routine visit.
     struct Reset: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "reset",
             abstract: "Replace the SIMULATED pump with a fresh one (RP-20 or RP-40, as after a routine visit).")
         @OptionGroup(visibility: .hidden) var global: GlobalOptions
         @Option(help: "Pump model: RP-20 or RP-40.") var profile = "RP-20"
