@@ -170,6 +170,32 @@ import Testing
         #expect(try log.writerSynchronous() == 2)
     }
 
+    /// A deferred row (a read, an outcome) is committed without its own
+    /// fsync, and the writer goes back to FULL at once, so the next intent
+    /// row is synced, and syncs the deferred rows before it with it.
+    @Test func aDeferredRowLeavesTheWriterSyncingFull() throws {
+        let log = try AuditLog(directory: directory, key: key)
+        try log.append([record("interrogate")], durability: .deferred)
+        #expect(try log.writerSynchronous() == 2)
+        try log.append(record("bolus"))
+        #expect(try log.entries().map(\.command) == ["interrogate", "bolus"])
+    }
+
+    /// The head never names a row a power loss could take back: after
+    /// deferred rows, sealing syncs the log first, and the sealed log
+    /// verifies with every row.
+    @Test func theHeadAfterDeferredRowsSealsThemAll() throws {
+        let log = try AuditLog(directory: directory, key: key)
+        try log.append(record("bolus"))
+        try log.append([record("interrogate"), record("interrogate")], durability: .deferred)
+        try log.sealHead()
+        let reopened = try AuditLog(directory: directory, key: key)
+        let verification = try reopened.verify()
+        #expect(verification.intact, "\(verification.problems)")
+        #expect(verification.unsealedRows == 0)
+        #expect(try reopened.entries().count == 3)
+    }
+
     @Test func reviewReadsOnlyOnePumpsRowsThroughAnIndex() throws {
         let log = try AuditLog(directory: directory, key: key)
         try log.append(record("commit"))
