@@ -178,14 +178,16 @@ public enum AtomicFile {
         return FileKind(mode: info.st_mode)
     }
 
-    /// Removes `path` durably; a missing file is not an error.
-    public static func remove(_ path: FilePath) throws(StateFileError) {
+    /// Removes `path`, durably unless `durably` is false (then a power cut
+    /// may bring the file back; a crash of this process cannot); a missing
+    /// file is not an error.
+    public static func remove(_ path: FilePath, durably: Bool = true) throws(StateFileError) {
         if unlink(path.string) != 0 {
             let error = Errno(rawValue: errno)
             if error == .noSuchFileOrDirectory { return }
             throw .from(error, path: path.string, operation: "unlink")
         }
-        try syncDirectory(path.removingLastComponent())
+        if durably { try syncDirectory(path.removingLastComponent()) }
     }
 
     /// Refuses a file that others can read or write (as ssh does with keys).

@@ -289,16 +289,8 @@ public final class AuditLog: Sendable {
     /// as unsealed (still MAC-chained), not as tampering.
     public func sealHead() throws(AuditError) {
         guard let pending = unsealed.withLock({ $0 }) else { return }
-        // The head must never name a row a power loss could take back: rows
-        // appended deferred are synced first (a checkpoint syncs the log).
-        if deferredRows.withLock({ $0 }) {
-            do {
-                try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
-            } catch {
-                throw .storage("the audit log could not be synced before its head: \(error)")
-            }
-            deferredRows.withLock { $0 = false }
-        }
+        // The head must never name a row a power loss could take back.
+        try syncRows()
         let headMAC = AuditChain.headMAC(sequence: pending.sequence, rowMAC: pending.mac, key: key)
         do {
             try AtomicFile.write(Array("2 \(pending.sequence) \(pending.mac) \(headMAC)\n".utf8), to: headPath)
@@ -306,6 +298,21 @@ public final class AuditLog: Sendable {
             throw .storage("the audit head could not be written: \(error.description)")
         }
         unsealed.withLock { if $0?.sequence == pending.sequence { $0 = nil } }
+    }
+
+    /// Makes every row appended so far survive a power loss: rows appended
+    /// deferred are synced (a checkpoint syncs the log); nothing to do when
+    /// the newest append was immediate. Before a head is written, and
+    /// before the pump is given an anchor (a pump must never witness rows a
+    /// power cut could take back: the log would then read as cut).
+    public func syncRows() throws(AuditError) {
+        guard deferredRows.withLock({ $0 }) else { return }
+        do {
+            try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
+        } catch {
+            throw .storage("the audit log could not be synced: \(error)")
+        }
+        deferredRows.withLock { $0 = false }
     }
 
     /// The anchor the pump is to keep for this log: its row count and the

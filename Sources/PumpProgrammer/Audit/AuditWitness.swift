@@ -13,6 +13,10 @@ public enum AuditAnchorOutcome: Sendable, Equatable {
     case skipped
     /// The head could not be sealed or sent; the reason, for the warning.
     case failed(String)
+    /// The close carried the anchor, but the head file (written after the
+    /// close, off the wire's time) could not be written: the log's newest
+    /// rows read as unsealed until the next command seals them.
+    case headNotWritten(rowCount: UInt64, reason: String)
 }
 
 extension Programmer {
@@ -25,16 +29,21 @@ extension Programmer {
         return report.anchors.map { AuditAnchor(rowCount: $0.rowCount, rowMAC: $0.rowMAC) }
     }
 
-    /// Seals the audit head once for the whole command and returns it as
-    /// the anchor the session's close carries to the pump, so a local log
+    /// The anchor the session's close carries to the pump, so a local log
     /// later rebuilt, cut or replaced no longer matches what the pump
-    /// witnessed. Sealing that fails is a warning and never turns a therapy
-    /// command into a failure.
-    func sealAuditHeadForClose(anchoring: Bool) -> (anchor: RecordAuditAnchor?, outcome: AuditAnchorOutcome) {
-        do { try audit.sealHead() } catch { return (nil, .failed(error.description)) }
+    /// witnessed: the rows are synced first (the pump must not witness rows
+    /// a power cut could take back). The head file itself is written after
+    /// the close (`close(anchoring:)`). A failure is a warning and never
+    /// turns a therapy command into a failure.
+    func anchorForClose(anchoring: Bool) -> (anchor: RecordAuditAnchor?, outcome: AuditAnchorOutcome) {
         guard anchoring else { return (nil, .skipped) }
         let anchor: AuditAnchor?
-        do { anchor = try audit.anchor() } catch { return (nil, .failed(error.description)) }
+        do {
+            try audit.syncRows()
+            anchor = try audit.anchor()
+        } catch {
+            return (nil, .failed(error.description))
+        }
         guard let anchor else { return (nil, .skipped) }
         return (RecordAuditAnchor(rowCount: anchor.rowCount, rowMAC: anchor.rowMAC), .sentWithClose(rowCount: anchor.rowCount))
     }

@@ -163,7 +163,15 @@ public struct PendingCommandStore: Sendable {
         }
         guard let existing = try loadRecord(at: path, pumpSerial: pumpSerial) else { return }
         guard existing.commandID == commandID else { throw .alreadyPending(existing) }
-        try remove(path)
+        // Not synced: a record a power cut brings back is asked about again
+        // (the pump answers from its command record), which costs a question,
+        // never a second execution; a crash of this process cannot bring it
+        // back. It saves a step of a change one fsync of the folder.
+        do {
+            try AtomicFile.remove(path, durably: false)
+        } catch {
+            throw .unwritable(path: path.string, cause: error)
+        }
     }
 
     // MARK: Legacy record

@@ -562,8 +562,18 @@ public actor Programmer {
     @discardableResult
     public func close(anchoring: Bool = true) async -> AuditAnchorOutcome {
         try? record(command: "session", phase: .event, outcome: .sessionClosed)
-        let (anchor, outcome) = sealAuditHeadForClose(anchoring: anchoring)
+        let (anchor, outcome) = anchorForClose(anchoring: anchoring)
         let sent = await connection.close(anchor: anchor)
+        // The head file after the close: its fsyncs are the host's, not
+        // the visit's, and a crash before it leaves the head behind the log
+        // (unsealed rows), never ahead of it.
+        do {
+            try audit.sealHead()
+        } catch {
+            if case .sentWithClose(let rows) = outcome, sent { return .headNotWritten(rowCount: rows, reason: error.description) }
+            if case .failed = outcome { return outcome }
+            return .failed(error.description)
+        }
         if case .sentWithClose = outcome, !sent {
             return .failed("the session's close, which carried it, could not be sent")
         }

@@ -140,8 +140,13 @@ enum PumpSession {
             effect = await programmer.effect
             // The pump witnesses the audit head once, at the end; a failure
             // is a warning and never changes what the command reports.
-            if case .failed(let why) = await programmer.close(anchoring: anchoringAudit) {
+            switch await programmer.close(anchoring: anchoringAudit) {
+            case .failed(let why):
                 Output.note("WARNING: the audit head was not recorded in the pump: \(why). The command's result above stands; the next session records it.")
+            case .headNotWritten(_, let why):
+                Output.note("WARNING: the audit head file could not be written: \(why). The command's result above stands; `pumpctl audit verify` reports the newest rows as unsealed until the next command seals them.")
+            case .sentWithClose, .skipped:
+                break
             }
         } catch {
             result = .failure(error)
