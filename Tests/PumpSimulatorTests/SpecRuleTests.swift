@@ -346,6 +346,10 @@ import WandProtocol
         ([0x02, 0x01, 0x21, 0x00, 0x00, 0x01, 0x00], .malformedFrame),
         // an opcode the wand does not know
         ([0x02, 0x01, 0x21, 0x00, 0x00, 0x09], .unknownWandOpcode),
+        // a sealed pump message asking for the wand's info (flags 0x05)
+        ([0x02, 0x03, 0x21, 0x00, 0x05, 0x01], .malformedFrame),
+        // a wand command with the wand-info flag
+        ([0x02, 0x01, 0x21, 0x00, 0x04, 0x01], .malformedFrame),
     ])
     func framesOfTheWrongKindOrDirection(body: [UInt8], reason: NegativeAcknowledgement) throws {
         var simulation = PumpSimulation.fresh(hostNow: Self.start)
