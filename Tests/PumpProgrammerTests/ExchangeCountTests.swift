@@ -50,6 +50,26 @@ import WandProtocol
         #expect(await Self.frames(programmer) == (6, 0))
     }
 
+    @Test func aReviewShownAtAPromptIsReadAgain() async throws {
+        let visit = SimulatedVisit()
+        let programmer = try await visit.programmer(reviewReuse: .seconds(10))
+        let plan = try await programmer.review(try prescription(WorkflowTests.increase))
+        // Answered at once, but at a prompt: another programmer may have
+        // opened a session while it was on the screen.
+        _ = try await programmer.program(plan, overrides: [], confirmation: .typed("450mcg/day"))
+        #expect(await Self.frames(programmer) == (6, 0))
+    }
+
+    @Test func aWandThatDoesNotKnowTheInfoFlagIsAskedTheOldWay() async throws {
+        let visit = SimulatedVisit()
+        // The first opening is refused as malformed (flag 0x04 unknown).
+        visit.transport.answerWithNak(.malformedFrame, sends: [1, 2])
+        let programmer = try await visit.programmer(reviewReuse: .seconds(10))
+        #expect(await programmer.connection.wandInfo.supportedVersions.contains(FrameHeader.currentVersion))
+        _ = try await programmer.interrogate()
+        #expect(try await programmer.interrogateReport().serial == visit.transport.with { $0.pump.identity.serial })
+    }
+
     @Test func aRefillIsFiveExchanges() async throws {
         let visit = SimulatedVisit()
         let programmer = try await visit.programmer(secondOperator: "nurse.b", reviewReuse: .seconds(10))

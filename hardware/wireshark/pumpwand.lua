@@ -202,7 +202,11 @@ function pumpwand.dissector(buf, pinfo, root)
     flag_tree:add(f.flag_from_pump, buf(4, 1))
     flag_tree:add(f.flag_wand_info, buf(4, 1))
     flag_tree:add(f.flag_reserved, buf(4, 1))
-    if bit.band(flags, 0xFC) ~= 0 then flag_tree:add_proto_expert_info(ef_malformed, "reserved flag bits set") end
+    if bit.band(flags, 0xF8) ~= 0 then flag_tree:add_proto_expert_info(ef_malformed, "reserved flag bits set") end
+    -- The wand-info bit belongs on an unsealed pump message from the host only.
+    if bit.band(flags, 0x04) ~= 0 and (buf(1, 1):uint() ~= 0x03 or bit.band(flags, 0x03) ~= 0) then
+        flag_tree:add_proto_expert_info(ef_malformed, "wand-info flag on a frame other than an unsealed session opening")
+    end
     local payload = buf:len() > 5 and buf(5):tvb() or ByteArray.new():tvb("empty payload")
     local info = string.format("seq %d %s", buf(2, 2):le_uint(), kinds[kind] or string.format("kind 0x%02x", kind))
     if kind == 0x01 or kind == 0x02 then

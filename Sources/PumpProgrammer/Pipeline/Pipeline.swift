@@ -156,8 +156,13 @@ extension Programmer {
         // The review must still describe the pump: another programmer (or
         // the pump itself) may have changed it while the technician read.
         // A review read moments ago in this same session, with nothing
-        // sent since, is the pump's state as it is (reviewStillCurrent).
-        if !(await reviewStillCurrent()) {
+        // sent since, is the pump's state as it is (reviewStillCurrent);
+        // only without a prompt (--yes): a review shown at a prompt is read
+        // again however quickly it was answered, since while it was on the
+        // screen another programmer may have opened a session of its own.
+        var reusable = false
+        if confirmation == .flag(yes: true) { reusable = await reviewStillCurrent() }
+        if !reusable {
             let fresh = try await readStatus()
             let changed = plan.basis.differences(from: PlanBasis(fresh))
             guard changed.isEmpty else {

@@ -281,11 +281,14 @@ public actor Programmer {
     }
 
     /// True when the last status read is the review's and still current:
-    /// read under the context's `reviewReuseLimit` ago in the session that is still open
-    /// (no idle refresh since, so no other programmer can have opened one
-    /// and changed the pump in between: the pump holds one session), and
-    /// nothing was sent since. The pump's own changes in those seconds
-    /// (an alarm, a bolus ending) are refused by the pump itself at the step.
+    /// read under the context's `reviewReuseLimit` ago in the session that
+    /// is still open (no idle refresh since), and no state-changing request
+    /// sent since (reads of older event pages may have followed). Used only
+    /// when no prompt was shown (`Pipeline.execute`): in those seconds
+    /// another programmer taking the pump over ends this session, so the
+    /// first step is not received and is resolved as such, never executed
+    /// against a changed pump; the pump's own changes (an alarm, a bolus
+    /// ending) it refuses at the step by its own rules.
     func reviewStillCurrent() async -> Bool {
         guard let read = lastStatusRead, read.performed == performed else { return false }
         let session = await connection.sessionsOpened

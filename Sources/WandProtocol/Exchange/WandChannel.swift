@@ -103,16 +103,19 @@ public actor WandChannel {
         defer { gate.leave() }
         var lastRejection = SessionError.unknownPump
         wandInfoWithSession = nil
-        for _ in 1...Self.handshakeAttempts {
+        var flagged = askingWandInfo
+        var attempts = 0
+        while attempts < Self.handshakeAttempts {
+            attempts += 1
             let handshake = SessionHandshake(nonces: nonces)
             let sequence = allocateSequence()
-            let flags: FrameFlags = askingWandInfo ? .wandInfo : []
+            let flags: FrameFlags = flagged ? .wandInfo : []
             let body = FrameHeader(kind: .pumpMessage, sequence: sequence, flags: flags).encoded + handshake.request.encoded
             var info: WandInfo?
             let outcome: ExchangeOutcome<[UInt8]> = await exchange(body: body, sequence: sequence, aside: { frame in
                 // The wand's own answer to the flag: taken, and the wait
                 // goes on for the pump's.
-                guard askingWandInfo, frame.header.kind == .wandResponse,
+                guard flagged, frame.header.kind == .wandResponse, frame.header.flags.isEmpty,
                       case .info(let reply)? = try? WandResponse(decoding: frame.payload) else { return false }
                 info = reply
                 return true
@@ -122,6 +125,12 @@ public actor WandChannel {
             }
             if let info { wandInfoWithSession = info }
             switch outcome {
+            case .notSent(.wandRefused(.malformedFrame)) where flagged:
+                // A wand that does not know flag 0x04 (PROTOCOL.md section
+                // 3): the opening again without it, not counted as an
+                // attempt; the caller then asks the wand for its info.
+                flagged = false
+                attempts -= 1
             case .notSent(let reason):
                 return .failure(.notSent(reason))
             case .unacknowledged(let attempts, _, _):
