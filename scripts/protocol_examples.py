@@ -215,18 +215,25 @@ plaintext_examples["rekey-reply"] = h("95 00") + CID1 + TIME
 plaintext_examples["rekey-key-id"] = hashlib.sha256(b"PumpWand key id v1" + NEW_KEY).digest()[:4]
 
 # 10. Record audit anchor (request 0x16, no command id), as plaintexts: the
-# host's audit log has 42 rows and its last row's HMAC-SHA256 is ROW_MAC;
-# the pump already held an anchor of 17 rows. Reply 0x96: the anchors held,
-# newest first, each pump time Int64, row count UInt64, MAC (32).
+# host's audit log (audit key AUDIT_KEY) has 42 rows and its last row's
+# HMAC-SHA256 is ROW_MAC; its log id is the first 16 bytes of
+# HMAC-SHA256(audit key, "PumpWand audit log id v1"). The pump already held
+# an anchor of 17 rows of another laptop's log (audit key OTHER_KEY). Reply
+# 0x96: the anchors held, newest first, each pump time Int64, log id (16),
+# row count UInt64, MAC (32).
 AUDIT_KEY = bytes(range(0x40, 0x60))
+OTHER_KEY = bytes(range(0x60, 0x80))
+LOG_ID = hmac.new(AUDIT_KEY, b"PumpWand audit log id v1", hashlib.sha256).digest()[:16]
+OTHER_LOG_ID = hmac.new(OTHER_KEY, b"PumpWand audit log id v1", hashlib.sha256).digest()[:16]
 ROW_MAC = hmac.new(AUDIT_KEY, b"row 42", hashlib.sha256).digest()
-OLDER_MAC = hmac.new(AUDIT_KEY, b"row 17", hashlib.sha256).digest()
-plaintext_examples["audit-anchor-request"] = h("16 01") + struct.pack("<Q", 42) + ROW_MAC
-plaintext_examples["audit-anchor-report-request"] = h("16 00") + struct.pack("<Q", 0) + bytes(32)
+OLDER_MAC = hmac.new(OTHER_KEY, b"row 17", hashlib.sha256).digest()
+plaintext_examples["audit-log-id"] = LOG_ID
+plaintext_examples["audit-anchor-request"] = h("16 01") + LOG_ID + struct.pack("<Q", 42) + ROW_MAC
+plaintext_examples["audit-anchor-report-request"] = h("16 00") + bytes(16) + struct.pack("<Q", 0) + bytes(32)
 plaintext_examples["audit-anchor-reply"] = (
     h("96 00 02")
-    + struct.pack("<qQ", 1_700_000_600, 42) + ROW_MAC
-    + struct.pack("<qQ", 1_700_000_000, 17) + OLDER_MAC
+    + struct.pack("<q", 1_700_000_600) + LOG_ID + struct.pack("<Q", 42) + ROW_MAC
+    + struct.pack("<q", 1_700_000_000) + OTHER_LOG_ID + struct.pack("<Q", 17) + OLDER_MAC
 )
 
 # 11. The wand's info with the session opening: the opening frame of
@@ -245,7 +252,7 @@ plaintext_examples["interrogate-events-tail"] = (
 # 13. Close session (0x12), plain and carrying the audit head of example 10
 # (42 rows, ROW_MAC); the reply 0x92 either way.
 plaintext_examples["close-request"] = h("12 00")
-plaintext_examples["close-with-anchor-request"] = h("12 01") + struct.pack("<Q", 42) + ROW_MAC
+plaintext_examples["close-with-anchor-request"] = h("12 01") + LOG_ID + struct.pack("<Q", 42) + ROW_MAC
 plaintext_examples["close-reply"] = h("92 00")
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ struct Audit: AsyncParsableCommand {
         commandName: "audit",
         abstract: "List the audit log of every command, response, override and alarm.",
         discussion: """
-            The audit log is append-only and MAC-chained (HMAC-SHA256 under the audit key, kept in the configuration directory, not beside the log); it lives in the state directory (audit.sqlite and audit.head). At the end of every session the pump records the log's head. 'pumpctl audit verify' checks that no row was changed, deleted, renumbered, reordered or removed from the end; with --pump it also checks the heads the pump recorded.
+            The audit log is append-only and MAC-chained (HMAC-SHA256 under the audit key, kept in the configuration directory, not beside the log); it lives in the state directory (audit.sqlite and audit.head). The close of every session carries the log's head (its log id, row count and last MAC) for the pump to record; the close is not awaited, so a lost one leaves the newest rows unwitnessed until the next session. 'pumpctl audit verify' checks that no row was changed, deleted, renumbered, reordered or removed from the end; with --pump it also checks this log's head as the pump recorded it, says how many rows the pump has not witnessed yet, and counts (without judging) the heads of other computers' logs.
             """,
         subcommands: [List.self, Verify.self],
         defaultSubcommand: List.self
@@ -49,7 +49,10 @@ struct Audit: AsyncParsableCommand {
         func run() async throws {
             var anchors: [AuditAnchor]?
             var witness: (serial: String, simulated: Bool)?
+            var rowsBefore: UInt64?
             if pump {
+                // The rows as they are before the reading session adds its own.
+                rowsBefore = (try? openLog(global).anchor())?.map(\.rowCount) ?? 0
                 // Read-only for the pump: the anchors are read and no new one
                 // is recorded for a log that is being judged.
                 let read = try await PumpSession.run(global, session, anchoringAudit: false) { programmer throws(ProgrammerError) in
@@ -61,7 +64,7 @@ struct Audit: AsyncParsableCommand {
             }
             let log = try openLog(global)
             var verification: AuditVerification
-            do { verification = try log.verify(anchors: anchors) } catch {
+            do { verification = try log.verify(anchors: anchors, witnessedAsOf: rowsBefore) } catch {
                 throw Output.fail(CommandFailure(status: .internalError, message: error.description))
             }
             verification.pumpSerial = witness?.serial
@@ -70,11 +73,12 @@ struct Audit: AsyncParsableCommand {
                 try Output.json(verification)
             } else if verification.intact {
                 var line = "Audit log intact: \(verification.entries) rows, MAC chain and head agree"
-                if let checked = verification.anchorsChecked { line += ", and the pump's \(checked) anchor(s) match" }
+                if let checked = verification.anchorsChecked { line += ", and the pump's \(checked) anchor(s) of this log match" }
                 Output.line(line + ".")
                 if verification.unsealedRows > 0 {
                     Output.line("  \(verification.unsealedRows) row(s) after the head: a command ended before sealing it; they are MAC-chained.")
                 }
+                for note in Self.witnessNotes(verification) { Output.line("  " + note) }
             } else {
                 Output.line("AUDIT LOG TAMPERED: \(verification.problems.count) problem(s) in \(verification.entries) rows")
                 for problem in verification.problems {
@@ -82,6 +86,23 @@ struct Audit: AsyncParsableCommand {
                 }
             }
             if !verification.intact { throw ExitStatus.deviceFault.exitCode }
+        }
+
+        /// What the pump has not witnessed, and the anchors of other logs,
+        /// said as facts: neither is tampering.
+        static func witnessNotes(_ verification: AuditVerification) -> [String] {
+            var notes: [String] = []
+            if let unwitnessed = verification.unwitnessedRows, unwitnessed > 0 {
+                if verification.anchorsChecked == 0 {
+                    notes.append("NOT WITNESSED: the pump holds no anchor of this log, so none of its \(verification.entries) rows is witnessed (the closes that carried them were lost, or this log never anchored in this pump). The next session's close anchors them.")
+                } else {
+                    notes.append("NOT WITNESSED: the newest \(unwitnessed) row(s) are after this log's newest anchor in the pump (the close that carried them was lost, or they were written since). The next session's close anchors them.")
+                }
+            }
+            if let others = verification.otherLogsAnchors, others > 0 {
+                notes.append("The pump also holds \(others) anchor(s) of other audit logs (other computers, or this log before its key changed); they are not compared with this one.")
+            }
+            return notes
         }
     }
 }

@@ -290,3 +290,57 @@ import Testing
             .contains("No command was sent"))
     }
 }
+
+/// Several laptops' logs anchor the same pump: each log judges only its own
+/// anchor (by log id), counts the others, and says which of its rows the
+/// pump has not witnessed yet, none of which is tampering.
+@Suite struct AuditLogIdentityTests {
+    func record(_ command: String) -> AuditRecord {
+        AuditRecord(operatorName: "nurse.a", pumpSerial: "RP20-000001", command: command, phase: .intent,
+                    commandID: "00000000000000aa", parameters: [:])
+    }
+
+    @Test func theLogIdIsTheWorkedExamples() throws {
+        let log = try AuditLog(directory: temporaryStateDirectory(), key: try AuditKey(bytes: Array(0x40..<0x60)))
+        // PROTOCOL.md 10.10's log id, computed by scripts/protocol_examples.py.
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("hardware/PROTOCOL.md").path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let marker = try #require(text.range(of: "<!-- plaintext example: audit-log-id -->"))
+        let open = try #require(text[marker.upperBound...].range(of: "```hex\n"))
+        let close = try #require(text[open.upperBound...].range(of: "```"))
+        let hex = text[open.upperBound..<close.lowerBound].split(whereSeparator: \.isWhitespace)
+        #expect(log.logID == hex.compactMap { UInt8($0, radix: 16) })
+        #expect(hex.count == 16)
+    }
+
+    @Test func anotherLaptopsAnchorIsCountedNotJudged() throws {
+        let mine = try AuditLog(directory: temporaryStateDirectory(), key: try AuditKey(bytes: Array(0..<32)))
+        let theirs = try AuditLog(directory: temporaryStateDirectory(), key: try AuditKey(bytes: Array(32..<64)))
+        for _ in 1...3 { try mine.append(record("bolus")) }
+        for _ in 1...5 { try theirs.append(record("bolus")) }
+        try mine.sealHead()
+        try theirs.sealHead()
+        let anchors = [try #require(try theirs.anchor()), try #require(try mine.anchor())]
+        #expect(mine.logID != theirs.logID)
+        let verification = try mine.verify(anchors: anchors)
+        // Their 5-row anchor is beyond my 3 rows: judged, it would read as a cut log.
+        #expect(verification.intact, "\(verification.problems)")
+        #expect(verification.anchorsChecked == 1 && verification.otherLogsAnchors == 1)
+        #expect(verification.unwitnessedRows == 0)
+    }
+
+    @Test func rowsAfterTheNewestAnchorAreReportedAsNotWitnessed() throws {
+        let log = try AuditLog(directory: temporaryStateDirectory(), key: try AuditKey(bytes: Array(0..<32)))
+        for _ in 1...3 { try log.append(record("bolus")) }
+        let anchor = try #require(try log.anchor())
+        for _ in 1...2 { try log.append(record("bolus")) }
+        try log.sealHead()
+        let verification = try log.verify(anchors: [anchor])
+        #expect(verification.intact && verification.unwitnessedRows == 2)
+        // The rows the reading session itself added are not counted.
+        #expect(try log.verify(anchors: [anchor], witnessedAsOf: 4).unwitnessedRows == 1)
+        // No anchor of this log at all: every row is unwitnessed.
+        #expect(try log.verify(anchors: []).unwitnessedRows == 5)
+    }
+}

@@ -16,7 +16,7 @@ import WandProtocol
         #expect(outcome == .sentWithClose(rowCount: UInt64(rows)))
         let held = visit.transport.with { $0.pump.auditAnchors }
         #expect(held.map(\.rowCount) == [UInt64(rows)])
-        let anchors = held.map { AuditAnchor(rowCount: $0.rowCount, rowMAC: $0.rowMAC) }
+        let anchors = held.map { AuditAnchor(logID: $0.logID, rowCount: $0.rowCount, rowMAC: $0.rowMAC) }
         let verification = try visit.audit().verify(anchors: anchors)
         #expect(verification.intact, "\(verification.problems)")
         #expect(verification.anchorsChecked == 1)

@@ -123,7 +123,8 @@ enum MessageGenerators {
         case .closeSession: return .closeSession(CloseSession())
         case .recordAuditAnchor:
             return Bool.random(using: &rng) ? .recordAuditAnchor(.reportOnly)
-                : .recordAuditAnchor(RecordAuditAnchor(rowCount: UInt64.random(in: 1...UInt64(Int64.max), using: &rng),
+                : .recordAuditAnchor(RecordAuditAnchor(logID: (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) },
+                                                       rowCount: UInt64.random(in: 1...UInt64(Int64.max), using: &rng),
                                                        rowMAC: (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }))
         }
     }

@@ -36,8 +36,9 @@ struct PumpMessageTests {
         ("10 \(id) \(F.expiryHex) \(F.timeHex) 3C00", .setClock(SetClock(commandId: F.commandId, expiry: F.expiry, time: WireTime(utcSeconds: 1_700_000_000, zoneOffsetMinutes: 60)))),
         ("11 \(id)", .queryCommandOutcome(QueryCommandOutcome(commandId: F.commandId))),
         ("12 00", .closeSession(CloseSession())),
-        ("12 01 2A00000000000000 \(String(repeating: "AB", count: 32))",
-         .closeSession(CloseSession(anchor: RecordAuditAnchor(rowCount: 42, rowMAC: Array(repeating: 0xAB, count: 32))))),
+        ("12 01 \(String(repeating: "5A", count: 16)) 2A00000000000000 \(String(repeating: "AB", count: 32))",
+         .closeSession(CloseSession(anchor: RecordAuditAnchor(logID: Array(repeating: 0x5A, count: 16), rowCount: 42,
+                                                              rowMAC: Array(repeating: 0xAB, count: 32))))),
         // refill cancel: opcode 13, then the command id and the expiry alone
         ("13 \(id) \(F.expiryHex)", .refillCancel(RefillCancel(commandId: F.commandId, expiry: F.expiry))),
         // set fluid path: opcode 14, id, expiry, event 01 implant, catheter 260 000 nL = 0x03F7A0
@@ -46,8 +47,9 @@ struct PumpMessageTests {
         // re-key: opcode 15, id, expiry, the new key (32 bytes A0 ... BF)
         ("15 \(id) \(F.expiryHex) A0A1A2A3A4A5A6A7A8A9AAABACADAEAFB0B1B2B3B4B5B6B7B8B9BABBBCBDBEBF",
          .rekey(Rekey(commandId: F.commandId, expiry: F.expiry, newKey: (0xA0..<0xC0).map { UInt8($0) })!)),
-        // 0x16: mode, row count, last row MAC (PROTOCOL.md 10.10 has a worked example).
-        ("16 01 2A00000000000000 \(F.hashAAHex)", .recordAuditAnchor(RecordAuditAnchor(rowCount: 42, rowMAC: F.hashAA.bytes))),
+        // 0x16: mode, log id, row count, last row MAC (PROTOCOL.md 10.10 has a worked example).
+        ("16 01 \(String(repeating: "5A", count: 16)) 2A00000000000000 \(F.hashAAHex)",
+         .recordAuditAnchor(RecordAuditAnchor(logID: Array(repeating: 0x5A, count: 16), rowCount: 42, rowMAC: F.hashAA.bytes))),
     ]
 
     static let receiptHex = "\(id) \(F.timeHex)"
@@ -94,8 +96,9 @@ struct PumpMessageTests {
         // re-keyed (95 = 15 | 80): a CommandReceipt; refused 10 during a refill
         ("95 00 \(receiptHex)", .executed(.rekey, receipt)),
         ("95 10", .refused(.rekey, .refillInProgress)),
-        ("96 00 01 \(F.timeHex) 2A00000000000000 \(F.hashAAHex)",
-         .auditAnchors(AuditAnchorReport(anchors: [WireAuditAnchor(utcSeconds: 1_700_000_000, rowCount: 42, rowMAC: F.hashAA.bytes)]))),
+        ("96 00 01 \(F.timeHex) \(String(repeating: "5A", count: 16)) 2A00000000000000 \(F.hashAAHex)",
+         .auditAnchors(AuditAnchorReport(anchors: [WireAuditAnchor(utcSeconds: 1_700_000_000, logID: Array(repeating: 0x5A, count: 16),
+                                                                   rowCount: 42, rowMAC: F.hashAA.bytes)]))),
         ("96 00 00", .auditAnchors(AuditAnchorReport(anchors: []))),
     ]
 

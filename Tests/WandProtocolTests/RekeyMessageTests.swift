@@ -80,12 +80,13 @@ struct RekeyMessageTests {
         let doc = try RekeyMessageTests.plaintextExamples()
         #expect(doc["close-request"] == PumpRequest.closeSession(CloseSession()).encoded)
         let mac = try #require(doc["audit-anchor-request"]).suffix(32)
-        let close = PumpRequest.closeSession(CloseSession(anchor: RecordAuditAnchor(rowCount: 42, rowMAC: Array(mac))))
+        let logID = try #require(doc["audit-log-id"])
+        let close = PumpRequest.closeSession(CloseSession(anchor: RecordAuditAnchor(logID: logID, rowCount: 42, rowMAC: Array(mac))))
         #expect(doc["close-with-anchor-request"] == close.encoded)
         #expect(doc["close-reply"] == PumpReply.sessionClosed.encoded)
         // A row count of 0 is no head: it does not decode.
         var zero = try #require(doc["close-with-anchor-request"])
-        for index in 2..<10 { zero[index] = 0 }
+        for index in 18..<26 { zero[index] = 0 }
         #expect(throws: WireError.invalidValue(field: "closeSession.rowCount", value: 0)) {
             try PumpRequest(decoding: zero)
         }

@@ -4,11 +4,14 @@
 /// another row at that count, was cut, rebuilt or replaced, whoever holds
 /// the audit key.
 public struct AuditAnchor: Sendable, Equatable {
+    /// Which log: `AuditLog.logID` of the log that sent it.
+    public var logID: [UInt8]
     public var rowCount: UInt64
     /// The last row's HMAC-SHA256, 32 bytes.
     public var rowMAC: [UInt8]
 
-    public init(rowCount: UInt64, rowMAC: [UInt8]) {
+    public init(logID: [UInt8], rowCount: UInt64, rowMAC: [UInt8]) {
+        self.logID = logID
         self.rowCount = rowCount
         self.rowMAC = rowMAC
     }

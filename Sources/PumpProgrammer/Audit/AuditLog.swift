@@ -4,6 +4,7 @@ import GRDB
 import StateFiles
 import Synchronization
 import SystemPackage
+import WandProtocol
 
 /// The append-only, MAC-chained audit trail of every command, response,
 /// override and alarm, kept in SQLite in the state directory.
@@ -323,7 +324,7 @@ public final class AuditLog: Sendable {
                 guard let last = try Row.fetchOne(db, sql: "SELECT sequence, hash FROM audit_entry ORDER BY sequence DESC LIMIT 1"),
                       let mac = AuditChain.bytes(ofHex: last["hash"]) else { return nil }
                 let sequence: Int64 = last["sequence"]
-                return sequence > 0 ? AuditAnchor(rowCount: UInt64(sequence), rowMAC: mac) : nil
+                return sequence > 0 ? AuditAnchor(logID: self.logID, rowCount: UInt64(sequence), rowMAC: mac) : nil
             }
         } catch {
             throw .storage("the audit log could not be read: \(error)")
@@ -368,13 +369,25 @@ public final class AuditLog: Sendable {
 
     /// Checks, in one pass, every row's MAC and its place in the chain, the
     /// head, and the anchors the pump holds when given (`--pump`).
-    public func verify(anchors: [AuditAnchor]? = nil) throws(AuditError) -> AuditVerification {
+    ///
+    /// `witnessedAsOf` is the row count before the anchors were read: the
+    /// rows of the session that read them (`audit verify --pump`, which
+    /// anchors nothing) are not counted as unwitnessed.
+    public func verify(anchors: [AuditAnchor]? = nil, witnessedAsOf: UInt64? = nil) throws(AuditError) -> AuditVerification {
         var problems: [AuditVerification.Problem] = []
         var count = 0
         var lastSequence: Int64 = 0
         var macs: [Int64: String] = [:]
         var anchored: [Int64: [UInt8]] = [:]
+        // Only this log's anchors are judged: another laptop's log anchors
+        // the same pump under its own id and is counted, never compared.
+        let own = logID
+        var otherLogs = 0
         for anchor in anchors ?? [] where anchor.rowCount > 0 && anchor.rowCount <= UInt64(Int64.max) {
+            guard anchor.logID == own else {
+                otherLogs += 1
+                continue
+            }
             anchored[Int64(anchor.rowCount)] = anchor.rowMAC
         }
         let head = readHead()
@@ -443,8 +456,22 @@ public final class AuditLog: Sendable {
                 unsealedRows = Int(clamping: lastSequence - head.sequence)
             }
         }
+        // Rows the pump has not witnessed: after this log's newest anchor
+        // (all of them when the pump holds none of this log's).
+        let newestAnchored = anchored.keys.max() ?? 0
+        let judged = min(lastSequence, witnessedAsOf.map { Int64(clamping: $0) } ?? lastSequence)
+        let unwitnessed = anchors.map { _ in Int(clamping: max(0, judged - newestAnchored)) }
         return AuditVerification(entries: count, problems: problems.sorted { ($0.sequence ?? 0) < ($1.sequence ?? 0) },
-                                 unsealedRows: unsealedRows, anchorsChecked: anchors.map { _ in anchored.count })
+                                 unsealedRows: unsealedRows, anchorsChecked: anchors.map { _ in anchored.count },
+                                 unwitnessedRows: unwitnessed, otherLogsAnchors: anchors.map { _ in otherLogs })
+    }
+
+    /// Which log this is, for the pump's anchors: the first 16 bytes of
+    /// HMAC-SHA256(audit key, "PumpWand audit log id v1"). It names the log
+    /// (so each laptop's anchors are its own) without revealing the key.
+    public var logID: [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: Array("PumpWand audit log id v1".utf8), using: key.symmetric)
+            .prefix(RecordAuditAnchor.logIDLength))
     }
 
     /// The writer's `PRAGMA synchronous` (2 is FULL), for the tests.

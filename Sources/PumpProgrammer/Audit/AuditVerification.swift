@@ -42,6 +42,13 @@ public struct AuditVerification: Codable, Sendable, Equatable {
     public var unsealedRows: Int
     /// How many of the pump's anchors were checked; nil without `--pump`.
     public var anchorsChecked: Int?
+    /// With `--pump`: rows newer than this log's newest anchor in the pump
+    /// (the session's close that carried them was lost, or this log has
+    /// never been anchored in that pump). Not tampering: not yet witnessed.
+    public var unwitnessedRows: Int?
+    /// With `--pump`: anchors the pump holds of other logs (other laptops'
+    /// audit logs, or this log's before its key changed): counted, not judged.
+    public var otherLogsAnchors: Int?
     /// With `--pump`: whose anchors were read, and whether that pump is the
     /// simulator (or a DEMO-key bench pump), so a saved result says which
     /// pump witnessed the log.
@@ -49,7 +56,9 @@ public struct AuditVerification: Codable, Sendable, Equatable {
     public var simulated: Bool?
     public var intact: Bool { problems.isEmpty }
 
-    enum CodingKeys: String, CodingKey { case entries, problems, intact, unsealedRows, anchorsChecked, pumpSerial, simulated }
+    enum CodingKeys: String, CodingKey {
+        case entries, problems, intact, unsealedRows, anchorsChecked, unwitnessedRows, otherLogsAnchors, pumpSerial, simulated
+    }
 
     public func encode(to encoder: Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -58,15 +67,20 @@ public struct AuditVerification: Codable, Sendable, Equatable {
         try container.encode(intact, forKey: .intact)
         try container.encode(unsealedRows, forKey: .unsealedRows)
         try container.encodeIfPresent(anchorsChecked, forKey: .anchorsChecked)
+        try container.encodeIfPresent(unwitnessedRows, forKey: .unwitnessedRows)
+        try container.encodeIfPresent(otherLogsAnchors, forKey: .otherLogsAnchors)
         try container.encodeIfPresent(pumpSerial, forKey: .pumpSerial)
         try container.encodeIfPresent(simulated, forKey: .simulated)
     }
 
-    public init(entries: Int, problems: [Problem], unsealedRows: Int = 0, anchorsChecked: Int? = nil) {
+    public init(entries: Int, problems: [Problem], unsealedRows: Int = 0, anchorsChecked: Int? = nil,
+                unwitnessedRows: Int? = nil, otherLogsAnchors: Int? = nil) {
         self.entries = entries
         self.problems = problems
         self.unsealedRows = unsealedRows
         self.anchorsChecked = anchorsChecked
+        self.unwitnessedRows = unwitnessedRows
+        self.otherLogsAnchors = otherLogsAnchors
     }
 
     public init(from decoder: Decoder) throws {
@@ -75,6 +89,8 @@ public struct AuditVerification: Codable, Sendable, Equatable {
         problems = try container.decode([Problem].self, forKey: .problems)
         unsealedRows = try container.decodeIfPresent(Int.self, forKey: .unsealedRows) ?? 0
         anchorsChecked = try container.decodeIfPresent(Int.self, forKey: .anchorsChecked)
+        unwitnessedRows = try container.decodeIfPresent(Int.self, forKey: .unwitnessedRows)
+        otherLogsAnchors = try container.decodeIfPresent(Int.self, forKey: .otherLogsAnchors)
         pumpSerial = try container.decodeIfPresent(String.self, forKey: .pumpSerial)
         simulated = try container.decodeIfPresent(Bool.self, forKey: .simulated)
     }

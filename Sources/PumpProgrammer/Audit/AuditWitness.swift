@@ -26,7 +26,7 @@ extension Programmer {
         guard case .auditAnchors(let report) = reply else {
             throw .deviceFault("the pump answered record audit anchor with \(reply.opcode)")
         }
-        return report.anchors.map { AuditAnchor(rowCount: $0.rowCount, rowMAC: $0.rowMAC) }
+        return report.anchors.map { AuditAnchor(logID: $0.logID, rowCount: $0.rowCount, rowMAC: $0.rowMAC) }
     }
 
     /// The anchor the session's close carries to the pump, so a local log
@@ -45,6 +45,7 @@ extension Programmer {
             return (nil, .failed(error.description))
         }
         guard let anchor else { return (nil, .skipped) }
-        return (RecordAuditAnchor(rowCount: anchor.rowCount, rowMAC: anchor.rowMAC), .sentWithClose(rowCount: anchor.rowCount))
+        return (RecordAuditAnchor(logID: anchor.logID, rowCount: anchor.rowCount, rowMAC: anchor.rowMAC),
+                .sentWithClose(rowCount: anchor.rowCount))
     }
 }

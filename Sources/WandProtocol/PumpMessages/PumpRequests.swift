@@ -443,8 +443,9 @@ public struct QueryCommandOutcome: PumpRequestMessage {
 /// ```
 /// 0   1   opcode 0x12
 /// 1   1   anchor present (0 or 1)
-/// 2   8   row count UInt64 (1 ... 2^63 - 1), if present
-/// 10  32  last row's HMAC-SHA256, if present
+/// 2   16  log id, if present
+/// 18  8   row count UInt64 (1 ... 2^63 - 1), if present
+/// 26  32  last row's HMAC-SHA256, if present
 /// ```
 public struct CloseSession: PumpRequestMessage {
     public static let opcode = PumpOpcode.closeSession
@@ -456,11 +457,13 @@ public struct CloseSession: PumpRequestMessage {
             anchor = nil
             return
         }
+        let logID = try reader.bytes(RecordAuditAnchor.logIDLength, "closeSession.logId")
         let rowCount = try reader.uint64("closeSession.rowCount")
         guard (1...UInt64(Int64.max)).contains(rowCount) else {
             throw .invalidValue(field: "closeSession.rowCount", value: Int64(truncatingIfNeeded: rowCount))
         }
-        anchor = RecordAuditAnchor(rowCount: rowCount, rowMAC: try reader.bytes(RecordAuditAnchor.macLength, "closeSession.mac"))
+        anchor = RecordAuditAnchor(logID: logID, rowCount: rowCount,
+                                   rowMAC: try reader.bytes(RecordAuditAnchor.macLength, "closeSession.mac"))
     }
     public func write(to writer: inout ByteWriter) {
         guard let anchor, anchor.mode == .record else {
@@ -468,11 +471,7 @@ public struct CloseSession: PumpRequestMessage {
             return
         }
         writer.flag(true)
-        writer.uint64(anchor.rowCount)
-        writer.bytes(anchor.rowMAC.prefix(RecordAuditAnchor.macLength))
-        if anchor.rowMAC.count < RecordAuditAnchor.macLength {
-            writer.bytes(Array(repeating: 0, count: RecordAuditAnchor.macLength - anchor.rowMAC.count))
-        }
+        writeAnchorFields(logID: anchor.logID, rowCount: anchor.rowCount, rowMAC: anchor.rowMAC, to: &writer)
     }
 }
 
