@@ -68,33 +68,7 @@ class TraceError(Exception):
     pass
 
 
-def crc32c(data: bytes) -> int:
-    crc = 0xFFFFFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
-    return crc ^ 0xFFFFFFFF
-
-
-def cobs(data: bytes) -> bytes:
-    """Canonical COBS (PROTOCOL.md section 2): no 01 after a final full block."""
-    out = bytearray([0])
-    code_at, code = 0, 1
-    for i, byte in enumerate(data):
-        if byte == 0:
-            out[code_at] = code
-            code_at, code = len(out), 1
-            out.append(0)
-        else:
-            out.append(byte)
-            code += 1
-            if code == 0xFF and i + 1 < len(data):
-                out[code_at] = code
-                code_at, code = len(out), 1
-                out.append(0)
-    out[code_at] = code
-    return bytes(out)
+from pumpwand_framing import cobs, crc32c  # noqa: E402  (PROTOCOL.md section 2)
 
 
 def wire_length(body: bytes) -> int:

@@ -17,42 +17,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 
-def crc32c(data: bytes) -> int:
-    crc = 0xFFFFFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
-    return crc ^ 0xFFFFFFFF
-
-
-assert crc32c(b"123456789") == 0xE3069283
-
-
-def cobs(data: bytes) -> bytes:
-    out = bytearray([0])
-    code_at, code = 0, 1
-    for i, byte in enumerate(data):
-        if byte == 0:
-            out[code_at] = code
-            code_at, code = len(out), 1
-            out.append(0)
-        else:
-            out.append(byte)
-            code += 1
-            if code == 0xFF and i + 1 < len(data):
-                out[code_at] = code
-                code_at, code = len(out), 1
-                out.append(0)
-    out[code_at] = code
-    return bytes(out)
-
-
-assert cobs(bytes.fromhex("11220033")) == bytes.fromhex("0311220233")
-
-
-def frame(body: bytes) -> bytes:
-    return b"\x00" + cobs(body + struct.pack("<I", crc32c(body))) + b"\x00"
+from pumpwand_framing import cobs, crc32c, frame  # noqa: E402,F401  (PROTOCOL.md section 2)
 
 
 def header(kind: int, seq: int, flags: int) -> bytes:
