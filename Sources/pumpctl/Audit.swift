@@ -1,5 +1,6 @@
 import ArgumentParser
 import PumpProgrammer
+import WandProtocol
 
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -50,6 +51,7 @@ struct Audit: AsyncParsableCommand {
             var anchors: [AuditAnchor]?
             var witness: (serial: String, simulated: Bool)?
             var rowsBefore: UInt64?
+            var pumpCommands: [CommandID] = []
             if pump {
                 // The rows as they are before the reading session adds its own.
                 rowsBefore = (try? openLog(global).anchor())?.map(\.rowCount) ?? 0
@@ -57,14 +59,18 @@ struct Audit: AsyncParsableCommand {
                 // is recorded for a log that is being judged.
                 let read = try await PumpSession.run(global, session, anchoringAudit: false) { programmer throws(ProgrammerError) in
                     let anchors = try await programmer.pumpAuditAnchors()
-                    return (anchors, await programmer.pumpSerial, await programmer.context.simulated)
+                    // The pump's own record of recent commands: each one this
+                    // log sent must still be in it.
+                    let commands = try await programmer.interrogateReport().recentCommands.map(\.commandId)
+                    return (anchors, await programmer.pumpSerial, await programmer.context.simulated, commands)
                 }
                 anchors = read.0
                 witness = (read.1, read.2)
+                pumpCommands = read.3
             }
             let log = try openLog(global)
             var verification: AuditVerification
-            do { verification = try log.verify(anchors: anchors, witnessedAsOf: rowsBefore) } catch {
+            do { verification = try log.verify(anchors: anchors, witnessedAsOf: rowsBefore, pumpCommands: pumpCommands) } catch {
                 throw Output.fail(CommandFailure(status: .internalError, message: error.description))
             }
             verification.pumpSerial = witness?.serial
@@ -73,7 +79,9 @@ struct Audit: AsyncParsableCommand {
                 try Output.json(verification)
             } else if verification.intact {
                 var line = "Audit log intact: \(verification.entries) rows, MAC chain and head agree"
-                if let checked = verification.anchorsChecked { line += ", and the pump's \(checked) anchor(s) of this log match" }
+                if let checked = verification.anchorsChecked {
+                    line += checked == 0 ? "; the pump holds no anchor of this log to compare" : ", and the pump's anchor of this log matches"
+                }
                 Output.line(line + ".")
                 if verification.unsealedRows > 0 {
                     Output.line("  \(verification.unsealedRows) row(s) after the head: a command ended before sealing it; they are MAC-chained.")
@@ -94,7 +102,7 @@ struct Audit: AsyncParsableCommand {
             var notes: [String] = []
             if let unwitnessed = verification.unwitnessedRows, unwitnessed > 0 {
                 if verification.anchorsChecked == 0 {
-                    notes.append("NOT WITNESSED: the pump holds no anchor of this log, so none of its \(verification.entries) rows is witnessed (the closes that carried them were lost, or this log never anchored in this pump). The next session's close anchors them.")
+                    notes.append("NOT WITNESSED: the pump holds no anchor of this log, so none of its \(verification.entries) rows is witnessed (the closes that carried them were lost, this log never anchored in this pump, or eight other logs anchored since and pushed this one out). The next session's close anchors them.")
                 } else {
                     notes.append("NOT WITNESSED: the newest \(unwitnessed) row(s) are after this log's newest anchor in the pump (the close that carried them was lost, or they were written since). The next session's close anchors them.")
                 }

@@ -4,6 +4,7 @@ import Glibc
 import StateFiles
 import SystemPackage
 import Testing
+import WandProtocol
 @testable import PumpProgrammer
 
 /// The attacks of the outside review on the audit trail, each one now
@@ -342,5 +343,44 @@ import Testing
         #expect(try log.verify(anchors: [anchor], witnessedAsOf: 4).unwitnessedRows == 1)
         // No anchor of this log at all: every row is unwitnessed.
         #expect(try log.verify(anchors: []).unwitnessedRows == 5)
+    }
+}
+
+/// The attack that anchors alone miss: the close that carried a visit's
+/// anchor lost, the visit's rows removed and an older head put back. The
+/// pump's own command record still names the visit's commands, and their
+/// ids carry this log's tag.
+@Suite struct AuditCommandTagTests {
+    func record(_ command: String, id: CommandID) -> AuditRecord {
+        AuditRecord(operatorName: "nurse.a", pumpSerial: "RP20-000001", command: command, phase: .intent,
+                    commandID: id.description, parameters: [:])
+    }
+
+    @Test func aLogKnowsItsOwnCommandIdsAndNoOneElses() throws {
+        let mine = try AuditLog(directory: temporaryStateDirectory(), key: try AuditKey(bytes: Array(0..<32)))
+        let theirs = try AuditLog(directory: temporaryStateDirectory(), key: try AuditKey(bytes: Array(32..<64)))
+        let id = mine.taggedCommandID()
+        #expect(mine.isOwnCommand(id))
+        #expect(!theirs.isOwnCommand(id))
+        #expect(!mine.isOwnCommand(CommandID.random()))
+        #expect(mine.taggedCommandID() != id)
+    }
+
+    @Test func aCommandThePumpCarriedOutThatTheLogLacksIsTampering() throws {
+        let directory = temporaryStateDirectory()
+        let log = try AuditLog(directory: directory, key: try AuditKey(bytes: Array(0..<32)))
+        let kept = log.taggedCommandID()
+        try log.append(record("bolus", id: kept))
+        try log.sealHead()
+        // The head of a shorter log, as an attacker would copy it back.
+        let removed = log.taggedCommandID()
+        let foreign = CommandID.random()
+        // Verified against the pump's record: the kept command is there,
+        // another computer's is not judged, the removed one is caught.
+        let intact = try log.verify(anchors: [], pumpCommands: [kept, foreign])
+        #expect(intact.intact, "\(intact.problems)")
+        let cut = try log.verify(anchors: [], pumpCommands: [kept, removed, foreign])
+        #expect(cut.problems.map(\.kind) == [AuditVerification.Kind.commandMissing])
+        #expect(cut.problems.first?.problem.contains(removed.description) == true)
     }
 }

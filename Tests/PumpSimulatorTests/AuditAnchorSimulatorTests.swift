@@ -69,4 +69,20 @@ import WandProtocol
         #expect(pump.auditAnchors.count == 8)
         #expect(pump.auditAnchors.map(\.logID) == (2...9).reversed().map { log(UInt8($0)) })
     }
+
+    @Test func anAnchorBehindItsLogsIsRefusedAndLogged() {
+        var pump = PumpSimulation.fresh(profile: .rp20, seed: 1, hostNow: 1_800_000_000).pump
+        _ = pump.execute(.recordAuditAnchor(RecordAuditAnchor(logID: log(1), rowCount: 9, rowMAC: mac(9))))
+        // The log deleted and started again, or cut: fewer rows.
+        _ = pump.execute(.recordAuditAnchor(RecordAuditAnchor(logID: log(1), rowCount: 2, rowMAC: mac(2))))
+        // Rebuilt: as many rows, another last MAC.
+        _ = pump.execute(.recordAuditAnchor(RecordAuditAnchor(logID: log(1), rowCount: 9, rowMAC: mac(7))))
+        #expect(pump.auditAnchors.map(\.rowCount) == [9])
+        #expect(pump.auditAnchors.first?.rowMAC == mac(9))
+        let behind = pump.eventLog.entries.filter { $0.code == PumpEventCode.auditAnchorBehind.rawValue }
+        #expect(behind.map(\.detail) == [2, 9])
+        // A longer log goes on as before.
+        _ = pump.execute(.recordAuditAnchor(RecordAuditAnchor(logID: log(1), rowCount: 12, rowMAC: mac(12))))
+        #expect(pump.auditAnchors.map(\.rowCount) == [12])
+    }
 }

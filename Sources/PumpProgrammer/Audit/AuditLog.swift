@@ -373,7 +373,12 @@ public final class AuditLog: Sendable {
     /// `witnessedAsOf` is the row count before the anchors were read: the
     /// rows of the session that read them (`audit verify --pump`, which
     /// anchors nothing) are not counted as unwitnessed.
-    public func verify(anchors: [AuditAnchor]? = nil, witnessedAsOf: UInt64? = nil) throws(AuditError) -> AuditVerification {
+    ///
+    /// `pumpCommands`: the command ids of the pump's own record (the
+    /// interrogate report's); each one this log made (`isOwnCommand`) must
+    /// have its rows in the log.
+    public func verify(anchors: [AuditAnchor]? = nil, witnessedAsOf: UInt64? = nil,
+                       pumpCommands: [CommandID] = []) throws(AuditError) -> AuditVerification {
         var problems: [AuditVerification.Problem] = []
         var count = 0
         var lastSequence: Int64 = 0
@@ -456,6 +461,16 @@ public final class AuditLog: Sendable {
                 unsealedRows = Int(clamping: lastSequence - head.sequence)
             }
         }
+        for id in pumpCommands where isOwnCommand(id) {
+            let rows: [AuditEntry]
+            do { rows = try entries(commandID: id.description) } catch {
+                throw .storage("the audit log could not be read: \(error)")
+            }
+            if rows.isEmpty {
+                problems.append(.init(sequence: nil, kind: .commandMissing,
+                                      problem: "the pump carried out command \(id) from this log, which the log no longer has (rows were removed, or an older head was put back)"))
+            }
+        }
         // Rows the pump has not witnessed: after this log's newest anchor
         // (all of them when the pump holds none of this log's).
         let newestAnchored = anchored.keys.max() ?? 0
@@ -464,6 +479,31 @@ public final class AuditLog: Sendable {
         return AuditVerification(entries: count, problems: problems.sorted { ($0.sequence ?? 0) < ($1.sequence ?? 0) },
                                  unsealedRows: unsealedRows, anchorsChecked: anchors.map { _ in anchored.count },
                                  unwitnessedRows: unwitnessed, otherLogsAnchors: anchors.map { _ in otherLogs })
+    }
+
+    /// A fresh command id this log can later recognise as its own: 8 random
+    /// bytes, then the first 8 bytes of HMAC-SHA256(audit key, "PumpWand
+    /// command id v1" || those 8). The pump treats it as any 16 bytes; a
+    /// host with the key can tell, from the pump's own command record, that
+    /// a command it sent is missing from its log (rows cut, or an old head
+    /// copied back over a shortened log), which no anchor shows when the
+    /// close that carried it was lost.
+    public func taggedCommandID() -> CommandID {
+        while true {
+            var generator = SystemRandomNumberGenerator()
+            let nonce = (0..<8).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+            if let id = CommandID(bytes: nonce + commandTag(nonce)) { return id }
+        }
+    }
+
+    /// Whether `id` was made by `taggedCommandID()` under this log's key.
+    public func isOwnCommand(_ id: CommandID) -> Bool {
+        let nonce = Array(id.bytes.prefix(8))
+        return AuditChain.same(AuditChain.hex(commandTag(nonce)), AuditChain.hex(Array(id.bytes.suffix(8))))
+    }
+
+    private func commandTag(_ nonce: [UInt8]) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: Array("PumpWand command id v1".utf8) + nonce, using: key.symmetric).prefix(8))
     }
 
     /// Which log this is, for the pump's anchors: the first 16 bytes of

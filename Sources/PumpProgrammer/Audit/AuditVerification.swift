@@ -19,6 +19,9 @@ public struct AuditVerification: Codable, Sendable, Equatable {
         case anchorBeyondLog = "anchor_beyond_log"
         /// The row at an anchored count has another MAC than the pump holds.
         case anchorMismatch = "anchor_mismatch"
+        /// The pump's command record holds a command this log sent (its id
+        /// carries this log's tag) that the log does not have.
+        case commandMissing = "command_missing"
     }
 
     public struct Problem: Codable, Sendable, Equatable {

@@ -304,7 +304,9 @@ public actor Programmer {
     /// change is cleared only once its read-back matched).
     func perform(_ step: WireStep, parameters: [String: String], overrides: [AuditOverride] = [],
                  keepPending: Bool = false) async throws(ProgrammerError) -> PumpReply {
-        let id = CommandID.random()
+        // Tagged under the audit key, so `audit verify --pump` can find a
+        // command the pump carried out that the log no longer has.
+        let id = audit.taggedCommandID()
         // What this step changes is not in a page read before it.
         newestEventsRead = nil
         // Before anything is recorded: reading the clock changes nothing.

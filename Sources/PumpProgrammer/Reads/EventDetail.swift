@@ -58,7 +58,7 @@ public enum EventDetail: Sendable, Equatable {
             self = .dailyDose(DoseRate(baseValue: Int64(detail)))
         case .lineTurnedOver:
             self = .concentration(Concentration(baseValue: Int64(detail)))
-        case .auditAnchorRecorded:
+        case .auditAnchorRecorded, .auditAnchorBehind:
             // The anchored row count: a plain number, shown as it came.
             self = .raw(detail)
         case .fluidPathSet:

@@ -74,6 +74,10 @@ public enum PumpEventCode: UInt16, Sendable, CaseIterable {
     /// the anchored row count, saturated at 4 294 967 295; the MAC is in
     /// the anchors request 0x16 reports.
     case auditAnchorRecorded = 0x0091
+    /// The pump kept its anchor of a log against a new one behind it (fewer
+    /// rows, or as many with another last MAC: the log was cut, deleted or
+    /// rebuilt since). detail: the row count sent, saturated.
+    case auditAnchorBehind = 0x0092
 }
 
 extension PumpEventCode {
@@ -121,6 +125,7 @@ extension PumpEventCode {
         case .lineTurnedOver: "reservoir drug reached the catheter tip"
         case .keyChanged: "pump key changed"
         case .auditAnchorRecorded: "audit anchor recorded"
+        case .auditAnchorBehind: "audit anchor behind the one held (not recorded)"
         }
     }
 }

@@ -36,7 +36,11 @@ enum EventText {
             return known.map { words("\($0)") } ?? "opcode 0x" + String(opcode, radix: 16)
         case .raw(let raw):
             // 0x0091 carries the anchored audit log's row count.
-            return code == .auditAnchorRecorded ? "host audit log at \(raw) rows" : "\(raw)"
+            switch code {
+            case .auditAnchorRecorded: return "host audit log at \(raw) rows"
+            case .auditAnchorBehind: return "a host audit log sent \(raw) rows, behind its anchor: not recorded (the log was cut, deleted or rebuilt)"
+            default: return "\(raw)"
+            }
         case .keyId(let id):
             return "new key id " + id
         case .drug(let mass):
