@@ -124,4 +124,26 @@ import WandProtocol
             #expect(message.contains("The wand at simulated wand (test) does not answer"), "\(message)")
         }
     }
+
+    @Test func aWandThatRefusesEveryOpeningAsMalformedIsADeviceFaultInWords() async throws {
+        let visit = SimulatedVisit()
+        // Both attempts with the flag, then both without it.
+        visit.transport.answerWithNak(.malformedFrame, sends: [1, 2, 3, 4])
+        do {
+            _ = try await visit.programmer()
+            Issue.record("a wand refusing every opening opened a session")
+        } catch let error as ProgrammerError {
+            guard case .deviceFault(let message) = error else {
+                Issue.record("expected a device fault, got \(error)")
+                return
+            }
+            #expect(message.contains("malformed frame (NAK 0x01)"), "\(message)")
+            #expect(!message.contains("wandRefused("), "\(message)")
+        }
+    }
+
+    @Test func aReasonNotSentReadsInWords() {
+        #expect(NotSentReason.wandRefused(.busy).description == "the wand refused the frame every time: busy (0x05)")
+        #expect(NotSentReason.noSession.description == "no session is open with the pump")
+    }
 }

@@ -363,7 +363,7 @@ public actor Programmer {
             if let unreadable = await unreadableReply(since: unreadableBefore) {
                 why = "the pump answered, but its reply did not decode (\(unreadable)); no readable reply after \(attempts) attempts"
             }
-            if let wandSaid { why += "; the wand said: \(wandSaid)" }
+            if let wandSaid { why += "; the wand said: \(wandSaid.meaning)" }
             try record(command: command, phase: .outcome, commandID: entry.commandID, outcome: .uncertain, detail: why)
             return try await resolveInSession(entry, id: id, step: step, request: request, keepPending: keepPending)
         }

@@ -100,6 +100,9 @@ public actor PumpConnection {
         switch error {
         case .notSent(.wandRefused(.pumpNotInRange)):
             return .notFound("No pump answers: hold the wand over the pump and try again.")
+        case .notSent(.wandRefused(.malformedFrame)):
+            // With and without the wand-info flag: not a matter of position.
+            return .deviceFault("the wand refused the session opening as a malformed frame (NAK 0x01), with and without the wand-info flag, so it relayed nothing to the pump. It does not speak the protocol as PROTOCOL.md section 3 describes: have its firmware checked")
         case .notSent(let reason):
             return .communication("the session request was not sent (\(reason))")
         case .noReply:

@@ -66,3 +66,16 @@ public enum PumpExchangeResult: Sendable, Equatable {
         }
     }
 }
+
+extension NotSentReason: CustomStringConvertible {
+    /// In words, for the technician (it ends up in messages and audit rows).
+    public var description: String {
+        switch self {
+        case .linkRefused(let reason): "the link refused the bytes: \(reason)"
+        case .wandRefused(let nak): "the wand refused the frame every time: \(nak.meaning)"
+        case .framing(let why): "the frame could not be built: \(why)"
+        case .noSession: "no session is open with the pump"
+        case .cancelled: "the command was cancelled before its turn"
+        }
+    }
+}

@@ -249,6 +249,19 @@ public enum NegativeAcknowledgement: UInt8, Sendable, CaseIterable, WireMessage 
     /// proof that the pump did not receive it (PROTOCOL.md section 8).
     public var claimsNotTransmitted: Bool { self != .noPumpReply }
 
+    /// What the wand says, in words (NAK 0x01 ... 0x07, PROTOCOL.md section 3).
+    public var meaning: String {
+        switch self {
+        case .malformedFrame: "malformed frame (0x01): it did not understand the frame, and did not relay it"
+        case .unsupportedVersion: "unsupported protocol version (0x02)"
+        case .unknownKind: "unknown frame kind (0x03)"
+        case .pumpNotInRange: "no pump in range (0x04)"
+        case .busy: "busy (0x05)"
+        case .noPumpReply: "no reply from the pump (0x06)"
+        case .unknownWandOpcode: "unknown wand command (0x07)"
+        }
+    }
+
     public init(decoding bytes: [UInt8]) throws(WireError) {
         guard bytes.count == 1 else {
             if bytes.isEmpty { throw .truncated(field: "nak.reason", needed: 1, available: 0) }
