@@ -16,6 +16,7 @@ let package = Package(
     products: [
         .executable(name: "pumpctl", targets: ["pumpctl"]),
         .executable(name: "wandsim", targets: ["wandsim"]),
+        .executable(name: "pumpwand-fhir-post", targets: ["pumpwand-fhir-post"]),
         .library(name: "Therapy", targets: ["Therapy"]),
         .library(name: "WandProtocol", targets: ["WandProtocol"]),
         .library(name: "WandLink", targets: ["WandLink"]),
@@ -100,9 +101,18 @@ let package = Package(
             name: "pumpctl",
             dependencies: [
                 "Therapy", "WandProtocol", "WandLink", "PumpSimulator", "PumpProgrammer", "StateFiles", "WandTrace", "CTerminal",
+                "FHIRPosting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
+        ),
+        // `export fhir --post`'s HTTP client, a program of its own: only it
+        // links FoundationNetworking (and so libcurl), which would otherwise
+        // be loaded at the start of every pumpctl command.
+        .target(name: "FHIRPosting"),
+        .executableTarget(
+            name: "pumpwand-fhir-post",
+            dependencies: ["FHIRPosting", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         .executableTarget(
@@ -160,7 +170,7 @@ let package = Package(
         ),
         .testTarget(name: "TherapyTests", dependencies: ["Therapy", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "WandLinkTests", dependencies: ["WandLink", "CLibUSB", "CUdev", "CTerminal", "TestSupport"]),
-        .testTarget(name: "PumpctlTests", dependencies: ["pumpctl", "wandsim", "wand-selection-probe", "TestSupport"]),
+        .testTarget(name: "PumpctlTests", dependencies: ["pumpctl", "wandsim", "pumpwand-fhir-post", "FHIRPosting", "wand-selection-probe", "TestSupport"]),
         .testTarget(
             name: "WandProtocolTests",
             dependencies: [

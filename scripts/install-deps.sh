@@ -12,7 +12,7 @@ packages=(
     libudev-dev          # CUdev: discovery and hotplug
     libsqlite3-dev       # GRDB: the audit log
     libssl-dev           # pumpwand-bench's C baseline (CBenchBaseline: ChaCha20-Poly1305 in libcrypto)
-    libcurl4-openssl-dev # the static Swift runtime build (install.sh): static FoundationNetworking links -lcurl (export fhir --post)
+    libcurl4-openssl-dev # the static Swift runtime build (install.sh): pumpwand-fhir-post's static FoundationNetworking links -lcurl
     umockdev             # umockdev-run: fake USB/udev devices for the tests
     libumockdev-dev
     gir1.2-umockdev-1.0  # the Python umockdev harness (live USB wand)

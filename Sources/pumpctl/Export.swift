@@ -1,4 +1,5 @@
 import ArgumentParser
+import FHIRPosting
 import Foundation
 import PumpProgrammer
 import StateFiles
@@ -42,26 +43,12 @@ struct Export: AsyncParsableCommand {
         func validate() throws {
             guard (0...10).contains(retries) else { throw ValidationError("--retries \(retries): give 0 to 10.") }
             if let post {
-                guard let url = URL(string: post), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), let host = url.host, !host.isEmpty else {
-                    throw ValidationError("--post: give the FHIR server's base URL, e.g. https://fhir.clinic.example/fhir or http://localhost:8080/fhir")
-                }
-                // A password in the URL ends up in shell history, process
-                // lists and logs; it is never accepted, and never echoed.
-                guard url.user == nil, url.password == nil, !(post.split(separator: "/").dropFirst(2).first?.contains("@") ?? false) else {
-                    throw ValidationError("--post: the URL holds credentials (user:password@). Give the URL without them; pumpctl sends no credentials, so use a server that needs none, or a proxy on this computer that adds them from its own credentials file or environment variable.")
-                }
-                // Patient data in clear text only to this computer.
-                guard url.scheme?.lowercased() == "https" || Self.loopback(host) else {
-                    throw ValidationError("--post \(post): plain http only to this computer (localhost, 127.0.0.1, ::1); use https for \(host).")
+                do { _ = try FHIRPost.checkedBase(post) } catch {
+                    // The message never repeats the URL: it may hold a password.
+                    throw ValidationError("--post: \(error.description)")
                 }
                 guard outputDirectory == nil else { throw ValidationError("--post and --output-dir: choose one.") }
             }
-        }
-
-        static func loopback(_ host: String) -> Bool {
-            let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
-            return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
-                && bare.split(separator: ".").count == 4 && bare.split(separator: ".").allSatisfy { UInt8($0) != nil }
         }
 
         /// The destination as the audit row names it: scheme, host, port and
@@ -157,10 +144,10 @@ struct Export: AsyncParsableCommand {
                     try audit(.event, visits: bundles.map(\.0.id), outcome: .exported)
                 }
             }
-            if let post, let url = URL(string: post) {
+            if let post, let url = try? FHIRPost.checkedBase(post) {
                 // A fixed first delay keeps the retries quick in the tests' local server too.
                 let poster = FHIRPoster(base: url, retries: retries, firstDelay: .milliseconds(500))
-                var sent: [FHIRPoster.Sent] = []
+                var sent: [FHIRPost.Sent] = []
                 var unconfirmed: [String] = []
                 for (visit, bundle) in bundles {
                     let body: Data
@@ -168,7 +155,7 @@ struct Export: AsyncParsableCommand {
                         problems.append("visit \(visit.id) could not be encoded: \(error)")
                         continue
                     }
-                    do { sent.append(try await poster.send(body, visit: visit.id, entries: bundle.entry.count)) } catch {
+                    do { sent.append(try poster.send(body, visit: visit.id, entries: bundle.entry.count)) } catch {
                         problems.append(error.description)
                         if error.sentUnconfirmed {
                             unconfirmed.append(error.visit)
@@ -245,7 +232,7 @@ struct ExportListing: Encodable {
 
 /// `--json export fhir --post`: docs/schemas/export-fhir-post.json.
 struct PostListing: Encodable {
-    var sent: [FHIRPoster.Sent]
+    var sent: [FHIRPost.Sent]
     /// Visits POSTed whose answer did not confirm they were stored.
     var unconfirmed: [String]
     var problems: [String]

@@ -1,149 +1,150 @@
+import FHIRPosting
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
+#if canImport(Glibc)
+import Glibc
 #endif
-import PumpProgrammer
 
-/// Sends visit bundles to a FHIR server (`export fhir --post URL`): each
-/// bundle is POSTed to the server's base URL as a transaction. Every entry
-/// is a PUT with an id derived from the audit log, so sending a visit
-/// again, or a retry after a lost reply, updates the same resources and
-/// never adds copies: a retry is always safe.
+/// Sends visit bundles to a FHIR server (`export fhir --post URL`) through
+/// `pumpwand-fhir-post`, one run per visit: the bundle goes to its standard
+/// input and its outcome (`FHIRPost.Outcome`) comes back on its standard
+/// output. Every entry is a PUT with an id derived from the audit log, so
+/// sending a visit again, or a retry after a lost reply, updates the same
+/// resources and never adds copies: a retry is always safe.
+///
+/// The HTTP client is a program of its own so that pumpctl does not load
+/// FoundationNetworking and libcurl's 29 libraries at the start of every
+/// command (about 4.5 ms and 6 MB each time; docs/performance-startup.md).
 struct FHIRPoster {
     var base: URL
-    /// Further tries after the first, for a failure that may pass (no
-    /// connection, a timeout, 429, 500, 502, 503, 504).
+    /// Further tries after the first, for a failure that may pass.
     var retries: Int
     var firstDelay: Duration
-    var timeout: TimeInterval = 30
-    /// Largest response read into memory.
-    static let responseLimit = 16 * 1024 * 1024
 
-    struct Sent: Encodable {
-        var visit: String
-        var status: Int
-        var attempts: Int
-        /// Each entry's status as the server answered (`201 Created`).
-        var entries: [String]
+    static let executableName = "pumpwand-fhir-post"
+
+    /// Where the poster is: `PREFIX/libexec/pumpwand/` beside an installed
+    /// `PREFIX/bin/pumpctl`, or pumpctl's own folder in a build folder.
+    /// Found from pumpctl's own executable, never from PATH, and refused
+    /// when anyone but its owner may write to it or its folder, or its
+    /// owner is neither root nor this user: patient data is handed to it.
+    static func locate() throws(LocateProblem) -> String {
+        guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else {
+            throw .ownPathUnknown
+        }
+        let folder = URL(fileURLWithPath: executable).deletingLastPathComponent()
+        let candidates = [
+            folder.deletingLastPathComponent().appendingPathComponent("libexec/pumpwand/\(executableName)").path,
+            folder.appendingPathComponent(executableName).path,
+        ]
+        guard let found = candidates.first(where: { access($0, X_OK) == 0 }) else { throw .missing(candidates) }
+        for path in [found, URL(fileURLWithPath: found).deletingLastPathComponent().path] {
+            var info = stat()
+            guard stat(path, &info) == 0 else { throw .missing(candidates) }
+            if info.st_mode & (S_IWGRP | S_IWOTH) != 0 || (info.st_uid != 0 && info.st_uid != geteuid()) {
+                throw .unsafe(path)
+            }
+        }
+        return found
     }
 
-    enum Failure: Error, CustomStringConvertible {
-        case refused(visit: String, status: Int, body: String)
-        case unreachable(visit: String, attempts: Int, detail: String)
-        case entryFailed(visit: String, entry: String)
-        case malformedResponse(visit: String, detail: String)
-        case redirected(visit: String, status: Int, location: String)
-        case entryCount(visit: String, sent: Int, answered: Int)
-
-        /// The visit the failure is about.
-        var visit: String {
-            switch self {
-            case let .refused(visit, _, _), let .unreachable(visit, _, _), let .entryFailed(visit, _),
-                 let .malformedResponse(visit, _), let .redirected(visit, _, _), let .entryCount(visit, _, _):
-                return visit
-            }
-        }
-
-        /// Whether the bundle reached the server and was answered, but the
-        /// answer does not confirm it was stored: it may be stored, in part
-        /// or whole, so it is never called "not sent".
-        var sentUnconfirmed: Bool {
-            switch self {
-            case .entryFailed, .malformedResponse, .entryCount: return true
-            case .refused, .unreachable, .redirected: return false
-            }
-        }
+    enum LocateProblem: Error, CustomStringConvertible {
+        case ownPathUnknown
+        case missing([String])
+        case unsafe(String)
 
         var description: String {
             switch self {
-            case let .refused(visit, status, body):
-                return "The FHIR server refused visit \(visit) with HTTP \(status): \(body.prefix(500))"
-            case let .unreachable(visit, attempts, detail):
-                return "Visit \(visit) was not sent after \(attempts) attempt(s): \(detail)"
-            case let .entryFailed(visit, entry):
-                return "The FHIR server did not store every resource of visit \(visit): \(entry)"
-            case let .redirected(visit, status, location):
-                return "The FHIR server answered visit \(visit) with a redirect (HTTP \(status) to \(location.prefix(200))): not followed and not retried, since a redirected request may lose its body or go elsewhere. Give the server's own base URL with --post."
-            case let .entryCount(visit, sent, answered):
-                return "The FHIR server answered visit \(visit) with \(answered) entries for the \(sent) sent: what it stored is not known. Check the server, and send again."
-            case let .malformedResponse(visit, detail):
-                return "The FHIR server's answer for visit \(visit) is not a transaction-response Bundle: \(detail)"
+            case .ownPathUnknown: return "pumpctl's own path could not be read from /proc/self/exe."
+            case let .missing(paths): return "it is in neither \(paths.joined(separator: " nor "))."
+            case let .unsafe(path): return "\(path) may be written by others than its owner, or its owner is neither root nor you; it is not trusted with patient data."
             }
         }
     }
 
-    static func retryable(_ status: Int) -> Bool { [408, 429, 500, 502, 503, 504].contains(status) }
-
-    /// Refuses every redirect: the 3xx answer comes back as the response.
-    final class RefuseRedirects: NSObject, URLSessionTaskDelegate, Sendable {
-        func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-                        newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void) {
-            completionHandler(nil)
+    /// Sends one visit's bundle and waits for the poster's outcome. This
+    /// blocks the calling thread until the poster has finished (at most
+    /// the retries' timeouts and delays): an export sends its visits one
+    /// after another and does nothing else meanwhile.
+    func send(_ body: Data, visit: String, entries: Int) throws(FHIRPost.Failure) -> FHIRPost.Sent {
+        let path: String
+        do { path = try Self.locate() } catch { throw .posterUnavailable(visit: visit, detail: error.description) }
+        let milliseconds = firstDelay.components.seconds * 1000 + firstDelay.components.attoseconds / 1_000_000_000_000_000
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = ["--url", base.absoluteString, "--visit", visit, "--entries", "\(entries)",
+                             "--retries", "\(retries)", "--first-delay-ms", "\(milliseconds)"]
+        // The bundle goes through a socket rather than a pipe: a poster that
+        // ends before reading it all gives EPIPE to send(MSG_NOSIGNAL), not
+        // a SIGPIPE that would end pumpctl between its audit rows.
+        var sockets: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &sockets) == 0 else {
+            throw .posterUnavailable(visit: visit, detail: "no socket for its input (errno \(errno)).")
+        }
+        defer { close(sockets[0]) }
+        let output = Pipe()
+        process.standardInput = FileHandle(fileDescriptor: sockets[1], closeOnDealloc: true)
+        process.standardOutput = output
+        // Standard error is pumpctl's own: what the poster says reaches the technician.
+        do { try process.run() } catch {
+            throw .posterUnavailable(visit: visit, detail: "\(error.localizedDescription)")
+        }
+        try? output.fileHandleForWriting.close()
+        let handedOver = Self.write(body, to: sockets[0])
+        shutdown(sockets[0], Int32(SHUT_WR))
+        let answer = Self.readAll(output.fileHandleForReading.fileDescriptor, limit: FHIRPost.outcomeLimit)
+        process.waitUntilExit()
+        let ended = process.terminationReason == .uncaughtSignal
+            ? "ended by signal \(process.terminationStatus)" : "exit status \(process.terminationStatus)"
+        guard process.terminationReason == .exit, process.terminationStatus == 0, let answer,
+              let outcome = try? JSONDecoder().decode(FHIRPost.Outcome.self, from: answer) else {
+            // The poster sends only after reading the whole bundle: one it
+            // did not take in full never reached the server.
+            if !handedOver { throw .posterUnavailable(visit: visit, detail: "it ended (\(ended)) before taking the bundle.") }
+            throw .posterFailed(visit: visit, detail: answer == nil ? "its answer was longer than \(FHIRPost.outcomeLimit) bytes, \(ended)" : ended)
+        }
+        switch outcome {
+        case .sent(let sent) where sent.visit == visit: return sent
+        case .sent(let sent): throw .posterFailed(visit: visit, detail: "it answered for visit \(sent.visit)")
+        case .failed(let failure): throw failure
         }
     }
 
-    func send(_ body: Data, visit: String, entries: Int) async throws(Failure) -> Sent {
-        var request = URLRequest(url: base, timeoutInterval: timeout)
-        request.httpMethod = "POST"
-        request.httpBody = body
-        request.setValue("application/fhir+json", forHTTPHeaderField: "Content-Type")
-        request.setValue("application/fhir+json", forHTTPHeaderField: "Accept")
-        let session = URLSession(configuration: .ephemeral, delegate: RefuseRedirects(), delegateQueue: nil)
-        defer { session.finishTasksAndInvalidate() }
-        var delay = firstDelay
-        var attempt = 0
-        var lastProblem = ""
+    /// Writes all of `data`; false when the reader went away first.
+    static func write(_ data: Data, to socket: Int32) -> Bool {
+        data.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let count = Glibc.send(socket, bytes.baseAddress.map { $0 + offset }, bytes.count - offset, Int32(MSG_NOSIGNAL))
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                offset += count
+            }
+            return true
+        }
+    }
+
+    /// Everything until end of file, or nil past `limit` bytes. A longer
+    /// answer is still read to its end (and dropped), so the poster never
+    /// waits on a full pipe while pumpctl waits for it to exit.
+    static func readAll(_ descriptor: Int32, limit: Int) -> Data? {
+        var data = Data()
+        var tooLong = false
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
         while true {
-            attempt += 1
-            do {
-                let (data, response) = try await session.data(for: request)
-                guard let http = response as? HTTPURLResponse else { throw Failure.malformedResponse(visit: visit, detail: "not HTTP") }
-                let text = String(decoding: data.prefix(4096), as: UTF8.self)
-                if (200..<300).contains(http.statusCode) {
-                    let statuses = try entryStatuses(data, visit: visit)
-                    // One answer per entry sent, each 2xx: anything else is not a stored visit.
-                    guard statuses.count == entries else { throw Failure.entryCount(visit: visit, sent: entries, answered: statuses.count) }
-                    return Sent(visit: visit, status: http.statusCode, attempts: attempt, entries: statuses)
-                }
-                if (300..<400).contains(http.statusCode) {
-                    throw Failure.redirected(visit: visit, status: http.statusCode, location: http.value(forHTTPHeaderField: "Location") ?? "no location")
-                }
-                guard Self.retryable(http.statusCode) else { throw Failure.refused(visit: visit, status: http.statusCode, body: text) }
-                lastProblem = "HTTP \(http.statusCode)"
-            } catch let failure as Failure {
-                throw failure
-            } catch {
-                lastProblem = "\(error.localizedDescription)"
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count == 0 { break }
+            if count < 0 {
+                if errno == EINTR { continue }
+                break
             }
-            guard attempt <= retries else { throw .unreachable(visit: visit, attempts: attempt, detail: lastProblem) }
-            try? await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(30))
-        }
-    }
-
-    /// The status of each entry of a transaction-response; any entry not
-    /// 2xx fails the visit (a transaction is all or nothing, but a server
-    /// that says otherwise is believed).
-    func entryStatuses(_ data: Data, visit: String) throws(Failure) -> [String] {
-        guard data.count <= Self.responseLimit else { throw .malformedResponse(visit: visit, detail: "larger than \(Self.responseLimit) bytes") }
-        struct Response: Decodable {
-            struct Entry: Decodable {
-                struct Outcome: Decodable { var status: String }
-                var response: Outcome?
+            if !tooLong { data.append(contentsOf: chunk[0..<count]) }
+            if data.count > limit {
+                tooLong = true
+                data = Data()
             }
-            var resourceType: String
-            var type: String?
-            var entry: [Entry]?
         }
-        let decoded: Response
-        do { decoded = try JSONDecoder().decode(Response.self, from: data) } catch {
-            throw .malformedResponse(visit: visit, detail: "\(error)")
-        }
-        guard decoded.resourceType == "Bundle", decoded.type == "transaction-response" else {
-            throw .malformedResponse(visit: visit, detail: "resourceType \(decoded.resourceType), type \(decoded.type ?? "none")")
-        }
-        let statuses = (decoded.entry ?? []).map { $0.response?.status ?? "no status" }
-        if let failed = statuses.first(where: { !$0.hasPrefix("2") }) { throw .entryFailed(visit: visit, entry: failed) }
-        return statuses
+        return tooLong ? nil : data
     }
 }

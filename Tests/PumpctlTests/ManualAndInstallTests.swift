@@ -77,7 +77,7 @@ import TestSupport
             environment: ["PATH": "/usr/bin:/bin"], mergingStandardError: true, timeLimit: .seconds(120))
         #expect(install.status == 0, "\(install.stdout)")
         #expect(install.stdout.contains("Add \(prefix)/bin to PATH"), "\(install.stdout)")
-        for file in ["bin/pumpctl", "bin/wandsim", "share/man/man1/pumpctl.1", "share/man/man1/wandsim.1",
+        for file in ["bin/pumpctl", "bin/wandsim", "libexec/pumpwand/pumpwand-fhir-post", "share/man/man1/pumpctl.1", "share/man/man1/wandsim.1",
                      "share/bash-completion/completions/pumpctl", "share/zsh/site-functions/_pumpctl",
                      "share/fish/vendor_completions.d/pumpctl.fish"] {
             #expect(FileManager.default.fileExists(atPath: prefix + "/" + file), "\(file) was not installed")
@@ -86,6 +86,18 @@ import TestSupport
         #expect(version.status == 0 && version.stdout == "0.1.0\n", "\(version.stdout)\(version.stderr)")
         let wandsim = try await ChildProcess.run(prefix + "/bin/wandsim", ["--help"])
         #expect(wandsim.status == 0 && wandsim.stdout.contains("SIMULATED"), "\(wandsim.stdout)")
+        // The installed pumpctl finds its installed FHIR poster, which
+        // tries the (closed) port: not "the poster could not be started".
+        let state = prefix + "/state"
+        let installed = { (arguments: [String]) in
+            try await ChildProcess.run(prefix + "/bin/pumpctl", ["--simulator", "--state-dir", state, "--operator", "nurse.a"] + arguments)
+        }
+        #expect(try await installed(["patient", "set", "--serial", "RP20-DEMO-0001", "--name", "Ada Lovelace", "--mrn", "MRN-0042",
+                                     "--mrn-system", "urn:oid:2.16.840.1.113883.19.5", "--dob", "1980-02-29",
+                                     "--prescriber", "Dr. Grace Hopper"]).status == 0)
+        #expect(try await installed(["--yes", "bolus", "--dose", "50mcg"]).status == 0)
+        let post = try await installed(["export", "fhir", "--include-simulated", "--retries", "0", "--post", "http://127.0.0.1:9/fhir"])
+        #expect(post.status == 74 && post.stderr.contains("was not sent after 1 attempt(s)"), "\(post.stderr)")
         let completion = try await ChildProcess.run(
             "/bin/bash", ["-c", "source \"$1\" && complete -p pumpctl", "bash", prefix + "/share/bash-completion/completions/pumpctl"],
             mergingStandardError: true)

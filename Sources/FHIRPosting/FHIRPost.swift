@@ -1,0 +1,169 @@
+import Foundation
+
+/// Sending visit bundles to a FHIR server, as far as both sides of it
+/// share: which URLs may be used, what counts as a stored visit, and the
+/// outcome `pumpwand-fhir-post` hands back to `pumpctl export fhir --post`.
+///
+/// The HTTP client itself (FoundationNetworking, and libcurl with the 29
+/// libraries it loads) lives only in the `pumpwand-fhir-post` executable,
+/// so no other pumpctl command pays for loading it at start-up
+/// (docs/performance-startup.md). This module does no networking.
+public enum FHIRPost {
+    /// Largest bundle handed to the poster (a visit is a few kB; a bundle
+    /// this large is not one pumpctl made).
+    public static let bundleLimit = 64 * 1024 * 1024
+    /// Largest server response read into memory.
+    public static let responseLimit = 16 * 1024 * 1024
+    /// Largest outcome document the poster writes back (a few hundred bytes in practice).
+    public static let outcomeLimit = 1024 * 1024
+    /// Bounds of `--retries`.
+    public static let retryRange = 0...10
+
+    /// A visit the server confirmed it stored, entry by entry.
+    public struct Sent: Codable, Sendable, Equatable {
+        public var visit: String
+        public var status: Int
+        public var attempts: Int
+        /// Each entry's status as the server answered (`201 Created`).
+        public var entries: [String]
+
+        public init(visit: String, status: Int, attempts: Int, entries: [String]) {
+            self.visit = visit
+            self.status = status
+            self.attempts = attempts
+            self.entries = entries
+        }
+    }
+
+    /// Why a visit is not known to be stored.
+    public enum Failure: Error, Codable, Sendable, Equatable, CustomStringConvertible {
+        case refused(visit: String, status: Int, body: String)
+        case unreachable(visit: String, attempts: Int, detail: String)
+        case entryFailed(visit: String, entry: String)
+        case malformedResponse(visit: String, detail: String)
+        case redirected(visit: String, status: Int, location: String)
+        case entryCount(visit: String, sent: Int, answered: Int)
+        /// The poster could not be started: the bundle never left this computer.
+        case posterUnavailable(visit: String, detail: String)
+        /// The poster was handed the bundle and then gave no outcome (it
+        /// crashed, was killed, or wrote something else): it may have
+        /// reached the server.
+        case posterFailed(visit: String, detail: String)
+
+        /// The visit the failure is about.
+        public var visit: String {
+            switch self {
+            case let .refused(visit, _, _), let .unreachable(visit, _, _), let .entryFailed(visit, _),
+                 let .malformedResponse(visit, _), let .redirected(visit, _, _), let .entryCount(visit, _, _),
+                 let .posterUnavailable(visit, _), let .posterFailed(visit, _):
+                return visit
+            }
+        }
+
+        /// Whether the bundle may have reached the server without its answer
+        /// confirming it was stored: it may be stored, in part or whole, so
+        /// it is never called "not sent".
+        public var sentUnconfirmed: Bool {
+            switch self {
+            case .entryFailed, .malformedResponse, .entryCount, .posterFailed: return true
+            case .refused, .unreachable, .redirected, .posterUnavailable: return false
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case let .refused(visit, status, body):
+                return "The FHIR server refused visit \(visit) with HTTP \(status): \(body.prefix(500))"
+            case let .unreachable(visit, attempts, detail):
+                return "Visit \(visit) was not sent after \(attempts) attempt(s): \(detail)"
+            case let .entryFailed(visit, entry):
+                return "The FHIR server did not store every resource of visit \(visit): \(entry)"
+            case let .redirected(visit, status, location):
+                return "The FHIR server answered visit \(visit) with a redirect (HTTP \(status) to \(location.prefix(200))): not followed and not retried, since a redirected request may lose its body or go elsewhere. Give the server's own base URL with --post."
+            case let .entryCount(visit, sent, answered):
+                return "The FHIR server answered visit \(visit) with \(answered) entries for the \(sent) sent: what it stored is not known. Check the server, and send again."
+            case let .malformedResponse(visit, detail):
+                return "The FHIR server's answer for visit \(visit) is not a transaction-response Bundle: \(detail)"
+            case let .posterUnavailable(visit, detail):
+                return "Visit \(visit) was not sent: the FHIR poster (pumpwand-fhir-post) could not be started: \(detail) Reinstall PumpWand: scripts/install.sh puts it in PREFIX/libexec/pumpwand beside PREFIX/bin/pumpctl."
+            case let .posterFailed(visit, detail):
+                return "Visit \(visit) was handed to the FHIR poster, which gave no outcome (\(detail)): it may or may not have reached the server. Sending again is safe."
+            }
+        }
+    }
+
+    /// What the poster writes on standard output: one JSON document.
+    public enum Outcome: Codable, Sendable, Equatable {
+        case sent(Sent)
+        case failed(Failure)
+    }
+
+    /// Why a URL is not one to send patient data to.
+    public enum URLProblem: Error, Equatable, CustomStringConvertible {
+        case notHTTP
+        case credentials
+        case plainHTTPElsewhere(host: String)
+
+        public var description: String {
+            switch self {
+            case .notHTTP:
+                return "give the FHIR server's base URL, e.g. https://fhir.clinic.example/fhir or http://localhost:8080/fhir"
+            case .credentials:
+                return "the URL holds credentials (user:password@). Give the URL without them; pumpctl sends no credentials, so use a server that needs none, or a proxy on this computer that adds them from its own credentials file or environment variable."
+            case let .plainHTTPElsewhere(host):
+                return "plain http only to this computer (localhost, 127.0.0.1, ::1); use https for \(host)."
+            }
+        }
+    }
+
+    /// The server's base URL, if patient data may be sent there: http or
+    /// https with a host, no credentials (a password in a URL ends up in
+    /// shell history, process lists and logs), and plain http only to
+    /// this computer. Both pumpctl and the poster check it.
+    public static func checkedBase(_ text: String) throws(URLProblem) -> URL {
+        guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
+              let host = url.host, !host.isEmpty else { throw .notHTTP }
+        guard url.user == nil, url.password == nil,
+              !(text.split(separator: "/").dropFirst(2).first?.contains("@") ?? false) else { throw .credentials }
+        guard url.scheme?.lowercased() == "https" || loopback(host) else { throw .plainHTTPElsewhere(host: host) }
+        return url
+    }
+
+    static func loopback(_ host: String) -> Bool {
+        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
+        return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
+            && bare.split(separator: ".").count == 4 && bare.split(separator: ".").allSatisfy { UInt8($0) != nil }
+    }
+
+    /// The HTTP statuses worth another try: the request may pass later.
+    public static func retryable(_ status: Int) -> Bool { [408, 429, 500, 502, 503, 504].contains(status) }
+
+    /// The status of each entry of a transaction-response; any entry not
+    /// 2xx fails the visit (a transaction is all or nothing, but a server
+    /// that says otherwise is believed), and so does an answer with another
+    /// number of entries than were sent.
+    public static func entryStatuses(_ data: Data, visit: String, sent: Int) throws(Failure) -> [String] {
+        guard data.count <= responseLimit else { throw .malformedResponse(visit: visit, detail: "larger than \(responseLimit) bytes") }
+        struct Response: Decodable {
+            struct Entry: Decodable {
+                struct Outcome: Decodable { var status: String }
+                var response: Outcome?
+            }
+            var resourceType: String
+            var type: String?
+            var entry: [Entry]?
+        }
+        let decoded: Response
+        do { decoded = try JSONDecoder().decode(Response.self, from: data) } catch {
+            throw .malformedResponse(visit: visit, detail: "\(error)")
+        }
+        guard decoded.resourceType == "Bundle", decoded.type == "transaction-response" else {
+            throw .malformedResponse(visit: visit, detail: "resourceType \(decoded.resourceType), type \(decoded.type ?? "none")")
+        }
+        let statuses = (decoded.entry ?? []).map { $0.response?.status ?? "no status" }
+        if let failed = statuses.first(where: { !$0.hasPrefix("2") }) { throw .entryFailed(visit: visit, entry: failed) }
+        // One answer per entry sent, each 2xx: anything else is not a stored visit.
+        guard statuses.count == sent else { throw .entryCount(visit: visit, sent: sent, answered: statuses.count) }
+        return statuses
+    }
+}
