@@ -121,14 +121,14 @@ struct InteractiveVisitTests {
         #expect(run.stdout.contains("1000mcg of baclofen reaches the patient"))
         #expect(run.stdout.contains("ERROR   bolus.above-hard-max"))
         #expect(!run.stdout.contains("Type yes"), "\(run.stdout)")
-        #expect(run.stdout.contains("Nothing was sent to the pump."))
+        #expect(run.stdout.contains("No change was sent to the pump."))
     }
 
     @Test func theBolusPromptShowsWhatWillBeSent() async throws {
         let run = try await atTerminal(["bolus", "--dose", "50mcg"], answers: ["no"])
         #expect(run.status == 65, "\(run.stdout)")
         #expect(run.stdout.contains("Type yes to start this therapeutic bolus: 0.025mL over 10 min, 50mcg to the patient:"))
-        #expect(run.stdout.contains("Nothing was sent to the pump."))
+        #expect(run.stdout.contains("No change was sent to the pump."))
     }
 
     /// Ctrl-D (end of input) and Ctrl-C at the prompt: cancelled, nothing
@@ -137,7 +137,7 @@ struct InteractiveVisitTests {
     func aCancelAtThePromptSendsNothing(key: String) async throws {
         let run = try await atTerminal(["bolus", "--dose", "50mcg"], keys: key, afterPrompt: "50mcg to the patient:")
         #expect(run.status == 130, "\(run.stdout)")
-        #expect(run.stdout.contains("Cancelled. Nothing was sent to the pump."), "\(run.stdout)")
+        #expect(run.stdout.contains("Cancelled. No change was sent to the pump."), "\(run.stdout)")
         let audit = try await PumpctlRun.run(["--state-dir", stateDir, "--json", "audit"])
         #expect(audit.stdout.contains("\"cancelled\""), "\(audit.stdout)")
     }
@@ -160,7 +160,7 @@ struct InteractiveVisitTests {
         let run = try await atTerminal(["program", Self.increase], answers: ["400mcg/day", "no"])
         #expect(run.status == 65, "\(run.stdout)")
         #expect(run.stdout.contains("Not taken: the new daily dose: 400mcg/day is not the new daily dose 450mcg/day"), "\(run.stdout)")
-        #expect(run.stdout.contains("Nothing was sent to the pump."), "\(run.stdout)")
+        #expect(run.stdout.contains("No change was sent to the pump."), "\(run.stdout)")
     }
 
     /// A refill value without its unit is refused with the question's name,
@@ -190,7 +190,7 @@ struct InteractiveVisitTests {
         let run = try await atTerminal(["refill"], answers: ["12", "twelve", "12 ml l"])
         #expect(run.status == 64, "\(run.stdout)")
         #expect(run.stdout.contains("No usable answer for the residual withdrawn after 3 tries"), "\(run.stdout)")
-        #expect(run.stdout.contains("Nothing was sent to the pump."), "\(run.stdout)")
+        #expect(run.stdout.contains("No change was sent to the pump."), "\(run.stdout)")
         #expect(!run.stdout.contains("Volume of new drug added"), "\(run.stdout)")
     }
 
@@ -229,7 +229,7 @@ struct InteractiveVisitTests {
     @Test func endOfInputAtARefillQuestionCancels() async throws {
         let run = try await atTerminal(["refill"], keys: "\u{04}", afterPrompt: "Residual withdrawn (e.g. 3.5mL):")
         #expect(run.status == 130, "\(run.stdout)")
-        #expect(run.stdout.contains("Cancelled. Nothing was sent to the pump."), "\(run.stdout)")
+        #expect(run.stdout.contains("Cancelled. No change was sent to the pump."), "\(run.stdout)")
         #expect(!run.stdout.contains("Volume of new drug added"), "\(run.stdout)")
         #expect(!run.stdout.contains("Residual check"), "\(run.stdout)")
         let audit = try await PumpctlRun.run(["--state-dir", stateDir, "--json", "audit"])
@@ -242,7 +242,7 @@ struct InteractiveVisitTests {
         let run = try await atTerminal(["refill", "--withdrawn", "5mL", "--added", "18mL", "--concentration", "2000mcg/mL"],
                                  keys: "\u{04}", afterPrompt: "Why go on with the refill? (recorded):")
         #expect(run.status == 130, "\(run.stdout)")
-        #expect(run.stdout.contains("Cancelled. Nothing was sent to the pump."), "\(run.stdout)")
+        #expect(run.stdout.contains("Cancelled. No change was sent to the pump."), "\(run.stdout)")
         #expect(!run.stdout.contains("Type yes"), "\(run.stdout)")
     }
 }

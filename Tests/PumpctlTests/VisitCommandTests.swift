@@ -80,7 +80,7 @@ import TestSupport
         #expect(first.status == 0, "\(first.stderr)")
         let second = try await pumpctl(["--yes", "program", file])
         #expect(second.status == 0, "\(second.stderr)")
-        #expect(second.stdout.contains("The pump already holds this prescription. Nothing was sent to the pump."))
+        #expect(second.stdout.contains("The pump already holds this prescription. No change was sent to the pump."))
         #expect(!second.stderr.contains("titration.within-24h"), "\(second.stderr)")
         #expect(!second.stderr.contains("* daily dose"), "\(second.stderr)")
     }

@@ -185,7 +185,7 @@ enum PumpText {
             if let after = result.after { try Output.json(after) }
             return
         }
-        if result.plan.unchanged { Output.line("The pump already is so. Nothing was sent to the pump.") }
+        if result.plan.unchanged { Output.line("The pump already is so. No change was sent to the pump.") }
         if let after = result.after {
             print(after)
         } else {

@@ -64,7 +64,7 @@ struct Program: AsyncParsableCommand {
             return
         }
         if plan.unchanged {
-            Output.line("The pump already holds this prescription. Nothing was sent to the pump.")
+            Output.line("The pump already holds this prescription. No change was sent to the pump.")
         } else {
             Output.line("Programmed, committed and read back: the pump holds the reviewed prescription.")
         }

@@ -128,7 +128,10 @@ enum PlanText {
     static func sentence(_ effect: PumpEffect) -> String {
         switch effect {
         case .nothingSent:
-            return "Nothing was sent to the pump."
+            // The session may have read the pump (the handshake, an
+            // interrogate): what the ledger knows is that no request that
+            // changes it left this computer.
+            return "No change was sent to the pump."
         case .unchanged:
             return "The pump is unchanged: it did not carry out what was sent."
         case .unknown(let command, let executed):

@@ -30,7 +30,7 @@ extension PlanText {
     static func withoutFixedNothingSent(_ message: String) -> String {
         var text = message
         while text.hasSuffix("..") { text.removeLast() }
-        for fixed in [" Nothing was sent to the pump.", " Nothing was sent."] where text.hasSuffix(fixed) {
+        for fixed in [" Nothing was sent to the pump.", " Nothing was sent.", " No change was sent to the pump."] where text.hasSuffix(fixed) {
             text.removeLast(fixed.count)
             if !text.hasSuffix(".") { text += "." }
             return text
