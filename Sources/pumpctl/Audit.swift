@@ -7,7 +7,7 @@ struct Audit: AsyncParsableCommand {
         commandName: "audit",
         abstract: "List the audit log of every command, response, override and alarm.",
         discussion: """
-            The audit log is append-only and MAC-chained (HMAC-SHA256 under the audit key, kept in the configuration directory, not beside the log); it lives in the state directory (audit.sqlite and audit.head). The close of every session carries the log's head (its log id, row count and last MAC) for the pump to record; the close is not awaited, so a lost one leaves the newest rows unwitnessed until the next session. 'pumpctl audit verify' checks that no row was changed, deleted, renumbered, reordered or removed from the end; with --pump it also checks this log's head as the pump recorded it, says how many rows the pump has not witnessed yet, and counts (without judging) the heads of other computers' logs.
+            The audit log is append-only and MAC-chained (HMAC-SHA256 under the audit key, kept in the configuration directory, not beside the log); it lives in the state directory (audit.sqlite and audit.head). The close of every session carries the log's head (its log id, row count and last MAC) for the pump to record; the close is not awaited, so a lost one leaves the newest rows unwitnessed until the next session. 'pumpctl audit verify' checks that no row was changed, deleted, renumbered, reordered or removed from the end; with --pump it also checks this log's head as the pump recorded it, says how many rows the pump has not witnessed yet, counts (without judging) the heads of other computers' logs, and names any other log made with this audit key (exit 78).
             """,
         subcommands: [List.self, Verify.self],
         defaultSubcommand: List.self
