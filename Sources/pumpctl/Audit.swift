@@ -115,10 +115,13 @@ struct Audit: AsyncParsableCommand {
             for log in logs {
                 var line = "  Log \(log.logID) (same audit key):"
                 if let rows = log.rowCount {
-                    let when = log.anchorNewer == true
-                        ? (verification.anchorsChecked == 0 ? "the pump holds no anchor of this log" : "recorded after this log's newest anchor")
-                        : "recorded before this log's newest anchor"
-                    line += " the pump holds its anchor of \(rows) row(s), \(when); this log has \(verification.entries)."
+                    let own = "this log has \(verification.entries) row(s)"
+                    if verification.anchorsChecked == 0 {
+                        line += " the pump holds its anchor of \(rows) row(s) and none of this log's; \(own)."
+                    } else {
+                        let when = log.anchorNewer == true ? "after" : "before"
+                        line += " the pump holds its anchor of \(rows) row(s), recorded \(when) this log's newest anchor; \(own)."
+                    }
                 }
                 if !log.commands.isEmpty {
                     line += " The pump carried out \(log.commands.count) command(s) of it: \(log.commands.joined(separator: ", ")); they are not this log's to have."
