@@ -1,20 +1,36 @@
 import Foundation
 import GRDB
 import Glibc
+import PumpSimulator
 import StateFiles
+import Therapy
 import Testing
 import WandProtocol
 @testable import PumpProgrammer
 
-extension SimulatedVisit {
-    /// Another laptop's state directory at the same simulated pump: the
-    /// same audit key (the test process's configuration directory), as two
-    /// laptops whose configuration directory was copied whole.
-    init(sharingPumpWith other: SimulatedVisit) {
-        transport = other.transport
-        clock = other.clock
-        directory = temporaryStateDirectory()
+/// Another laptop's state directory at the same simulated pump as `visit`:
+/// the same audit key (the test process's configuration directory), as two
+/// laptops whose configuration directory was copied whole.
+struct SecondLaptop {
+    let visit: SimulatedVisit
+    let directory = temporaryStateDirectory()
+
+    func programmer() async throws -> Programmer {
+        let connection = try await PumpConnection.open(
+            transport: visit.transport, keyring: PumpKeyring(anySerial: PumpIdentity.demoKey),
+            policy: RetryPolicy(attemptTimeout: .milliseconds(60), maximumAttempts: 2))
+        let clock = visit.clock
+        let context = ProgrammerContext(
+            stateDirectory: directory, operatorName: "tech.b", secondOperator: nil,
+            policy: try ClinicPolicy.shippedDefaults(), simulated: true, expectedPumpSerial: nil,
+            now: { Date(timeIntervalSince1970: TimeInterval(clock.now())) }, interrupted: { false })
+        return try await Programmer(connection: connection, context: context)
     }
+
+    func audit() throws -> AuditLog { try AuditLog(directory: directory) }
+}
+
+extension SimulatedVisit {
 
     /// The anchors the simulated pump holds, newest first, as the host reads them.
     func pumpAnchors() -> [AuditAnchor] {
@@ -193,7 +209,7 @@ extension SimulatedVisit {
 
     @Test func twoLogsWithOneKeyAnchorSideBySideAndEachNamesTheOther() async throws {
         let first = SimulatedVisit()
-        let second = SimulatedVisit(sharingPumpWith: first)
+        let second = SecondLaptop(visit: first)
         // The first laptop programs the pump (a command of its log in the
         // pump's record), then the second reads it.
         let programmer = try await first.programmer()
@@ -208,7 +224,7 @@ extension SimulatedVisit {
         let secondLog = try second.audit()
         #expect(firstLog.logID != secondLog.logID)
         // Both anchors kept: neither refused as behind the other.
-        let anchors = second.pumpAnchors()
+        let anchors = first.pumpAnchors()
         #expect(anchors.map(\.logID) == [secondLog.logID, firstLog.logID])
         #expect(commands.contains(where: firstLog.isOwnCommand))
 
