@@ -99,7 +99,11 @@ enum AuditLogIdentity: Sendable, Equatable {
         guard let text = try String.fetchOne(db, sql: "SELECT nonce FROM audit_log_nonce ORDER BY rowid LIMIT 1") else {
             return .version1
         }
-        guard let nonce = AuditChain.bytes(ofHex: text, count: nonceLength) else { return .damaged(String(text.prefix(40))) }
+        guard let nonce = AuditChain.bytes(ofHex: text, count: nonceLength) else {
+            // Shown in the refusal: bounded, and nothing a terminal acts on.
+            let shown = text.unicodeScalars.prefix(40).map { (0x20...0x7E).contains($0.value) ? Character($0) : "?" }
+            return .damaged(String(shown))
+        }
         return .version2(nonce: nonce)
     }
 
