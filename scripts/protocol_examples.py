@@ -193,6 +193,18 @@ OTHER_LOG_ID = hmac.new(OTHER_KEY, b"PumpWand audit log id v1", hashlib.sha256).
 ROW_MAC = hmac.new(AUDIT_KEY, b"row 42", hashlib.sha256).digest()
 OLDER_MAC = hmac.new(OTHER_KEY, b"row 17", hashlib.sha256).digest()
 plaintext_examples["audit-log-id"] = LOG_ID
+# A log made since the log nonce (pumpctl's AuditLogIdentity) draws 8 random
+# bytes once; here 01 ... 08. Its log id is the nonce, then the first 8 bytes
+# of HMAC-SHA256(audit key, "PumpWand audit log id v2" || nonce), and its
+# command ids are 8 random bytes (here A0 ... A7), then the first 8 bytes of
+# HMAC-SHA256(audit key, "PumpWand command id v2" || log id || random). The
+# pump treats both as opaque 16 bytes.
+LOG_NONCE = bytes(range(0x01, 0x09))
+LOG_ID_V2 = LOG_NONCE + hmac.new(AUDIT_KEY, b"PumpWand audit log id v2" + LOG_NONCE, hashlib.sha256).digest()[:8]
+COMMAND_RANDOM = bytes(range(0xA0, 0xA8))
+plaintext_examples["audit-log-id-v2"] = LOG_ID_V2
+plaintext_examples["audit-command-id-v2"] = COMMAND_RANDOM + hmac.new(
+    AUDIT_KEY, b"PumpWand command id v2" + LOG_ID_V2 + COMMAND_RANDOM, hashlib.sha256).digest()[:8]
 plaintext_examples["audit-anchor-request"] = h("16 01") + LOG_ID + struct.pack("<Q", 42) + ROW_MAC
 plaintext_examples["audit-anchor-report-request"] = h("16 00") + bytes(16) + struct.pack("<Q", 0) + bytes(32)
 plaintext_examples["audit-anchor-reply"] = (

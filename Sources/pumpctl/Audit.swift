@@ -7,7 +7,7 @@ struct Audit: AsyncParsableCommand {
         commandName: "audit",
         abstract: "List the audit log of every command, response, override and alarm.",
         discussion: """
-            The audit log is append-only and MAC-chained (HMAC-SHA256 under the audit key, kept in the configuration directory, not beside the log); it lives in the state directory (audit.sqlite and audit.head). The close of every session carries the log's head (its log id, row count and last MAC) for the pump to record; the close is not awaited, so a lost one leaves the newest rows unwitnessed until the next session. 'pumpctl audit verify' checks that no row was changed, deleted, renumbered, reordered or removed from the end; with --pump it also checks this log's head as the pump recorded it, says how many rows the pump has not witnessed yet, and counts (without judging) the heads of other computers' logs.
+            The audit log is append-only and MAC-chained (HMAC-SHA256 under the audit key, kept in the configuration directory, not beside the log); it lives in the state directory (audit.sqlite and audit.head). The close of every session carries the log's head (its log id, row count and last MAC) for the pump to record; the close is not awaited, so a lost one leaves the newest rows unwitnessed until the next session. 'pumpctl audit verify' checks that no row was changed, deleted, renumbered, reordered or removed from the end; with --pump it also checks this log's head as the pump recorded it, says how many rows the pump has not witnessed yet, counts (without judging) the heads of other computers' logs, and names any other log made with this audit key (exit 78).
             """,
         subcommands: [List.self, Verify.self],
         defaultSubcommand: List.self
@@ -40,7 +40,7 @@ struct Audit: AsyncParsableCommand {
             commandName: "verify",
             abstract: "Check the audit log's MAC chain and head (and with --pump the pump's anchors); exit 76 when it was tampered with.",
             discussion: """
-                Every row is checked against the audit key (audit.key in the configuration directory: $PUMPWAND_CONFIG_DIR, $XDG_CONFIG_HOME/pumpwand or ~/.config/pumpwand). With --pump, a session is opened with the pump and the anchors it holds are read (nothing is recorded and no therapy is touched): a log with fewer rows than an anchor, or another row at an anchored count, was cut, rebuilt or replaced.
+                Every row is checked against the audit key (audit.key in the configuration directory: $PUMPWAND_CONFIG_DIR, $XDG_CONFIG_HOME/pumpwand or ~/.config/pumpwand). With --pump, a session is opened with the pump and the anchors it holds are read (nothing is recorded and no therapy is touched): a log with fewer rows than an anchor, or another row at an anchored count, was cut, rebuilt or replaced. Anchors or commands of another log made with this audit key (audit.key copied to another computer, or this log started afresh over an earlier one) are listed as such and exit 78 (docs/keys.md).
                 """)
         @OptionGroup(visibility: .hidden) var global: GlobalOptions
         @OptionGroup var session: SessionOptions
@@ -78,6 +78,9 @@ struct Audit: AsyncParsableCommand {
             if global.json {
                 try Output.json(verification)
             } else if verification.intact {
+                if verification.verdict == .sameKeyOtherLogs {
+                    Output.line("ANOTHER LOG WITH THIS AUDIT KEY: this log verifies, but the pump holds the record of another audit log made with the same audit key.")
+                }
                 var line = "Audit log intact: \(verification.entries) rows, MAC chain and head agree"
                 if let checked = verification.anchorsChecked {
                     line += checked == 0 ? "; the pump holds no anchor of this log to compare" : ", and the pump's anchor of this log matches"
@@ -87,13 +90,47 @@ struct Audit: AsyncParsableCommand {
                     Output.line("  \(verification.unsealedRows) row(s) after the head: a command ended before sealing it; they are MAC-chained.")
                 }
                 for note in Self.witnessNotes(verification) { Output.line("  " + note) }
+                for line in Self.sameKeyLines(verification) { Output.line(line) }
             } else {
                 Output.line("AUDIT LOG TAMPERED: \(verification.problems.count) problem(s) in \(verification.entries) rows")
                 for problem in verification.problems {
                     Output.line("  row \(problem.sequence.map(String.init) ?? "-"): \(problem.problem)")
                 }
+                for line in Self.sameKeyLines(verification) { Output.line(line) }
             }
-            if !verification.intact { throw ExitStatus.deviceFault.exitCode }
+            switch verification.verdict {
+            case .intact: break
+            case .sameKeyOtherLogs: throw ExitStatus.sameKeyOtherLog.exitCode
+            case .tampered: throw ExitStatus.deviceFault.exitCode
+            }
+        }
+
+        /// Other logs of this audit key on the pump: what the pump holds of
+        /// each, both causes it can have, and what to do. Not tampering of
+        /// this log, and never passed over as verified.
+        static func sameKeyLines(_ verification: AuditVerification) -> [String] {
+            let logs = verification.sameKeyOtherLogs ?? []
+            guard !logs.isEmpty else { return [] }
+            var lines: [String] = []
+            for log in logs {
+                var line = "  Log \(log.logID) (same audit key):"
+                if let rows = log.rowCount {
+                    let own = "this log has \(verification.entries) row(s)"
+                    if verification.anchorsChecked == 0 {
+                        line += " the pump holds its anchor of \(rows) row(s) and none of this log's; \(own)."
+                    } else {
+                        let when = log.anchorNewer == true ? "after" : "before"
+                        line += " the pump holds its anchor of \(rows) row(s), recorded \(when) this log's newest anchor; \(own)."
+                    }
+                }
+                if !log.commands.isEmpty {
+                    line += " The pump carried out \(log.commands.count) command(s) of it: \(log.commands.joined(separator: ", ")); they are not this log's to have."
+                }
+                lines.append(line)
+            }
+            lines.append("  Either audit.key was copied to another computer, or this log replaced an earlier one on this computer (the old log deleted or moved and a new one started).")
+            lines.append("  Find out which before relying on this log as the pump's whole history: if the key was copied, give each computer its own audit key (docs/keys.md: never copy audit.key); if a log was replaced, find the old log, and keep this state directory and audit.key unchanged for an investigation.")
+            return lines
         }
 
         /// What the pump has not witnessed, and the anchors of other logs,

@@ -24,7 +24,8 @@ import Testing
         let first = try log.append(record("bolus"))
         let second = try log.append(record("bolus", phase: .outcome))
         #expect(first.sequence == 1 && second.sequence == 2)
-        #expect(first.previousHash == AuditChain.genesis)
+        // The first row follows from the log's nonce (AuditLogIdentity).
+        #expect(first.previousHash == log.identity.genesis(key: log.key))
         #expect(second.previousHash == first.hash)
         #expect(try log.entries() == [first, second])
         // The command's end: the head follows its rows once.

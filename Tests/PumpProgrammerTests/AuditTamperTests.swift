@@ -40,6 +40,14 @@ import WandProtocol
         }
     }
 
+    /// Puts `nonce` into a new, empty log, as one rebuilding an old log under its old id would.
+    func tamperNonce(_ nonce: String?) throws {
+        try raw().write { db in
+            try db.execute(sql: "DROP TRIGGER audit_log_nonce_no_update")
+            try db.execute(sql: "UPDATE audit_log_nonce SET nonce = ?", arguments: [nonce])
+        }
+    }
+
     /// Removes the log and its head as one would to start over.
     func removeLogAndHead() {
         for name in [AuditLog.databaseName, AuditLog.databaseName + "-wal", AuditLog.databaseName + "-shm", AuditLog.headName] {
@@ -115,15 +123,32 @@ import WandProtocol
     @Test func aDeletedAndRecreatedLogAndHeadAreCaughtByThePumpsAnchors() throws {
         let original = try filled(4)
         let anchors = [try #require(try original.anchor())]
+        let nonce = try raw().read { db in try String.fetchOne(db, sql: "SELECT nonce FROM audit_log_nonce") }
         removeLogAndHead()
-        // Recreated with fewer rows, under the same key.
+        // Recreated with fewer rows, under the same key: a new log (a new
+        // nonce), and the old log's anchor is named as another log of this
+        // key, ahead of this one (AuditLogNonceTests).
         let shorter = try AuditLog(directory: directory, key: key)
         try shorter.append(record("bolus"))
         try shorter.sealHead()
         #expect(try shorter.verify().intact)
-        #expect(try shorter.verify(anchors: anchors).problems.map(\.kind) == [.anchorBeyondLog])
-        // Recreated with as many rows: the row at the anchored count differs.
+        let replaced = try shorter.verify(anchors: anchors)
+        #expect(replaced.problems.isEmpty && replaced.verdict == .sameKeyOtherLogs)
+        #expect(replaced.sameKeyOtherLogs?.map(\.rowCount) == [4])
+        // Recreated with the old log's nonce put back (the old log id), under
+        // the key, with fewer rows: the anchor is beyond it.
         removeLogAndHead()
+        _ = try AuditLog(directory: directory, key: key)
+        try tamperNonce(nonce)
+        let renamed = try AuditLog(directory: directory, key: key)
+        try renamed.append(record("bolus"))
+        try renamed.sealHead()
+        #expect(renamed.logID == original.logID)
+        #expect(try renamed.verify(anchors: anchors).problems.map(\.kind) == [.anchorBeyondLog])
+        // And with as many rows: the row at the anchored count differs.
+        removeLogAndHead()
+        _ = try AuditLog(directory: directory, key: key)
+        try tamperNonce(nonce)
         let rebuilt = try AuditLog(directory: directory, key: key)
         for index in 1...4 { try rebuilt.append(record("bolus", dose: "\(index)mcg"), at: Date(timeIntervalSince1970: 1)) }
         try rebuilt.sealHead()
@@ -302,8 +327,10 @@ import WandProtocol
     }
 
     @Test func theLogIdIsTheWorkedExamples() throws {
-        let log = try AuditLog(directory: temporaryStateDirectory(), key: try AuditKey(bytes: Array(0x40..<0x60)))
-        // PROTOCOL.md 10.10's log id, computed by scripts/protocol_examples.py.
+        // A log made before the log nonce: PROTOCOL.md 10.10's log id,
+        // computed by scripts/protocol_examples.py (version 2:
+        // AuditLogNonceTests.bothLogIdDerivationsAreTheWorkedExamples).
+        let logID = AuditLogIdentity.logIDv1(key: try AuditKey(bytes: Array(0x40..<0x60)))
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("hardware/PROTOCOL.md").path
         let text = try String(contentsOfFile: path, encoding: .utf8)
@@ -311,7 +338,7 @@ import WandProtocol
         let open = try #require(text[marker.upperBound...].range(of: "```hex\n"))
         let close = try #require(text[open.upperBound...].range(of: "```"))
         let hex = text[open.upperBound..<close.lowerBound].split(whereSeparator: \.isWhitespace)
-        #expect(log.logID == hex.compactMap { UInt8($0, radix: 16) })
+        #expect(logID == hex.compactMap { UInt8($0, radix: 16) })
         #expect(hex.count == 16)
     }
 

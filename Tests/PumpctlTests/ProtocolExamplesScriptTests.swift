@@ -43,7 +43,7 @@ import TestSupport
             printed[String(line[..<colon])] = line[line.index(after: colon)...].filter(\.isHexDigit).uppercased()
         }
         let document = try Self.documentExamples()
-        #expect(printed.count == 31)
+        #expect(printed.count == 33)
         #expect(Set(printed.keys) == Set(document.keys))
         for (name, hex) in printed {
             #expect(document[name] == hex, "PROTOCOL.md example \(name) differs from scripts/protocol_examples.py")

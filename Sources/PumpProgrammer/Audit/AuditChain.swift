@@ -94,14 +94,15 @@ enum AuditChain {
         return String(decoding: text, as: UTF8.self)
     }
 
-    /// The 32 bytes of a MAC text, nil when it is not 64 hex digits.
-    static func bytes(ofHex text: String) -> [UInt8]? {
+    /// The `count` bytes (32: a MAC) of a lower-case hex text, nil when it
+    /// is not 2 x `count` hex digits.
+    static func bytes(ofHex text: String, count: Int = 32) -> [UInt8]? {
         let utf8 = Array(text.utf8)
-        guard utf8.count == 64 else { return nil }
+        guard utf8.count == 2 * count else { return nil }
         var result: [UInt8] = []
-        result.reserveCapacity(32)
+        result.reserveCapacity(count)
         var index = 0
-        while index < 64 {
+        while index < utf8.count {
             guard let high = nibble(utf8[index]), let low = nibble(utf8[index + 1]) else { return nil }
             result.append(high << 4 | low)
             index += 2

@@ -29,6 +29,9 @@ public final class AuditLog: Sendable {
     let database: DatabasePool
     let headPath: FilePath
     let key: AuditKey
+    /// Which log this is (`AuditLogIdentity`): read once, when the log is
+    /// opened, since the nonce is fixed when the database is made.
+    let identity: AuditLogIdentity
     /// Whose pump each row is about: the patient record of the row's pump
     /// is put on the row.
     private let patients: PatientRecords
@@ -77,6 +80,7 @@ public final class AuditLog: Sendable {
             throw .storage("the audit log at \(directory.file(Self.databaseName)) cannot be used: \(error.description)")
         }
         let pool: DatabasePool
+        let identity: AuditLogIdentity
         do {
             pool = try DatabasePool(path: directory.file(Self.databaseName).string, configuration: configuration)
             // GRDB turns WAL on after `prepareDatabase` and sets synchronous
@@ -85,10 +89,12 @@ public final class AuditLog: Sendable {
             // on the pool's one writer connection.
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(pool)
+            identity = try pool.read { db in try AuditLogIdentity.read(db) }
         } catch {
             throw .storage("the audit log at \(directory.file(Self.databaseName)) could not be opened: \(error)")
         }
         database = pool
+        self.identity = identity
         if let key {
             self.key = key
         } else {
@@ -145,6 +151,9 @@ public final class AuditLog: Sendable {
                 CREATE INDEX audit_entry_command_id ON audit_entry (command_id);
                 """)
         }
+        // A new log's nonce, so that two logs under one audit key have two
+        // log ids (`AuditLogIdentity`); a log with rows keeps log id v1.
+        migrator.registerMigration("v3-log-nonce") { db in try AuditLogIdentity.migrate(db) }
         return migrator
     }
 
@@ -187,6 +196,7 @@ public final class AuditLog: Sendable {
         prepared.reserveCapacity(records.count)
         for record in records { prepared.append(try withPatient(record)) }
         let key = self.key.symmetric
+        let genesis = identity.genesis(key: self.key)
         let stamp = Self.format(time)
         let written: [AuditEntry]
         do {
@@ -195,7 +205,7 @@ public final class AuditLog: Sendable {
                 defer { if durability == .deferred { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
                 var inserted: [AuditEntry] = []
                 try db.inTransaction {
-                    inserted = try Self.insert(prepared, key: key, stamp: stamp, into: db)
+                    inserted = try Self.insert(prepared, key: key, genesis: genesis, stamp: stamp, into: db)
                     return .commit
                 }
                 return inserted
@@ -210,12 +220,12 @@ public final class AuditLog: Sendable {
     }
 
     /// The rows of one append, chained and MAC'd, inside its transaction.
-    private static func insert(_ prepared: [AuditRecord], key: SymmetricKey, stamp: String,
+    private static func insert(_ prepared: [AuditRecord], key: SymmetricKey, genesis: String, stamp: String,
                                into db: Database) throws -> [AuditEntry] {
         do {
             do {
                 let last = try Row.fetchOne(db, sql: "SELECT sequence, hash FROM audit_entry ORDER BY sequence DESC LIMIT 1")
-                var previousHash: String = last?["hash"] ?? AuditChain.genesis
+                var previousHash: String = last?["hash"] ?? genesis
                 var sequence: Int64 = last?["sequence"] ?? 0
                 var canonical: [UInt8] = []
                 var entries: [AuditEntry] = []
@@ -386,22 +396,39 @@ public final class AuditLog: Sendable {
         var anchored: [Int64: [UInt8]] = [:]
         // Only this log's anchors are judged: another laptop's log anchors
         // the same pump under its own id and is counted, never compared.
+        // Another log made with this audit key (the key copied, or this log
+        // started afresh over an earlier one) is not compared either, and
+        // is reported by name (`sameKeyOtherLogs`): never passed over.
         let own = logID
         var otherLogs = 0
-        for anchor in anchors ?? [] where anchor.rowCount > 0 && anchor.rowCount <= UInt64(Int64.max) {
-            guard anchor.logID == own else {
+        var ownNewest: Int?
+        var sameKeyAnchors: [(index: Int, anchor: AuditAnchor)] = []
+        for (index, anchor) in (anchors ?? []).enumerated()
+        where anchor.rowCount > 0 && anchor.rowCount <= UInt64(Int64.max) {
+            if anchor.logID == own {
+                if ownNewest == nil { ownNewest = index }
+                anchored[Int64(anchor.rowCount)] = anchor.rowMAC
+            } else if isSameKeyOtherLog(anchor.logID) {
+                sameKeyAnchors.append((index, anchor))
+            } else {
                 otherLogs += 1
-                continue
             }
-            anchored[Int64(anchor.rowCount)] = anchor.rowMAC
+        }
+        var sameKey: [AuditVerification.SameKeyLog] = []
+        for (index, anchor) in sameKeyAnchors where !sameKey.contains(where: { $0.logID == AuditChain.hex(anchor.logID) }) {
+            // The pump reports its anchors newest first: one before this
+            // log's newest was recorded after it (or this log has none).
+            sameKey.append(.init(logID: AuditChain.hex(anchor.logID), rowCount: anchor.rowCount,
+                                 anchorNewer: ownNewest.map { index < $0 } ?? true, commands: []))
         }
         let head = readHead()
         let key = self.key.symmetric
+        let genesis = identity.genesis(key: self.key)
         do {
             try database.read { db in
                 var canonical: [UInt8] = []
                 canonical.reserveCapacity(1024)
-                var previousMAC = AuditChain.genesis
+                var previousMAC = genesis
                 var expectedSequence: Int64 = 1
                 let rows = try Row.fetchCursor(db, sql: """
                     SELECT sequence, time, operator, second_operator, pump_serial, command, phase, command_id,
@@ -420,7 +447,9 @@ public final class AuditLog: Sendable {
                     }
                     if !AuditChain.same(stored.previousMAC, previousMAC) {
                         problems.append(.init(sequence: stored.sequence, kind: .chainBroken,
-                                              problem: "does not follow the row before it (deleted, renumbered or reordered rows)"))
+                                              problem: stored.sequence == 1
+                                                ? "does not follow from this log's nonce (the log nonce or the first row was changed, or rows of another log were put in)"
+                                                : "does not follow the row before it (deleted, renumbered or reordered rows)"))
                     }
                     AuditChain.canonical(stored, into: &canonical)
                     if !AuditChain.same(AuditChain.mac(of: canonical, key: key), mac) {
@@ -461,6 +490,9 @@ public final class AuditLog: Sendable {
                 unsealedRows = Int(clamping: lastSequence - head.sequence)
             }
         }
+        for id in pumpCommands where !isOwnCommand(id) {
+            attribute(id, toSameKeyLogs: &sameKey)
+        }
         for id in pumpCommands where isOwnCommand(id) {
             let rows: [AuditEntry]
             do { rows = try entries(commandID: id.description) } catch {
@@ -478,40 +510,67 @@ public final class AuditLog: Sendable {
         let unwitnessed = anchors.map { _ in Int(clamping: max(0, judged - newestAnchored)) }
         return AuditVerification(entries: count, problems: problems.sorted { ($0.sequence ?? 0) < ($1.sequence ?? 0) },
                                  unsealedRows: unsealedRows, anchorsChecked: anchors.map { _ in anchored.count },
-                                 unwitnessedRows: unwitnessed, otherLogsAnchors: anchors.map { _ in otherLogs })
+                                 unwitnessedRows: unwitnessed, otherLogsAnchors: anchors.map { _ in otherLogs },
+                                 sameKeyOtherLogs: anchors == nil && sameKey.isEmpty ? nil : sameKey,
+                                 logID: AuditChain.hex(own))
+    }
+
+    /// Whether `id` names another log made with this audit key: a version 2
+    /// id whose tag verifies under the key, or the key's version 1 id when
+    /// this log is a version 2 one.
+    func isSameKeyOtherLog(_ id: [UInt8]) -> Bool {
+        guard id != logID else { return false }
+        return id == AuditLogIdentity.logIDv1(key: key) || AuditLogIdentity.nonce(ofLogID: id, key: key) != nil
+    }
+
+    /// Lists a command of the pump's record under the same-key log that
+    /// made it: one whose anchor the pump holds, or the key's version 1 log
+    /// (whose id needs no anchor to be known). A command of a same-key log
+    /// the pump holds no anchor of cannot be told from another key's.
+    private func attribute(_ id: CommandID, toSameKeyLogs logs: inout [AuditVerification.SameKeyLog]) {
+        for index in logs.indices {
+            guard let logID = AuditChain.bytes(ofHex: logs[index].logID, count: RecordAuditAnchor.logIDLength),
+                  AuditLogIdentity.isCommand(id, of: logID, key: key) else { continue }
+            if !logs[index].commands.contains(id.description) { logs[index].commands.append(id.description) }
+            return
+        }
+        let version1 = AuditLogIdentity.logIDv1(key: key)
+        guard version1 != logID, AuditLogIdentity.isCommand(id, of: version1, key: key) else { return }
+        logs.append(.init(logID: AuditChain.hex(version1), rowCount: nil, anchorNewer: nil, commands: [id.description]))
     }
 
     /// A fresh command id this log can later recognise as its own: 8 random
-    /// bytes, then the first 8 bytes of HMAC-SHA256(audit key, "PumpWand
-    /// command id v1" || those 8). The pump treats it as any 16 bytes; a
-    /// host with the key can tell, from the pump's own command record, that
-    /// a command it sent is missing from its log (rows cut, or an old head
-    /// copied back over a shortened log), which no anchor shows when the
-    /// close that carried it was lost.
+    /// bytes, then an 8-byte tag under the audit key that names this log
+    /// (`AuditLogIdentity.commandTag`: for a log made before the nonce, as
+    /// it always was). The pump treats it as any 16 bytes; a host with the
+    /// key can tell, from the pump's own command record, that a command it
+    /// sent is missing from its log (rows cut, or an old head copied back
+    /// over a shortened log), which no anchor shows when the close that
+    /// carried it was lost, and that a command was another same-key log's.
     public func taggedCommandID() -> CommandID {
+        let own = logID
         while true {
             var generator = SystemRandomNumberGenerator()
-            let nonce = (0..<8).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-            if let id = CommandID(bytes: nonce + commandTag(nonce)) { return id }
+            let random = (0..<8).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+            if let id = CommandID(bytes: random + AuditLogIdentity.commandTag(random: random, logID: own, key: key)) {
+                return id
+            }
         }
     }
 
-    /// Whether `id` was made by `taggedCommandID()` under this log's key.
+    /// Whether `id` was made by `taggedCommandID()` of this log.
     public func isOwnCommand(_ id: CommandID) -> Bool {
-        let nonce = Array(id.bytes.prefix(8))
-        return AuditChain.same(AuditChain.hex(commandTag(nonce)), AuditChain.hex(Array(id.bytes.suffix(8))))
+        AuditLogIdentity.isCommand(id, of: logID, key: key)
     }
 
-    private func commandTag(_ nonce: [UInt8]) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: Array("PumpWand command id v1".utf8) + nonce, using: key.symmetric).prefix(8))
-    }
-
-    /// Which log this is, for the pump's anchors: the first 16 bytes of
-    /// HMAC-SHA256(audit key, "PumpWand audit log id v1"). It names the log
-    /// (so each laptop's anchors are its own) without revealing the key.
+    /// Which log this is, for the pump's anchors (`AuditLogIdentity`): for
+    /// a log made before the nonce, the first 16 bytes of
+    /// HMAC-SHA256(audit key, "PumpWand audit log id v1"); since, its nonce
+    /// (8) and the first 8 bytes of HMAC-SHA256(audit key, "PumpWand audit
+    /// log id v2" || nonce). It names the log (so each laptop's anchors are
+    /// its own, even under one copied key) without revealing the key.
     public var logID: [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: Array("PumpWand audit log id v1".utf8), using: key.symmetric)
-            .prefix(RecordAuditAnchor.logIDLength))
+        identity.logID(key: key)
     }
 
     /// The writer's `PRAGMA synchronous` (2 is FULL), for the tests.

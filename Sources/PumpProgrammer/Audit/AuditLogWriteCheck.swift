@@ -17,6 +17,9 @@ extension AuditLog {
     /// sealing left them, and they are genuine.
     public func checkBeforeWriting() throws(AuditError) {
         if checkedForWriting.withLock({ $0 }) { return }
+        if case let .damaged(text) = identity {
+            throw .tampered(kind: .chainBroken, detail: "the log's nonce (\(text)) is not 16 hex digits: it was changed, so no row can follow from it")
+        }
         let headFilePresent = AtomicFile.exists(headPath)
         let head = readHead()
         let key = self.key.symmetric

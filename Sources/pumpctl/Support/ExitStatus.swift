@@ -17,6 +17,12 @@ enum ExitStatus: Int32, CaseIterable, Sendable {
     case uncertain = 75
     case deviceFault = 76
     case permissionDenied = 77
+    /// `audit verify --pump`: this log verifies, but the pump holds anchors
+    /// or commands of another log made with the same audit key (the key
+    /// copied to another computer, or this log started afresh over an
+    /// earlier one). Not 76: this log is not found tampered; not 0: the
+    /// pump's record of this computer's visits is not this log's alone.
+    case sameKeyOtherLog = 78
     /// `interrogate` read a pump that is not delivering drug (stopped, an
     /// alarm that stops delivery, a refill left begun, an unprimed line).
     case notDelivering = 79
@@ -80,6 +86,7 @@ extension ExitStatus {
         case .uncertain: return "uncertain"
         case .deviceFault: return "device_fault"
         case .permissionDenied: return "permission_denied"
+        case .sameKeyOtherLog: return "same_key_other_log"
         case .notDelivering: return "not_delivering"
         case .reservoirUnknown: return "reservoir_unknown"
         case .cancelled: return "cancelled"
