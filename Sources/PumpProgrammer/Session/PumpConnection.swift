@@ -164,6 +164,23 @@ public actor PumpConnection {
         return result
     }
 
+    /// After a sealed request met silence with no word from the wand:
+    /// whether the pump is there and answering, only not to this session.
+    /// A pump takes requests from one session at a time, and another
+    /// host's opening ends the one it held, whose requests it then drops
+    /// without a reply (PROTOCOL.md 6.4, 7.1 rule 4), which reads like a
+    /// pump out of range. A fresh handshake under this session's key tells
+    /// the two apart and changes nothing at the pump: it stays pending
+    /// there, and it is forgotten here at once, so no later request of
+    /// this run confirms it and takes the pump back from the other host.
+    func answersOnlyAnotherSession() async -> Bool {
+        let candidate = PumpKeyCandidate(serial: pumpSerial, key: key)
+        let probe = await channel.openSession(candidates: [candidate])
+        guard case .success(let session) = probe else { return false }
+        await channel.dropSession()
+        return session.pumpSerial == pumpSerial
+    }
+
     /// The pump took a new key (a re-key's receipt): a session opened
     /// afresh later in this run (after the idle refresh time) uses it.
     func rekeyed(to bytes: [UInt8]) {

@@ -186,7 +186,7 @@ enum PumpSession {
         case .notFound, .pumpNotInRange, .wrongPump: .notFound
         // 74 is a promise that the command did not take effect: only when
         // the ledger shows nothing was carried out.
-        case .communication: changed ? .changedNotVerified : .communicationFailure
+        case .communication, .sessionTakenOver: changed ? .changedNotVerified : .communicationFailure
         case .notVerified: .changedNotVerified
         case .uncertain, .unresolved: .uncertain
         case .deviceFault: .deviceFault
@@ -220,6 +220,7 @@ enum PumpSession {
         case .notVerified: "not_verified"
         case .staleReview: "stale_review"
         case .cancelled: "cancelled"
+        case .sessionTakenOver: "session_taken_over"
         case .wrongPump: "wrong_pump"
         case .deviceFault: "device_fault"
         case .storage: "storage"
@@ -268,7 +269,7 @@ enum PumpSession {
         try await run(global, session) { programmer throws(ProgrammerError) in
             let plan = try await programmer.plan(command)
             shown(plan)
-            if !global.json { Output.note(PlanText.describe(plan, simulated: global.simulator)) }
+            if !global.json { Output.note(PlanText.describe(plan, simulated: global.simulator, overrides: overrides)) }
             if dryRun { return (plan, nil) }
             _ = try await programmer.preflight(plan, overrides: overrides)
             let confirmation: Confirmation = plan.unchanged
