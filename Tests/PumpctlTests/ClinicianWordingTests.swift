@@ -17,6 +17,9 @@ import WandProtocol
         #expect(text.contains("OVERRIDDEN withdrawal.risk: stopping baclofen risks withdrawal"), "\(text)")
         #expect(text.contains("the audit log records this reason for overriding it: \"catheter revision\""), "\(text)")
         #expect(!text.contains("needs --override"), "\(text)")
+        let residual = Finding(code: .refillResidualDiscrepancy, severity: .soft, message: "the residual differs from the expected one")
+        let acknowledged = PlanText.findingLines([ReviewedFinding(finding: residual, disposition: .acknowledged(reason: "catheter patency confirmed"))])
+        #expect(acknowledged.joined().contains("the audit log records this reason for going ahead: \"catheter patency confirmed\""), "\(acknowledged)")
         let needed = PlanText.findingLines([ReviewedFinding(finding: warning, disposition: .needsOverride)])
         #expect(needed == ["WARNING withdrawal.risk: stopping baclofen risks withdrawal (needs --override withdrawal.risk=REASON)"])
     }

@@ -14,7 +14,7 @@ public struct ReviewedFinding: Sendable, Equatable {
         /// Overridden by the technician; `reason` is what the audit log
         /// records (trimmed, as `ValidationReport.accepting` keeps it).
         case overridden(reason: String)
-        /// Overridden, but the reason says nothing (`Override.reasonCarriesWords`):
+        /// Overridden or acknowledged, but the reason says nothing (`Override.reasonCarriesWords`):
         /// the checks will refuse it. The text is not repeated, since a
         /// reason that fails the rule may hold control characters.
         case reasonRefused
@@ -41,7 +41,7 @@ extension ChangePlan {
         for finding in findings.warnings {
             let disposition: ReviewedFinding.Disposition
             if let own = acknowledged.first(where: { $0.code == finding.code }) {
-                disposition = .acknowledged(reason: own.recordedReason)
+                disposition = Override.reasonCarriesWords(own.reason) ? .acknowledged(reason: own.recordedReason) : .reasonRefused
             } else if let given = overrides.first(where: { $0.code == finding.code }) {
                 disposition = Override.reasonCarriesWords(given.reason)
                     ? .overridden(reason: given.recordedReason) : .reasonRefused

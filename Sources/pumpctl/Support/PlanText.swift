@@ -99,11 +99,10 @@ enum PlanText {
     }
 
     /// Every finding as the review shows it: a refusal, a warning that
-    /// needs an override, or the rule overridden and the reason recorded.
-    /// Those the request acknowledges itself (a refill's discrepancy) are
-    /// shown by the plan's own lines.
+    /// needs an override, or the rule overridden (or acknowledged by the
+    /// request itself, a refill's discrepancy) and the reason recorded.
     static func findingLines(_ reviewed: [ReviewedFinding]) -> [String] {
-        reviewed.compactMap { item in
+        reviewed.map { item in
             let finding = item.finding
             switch item.disposition {
             case .refuses:
@@ -114,8 +113,8 @@ enum PlanText {
                 return "OVERRIDDEN \(finding.code): \(finding.message)\n  the audit log records this reason for overriding it: \"\(reason)\""
             case .reasonRefused:
                 return "WARNING \(finding.code): \(finding.message) (the reason given with --override \(finding.code) says nothing: give one in words)"
-            case .acknowledged:
-                return nil
+            case .acknowledged(let reason):
+                return "ACKNOWLEDGED \(finding.code): \(finding.message)\n  the audit log records this reason for going ahead: \"\(reason)\""
             }
         }
     }
