@@ -50,6 +50,21 @@ import WandProtocol
         _ = try await second.interrogate()
     }
 
+    @Test func theProbeKeepsTheSessionThisProgrammerHolds() async throws {
+        let visit = SimulatedVisit()
+        let programmer = try await visit.programmer()
+        // Both replies to a read lost on the link while the pump kept this
+        // session: the probe is answered, so the technician is told of a
+        // possible other programmer and of lost replies; the session this
+        // programmer holds is still the pump's, and the next read is answered.
+        visit.transport.loseFrames(replies: [1, 2])
+        let error = await failure { try await programmer.interrogate() }
+        #expect(error == .sessionTakenOver(.interrogate))
+        #expect(error?.description.contains("its replies were lost") == true)
+        _ = try await programmer.interrogate()
+        #expect(await programmer.connection.sessionsOpened == 1)
+    }
+
     @Test func silenceWithoutAnAnsweringPumpIsStillNoAnswer() async throws {
         let visit = SimulatedVisit()
         let programmer = try await visit.programmer()

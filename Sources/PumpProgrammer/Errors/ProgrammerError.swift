@@ -91,7 +91,7 @@ public enum ProgrammerError: Error, Equatable, Sendable, CustomStringConvertible
         case .cancelled:
             return "Cancelled."
         case let .sessionTakenOver(opcode):
-            return "The pump is in range but no longer answers this session (\(opcode) went unanswered, while a new session request was answered): another programmer, such as a pumpctl on another laptop, opened a session with the pump meanwhile, or the pump restarted. Close the other programmer's pumpctl, or wait until it is done, then give the command again; this run sends nothing more to the pump."
+            return "The pump is in range but no longer answers this session (\(opcode) went unanswered, while a new session request was answered): another programmer, such as a pumpctl on another laptop, opened a session with the pump meanwhile, or the pump restarted. Close the other programmer's pumpctl, or wait until it is done, then give the command again; this run sends nothing more to the pump. If no other programmer is near the pump, its replies were lost: hold the wand over the pump and give the command again."
         case let .wrongPump(found, expected):
             return "The pump in range is \(found), not \(expected) from the patient record. Check the patient and the pump."
         case let .deviceFault(message):

@@ -19,6 +19,8 @@ public actor PumpConnection {
     /// (the new one once a re-key's receipt is in).
     private var key: PumpKey
     private var lastExchange = ContinuousClock.now
+    /// The exchange layer's timing, for a probe's channel (`answersOnlyAnotherSession`).
+    private let policy: RetryPolicy
     /// Sessions opened on this connection: 1 after `open`, one more at
     /// every idle refresh. A reading taken under an earlier number came
     /// from a session another programmer may have followed.
@@ -31,7 +33,8 @@ public actor PumpConnection {
     static let refreshAfter: Duration = .seconds(90)
 
     private init(channel: WandChannel, transport: any WandTransport, wandInfo: WandInfo, pumpSerial: String,
-                 key: PumpKey, keyRole: PumpKeyring.Role) {
+                 key: PumpKey, keyRole: PumpKeyring.Role, policy: RetryPolicy) {
+        self.policy = policy
         self.channel = channel
         self.transport = transport
         self.wandInfo = wandInfo
@@ -71,7 +74,7 @@ public actor PumpConnection {
             }
             let used = held[session.candidateIndex]
             return PumpConnection(channel: channel, transport: transport, wandInfo: info, pumpSerial: session.pumpSerial,
-                                  key: used.candidate.key, keyRole: used.role)
+                                  key: used.candidate.key, keyRole: used.role, policy: policy)
         case .failure(.rejected(.unknownPump)) where !keyring.demoRefused.isEmpty:
             let serials = keyring.demoRefused.sorted().joined(separator: ", ")
             throw .refusedByPolicy("No key held here opens the pump in range. The keys for \(serials) came from a DEMO-signed bundle, whose signer is published, and are not used for a pump that is not simulated: for wandsim or a bench pump give --allow-demo-keys; a patient's pump needs the manufacturer's bundle")
@@ -171,13 +174,14 @@ public actor PumpConnection {
     /// without a reply (PROTOCOL.md 6.4, 7.1 rule 4), which reads like a
     /// pump out of range. A fresh handshake under this session's key tells
     /// the two apart and changes nothing at the pump: it stays pending
-    /// there, and it is forgotten here at once, so no later request of
-    /// this run confirms it and takes the pump back from the other host.
+    /// there, and it is made on a channel of its own that is dropped at
+    /// once, so no later request of this run confirms it and takes the
+    /// pump back from the other host, and this connection keeps the
+    /// session it holds (replies lost on a poor link find it still there).
     func answersOnlyAnotherSession() async -> Bool {
-        let candidate = PumpKeyCandidate(serial: pumpSerial, key: key)
-        let probe = await channel.openSession(candidates: [candidate])
-        guard case .success(let session) = probe else { return false }
-        await channel.dropSession()
+        let probe = WandChannel(link: TransportFrameLink(transport: transport), policy: policy)
+        let opened = await probe.openSession(candidates: [PumpKeyCandidate(serial: pumpSerial, key: key)])
+        guard case .success(let session) = opened else { return false }
         return session.pumpSerial == pumpSerial
     }
 
