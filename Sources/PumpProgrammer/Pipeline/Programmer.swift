@@ -233,7 +233,7 @@ public actor Programmer {
             // answering another programmer's session instead of this one.
             if linkError == nil, wandSaid == nil, await connection.answersOnlyAnotherSession() {
                 try? record(command: "\(request.opcode)", phase: .event, outcome: .noReply,
-                            detail: "\(why); a new session request was answered: the pump's session is another programmer's")
+                            detail: "\(why); a new session request was answered: most likely another programmer holds the pump's session")
                 throw .sessionTakenOver(request.opcode)
             }
             try? record(command: "\(request.opcode)", phase: .event, outcome: .noReply, detail: why)
