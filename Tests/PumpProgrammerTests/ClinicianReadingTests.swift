@@ -94,6 +94,30 @@ import WandProtocol
         #expect(await programmer.effect == .nothingSent)
     }
 
+    @Test func ctrlCWhileTheSessionOpeningIsRetriedIsACancellation() async throws {
+        let visit = SimulatedVisit()
+        // The pump hears the opening, but its answers are lost.
+        visit.transport.with { $0.inject(.dropAllResponses) }
+        let keyring = PumpKeyring(anySerial: PumpIdentity.demoKey)
+        let policy = RetryPolicy(attemptTimeout: .milliseconds(60), maximumAttempts: 2)
+        do {
+            _ = try await PumpConnection.open(transport: visit.transport, keyring: keyring, policy: policy, interrupted: { true })
+            Issue.record("a session opened although no answer came")
+        } catch {
+            #expect(error == .cancelled)
+        }
+        // Without Ctrl-C the same silence is no pump answering.
+        do {
+            _ = try await PumpConnection.open(transport: visit.transport, keyring: keyring, policy: policy, interrupted: { false })
+            Issue.record("a session opened although no answer came")
+        } catch {
+            guard case .notFound = error else {
+                Issue.record("silence at the opening is no pump answering, not \(error)")
+                return
+            }
+        }
+    }
+
     @Test func ctrlCWhileALostStopIsRetriedIsACancellationWhoseOutcomeStaysUnknown() async throws {
         let visit = SimulatedVisit()
         let transport = visit.transport

@@ -48,8 +48,11 @@ public actor PumpConnection {
     /// exchange where a visit used to start with two. The wand is asked
     /// separately only when its info did not come: a lost answer, or a
     /// failed opening that must say whether the wand or the pump is silent.
+    /// `interrupted` is read once an opening got no answer: Ctrl-C while
+    /// it was retried ends it as cancelled, not as a pump out of range.
     public static func open(transport: any WandTransport, keyring: PumpKeyring,
-                            policy: RetryPolicy = .standard) async throws(ProgrammerError) -> PumpConnection {
+                            policy: RetryPolicy = .standard,
+                            interrupted: @Sendable () -> Bool = { false }) async throws(ProgrammerError) -> PumpConnection {
         let channel = WandChannel(link: TransportFrameLink(transport: transport), policy: policy)
         // The pump names its key only by a blinded id: every key held is
         // offered, and the one whose id matches opens the session (the
@@ -57,6 +60,8 @@ public actor PumpConnection {
         // of the key that matched says whether the pump took the new key).
         let held = keyring.handshakeCandidates
         let result = await channel.openSession(candidates: held.map(\.candidate), askingWandInfo: true)
+        // A handshake changes nothing at the pump, so nothing is left to say about it.
+        if case .failure(let failure) = result, failure.unanswered, interrupted() { throw .cancelled }
         let info: WandInfo
         if let came = await channel.wandInfoWithSession {
             info = came
@@ -201,5 +206,15 @@ public actor PumpConnection {
         let sent = await channel.sendWithoutReply(.closeSession(CloseSession(anchor: anchor)))
         await transport.close()
         return sent
+    }
+}
+
+extension SessionOpenError {
+    /// No answer came (not sent, or silence), as against an answer that was refused or failed its checks.
+    var unanswered: Bool {
+        switch self {
+        case .notSent, .noReply: return true
+        case .rejected: return false
+        }
     }
 }

@@ -104,7 +104,8 @@ enum PumpSession {
         let result: Result<T, ProgrammerError>
         var effect = PumpEffect.nothingSent
         do {
-            let connection = try await PumpConnection.open(transport: transport, keyring: keyring)
+            let connection = try await PumpConnection.open(transport: transport, keyring: keyring,
+                                                           interrupted: { Interruption.requested })
             // A key from a DEMO bundle (allowed by --allow-demo-keys) is test
             // data: marked as the published demo key is.
             let openedSerial = await connection.pumpSerial
