@@ -161,6 +161,26 @@ import TestSupport
         #expect(flex.stdout.contains("\"dose\" : {"), "\(flex.stdout)")
     }
 
+    /// A warning overridden on the command line carries, in the review's
+    /// JSON, the reason the audit log will record; one not overridden does not.
+    @Test func anOverriddenWarningCarriesItsReasonInTheReview() async throws {
+        let file = stateDir + "/baclofen-600.json"
+        let text = try String(contentsOfFile: Self.prescriptions + "/baclofen-continuous-450.json", encoding: .utf8)
+        try text.replacingOccurrences(of: "450mcg/day", with: "600mcg/day").write(toFile: file, atomically: true, encoding: .utf8)
+        func warnings(_ result: PumpctlRun.Result) throws -> [[String: Any]] {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            return try #require(object["warnings"] as? [[String: Any]])
+        }
+        let plain = try await pumpctl(["program", file, "--dry-run"])
+        try await expectConforms(plain, "program-dry-run.json")
+        let unreasoned = try warnings(plain)
+        #expect(unreasoned.map { $0["code"] as? String } == ["titration.above-limit"], "\(plain.stdout)")
+        #expect(unreasoned.allSatisfy { $0["override_reason"] == nil })
+        let overridden = try await pumpctl(["program", file, "--dry-run", "--override", "titration.above-limit= consultant order today "])
+        try await expectConforms(overridden, "program-dry-run.json")
+        #expect(try warnings(overridden).first?["override_reason"] as? String == "consultant order today", "\(overridden.stdout)")
+    }
+
     /// The refill gives its report files once, as `reports`, like program.
     @Test func theRefillNamesItsReportsOnce() async throws {
         let refill = try await pumpctl(["--yes", "refill", "--withdrawn", "12mL", "--added", "18mL", "--concentration", "2000mcg/mL"])

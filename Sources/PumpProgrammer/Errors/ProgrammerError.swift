@@ -35,8 +35,13 @@ public enum ProgrammerError: Error, Equatable, Sendable, CustomStringConvertible
     /// The pump changed between the review and the send (another
     /// programmer, or the pump itself): the review no longer describes it.
     case staleReview(changed: [String])
-    /// The technician cancelled: at the prompt, or Ctrl-C between steps.
+    /// The technician cancelled: at the prompt, Ctrl-C between steps, or
+    /// Ctrl-C while an exchange was retried and no answer came.
     case cancelled
+    /// The pump answered a fresh session request but not this session's
+    /// `opcode`: another programmer opened a session with it (or it
+    /// restarted) and it no longer takes this session's requests.
+    case sessionTakenOver(PumpOpcode)
     /// The pump in range is not the patient's.
     case wrongPump(found: String, expected: String)
     /// The pump or wand answered in a way that shows a fault (read-back
@@ -85,6 +90,8 @@ public enum ProgrammerError: Error, Equatable, Sendable, CustomStringConvertible
             return "The pump changed since it was reviewed (\(changed.joined(separator: ", "))), perhaps by another programmer. Review it again."
         case .cancelled:
             return "Cancelled."
+        case let .sessionTakenOver(opcode):
+            return "The pump is in range but no longer answers this session (\(opcode) went unanswered, while a new session request was answered): another programmer, such as a pumpctl on another laptop, opened a session with the pump meanwhile, or the pump restarted. Close the other programmer's pumpctl, or wait until it is done, then give the command again; this run sends nothing more to the pump. If no other programmer is near the pump, its replies were lost: hold the wand over the pump and give the command again."
         case let .wrongPump(found, expected):
             return "The pump in range is \(found), not \(expected) from the patient record. Check the patient and the pump."
         case let .deviceFault(message):

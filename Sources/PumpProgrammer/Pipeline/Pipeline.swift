@@ -207,6 +207,14 @@ extension Programmer {
                 if anyExecuted, !Self.leavesOutcomeUnknown(error) {
                     try? await abandon(plan, reason: error.description)
                 }
+                // Ctrl-C while the step was retried and no answer came: the
+                // technician stopped it. What the pump was left in (an
+                // unknown outcome stays pending) is the ledger's to say.
+                if context.interrupted(), Self.endedUnanswered(error) {
+                    try? record(command: command, phase: .event, parameters: plan.parameters, outcome: .cancelled,
+                                detail: "Ctrl-C while \(step.kind.rawValue) was retried: \(error.description)")
+                    throw .cancelled
+                }
                 throw error
             }
         }
@@ -225,7 +233,12 @@ extension Programmer {
             } catch {
                 var after = readAfter
                 if report == nil { after = try? await readStatus() }
-                _ = writeReport(plan, status: after ?? plan.before, overrides: accepted.overridden, verified: false)
+                // A report in hand means the read came and readBack threw:
+                // the pump holds another prescription than the one written.
+                var differs = false
+                if report != nil, case .deviceFault = error { differs = true }
+                _ = writeReport(plan, status: after ?? plan.before, overrides: accepted.overridden, verified: false,
+                                readBackDiffers: differs)
                 if case .deviceFault = error {
                     try? clearPendingRecord(last.commandID)
                     throw error
@@ -241,6 +254,15 @@ extension Programmer {
         let paths = plan.writesReport ? writeReport(plan, status: after ?? plan.before, overrides: accepted.overridden, verified: true) : []
         return ChangeResult(plan: plan, replies: replies, after: after, overrides: accepted.overridden, reportPaths: paths,
                             effect: effect)
+    }
+
+    /// Errors of a request that got no answer (silence, a lost link, a
+    /// wand that says the pump is away), as against an answer or a refusal.
+    static func endedUnanswered(_ error: ProgrammerError) -> Bool {
+        switch error {
+        case .communication, .uncertain, .pumpNotInRange, .cancelled: return true
+        default: return false
+        }
     }
 
     static func leavesOutcomeUnknown(_ error: ProgrammerError) -> Bool {

@@ -199,7 +199,15 @@ public actor Programmer {
     /// A request that changes nothing: a lost reply is simply a failure.
     func read(_ request: PumpRequest) async throws(ProgrammerError) -> PumpReply {
         let unreadableBefore = await connection.channel.statistics.malformedReplies
-        switch await connection.send(request) {
+        let result = await connection.send(request)
+        // Ctrl-C while the exchange was retried, and no answer came: the
+        // technician stopped it, whatever the wand or the link did.
+        if Self.unanswered(result), context.interrupted() {
+            try? record(command: "\(request.opcode)", phase: .event, outcome: .cancelled,
+                        detail: "Ctrl-C while the exchange was retried; no answer came")
+            throw .cancelled
+        }
+        switch result {
         case .completed(let reply):
             return reply
         case .refused(let opcode, let refusal):
@@ -211,7 +219,7 @@ public actor Programmer {
         case .unacknowledged(_, _, .pumpNotInRange?):
             // A read changes nothing, so the wand's word is enough to advise.
             throw .pumpNotInRange
-        case .unacknowledged(let attempts, let linkError, _):
+        case .unacknowledged(let attempts, let linkError, let wandSaid):
             // An authenticated reply that does not decode is an answer, just
             // not a readable one: saying "did not answer" would send the
             // technician after the wand's position instead of the pump.
@@ -221,8 +229,24 @@ public actor Programmer {
                 throw .communication(why)
             }
             let why = linkError.map { "the link failed: \($0)" } ?? "no reply after \(attempts) attempts"
+            // Silence the wand said nothing about: the pump may be there,
+            // answering another programmer's session instead of this one.
+            if linkError == nil, wandSaid == nil, await connection.answersOnlyAnotherSession() {
+                try? record(command: "\(request.opcode)", phase: .event, outcome: .noReply,
+                            detail: "\(why); a new session request was answered: most likely another programmer holds the pump's session")
+                throw .sessionTakenOver(request.opcode)
+            }
             try? record(command: "\(request.opcode)", phase: .event, outcome: .noReply, detail: why)
             throw .communication("the pump did not answer \(request.opcode) (\(why))")
+        }
+    }
+
+    /// A request that got no answer: not sent, or sent and unanswered (a
+    /// refusal and a receipt are answers).
+    static func unanswered(_ result: PumpExchangeResult) -> Bool {
+        switch result {
+        case .completed, .refused: return false
+        case .notSent, .unacknowledged: return true
         }
     }
 

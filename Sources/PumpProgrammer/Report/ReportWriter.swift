@@ -6,13 +6,14 @@ import Therapy
 extension Programmer {
     /// Writes the report of a change: what it was, the pump after it, and
     /// whether it was read back. `verified` false says so on the report.
+    /// `readBackDiffers` tells a read-back that found another prescription
+    /// from one that could not be read.
     func writeReport(_ plan: ChangePlan, status: PumpStatus, overrides: [AcceptedPrescription.OverriddenFinding],
-                     verified: Bool) -> [String] {
+                     verified: Bool, readBackDiffers: Bool = false) -> [String] {
         var extra: [SessionReport.Section] = []
+        var verdict: ReportVerdict?
         if !verified {
-            extra.append(.init(title: "NOT VERIFIED", fields: [
-                .init("Outcome", "the pump carried out the change; reading it back failed. The next command reads it back."),
-            ]))
+            verdict = readBackDiffers ? .readBackDiffers : .readBackFailed
         }
         var review: Review?
         var title = "Programming"
@@ -41,7 +42,8 @@ extension Programmer {
         default:
             break
         }
-        return writeReport(title: title, review: review, status: status, overrides: overrides, extra: extra, before: plan.before)
+        return writeReport(title: title, review: review, status: status, overrides: overrides, extra: extra, before: plan.before,
+                           verdict: verdict)
     }
 
     /// Writes the session report (Markdown and HTML) into `reports/` of the
@@ -53,10 +55,19 @@ extension Programmer {
     /// lines; `before` (the pump as read for the plan) is shown beside the
     /// pump after the change.
     func writeReport(title: String, review: Review?, status: PumpStatus, overrides: [AcceptedPrescription.OverriddenFinding],
-                     extra: [SessionReport.Section] = [], before: PumpStatus? = nil) -> [String] {
+                     extra: [SessionReport.Section] = [], before: PumpStatus? = nil, verdict: ReportVerdict? = nil) -> [String] {
         let doseUnit = status.doseRateUnit
         let (patientSection, patient) = patientSection(serial: status.serial)
-        var sections: [SessionReport.Section] = [
+        var sections: [SessionReport.Section] = []
+        // The verdict and what to do come before the patient and the
+        // scheduler's dates: the dates are figured from a pump whose
+        // state this visit could not confirm.
+        if let verdict {
+            sections.append(.init(title: "NOT VERIFIED", fields: [
+                .init("Outcome", verdict.outcome), .init("What to do", verdict.action),
+            ]))
+        }
+        sections += [
             patientSection,
             // What the scheduler books from, first: never the alarm date
             // alone when patient boluses can bring the refill earlier.
@@ -99,7 +110,7 @@ extension Programmer {
                 + (context.secondOperator.map { [.init(role: "Second provider", name: $0)] } ?? [])
                 + [.init(role: "Prescriber", name: patient?.prescriber ?? "-")],
             previousSchedule: before.map { doseSteps($0.prescription, unit: doseUnit) } ?? [],
-            markers: projectionMarkers(status))
+            markers: projectionMarkers(status), verdict: verdict?.headline)
         let stamp = AuditLog.format(context.now()).replacingOccurrences(of: ":", with: "")
         let base = "\(stamp)-\(status.serial)-\(title.lowercased().replacingOccurrences(of: " ", with: "-"))"
         var paths: [String] = []

@@ -76,6 +76,10 @@ public struct SessionReport: Sendable, Equatable {
     public var title: String
     /// The sentence the scheduler must hear, e.g. "Tell the scheduler: low-reservoir alarm on 2027-02-19".
     public var headline: String
+    /// A verdict that must be read before anything else (NOT VERIFIED and
+    /// what to do), above the scheduler's sentence: a reader who stops at
+    /// the first line must not take an unverified change for a booked visit.
+    public var verdict: String?
     public var sections: [Section]
     public var doseUnit: String
     public var schedule: [DoseStep]
@@ -91,8 +95,9 @@ public struct SessionReport: Sendable, Equatable {
     public init(
         title: String, headline: String, sections: [Section], doseUnit: String, schedule: [DoseStep],
         projection: [ReservoirPoint], alarmThresholdML: Double, simulated: Bool, attestations: [Attestation] = [],
-        previousSchedule: [DoseStep] = [], markers: [Marker] = []
+        previousSchedule: [DoseStep] = [], markers: [Marker] = [], verdict: String? = nil
     ) {
+        self.verdict = verdict
         self.previousSchedule = previousSchedule
         self.markers = markers
         self.title = title
@@ -107,7 +112,9 @@ public struct SessionReport: Sendable, Equatable {
     }
 
     public var markdown: String {
-        var lines = ["# \(escapeMarkdown(title))" + (simulated ? " (SIMULATED)" : ""), "", "**\(escapeMarkdown(headline))**", ""]
+        var lines = ["# \(escapeMarkdown(title))" + (simulated ? " (SIMULATED)" : ""), ""]
+        if let verdict { lines += ["**\(escapeMarkdown(verdict))**", ""] }
+        lines += ["**\(escapeMarkdown(headline))**", ""]
         for section in sections {
             lines.append("## \(escapeMarkdown(section.title))")
             lines.append("")
@@ -152,6 +159,7 @@ public struct SessionReport: Sendable, Equatable {
             body += "<p class=\"sim-banner\">SIMULATED: a training record from the simulator, not a patient's.</p>\n"
         }
         body += "<h1>\(escapeHTML(title))\(simulated ? " <span class=\"sim\">SIMULATED</span>" : "")</h1>\n"
+        if let verdict { body += "<p class=\"headline verdict\">\(escapeHTML(verdict))</p>\n" }
         body += "<p class=\"headline\">\(escapeHTML(headline))</p>\n<div class=\"sections\">\n"
         for section in sections {
             body += "<section><h2>\(escapeHTML(section.title))</h2>\n<table>\n"

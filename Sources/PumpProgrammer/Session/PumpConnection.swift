@@ -19,6 +19,8 @@ public actor PumpConnection {
     /// (the new one once a re-key's receipt is in).
     private var key: PumpKey
     private var lastExchange = ContinuousClock.now
+    /// The exchange layer's timing, for a probe's channel (`answersOnlyAnotherSession`).
+    private let policy: RetryPolicy
     /// Sessions opened on this connection: 1 after `open`, one more at
     /// every idle refresh. A reading taken under an earlier number came
     /// from a session another programmer may have followed.
@@ -31,7 +33,8 @@ public actor PumpConnection {
     static let refreshAfter: Duration = .seconds(90)
 
     private init(channel: WandChannel, transport: any WandTransport, wandInfo: WandInfo, pumpSerial: String,
-                 key: PumpKey, keyRole: PumpKeyring.Role) {
+                 key: PumpKey, keyRole: PumpKeyring.Role, policy: RetryPolicy) {
+        self.policy = policy
         self.channel = channel
         self.transport = transport
         self.wandInfo = wandInfo
@@ -45,8 +48,11 @@ public actor PumpConnection {
     /// exchange where a visit used to start with two. The wand is asked
     /// separately only when its info did not come: a lost answer, or a
     /// failed opening that must say whether the wand or the pump is silent.
+    /// `interrupted` is read once an opening got no answer: Ctrl-C while
+    /// it was retried ends it as cancelled, not as a pump out of range.
     public static func open(transport: any WandTransport, keyring: PumpKeyring,
-                            policy: RetryPolicy = .standard) async throws(ProgrammerError) -> PumpConnection {
+                            policy: RetryPolicy = .standard,
+                            interrupted: @Sendable () -> Bool = { false }) async throws(ProgrammerError) -> PumpConnection {
         let channel = WandChannel(link: TransportFrameLink(transport: transport), policy: policy)
         // The pump names its key only by a blinded id: every key held is
         // offered, and the one whose id matches opens the session (the
@@ -54,6 +60,8 @@ public actor PumpConnection {
         // of the key that matched says whether the pump took the new key).
         let held = keyring.handshakeCandidates
         let result = await channel.openSession(candidates: held.map(\.candidate), askingWandInfo: true)
+        // A handshake changes nothing at the pump, so nothing is left to say about it.
+        if case .failure(let failure) = result, failure.unanswered, interrupted() { throw .cancelled }
         let info: WandInfo
         if let came = await channel.wandInfoWithSession {
             info = came
@@ -71,7 +79,7 @@ public actor PumpConnection {
             }
             let used = held[session.candidateIndex]
             return PumpConnection(channel: channel, transport: transport, wandInfo: info, pumpSerial: session.pumpSerial,
-                                  key: used.candidate.key, keyRole: used.role)
+                                  key: used.candidate.key, keyRole: used.role, policy: policy)
         case .failure(.rejected(.unknownPump)) where !keyring.demoRefused.isEmpty:
             let serials = keyring.demoRefused.sorted().joined(separator: ", ")
             throw .refusedByPolicy("No key held here opens the pump in range. The keys for \(serials) came from a DEMO-signed bundle, whose signer is published, and are not used for a pump that is not simulated: for wandsim or a bench pump give --allow-demo-keys; a patient's pump needs the manufacturer's bundle")
@@ -164,6 +172,24 @@ public actor PumpConnection {
         return result
     }
 
+    /// After a sealed request met silence with no word from the wand:
+    /// whether the pump is there and answering, only not to this session.
+    /// A pump takes requests from one session at a time, and another
+    /// host's opening ends the one it held, whose requests it then drops
+    /// without a reply (PROTOCOL.md 6.4, 7.1 rule 4), which reads like a
+    /// pump out of range. A fresh handshake under this session's key tells
+    /// the two apart and changes nothing at the pump: it stays pending
+    /// there, and it is made on a channel of its own that is dropped at
+    /// once, so no later request of this run confirms it and takes the
+    /// pump back from the other host, and this connection keeps the
+    /// session it holds (replies lost on a poor link find it still there).
+    func answersOnlyAnotherSession() async -> Bool {
+        let probe = WandChannel(link: TransportFrameLink(transport: transport), policy: policy)
+        let opened = await probe.openSession(candidates: [PumpKeyCandidate(serial: pumpSerial, key: key)])
+        guard case .success(let session) = opened else { return false }
+        return session.pumpSerial == pumpSerial
+    }
+
     /// The pump took a new key (a re-key's receipt): a session opened
     /// afresh later in this run (after the idle refresh time) uses it.
     func rekeyed(to bytes: [UInt8]) {
@@ -180,5 +206,15 @@ public actor PumpConnection {
         let sent = await channel.sendWithoutReply(.closeSession(CloseSession(anchor: anchor)))
         await transport.close()
         return sent
+    }
+}
+
+extension SessionOpenError {
+    /// No answer came (not sent, or silence), as against an answer that was refused or failed its checks.
+    var unanswered: Bool {
+        switch self {
+        case .notSent, .noReply: return true
+        case .rejected: return false
+        }
     }
 }

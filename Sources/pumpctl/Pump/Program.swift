@@ -26,7 +26,11 @@ struct Program: AsyncParsableCommand {
         var unchanged: Bool
     }
 
-    struct Item: Encodable { var code: String; var severity: String; var message: String }
+    struct Item: Encodable {
+        var code: String; var severity: String; var message: String
+        /// The reason --override gave for this warning, as the audit log records it.
+        var overrideReason: String? = nil
+    }
 
     struct Done: Encodable {
         var simulated: Bool
@@ -41,6 +45,15 @@ struct Program: AsyncParsableCommand {
         findings.map { .init(code: $0.code.rawValue, severity: $0.severity.rawValue, message: $0.message) }
     }
 
+    /// The warnings with the reason each override gives, as the review shows them.
+    static func warningItems(_ plan: ChangePlan, overrides: [Override]) -> [Item] {
+        plan.reviewedFindings(overrides: overrides).filter { $0.finding.severity == .soft }.map { item in
+            var shown = Item(code: item.finding.code.rawValue, severity: item.finding.severity.rawValue, message: item.finding.message)
+            if case .overridden(let reason) = item.disposition { shown.overrideReason = reason }
+            return shown
+        }
+    }
+
     func run() async throws {
         let pending = try CalcInput.prescription(file)
         let accepted = try overrides.parsed()
@@ -50,7 +63,7 @@ struct Program: AsyncParsableCommand {
         guard let result else {
             if global.json {
                 try Output.json(DryRun(simulated: global.simulator, errors: Self.items(plan.findings.errors),
-                                       warnings: Self.items(plan.findings.warnings), review: change.review.rows,
+                                       warnings: Self.warningItems(plan, overrides: accepted), review: change.review.rows,
                                        unchanged: plan.unchanged))
             } else {
                 Output.line("Dry run: nothing was sent to the pump.")

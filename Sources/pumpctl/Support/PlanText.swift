@@ -7,7 +7,9 @@ import WandProtocol
 enum PlanText {
     /// The plan as shown before any prompt: what will be sent, what reaches
     /// the patient, every finding, and the second-provider rule.
-    static func describe(_ plan: ChangePlan, simulated: Bool) -> String {
+    /// `overrides` are the technician's: each overridden rule is shown
+    /// with the reason the audit log will record, before the prompt.
+    static func describe(_ plan: ChangePlan, simulated: Bool, overrides: [Override] = []) -> String {
         var lines: [String] = []
         if simulated { lines.append("SIMULATED PUMP (not a patient)") }
         // A command an earlier run left pending was resolved first: say so
@@ -89,16 +91,32 @@ enum PlanText {
         if plan.unchanged {
             lines.append("The pump already holds this: nothing will be sent.")
         }
-        for finding in plan.findings.errors {
-            lines.append("ERROR   \(finding.code): \(finding.message)")
-        }
-        for finding in plan.findings.warnings where !plan.acknowledged.contains(where: { $0.code == finding.code }) {
-            lines.append("WARNING \(finding.code): \(finding.message) (needs --override \(finding.code)=REASON)")
-        }
+        lines += findingLines(plan.reviewedFindings(overrides: overrides))
         if let reason = plan.secondProvider {
             lines.append("The clinic policy asks a second provider to confirm \(reason) (--second-operator NAME).")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// Every finding as the review shows it: a refusal, a warning that
+    /// needs an override, or the rule overridden (or acknowledged by the
+    /// request itself, a refill's discrepancy) and the reason recorded.
+    static func findingLines(_ reviewed: [ReviewedFinding]) -> [String] {
+        reviewed.map { item in
+            let finding = item.finding
+            switch item.disposition {
+            case .refuses:
+                return "ERROR   \(finding.code): \(finding.message)"
+            case .needsOverride:
+                return "WARNING \(finding.code): \(finding.message) (needs --override \(finding.code)=REASON)"
+            case .overridden(let reason):
+                return "OVERRIDDEN \(finding.code): \(finding.message)\n  the audit log records this reason for overriding it: \"\(reason)\""
+            case .reasonRefused:
+                return "WARNING \(finding.code): \(finding.message) (the reason given with --override \(finding.code) says nothing: give one in words)"
+            case .acknowledged(let reason):
+                return "ACKNOWLEDGED \(finding.code): \(finding.message)\n  the audit log records this reason for going ahead: \"\(reason)\""
+            }
+        }
     }
 
     /// The question asked once every check has passed; it repeats what

@@ -104,7 +104,8 @@ enum PumpSession {
         let result: Result<T, ProgrammerError>
         var effect = PumpEffect.nothingSent
         do {
-            let connection = try await PumpConnection.open(transport: transport, keyring: keyring)
+            let connection = try await PumpConnection.open(transport: transport, keyring: keyring,
+                                                           interrupted: { Interruption.requested })
             // A key from a DEMO bundle (allowed by --allow-demo-keys) is test
             // data: marked as the published demo key is.
             let openedSerial = await connection.pumpSerial
@@ -186,7 +187,7 @@ enum PumpSession {
         case .notFound, .pumpNotInRange, .wrongPump: .notFound
         // 74 is a promise that the command did not take effect: only when
         // the ledger shows nothing was carried out.
-        case .communication: changed ? .changedNotVerified : .communicationFailure
+        case .communication, .sessionTakenOver: changed ? .changedNotVerified : .communicationFailure
         case .notVerified: .changedNotVerified
         case .uncertain, .unresolved: .uncertain
         case .deviceFault: .deviceFault
@@ -220,6 +221,7 @@ enum PumpSession {
         case .notVerified: "not_verified"
         case .staleReview: "stale_review"
         case .cancelled: "cancelled"
+        case .sessionTakenOver: "session_taken_over"
         case .wrongPump: "wrong_pump"
         case .deviceFault: "device_fault"
         case .storage: "storage"
@@ -268,7 +270,7 @@ enum PumpSession {
         try await run(global, session) { programmer throws(ProgrammerError) in
             let plan = try await programmer.plan(command)
             shown(plan)
-            if !global.json { Output.note(PlanText.describe(plan, simulated: global.simulator)) }
+            if !global.json { Output.note(PlanText.describe(plan, simulated: global.simulator, overrides: overrides)) }
             if dryRun { return (plan, nil) }
             _ = try await programmer.preflight(plan, overrides: overrides)
             let confirmation: Confirmation = plan.unchanged
