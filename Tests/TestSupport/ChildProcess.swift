@@ -139,6 +139,12 @@ public final class RunningChild: @unchecked Sendable {
     public var processIdentifier: Int32 { process.processIdentifier }
     private let process: Process
     private let state = Mutex(State())
+    /// The child's TMPDIR (unless the test gave one): what it, or anything
+    /// it starts, leaves in its temporary directory is removed with this
+    /// object, also when it was killed before cleaning up (umockdev-run and
+    /// the Python harnesses leave their testbed, /sys and /dev included,
+    /// when killed at a time limit).
+    private let scratch: TemporaryDirectory?
 
     private struct State {
         var stdout = Data()
@@ -177,6 +183,13 @@ public final class RunningChild: @unchecked Sendable {
         process.arguments = arguments
         var merged = ProcessInfo.processInfo.environment
         for (key, value) in environment { merged[key] = value }
+        if environment["TMPDIR"] == nil {
+            let scratch = try TemporaryDirectory(prefix: "pumpwand-child")
+            merged["TMPDIR"] = scratch.path
+            self.scratch = scratch
+        } else {
+            scratch = nil
+        }
         process.environment = merged
 
         let out = Pipe()

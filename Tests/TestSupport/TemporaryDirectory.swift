@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -38,6 +39,31 @@ public final class TemporaryDirectory: Sendable {
         }
         guard let made else { throw CreationFailed(template: template, errno: Glibc.errno) }
         path = made
+    }
+
+    private init(madePath: String) { path = madePath }
+
+    /// The same, where a test cannot throw (a suite's stored property, a
+    /// non-throwing fixture): when mkdtemp fails the running test fails
+    /// with the reason, and the object stands for an unused path in the
+    /// temporary directory, removed like the folder if the test makes it.
+    public static func make(prefix: String, sourceLocation: SourceLocation = #_sourceLocation) -> TemporaryDirectory {
+        do {
+            return try TemporaryDirectory(prefix: prefix)
+        } catch {
+            Issue.record(error, sourceLocation: sourceLocation)
+            var base = NSTemporaryDirectory()
+            while base.count > 1 && base.hasSuffix("/") { base.removeLast() }
+            return TemporaryDirectory(madePath: base + "/" + prefix + "-unavailable-" + UUID().uuidString)
+        }
+    }
+
+    /// A new private folder (0700) inside this one, for a test that needs
+    /// several (another laptop's state directory).
+    public func subfolder(_ name: String) throws -> String {
+        let made = file(name)
+        guard mkdir(made, 0o700) == 0 else { throw CreationFailed(template: made, errno: Glibc.errno) }
+        return made
     }
 
     /// A path inside the folder.
