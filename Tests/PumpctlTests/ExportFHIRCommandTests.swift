@@ -8,11 +8,9 @@ import TestSupport
 /// environment scripts/install-deps.sh makes), and its numbers checked
 /// against the audit log the visits came from.
 @Suite(.serialized, .tags(.process), .childProcesses) struct ExportFHIRCommandTests {
-    let stateDir: String = {
-        let path = NSTemporaryDirectory() + "pumpwand-fhir-" + UUID().uuidString
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }()
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-fhir")
+    var stateDir: String { temporary.path }
     static let serial = "RP20-DEMO-0001"
 
     func pumpctl(_ arguments: [String], environment: [String: String] = [:]) async throws -> PumpctlRun.Result {

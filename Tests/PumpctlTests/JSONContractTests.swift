@@ -7,11 +7,9 @@ import TestSupport
 /// process (installed by scripts/install-deps.sh; a missing tool cancels
 /// the test, it never passes silently).
 @Suite(.serialized) struct JSONContractTests {
-    let stateDir: String = {
-        let path = NSTemporaryDirectory() + "pumpwand-json-" + UUID().uuidString
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }()
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-json")
+    var stateDir: String { temporary.path }
 
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let schemas = root.appendingPathComponent("docs/schemas")
