@@ -89,6 +89,10 @@ public enum ChildProcess {
     ) async throws -> Result {
         let child = try await start(executable, arguments, environment: environment, input: input,
                                     mergingStandardError: mergingStandardError)
+        // The child has ended (or was killed): its TMPDIR goes now, not
+        // when the object does (its threads may hold it until this
+        // process exits, after the last test).
+        defer { child.removeTemporaryDirectory() }
         return try await child.finish(within: timeLimit, terminationGrace: terminationGrace)
     }
 
@@ -210,6 +214,12 @@ public final class RunningChild: @unchecked Sendable {
         startReader(out.fileHandleForReading, isStandardError: false)
         if !mergingStandardError { startReader(err.fileHandleForReading, isStandardError: true) }
         startWriter(stdin.fileHandleForWriting, input: input)
+    }
+
+    /// Removes the child's own TMPDIR (if this object made it) and what is
+    /// in it; also done when the object ends.
+    public func removeTemporaryDirectory() {
+        scratch?.remove()
     }
 
     deinit {
