@@ -46,9 +46,10 @@ import TestSupport
 
     static func violations(_ json: String) async throws -> [String] {
         let python = try await PythonTools.python(importing: "fhir.resources.bundle", package: "fhir.resources")
-        let file = NSTemporaryDirectory() + "pumpwand-fhir-" + UUID().uuidString + ".json"
+        let fileFolder = try TemporaryDirectory(prefix: "pumpwand-fhir")
+        defer { fileFolder.remove() }
+        let file = fileFolder.file("fhir.json")
         try json.write(toFile: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: file) }
         let run = try await ChildProcess.run(python, ["-c", validator, file], mergingStandardError: true, timeLimit: .seconds(120))
         switch run.status {
         case 0: return []

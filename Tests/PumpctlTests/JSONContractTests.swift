@@ -36,9 +36,10 @@ import TestSupport
 
     /// The schema's complaints about `json` (empty when it conforms).
     static func violations(of json: String, schema: String) async throws -> [String] {
-        let file = NSTemporaryDirectory() + "pumpwand-instance-" + UUID().uuidString + ".json"
+        let fileFolder = try TemporaryDirectory(prefix: "pumpwand-instance")
+        defer { fileFolder.remove() }
+        let file = fileFolder.file("instance.json")
         try json.write(toFile: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: file) }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         let python = path.split(separator: ":").map { "\($0)/python3" }.first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let python else { try Test.cancel("python3 is not installed (scripts/install-deps.sh)") }

@@ -252,8 +252,9 @@ import TestSupport
     /// Pump replacement: the old pump's therapy is saved as a prescription
     /// file and programmed into the new pump through the review.
     @Test func aPumpReplacementCarriesTheOldPumpsTherapyThroughTheReview() async throws {
-        let file = NSTemporaryDirectory() + "pumpwand-old-pump-" + UUID().uuidString + ".json"
-        defer { try? FileManager.default.removeItem(atPath: file) }
+        let fileFolder = try TemporaryDirectory(prefix: "pumpwand-old-pump")
+        defer { fileFolder.remove() }
+        let file = fileFolder.file("old-pump.json")
         let programmed = try await pumpctl(["--yes", "program", Self.prescriptions + "/baclofen-continuous-450.json"])
         #expect(programmed.status == 0, "\(programmed.stderr)")
         let old = try json(try await pumpctl(["--json", "interrogate", "--save-prescription", file]))
@@ -262,8 +263,9 @@ import TestSupport
         let again = try await pumpctl(["interrogate", "--save-prescription", file])
         #expect(again.status == 64, "\(again.stderr)")
         // The new pump: a fresh simulated one, implanted and primed.
-        let newPump = NSTemporaryDirectory() + "pumpwand-new-pump-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: newPump) }
+        let newPumpFolder = try TemporaryDirectory(prefix: "pumpwand-new-pump")
+        defer { newPumpFolder.remove() }
+        let newPump = newPumpFolder.path
         func onNew(_ arguments: [String]) async throws -> PumpctlRun.Result {
             try await PumpctlRun.run(["--simulator", "--state-dir", newPump, "--operator", "test.tech"] + arguments)
         }

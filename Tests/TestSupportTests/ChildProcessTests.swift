@@ -155,9 +155,10 @@ struct ChildProcessTests {
     /// its fork and its exec for a moment under load, holding a copy of the
     /// locked descriptor; what must never happen is a copy kept for good.
     @Test func aFlockReleasedWhileNoChildStartsIsFreeAtOnce() async throws {
-        let path = NSTemporaryDirectory() + "child-process-flock-\(UUID().uuidString)"
+        let pathFolder = try TemporaryDirectory(prefix: "pumpwand-child-process-flock")
+        defer { pathFolder.remove() }
+        let path = pathFolder.file("flock")
         #expect(FileManager.default.createFile(atPath: path, contents: nil))
-        defer { try? FileManager.default.removeItem(atPath: path) }
         let started = Counter()
         let spawning = Task.detached {
             while !Task.isCancelled {
