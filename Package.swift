@@ -160,11 +160,11 @@ let package = Package(
             ]
         ),
         .testTarget(name: "StateFilesTests", dependencies: ["StateFiles", "TestSupport"]),
-        .testTarget(name: "WandTraceTests", dependencies: ["WandTrace", "WandLink", "WandProtocol"]),
+        .testTarget(name: "WandTraceTests", dependencies: ["WandTrace", "WandLink", "WandProtocol", "TestSupport"]),
         .testTarget(
             name: "PumpProgrammerTests",
             dependencies: [
-                "PumpProgrammer", "PumpSimulator", "Therapy", "WandProtocol", "WandLink", "StateFiles",
+                "PumpProgrammer", "PumpSimulator", "Therapy", "WandProtocol", "WandLink", "StateFiles", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

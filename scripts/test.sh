@@ -8,6 +8,21 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 
+# Everything the build and the tests put in the temporary directory (audit
+# logs, keys and simulated patient records, umockdev testbeds, what a child
+# killed at its time limit left) goes in a private TMPDIR, removed when this
+# script ends however it ends: a machine that runs the suite every day does
+# not fill /tmp. Tests make their folders with NSTemporaryDirectory (which
+# reads TMPDIR) and remove them themselves; this catches the rest.
+run_tmp=$(mktemp -d "${TMPDIR:-/tmp}/pumpwand-test-run.XXXXXX")
+# Others may pass through it, not list it or write in it: the permission
+# tests run pumpctl as another user on the bench's files inside.
+chmod 0711 "$run_tmp"
+# u+rwx first: a test may leave a folder it made unwritable (chmod -R does
+# not follow symbolic links it meets, and rm -rf removes links, not targets).
+trap 'chmod -R u+rwx -- "$run_tmp" 2>/dev/null || true; rm -rf -- "$run_tmp"' EXIT
+export TMPDIR="$run_tmp"
+
 echo "== build"
 swift build --build-tests
 

@@ -17,12 +17,23 @@ enum AuditBench {
     static let serial = "RP20-000001"
     static let key: AuditKey? = try? AuditKey(bytes: Array(0..<32))
 
-    static func folder() throws -> StateDirectory {
-        var template = Array("/tmp/pumpwand-bench-audit-XXXXXX".utf8CString)
+    /// The run's private folder in TMPDIR (mkdtemp: 0700); `run` removes
+    /// it with the logs in it (up to 50 000 rows each) when it ends.
+    static func scratchFolder() throws -> String {
+        var base = NSTemporaryDirectory()
+        while base.count > 1 && base.hasSuffix("/") { base.removeLast() }
+        var template = Array((base + "/pumpwand-bench-audit-XXXXXX").utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ $0.baseAddress.flatMap { mkdtemp($0) } }) else {
             throw BenchError.setup("no temporary folder")
         }
-        return StateDirectory(path: FilePath(String(cString: made)))
+        return String(cString: made)
+    }
+
+    /// A fresh state directory (0700) in `scratch`.
+    static func folder(in scratch: String) throws -> StateDirectory {
+        let path = scratch + "/log-" + UUID().uuidString
+        guard mkdir(path, 0o700) == 0 else { throw BenchError.setup("no temporary folder") }
+        return StateDirectory(path: FilePath(path))
     }
 
     /// A visit's rows. The bench pump has the first 20 visits (its few
@@ -71,9 +82,11 @@ enum AuditBench {
 
     static func run() throws {
         guard let key else { throw BenchError.setup("no bench key") }
+        let scratch = try scratchFolder()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
         // Append: one durable row per call (as an intent before its send),
         // and the head once per command.
-        let appendFolder = try folder()
+        let appendFolder = try folder(in: scratch)
         let appendLog = try AuditLog(directory: appendFolder, key: key)
         let rows = visit(0)
         let perCommand = try seconds {
@@ -87,7 +100,7 @@ enum AuditBench {
 
         // Warm up (first use of GRDB, Foundation's JSON) before the baseline.
         do {
-            let warm = try AuditLog(directory: try folder(), key: key)
+            let warm = try AuditLog(directory: try folder(in: scratch), key: key)
             try warm.append(visit(0))
             try review(warm)
             _ = try warm.verify()
@@ -96,7 +109,7 @@ enum AuditBench {
         var fullBaseline = 0.0
         // "0" is the bench pump's own 20 visits (200 rows) and nothing else.
         for size in [0, 10_000, 50_000] {
-            let directory = try folder()
+            let directory = try folder(in: scratch)
             let log = try AuditLog(directory: directory, key: key)
             // Filled a visit per transaction (the bench's own shortcut:
             // 5 000 fsyncs would measure the disk, not the log).

@@ -1,11 +1,14 @@
 import Foundation
 import GRDB
 import Testing
+import TestSupport
 @testable import PumpProgrammer
 @testable import StateFiles
 
 @Suite struct AuditLogTests {
-    let directory = temporaryStateDirectory()
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-test")
+    var directory: StateDirectory { temporary.state }
 
     func record(_ command: String, phase: AuditPhase = .intent) -> AuditRecord {
         AuditRecord(

@@ -4,6 +4,7 @@ import Glibc
 import StateFiles
 import SystemPackage
 import Testing
+import TestSupport
 import WandProtocol
 @testable import PumpProgrammer
 
@@ -12,7 +13,9 @@ import WandProtocol
 /// head is MAC'd, and the pump's anchors catch what a holder of the key
 /// could still rebuild.
 @Suite struct AuditTamperTests {
-    let directory = temporaryStateDirectory()
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-test")
+    var directory: StateDirectory { temporary.state }
     let key = try! AuditKey(bytes: Array(0..<32))
     /// Someone holding the state directory but not the audit key.
     let forgerKey = try! AuditKey(bytes: Array(repeating: 0x5A, count: 32))
@@ -243,7 +246,9 @@ import WandProtocol
 /// The audit key: made 0600 on first use in the configuration directory,
 /// and refused, never used or replaced, when it is not safely the user's.
 @Suite struct AuditKeyFileTests {
-    let folder = temporaryStateDirectory()
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-test")
+    var folder: StateDirectory { temporary.state }
     var config: StateDirectory { StateDirectory(path: folder.path.appending("config")) }
 
     @Test func aMissingKeyIsCreated0600AndReadBackTheSame() throws {
@@ -343,8 +348,12 @@ import WandProtocol
     }
 
     @Test func anotherLaptopsAnchorIsCountedNotJudged() throws {
-        let mine = try AuditLog(directory: temporaryStateDirectory(), key: try AuditKey(bytes: Array(0..<32)))
-        let theirs = try AuditLog(directory: temporaryStateDirectory(), key: try AuditKey(bytes: Array(32..<64)))
+        let mineFolder = try TemporaryDirectory(prefix: "pumpwand-test")
+        defer { mineFolder.remove() }
+        let mine = try AuditLog(directory: mineFolder.state, key: try AuditKey(bytes: Array(0..<32)))
+        let theirsFolder = try TemporaryDirectory(prefix: "pumpwand-test")
+        defer { theirsFolder.remove() }
+        let theirs = try AuditLog(directory: theirsFolder.state, key: try AuditKey(bytes: Array(32..<64)))
         for _ in 1...3 { try mine.append(record("bolus")) }
         for _ in 1...5 { try theirs.append(record("bolus")) }
         try mine.sealHead()
@@ -359,7 +368,9 @@ import WandProtocol
     }
 
     @Test func rowsAfterTheNewestAnchorAreReportedAsNotWitnessed() throws {
-        let log = try AuditLog(directory: temporaryStateDirectory(), key: try AuditKey(bytes: Array(0..<32)))
+        let logFolder = try TemporaryDirectory(prefix: "pumpwand-test")
+        defer { logFolder.remove() }
+        let log = try AuditLog(directory: logFolder.state, key: try AuditKey(bytes: Array(0..<32)))
         for _ in 1...3 { try log.append(record("bolus")) }
         let anchor = try #require(try log.anchor())
         for _ in 1...2 { try log.append(record("bolus")) }
@@ -384,8 +395,12 @@ import WandProtocol
     }
 
     @Test func aLogKnowsItsOwnCommandIdsAndNoOneElses() throws {
-        let mine = try AuditLog(directory: temporaryStateDirectory(), key: try AuditKey(bytes: Array(0..<32)))
-        let theirs = try AuditLog(directory: temporaryStateDirectory(), key: try AuditKey(bytes: Array(32..<64)))
+        let mineFolder = try TemporaryDirectory(prefix: "pumpwand-test")
+        defer { mineFolder.remove() }
+        let mine = try AuditLog(directory: mineFolder.state, key: try AuditKey(bytes: Array(0..<32)))
+        let theirsFolder = try TemporaryDirectory(prefix: "pumpwand-test")
+        defer { theirsFolder.remove() }
+        let theirs = try AuditLog(directory: theirsFolder.state, key: try AuditKey(bytes: Array(32..<64)))
         let id = mine.taggedCommandID()
         #expect(mine.isOwnCommand(id))
         #expect(!theirs.isOwnCommand(id))
@@ -394,7 +409,9 @@ import WandProtocol
     }
 
     @Test func aCommandThePumpCarriedOutThatTheLogLacksIsTampering() throws {
-        let directory = temporaryStateDirectory()
+        let folder = try TemporaryDirectory(prefix: "pumpwand-test")
+        defer { folder.remove() }
+        let directory = folder.state
         let log = try AuditLog(directory: directory, key: try AuditKey(bytes: Array(0..<32)))
         let kept = log.taggedCommandID()
         try log.append(record("bolus", id: kept))

@@ -4,6 +4,7 @@ import Glibc
 import StateFiles
 import SystemPackage
 import Testing
+import TestSupport
 @testable import PumpProgrammer
 
 /// A log that no longer agrees with its head is never written to: the
@@ -11,7 +12,9 @@ import Testing
 /// next routine command re-seal a head over the cut log, after which
 /// `audit verify` called it intact.
 @Suite struct AuditWriteCheckTests {
-    let directory = temporaryStateDirectory()
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-test")
+    var directory: StateDirectory { temporary.state }
     let key = try! AuditKey(bytes: Array(0..<32))
 
     func record(_ command: String = "interrogate") -> AuditRecord {
@@ -157,7 +160,9 @@ import Testing
 /// A deleted `audit.key` is not silently replaced while the log has rows
 /// or a head: rows under a new key could never verify with the old ones.
 @Suite struct AuditKeyReplacementTests {
-    let folder = temporaryStateDirectory()
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-test")
+    var folder: StateDirectory { temporary.state }
     var state: StateDirectory { StateDirectory(path: folder.path.appending("state")) }
     var config: StateDirectory { StateDirectory(path: folder.path.appending("config")) }
     var environment: [String: String] { ["PUMPWAND_CONFIG_DIR": config.path.string] }

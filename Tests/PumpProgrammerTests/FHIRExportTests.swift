@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import PumpProgrammer
 @testable import StateFiles
 
@@ -7,7 +8,9 @@ import Testing
 /// the output with fhir.resources): what a command's outcome makes of its
 /// MedicationAdministration, visits, and stable ids.
 @Suite struct FHIRExportTests {
-    let directory = temporaryStateDirectory()
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-test")
+    var directory: StateDirectory { temporary.state }
     static let serial = "RP20-000001"
 
     static let clinic = "urn:oid:2.16.840.1.113883.19.5"

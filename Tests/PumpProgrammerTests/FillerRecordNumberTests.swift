@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import PumpProgrammer
 @testable import StateFiles
 
@@ -34,7 +35,9 @@ import Testing
     /// read of its pump is never refused for it), but its visits are not
     /// filed under the placeholder.
     @Test func anOldFillerRecordStillReadsButItsVisitsAreNotFiled() throws {
-        let directory = temporaryStateDirectory()
+        let folder = try TemporaryDirectory(prefix: "pumpwand-test")
+        defer { folder.remove() }
+        let directory = folder.state
         let old = try PatientRecord(pumpSerial: "RP20-000001", name: "Ada Lovelace", recordNumber: "unknown", birthDate: "1980-02-29",
                                     prescriber: "Dr. Grace Hopper", simulated: false, recordedBy: "nurse.a", recordedAt: Date(),
                                     today: Date(), recordSystem: "urn:oid:2.16.840.1.113883.19.5", refusingFiller: false)

@@ -2,6 +2,7 @@ import Foundation
 import PumpSimulator
 import StateFiles
 import Testing
+import TestSupport
 import Therapy
 import WandLink
 import WandProtocol
@@ -14,11 +15,15 @@ import WandProtocol
 @Suite("Key rotation against the simulator")
 struct KeyRotationTests {
     let visit = SimulatedVisit()
-    let store = PumpKeyStore(configDirectory: temporaryStateDirectory().path)
+    /// The keyring's folder, removed when the test ends.
+    let temporary: TemporaryDirectory
+    let store: PumpKeyStore
     static let serial = PumpIdentity.demoSerial
     static let retry = RetryPolicy(attemptTimeout: .milliseconds(60), maximumAttempts: 2)
 
     init() throws {
+        temporary = try TemporaryDirectory(prefix: "pumpwand-test")
+        store = PumpKeyStore(configDirectory: temporary.state.path)
         let bundle = try ProvisioningBundle(verifying: try DemoManufacturerSigner.bundle(
             entries: [(Self.serial, PumpIdentity.demoKey)], issuedAt: 1_800_000_000))
         try store.importBundle(bundle, now: 1_800_000_000)

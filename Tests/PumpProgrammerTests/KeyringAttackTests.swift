@@ -4,6 +4,7 @@ import Glibc
 import StateFiles
 import SystemPackage
 import Testing
+import TestSupport
 import WandProtocol
 @testable import PumpProgrammer
 
@@ -14,7 +15,9 @@ import WandProtocol
 /// taken for a usage mistake, a sticky folder's mode cut short.
 @Suite("Keyring attacks")
 struct KeyringAttackTests {
-    let config = temporaryStateDirectory().path
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-test")
+    var config: FilePath { FilePath(temporary.path) }
     var store: PumpKeyStore { PumpKeyStore(configDirectory: config) }
     static let keyA = [UInt8](repeating: 0xA5, count: 32)
     static let keyB = [UInt8](repeating: 0x5A, count: 32)

@@ -1,6 +1,7 @@
 import Foundation
 import PumpSimulator
 import StateFiles
+import SystemPackage
 import Testing
 import Therapy
 import WandProtocol
@@ -35,7 +36,7 @@ extension SimulatedVisit {
             policy: RetryPolicy(attemptTimeout: .milliseconds(60), maximumAttempts: 2))
         let clock = self.clock
         let context = ProgrammerContext(
-            stateDirectory: temporaryStateDirectory(), operatorName: "tech.b", policy: try policy ?? ClinicPolicy.shippedDefaults(),
+            stateDirectory: StateDirectory(path: FilePath(try temporary.subfolder("fresh-" + UUID().uuidString))), operatorName: "tech.b", policy: try policy ?? ClinicPolicy.shippedDefaults(),
             simulated: true, now: { Date(timeIntervalSince1970: TimeInterval(clock.now())) })
         return try await Programmer(connection: connection, context: context)
     }

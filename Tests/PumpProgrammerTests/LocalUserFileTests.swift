@@ -3,6 +3,7 @@ import Glibc
 import StateFiles
 import SystemPackage
 import Testing
+import TestSupport
 import WandProtocol
 @testable import PumpProgrammer
 
@@ -10,7 +11,9 @@ import WandProtocol
 /// files: the audit database, the pending records, the key file.
 @Suite struct LocalUserFileTests {
     static let nobody: uid_t = 65534
-    let directory = temporaryStateDirectory()
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-test")
+    var directory: StateDirectory { temporary.state }
 
     func mode(_ path: FilePath) -> UInt32 {
         var info = stat()
@@ -43,7 +46,9 @@ import WandProtocol
 
     @Test func aLinkPlantedAsTheAuditDatabaseIsRefused() throws {
         try directory.create()
-        let elsewhere = temporaryStateDirectory()
+        let elsewhereFolder = try TemporaryDirectory(prefix: "pumpwand-test")
+        defer { elsewhereFolder.remove() }
+        let elsewhere = elsewhereFolder.state
         let target = elsewhere.file("victim.sqlite")
         let database = directory.file(AuditLog.databaseName)
         #expect(symlink(target.string, database.string) == 0)
@@ -68,7 +73,9 @@ import WandProtocol
     /// record is refused before the link is looked at, nothing lands there.
     @Test func aPendingRecordIsNeverWrittenIntoAWorldWritableStateDirectory() throws {
         try directory.create()
-        let elsewhere = temporaryStateDirectory()
+        let elsewhereFolder = try TemporaryDirectory(prefix: "pumpwand-test")
+        defer { elsewhereFolder.remove() }
+        let elsewhere = elsewhereFolder.state
         try elsewhere.create()
         #expect(symlink(elsewhere.path.string, directory.file(PendingCommandStore.folderName).string) == 0)
         #expect(chmod(directory.path.string, 0o777) == 0)

@@ -1,13 +1,16 @@
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 @testable import PumpProgrammer
 @testable import StateFiles
 
 /// The patient record kept per pump serial: what is refused as input, how
 /// the file is trusted, and that every audit row of the pump carries it.
 @Suite struct PatientRecordTests {
-    let directory = temporaryStateDirectory()
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-test")
+    var directory: StateDirectory { temporary.state }
     let today = Date(timeIntervalSince1970: 1_796_000_000)  // 2026-11-30
 
     func make(serial: String = "RP20-000001", name: String = "Ada Lovelace", mrn: String = "MRN-0042",

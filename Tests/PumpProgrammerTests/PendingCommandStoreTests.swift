@@ -1,12 +1,15 @@
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 @testable import PumpProgrammer
 import StateFiles
 import SystemPackage
 
 @Suite struct PendingCommandStoreTests {
-    let directory = temporaryStateDirectory()
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-test")
+    var directory: StateDirectory { temporary.state }
     let bolus = PendingCommand(
         commandID: "0011223344556677", command: "bolus", pumpSerial: "RP20-000001",
         sentAt: Date(timeIntervalSince1970: 1_800_000_000), parameters: ["dose": "50mcg"])
@@ -267,7 +270,9 @@ import SystemPackage
 
     @Test func aSymbolicLinkPendingFolderIsRefused() throws {
         try directory.create()
-        let elsewhere = temporaryStateDirectory()
+        let elsewhereFolder = try TemporaryDirectory(prefix: "pumpwand-test")
+        defer { elsewhereFolder.remove() }
+        let elsewhere = elsewhereFolder.state
         try elsewhere.create()
         let folder = directory.file("pending").string
         #expect(symlink(elsewhere.path.string, folder) == 0)

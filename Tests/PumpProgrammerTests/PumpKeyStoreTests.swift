@@ -3,6 +3,7 @@ import Glibc
 import StateFiles
 import SystemPackage
 import Testing
+import TestSupport
 import WandProtocol
 @testable import PumpProgrammer
 
@@ -11,7 +12,9 @@ import WandProtocol
 /// at all; a key is never in a listing.
 @Suite("Keyring files")
 struct PumpKeyStoreTests {
-    let config = temporaryStateDirectory().path
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-test")
+    var config: FilePath { FilePath(temporary.path) }
     var store: PumpKeyStore { PumpKeyStore(configDirectory: config) }
 
     static func bundle(_ entries: [(serial: String, key: [UInt8])]) throws -> ProvisioningBundle {

@@ -2,6 +2,9 @@ import Foundation
 import PumpSimulator
 import StateFiles
 import Synchronization
+import SystemPackage
+import Testing
+import TestSupport
 import Therapy
 import WandLink
 import WandProtocol
@@ -105,6 +108,10 @@ struct SimulatedVisit {
     static let start: Int64 = 1_800_000_000 // 2027-01-15T08:00:00Z
     let transport: SimulationTransport
     let directory: StateDirectory
+    /// Holds `directory` (its `state` folder) and the other laptops' state
+    /// directories (`programmerWithAFreshStateDirectory`); removed when the
+    /// last copy of the visit ends, with the test.
+    let temporary: TemporaryDirectory
     let clock: TestClock
 
     final class TestClock: Sendable {
@@ -117,7 +124,13 @@ struct SimulatedVisit {
         let clock = TestClock()
         self.clock = clock
         transport = SimulationTransport(PumpSimulation.fresh(profile: profile, seed: 7, hostNow: Self.start)) { clock.now() }
-        directory = temporaryStateDirectory()
+        temporary = TemporaryDirectory.make(prefix: "pumpwand-test")
+        do {
+            directory = StateDirectory(path: FilePath(try temporary.subfolder("state")))
+        } catch {
+            Issue.record(error)
+            directory = StateDirectory(path: FilePath(temporary.file("state")))
+        }
     }
 
     func programmer(operatorName: String = "tech.a", secondOperator: String? = nil, expectedSerial: String? = nil,

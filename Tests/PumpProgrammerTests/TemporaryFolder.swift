@@ -1,10 +1,9 @@
-import Glibc
 import StateFiles
 import SystemPackage
+import TestSupport
 
-/// A fresh private folder under /tmp for one test.
-func temporaryStateDirectory() -> StateDirectory {
-    var template = Array("/tmp/pumpwand-test-XXXXXX".utf8CString)
-    let made = template.withUnsafeMutableBufferPointer { $0.baseAddress.flatMap { mkdtemp($0) } }
-    return StateDirectory(path: FilePath(made.map { String(cString: $0) } ?? "/tmp/pumpwand-test-fallback"))
+extension TemporaryDirectory {
+    /// The folder as a state (or configuration) directory; it goes with
+    /// the TemporaryDirectory that owns it, so hold that for as long.
+    var state: StateDirectory { StateDirectory(path: FilePath(path)) }
 }

@@ -2,6 +2,7 @@ import Glibc
 import StateFiles
 import SystemPackage
 import Testing
+import TestSupport
 import WandProtocol
 @testable import PumpSimulator
 
@@ -10,11 +11,9 @@ import WandProtocol
 /// recently, logs each as event 0x0091, and keeps them across a restart
 /// (its state file).
 @Suite struct AuditAnchorSimulatorTests {
-    let folder: FilePath = {
-        var template = Array("/tmp/pumpwand-anchor-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { $0.baseAddress.flatMap { mkdtemp($0) } }
-        return FilePath(made.map { String(cString: $0) } ?? "/tmp/pumpwand-anchor-fallback")
-    }()
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-anchor")
+    var folder: FilePath { FilePath(temporary.path) }
 
     func mac(_ byte: UInt8) -> [UInt8] { Array(repeating: byte, count: 32) }
     func log(_ byte: UInt8) -> [UInt8] { Array(repeating: byte, count: 16) }

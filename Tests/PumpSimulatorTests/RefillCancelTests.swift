@@ -1,6 +1,7 @@
 import Foundation
 import SystemPackage
 import Testing
+import TestSupport
 import WandProtocol
 @testable import PumpSimulator
 
@@ -160,8 +161,9 @@ import WandProtocol
         var host = try host()
         #expect(try host.request(.stopInfusion(StopInfusion(commandId: commandID(1), expiry: host.expiry))).refusal == nil)
         _ = try Self.begin(&host, id: 2)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("refillcancel-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directoryFolder = try TemporaryDirectory(prefix: "pumpwand-refillcancel")
+        defer { directoryFolder.remove() }
+        let directory = URL(fileURLWithPath: directoryFolder.path)
         let file = SimulatorStateFile(path: FilePath(directory.appendingPathComponent("simulator.json").path))
         try file.save(host.simulation)
         let loaded = try file.load()

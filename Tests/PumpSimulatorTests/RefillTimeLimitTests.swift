@@ -1,6 +1,7 @@
 import Foundation
 import SystemPackage
 import Testing
+import TestSupport
 import WandProtocol
 @testable import PumpSimulator
 
@@ -139,9 +140,9 @@ import WandProtocol
         var host = try host()
         _ = try RefillCancelTests.begin(&host)
         try host.wait(seconds: Self.limit / 2)
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("refill-limit-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let temporary = try TemporaryDirectory(prefix: "pumpwand-refill-limit")
+        defer { temporary.remove() }
+        let folder = URL(fileURLWithPath: temporary.path)
         let file = SimulatorStateFile(path: FilePath(folder.appendingPathComponent("simulator.json").path))
         try file.save(host.simulation)
         let loaded = try file.load()

@@ -2,6 +2,7 @@ import Foundation
 import StateFiles
 import SystemPackage
 import Testing
+import TestSupport
 import Therapy
 import WandLink
 import WandProtocol
@@ -196,9 +197,11 @@ import WandProtocol
 
 /// The state file: round trip, and refusal of what it cannot read.
 @Suite struct SimulatorStateFileTests {
+    /// Holds every folder `temporaryPath` makes; removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-simstate")
+
     func temporaryPath(_ name: String) throws -> FilePath {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("simstate-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = URL(fileURLWithPath: try temporary.subfolder("simstate-\(UUID().uuidString)"))
         return FilePath(directory.appendingPathComponent(name).path)
     }
 
@@ -256,8 +259,9 @@ import WandProtocol
 /// The server on the in-memory transport, as `pumpctl --simulator` uses it.
 @Suite struct SimulatedWandServerTests {
     @Test func servesASessionAndSavesWhenStopped() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("simserver-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directoryFolder = try TemporaryDirectory(prefix: "pumpwand-simserver")
+        defer { directoryFolder.remove() }
+        let directory = URL(fileURLWithPath: directoryFolder.path)
         let file = SimulatorStateFile(path: FilePath(directory.appendingPathComponent("simulator.json").path))
         let start = SimulatorProtocolTests.start
         let (transport, server) = SimulatedWandServer.inProcess(

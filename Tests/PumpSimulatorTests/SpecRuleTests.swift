@@ -1,6 +1,7 @@
 import Foundation
 import SystemPackage
 import Testing
+import TestSupport
 import WandProtocol
 @testable import PumpSimulator
 
@@ -160,9 +161,9 @@ import WandProtocol
     @Test func refillSurvivesAPowerCycle() throws {
         var host = try host()
         _ = try host.request(.refillBegin(RefillBegin(commandId: commandID(1), expiry: host.expiry)))
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("spec-refill-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let temporary = try TemporaryDirectory(prefix: "pumpwand-spec-refill")
+        defer { temporary.remove() }
+        let folder = URL(fileURLWithPath: temporary.path)
         let file = SimulatorStateFile(path: FilePath(folder.appendingPathComponent("simulator.json").path))
         try file.save(host.simulation)
         var restarted = SimulatedHost(simulation: try file.load(), now: host.now)

@@ -29,8 +29,9 @@ import WandProtocol
     }
 
     @Test func servesASessionOnItsPtyAndSavesOnSIGTERM() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wandsim-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directoryFolder = try TemporaryDirectory(prefix: "pumpwand-wandsim")
+        defer { directoryFolder.remove() }
+        let directory = URL(fileURLWithPath: directoryFolder.path)
         let statePath = directory.appendingPathComponent("wandsim.json").path
         // Killed with its RunningChild if the test ends early.
         let wandsim = try await ChildProcess.start(Self.wandsimBinary.path, ["--state", statePath, "--latency-ms", "5"])

@@ -3,17 +3,16 @@ import Glibc
 import StateFiles
 import SystemPackage
 import Testing
+import TestSupport
 @testable import PumpSimulator
 
 /// The simulator's state file lives in the state directory: in a folder
 /// another user can write into, a forged pump could be planted or the
 /// file swapped for a link, so it is neither read nor written there.
 @Suite struct WandsimStateFolderTests {
-    let folder: FilePath = {
-        var template = Array("/tmp/pumpwand-sim-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { $0.baseAddress.flatMap { mkdtemp($0) } }
-        return FilePath(made.map { String(cString: $0) } ?? "/tmp/pumpwand-sim-fallback")
-    }()
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-sim")
+    var folder: FilePath { FilePath(temporary.path) }
 
     @Test func aWorldWritableStateFolderIsRefused() throws {
         let file = SimulatorStateFile(path: folder.appending(SimulatorStateFile.defaultName))

@@ -3,8 +3,11 @@ import Testing
 import TestSupport
 
 @Suite(.serialized, .tags(.process), .childProcesses) struct AuditCommandTests {
+    /// Holds every folder the test makes; removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-audit")
+
     func stateDir() -> String {
-        let path = NSTemporaryDirectory() + "pumpwand-audit-" + UUID().uuidString
+        let path = temporary.file("audit-" + UUID().uuidString)
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }

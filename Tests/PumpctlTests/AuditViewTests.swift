@@ -7,7 +7,9 @@ import TestSupport
 /// refusals with their reason, the patient's record number and the time in
 /// the clinic's zone; JSON keeps RFC 3339 and gives the change typed.
 @Suite(.serialized, .tags(.process), .childProcesses) struct AuditViewTests {
-    let stateDir = BringupLinkTests.stateDir()
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-link")
+    var stateDir: String { temporary.path }
 
     func pumpctl(_ arguments: [String]) async throws -> PumpctlRun.Result {
         try await PumpctlRun.run(["--simulator", "--state-dir", stateDir, "--operator", "nurse.a", "--tz", "America/Los_Angeles"] + arguments,

@@ -7,8 +7,11 @@ import TestSupport
 /// recreated with its head is reported as another log of the same audit
 /// key whose anchor the pump holds (exit 78).
 @Suite(.serialized, .tags(.process), .childProcesses) struct AuditWitnessCommandTests {
+    /// Holds every folder the test makes; removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-witness")
+
     func folder(_ name: String) -> String {
-        let path = NSTemporaryDirectory() + "pumpwand-witness-\(name)-" + UUID().uuidString
+        let path = temporary.file("\(name)-" + UUID().uuidString)
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
                                                  attributes: [.posixPermissions: 0o700])
         return path

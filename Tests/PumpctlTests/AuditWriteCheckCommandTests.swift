@@ -7,8 +7,11 @@ import TestSupport
 /// command before any wand is opened, instead of sealing a new head over
 /// the damage or MACing new rows under a new key.
 @Suite(.serialized, .tags(.process), .childProcesses) struct AuditWriteCheckCommandTests {
+    /// Holds every folder the test makes; removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-writecheck")
+
     func folder(_ name: String) -> String {
-        let path = NSTemporaryDirectory() + "pumpwand-writecheck-\(name)-" + UUID().uuidString
+        let path = temporary.file("\(name)-" + UUID().uuidString)
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
                                                  attributes: [.posixPermissions: 0o700])
         return path

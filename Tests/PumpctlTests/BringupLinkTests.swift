@@ -6,8 +6,15 @@ import TestSupport
 /// the simulated wand in process. The same commands take `--wand PATH` for
 /// a wandsim pty or a real wand.
 @Suite(.serialized, .tags(.process), .childProcesses) struct BringupLinkTests {
-    static func stateDir() -> String {
-        let path = NSTemporaryDirectory() + "pumpwand-link-" + UUID().uuidString
+    /// Holds every folder the test makes; removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-link")
+
+    func stateDir() -> String { Self.stateDir(in: temporary) }
+
+    /// A new state directory in `temporary` (the calling suite's), so it
+    /// goes when that suite's test ends.
+    static func stateDir(in temporary: TemporaryDirectory) -> String {
+        let path = temporary.file("link-" + UUID().uuidString)
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
@@ -17,7 +24,7 @@ import TestSupport
     }
 
     @Test func loopbackThroughTheSimulatedWandLosesNothingAndReportsEveryFigure() async throws {
-        let dir = Self.stateDir()
+        let dir = stateDir()
         let run = try await PumpctlRun.run(["--simulator", "--state-dir", dir, "--json", "link", "loopback", "--count", "25", "--size", "200"])
         #expect(run.status == 0, "\(run.stderr)")
         let report = try #require(Self.object(run.stdout))
@@ -41,7 +48,7 @@ import TestSupport
     }
 
     @Test func emptyEchoesAreAllowedAndTheTextReportNamesTheCounts() async throws {
-        let dir = Self.stateDir()
+        let dir = stateDir()
         let run = try await PumpctlRun.run(["--simulator", "--state-dir", dir, "link", "loopback", "--count", "3", "--size", "0"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("SIMULATED WAND"))
@@ -50,7 +57,7 @@ import TestSupport
     }
 
     @Test func sizesBeyondTheWandsLoopbackLimitAreUsageErrors() async throws {
-        let dir = Self.stateDir()
+        let dir = stateDir()
         let tooBig = try await PumpctlRun.run(["--simulator", "--state-dir", dir, "link", "loopback", "--size", "257"])
         #expect(tooBig.status == 64)
         #expect(tooBig.stderr.contains("--size must be 0 ... 256"))
@@ -59,7 +66,7 @@ import TestSupport
     }
 
     @Test func linkStatusReportsTheWandsCounters() async throws {
-        let dir = Self.stateDir()
+        let dir = stateDir()
         let run = try await PumpctlRun.run(["--simulator", "--state-dir", dir, "--json", "link", "status"])
         #expect(run.status == 0, "\(run.stderr)")
         let report = try #require(Self.object(run.stdout))
@@ -75,7 +82,7 @@ import TestSupport
     }
 
     @Test func simulatorAndWandExcludeEachOther() async throws {
-        let run = try await PumpctlRun.run(["--simulator", "--wand", "/dev/null", "--state-dir", Self.stateDir(), "link", "status"])
+        let run = try await PumpctlRun.run(["--simulator", "--wand", "/dev/null", "--state-dir", stateDir(), "link", "status"])
         #expect(run.status == 64)
     }
 }

@@ -11,10 +11,13 @@ import TestSupport
         let pty: String
         let keyFile: String
         let directory: String
+        /// `directory`, removed when the last copy of this ends (wandsim is
+        /// killed with its RunningChild then, never saving into it again).
+        let temporary: TemporaryDirectory
 
         init() async throws {
-            directory = NSTemporaryDirectory() + "pumpwand-wandsim-" + UUID().uuidString
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            temporary = try TemporaryDirectory(prefix: "pumpwand-wandsim")
+            directory = temporary.path
             keyFile = directory + "/demo.key"
             // The published demo key, as 64 hex digits, private as key files must be.
             let hex = (0..<32).map { String(format: "%02x", $0) }.joined()

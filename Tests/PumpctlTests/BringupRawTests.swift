@@ -4,8 +4,10 @@ import TestSupport
 
 /// `pumpctl raw` on the built binary against the simulated wand.
 @Suite(.serialized, .tags(.process), .childProcesses) struct BringupRawTests {
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-link")
     func raw(_ arguments: [String], json: Bool = false) async throws -> PumpctlRun.Result {
-        let dir = BringupLinkTests.stateDir()
+        let dir = BringupLinkTests.stateDir(in: temporary)
         return try await PumpctlRun.run(["--simulator", "--state-dir", dir] + (json ? ["--json"] : []) + ["raw"] + arguments)
     }
 

@@ -6,6 +6,9 @@ import TestSupport
 /// with the pumpctl of this build. On real hardware the same scripts take
 /// `--wand PATH`.
 @Suite(.serialized, .tags(.process), .childProcesses) struct BringupScriptTests {
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-link")
+
     func script(_ name: String, _ arguments: [String], interpreter: String = "/bin/bash") async throws -> PumpctlRun.Result {
         let path = BringupPaths.repository.appendingPathComponent("hardware/bringup/" + name).path
         // Standard input is at end of file: the scripts take their answers as flags.
@@ -14,7 +17,7 @@ import TestSupport
     }
 
     @Test func theWandSmokeTestPassesOnTheSimulatedWand() async throws {
-        let run = try await script("wand-smoke.sh", ["--simulator", "--state-dir", BringupLinkTests.stateDir()])
+        let run = try await script("wand-smoke.sh", ["--simulator", "--state-dir", BringupLinkTests.stateDir(in: temporary)])
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("PASS  the wand NAKs an unknown opcode with reason 0x07"))
         #expect(run.stdout.hasSuffix("wand smoke test passed\n"))
@@ -22,8 +25,8 @@ import TestSupport
     }
 
     @Test func thePumpSmokeTestPassesOnTheSimulatedPump() async throws {
-        let traces = BringupLinkTests.stateDir()
-        let run = try await script("pump-smoke.sh", ["--simulator", "--state-dir", BringupLinkTests.stateDir(), "--trace-dir", traces])
+        let traces = BringupLinkTests.stateDir(in: temporary)
+        let run = try await script("pump-smoke.sh", ["--simulator", "--state-dir", BringupLinkTests.stateDir(in: temporary), "--trace-dir", traces])
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("PASS  the new daily dose is active (450 mcg/day)"))
         #expect(run.stdout.contains("PASS  the log records the commit, the bolus and the refill"))
@@ -35,7 +38,7 @@ import TestSupport
     }
 
     @Test func aSmokeTestFailsWhenNoWandAnswers() async throws {
-        let run = try await script("wand-smoke.sh", ["--wand", "/nonexistent-wand", "--state-dir", BringupLinkTests.stateDir()])
+        let run = try await script("wand-smoke.sh", ["--wand", "/nonexistent-wand", "--state-dir", BringupLinkTests.stateDir(in: temporary)])
         #expect(run.status == 1)
         #expect(run.stderr.contains("FAIL  wand answers info and link status (exit 69)"))
     }
@@ -46,7 +49,7 @@ import TestSupport
     }
 
     @Test func theServeExampleRunsAgainstTheSimulator() async throws {
-        let run = try await script("serve_example.py", ["--simulator", "--state-dir", BringupLinkTests.stateDir()],
+        let run = try await script("serve_example.py", ["--simulator", "--state-dir", BringupLinkTests.stateDir(in: temporary)],
                              interpreter: "/usr/bin/python3")
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("loopback 256 bytes: 10/10 intact"))

@@ -5,8 +5,10 @@ import TestSupport
 /// `pumpctl serve` on the built binary against the simulated pump: one
 /// session, one JSON response per request line, in order.
 @Suite(.serialized, .tags(.process), .childProcesses) struct BringupServeTests {
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-link")
     func serve(_ lines: [String]) async throws -> (PumpctlRun.Result, [[String: Any]]) {
-        let dir = BringupLinkTests.stateDir()
+        let dir = BringupLinkTests.stateDir(in: temporary)
         let run = try await PumpctlRun.run(["--simulator", "--state-dir", dir, "serve"], stdin: lines.joined(separator: "\n") + "\n")
         let responses = run.stdout.split(separator: "\n").map { BringupLinkTests.object(String($0)) ?? [:] }
         return (run, responses)

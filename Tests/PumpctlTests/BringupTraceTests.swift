@@ -29,9 +29,12 @@ enum BringupPaths {
 /// reason (before anything is recorded).
 @Suite(.serialized, .tags(.process), .childProcesses)
 struct BringupTraceTests {
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-link")
+
     func record(_ arguments: [String]) async throws -> String {
         _ = try Requirements.require(BringupPaths.tshark, "tshark is not installed (apt-get install tshark); the dissector tests need it")
-        let dir = BringupLinkTests.stateDir()
+        let dir = BringupLinkTests.stateDir(in: temporary)
         let trace = dir + "/t.pcapng"
         let run = try await PumpctlRun.run(["--simulator", "--state-dir", dir, "--trace", trace] + arguments)
         #expect(run.status == 0, "\(run.stderr)")
@@ -83,15 +86,18 @@ struct BringupTraceTests {
 
 /// The trace file itself, without tshark.
 @Suite(.serialized, .tags(.process), .childProcesses) struct BringupTraceFileTests {
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-link")
+
     @Test func anUnwritableTracePathIsAUsageErrorBeforeAnythingIsSent() async throws {
-        let dir = BringupLinkTests.stateDir()
+        let dir = BringupLinkTests.stateDir(in: temporary)
         let run = try await PumpctlRun.run(["--simulator", "--state-dir", dir, "--trace", "/nonexistent-dir/t.pcapng", "link", "status"])
         #expect(run.status == 64)
         #expect(run.stderr.contains("Cannot create the trace file /nonexistent-dir/t.pcapng"))
     }
 
     @Test func theTraceStartsWithASectionHeaderAndUser0Interface() async throws {
-        let dir = BringupLinkTests.stateDir()
+        let dir = BringupLinkTests.stateDir(in: temporary)
         let trace = dir + "/t.pcapng"
         let run = try await PumpctlRun.run(["--simulator", "--state-dir", dir, "--trace", trace, "link", "loopback", "--count", "1"])
         #expect(run.status == 0, "\(run.stderr)")

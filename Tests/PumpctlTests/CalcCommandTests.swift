@@ -6,8 +6,11 @@ import TestSupport
 /// are the contract scripts rely on.
 @Suite(.serialized, .tags(.process), .childProcesses) struct CalcCommandTests {
     /// Writes `text` to a fresh temporary file and returns its path.
+    /// Holds every folder the test makes; removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-calc")
+
     func file(_ text: String) throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("calc-\(UUID().uuidString).json")
+        let url = URL(fileURLWithPath: temporary.file("calc-\(UUID().uuidString).json"))
         try Data(text.utf8).write(to: url)
         return url.path
     }

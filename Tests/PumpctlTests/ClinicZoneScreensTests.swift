@@ -6,7 +6,9 @@ import TestSupport
 /// its offset, like every other screen; their JSON keeps RFC 3339. And a
 /// filler record number is refused when the record is set.
 @Suite(.serialized, .tags(.process), .childProcesses) struct ClinicZoneScreensTests {
-    let stateDir = BringupLinkTests.stateDir()
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-link")
+    var stateDir: String { temporary.path }
 
     func pumpctl(_ arguments: [String]) async throws -> PumpctlRun.Result {
         try await PumpctlRun.run(["--simulator", "--state-dir", stateDir, "--operator", "nurse.a", "--tz", "America/Los_Angeles"] + arguments,

@@ -6,6 +6,9 @@ import TestSupport
 /// `pumpctl --help`, and every command's help says so; `--patient` and
 /// `--expect-pump` where a command does not take them say where they go.
 @Suite(.serialized, .tags(.process), .childProcesses) struct CommandLineGuideTests {
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-link")
+
     static let globalOptions = ["--json", "--simulator", "--wand", "--trace", "--trace-overwrite", "--key-file", "--yes",
                                 "--state-dir", "--operator", "--tz", "--color"]
 
@@ -36,7 +39,7 @@ import TestSupport
     }
 
     @Test func patientBeforeThePumpCommandSaysItGoesAfterTheCommandName() async throws {
-        let run = try await PumpctlRun.run(["--simulator", "--state-dir", BringupLinkTests.stateDir(), "--patient", "MRN-0042", "interrogate"])
+        let run = try await PumpctlRun.run(["--simulator", "--state-dir", BringupLinkTests.stateDir(in: temporary), "--patient", "MRN-0042", "interrogate"])
         #expect(run.status == 64)
         #expect(run.stderr.contains("--patient goes after the command name"), "\(run.stderr)")
         #expect(run.stderr.contains("'pumpctl interrogate --patient NUMBER ...'"), "\(run.stderr)")
@@ -44,18 +47,18 @@ import TestSupport
     }
 
     @Test func patientOnACommandThatTakesNoneSaysWhichCommandsTakeIt() async throws {
-        let show = try await PumpctlRun.run(["--state-dir", BringupLinkTests.stateDir(), "patient", "show", "--patient", "MRN-0042"])
+        let show = try await PumpctlRun.run(["--state-dir", BringupLinkTests.stateDir(in: temporary), "patient", "show", "--patient", "MRN-0042"])
         #expect(show.status == 64)
         #expect(show.stderr.contains("'pumpctl patient show' takes no --patient"), "\(show.stderr)")
         #expect(show.stderr.contains("interrogate"), "names the pump commands: \(show.stderr)")
         #expect(show.stderr.contains("--mrn NUMBER (pumpctl patient set)"), "\(show.stderr)")
-        let json = try await PumpctlRun.run(["--json", "--state-dir", BringupLinkTests.stateDir(), "audit", "--patient=MRN-0042"])
+        let json = try await PumpctlRun.run(["--json", "--state-dir", BringupLinkTests.stateDir(in: temporary), "audit", "--patient=MRN-0042"])
         #expect(json.status == 64)
         let error = BringupLinkTests.object(json.stdout)?["error"] as? [String: Any]
         #expect(error?["code"] as? String == "usage", "\(json.stdout)")
         #expect((error?["message"] as? String)?.contains("'pumpctl audit list' takes no --patient") == true, "\(json.stdout)")
         // Where it belongs nothing changes: the record lookup answers.
-        let placed = try await PumpctlRun.run(["--simulator", "--state-dir", BringupLinkTests.stateDir(), "interrogate", "--patient", "MRN-0042"])
+        let placed = try await PumpctlRun.run(["--simulator", "--state-dir", BringupLinkTests.stateDir(in: temporary), "interrogate", "--patient", "MRN-0042"])
         #expect(placed.status == 64)
         #expect(placed.stderr.contains("No pump is linked to record number MRN-0042"), "\(placed.stderr)")
     }

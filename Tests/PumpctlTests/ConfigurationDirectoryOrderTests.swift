@@ -7,9 +7,12 @@ import TestSupport
 /// the wand is opened: a folder others can write into is refused with 77
 /// and no byte reaches the radio (the trace of the attempt stays empty).
 @Suite(.serialized, .tags(.process), .childProcesses) struct ConfigurationDirectoryOrderTests {
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-link")
+
     @Test func aGroupWritableConfigurationDirectoryIsRefusedBeforeTheWandIsOpened() async throws {
-        let state = BringupLinkTests.stateDir()
-        let config = BringupLinkTests.stateDir()
+        let state = BringupLinkTests.stateDir(in: temporary)
+        let config = BringupLinkTests.stateDir(in: temporary)
         #expect(chmod(config, 0o770) == 0)
         let trace = state + "/attempt.pcapng"
         let run = try await PumpctlRun.run(["--simulator", "--state-dir", state, "--config-dir", config, "--trace", trace,

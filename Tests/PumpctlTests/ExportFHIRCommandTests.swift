@@ -8,11 +8,9 @@ import TestSupport
 /// environment scripts/install-deps.sh makes), and its numbers checked
 /// against the audit log the visits came from.
 @Suite(.serialized, .tags(.process), .childProcesses) struct ExportFHIRCommandTests {
-    let stateDir: String = {
-        let path = NSTemporaryDirectory() + "pumpwand-fhir-" + UUID().uuidString
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }()
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-fhir")
+    var stateDir: String { temporary.path }
     static let serial = "RP20-DEMO-0001"
 
     func pumpctl(_ arguments: [String], environment: [String: String] = [:]) async throws -> PumpctlRun.Result {
@@ -48,9 +46,10 @@ import TestSupport
 
     static func violations(_ json: String) async throws -> [String] {
         let python = try await PythonTools.python(importing: "fhir.resources.bundle", package: "fhir.resources")
-        let file = NSTemporaryDirectory() + "pumpwand-fhir-" + UUID().uuidString + ".json"
+        let fileFolder = try TemporaryDirectory(prefix: "pumpwand-fhir")
+        defer { fileFolder.remove() }
+        let file = fileFolder.file("fhir.json")
         try json.write(toFile: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: file) }
         let run = try await ChildProcess.run(python, ["-c", validator, file], mergingStandardError: true, timeLimit: .seconds(120))
         switch run.status {
         case 0: return []

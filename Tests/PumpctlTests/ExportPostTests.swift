@@ -7,11 +7,9 @@ import TestSupport
 /// by type and id (as a FHIR server does with PUT), and can fail the first
 /// requests or refuse all of them.
 @Suite(.serialized, .tags(.process), .childProcesses) struct ExportPostTests {
-    let stateDir: String = {
-        let path = NSTemporaryDirectory() + "pumpwand-post-" + UUID().uuidString
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }()
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-post")
+    var stateDir: String { temporary.path }
 
     func pumpctl(_ arguments: [String]) async throws -> PumpctlRun.Result {
         try await PumpctlRun.run(["--simulator", "--state-dir", stateDir, "--operator", "nurse.a"] + arguments)

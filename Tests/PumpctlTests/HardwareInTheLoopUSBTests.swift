@@ -53,7 +53,8 @@ import TestSupport
         let bench = try HardwareInTheLoopBench()
         let pty = try await bench.startSimulator().ptyPath
         let wrapper = try #require(await Self.relay(to: pty))
-        let trace = NSTemporaryDirectory() + "pumpwand-usb-loopback-\(UUID().uuidString).pcapng"
+        // In the bench's folder, removed with it.
+        let trace = bench.folder + "/usb-loopback.pcapng"
         let loopback = try await PumpctlRun.run(
             ["--wand", "PW1-000123", "--state-dir", bench.stateDir, "--trace", trace, "--json",
              "link", "loopback", "--count", "10", "--size", "100"], wrapper: wrapper)

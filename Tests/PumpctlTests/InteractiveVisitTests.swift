@@ -8,7 +8,9 @@ import TestSupport
 /// test is reported as skipped with the reason.
 @Suite(.serialized, .tags(.process, .pty), .childProcesses)
 struct InteractiveVisitTests {
-    let stateDir = NSTemporaryDirectory() + "pumpwand-interactive-" + UUID().uuidString
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-interactive")
+    var stateDir: String { temporary.path }
 
     /// Runs pumpctl on a terminal with `answers` typed in.
     func atTerminal(_ arguments: [String], answers: [String]) async throws -> PumpctlRun.Result {

@@ -7,11 +7,9 @@ import TestSupport
 /// process (installed by scripts/install-deps.sh; a missing tool cancels
 /// the test, it never passes silently).
 @Suite(.serialized) struct JSONContractTests {
-    let stateDir: String = {
-        let path = NSTemporaryDirectory() + "pumpwand-json-" + UUID().uuidString
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }()
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-json")
+    var stateDir: String { temporary.path }
 
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let schemas = root.appendingPathComponent("docs/schemas")
@@ -38,9 +36,10 @@ import TestSupport
 
     /// The schema's complaints about `json` (empty when it conforms).
     static func violations(of json: String, schema: String) async throws -> [String] {
-        let file = NSTemporaryDirectory() + "pumpwand-instance-" + UUID().uuidString + ".json"
+        let fileFolder = try TemporaryDirectory(prefix: "pumpwand-instance")
+        defer { fileFolder.remove() }
+        let file = fileFolder.file("instance.json")
         try json.write(toFile: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: file) }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         let python = path.split(separator: ":").map { "\($0)/python3" }.first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let python else { try Test.cancel("python3 is not installed (scripts/install-deps.sh)") }

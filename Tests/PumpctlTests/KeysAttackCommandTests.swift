@@ -6,11 +6,9 @@ import TestSupport
 /// The keyring attacks through the built binary against the simulator:
 /// each is carried out and shown to do no harm (docs/hazards.md H193-H199).
 @Suite(.serialized, .tags(.process), .childProcesses) struct KeysAttackCommandTests {
-    let root: String = {
-        let path = NSTemporaryDirectory() + "pumpwand-keys-attack-" + UUID().uuidString
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        return path
-    }()
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-keys-attack")
+    var root: String { temporary.path }
     var config: String { root + "/config" }
     var state: String { root + "/state" }
     static let serial = "RP20-DEMO-0001"  // the simulated pump's

@@ -6,11 +6,9 @@ import TestSupport
 /// `pumpctl keys import|list|remove|rotate|demo-bundle`: the built binary,
 /// with its own configuration and state directories, against the simulator.
 @Suite(.serialized, .tags(.process), .childProcesses) struct KeysCommandTests {
-    let root: String = {
-        let path = NSTemporaryDirectory() + "pumpwand-keys-" + UUID().uuidString
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        return path
-    }()
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-keys")
+    var root: String { temporary.path }
     var config: String { root + "/config" }
     var state: String { root + "/state" }
     var bundle: String { root + "/demo.bundle" }
@@ -179,11 +177,9 @@ import TestSupport
 /// `keys remove` asks at a terminal (run under script(1), so standard
 /// input is one): "no" keeps the key, "yes" removes it.
 @Suite(.serialized, .tags(.process, .pty), .childProcesses) struct KeysRemoveAtTerminalTests {
-    let root: String = {
-        let path = NSTemporaryDirectory() + "pumpwand-keys-tty-" + UUID().uuidString
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        return path
-    }()
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-keys-tty")
+    var root: String { temporary.path }
 
     func atTerminal(_ arguments: [String], answers: [String]) async throws -> PumpctlRun.Result {
         let command = ([PumpctlRun.binary("pumpctl").path, "--config-dir", root + "/config"] + arguments)

@@ -7,6 +7,9 @@ import TestSupport
 /// each is refused with its documented exit status before anything is
 /// sent or created.
 @Suite(.serialized, .tags(.process), .childProcesses) struct LocalUserCLITests {
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-link")
+
     func listing(_ path: String) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: path).sorted()
     }
@@ -15,8 +18,8 @@ import TestSupport
     /// link; pumpctl (run as root here when the suite is) refuses it with 77
     /// and creates nothing, there or where the link points.
     @Test func aWorldWritableStateDirectoryIsRefusedWith77() async throws {
-        let dir = BringupLinkTests.stateDir()
-        let elsewhere = BringupLinkTests.stateDir()
+        let dir = BringupLinkTests.stateDir(in: temporary)
+        let elsewhere = BringupLinkTests.stateDir(in: temporary)
         #expect(symlink(elsewhere + "/audit.sqlite", dir + "/audit.sqlite") == 0)
         #expect(chmod(dir, 0o777) == 0)
         let run = try await PumpctlRun.run(["--simulator", "--state-dir", dir, "--json", "interrogate"])
@@ -30,7 +33,7 @@ import TestSupport
 
     /// A FIFO given as the key file used to hang pumpctl for ever.
     @Test func aFIFOKeyFileIsRefusedAtOnce() async throws {
-        let dir = BringupLinkTests.stateDir()
+        let dir = BringupLinkTests.stateDir(in: temporary)
         let key = dir + "/pump.key"
         #expect(mkfifo(key, 0o600) == 0)
         let run = try await PumpctlRun.run(["--state-dir", dir, "--key-file", key, "--wand", "/nonexistent-wand", "interrogate"],
@@ -41,7 +44,7 @@ import TestSupport
     }
 
     @Test func aTraceOntoASymbolicLinkIsRefusedAndItsTargetKept() async throws {
-        let dir = BringupLinkTests.stateDir()
+        let dir = BringupLinkTests.stateDir(in: temporary)
         let target = dir + "/notes.txt"
         try "clinic notes".write(toFile: target, atomically: false, encoding: .utf8)
         let trace = dir + "/t.pcapng"
@@ -55,7 +58,7 @@ import TestSupport
     }
 
     @Test func anExistingTraceIsKeptWithoutTraceOverwrite() async throws {
-        let dir = BringupLinkTests.stateDir()
+        let dir = BringupLinkTests.stateDir(in: temporary)
         let trace = dir + "/t.pcapng"
         try "an earlier trace".write(toFile: trace, atomically: false, encoding: .utf8)
         let refused = try await PumpctlRun.run(["--simulator", "--state-dir", dir, "--trace", trace, "link", "loopback", "--count", "1"])

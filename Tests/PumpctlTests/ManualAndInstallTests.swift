@@ -69,8 +69,9 @@ import TestSupport
     /// PREFIX/bin, the manual pages and the three completions are where
     /// man and the shells look, and bash loads its completion.
     @Test func theInstallStepPutsEverythingUnderThePrefix() async throws {
-        let prefix = NSTemporaryDirectory() + "pumpwand-install-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: prefix) }
+        let prefixFolder = try TemporaryDirectory(prefix: "pumpwand-install")
+        defer { prefixFolder.remove() }
+        let prefix = prefixFolder.path
         let install = try await ChildProcess.run(
             "/bin/bash", [Self.root.appendingPathComponent("scripts/install.sh").path, "--prefix", prefix,
                           "--products", PumpctlRun.binary("pumpctl").deletingLastPathComponent().path],

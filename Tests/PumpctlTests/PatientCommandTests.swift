@@ -6,11 +6,9 @@ import TestSupport
 /// `pumpctl patient set|show`, and the patient on every audit row and on
 /// the report of a visit (the built binary against the simulator).
 @Suite(.serialized, .tags(.process), .childProcesses) struct PatientCommandTests {
-    let stateDir: String = {
-        let path = NSTemporaryDirectory() + "pumpwand-patient-" + UUID().uuidString
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }()
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-patient")
+    var stateDir: String { temporary.path }
     static let serial = "RP20-DEMO-0001"  // the simulated pump's
     static let patient = ["--serial", serial, "--name", "Ada Lovelace", "--mrn", "MRN-0042", "--mrn-system", "urn:oid:2.16.840.1.113883.19.5", "--dob", "1980-02-29",
                           "--prescriber", "Dr. Grace Hopper"]
@@ -109,8 +107,13 @@ import TestSupport
         let setpriv = try Requirements.tool("setpriv", "apt-get install util-linux")
         let unnamed: UInt32 = 47_113
         #expect(getpwuid(unnamed) == nil, "uid \(unnamed) must have no password entry")
-        let directory = "/tmp/pumpwand-unnamed-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // The account makes its own state and configuration folders, so
+        // their parent is writable by anyone and sticky, as /tmp is; it is
+        // removed, with what the account made in it, when the test ends.
+        let parent = try TemporaryDirectory(prefix: "pumpwand-unnamed")
+        defer { parent.remove() }
+        #expect(chmod(parent.path, 0o1777) == 0)
+        let directory = parent.file("state")
         let wrapper = [setpriv, "--reuid=\(unnamed)", "--regid=\(unnamed)", "--clear-groups", "--"]
         let environment = ["LOGNAME": "", "USER": ""]
         for arguments in [["interrogate"], ["patient", "set"] + Self.patient] {
@@ -121,7 +124,6 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: directory + "/audit.sqlite"), "no row under a made-up name")
         // Given, it is used. The audit key goes in a configuration folder
         // this user can make (its HOME is not its own).
-        defer { try? FileManager.default.removeItem(atPath: directory + "-config") }
         let named = try await PumpctlRun.run(["--simulator", "--state-dir", directory, "--operator", "nurse.b", "patient", "set"] + Self.patient,
                                              wrapper: wrapper, environment: environment.merging(["PUMPWAND_CONFIG_DIR": directory + "-config"]) { $1 })
         #expect(named.status == 0, "\(named.stderr)")

@@ -63,9 +63,10 @@ import TestSupport
 
     func count(_ bytes: [UInt8], _ name: String) async throws -> (ChildProcess.Result, [String: Any]) {
         let python = try PythonTools.systemPython()
-        let path = NSTemporaryDirectory() + "pumpwand-perf-count-\(name)-" + UUID().uuidString + ".pcapng"
+        let pathFolder = try TemporaryDirectory(prefix: "pumpwand-perf-count")
+        defer { pathFolder.remove() }
+        let path = pathFolder.file("perf-count.pcapng")
         try Data(bytes).write(to: URL(fileURLWithPath: path))
-        defer { try? FileManager.default.removeItem(atPath: path) }
         let run = try await ChildProcess.run(python, [Self.script, "count", "--json", "--byte-rate", "11520", "--latency-ms", "20", path],
                                              timeLimit: .seconds(60))
         let object = (try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8))) as? [String: Any] ?? [:]

@@ -71,9 +71,9 @@ import TestSupport
     /// wandsim's pump with it through the real serial code, saying it is
     /// the published demo key.
     @Test func theDemoKeyWandsimWritesOpensItsPump() async throws {
-        let directory = NSTemporaryDirectory() + "pumpwand-readme-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let directoryFolder = try TemporaryDirectory(prefix: "pumpwand-readme")
+        defer { directoryFolder.remove() }
+        let directory = directoryFolder.path
         let key = directory + "/demo.key"
         let written = try await PumpctlRun.run(["--write-demo-key", key], executable: "wandsim")
         #expect(written.status == 0, "\(written.stderr)")
@@ -100,9 +100,9 @@ import TestSupport
     /// A corrupt simulated pump is refused, and the reset the message
     /// gives is for that state directory, not the default one.
     @Test func theCorruptStateHintNamesTheBrokenDirectory() async throws {
-        let directory = NSTemporaryDirectory() + "pumpwand-corrupt-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let directoryFolder = try TemporaryDirectory(prefix: "pumpwand-corrupt")
+        defer { directoryFolder.remove() }
+        let directory = directoryFolder.path
         try Data("{\"format_version\": 1, \"identity\"".utf8).write(to: URL(fileURLWithPath: directory + "/simulator.json"))
         let refused = try await PumpctlRun.run(["--simulator", "--state-dir", directory, "interrogate"])
         #expect(refused.status == 70, "\(refused.stderr)")

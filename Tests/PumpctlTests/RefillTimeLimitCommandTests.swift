@@ -6,11 +6,9 @@ import TestSupport
 /// pumpctl against the pump's refill time limit and the refill's rule for
 /// infusion afterwards, on the built binary with the in-process simulator.
 @Suite(.serialized, .tags(.process), .childProcesses) struct RefillTimeLimitCommandTests {
-    let stateDir: String = {
-        let path = NSTemporaryDirectory() + "pumpwand-refill-limit-" + UUID().uuidString
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }()
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-refill-limit")
+    var stateDir: String { temporary.path }
 
     static let prescriptions: String = {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -7,11 +7,9 @@ import TestSupport
 /// headless Chromium, its pages counted with poppler's pdfinfo and read
 /// page by page with pdftotext.
 @Suite(.serialized, .tags(.process), .childProcesses) struct ReportPrintTests {
-    let stateDir: String = {
-        let path = NSTemporaryDirectory() + "pumpwand-print-" + UUID().uuidString
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }()
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-print")
+    var stateDir: String { temporary.path }
     static let serial = "RP20-DEMO-0001"
     /// 450 mcg/day with up to four 20 mcg patient boluses a day: the latest
     /// day to refill comes before the alarm date.

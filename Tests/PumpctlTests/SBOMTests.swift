@@ -125,8 +125,9 @@ import TestSupport
 
     @Test func anUnrecognisedLicenceIsAnErrorNotAGuess() async throws {
         // A package root with one pinned dependency whose licence text is unknown.
-        let fake = NSTemporaryDirectory() + "pumpwand-sbom-root-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: fake) }
+        let fakeFolder = try TemporaryDirectory(prefix: "pumpwand-sbom-root")
+        defer { fakeFolder.remove() }
+        let fake = fakeFolder.path
         let manager = FileManager.default
         try manager.createDirectory(atPath: fake + "/Sources/PumpProgrammer/Report", withIntermediateDirectories: true)
         try manager.createDirectory(atPath: fake + "/.build/checkouts/odd-package", withIntermediateDirectories: true)

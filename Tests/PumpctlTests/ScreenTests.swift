@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import Therapy
 import PumpProgrammer
 @testable import pumpctl
@@ -7,11 +8,9 @@ import PumpProgrammer
 /// The technician's screen: the clinic's zone, human durations, emphasis
 /// only at a terminal, wrapping, and one display precision per quantity.
 @Suite struct ScreenTests {
-    let stateDir: String = {
-        let path = NSTemporaryDirectory() + "pumpwand-screen-" + UUID().uuidString
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }()
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-screen")
+    var stateDir: String { temporary.path }
 
     func pumpctl(_ arguments: [String], environment: [String: String] = [:]) async throws -> PumpctlRun.Result {
         try await PumpctlRun.run(["--simulator", "--state-dir", stateDir, "--operator", "test.tech"] + arguments,
@@ -202,7 +201,9 @@ import PumpProgrammer
     }
 
     @Test func logSinceAcceptsTheTimesPumpctlPrints() async throws {
-        let stateDir = NSTemporaryDirectory() + "pumpwand-since-" + UUID().uuidString
+        let sinceFolder = try TemporaryDirectory(prefix: "pumpwand-since")
+        defer { sinceFolder.remove() }
+        let stateDir = sinceFolder.path
         let base = ["--simulator", "--state-dir", stateDir, "--operator", "test.tech", "--json"]
         _ = try await PumpctlRun.run(base + ["--yes", "bolus", "--dose", "50mcg"])
         let audit = try await PumpctlRun.run(base + ["audit", "list"])

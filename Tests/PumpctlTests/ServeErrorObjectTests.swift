@@ -6,8 +6,11 @@ import TestSupport
 /// error carries: a stable code to decide on, the exit status, the message
 /// and what the pump was left in, and matches serve.json.
 @Suite(.serialized, .tags(.process), .childProcesses) struct ServeErrorObjectTests {
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-link")
+
     @Test func everyServeErrorNamesItsCodeAndThePumpState() async throws {
-        let dir = BringupLinkTests.stateDir()
+        let dir = BringupLinkTests.stateDir(in: temporary)
         let lines = ["not json", #"{"id":2,"command":"bolus"}"#, #"{"id":3,"command":"loopback","size":999}"#,
                      #"{"id":4,"command":"event-log","since":"yesterday"}"#]
         let run = try await PumpctlRun.run(["--simulator", "--state-dir", dir, "serve"], stdin: lines.joined(separator: "\n") + "\n")

@@ -4,8 +4,11 @@ import TestSupport
 
 /// `pumpctl --simulator sim ...` on the built binary.
 @Suite(.serialized, .tags(.process), .childProcesses) struct SimCommandTests {
+    /// Holds every folder the test makes; removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-sim")
+
     func stateDirectory() throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("pumpctl-sim-\(UUID().uuidString)")
+        let url = URL(fileURLWithPath: temporary.file("pumpctl-sim-\(UUID().uuidString)"))
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url.path
     }

@@ -7,11 +7,9 @@ import TestSupport
 /// JSON contracts, exit statuses, and crashes at every step of the
 /// state-changing commands.
 @Suite(.serialized, .tags(.process), .childProcesses) struct VisitCommandTests {
-    let stateDir: String = {
-        let path = NSTemporaryDirectory() + "pumpwand-visit-" + UUID().uuidString
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }()
+    /// Removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-visit")
+    var stateDir: String { temporary.path }
 
     static let prescriptions: String = {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -89,7 +87,9 @@ import TestSupport
         let shipped = try await PumpctlRun.run(["calc", "policy"]).stdout
         let raised = shipped.replacingOccurrences(of: #""soft_max": "1000mcg/day", "hard_max": "2000mcg/day""#,
                                                   with: #""soft_max": "1000mcg/day", "hard_max": "200000mcg/day""#)
-        let policy = NSTemporaryDirectory() + "pumpwand-policy-" + UUID().uuidString + ".json"
+        let policyFolder = try TemporaryDirectory(prefix: "pumpwand-policy")
+        defer { policyFolder.remove() }
+        let policy = policyFolder.file("policy.json")
         try Data(raised.utf8).write(to: URL(fileURLWithPath: policy))
         let result = try await pumpctl(["--yes", "program", Self.prescriptions + "/baclofen-tenfold-error.json", "--policy", policy])
         #expect(result.status == 64, "\(result.stderr)")
@@ -101,7 +101,9 @@ import TestSupport
     }
 
     @Test func interrogateShowsEveryStepAndThePatientBolus() async throws {
-        let file = NSTemporaryDirectory() + "pumpwand-flex-" + UUID().uuidString + ".json"
+        let flexFolder = try TemporaryDirectory(prefix: "pumpwand-flex")
+        defer { flexFolder.remove() }
+        let file = flexFolder.file("flex.json")
         try Data(#"""
             {"drug":"baclofen","concentration":"2000mcg/mL","indication":"spinal","mode":"flex","cycle":"daily",
              "steps":[{"start":"00:00","dose_rate":"400mcg/day"},{"start":"07:00","dose_rate":"440mcg/day"},{"start":"22:00","dose_rate":"400mcg/day"}],
@@ -139,7 +141,9 @@ import TestSupport
     }
 
     @Test func morphineIsShownInMilligramsOnEveryScreen() async throws {
-        let file = NSTemporaryDirectory() + "pumpwand-morphine-" + UUID().uuidString + ".json"
+        let morphineFolder = try TemporaryDirectory(prefix: "pumpwand-morphine")
+        defer { morphineFolder.remove() }
+        let file = morphineFolder.file("morphine.json")
         try Data(#"{"drug":"morphine","concentration":"10mg/mL","indication":"pain","mode":"continuous","daily_dose":"1mg/day","opioid_tolerance":"tolerant","catheter":{"volume":"0.26mL"}}"#.utf8)
             .write(to: URL(fileURLWithPath: file))
         let refill = try await pumpctl(["--yes", "refill", "--withdrawn", "12mL", "--added", "18mL", "--drug", "morphine",
@@ -248,8 +252,9 @@ import TestSupport
     /// Pump replacement: the old pump's therapy is saved as a prescription
     /// file and programmed into the new pump through the review.
     @Test func aPumpReplacementCarriesTheOldPumpsTherapyThroughTheReview() async throws {
-        let file = NSTemporaryDirectory() + "pumpwand-old-pump-" + UUID().uuidString + ".json"
-        defer { try? FileManager.default.removeItem(atPath: file) }
+        let fileFolder = try TemporaryDirectory(prefix: "pumpwand-old-pump")
+        defer { fileFolder.remove() }
+        let file = fileFolder.file("old-pump.json")
         let programmed = try await pumpctl(["--yes", "program", Self.prescriptions + "/baclofen-continuous-450.json"])
         #expect(programmed.status == 0, "\(programmed.stderr)")
         let old = try json(try await pumpctl(["--json", "interrogate", "--save-prescription", file]))
@@ -258,8 +263,9 @@ import TestSupport
         let again = try await pumpctl(["interrogate", "--save-prescription", file])
         #expect(again.status == 64, "\(again.stderr)")
         // The new pump: a fresh simulated one, implanted and primed.
-        let newPump = NSTemporaryDirectory() + "pumpwand-new-pump-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: newPump) }
+        let newPumpFolder = try TemporaryDirectory(prefix: "pumpwand-new-pump")
+        defer { newPumpFolder.remove() }
+        let newPump = newPumpFolder.path
         func onNew(_ arguments: [String]) async throws -> PumpctlRun.Result {
             try await PumpctlRun.run(["--simulator", "--state-dir", newPump, "--operator", "test.tech"] + arguments)
         }

@@ -7,9 +7,9 @@ import TestSupport
 /// what to do, and writes nothing: not as an internal error (70).
 @Suite(.serialized, .tags(.process), .childProcesses) struct WandsimDemoKeyTests {
     @Test func aDemoKeyPathInAMissingFolderIsAUsageErrorThatSaysWhatToDo() async throws {
-        let directory = NSTemporaryDirectory() + "pumpwand-demokey-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let directoryFolder = try TemporaryDirectory(prefix: "pumpwand-demokey")
+        defer { directoryFolder.remove() }
+        let directory = directoryFolder.path
         let key = directory + "/no-such-folder/demo.key"
         let run = try await PumpctlRun.run(["--write-demo-key", key], executable: "wandsim")
         #expect(run.status == 64, "\(run.stderr)")

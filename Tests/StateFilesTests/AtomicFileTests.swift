@@ -1,15 +1,16 @@
 import Glibc
 import SystemPackage
 import Testing
+import TestSupport
 @testable import StateFiles
 
 @Suite struct AtomicFileTests {
-    let folder: FilePath
+    /// Removed when the test ends.
+    let temporary: TemporaryDirectory
+    var folder: FilePath { FilePath(temporary.path) }
 
     init() throws {
-        var template = Array("/tmp/pumpwand-statefiles-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { $0.baseAddress.flatMap { mkdtemp($0) } }
-        folder = FilePath(made.map { String(cString: $0) } ?? "/tmp")
+        temporary = try TemporaryDirectory(prefix: "pumpwand-statefiles")
     }
 
     @Test func writeThenReadReturnsTheBytes() throws {

@@ -12,19 +12,17 @@ import TestSupport
 @Suite struct LocalUserAttackTests {
     static let nobody: uid_t = 65534
 
-    let folder: FilePath
+    /// Both removed when the test ends (a planted link is removed, not
+    /// followed).
+    let temporary: TemporaryDirectory
+    let temporaryElsewhere: TemporaryDirectory
+    var folder: FilePath { FilePath(temporary.path) }
     /// Where a planted link points: must stay empty.
-    let elsewhere: FilePath
+    var elsewhere: FilePath { FilePath(temporaryElsewhere.path) }
 
     init() throws {
-        folder = Self.temporaryFolder()
-        elsewhere = Self.temporaryFolder()
-    }
-
-    static func temporaryFolder() -> FilePath {
-        var template = Array("/tmp/pumpwand-attack-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { $0.baseAddress.flatMap { mkdtemp($0) } }
-        return FilePath(made.map { String(cString: $0) } ?? "/tmp/pumpwand-attack-fallback")
+        temporary = try TemporaryDirectory(prefix: "pumpwand-attack")
+        temporaryElsewhere = try TemporaryDirectory(prefix: "pumpwand-attack")
     }
 
     func listing(_ path: FilePath) throws -> [String] {

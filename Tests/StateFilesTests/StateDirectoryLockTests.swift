@@ -2,15 +2,16 @@ import Foundation
 import Glibc
 import SystemPackage
 import Testing
+import TestSupport
 @testable import StateFiles
 
 @Suite struct StateDirectoryLockTests {
-    let directory: StateDirectory
+    /// Removed when the test ends.
+    let temporary: TemporaryDirectory
+    var directory: StateDirectory { StateDirectory(path: FilePath(temporary.path)) }
 
-    init() {
-        var template = Array("/tmp/pumpwand-lock-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { $0.baseAddress.flatMap { mkdtemp($0) } }
-        directory = StateDirectory(path: FilePath(made.map { String(cString: $0) } ?? "/tmp/pumpwand-lock-fallback"))
+    init() throws {
+        temporary = try TemporaryDirectory(prefix: "pumpwand-lock")
     }
 
     var lockPath: String { directory.file("lock").string }

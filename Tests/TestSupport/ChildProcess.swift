@@ -89,6 +89,10 @@ public enum ChildProcess {
     ) async throws -> Result {
         let child = try await start(executable, arguments, environment: environment, input: input,
                                     mergingStandardError: mergingStandardError)
+        // The child has ended (or was killed): its TMPDIR goes now, not
+        // when the object does (its threads may hold it until this
+        // process exits, after the last test).
+        defer { child.removeTemporaryDirectory() }
         return try await child.finish(within: timeLimit, terminationGrace: terminationGrace)
     }
 
@@ -139,6 +143,12 @@ public final class RunningChild: @unchecked Sendable {
     public var processIdentifier: Int32 { process.processIdentifier }
     private let process: Process
     private let state = Mutex(State())
+    /// The child's TMPDIR (unless the test gave one): what it, or anything
+    /// it starts, leaves in its temporary directory is removed with this
+    /// object, also when it was killed before cleaning up (umockdev-run and
+    /// the Python harnesses leave their testbed, /sys and /dev included,
+    /// when killed at a time limit).
+    private let scratch: TemporaryDirectory?
 
     private struct State {
         var stdout = Data()
@@ -177,6 +187,13 @@ public final class RunningChild: @unchecked Sendable {
         process.arguments = arguments
         var merged = ProcessInfo.processInfo.environment
         for (key, value) in environment { merged[key] = value }
+        if environment["TMPDIR"] == nil {
+            let scratch = try TemporaryDirectory(prefix: "pumpwand-child")
+            merged["TMPDIR"] = scratch.path
+            self.scratch = scratch
+        } else {
+            scratch = nil
+        }
         process.environment = merged
 
         let out = Pipe()
@@ -197,6 +214,12 @@ public final class RunningChild: @unchecked Sendable {
         startReader(out.fileHandleForReading, isStandardError: false)
         if !mergingStandardError { startReader(err.fileHandleForReading, isStandardError: true) }
         startWriter(stdin.fileHandleForWriting, input: input)
+    }
+
+    /// Removes the child's own TMPDIR (if this object made it) and what is
+    /// in it; also done when the object ends.
+    public func removeTemporaryDirectory() {
+        scratch?.remove()
     }
 
     deinit {

@@ -75,7 +75,9 @@ struct ChildProcessTests {
 
     /// A harness's own children go too: nothing outlives a timed-out run.
     @Test func aTimedOutChildsChildrenAreKilledWithIt() async throws {
-        let marker = NSTemporaryDirectory() + "child-process-test-\(UUID().uuidString)"
+        let folder = try TemporaryDirectory(prefix: "pumpwand-child-process")
+        defer { folder.remove() }
+        let marker = folder.file("grandchild.pid")
         let error = await #expect(throws: ChildProcess.TimedOut.self) {
             _ = try await ChildProcess.run(
                 "/bin/sh", ["-c", "sh -c 'echo $$ > \(marker); exec sleep 60' & wait"], timeLimit: .milliseconds(500),
@@ -92,7 +94,6 @@ struct ChildProcessTests {
             if !gone { try await Task.sleep(for: .milliseconds(50)) }
         }
         #expect(gone, "the grandchild \(grandchild) outlived the timed-out run")
-        try? FileManager.default.removeItem(atPath: marker)
     }
 
     @Test func aStartedChildIsWaitedForLineByLine() async throws {
@@ -154,9 +155,10 @@ struct ChildProcessTests {
     /// its fork and its exec for a moment under load, holding a copy of the
     /// locked descriptor; what must never happen is a copy kept for good.
     @Test func aFlockReleasedWhileNoChildStartsIsFreeAtOnce() async throws {
-        let path = NSTemporaryDirectory() + "child-process-flock-\(UUID().uuidString)"
+        let pathFolder = try TemporaryDirectory(prefix: "pumpwand-child-process-flock")
+        defer { pathFolder.remove() }
+        let path = pathFolder.file("flock")
         #expect(FileManager.default.createFile(atPath: path, contents: nil))
-        defer { try? FileManager.default.removeItem(atPath: path) }
         let started = Counter()
         let spawning = Task.detached {
             while !Task.isCancelled {
@@ -195,5 +197,37 @@ struct ChildProcessTests {
     @Test func aLineThatNeverComesIsNilAtEndOfOutput() async throws {
         let child = try await ChildProcess.start("/bin/sh", ["-c", "echo other"])
         #expect(await child.line(startingWith: "READY", within: .seconds(10)) == nil)
+    }
+
+    /// A child's TMPDIR is a private folder of its own that goes with its
+    /// RunningChild, also when the child was killed before it could clean
+    /// up (as umockdev-run and the Python harnesses, killed at a time
+    /// limit, leave their testbed behind).
+    @Test func aKilledChildsTemporaryFolderGoesWithIt() async throws {
+        var child: RunningChild? = try await ChildProcess.start(
+            "/bin/sh", ["-c", "mkdir \"$TMPDIR/umockdev.test\" && echo \"TMPDIR=$TMPDIR\" && exec sleep 60"])
+        let line = try #require(await child?.line(startingWith: "TMPDIR="), "\(child?.stderr ?? "")")
+        let folder = String(line.dropFirst("TMPDIR=".count))
+        #expect(folder.hasPrefix(NSTemporaryDirectory()) && folder != NSTemporaryDirectory())
+        #expect(FileManager.default.fileExists(atPath: folder + "/umockdev.test"))
+        await child?.kill()
+        child = nil
+        // The object ends once its reader and exit-watcher threads let go
+        // of it too, a moment after the test's reference.
+        var left = true
+        for _ in 0..<200 where left {
+            left = FileManager.default.fileExists(atPath: folder)
+            if left { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(!left, "the killed child's TMPDIR \(folder) is still there")
+    }
+
+    /// A TMPDIR the test gives is passed on as it is (and not removed).
+    @Test func aGivenTemporaryDirectoryIsPassedOn() async throws {
+        try await withTemporaryDirectory(prefix: "pumpwand-child-given") { given in
+            let result = try await ChildProcess.run("/bin/sh", ["-c", "echo \"$TMPDIR\""], environment: ["TMPDIR": given])
+            #expect(result.stdout == given + "\n")
+            #expect(FileManager.default.fileExists(atPath: given))
+        }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import SystemPackage
 import Testing
+import TestSupport
 @testable import WandTrace
 
 /// The blocks against byte layouts written out by hand from the pcapng
@@ -74,8 +75,9 @@ import Testing
     }
 
     @Test func writerPutsHeaderInterfaceAndPacketsInTheFileWithOwnerOnlyMode() throws {
-        let path = NSTemporaryDirectory() + "pumpwand-trace-\(UUID().uuidString).pcapng"
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let pathFolder = try TemporaryDirectory(prefix: "pumpwand-trace")
+        defer { pathFolder.remove() }
+        let path = pathFolder.file("trace.pcapng")
         var writer = try PcapngWriter(creating: FilePath(path), application: "ab", interfaceName: "pw", interfaceDescription: "tty/0")
         try writer.record([1, 2, 3], timestampMicroseconds: 0x1_0000_0002, direction: .outbound)
         try writer.finish()

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import SystemPackage
 import Testing
+import TestSupport
 @testable import WandTrace
 
 /// `--trace FILE` used to follow a symbolic link and truncate whatever it
@@ -9,12 +10,12 @@ import Testing
 /// unless the technician asks (`--trace-overwrite`), and then only a
 /// regular file of their own.
 @Suite struct TraceFileSafetyTests {
-    let folder: String
+    /// Removed, links and all, when the test ends.
+    let temporary: TemporaryDirectory
+    var folder: String { temporary.path }
 
-    init() {
-        var template = Array("/tmp/pumpwand-trace-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { $0.baseAddress.flatMap { mkdtemp($0) } }
-        folder = made.map { String(cString: $0) } ?? "/tmp"
+    init() throws {
+        temporary = try TemporaryDirectory(prefix: "pumpwand-trace")
     }
 
     func contents(_ path: String) throws -> String {
