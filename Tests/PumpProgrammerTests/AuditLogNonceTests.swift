@@ -4,7 +4,9 @@ import Glibc
 import PumpSimulator
 import StateFiles
 import Therapy
+import SystemPackage
 import Testing
+import TestSupport
 import WandProtocol
 @testable import PumpProgrammer
 
@@ -13,7 +15,13 @@ import WandProtocol
 /// laptops whose configuration directory was copied whole.
 struct SecondLaptop {
     let visit: SimulatedVisit
-    let directory = temporaryStateDirectory()
+    /// Inside the visit's temporary folder: removed with it.
+    let directory: StateDirectory
+
+    init(visit: SimulatedVisit) {
+        self.visit = visit
+        directory = visit.temporary.newStateDirectory()
+    }
 
     func programmer() async throws -> Programmer {
         let connection = try await PumpConnection.open(
@@ -50,6 +58,11 @@ extension SimulatedVisit {
 /// in the pump, and each `verify` names the other as another log of its
 /// key, neither as verified alone nor as tampered.
 @Suite(.serialized) struct AuditLogNonceTests {
+    /// Each test's logs; removed when the test ends.
+    let temporary = TemporaryDirectory.make(prefix: "pumpwand-test")
+
+    func temporaryStateDirectory() -> StateDirectory { temporary.newStateDirectory() }
+
     static let workedKey = try! AuditKey(bytes: Array(0x40..<0x60))
 
     /// The `plaintext example` hex block `name` of hardware/PROTOCOL.md.
@@ -337,5 +350,15 @@ extension SimulatedVisit {
 enum HMAC256 {
     static func code(_ key: AuditKey, _ message: [UInt8]) -> [UInt8] {
         AuditChain.bytes(ofHex: AuditChain.mac(of: message, key: key.symmetric)) ?? []
+    }
+}
+
+extension TemporaryDirectory {
+    /// A new state directory inside this folder, for one more log.
+    func newStateDirectory() -> StateDirectory {
+        do { return StateDirectory(path: FilePath(try subfolder("state-\(UUID().uuidString)"))) } catch {
+            Issue.record(error)
+            return StateDirectory(path: FilePath(file("state-unmade")))
+        }
     }
 }
