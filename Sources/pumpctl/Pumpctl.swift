@@ -15,7 +15,7 @@ struct Pumpctl: AsyncParsableCommand {
         discussion: """
             Quantities always carry a unit: 400mcg/day, 2000mcg/mL, 20mL, 0.5mL/day, 2mg, 90min, 30d.
 
-            Exit status: 0 success; 64 usage error; 65 refused by the checks or by the pump; 69 wand or pump not found; 70 internal error; 71 state directory in use by another pumpctl; 73 the pump WAS changed but not as planned (not verified, or stopped half-way): interrogate first; 74 communication failure, certainly no effect; 75 delivery UNCERTAIN (resolve it before anything else); 76 device fault; 77 permission denied, or a state directory others can change; 79 interrogate found the pump NOT DELIVERING drug; 130 cancelled. Every failure says what the pump was left in.
+            Exit status: 0 success; 64 usage error; 65 refused by the checks or by the pump; 69 wand or pump not found; 70 internal error; 71 state directory in use by another pumpctl; 73 the pump WAS changed but not as planned (not verified, or stopped half-way): interrogate first; 74 communication failure, certainly no effect; 75 delivery UNCERTAIN (resolve it before anything else); 76 device fault; 77 permission denied, or a state directory others can change; 78 audit verify --pump found another log made with this audit key; 79 interrogate found the pump NOT DELIVERING drug; 80 interrogate found the pump delivering from a reservoir whose contents are unknown; 130 cancelled. Every failure says what the pump was left in.
             """,
         version: version,
 
