@@ -138,6 +138,11 @@ let package = Package(
         // OpenSSL's libcrypto, so Swift's cost prints as a ratio to it.
         .target(name: "CBenchBaseline", linkerSettings: [.linkedLibrary("crypto")]),
         .executableTarget(name: "pumpwand-bench", dependencies: ["WandProtocol", "PumpSimulator", "PumpProgrammer", "StateFiles", "CBenchBaseline"]),
+        // The start-up floor `pumpwand-bench startup` measures pumpctl
+        // against: a Swift program that prints a line, and the smallest
+        // swift-argument-parser command tree.
+        .executableTarget(name: "startup-floor-print"),
+        .executableTarget(name: "startup-floor-parser", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Opens a wand through WandSelection in a process of its own, so the
         // tests can run it under umockdev (Tests/Probes/WandSelectionProbe).
         .executableTarget(

@@ -8,7 +8,9 @@ import Glibc
 /// directory, so `swift build -c release --static-swift-stdlib` builds
 /// both as they ship) and /bin/true in turn, each with its output to
 /// /dev/null, and prints the median wall time of each, their ratio against
-/// the target, and the largest resident set pumpctl reached.
+/// the target, and the largest resident set pumpctl reached; and beside
+/// them the floor: a Swift program that prints a line, and the smallest
+/// swift-argument-parser command (startup-floor-print, startup-floor-parser).
 enum StartupBench {
     /// Spawns of each command. They alternate, so a busy machine (another
     /// build, the second core's load) slows pumpctl and /bin/true alike and
@@ -32,22 +34,35 @@ enum StartupBench {
 
     static func run() throws {
         let pumpctl = try siblingExecutable("pumpctl")
+        let printFloor = try siblingExecutable("startup-floor-print")
+        let parserFloor = try siblingExecutable("startup-floor-parser")
         let truePath = "/bin/true"
         guard access(truePath, X_OK) == 0 else { throw Failure(description: "\(truePath) is missing") }
+        let floorCalc = ["daily-dose", "--concentration", "2000mcg/mL", "--dose", "400mcg/day"]
 
-        let cases: [(label: String, arguments: [String], target: Double)] = [
-            ("pumpctl --help", ["--help"], 2.0),
-            ("pumpctl \(calc.prefix(2).joined(separator: " "))", calc, 2.5),
+        // Each pumpctl case alternates with /bin/true and with the parser
+        // floor doing the same thing (its --help, its one subcommand).
+        let cases: [(label: String, arguments: [String], floor: [String], target: Double)] = [
+            ("pumpctl --help", ["--help"], ["--help"], 2.0),
+            ("pumpctl \(calc.prefix(2).joined(separator: " "))", calc, floorCalc, 2.5),
         ]
         var largestResident = 0
         for item in cases {
-            let (command, baseline) = try alternate([pumpctl] + item.arguments, [truePath])
+            let samples = try alternate([[pumpctl] + item.arguments, [truePath], [parserFloor] + item.floor])
+            let (command, baseline, floor) = (samples[0], samples[1], samples[2])
             largestResident = max(largestResident, command.maxResidentKB)
             print("  \(item.label): \(milliseconds(command.median)) ms, /bin/true \(milliseconds(baseline.median)) ms, "
                 + "ratio \(fixed(command.median / baseline.median)) (target <= \(fixed(item.target)))"
-                + "; best \(milliseconds(command.best)) ms against \(milliseconds(baseline.best)) ms")
+                + "; best \(milliseconds(command.best)) ms against \(milliseconds(baseline.best)) ms"
+                + "; \(fixed(command.median / floor.median))x the parser floor's \(milliseconds(floor.median)) ms")
         }
         print("  pumpctl max RSS: \(fixed(Double(largestResident) / 1024)) MB (target <= 20.00)")
+        // What no Swift program here starts faster than.
+        let floors = try alternate([[printFloor], [truePath], [parserFloor, "--help"]])
+        print("  floor, a Swift program printing a line: \(milliseconds(floors[0].median)) ms, "
+            + "ratio \(fixed(floors[0].median / floors[1].median)) to /bin/true, max RSS \(fixed(Double(floors[0].maxResidentKB) / 1024)) MB")
+        print("  floor, the smallest swift-argument-parser command, --help: \(milliseconds(floors[2].median)) ms, "
+            + "ratio \(fixed(floors[2].median / floors[1].median)) to /bin/true, max RSS \(fixed(Double(floors[2].maxResidentKB) / 1024)) MB")
         print("  binary: \(pumpctl)")
     }
 
@@ -65,23 +80,18 @@ enum StartupBench {
         return path
     }
 
-    /// Runs `command` and `baseline` `runs` times each, in turn.
-    static func alternate(_ command: [String], _ baseline: [String]) throws -> (Sample, Sample) {
-        var commandTimes: [Double] = []
-        var baselineTimes: [Double] = []
-        commandTimes.reserveCapacity(runs)
-        baselineTimes.reserveCapacity(runs)
-        var commandResident = 0
-        var baselineResident = 0
+    /// Runs each command `runs` times, in turn: one sample per command.
+    static func alternate(_ commands: [[String]]) throws -> [Sample] {
+        var times = [[Double]](repeating: [], count: commands.count)
+        var resident = [Int](repeating: 0, count: commands.count)
         for _ in 0..<runs {
-            let (time, resident) = try spawnAndWait(command)
-            commandTimes.append(time)
-            commandResident = max(commandResident, resident)
-            let (baseTime, baseResident) = try spawnAndWait(baseline)
-            baselineTimes.append(baseTime)
-            baselineResident = max(baselineResident, baseResident)
+            for (index, command) in commands.enumerated() {
+                let (time, peak) = try spawnAndWait(command)
+                times[index].append(time)
+                resident[index] = max(resident[index], peak)
+            }
         }
-        return (sample(commandTimes, commandResident), sample(baselineTimes, baselineResident))
+        return zip(times, resident).map { sample($0, $1) }
     }
 
     static func sample(_ times: [Double], _ resident: Int) -> Sample {
