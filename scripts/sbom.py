@@ -8,8 +8,8 @@ What goes in:
   never a guess);
 - the system libraries the package links (libusb-1.0, libudev, SQLite)
   with the Debian package version installed on this machine (dpkg-query);
-- every shared library the built binaries (.build/debug/pumpctl and
-  wandsim) actually link, from `ldd`: each Debian package that provides
+- every shared library the built binaries (.build/debug/pumpctl,
+  wandsim and pumpwand-fhir-post) actually link, from `ldd`: each Debian package that provides
   one (`dpkg -S`, version from dpkg-query), and the Swift runtime libraries
   from the toolchain as one component at the version `swift --version`
   reports, with the toolchain's licence (Apache-2.0 WITH Swift-exception
@@ -233,7 +233,7 @@ def debian_component(library):
 
 
 # The binaries that ship, as `swift build` leaves them.
-BINARIES = ["pumpctl", "wandsim"]
+BINARIES = ["pumpctl", "wandsim", "pumpwand-fhir-post"]
 SWIFT_RUNTIME_PREFIX = "/opt/swift/"
 
 
@@ -379,7 +379,7 @@ def build(root):
                 "bom-ref": root_ref,
                 "name": "pumpwand",
                 "version": version,
-                "description": "pumpctl and wandsim: programmer for an implanted intrathecal drug pump",
+                "description": "pumpctl, wandsim and pumpwand-fhir-post: programmer for an implanted intrathecal drug pump",
             },
         },
         "components": components + system,

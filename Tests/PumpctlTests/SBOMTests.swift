@@ -149,7 +149,7 @@ import TestSupport
         try #require(run.status == 0, "\(run.stderr)")
         let components = try #require(try Self.object(file)["components"] as? [[String: Any]])
         func component(_ ref: String) -> [String: Any]? { components.first { $0["bom-ref"] as? String == ref } }
-        // libc and libcurl (FoundationNetworking) are linked, though no manifest names them.
+        // libc and libcurl (the FHIR poster's FoundationNetworking) are linked, though no manifest names them.
         for package in ["libc6", "libcurl4"] {
             let dpkg = try await ChildProcess.run("/usr/bin/dpkg-query", ["-W", "-f=${Version}", package])
             try #require(dpkg.status == 0, "\(package): \(dpkg.stderr)")
