@@ -143,6 +143,9 @@ let package = Package(
         // swift-argument-parser command tree.
         .executableTarget(name: "startup-floor-print"),
         .executableTarget(name: "startup-floor-parser", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // Starts the commands the startup section measures (a child of the
+        // benchmark itself would carry the benchmark's RSS into its own).
+        .executableTarget(name: "startup-spawner"),
         // Opens a wand through WandSelection in a process of its own, so the
         // tests can run it under umockdev (Tests/Probes/WandSelectionProbe).
         .executableTarget(

@@ -9,14 +9,14 @@
 #   scripts/perf-figures.sh --quick    fewer repetitions, to try it out
 #   scripts/perf-figures.sh --skip link --repetitions 9 ...   (scripts/perf_figures.py run --help)
 #
-# Builds release pumpctl, wandsim, pumpwand-bench and the two start-up floor
-# programs first (the figures are meaningless in debug). Every visit runs on a fresh simulated pump in a
+# Builds release pumpctl, wandsim, pumpwand-bench, the two start-up floor
+# programs and their spawner first (the figures are meaningless in debug). Every visit runs on a fresh simulated pump in a
 # temporary folder with the published DEMO key; nothing outside that
 # folder is touched. Timings are printed, never asserted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-for product in pumpctl wandsim pumpwand-bench startup-floor-print startup-floor-parser; do
+for product in pumpctl wandsim pumpwand-bench startup-floor-print startup-floor-parser startup-spawner; do
     echo "building release $product..." >&2
     swift build -c release --product "$product" 2>&1 | tail -3 >&2
 done

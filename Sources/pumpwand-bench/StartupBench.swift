@@ -54,9 +54,10 @@ enum StartupBench {
             print("  \(item.label): \(milliseconds(command.median)) ms, /bin/true \(milliseconds(baseline.median)) ms, "
                 + "ratio \(fixed(command.median / baseline.median)) (target <= \(fixed(item.target)))"
                 + "; best \(milliseconds(command.best)) ms against \(milliseconds(baseline.best)) ms"
-                + "; \(fixed(command.median / floor.median))x the parser floor's \(milliseconds(floor.median)) ms")
+                + "; \(fixed(command.median / floor.median))x the parser floor's \(milliseconds(floor.median)) ms"
+                + "; max RSS \(fixed(Double(command.maxResidentKB) / 1024)) MB")
         }
-        print("  pumpctl max RSS: \(fixed(Double(largestResident) / 1024)) MB (target <= 20.00)")
+        print("  pumpctl max RSS, the larger of the two: \(fixed(Double(largestResident) / 1024)) MB (target <= 20.00)")
         // What no Swift program here starts faster than.
         let floors = try alternate([[printFloor], [truePath], [parserFloor, "--help"]])
         print("  floor, a Swift program printing a line: \(milliseconds(floors[0].median)) ms, "
@@ -80,57 +81,63 @@ enum StartupBench {
         return path
     }
 
-    /// Runs each command `runs` times, in turn: one sample per command.
+    /// Runs each command `runs` times, in turn, through startup-spawner
+    /// (a small C program: a child spawned from this benchmark would have
+    /// the benchmark's own resident set counted in its max RSS): one
+    /// sample per command.
     static func alternate(_ commands: [[String]]) throws -> [Sample] {
-        var times = [[Double]](repeating: [], count: commands.count)
-        var resident = [Int](repeating: 0, count: commands.count)
-        for _ in 0..<runs {
-            for (index, command) in commands.enumerated() {
-                let (time, peak) = try spawnAndWait(command)
-                times[index].append(time)
-                resident[index] = max(resident[index], peak)
-            }
+        let spawner = try siblingExecutable("startup-spawner")
+        var arguments = [spawner, "\(runs)"]
+        for (index, command) in commands.enumerated() { arguments += (index == 0 ? [] : ["::"]) + command }
+        let output = try capture(arguments)
+        let lines = output.split(separator: "\n")
+        let samples: [Sample] = lines.compactMap { line in
+            let fields = line.split(separator: " ").compactMap { Int($0) }
+            guard fields.count == 3 else { return nil }
+            return Sample(median: Double(fields[0]) / 1e9, best: Double(fields[1]) / 1e9, maxResidentKB: fields[2])
         }
-        return zip(times, resident).map { sample($0, $1) }
+        guard samples.count == commands.count else {
+            throw Failure(description: "startup-spawner printed \(lines.count) figures for \(commands.count) commands: \(output)")
+        }
+        return samples
     }
 
-    static func sample(_ times: [Double], _ resident: Int) -> Sample {
-        let sorted = times.sorted()
-        return Sample(median: sorted[sorted.count / 2], best: sorted[0], maxResidentKB: resident)
-    }
-
-    /// One posix_spawn and wait4: the wall time from spawn to reaped, in
-    /// seconds, and the child's max RSS in kilobytes. A command that fails
-    /// stops the benchmark: a figure for an error path would mislead.
-    static func spawnAndWait(_ arguments: [String]) throws -> (Double, Int) {
+    /// Runs `arguments` and returns its standard output; a failure stops
+    /// the benchmark (its standard error is the benchmark's own).
+    static func capture(_ arguments: [String]) throws -> String {
+        var pipeEnds: [Int32] = [-1, -1]
+        guard pipe(&pipeEnds) == 0 else { throw Failure(description: "pipe: errno \(errno)") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-
+        posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
+        posix_spawn_file_actions_addclose(&actions, pipeEnds[0])
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
         argv.append(nil)
         defer { for pointer in argv { free(pointer) } }
-
         var pid: pid_t = 0
-        let start = ContinuousClock.now
         let spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
-        guard spawned == 0 else { throw Failure(description: "posix_spawn \(arguments[0]): error \(spawned)") }
+        close(pipeEnds[1])
+        guard spawned == 0 else {
+            close(pipeEnds[0])
+            throw Failure(description: "posix_spawn \(arguments[0]): error \(spawned)")
+        }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(pipeEnds[0], $0.baseAddress, $0.count) }
+            if count > 0 { bytes += chunk[0..<count] } else if count == 0 || errno != EINTR { break }
+        }
+        close(pipeEnds[0])
         var status: Int32 = 0
-        var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0 {
-            guard errno == EINTR else { throw Failure(description: "wait4: errno \(errno)") }
+        while waitpid(pid, &status, 0) < 0 {
+            guard errno == EINTR else { throw Failure(description: "waitpid: errno \(errno)") }
         }
-        let elapsed = start.duration(to: .now)
         // WIFEXITED and WEXITSTATUS, which Swift does not import as macros.
-        let exited = status & 0x7f == 0
-        let code = (status >> 8) & 0xff
-        guard exited, code == 0 else {
-            throw Failure(description: "\(arguments.joined(separator: " ")) ended with status \(exited ? code : -1) (signal \(status & 0x7f))")
+        guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
+            throw Failure(description: "\(arguments.prefix(3).joined(separator: " ")) ... failed (status \(status))")
         }
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return (seconds, Int(usage.ru_maxrss))
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func milliseconds(_ seconds: Double) -> String { fixed(seconds * 1000) }
