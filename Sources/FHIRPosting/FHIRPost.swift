@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Sending visit bundles to a FHIR server, as far as both sides of it
 /// share: which URLs may be used, what counts as a stored visit, and the
@@ -133,6 +136,38 @@ public enum FHIRPost {
         let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
         return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
             && bare.split(separator: ".").count == 4 && bare.split(separator: ".").allSatisfy { UInt8($0) != nil }
+    }
+
+    /// What `readToEnd` found on a descriptor.
+    public enum Read: Equatable {
+        case data(Data)
+        /// More than the limit: read to its end and dropped.
+        case tooLong
+        case failed(errno: Int32)
+    }
+
+    /// Everything until end of file. Past `limit` bytes the rest is still
+    /// read (and dropped), so a writer never waits on a full pipe while its
+    /// reader waits for it to exit. Both ends of the poster use it: the
+    /// bundle on its standard input, its outcome on pumpctl's side.
+    public static func readToEnd(_ descriptor: Int32, limit: Int) -> Read {
+        var data = Data()
+        var tooLong = false
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count == 0 { break }
+            if count < 0 {
+                if errno == EINTR { continue }
+                return .failed(errno: errno)
+            }
+            if !tooLong { data.append(contentsOf: chunk[0..<count]) }
+            if data.count > limit {
+                tooLong = true
+                data = Data()
+            }
+        }
+        return tooLong ? .tooLong : .data(data)
     }
 
     /// The HTTP statuses worth another try: the request may pass later.

@@ -91,16 +91,21 @@ struct FHIRPoster {
         try? output.fileHandleForWriting.close()
         let handedOver = Self.write(body, to: sockets[0])
         shutdown(sockets[0], Int32(SHUT_WR))
-        let answer = Self.readAll(output.fileHandleForReading.fileDescriptor, limit: FHIRPost.outcomeLimit)
+        let read = FHIRPost.readToEnd(output.fileHandleForReading.fileDescriptor, limit: FHIRPost.outcomeLimit)
         process.waitUntilExit()
         let ended = process.terminationReason == .uncaughtSignal
             ? "ended by signal \(process.terminationStatus)" : "exit status \(process.terminationStatus)"
-        guard process.terminationReason == .exit, process.terminationStatus == 0, let answer,
+        guard process.terminationReason == .exit, process.terminationStatus == 0, case .data(let answer) = read,
               let outcome = try? JSONDecoder().decode(FHIRPost.Outcome.self, from: answer) else {
             // The poster sends only after reading the whole bundle: one it
             // did not take in full never reached the server.
             if !handedOver { throw .posterUnavailable(visit: visit, detail: "it ended (\(ended)) before taking the bundle.") }
-            throw .posterFailed(visit: visit, detail: answer == nil ? "its answer was longer than \(FHIRPost.outcomeLimit) bytes, \(ended)" : ended)
+            let detail: String = switch read {
+            case .tooLong: "its answer was longer than \(FHIRPost.outcomeLimit) bytes, \(ended)"
+            case .failed(let code): "its answer could not be read (errno \(code)), \(ended)"
+            case .data: ended
+            }
+            throw .posterFailed(visit: visit, detail: detail)
         }
         switch outcome {
         case .sent(let sent) where sent.visit == visit: return sent
@@ -123,28 +128,5 @@ struct FHIRPoster {
             }
             return true
         }
-    }
-
-    /// Everything until end of file, or nil past `limit` bytes. A longer
-    /// answer is still read to its end (and dropped), so the poster never
-    /// waits on a full pipe while pumpctl waits for it to exit.
-    static func readAll(_ descriptor: Int32, limit: Int) -> Data? {
-        var data = Data()
-        var tooLong = false
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count == 0 { break }
-            if count < 0 {
-                if errno == EINTR { continue }
-                break
-            }
-            if !tooLong { data.append(contentsOf: chunk[0..<count]) }
-            if data.count > limit {
-                tooLong = true
-                data = Data()
-            }
-        }
-        return tooLong ? nil : data
     }
 }

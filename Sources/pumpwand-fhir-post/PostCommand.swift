@@ -60,22 +60,12 @@ struct PostCommand: AsyncParsableCommand {
 
     /// The whole of standard input, at most `FHIRPost.bundleLimit` bytes.
     static func readBundle() throws -> Data {
-        var data = Data()
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
-            if count == 0 { break }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw ValidationError("standard input could not be read (errno \(errno)).")
-            }
-            data.append(contentsOf: chunk[0..<count])
-            guard data.count <= FHIRPost.bundleLimit else {
-                throw ValidationError("the bundle on standard input is larger than \(FHIRPost.bundleLimit) bytes.")
-            }
+        switch FHIRPost.readToEnd(STDIN_FILENO, limit: FHIRPost.bundleLimit) {
+        case .data(let data) where data.isEmpty: throw ValidationError("no bundle on standard input.")
+        case .data(let data): return data
+        case .tooLong: throw ValidationError("the bundle on standard input is larger than \(FHIRPost.bundleLimit) bytes.")
+        case .failed(let code): throw ValidationError("standard input could not be read (errno \(code)).")
         }
-        guard !data.isEmpty else { throw ValidationError("no bundle on standard input.") }
-        return data
     }
 }
 

@@ -431,14 +431,10 @@ public final class AuditLog: Sendable {
                 var previousMAC = genesis
                 var expectedSequence: Int64 = 1
                 let rows = try Row.fetchCursor(db, sql: """
-                    SELECT sequence, time, operator, second_operator, pump_serial, command, phase, command_id,
-                        parameters, outcome, overrides, previous_hash, hash FROM audit_entry ORDER BY sequence
+                    SELECT \(AuditChain.StoredRow.selectedColumns) FROM audit_entry ORDER BY sequence
                     """)
                 while let row = try rows.next() {
-                    let stored = AuditChain.StoredRow(
-                        sequence: row[0], time: row[1], operatorName: row[2], secondOperator: row[3], pumpSerial: row[4],
-                        command: row[5], phase: row[6], commandID: row[7], parameters: row[8], outcome: row[9],
-                        overrides: row[10], previousMAC: row[11])
+                    let stored = AuditChain.StoredRow(row: row)
                     let mac: String = row[12]
                     count += 1
                     if stored.sequence != expectedSequence {

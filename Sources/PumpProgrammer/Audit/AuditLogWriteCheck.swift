@@ -37,17 +37,13 @@ extension AuditLog {
                     return (.tailCut, "\(Self.headName) names row \(head.sequence) but the log ends at row \(last) (rows were removed from the end)")
                 }
                 let rows = try Row.fetchCursor(db, sql: """
-                    SELECT sequence, time, operator, second_operator, pump_serial, command, phase, command_id,
-                        parameters, outcome, overrides, previous_hash, hash FROM audit_entry
+                    SELECT \(AuditChain.StoredRow.selectedColumns) FROM audit_entry
                     WHERE sequence >= ? ORDER BY sequence
                     """, arguments: [head.sequence])
                 var canonical: [UInt8] = []
                 var previous: (sequence: Int64, mac: String)? = nil
                 while let row = try rows.next() {
-                    let stored = AuditChain.StoredRow(
-                        sequence: row[0], time: row[1], operatorName: row[2], secondOperator: row[3], pumpSerial: row[4],
-                        command: row[5], phase: row[6], commandID: row[7], parameters: row[8], outcome: row[9],
-                        overrides: row[10], previousMAC: row[11])
+                    let stored = AuditChain.StoredRow(row: row)
                     let mac: String = row[12]
                     guard let before = previous else {
                         // The head's own row.
