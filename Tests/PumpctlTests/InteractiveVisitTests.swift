@@ -140,6 +140,7 @@ struct InteractiveVisitTests {
         let run = try await atTerminal(["bolus", "--dose", "50mcg"], keys: key, afterPrompt: "50mcg to the patient:")
         #expect(run.status == 130, "\(run.stdout)")
         #expect(run.stdout.contains("Cancelled. No change was sent to the pump."), "\(run.stdout)")
+        #expect(!run.stdout.contains("CANCELLED: Cancelled"), "said twice: \(run.stdout)")
         let audit = try await PumpctlRun.run(["--state-dir", stateDir, "--json", "audit"])
         #expect(audit.stdout.contains("\"cancelled\""), "\(audit.stdout)")
     }

@@ -43,7 +43,8 @@ enum Output {
         default: head = "ERROR: "
         }
         let word = head.split(separator: ":").first.map(String.init) ?? ""
-        note("pumpctl: " + (word.isEmpty || failure.message.hasPrefix(word) ? "" : head) + failure.message)
+        // A message that already opens with its word ("Cancelled.", "REFUSED: ...") is not headed twice.
+        note("pumpctl: " + (word.isEmpty || failure.message.uppercased().hasPrefix(word) ? "" : head) + failure.message)
         if json { try? Output.json(ErrorObject(error: failure.jsonError)) }
     }
 
