@@ -21,6 +21,31 @@ public enum FHIRPost {
     public static let outcomeLimit = 1024 * 1024
     /// Bounds of `--retries`.
     public static let retryRange = 0...10
+    /// How long each request may take, unless told otherwise.
+    public static let defaultTimeoutSeconds = 30
+
+    /// The longest a poster may take for one visit: every try at its
+    /// timeout, every delay between tries (doubling from `firstDelay`, at
+    /// most 30 s), and a margin for starting. pumpctl stops a poster still
+    /// running after it.
+    public static func deadline(retries: Int, firstDelay: Duration, timeoutSeconds: Int = defaultTimeoutSeconds) -> Duration {
+        var total = Duration.seconds(10)
+        var delay = firstDelay
+        for _ in 0...max(0, min(retries, retryRange.upperBound)) { total += .seconds(timeoutSeconds) }
+        for _ in 0..<max(0, min(retries, retryRange.upperBound)) {
+            total += delay
+            delay = min(delay * 2, .seconds(30))
+        }
+        return total
+    }
+
+    /// Whether a poster's "sent" is a stored visit by pumpctl's own
+    /// reckoning: a 2xx status, one answer per entry sent, each 2xx. The
+    /// poster checks the same; pumpctl does not take its word for it.
+    public static func confirms(_ sent: Sent, visit: String, entries: Int) -> Bool {
+        sent.visit == visit && (200..<300).contains(sent.status) && sent.attempts >= 1
+            && sent.entries.count == entries && sent.entries.allSatisfy { $0.hasPrefix("2") }
+    }
 
     /// A visit the server confirmed it stored, entry by entry.
     public struct Sent: Codable, Sendable, Equatable {
@@ -52,13 +77,16 @@ public enum FHIRPost {
         /// crashed, was killed, or wrote something else): it may have
         /// reached the server.
         case posterFailed(visit: String, detail: String)
+        /// Ctrl-C, or the poster's deadline, ended the poster. `handedOver`:
+        /// it had taken the bundle, so the bundle may have reached the server.
+        case stopped(visit: String, reason: String, handedOver: Bool)
 
         /// The visit the failure is about.
         public var visit: String {
             switch self {
             case let .refused(visit, _, _), let .unreachable(visit, _, _), let .entryFailed(visit, _),
                  let .malformedResponse(visit, _), let .redirected(visit, _, _), let .entryCount(visit, _, _),
-                 let .posterUnavailable(visit, _), let .posterFailed(visit, _):
+                 let .posterUnavailable(visit, _), let .posterFailed(visit, _), let .stopped(visit, _, _):
                 return visit
             }
         }
@@ -70,6 +98,7 @@ public enum FHIRPost {
             switch self {
             case .entryFailed, .malformedResponse, .entryCount, .posterFailed: return true
             case .refused, .unreachable, .redirected, .posterUnavailable: return false
+            case .stopped(_, _, let handedOver): return handedOver
             }
         }
 
@@ -91,6 +120,10 @@ public enum FHIRPost {
                 return "Visit \(visit) was not sent: the FHIR poster (pumpwand-fhir-post) could not be started: \(detail) Reinstall PumpWand: scripts/install.sh puts it in PREFIX/libexec/pumpwand beside PREFIX/bin/pumpctl."
             case let .posterFailed(visit, detail):
                 return "Visit \(visit) was handed to the FHIR poster, which gave no outcome (\(detail)): it may or may not have reached the server. Sending again is safe."
+            case let .stopped(visit, reason, handedOver):
+                return handedOver
+                    ? "Visit \(visit): the FHIR poster was stopped (\(reason)) after it took the bundle: it may or may not have reached the server. Sending again is safe."
+                    : "Visit \(visit) was not sent: the FHIR poster was stopped (\(reason)) before it took the bundle."
             }
         }
     }

@@ -40,7 +40,7 @@ struct Audit: AsyncParsableCommand {
             commandName: "verify",
             abstract: "Check the audit log's MAC chain and head (and with --pump the pump's anchors); exit 76 when it was tampered with.",
             discussion: """
-                Every row is checked against the audit key (audit.key in the configuration directory: $PUMPWAND_CONFIG_DIR, $XDG_CONFIG_HOME/pumpwand or ~/.config/pumpwand). With --pump, a session is opened with the pump and the anchors it holds are read (nothing is recorded and no therapy is touched): a log with fewer rows than an anchor, or another row at an anchored count, was cut, rebuilt or replaced. Anchors or commands of another log made with this audit key (audit.key copied to another computer, or this log started afresh over an earlier one) are listed as such and exit 78 (docs/keys.md).
+                Every row is checked against the audit key (audit.key in the configuration directory: $PUMPWAND_CONFIG_DIR, $XDG_CONFIG_HOME/pumpwand or ~/.config/pumpwand). With --pump, a session is opened with the pump and the anchors it holds are read (the session is recorded in the audit log like any other; no therapy is touched): a log with fewer rows than an anchor, or another row at an anchored count, was cut, rebuilt or replaced. Anchors or commands of another log made with this audit key (audit.key copied to another computer, or this log started afresh over an earlier one) are listed as such and exit 78 (docs/keys.md).
                 """)
         @OptionGroup(visibility: .hidden) var global: GlobalOptions
         @OptionGroup var session: SessionOptions

@@ -18,7 +18,7 @@ struct Export: AsyncParsableCommand {
             commandName: "fhir",
             abstract: "Write each visit as an HL7 FHIR R5 transaction Bundle (Patient, Device, MedicationRequest, MedicationAdministration, Observation, Provenance, AuditEvent).",
             discussion: """
-                A visit is one session with a pump, as the audit log recorded it. Resource ids are derived from the audit log, and every entry is a PUT: exporting a visit again updates the same resources rather than adding copies. A bolus or refill whose outcome is UNCERTAIN is exported with status unknown, never as completed. SIMULATED visits are left out unless --include-simulated; exported, they carry the HTEST security label. Without --output-dir, prints {"bundles": [...]} with --json, or the list of visits.
+                A visit is one session with a pump, as the audit log recorded it. Resource ids are derived from the audit log: every entry is a PUT by that id, but for the Patient and the Device, created only when the server has none with their identifier. Exporting a visit again updates the same resources rather than adding copies. A bolus or refill whose outcome is UNCERTAIN is exported with status unknown, never as completed. SIMULATED visits are left out unless --include-simulated; exported, they carry the HTEST security label. Without --output-dir, prints {"bundles": [...]} with --json, or the list of visits.
                 """)
         @OptionGroup(visibility: .hidden) var global: GlobalOptions
 
@@ -34,7 +34,7 @@ struct Export: AsyncParsableCommand {
         var includeSimulated = false
         @Option(name: .long, help: ArgumentHelp(
             "Send each bundle as a transaction to this FHIR server base URL (http or https).",
-            discussion: "https, or plain http to this computer only; no credentials in the URL. Retried on a lost connection, a timeout or HTTP 408/429/5xx: every entry is a PUT with a stable id, so a retry or a second export updates and never duplicates. A redirect is refused, not followed.",
+            discussion: "https, or plain http to this computer only; no credentials in the URL. Retried on a lost connection, a timeout or HTTP 408/429/5xx: every entry has a stable id (and the Patient and Device are created only if absent), so a retry or a second export updates and never duplicates. A redirect is refused, not followed.",
             valueName: "url"))
         var post: String?
         @Option(name: .long, help: ArgumentHelp("Further tries after the first with --post (0 to 10).", valueName: "n"))
@@ -147,33 +147,54 @@ struct Export: AsyncParsableCommand {
             if let post, let url = try? FHIRPost.checkedBase(post) {
                 // A fixed first delay keeps the retries quick in the tests' local server too.
                 let poster = FHIRPoster(base: url, retries: retries, firstDelay: .milliseconds(500))
+                // Ctrl-C is counted, not fatal: the poster in flight is
+                // stopped and what became of each visit is recorded first.
+                Interruption.install()
                 var sent: [FHIRPost.Sent] = []
                 var unconfirmed: [String] = []
+                var postProblems: [String] = []
+                var cancelled = false
                 for (visit, bundle) in bundles {
+                    if Interruption.requested {
+                        cancelled = true
+                        break
+                    }
                     let body: Data
                     do { body = try encoder.encode(bundle) } catch {
-                        problems.append("visit \(visit.id) could not be encoded: \(error)")
+                        postProblems.append("visit \(visit.id) could not be encoded: \(error)")
                         continue
                     }
                     do { sent.append(try poster.send(body, visit: visit.id, entries: bundle.entry.count)) } catch {
-                        problems.append(error.description)
+                        postProblems.append(error.description)
+                        if case .stopped(_, "Ctrl-C", _) = error { cancelled = true }
                         if error.sentUnconfirmed {
                             unconfirmed.append(error.visit)
                             Output.note("Sent, but the server's answer did not confirm it was stored: \(error.description)")
                         } else {
                             Output.note("Not sent: \(error.description)")
                         }
+                        if cancelled { break }
                     }
                 }
-                try audit(.outcome, visits: sent.map(\.visit), outcome: sent.count == bundles.count ? .exported : .notSent,
-                          extra: ["not_sent": "\(bundles.count - sent.count)"])
+                let outcome: AuditOutcome = sent.count == bundles.count ? .exported : unconfirmed.isEmpty ? .notSent : .exportUnconfirmed
+                try audit(.outcome, visits: sent.map(\.visit), outcome: outcome,
+                          extra: ["not_sent": "\(bundles.count - sent.count - unconfirmed.count)",
+                                  "unconfirmed": unconfirmed.joined(separator: ",")])
+                problems += postProblems
                 if global.json { try Output.json(PostListing(sent: sent, unconfirmed: unconfirmed, problems: problems)) } else {
                     for item in sent {
                         Output.line("Sent visit \(item.visit): HTTP \(item.status), \(item.entries.count) resources stored (\(item.attempts) attempt(s))")
                     }
                 }
-                if !problems.isEmpty {
-                    let message = "\(problems.count) visit(s) were not stored as far as the server confirmed (\(problems.joined(separator: " "))). Sending again is safe: it updates, never duplicates. Nothing was sent to a pump."
+                if cancelled {
+                    let left = bundles.count - sent.count - unconfirmed.count
+                    let message = "Cancelled: \(sent.count) visit(s) stored, \(unconfirmed.count) sent but not confirmed (\(unconfirmed.joined(separator: ", "))), \(left) not sent. Sending again is safe: it updates, never duplicates. Nothing was sent to a pump."
+                    guard global.json else { throw Output.fail(CommandFailure(status: .cancelled, message: message)) }
+                    Output.note("CANCELLED: \(message)")
+                    throw ExitStatus.cancelled.exitCode
+                }
+                if !postProblems.isEmpty {
+                    let message = "\(postProblems.count) visit(s) were not stored as far as the server confirmed (\(postProblems.joined(separator: " "))). Sending again is safe: it updates, never duplicates. Nothing was sent to a pump."
                     // One JSON document per run: with --json the listing
                     // above is it (its problems say what failed), and the
                     // message goes to stderr only.

@@ -19,7 +19,7 @@ struct PostCommand: AsyncParsableCommand {
         commandName: "pumpwand-fhir-post",
         abstract: "POST one FHIR transaction Bundle from standard input; print the outcome as JSON.",
         discussion: """
-            Started by pumpctl export fhir --post; not meant to be run by hand. Every entry of the bundle is a PUT with a stable id, so a retry updates and never duplicates. Retried on a lost connection, a timeout or HTTP 408/429/5xx, with a doubling delay; a redirect is refused, not followed. Exit status 0 when an outcome was written (sent or not), 64 for bad arguments or input.
+            Started by pumpctl export fhir --post; not meant to be run by hand. Every entry of the bundle has a stable id (pumpctl makes them PUTs by id, and conditional creates for the Patient and Device), so a retry updates and never duplicates. Retried on a lost connection, a timeout or HTTP 408/429/5xx, with a doubling delay; a redirect is refused, not followed. Exit status 0 when an outcome was written (sent or not), 64 for bad arguments or input.
             """)
 
     @Option(help: ArgumentHelp("The FHIR server's base URL (https, or http to this computer).", valueName: "url"))

@@ -45,6 +45,17 @@ import TestSupport
         return path
     }
 
+    /// The last audit row is the export's outcome, with this outcome and
+    /// this many visits named as unconfirmed.
+    func expectOutcomeRow(_ outcome: String, unconfirmed: Int, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let audit = try json(try await pumpctl(["--json", "audit", "list"]).stdout)
+        let last = (audit["entries"] as? [[String: Any]])?.last
+        #expect(last?["command"] as? String == "export" && last?["outcome"] as? String == outcome,
+                "\(String(describing: last))", sourceLocation: sourceLocation)
+        let named = (last?["parameters"] as? [String: String])?["unconfirmed"] ?? ""
+        #expect(named.split(separator: ",").count == unconfirmed, "\(String(describing: last))", sourceLocation: sourceLocation)
+    }
+
     func json(_ text: String) throws -> [String: Any] {
         try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "\(text)")
     }
@@ -75,10 +86,8 @@ import TestSupport
         let listing = try json(run.stdout)
         #expect((listing["unconfirmed"] as? [String])?.count == 1, "\(run.stdout)")
         #expect((listing["sent"] as? [Any])?.isEmpty == true, "\(run.stdout)")
-        // The export's outcome row says what became of it.
-        let audit = try json(try await pumpctl(["--json", "audit", "list"]).stdout)
-        let last = (audit["entries"] as? [[String: Any]])?.last
-        #expect(last?["command"] as? String == "export" && last?["outcome"] as? String == "not sent", "\(String(describing: last))")
+        // The export's outcome row says what became of it: sent, not confirmed.
+        try await expectOutcomeRow("sent, not confirmed", unconfirmed: 1)
     }
 
     /// The real poster, answering for another visit than it was given, is
@@ -91,5 +100,67 @@ import TestSupport
         #expect(run.status == 74, "\(run.stderr)")
         #expect(run.stderr.contains("it answered for visit someone-else"), "\(run.stderr)")
         #expect((try json(run.stdout)["sent"] as? [Any])?.isEmpty == true, "\(run.stdout)")
+    }
+
+    /// A poster that says "sent" for an answer that is no stored visit (an
+    /// entry not 2xx, fewer entries than sent) is not believed.
+    @Test func aPostersWordThatTheVisitIsStoredIsChecked() async throws {
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try await visit()
+        _ = try poster(#"cat > /dev/null; while [ $# -gt 0 ]; do [ "$1" = --visit ] && v=$2; shift; done; echo "{\"sent\":{\"_0\":{\"visit\":\"$v\",\"status\":200,\"attempts\":1,\"entries\":[\"500 x\"]}}}""#, mode: 0o700)
+        let run = try await pumpctl(["--json", "export", "fhir", "--include-simulated", "--post", "http://127.0.0.1:9/fhir"])
+        #expect(run.status == 74, "\(run.stderr)")
+        #expect(run.stderr.contains("it called the visit stored with HTTP 200 and 1 entry answers (500 x)"), "\(run.stderr)")
+        let listing = try json(run.stdout)
+        #expect((listing["sent"] as? [Any])?.isEmpty == true, "\(run.stdout)")
+        #expect((listing["unconfirmed"] as? [String])?.count == 1, "\(run.stdout)")
+        #expect(try await JSONContractTests.violations(of: run.stdout, schema: "export-fhir-post.json").isEmpty, "\(run.stdout)")
+        try await expectOutcomeRow("sent, not confirmed", unconfirmed: 1)
+    }
+
+    /// Ctrl-C while the poster holds the bundle: the poster is stopped
+    /// (it gets no blocked or ignored signals from pumpctl), the visit is
+    /// unconfirmed on the screen and in the audit row, and pumpctl exits 130.
+    @Test func ctrlCStopsAPosterThatHoldsTheBundle() async throws {
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try await visit()
+        _ = try poster("cat > /dev/null; echo $$ > '\(folder)/poster-pid'; grep -E 'SigBlk|SigIgn' /proc/$$/status > '\(folder)/signals.part'; mv '\(folder)/signals.part' '\(folder)/poster-signals'; exec sleep 100", mode: 0o700)
+        let child = try await ChildProcess.start(folder + "/pumpctl", ["--simulator", "--state-dir", stateDir, "--operator", "nurse.a",
+                                                                       "export", "fhir", "--include-simulated", "--post", "http://127.0.0.1:9/fhir"])
+        let started = ContinuousClock.now
+        while !FileManager.default.fileExists(atPath: folder + "/poster-signals"), ContinuousClock.now - started < .seconds(30) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let pid = try #require(Int32((try? String(contentsOfFile: folder + "/poster-pid", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""), "the poster did not start")
+        let signals = try String(contentsOfFile: folder + "/poster-signals", encoding: .utf8)
+        // Signals 1 to 31 neither blocked nor ignored (glibc keeps its own 32 and 33 as it likes).
+        func mask(_ name: String) -> UInt64? {
+            signals.split(separator: "\n").first { $0.hasPrefix(name + ":") }
+                .flatMap { UInt64($0.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces), radix: 16) }
+        }
+        #expect(mask("SigBlk").map { $0 & 0x7fff_ffff } == 0 && mask("SigIgn").map { $0 & 0x7fff_ffff } == 0, "\(signals)")
+        kill(child.processIdentifier, SIGINT)
+        let run = try await child.finish(within: .seconds(30))
+        #expect(run.status == 130, "\(run)")
+        #expect(run.stderr.contains("the FHIR poster was stopped (Ctrl-C) after it took the bundle"), "\(run.stderr)")
+        #expect(run.stderr.contains("Cancelled: 0 visit(s) stored, 1 sent but not confirmed"), "\(run.stderr)")
+        #expect(kill(pid, 0) != 0 && errno == ESRCH, "the poster outlived pumpctl")
+        try await expectOutcomeRow("sent, not confirmed", unconfirmed: 1)
+    }
+
+    /// A poster in a folder others may write to, however deep, is not
+    /// taken, even beside pumpctl: whoever can rename that folder can put
+    /// another program in its place.
+    @Test func aPosterBelowAFolderOthersMayWriteIsNotTrusted() async throws {
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try await visit()
+        _ = try poster("cat > /dev/null; exit 0", mode: 0o700)
+        #expect(chmod(folder, 0o770) == 0)
+        let run = try await pumpctl(["export", "fhir", "--include-simulated", "--post", "http://127.0.0.1:9/fhir"])
+        #expect(chmod(folder, 0o700) == 0)
+        #expect(run.status == 74, "\(run.stderr)")
+        #expect(run.stderr.contains("\(folder) may be written by others than its owner"), "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/poster-ran"), "the poster was started")
     }
 }

@@ -38,6 +38,10 @@ public enum AuditOutcome: String, Codable, Sendable, CaseIterable {
     case patientRecordSet = "patient record set"
     /// A visit was exported (FHIR); nothing was sent to a pump.
     case exported
+    /// An export whose bundles (some or all) may have reached the FHIR
+    /// server without its confirming they were stored: the row's
+    /// `unconfirmed` names them. Sending again is safe.
+    case exportUnconfirmed = "sent, not confirmed"
 }
 
 extension AuditEntry {

@@ -153,7 +153,7 @@ public enum FHIRExport {
         switch code {
         case .sessionOpened, .sessionClosed, .read, .done, .readBackMatches, .unchanged, .resolvedExecuted, .patientRecordSet, .exported:
             return "0"
-        case .wrongPump, .refusedByPump, .notSent, .resolvedRefused, .resolvedNeverReceived, .refusedByPolicy, .cancelled,
+        case .exportUnconfirmed, .wrongPump, .refusedByPump, .notSent, .resolvedRefused, .resolvedNeverReceived, .refusedByPolicy, .cancelled,
              .staleReview, .reportNotWritten:
             return "4"
         case .uncertain, .readBackMismatch, .notVerified, .noReply, .unreadableReply:

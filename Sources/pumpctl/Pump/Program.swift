@@ -66,7 +66,7 @@ struct Program: AsyncParsableCommand {
                                        warnings: Self.warningItems(plan, overrides: accepted), review: change.review.rows,
                                        unchanged: plan.unchanged))
             } else {
-                Output.line("Dry run: nothing was sent to the pump.")
+                Output.line("Dry run: no change was sent to the pump.")
             }
             if !plan.findings.errors.isEmpty { throw ExitStatus.refusedByPolicy.exitCode }
             return
