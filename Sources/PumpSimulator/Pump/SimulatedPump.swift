@@ -190,9 +190,10 @@ public struct SimulatedPump: Sendable, Equatable {
         }
         switch request {
         case let .interrogate(message):
-            var report = interrogateReport()
-            if message.includesNewestEvents { report.newestEvents = eventLogPage(0) }
-            return .interrogate(report)
+            let report = interrogateReport()
+            // The page is optional: a report that would not fit one sealed
+            // frame with it goes without (the host then reads page 0 itself).
+            return .interrogate(message.includesNewestEvents ? report.carrying(newestEvents: eventLogPage(0)) : report)
         case .readPrescription:
             return .prescription(PrescriptionReport(prescription: prescription, hash: prescription.hash))
         case let .stagePrescription(message):

@@ -77,8 +77,9 @@ public struct CommandRecordEntry: Sendable, Equatable, Hashable, WireFields, Com
 /// then    1     command record count r (0 ... 8), newest first
 /// then    26r   CommandRecordEntry each
 /// then    ...   fluid path (WireFluidPath): what the line holds, tip first
-/// then    1     newest event page present (0 or 1): 1 exactly when the
-///               request asked for it
+/// then    1     newest event page present (0 or 1): 0 unless the request
+///               asked for it; 0 too when the reply would not fit one
+///               sealed frame with it (`carrying(newestEvents:)`)
 /// then    ...   EventLogPage of page 0, if present (the read event log
 ///               reply's body)
 /// ```

@@ -16,7 +16,7 @@
 ///             nL/day UInt32, dose rate ng/day UInt32; starts strictly
 ///             increasing, the first at 0, all before the cycle's end
 /// 17+10n 1    patient bolus present (0 or 1)
-///        18   if present: dose ng UInt32, volume nL UInt32, duration s
+///        17   if present: dose ng UInt32, volume nL UInt32, duration s
 ///             UInt32, lockout s UInt32, maximum per 24 h UInt8 (1 ... 24)
 /// then   4    catheter volume, nL
 /// ```

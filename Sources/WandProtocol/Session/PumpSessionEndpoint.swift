@@ -26,6 +26,8 @@ public struct PumpSessionEndpoint: Sendable {
         /// State-changing requests refused because the pump clock was past
         /// their expiry (a held or late request).
         public var expiredRequests = 0
+        /// Replies that could not be sealed (too large for one frame): not sent, never cut short.
+        public var repliesTooLarge = 0
         /// Handshakes confirmed by the host's first sealed request (each replaced the session held, if any).
         public var sessionsConfirmed = 0
         /// Frames that were not pump messages of a known layout.
@@ -290,6 +292,7 @@ public struct PumpSessionEndpoint: Sendable {
         guard let sealed = SessionCipher.seal(plaintext.bytes, keys: current.keys, direction: .pumpToHost,
                                               counter: current.replyCounter, header: header, sessionId: current.sessionId)
         else {
+            statistics.repliesTooLarge += 1
             session = current
             return nil
         }
