@@ -77,9 +77,9 @@ public enum FHIRPost {
         /// crashed, was killed, or wrote something else): it may have
         /// reached the server.
         case posterFailed(visit: String, detail: String)
-        /// Ctrl-C, or the poster's deadline, ended the poster. `handedOver`:
-        /// it had taken the bundle, so the bundle may have reached the server.
-        case stopped(visit: String, reason: String, handedOver: Bool)
+        /// pumpctl stopped the poster. `handedOver`: it had taken the
+        /// bundle, so the bundle may have reached the server.
+        case stopped(visit: String, reason: StopReason, handedOver: Bool)
 
         /// The visit the failure is about.
         public var visit: String {
@@ -122,10 +122,18 @@ public enum FHIRPost {
                 return "Visit \(visit) was handed to the FHIR poster, which gave no outcome (\(detail)): it may or may not have reached the server. Sending again is safe."
             case let .stopped(visit, reason, handedOver):
                 return handedOver
-                    ? "Visit \(visit): the FHIR poster was stopped (\(reason)) after it took the bundle: it may or may not have reached the server. Sending again is safe."
-                    : "Visit \(visit) was not sent: the FHIR poster was stopped (\(reason)) before it took the bundle."
+                    ? "Visit \(visit): the FHIR poster was stopped (\(reason.rawValue)) after it took the bundle: it may or may not have reached the server. Sending again is safe."
+                    : "Visit \(visit) was not sent: the FHIR poster was stopped (\(reason.rawValue)) before it took the bundle."
             }
         }
+    }
+
+    /// Why pumpctl stopped a poster.
+    public enum StopReason: String, Codable, Sendable, Equatable {
+        /// The technician pressed Ctrl-C.
+        case interrupted = "Ctrl-C"
+        /// It ran past `deadline`.
+        case deadline = "no outcome within its deadline"
     }
 
     /// What the poster writes on standard output: one JSON document.

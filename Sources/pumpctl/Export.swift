@@ -166,7 +166,7 @@ struct Export: AsyncParsableCommand {
                     }
                     do { sent.append(try poster.send(body, visit: visit.id, entries: bundle.entry.count)) } catch {
                         postProblems.append(error.description)
-                        if case .stopped(_, "Ctrl-C", _) = error { cancelled = true }
+                        if case .stopped(_, .interrupted, _) = error { cancelled = true }
                         if error.sentUnconfirmed {
                             unconfirmed.append(error.visit)
                             Output.note("Sent, but the server's answer did not confirm it was stored: \(error.description)")
@@ -190,7 +190,7 @@ struct Export: AsyncParsableCommand {
                     let left = bundles.count - sent.count - unconfirmed.count
                     let message = "Cancelled: \(sent.count) visit(s) stored, \(unconfirmed.count) sent but not confirmed (\(unconfirmed.joined(separator: ", "))), \(left) not sent. Sending again is safe: it updates, never duplicates. Nothing was sent to a pump."
                     guard global.json else { throw Output.fail(CommandFailure(status: .cancelled, message: message)) }
-                    Output.note("CANCELLED: \(message)")
+                    Output.note("pumpctl: \(message)")
                     throw ExitStatus.cancelled.exitCode
                 }
                 if !postProblems.isEmpty {

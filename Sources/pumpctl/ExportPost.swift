@@ -128,7 +128,7 @@ struct FHIRPoster {
         close(sockets[1])
         close(output[1])
 
-        var stoppedBecause: String?
+        var stoppedBecause: FHIRPost.StopReason?
         let handedOver: Bool
         switch Self.write(body, to: sockets[0], until: deadline) {
         case .done: handedOver = true
@@ -207,9 +207,9 @@ struct FHIRPoster {
     }
 
     /// Why a wait ended early: Ctrl-C, or the deadline.
-    static func stopReason(_ deadline: ContinuousClock.Instant) -> String? {
-        if pumpwand_interrupt_count() > 0 { return "Ctrl-C" }
-        if ContinuousClock.now >= deadline { return "no outcome within its deadline" }
+    static func stopReason(_ deadline: ContinuousClock.Instant) -> FHIRPost.StopReason? {
+        if pumpwand_interrupt_count() > 0 { return .interrupted }
+        if ContinuousClock.now >= deadline { return .deadline }
         return nil
     }
 
@@ -219,7 +219,7 @@ struct FHIRPoster {
         return poll(&waiting, 1, 100) > 0
     }
 
-    enum Written { case done, readerGone, stopped(String) }
+    enum Written { case done, readerGone, stopped(FHIRPost.StopReason) }
 
     /// Writes all of `data`, a slice at a time as the poster takes it.
     static func write(_ data: Data, to socket: Int32, until deadline: ContinuousClock.Instant) -> Written {
@@ -240,7 +240,7 @@ struct FHIRPoster {
         }
     }
 
-    enum Answer { case data(Data), tooLong, failed(Int32), stopped(String) }
+    enum Answer { case data(Data), tooLong, failed(Int32), stopped(FHIRPost.StopReason) }
 
     /// The poster's standard output to its end, bounded; a longer answer is
     /// still read to its end (and dropped) so the poster never waits on a
