@@ -112,7 +112,7 @@ let package = Package(
         .target(name: "FHIRPosting"),
         .executableTarget(
             name: "pumpwand-fhir-post",
-            dependencies: ["FHIRPosting", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["FHIRPosting", "CProcessGuard", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         .executableTarget(

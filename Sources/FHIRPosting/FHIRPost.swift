@@ -44,7 +44,18 @@ public enum FHIRPost {
     /// poster checks the same; pumpctl does not take its word for it.
     public static func confirms(_ sent: Sent, visit: String, entries: Int) -> Bool {
         sent.visit == visit && (200..<300).contains(sent.status) && sent.attempts >= 1
-            && sent.entries.count == entries && sent.entries.allSatisfy { $0.hasPrefix("2") }
+            && sent.entries.count == entries && sent.entries.allSatisfy(storedStatus)
+    }
+
+    /// An entry's `response.status` that says it was stored: a three-digit
+    /// 2xx HTTP code, alone or followed by a space and its text ("201
+    /// Created"), as FHIR spells it; "2", "2xx" or "2 but 500" are not.
+    public static func storedStatus(_ status: String) -> Bool {
+        let bytes = Array(status.utf8)
+        guard bytes.count >= 3, bytes[0] == UInt8(ascii: "2"),
+              (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[1]),
+              (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[2]) else { return false }
+        return bytes.count == 3 || bytes[3] == UInt8(ascii: " ")
     }
 
     /// A visit the server confirmed it stored, entry by entry.
@@ -237,7 +248,7 @@ public enum FHIRPost {
             throw .malformedResponse(visit: visit, detail: "resourceType \(decoded.resourceType), type \(decoded.type ?? "none")")
         }
         let statuses = (decoded.entry ?? []).map { $0.response?.status ?? "no status" }
-        if let failed = statuses.first(where: { !$0.hasPrefix("2") }) { throw .entryFailed(visit: visit, entry: failed) }
+        if let failed = statuses.first(where: { !storedStatus($0) }) { throw .entryFailed(visit: visit, entry: failed) }
         // One answer per entry sent, each 2xx: anything else is not a stored visit.
         guard statuses.count == sent else { throw .entryCount(visit: visit, sent: sent, answered: statuses.count) }
         return statuses

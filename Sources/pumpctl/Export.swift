@@ -194,7 +194,10 @@ struct Export: AsyncParsableCommand {
                     throw ExitStatus.cancelled.exitCode
                 }
                 if !postProblems.isEmpty {
-                    let message = "\(postProblems.count) visit(s) were not stored as far as the server confirmed (\(postProblems.joined(separator: " "))). Sending again is safe: it updates, never duplicates. Nothing was sent to a pump."
+                    let notSent = postProblems.count - unconfirmed.count
+                    let message = "\(sent.count) visit(s) stored, \(unconfirmed.count) sent but not confirmed, \(notSent) not sent (\(postProblems.joined(separator: " "))). "
+                        + (unconfirmed.isEmpty ? "" : "Sending again is safe: it updates, never duplicates. ")
+                        + "Nothing was sent to a pump."
                     // One JSON document per run: with --json the listing
                     // above is it (its problems say what failed), and the
                     // message goes to stderr only.

@@ -151,11 +151,15 @@ struct FHIRPoster {
         if stoppedBecause != nil { kill(pid, SIGKILL) }
         let status = Self.reap(pid)
         if let reason = stoppedBecause { throw .stopped(visit: visit, reason: reason, handedOver: handedOver) }
+        // A Ctrl-C that came while the poster was ending is the cause of
+        // an outcome that did not come.
+        let interrupted = pumpwand_interrupt_count() > 0
         let ended = status.signalled ? "ended by signal \(status.code)" : "exit status \(status.code)"
         guard !status.signalled, status.code == 0, let answer,
               let outcome = try? JSONDecoder().decode(FHIRPost.Outcome.self, from: answer) else {
             // The poster sends only after reading the whole bundle: one it
             // did not take in full never reached the server.
+            if interrupted { throw .stopped(visit: visit, reason: .interrupted, handedOver: handedOver) }
             if !handedOver { throw .posterUnavailable(visit: visit, detail: "it ended (\(ended)) before taking the bundle.") }
             throw .posterFailed(visit: visit, detail: answerProblem.map { "\($0), \(ended)" } ?? ended)
         }
@@ -196,7 +200,11 @@ struct FHIRPoster {
         sigfillset(&all)
         posix_spawnattr_setsigmask(&attributes, &none)
         posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        // A process group of its own: Ctrl-C at the terminal reaches pumpctl
+        // alone, which then stops the poster and records the visit as
+        // cancelled, instead of the poster dying first as if it had failed.
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
         argv.append(nil)
         defer { for pointer in argv { free(pointer) } }

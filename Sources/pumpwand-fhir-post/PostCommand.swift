@@ -1,4 +1,5 @@
 import ArgumentParser
+import CProcessGuard
 import FHIRPosting
 import Foundation
 #if canImport(FoundationNetworking)
@@ -45,10 +46,14 @@ struct PostCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Dies with pumpctl, however pumpctl ends (SIGTERM, SIGKILL): a
+        // poster left running would go on sending patient data no one
+        // records. pumpctl may already be gone by now: then stop at once.
+        guard pumpwand_die_with_parent() == 0 else { throw ExitCode(70) }
         let body = try Self.readBundle()
         let base = try FHIRPost.checkedBase(url)
         let sender = Sender(base: base, retries: retries, firstDelay: .milliseconds(firstDelayMilliseconds),
-                            timeout: TimeInterval(timeoutSeconds))
+                            timeout: TimeInterval(timeoutSeconds), visit: visit)
         let outcome: FHIRPost.Outcome
         do { outcome = .sent(try await sender.send(body, visit: visit, entries: entries)) } catch {
             outcome = .failed(error)
@@ -77,6 +82,17 @@ struct Sender {
     var retries: Int
     var firstDelay: Duration
     var timeout: TimeInterval
+    /// Named in the progress lines.
+    var visit: String
+
+    /// One line on standard error (pumpctl's own) before each retry: a
+    /// server that is slow to answer must not look like a hung pumpctl.
+    func progress(_ attempt: Int, _ problem: String, next delay: Duration) {
+        let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
+        let line = "pumpwand-fhir-post: visit \(visit): try \(attempt) of \(retries + 1) failed (\(problem.prefix(200))); "
+            + "trying again in \(seconds < 10 ? String(format: "%.1f", seconds) : "\(Int(seconds))") s\n"
+        FileHandle.standardError.write(Data(line.utf8))
+    }
 
     /// Refuses every redirect: the 3xx answer comes back as the response.
     final class RefuseRedirects: NSObject, URLSessionTaskDelegate, Sendable {
@@ -120,6 +136,7 @@ struct Sender {
                 lastProblem = "\(error.localizedDescription)"
             }
             guard attempt <= retries else { throw .unreachable(visit: visit, attempts: attempt, detail: lastProblem) }
+            progress(attempt, lastProblem, next: delay)
             try? await Task.sleep(for: delay)
             delay = min(delay * 2, .seconds(30))
         }

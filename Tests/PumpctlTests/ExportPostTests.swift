@@ -113,6 +113,8 @@ import TestSupport
         #expect(first.status == 0, "\(first.stderr)")
         let sent = try #require((try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])?["sent"] as? [[String: Any]])
         #expect(sent.map { $0["attempts"] as? Int } == [2, 1], "the 503 is retried once")
+        // The retry is shown as it happens, not only counted afterwards.
+        #expect(first.stderr.contains("try 1 of 4 failed (HTTP 503); trying again in 0.5 s"), "\(first.stderr)")
         #expect(try await JSONContractTests.violations(of: first.stdout, schema: "export-fhir-post.json").isEmpty, "\(first.stdout)")
         var seen = try requests(log)
         #expect(seen.map { $0["answered"] as? Int } == [503, 200, 200])

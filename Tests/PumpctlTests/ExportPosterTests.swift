@@ -163,4 +163,42 @@ import TestSupport
         #expect(run.stderr.contains("\(folder) may be written by others than its owner"), "\(run.stderr)")
         #expect(!FileManager.default.fileExists(atPath: folder + "/poster-ran"), "the poster was started")
     }
+
+    /// The real poster dies with pumpctl, however pumpctl ends: killed
+    /// outright while the poster waits on a server that never answers, it
+    /// leaves no poster behind still holding the bundle.
+    @Test func theRealPosterDoesNotOutliveAKilledPumpctl() async throws {
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try await visit()
+        try FileManager.default.copyItem(atPath: PumpctlRun.binary("pumpwand-fhir-post").path, toPath: folder + "/pumpwand-fhir-post")
+        // A server that takes the connection and never answers.
+        let silent = try await ChildProcess.start(try PythonTools.systemPython(), ["-c", """
+            import socket, time
+            s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+            print("PORT %d" % s.getsockname()[1], flush=True)
+            held = []
+            while True:
+                c, _ = s.accept(); held.append(c)
+            """])
+        let line = try #require(await silent.line(startingWith: "PORT "), "the silent server did not start")
+        let url = "http://127.0.0.1:" + line.dropFirst(5).trimmingCharacters(in: .whitespaces) + "/fhir"
+        let child = try await ChildProcess.start(folder + "/pumpctl", ["--simulator", "--state-dir", stateDir, "--operator", "nurse.a",
+                                                                       "export", "fhir", "--include-simulated", "--post", url])
+        func posters() -> [Int32] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }.filter { pid in
+                guard let command = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")) else { return false }
+                let text = String(decoding: command, as: UTF8.self)
+                return text.contains("pumpwand-fhir-post") && text.contains(url)
+            }
+        }
+        let started = ContinuousClock.now
+        while posters().isEmpty, ContinuousClock.now - started < .seconds(30) { try await Task.sleep(for: .milliseconds(50)) }
+        try #require(!posters().isEmpty, "the poster did not start")
+        let result = await child.kill()
+        #expect(result.signalled && result.status == SIGKILL, "\(result)")
+        let killed = ContinuousClock.now
+        while !posters().isEmpty, ContinuousClock.now - killed < .seconds(10) { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(posters().isEmpty, "a poster outlived pumpctl: \(posters())")
+        _ = await silent.terminate()
+    }
 }

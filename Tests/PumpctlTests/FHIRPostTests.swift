@@ -78,4 +78,11 @@ import Testing
             #expect(try JSONDecoder().decode(FHIRPost.Outcome.self, from: JSONEncoder().encode(outcome)) == outcome)
         }
     }
+
+    @Test(arguments: [("201 Created", true), ("200", true), ("204 No Content", true), ("299", true),
+                      ("2", false), ("2xx", false), ("2 but actually 500", false), ("20", false), ("200OK", false),
+                      ("500 Internal Server Error", false), ("", false), ("no status", false)])
+    func onlyAThreeDigit2xxStatusIsAStoredEntry(status: String, stored: Bool) {
+        #expect(FHIRPost.storedStatus(status) == stored, "\(status)")
+    }
 }

@@ -12,4 +12,10 @@ int pumpwand_disable_core_dumps(void);
 /// 0 not, -1 unknown.
 int pumpwand_is_dumpable(void);
 
+/// Has the kernel send SIGKILL to this process when its parent ends
+/// (PR_SET_DEATHSIG), then returns 0, or -1 if it could not be set or the
+/// parent has already ended (the process was handed to init). For a
+/// helper that must not outlive the program that started it.
+int pumpwand_die_with_parent(void);
+
 #endif
