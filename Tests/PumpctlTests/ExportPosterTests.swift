@@ -124,16 +124,23 @@ import TestSupport
     @Test func ctrlCStopsAPosterThatHoldsTheBundle() async throws {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try await visit()
-        _ = try poster("cat > /dev/null; echo $$ > '\(folder)/poster-pid'; grep -E 'SigBlk|SigIgn' /proc/$$/status > '\(folder)/signals.part'; mv '\(folder)/signals.part' '\(folder)/poster-signals'; exec sleep 100", mode: 0o700)
+        // The masks are read from the poster once it has exec'd sleep: a
+        // shell blocks signals for a moment around each child it waits for.
+        _ = try poster("cat > /dev/null; echo $$ > '\(folder)/pid.part'; mv '\(folder)/pid.part' '\(folder)/poster-pid'; exec sleep 100", mode: 0o700)
         let child = try await ChildProcess.start(folder + "/pumpctl", ["--simulator", "--state-dir", stateDir, "--operator", "nurse.a",
                                                                        "export", "fhir", "--include-simulated", "--post", "http://127.0.0.1:9/fhir"])
         let started = ContinuousClock.now
-        while !FileManager.default.fileExists(atPath: folder + "/poster-signals"), ContinuousClock.now - started < .seconds(30) {
+        func sleeping() -> Int32? {
+            guard let text = try? String(contentsOfFile: folder + "/poster-pid", encoding: .utf8),
+                  let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+                  (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) == "sleep\n" else { return nil }
+            return pid
+        }
+        while sleeping() == nil, ContinuousClock.now - started < .seconds(30) {
             try await Task.sleep(for: .milliseconds(20))
         }
-        let pid = try #require(Int32((try? String(contentsOfFile: folder + "/poster-pid", encoding: .utf8))?
-            .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""), "the poster did not start")
-        let signals = try String(contentsOfFile: folder + "/poster-signals", encoding: .utf8)
+        let pid = try #require(sleeping(), "the poster did not start")
+        let signals = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
         // Signals 1 to 31 neither blocked nor ignored (glibc keeps its own 32 and 33 as it likes).
         func mask(_ name: String) -> UInt64? {
             signals.split(separator: "\n").first { $0.hasPrefix(name + ":") }
