@@ -196,21 +196,28 @@ public enum FHIRPost {
         /// More than the limit: read to its end and dropped.
         case tooLong
         case failed(errno: Int32)
+        /// `stop` said to stop before the end came.
+        case stopped
     }
 
     /// Everything until end of file. Past `limit` bytes the rest is still
     /// read (and dropped), so a writer never waits on a full pipe while its
-    /// reader waits for it to exit. Both ends of the poster use it: the
-    /// bundle on its standard input, its outcome on pumpctl's side.
-    public static func readToEnd(_ descriptor: Int32, limit: Int) -> Read {
+    /// reader waits for it to exit. `stop` is asked at least every tenth of
+    /// a second while nothing comes (pumpctl's Ctrl-C and deadline). Both
+    /// ends of the poster use it: the bundle on its standard input, its
+    /// outcome on pumpctl's side.
+    public static func readToEnd(_ descriptor: Int32, limit: Int, stop: () -> Bool = { false }) -> Read {
         var data = Data()
         var tooLong = false
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
+            if stop() { return .stopped }
+            var waiting = pollfd(fd: descriptor, events: Int16(POLLIN | POLLHUP), revents: 0)
+            guard poll(&waiting, 1, 100) > 0 else { continue }
             let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
             if count == 0 { break }
             if count < 0 {
-                if errno == EINTR { continue }
+                if errno == EINTR || errno == EAGAIN { continue }
                 return .failed(errno: errno)
             }
             if !tooLong { data.append(contentsOf: chunk[0..<count]) }

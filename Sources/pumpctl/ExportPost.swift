@@ -141,11 +141,16 @@ struct FHIRPoster {
         var answer: Data? = nil
         var answerProblem: String?
         if stoppedBecause == nil {
-            switch Self.read(output[0], limit: FHIRPost.outcomeLimit, until: deadline) {
+            var reason: FHIRPost.StopReason?
+            let read = FHIRPost.readToEnd(output[0], limit: FHIRPost.outcomeLimit) {
+                reason = Self.stopReason(deadline)
+                return reason != nil
+            }
+            switch read {
             case .data(let data): answer = data
             case .tooLong: answerProblem = "its answer was longer than \(FHIRPost.outcomeLimit) bytes"
             case .failed(let code): answerProblem = "its answer could not be read (errno \(code))"
-            case .stopped(let reason): stoppedBecause = reason
+            case .stopped: stoppedBecause = reason
             }
         }
         if stoppedBecause != nil { kill(pid, SIGKILL) }
@@ -246,33 +251,6 @@ struct FHIRPoster {
             }
             return .done
         }
-    }
-
-    enum Answer { case data(Data), tooLong, failed(Int32), stopped(FHIRPost.StopReason) }
-
-    /// The poster's standard output to its end, bounded; a longer answer is
-    /// still read to its end (and dropped) so the poster never waits on a
-    /// full pipe.
-    static func read(_ descriptor: Int32, limit: Int, until deadline: ContinuousClock.Instant) -> Answer {
-        var data = Data()
-        var tooLong = false
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        while true {
-            if let reason = stopReason(deadline) { return .stopped(reason) }
-            guard ready(descriptor, POLLIN | POLLHUP) else { continue }
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            if count == 0 { break }
-            if count < 0 {
-                if errno == EINTR || errno == EAGAIN { continue }
-                return .failed(errno)
-            }
-            if !tooLong { data.append(contentsOf: chunk[0..<count]) }
-            if data.count > limit {
-                tooLong = true
-                data = Data()
-            }
-        }
-        return tooLong ? .tooLong : .data(data)
     }
 
     /// Waits for the poster to end: its exit status, or the signal that ended it.

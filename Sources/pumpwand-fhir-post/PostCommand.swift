@@ -70,6 +70,7 @@ struct PostCommand: AsyncParsableCommand {
         case .data(let data): return data
         case .tooLong: throw ValidationError("the bundle on standard input is larger than \(FHIRPost.bundleLimit) bytes.")
         case .failed(let code): throw ValidationError("standard input could not be read (errno \(code)).")
+        case .stopped: throw ValidationError("standard input was not read to its end.")
         }
     }
 }
